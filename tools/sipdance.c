@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* sipdance.c - the `sipdance` command: one subcommand per capability. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "tool.h"
+
+static const struct tool_cmd cmds[] = {
+	{ "tlsa", cmd_tlsa, "create TLSA records, verify a certificate chain against them" },
+};
+
+/* usage - the top-level help */
+static int usage(FILE *f, int code)
+{
+	fprintf(f, "usage: sipdance <command> [options]\n"
+		   "       sipdance <command> --help\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nexit status: 0 success or authenticated, 1 not authenticated, 2 bad input\n");
+	return code;
+}
+
+/* tool_error - message to stderr, bad-input exit code */
+int tool_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sipdance: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_INPUT;
+}
+
+/* tool_read_chain - all certificates of a PEM file */
+STACK_OF(X509) *tool_read_chain(const char *path)
+{
+	STACK_OF(X509) *chain;
+	X509 *x;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		tool_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	chain = sk_X509_new_null();
+	while (chain && (x = PEM_read_X509(f, NULL, NULL, NULL)))
+		if (!sk_X509_push(chain, x))
+			X509_free(x);
+	fclose(f);
+	/* The loop ends on end-of-file (PEM_R_NO_START_LINE) or on a bad block. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE ||
+	    sk_X509_num(chain) == 0) {
+		tool_error("%s: %s", path,
+			   ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE
+			   ? "no PEM certificate" : "malformed PEM certificate");
+		sk_X509_pop_free(chain, X509_free);
+		chain = NULL;
+	}
+	ERR_clear_error();
+	return chain;
+}
+
+/* tool_number - decimal in [0, max] or -1 */
+long tool_number(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max)
+		return -1;
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr, EXIT_INPUT);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return usage(stdout, EXIT_OK);
+	if (!strcmp(argv[1], "--version")) {
+		puts("sipdance " PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].run(argc - 1, argv + 1);
+	tool_error("unknown command '%s' (try sipdance --help)", argv[1]);
+	return EXIT_INPUT;
+}
