@@ -15,7 +15,9 @@ PACKAGES="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libssl-dev openssl libgetdns-dev getdns-utils libsofia-sip-ua-dev libsrtp2-dev
 libcunit1-dev libjansson-dev
-knot knot-dnsutils ldnsutils sip-tester valgrind
+knot knot-dnsutils ldnsutils sip-tester valgrind baresip-core
+kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
+secsipidx libsecsipid-dev
 "
 
 # say MSG - one progress line
@@ -77,6 +79,23 @@ check)
 	ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j"$(nproc)" check >build-asan/check.out 2>&1 || true
 	grep -E '^(FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build-asan/check.out || true
 	logs="$logs build-asan/check.out"
+	say "unit suites under valgrind (memcheck)"
+	(cd build && srcdir="$top" valgrind -q --error-exitcode=1 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect tests/run-tests >valgrind.out 2>&1) &&
+		printf '# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >build/valgrind.sum ||
+		{ tail -40 build/valgrind.out; printf '# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build/valgrind.sum; }
+	logs="$logs build/valgrind.sum"
+	say "Kamailio module (kamailio/sipdance.so) against the installed kamailio's source, and its tests"
+	mkdir -p build-kam
+	if ! kamdir=$(kamailio/get-source.sh); then
+		printf 'FAIL: kamailio/get-source.sh (see its message above)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
+	elif ! build build-kam --with-kamailio-module="$kamdir"; then
+		printf 'FAIL: building kamailio/sipdance.so\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
+	else
+		make -C build-kam -j"$(nproc)" check TESTS='$(KAMAILIO_TESTS)' >build-kam/check.out 2>&1 || true
+	fi
+	grep -E '^(PASS|FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build-kam/check.out || true
+	logs="$logs build-kam/check.out"
 	say "fuzz targets, short run"
 	mkdir -p build-fuzz
 	[ -f build-fuzz/Makefile ] || (cd build-fuzz && "$top/configure" -q --enable-fuzzing CC=clang)

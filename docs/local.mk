@@ -1,3 +1,3 @@
 # Manual pages and documentation.
-dist_man_MANS += docs/sipdance.1
-EXTRA_DIST += docs/architecture.md
+dist_man_MANS += docs/sipdance.1 docs/sipdance-proxy.8
+EXTRA_DIST += docs/architecture.md docs/HACKING.md docs/check-json.md

@@ -3,9 +3,11 @@
  * dane.c - certificate chain versus TLSA RRset (RFC 6698, RFC 7671), with
  * RFC 5922 SIP domain names for the usages that need a name check.
  *
- * OpenSSL's DANE verifier matches records and builds chains; here we triage
- * records with a reason each, apply digest agility, run the name rules and
- * turn the result into a verdict.
+ * OpenSSL's DANE verifier matches records, builds chains and applies digest
+ * agility (RFC 7671 §9: per usage and selector, only the strongest matching
+ * type present counts; SSL_CTX_dane_enable ranks SHA2-512 over SHA2-256).
+ * Here we triage records with a reason each, run the SIP name rules and turn
+ * the result into a verdict.
  */
 #include <errno.h>
 #include <string.h>
@@ -88,24 +90,20 @@ static const char *unusable(const struct sipdance_dane *d, const struct sipdance
 	return NULL;
 }
 
-/* superseded - whether agility (RFC 7671 §9) drops @t: a stronger digest
- * type is present among the usable records of the same usage and selector */
-static int superseded(const struct sipdance_tlsa *t, const struct sipdance_tlsa_set *set,
-		      const char *const *why)
+/* sipdance_dane_count_usable - records this verifier can use */
+size_t sipdance_dane_count_usable(const struct sipdance_dane *d, const struct sipdance_tlsa_set *tlsa)
 {
-	uint8_t m = sipdance_tlsa_mtype(t);
+	size_t n = 0;
 
-	if (m == SIPDANCE_MT_FULL)
-		return 0;
-	for (size_t i = 0; i < sipdance_tlsa_set_count(set); i++) {
-		const struct sipdance_tlsa *o = sipdance_tlsa_set_get(set, i);
+	for (size_t i = 0; d && i < sipdance_tlsa_set_count(tlsa); i++)
+		n += unusable(d, sipdance_tlsa_set_get(tlsa, i)) == NULL;
+	return n;
+}
 
-		if (!why[i] && sipdance_tlsa_usage(o) == sipdance_tlsa_usage(t) &&
-		    sipdance_tlsa_selector(o) == sipdance_tlsa_selector(t) &&
-		    sipdance_tlsa_mtype(o) > m)
-			return 1;
-	}
-	return 0;
+/* sipdance_dane_has_ca - whether PKIX roots are configured */
+int sipdance_dane_has_ca(const struct sipdance_dane *d)
+{
+	return d && d->pkix;
 }
 
 /* san_names_match - RFC 5922 §7.1 over the subjectAltName entries:
@@ -179,48 +177,39 @@ static int names_ok(X509 *leaf, const struct sipdance_dane_params *p, const char
 }
 
 /* add_records - give OpenSSL the usable records; count them, note the first reason */
-static int add_records(const struct sipdance_dane *d, SSL *ssl,
-		       const struct sipdance_tlsa_set *tlsa, size_t *usable,
-		       const char **first_why)
+static void add_records(const struct sipdance_dane *d, SSL *ssl,
+			const struct sipdance_tlsa_set *tlsa, size_t *usable,
+			const char **first_why)
 {
 	size_t n = sipdance_tlsa_set_count(tlsa);
-	const char **why = calloc(n ? n : 1, sizeof(*why));
 
-	if (!why)
-		return ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		why[i] = unusable(d, sipdance_tlsa_set_get(tlsa, i));
 	*usable = 0;
 	*first_why = n ? NULL : "empty TLSA RRset";
 	for (size_t i = 0; i < n; i++) {
 		const struct sipdance_tlsa *t = sipdance_tlsa_set_get(tlsa, i);
+		const char *why = unusable(d, t);
 		const uint8_t *data;
 		size_t len;
 
-		if (!why[i] && superseded(t, tlsa, why)) {
-			sd_log(SIPDANCE_LOG_DEBUG, "dane", "record %zu ignored: weaker digest (RFC 7671 §9)", i);
-			continue;
-		}
 		data = sipdance_tlsa_data(t, &len);
-		if (!why[i] && SSL_dane_tlsa_add(ssl, sipdance_tlsa_usage(t), sipdance_tlsa_selector(t),
-						 sipdance_tlsa_mtype(t), data, len) <= 0)
-			why[i] = "association data is not a valid certificate or key";
-		if (why[i]) {
-			sd_log(SIPDANCE_LOG_INFO, "dane", "record %zu unusable: %s", i, why[i]);
+		if (!why && SSL_dane_tlsa_add(ssl, sipdance_tlsa_usage(t), sipdance_tlsa_selector(t),
+					      sipdance_tlsa_mtype(t), data, len) <= 0)
+			why = "association data is not a valid certificate or key";
+		if (why) {
+			sd_log(SIPDANCE_LOG_INFO, "dane", "record %zu unusable: %s", i, why);
 			if (!*first_why)
-				*first_why = why[i];
+				*first_why = why;
 			continue;
 		}
 		(*usable)++;
 	}
-	free(why);
 	ERR_clear_error();
-	return 0;
 }
 
-/* run_verify - OpenSSL's chain verification with DANE, outside a handshake */
+/* run_verify - OpenSSL's chain verification, with DANE when @ssl is given,
+ * outside a handshake; *depth (may be NULL) gets the depth of the chain's top */
 static int run_verify(const struct sipdance_dane *d, SSL *ssl, STACK_OF(X509) *chain,
-		      time_t at, int *verr)
+		      time_t at, int *verr, int *depth)
 {
 	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
 	X509_VERIFY_PARAM *param;
@@ -231,12 +220,16 @@ static int run_verify(const struct sipdance_dane *d, SSL *ssl, STACK_OF(X509) *c
 	if (X509_STORE_CTX_init(sctx, d->store, sk_X509_value(chain, 0), chain) == 1 &&
 	    X509_STORE_CTX_set_default(sctx, "ssl_server") == 1) {
 		param = X509_STORE_CTX_get0_param(sctx);
-		X509_VERIFY_PARAM_set1(param, SSL_get0_param(ssl));
+		if (ssl)
+			X509_VERIFY_PARAM_set1(param, SSL_get0_param(ssl));
 		if (at)
 			X509_VERIFY_PARAM_set_time(param, at);
-		X509_STORE_CTX_set0_dane(sctx, SSL_get0_dane(ssl));
+		if (ssl)
+			X509_STORE_CTX_set0_dane(sctx, SSL_get0_dane(ssl));
 		ok = X509_verify_cert(sctx);
 		*verr = X509_STORE_CTX_get_error(sctx);
+		if (depth)
+			*depth = sk_X509_num(X509_STORE_CTX_get0_chain(sctx)) - 1;
 	}
 	X509_STORE_CTX_free(sctx);
 	ERR_clear_error();
@@ -264,13 +257,13 @@ int sipdance_dane_verify(const struct sipdance_dane *d, const struct sipdance_tl
 		goto out;
 	/* DANE-EE binds the key itself: no name checks, no dates (RFC 7671 §5.1). */
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-	if ((err = add_records(d, ssl, tlsa, &usable, &first_why)))
-		goto out;
+	err = 0;
+	add_records(d, ssl, tlsa, &usable, &first_why);
 	if (usable == 0) {
 		sd_verdict_set(v, SIPDANCE_UNUSABLE, "no usable TLSA record (%s)", first_why);
 		goto out;
 	}
-	if ((err = run_verify(d, ssl, chain, p ? p->at : 0, &verr)))
+	if ((err = run_verify(d, ssl, chain, p ? p->at : 0, &verr, NULL)))
 		goto out;
 	/*
 	 * The decision, case by case:
@@ -308,4 +301,40 @@ int sipdance_dane_verify(const struct sipdance_dane *d, const struct sipdance_tl
 out:
 	SSL_free(ssl);
 	return err;
+}
+
+/* sipdance_pkix_verify - RFC 5922 PKIX: chain to the CA file's roots, then names */
+int sipdance_pkix_verify(const struct sipdance_dane *d, STACK_OF(X509) *chain,
+			 const struct sipdance_dane_params *p, struct sipdance_verdict *v)
+{
+	const char *name = NULL;
+	int err, verr = X509_V_OK, depth = -1;
+
+	if (!d || !chain || !v || sk_X509_num(chain) < 1)
+		return EINVAL;
+	*v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
+	/*
+	 * The cases: no CA file, nothing can authenticate (UNUSABLE); the chain
+	 * does not validate to a configured root at the given time (NOMATCH with
+	 * OpenSSL's reason); it validates but the end entity names none of the
+	 * reference identifiers under RFC 5922 (NOMATCH); else MATCH.
+	 */
+	if (!d->pkix) {
+		sd_verdict_set(v, SIPDANCE_UNUSABLE, "no CA file configured for PKIX authentication");
+		return 0;
+	}
+	if ((err = run_verify(d, NULL, chain, p ? p->at : 0, &verr, &depth)))
+		return err;
+	if (verr != X509_V_OK) {
+		sd_verdict_set(v, SIPDANCE_NOMATCH, "PKIX: %s", X509_verify_cert_error_string(verr));
+		return 0;
+	}
+	if (!names_ok(sk_X509_value(chain, 0), p, &name)) {
+		sd_verdict_set(v, SIPDANCE_NOMATCH, "PKIX chain valid but the certificate names no "
+			       "reference identifier (RFC 5922)%s", p && p->nnames ? "" : ": none given");
+		return 0;
+	}
+	v->depth = depth;
+	sd_verdict_set(v, SIPDANCE_MATCH, "PKIX chain to a configured root, name %s", name);
+	return 0;
 }

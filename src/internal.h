@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <time.h>
 #include <sipdance/common.h>
 
 /* Decode hex digits (white space allowed between them); 0 or EINVAL. */
@@ -22,5 +23,84 @@ void sd_verdict_set(struct sipdance_verdict *v, enum sipdance_result r,
 /* Log through the installed hook; @module names the source module. */
 void sd_log(enum sipdance_log_level level, const char *module,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct getdns_context;
+struct getdns_list;
+struct getdns_dict;
+
+/* Read DS or DNSKEY lines (zone-file syntax) from @file into a list of
+ * rr_dicts for getdns; 0, EINVAL (file missing, unreadable, or holding no
+ * DS or DNSKEY) or ENOMEM, with *why set. */
+int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **why);
+
+/* A getdns context in stub mode asking only @resolver ("ADDR[@PORT]"),
+ * validating up to the anchors in @trust_anchor, with no OS configuration
+ * and zero-config DNSSEC off; @timeout_ms 0 means 3000. 0, EINVAL or ENOMEM
+ * with *why set; the caller destroys *out with getdns_context_destroy(). */
+int sd_getdns_context_new(struct getdns_context **out, const char *resolver,
+			  const char *trust_anchor, unsigned timeout_ms,
+			  const char **why);
+
+/*
+ * getdns 1.6.0 aborts the process when it validates a NAPTR answer, so
+ * dns.c fetches NAPTR with the DO bit and checks the RRSIG itself with
+ * sd_rrsig_verify() against the signer's DNSKEY RRset, which getdns validates.
+ *
+ * sd_rrsig_verify - verify one RRSIG over an RRset with a DNSKEY RRset
+ * (RFC 4034 §3.1.8.1, §6 canonical form). Every RR is in uncompressed wire
+ * form (owner, type, class, TTL, rdlength, rdata), as getdns_rr_dict2wire
+ * writes it. Returns 0 when valid at @now; EBADMSG (malformed input),
+ * ENOKEY (no DNSKEY with that tag/algorithm), EKEYREJECTED (signature does
+ * not verify), ETIME (outside the validity window), EPROTONOSUPPORT
+ * (algorithm); *why says which. *expires (may be NULL) gets the RRSIG
+ * expiration time.
+ */
+struct sd_wire {
+	const uint8_t *p;
+	size_t len;
+};
+int sd_rrsig_verify(const struct sd_wire *rrs, size_t nrr, const struct sd_wire *rrsig,
+		    const struct sd_wire *dnskeys, size_t nkeys, time_t now,
+		    time_t *expires, const char **why);
+
+struct ssl_st;
+struct x509_st;
+struct sipdance_tlsa_set;
+
+/* clientid.c, used by clientid_tls.c: enable DANE on an SSL without a host
+ * name check and add the usable records (DANE-EE, DANE-TA) of @tlsa, counting
+ * them with the first reason one was not; 0 or ENOMEM. */
+int sd_clientid_add_records(struct ssl_st *ssl, const struct sipdance_tlsa_set *tlsa,
+			    size_t *usable, const char **first_why);
+/* The verdict once OpenSSL verified @leaf (error @verr) with DANE on @ssl. */
+void sd_clientid_decide(struct ssl_st *ssl, struct x509_st *leaf, const char *client_name,
+			int verr, struct sipdance_verdict *v);
+
+/* dns.c internals, for tests: decode one rr_dict of a supported type (TLSA
+ * data stays borrowed from it); replace the cache clock (ms); cache a
+ * record-less answer; whether a live answer is cached; entries held. */
+struct sipdance_dns;
+struct sipdance_dns_rr;
+int sd_dns_rr_decode(const struct getdns_dict *rr, struct sipdance_dns_rr *out);
+void sd_dns_set_clock(struct sipdance_dns *dns, uint64_t (*clock)(void *arg), void *arg);
+int sd_dns_cache_add(struct sipdance_dns *dns, const char *name, uint16_t type,
+		     int status, int rcode, uint32_t ttl);
+int sd_dns_cache_has(struct sipdance_dns *dns, const char *name, uint16_t type);
+size_t sd_dns_cache_count(const struct sipdance_dns *dns);
+
+/* DNSSEC primitives (dnssec.c). */
+/* Verify DNSSEC signature @sig over @data with DNSKEY public key @key of
+ * algorithm @alg (8, 10, 13, 14, 15, 16): NULL when valid, else why. */
+const char *sd_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen,
+			     const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen);
+/* The EVP public key of DNSKEY key data, or NULL with *why. */
+struct evp_pkey_st;
+struct evp_pkey_st *sd_dnssec_pkey(uint8_t alg, const uint8_t *key, size_t keylen, const char **why);
+/* Verify with a key from sd_dnssec_pkey(): NULL when valid, else why. */
+const char *sd_dnssec_verify_pkey(uint8_t alg, struct evp_pkey_st *pk, const uint8_t *data, size_t len,
+				  const uint8_t *sig, size_t siglen);
+/* DS digest of type @dtype (2 SHA-256, 4 SHA-384) over @in into @md;
+ * 0, or EINVAL for an unsupported type (@in NULL: only ask whether supported). */
+int sd_dnssec_digest(uint8_t dtype, const uint8_t *in, size_t len, uint8_t *md, size_t *mdlen);
 
 #endif

@@ -5,7 +5,25 @@ libsdcore_la_SOURCES = \
 	src/internal.h \
 	src/util.c \
 	src/tlsa.c \
-	src/dane.c
+	src/dane.c \
+	src/stir-internal.h \
+	src/passport.c \
+	src/identity.c \
+	src/x5u.c \
+	src/stir.c \
+	src/sdp.c \
+	src/clientid.c \
+	src/clientid_tls.c \
+	src/clientid_dns.c \
+	src/rrsig.c \
+	src/policy.c \
+	src/locate.c \
+	src/dns.c \
+	src/chain_int.h \
+	src/chain.c \
+	src/dnssec.c \
+	src/chain_fetch.c \
+	src/chain_tls.c
 libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS)
 libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS)
 
@@ -20,4 +38,11 @@ sipdanceincludedir = $(includedir)/sipdance
 sipdanceinclude_HEADERS = \
 	src/sipdance/common.h \
 	src/sipdance/tlsa.h \
-	src/sipdance/dane.h
+	src/sipdance/dane.h \
+	src/sipdance/stir.h \
+	src/sipdance/sdp.h \
+	src/sipdance/clientid.h \
+	src/sipdance/dns.h \
+	src/sipdance/policy.h \
+	src/sipdance/locate.h \
+	src/sipdance/chain.h

@@ -6,5 +6,10 @@
 #include <sipdance/common.h>
 #include <sipdance/tlsa.h>
 #include <sipdance/dane.h>
+#include <sipdance/dns.h>
+#include <sipdance/stir.h>
+#include <sipdance/sdp.h>
+#include <sipdance/clientid.h>
+#include <sipdance/chain.h>
 
 #endif

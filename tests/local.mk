@@ -6,29 +6,83 @@ tests_run_tests_SOURCES = \
 	tests/run-tests.c \
 	tests/test_util.c \
 	tests/test_tlsa.c \
-	tests/test_dane.c
-tests_run_tests_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(CUNIT_CFLAGS)
-tests_run_tests_LDADD = libsdcore.la $(OPENSSL_LIBS) $(CUNIT_LIBS)
+	tests/test_dane.c \
+	tests/test_stir.c \
+	tests/test_clientid.c \
+	tests/test_rrsig.c \
+	tests/test_policy.c \
+	tests/test_locate.c \
+	tests/test_stun.c \
+	tests/test_sdp.c \
+	tests/test_chain.c \
+	tests/test_dns.c
+tests_run_tests_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(CUNIT_CFLAGS)
+tests_run_tests_LDADD = libsdmedia.la libsdcore.la $(OPENSSL_LIBS) $(SRTP_LIBS) $(CUNIT_LIBS)
 
-TESTS += tests/run-tests tests/cli-tlsa.sh
+TESTS += tests/run-tests tests/cli-tlsa.sh tests/check-live.sh tests/media-ua.sh tests/media-baresip.sh
+
+# RFC 9102: the CLI offline and against the live testbed, TLS handshakes with the chain.
+check_PROGRAMS += tests/chain-tls
+tests_chain_tls_SOURCES = tests/chain-tls.c
+tests_chain_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_chain_tls_LDADD = libsdcore.la $(OPENSSL_LIBS) -lpthread
+TESTS += tests/chain-cli.sh tests/chain-live.sh tests/chain-tls.sh
+EXTRA_DIST += tests/chain-cli.sh tests/chain-live.sh tests/chain-tls.sh
+
+# dane_clientid: the CLI contract, and handshakes against the Knot testbed.
+check_PROGRAMS += tests/clientid-tls
+tests_clientid_tls_SOURCES = tests/clientid-tls.c
+tests_clientid_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_clientid_tls_LDADD = libsdcore.la $(OPENSSL_LIBS) -lpthread
+TESTS += tests/clientid-cli.sh tests/clientid-tls.sh
+EXTRA_DIST += tests/clientid-cli.sh tests/clientid-tls.sh tests/clientid-certs
 AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; export top_builddir;
+
+# STIR/SHAKEN: the CLI contract; interop with secsipidx and x5u over loopback HTTPS.
+TESTS += tests/stir-cli.sh tests/stir-interop.sh
+EXTRA_DIST += tests/stir-cli.sh tests/stir-interop.sh tests/data/stir
 
 EXTRA_DIST += \
 	tests/cli-tlsa.sh \
+	tests/media-ua.sh \
+	tests/media-baresip.sh \
 	tests/data/dane.in \
 	tests/data/mkcerts.sh \
+	tests/data/rrsig \
+	tests/data/dns \
+	tests/check-live.sh \
+	tests/testbed \
 	tests/data/certs
 
 # libFuzzer targets (./configure --enable-fuzzing CC=clang); `make fuzz`
 # builds them, tests/fuzz/run.sh runs them.
 if FUZZING
-FUZZ_TARGETS = tests/fuzz/fuzz-tlsa
+FUZZ_TARGETS = tests/fuzz/fuzz-tlsa tests/fuzz/fuzz-passport tests/fuzz/fuzz-stun tests/fuzz/fuzz-clientid tests/fuzz/fuzz-chain
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 fuzz_ldflags = -fsanitize=fuzzer
 tests_fuzz_fuzz_tlsa_SOURCES = tests/fuzz/fuzz_tlsa.c
 tests_fuzz_fuzz_tlsa_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_tlsa_LDADD = libsdcore.la
+tests_fuzz_fuzz_passport_SOURCES = tests/fuzz/fuzz_passport.c
+tests_fuzz_fuzz_passport_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_passport_LDADD = libsdcore.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_clientid_SOURCES = tests/fuzz/fuzz_clientid.c
+tests_fuzz_fuzz_clientid_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_clientid_LDADD = libsdcore.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_chain_SOURCES = tests/fuzz/fuzz_chain.c
+tests_fuzz_fuzz_chain_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_chain_LDADD = libsdcore.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_stun_SOURCES = tests/fuzz/fuzz_stun.c
+tests_fuzz_fuzz_stun_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_stun_LDADD = libsdmedia.la libsdcore.la $(OPENSSL_LIBS) $(SRTP_LIBS)
 endif
 fuzz: $(FUZZ_TARGETS)
 .PHONY: fuzz
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus
+
+# The DNS layer against the Knot test hierarchy; tests/dns-live.sh runs it.
+check_PROGRAMS += tests/dns-live
+tests_dns_live_SOURCES = tests/dns-live.c
+tests_dns_live_LDADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS)
+TESTS += tests/dns-live.sh
+EXTRA_DIST += tests/dns-live.sh

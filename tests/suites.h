@@ -9,7 +9,16 @@
 #define SUITES(XX) \
 	XX(util)   \
 	XX(tlsa)   \
-	XX(dane)
+	XX(dane)   \
+	XX(stir)   \
+	XX(rrsig)  \
+	XX(policy) \
+	XX(locate) \
+	XX(stun)   \
+	XX(sdp)    \
+	XX(clientid) \
+	XX(chain)  \
+	XX(dns)
 
 #define SD_XX(name) CU_ErrorCode suite_##name(void);
 SUITES(SD_XX)

@@ -14,6 +14,11 @@
 
 static const struct tool_cmd cmds[] = {
 	{ "tlsa", cmd_tlsa, "create TLSA records, verify a certificate chain against them" },
+	{ "passport", cmd_passport, "sign and verify STIR/SHAKEN PASSporTs (SIP Identity header values)" },
+	{ "check", cmd_check, "locate a SIP domain's servers with DNSSEC, show the DANE decision" },
+	{ "user-name", cmd_user_name, "the DANE client name (TLSA owner) of a user address" },
+	{ "user-tlsa", cmd_user_tlsa, "the TLSA record a user (or a user CA) publishes" },
+	{ "chain", cmd_chain, "build and verify RFC 9102 DNSSEC chains (TLS extension 59)" },
 };
 
 /* usage - the top-level help */

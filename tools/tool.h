@@ -16,6 +16,11 @@ struct tool_cmd {
 };
 
 int cmd_tlsa(int argc, char **argv);
+int cmd_passport(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_user_name(int argc, char **argv);
+int cmd_user_tlsa(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 /* Print "sipdance: " + message to stderr; returns EXIT_INPUT. */
 int tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,10 +3,10 @@
  * sipdance/dane.h - decide whether a certificate chain is authenticated by a
  * TLSA RRset (RFC 6698, RFC 7671), with SIP reference identifiers (RFC 5922).
  *
- * OpenSSL's own DANE verifier does the matching and chain building; this
- * module adds what OpenSSL lacks: usability triage with reasons, digest
- * agility applied up front (RFC 7671 §9), SIP name rules for the usages that
- * need names, and a verdict that keeps MATCH, NOMATCH and UNUSABLE apart.
+ * OpenSSL's own DANE verifier does the matching, chain building and digest
+ * agility (RFC 7671 §9); this module adds what OpenSSL lacks: usability
+ * triage with reasons, SIP name rules for the usages that need names, and a
+ * verdict that keeps MATCH, NOMATCH and UNUSABLE apart.
  */
 #ifndef SIPDANCE_DANE_H
 #define SIPDANCE_DANE_H
@@ -48,6 +48,26 @@ struct sipdance_dane_params {
  */
 SIPDANCE_API int sipdance_dane_verify(const struct sipdance_dane *d,
 				      const struct sipdance_tlsa_set *tlsa,
+				      STACK_OF(X509) *chain,
+				      const struct sipdance_dane_params *p,
+				      struct sipdance_verdict *v);
+
+/**
+ * How many records of @tlsa this verifier can use (known usage, selector and
+ * matching type, right digest length; PKIX usages only with a CA file).
+ */
+SIPDANCE_API size_t sipdance_dane_count_usable(const struct sipdance_dane *d,
+					       const struct sipdance_tlsa_set *tlsa);
+
+/** Whether the verifier has PKIX roots (a CA file). */
+SIPDANCE_API int sipdance_dane_has_ca(const struct sipdance_dane *d);
+
+/**
+ * RFC 5922 PKIX without DANE: @chain must validate to the CA file's roots at
+ * p->at and its end entity must carry one of p->names. MATCH (depth = depth
+ * of the trust anchor) or NOMATCH with a reason; UNUSABLE without a CA file.
+ */
+SIPDANCE_API int sipdance_pkix_verify(const struct sipdance_dane *d,
 				      STACK_OF(X509) *chain,
 				      const struct sipdance_dane_params *p,
 				      struct sipdance_verdict *v);

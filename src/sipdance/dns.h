@@ -50,7 +50,11 @@ enum sipdance_dns_rcode {
 	SIPDANCE_DNS_NONE,     /* no answer at all (status INDETERMINATE or BOGUS) */
 };
 
-/* One decoded record of the asked type. */
+/*
+ * One decoded record of the asked type. Names are lowercase, without the
+ * trailing dot ("." for the root), with \DDD for a '.', '\\' or unprintable
+ * octet inside a label. ttl is as received; a cached answer keeps it.
+ */
 struct sipdance_dns_rr {
 	uint16_t type;
 	uint32_t ttl;
@@ -59,6 +63,7 @@ struct sipdance_dns_rr {
 		struct { uint16_t prio, weight, port; char target[256]; } srv;
 		struct { int family; uint8_t addr[16]; } addr; /* A: AF_INET, AAAA: AF_INET6 */
 		struct { uint8_t usage, selector, mtype; uint16_t len; const uint8_t *data; } tlsa;
+		struct { char target[256]; } cname;
 	} u;
 };
 
@@ -85,7 +90,8 @@ SIPDANCE_API int sipdance_dns_alloc(struct sipdance_dns **out,
 				    const struct sipdance_dns_conf *conf,
 				    const char **why);
 
-/** Free a resolver, cancelling pending lookups without calling back; NULL ok. */
+/** Free a resolver, cancelling pending lookups without calling back; NULL ok.
+ * Not from inside one of its callbacks. */
 SIPDANCE_API void sipdance_dns_free(struct sipdance_dns *dns);
 
 /** Drop every cached answer (e.g. on SIGHUP). */
@@ -131,7 +137,7 @@ SIPDANCE_API void sipdance_dns_answer_unref(struct sipdance_dns_answer *a);
 
 SIPDANCE_API enum sipdance_dns_status sipdance_dns_answer_status(const struct sipdance_dns_answer *a);
 SIPDANCE_API enum sipdance_dns_rcode sipdance_dns_answer_rcode(const struct sipdance_dns_answer *a);
-/** The name asked for, without trailing dot. */
+/** The name asked for, lowercase, without trailing dot. */
 SIPDANCE_API const char *sipdance_dns_answer_qname(const struct sipdance_dns_answer *a);
 /** The name the records are at after CNAME following (RFC 7671 §7); equals qname without alias. */
 SIPDANCE_API const char *sipdance_dns_answer_cname(const struct sipdance_dns_answer *a);

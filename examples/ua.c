@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ua.c - sipdance-ua, a minimal SIP user agent on sofia-sip nua: it
+ * registers, places or answers one call, and runs the DTLS-SRTP media of
+ * stun/ on it (a 440 Hz PCMU tone out, received packets counted and
+ * checked). The exit status says whether media was authenticated.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+struct ua;
+#define SU_ROOT_MAGIC_T struct ua
+#define NUA_MAGIC_T struct ua
+#define NUA_HMAGIC_T struct ua
+#include <sofia-sip/nua.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_wait.h>
+
+#include <sipdance/sdp.h>
+#include "../stun/stun.h"
+
+#define TICK_MS 5
+
+struct ua {
+	su_home_t home[1];
+	su_root_t *root;
+	nua_t *nua;
+	nua_handle_t *reg, *call;
+	su_timer_t *timer;
+	/* options */
+	const char *aor, *listen, *registrar, *proxy, *target, *media_addr;
+	int answer, no_ice, verbose;
+	int tamper_local, tamper_remote; /* testing: flip a fingerprint bit */
+	unsigned duration_ms, expect;
+	unsigned fp_flags;
+	X509 *cert;
+	EVP_PKEY *key;
+	/* state */
+	struct sipdance_stun_ep *ep;
+	struct sipdance_sdp_media local;
+	int pt, secure_seen, bye_sent, done, exit_code;
+	unsigned long secure_at, elapsed;
+	/* media */
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	double phase;
+	unsigned long rx_ok, rx_bad;
+	int have_seq;
+	uint16_t last_seq;
+	unsigned long gaps;
+};
+
+/* say - one line of progress on stdout */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("ua: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* ulaw - G.711 mu-law of one 16-bit sample */
+static uint8_t ulaw(int s)
+{
+	int sign = s < 0 ? 0x80 : 0, exp = 7, mant;
+
+	if (sign)
+		s = -s;
+	if (s > 32635)
+		s = 32635;
+	s += 0x84;
+	while (exp > 0 && !(s & (0x4000 >> (7 - exp))))
+		exp--;
+	mant = (s >> (exp + 3)) & 0x0F;
+	return (uint8_t)~(sign | exp << 4 | mant);
+}
+
+/* on_media - a decrypted packet from the peer: count it, check it is our codec's RTP */
+static void on_media(void *arg, int rtcp, const uint8_t *pkt, size_t len)
+{
+	struct ua *ua = arg;
+	uint16_t seq;
+
+	if (rtcp)
+		return;
+	if (len < 12 || (pkt[0] >> 6) != 2 || (pkt[1] & 0x7F) != ua->pt) {
+		ua->rx_bad++;
+		return;
+	}
+	ua->rx_ok++;
+	seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
+	if (ua->have_seq && seq != (uint16_t)(ua->last_seq + 1))
+		ua->gaps++;
+	ua->have_seq = 1;
+	ua->last_seq = seq;
+}
+
+/* send_tone - one 20 ms PCMU packet of a 440 Hz tone */
+static void send_tone(struct ua *ua)
+{
+	uint8_t pkt[12 + 160];
+	int err;
+
+	pkt[0] = 0x80;
+	pkt[1] = (uint8_t)ua->pt;
+	pkt[2] = (uint8_t)(ua->seq >> 8);
+	pkt[3] = (uint8_t)ua->seq;
+	for (int i = 0; i < 4; i++) {
+		pkt[4 + i] = (uint8_t)(ua->ts >> (24 - 8 * i));
+		pkt[8 + i] = (uint8_t)(ua->ssrc >> (24 - 8 * i));
+	}
+	for (int i = 0; i < 160; i++) {
+		pkt[12 + i] = ulaw((int)(8000 * sin(ua->phase)));
+		ua->phase += 2 * M_PI * 440 / 8000;
+	}
+	if ((err = sipdance_stun_ep_send(ua->ep, 0, pkt, sizeof(pkt))) == 0) {
+		ua->seq++;
+		ua->ts += 160;
+	}
+}
+
+/* finish - end the call (BYE with a Reason when media failed), then shut down */
+static void finish(struct ua *ua, int code, const char *reason)
+{
+	char hdr[400];
+
+	if (ua->done)
+		return;
+	ua->done = 1;
+	if (!ua->exit_code)
+		ua->exit_code = code;
+	if (ua->call && !ua->bye_sent) {
+		ua->bye_sent = 1;
+		if (reason) {
+			snprintf(hdr, sizeof(hdr), "SIP;cause=488;text=\"%s\"", reason);
+			nua_bye(ua->call, SIPTAG_REASON_STR(hdr), TAG_END());
+		} else {
+			nua_bye(ua->call, TAG_END());
+		}
+	}
+	nua_shutdown(ua->nua);
+}
+
+/* report - the media counters, one line */
+static void report(struct ua *ua)
+{
+	struct sipdance_stun_ep_stats st;
+
+	if (!ua->ep)
+		return;
+	sipdance_stun_ep_stats(ua->ep, &st);
+	say("packets sent %lu received %lu bad %lu gaps %lu auth-fail %lu replay %lu (ice %s, dtls %s)",
+	    st.rtp_tx, ua->rx_ok, ua->rx_bad, ua->gaps, st.auth_fail, st.replay, st.ice ? "yes" : "no",
+	    st.dtls_client ? "client" : "server");
+}
+
+/* tick - every TICK_MS: run the endpoint, send the tone, watch the clock */
+static void tick(struct ua *ua, su_timer_t *t, su_timer_arg_t *arg)
+{
+	enum sipdance_stun_ep_state s;
+
+	if (!ua->ep || ua->done)
+		return;
+	sipdance_stun_ep_poll(ua->ep, 0);
+	s = sipdance_stun_ep_state(ua->ep);
+	if (s == SIPDANCE_EP_FAILED) {
+		say("media failed: %s", sipdance_stun_ep_why(ua->ep));
+		report(ua);
+		finish(ua, 1, sipdance_stun_ep_why(ua->ep));
+		return;
+	}
+	if (s != SIPDANCE_EP_SECURE)
+		return;
+	if (!ua->secure_seen) {
+		struct sipdance_stun_ep_stats st;
+
+		sipdance_stun_ep_stats(ua->ep, &st);
+		ua->secure_seen = 1;
+		say("media secure: %s, fingerprint %s (%s)", st.srtp_profile,
+		    sipdance_result_str(sipdance_stun_ep_verdict(ua->ep)->result),
+		    sipdance_stun_ep_verdict(ua->ep)->reason);
+	}
+	ua->elapsed += TICK_MS;
+	if (ua->elapsed % 20 == 0)
+		send_tone(ua);
+	if (ua->answer && ua->elapsed >= ua->duration_ms + 10000) {
+		say("no BYE from the caller");
+		report(ua);
+		finish(ua, 1, NULL);
+		return;
+	}
+	if (ua->elapsed >= ua->duration_ms && !ua->answer) {
+		report(ua);
+		finish(ua, ua->rx_ok >= ua->expect && !ua->rx_bad ? 0 : 1,
+		       ua->rx_ok >= ua->expect ? NULL : "too few media packets");
+	}
+}
+
+/* start_media - both descriptions known: start the endpoint */
+static int start_media(struct ua *ua, const struct sipdance_sdp_media *remote, int offerer)
+{
+	const char *why = NULL;
+	int err = sipdance_stun_ep_start(ua->ep, &ua->local, remote, offerer, &why);
+
+	if (err) {
+		say("media refused: %s", why ? why : strerror(err));
+		return err;
+	}
+	ua->pt = remote->payload_type;
+	if (!ua->timer) {
+		ua->timer = su_timer_create(su_root_task(ua->root), TICK_MS);
+		su_timer_set_for_ever(ua->timer, tick, NULL);
+	}
+	return 0;
+}
+
+/* sdp_of - the SDP body of a message, parsed */
+static int sdp_of(const sip_t *sip, struct sipdance_sdp_media *m, const char **why)
+{
+	char *text;
+	int err;
+
+	if (!sip || !sip->sip_payload || !sip->sip_payload->pl_len) {
+		*why = "no SDP body";
+		return EINVAL;
+	}
+	if (!(text = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len)))
+		return ENOMEM;
+	err = sipdance_sdp_media_parse(m, text, why);
+	free(text);
+	return err;
+}
+
+/* tamper - testing only: flip one bit of every fingerprint of @m */
+static void tamper(struct sipdance_sdp_media *m)
+{
+	for (size_t i = 0; i < m->nfp; i++)
+		m->fp[i].md[0] ^= 1;
+}
+
+/* on_invite - an incoming call: answer with our description, or refuse with 488 */
+static void on_invite(struct ua *ua, nua_handle_t *nh, const sip_t *sip)
+{
+	struct sipdance_sdp_media offer;
+	const char *why = NULL;
+	char body[4096], warn[300];
+	int err;
+
+	if (ua->call) {
+		nua_respond(nh, 486, "Busy Here", TAG_END());
+		return;
+	}
+	err = sdp_of(sip, &offer, &why);
+	if (!err && ua->tamper_remote)
+		tamper(&offer);
+	if (err || sipdance_stun_ep_describe(ua->ep, &offer, &ua->local) ||
+	    start_media(ua, &offer, 0)) {
+		snprintf(warn, sizeof(warn), "399 sipdance \"%s\"", why ? why : "unusable offer");
+		say("refusing call: %s", why ? why : "unusable offer");
+		nua_respond(nh, 488, "Not Acceptable Here", SIPTAG_WARNING_STR(warn), TAG_END());
+		return;
+	}
+	ua->call = nh;
+	if (ua->tamper_local)
+		tamper(&ua->local);
+	sipdance_sdp_media_format(&ua->local, (unsigned long long)ua->ssrc, body, sizeof(body));
+	say("answering call from %s", sip->sip_from && sip->sip_from->a_url->url_user ?
+	    sip->sip_from->a_url->url_user : "?");
+	nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(body),
+		    TAG_END());
+}
+
+/* place_call - INVITE the target with our offer */
+static void place_call(struct ua *ua)
+{
+	char body[4096];
+
+	if (sipdance_stun_ep_describe(ua->ep, NULL, &ua->local)) {
+		finish(ua, 1, "cannot describe local media");
+		return;
+	}
+	if (ua->no_ice) {
+		ua->local.ice_ufrag[0] = ua->local.ice_pwd[0] = '\0';
+		ua->local.ncand = 0;
+	}
+	if (ua->tamper_local)
+		tamper(&ua->local);
+	sipdance_sdp_media_format(&ua->local, (unsigned long long)ua->ssrc, body, sizeof(body));
+	ua->call = nua_handle(ua->nua, ua, SIPTAG_TO_STR(ua->target), SIPTAG_FROM_STR(ua->aor), TAG_END());
+	say("calling %s", ua->target);
+	nua_invite(ua->call, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(body), TAG_END());
+}
+
+/* ready - registered (or no registrar): call or wait */
+static void ready(struct ua *ua)
+{
+	if (ua->target)
+		place_call(ua);
+	else
+		say("waiting for a call on %s", ua->listen);
+}
+
+/* event - the nua callback */
+static void event(nua_event_t ev, int status, char const *phrase, nua_t *nua, struct ua *ua,
+		  nua_handle_t *nh, struct ua *hmagic, sip_t const *sip, tagi_t tags[])
+{
+	struct sipdance_sdp_media answer;
+	const char *why = NULL;
+	int err;
+
+	if (ua->verbose)
+		say("event %s %d %s", nua_event_name(ev), status, phrase ? phrase : "");
+	switch (ev) {
+	case nua_r_register:
+		if (status < 200)
+			break;
+		if (status != 200) {
+			say("registration failed: %d %s", status, phrase);
+			ua->exit_code = 3;
+			finish(ua, 3, NULL);
+			break;
+		}
+		say("registered %s", ua->aor);
+		ready(ua);
+		break;
+	case nua_i_invite:
+		on_invite(ua, nh, sip);
+		break;
+	case nua_r_invite:
+		if (status < 200)
+			break;
+		if (status >= 300) {
+			say("call failed: %d %s", status, phrase);
+			ua->call = NULL;
+			finish(ua, 3, NULL);
+			break;
+		}
+		say("call established");
+		err = sdp_of(sip, &answer, &why);
+		if (!err && ua->tamper_remote)
+			tamper(&answer);
+		if (err || start_media(ua, &answer, 1)) {
+			say("unusable answer: %s", why ? why : "media refused");
+			finish(ua, 1, why ? why : "unusable answer");
+		}
+		break;
+	case nua_i_bye:
+		if (ua->done)
+			break;
+		say("call ended by peer");
+		report(ua);
+		ua->bye_sent = 1;
+		finish(ua, ua->secure_seen && ua->rx_ok >= ua->expect && !ua->rx_bad ? 0 : 1, NULL);
+		break;
+	case nua_r_bye:
+		break;
+	case nua_r_shutdown:
+		if (status >= 200)
+			su_root_break(ua->root);
+		break;
+	default:
+		break;
+	}
+}
+
+/* load_identity - the DTLS (and, later, DANE client) certificate and key */
+static int load_identity(struct ua *ua, const char *cert, const char *key)
+{
+	FILE *f;
+
+	if (!cert && !key)
+		return 0;
+	if (!cert || !key) {
+		fprintf(stderr, "sipdance-ua: --cert and --key go together\n");
+		return -1;
+	}
+	if ((f = fopen(cert, "r"))) {
+		ua->cert = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if ((f = fopen(key, "r"))) {
+		ua->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (!ua->cert || !ua->key || X509_check_private_key(ua->cert, ua->key) != 1) {
+		fprintf(stderr, "sipdance-ua: cannot use %s / %s as certificate and key\n", cert, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* usage - the options */
+static void usage(FILE *f)
+{
+	fputs("usage: sipdance-ua --aor SIP-URI [--listen SIP-URI] [--registrar SIP-URI] [--proxy SIP-URI]\n"
+	      "                   (--call SIP-URI | --answer) [--duration SECONDS] [--expect PACKETS]\n"
+	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--allow-sha1]\n"
+	      "                   [--tamper-fingerprint local|remote] [--verbose]\n"
+	      "Places or answers one call with DTLS-SRTP media; exit 0 when media was\n"
+	      "authenticated and at least PACKETS (default 10) packets were received.\n"
+	      "--proxy (default: the registrar) is the outbound proxy for the call.\n"
+	      "--tamper-fingerprint (testing) flips a bit of the fingerprint we send (local)\n"
+	      "or of those we receive (remote): the DTLS handshake must then be refused.\n", f);
+}
+
+/* parse_args - options into @ua; -1 on a usage error */
+static int parse_args(struct ua *ua, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "aor", 1, NULL, 'a' }, { "listen", 1, NULL, 'l' }, { "registrar", 1, NULL, 'r' },
+		{ "proxy", 1, NULL, 'p' },
+		{ "call", 1, NULL, 'c' }, { "answer", 0, NULL, 'A' }, { "duration", 1, NULL, 'd' },
+		{ "expect", 1, NULL, 'e' }, { "media-addr", 1, NULL, 'm' }, { "cert", 1, NULL, 'C' },
+		{ "key", 1, NULL, 'K' }, { "no-ice", 0, NULL, 'n' }, { "allow-sha1", 0, NULL, 's' },
+		{ "verbose", 0, NULL, 'v' }, { "tamper-fingerprint", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *cert = NULL, *key = NULL;
+	int c;
+
+	ua->listen = "sip:127.0.0.1:5070";
+	ua->media_addr = "127.0.0.1";
+	ua->duration_ms = 5000;
+	ua->expect = 10;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': ua->aor = optarg; break;
+		case 'l': ua->listen = optarg; break;
+		case 'r': ua->registrar = optarg; break;
+		case 'p': ua->proxy = optarg; break;
+		case 'c': ua->target = optarg; break;
+		case 'A': ua->answer = 1; break;
+		case 'd': ua->duration_ms = (unsigned)(atof(optarg) * 1000); break;
+		case 'e': ua->expect = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': ua->media_addr = optarg; break;
+		case 'C': cert = optarg; break;
+		case 'K': key = optarg; break;
+		case 'n': ua->no_ice = 1; break;
+		case 's': ua->fp_flags |= SIPDANCE_SDP_ALLOW_SHA1; break;
+		case 'v': ua->verbose = 1; break;
+		case 'T':
+			if (!strcmp(optarg, "local"))
+				ua->tamper_local = 1;
+			else if (!strcmp(optarg, "remote"))
+				ua->tamper_remote = 1;
+			else
+				return -1;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind != argc || !ua->aor || !ua->target == !ua->answer) {
+		fputs("sipdance-ua: --aor and exactly one of --call and --answer are required\n", stderr);
+		return -1;
+	}
+	return load_identity(ua, cert, key);
+}
+
+int main(int argc, char **argv)
+{
+	struct ua ua = { .exit_code = 0 };
+	struct sipdance_stun_ep_cfg cfg = { 0 };
+	int err;
+
+	if (parse_args(&ua, argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	if (RAND_bytes((uint8_t *)&ua.ssrc, sizeof(ua.ssrc)) != 1)
+		return 1;
+	cfg = (struct sipdance_stun_ep_cfg){ .addr = ua.media_addr, .cert = ua.cert, .key = ua.key,
+					     .fp_flags = ua.fp_flags, .on_media = on_media, .arg = &ua };
+	if ((err = sipdance_stun_ep_alloc(&ua.ep, &cfg))) {
+		fprintf(stderr, "sipdance-ua: media endpoint on %s: %s\n", ua.media_addr, strerror(err));
+		return 1;
+	}
+	su_init();
+	su_home_init(ua.home);
+	ua.root = su_root_create(&ua);
+	if (!ua.proxy)
+		ua.proxy = ua.registrar;
+	ua.nua = ua.root ? nua_create(ua.root, event, &ua, NUTAG_URL(ua.listen), NUTAG_MEDIA_ENABLE(0),
+				      SIPTAG_FROM_STR(ua.aor), TAG_IF(ua.proxy, NUTAG_PROXY(ua.proxy)),
+				      TAG_END()) : NULL;
+	if (!ua.nua) {
+		fprintf(stderr, "sipdance-ua: cannot listen on %s\n", ua.listen);
+		return 1;
+	}
+	if (ua.registrar) {
+		ua.reg = nua_handle(ua.nua, &ua, SIPTAG_TO_STR(ua.aor), SIPTAG_FROM_STR(ua.aor), TAG_END());
+		nua_register(ua.reg, NUTAG_REGISTRAR(ua.registrar), TAG_END());
+	} else {
+		ready(&ua);
+	}
+	su_root_run(ua.root);
+	if (ua.timer)
+		su_timer_destroy(ua.timer);
+	nua_destroy(ua.nua);
+	su_root_destroy(ua.root);
+	su_home_deinit(ua.home);
+	su_deinit();
+	sipdance_stun_ep_free(ua.ep);
+	X509_free(ua.cert);
+	EVP_PKEY_free(ua.key);
+	return ua.exit_code;
+}

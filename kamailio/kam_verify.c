@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * kam_verify.c - what the Kamailio module decides, without Kamailio: a
+ * per-process resolver/verifier/policy, the library's asynchronous DNS run
+ * on a private poll() loop that gives up at a deadline (so one script call
+ * never blocks longer than max_wait), and destination, peer and user checks.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sipdance/clientid.h>
+#include <sipdance/locate.h>
+#include "kam_verify.h"
+
+#define MAX_FDS 64
+#define NEVER UINT64_MAX
+
+struct kv {
+	struct sipdance_dns *dns;
+	struct sipdance_dane *dane;
+	struct sipdance_policy *policy;
+	unsigned max_wait_ms;
+	struct pollfd fds[MAX_FDS]; /* what the DNS layer wants watched */
+	size_t nfds;
+	uint64_t timer_at;          /* when it wants sipdance_dns_timeout(), ms */
+};
+
+/* mono_ms - monotonic clock in milliseconds */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* on_io - the DNS layer changes what it waits for on @fd */
+static void on_io(void *host, int fd, int events)
+{
+	struct kv *kv = host;
+	size_t i;
+
+	for (i = 0; i < kv->nfds && kv->fds[i].fd != fd; i++)
+		;
+	if (!events) {
+		if (i < kv->nfds)
+			kv->fds[i] = kv->fds[--kv->nfds];
+		return;
+	}
+	if (i == kv->nfds) {
+		if (kv->nfds == MAX_FDS)
+			return; /* not watched: its lookup ends at the deadline */
+		kv->nfds++;
+	}
+	kv->fds[i] = (struct pollfd){ .fd = fd,
+				      .events = (short)(((events & SIPDANCE_DNS_READ) ? POLLIN : 0) |
+							((events & SIPDANCE_DNS_WRITE) ? POLLOUT : 0)) };
+}
+
+/* on_timer - the DNS layer wants its timeout in @ms (-1: never) */
+static void on_timer(void *host, long ms)
+{
+	struct kv *kv = host;
+
+	kv->timer_at = ms < 0 ? NEVER : mono_ms() + (uint64_t)ms;
+}
+
+/* run_until - drive the DNS layer until *done or max_wait has passed; 0 or ETIMEDOUT */
+static int run_until(struct kv *kv, const int *done)
+{
+	uint64_t deadline = mono_ms() + kv->max_wait_ms;
+
+	while (!*done) {
+		struct pollfd snap[MAX_FDS];
+		uint64_t now = mono_ms(), until = kv->timer_at < deadline ? kv->timer_at : deadline;
+		size_t n = kv->nfds;
+		int ms;
+
+		if (now >= deadline)
+			return ETIMEDOUT;
+		ms = until <= now ? 0 : (int)(until - now);
+		memcpy(snap, kv->fds, n * sizeof(snap[0]));
+		if (poll(snap, (nfds_t)n, ms) < 0 && errno != EINTR)
+			return errno;
+		/* a snapshot: processing one descriptor may change the watched set */
+		for (size_t i = 0; i < n && !*done; i++) {
+			int ev = 0;
+
+			if (snap[i].revents & (POLLIN | POLLERR | POLLHUP))
+				ev |= SIPDANCE_DNS_READ;
+			if (snap[i].revents & (POLLOUT | POLLERR | POLLHUP))
+				ev |= SIPDANCE_DNS_WRITE;
+			if (ev)
+				sipdance_dns_process(kv->dns, snap[i].fd, ev);
+		}
+		if (!*done && kv->timer_at <= mono_ms()) {
+			kv->timer_at = NEVER;
+			sipdance_dns_timeout(kv->dns);
+		}
+	}
+	return 0;
+}
+
+/* set_str - copy @s into a fixed field */
+static void set_str(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/* kv_fail - a failure verdict with a one-line reason that is safe in a quoted header value */
+void kv_fail(struct kv_result *r, const char *verdict, const char *fmt, ...)
+{
+	va_list ap;
+
+	set_str(r->verdict, sizeof(r->verdict), verdict);
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	for (char *p = r->reason; *p; p++)
+		if (*p == '"' || *p == '\\')
+			*p = '\'';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
+/* set_target - host:port and an address (IPv4 preferred) of the target that decided */
+static void set_target(struct kv_result *r, const struct sipdance_target *t)
+{
+	char a[INET6_ADDRSTRLEN] = "";
+	size_t i = 0;
+
+	snprintf(r->target, sizeof(r->target), "%s:%u", t->host, t->port);
+	r->addr[0] = '\0';
+	/* IPv4 first: a Kamailio often listens on IPv4 only and cannot send to an IPv6 address */
+	while (i < t->naddr && t->addr[i].family != AF_INET)
+		i++;
+	if (i == t->naddr)
+		i = 0;
+	if (t->naddr && inet_ntop(t->addr[i].family, t->addr[i].addr, a, sizeof(a)))
+		snprintf(r->addr, sizeof(r->addr), t->addr[i].family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 t->port);
+}
+
+/* result_clear - empty result for @name */
+static void result_clear(struct kv_result *r, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	set_str(r->name, sizeof(r->name), name);
+}
+
+/* kv_check_conf - everything the parameters must say before any process starts */
+int kv_check_conf(const struct kv_conf *conf, const char **why)
+{
+	enum sipdance_dane_mode m;
+
+	if (!conf->resolver || !*conf->resolver)
+		return *why = "modparam resolver is required (ADDR[@PORT] of a DNS server)", EINVAL;
+	if (!conf->trust_anchor || !*conf->trust_anchor)
+		return *why = "modparam trust_anchor is required (a file of DS or DNSKEY records)", EINVAL;
+	if (conf->policy && sipdance_policy_mode_parse(conf->policy, &m))
+		return *why = "modparam policy takes off, opportunistic or required", EINVAL;
+	for (size_t i = 0; i < conf->ndomain_policy; i++) {
+		const char *eq = strchr(conf->domain_policy[i], '=');
+
+		if (!eq || eq == conf->domain_policy[i] || sipdance_policy_mode_parse(eq + 1, &m))
+			return *why = "modparam domain_policy takes DOMAIN=off|opportunistic|required", EINVAL;
+	}
+	if (!conf->max_wait_ms || !conf->timeout_ms)
+		return *why = "modparam timeout and max_wait must be positive (milliseconds)", EINVAL;
+	return 0;
+}
+
+/* kv_alloc - resolver, verifier and policy for this process, attached to the private loop */
+int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
+{
+	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
+					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size };
+	enum sipdance_dane_mode mode = SIPDANCE_MODE_OPPORTUNISTIC;
+	struct kv *kv;
+	int err;
+
+	*out = NULL;
+	if ((err = kv_check_conf(conf, why)))
+		return err;
+	if (!(kv = calloc(1, sizeof(*kv))))
+		return *why = "out of memory", ENOMEM;
+	kv->max_wait_ms = conf->max_wait_ms;
+	kv->timer_at = NEVER;
+	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)))
+		goto fail;
+	if ((err = sipdance_dane_alloc(&kv->dane, conf->ca_file))) {
+		*why = err == ENOMEM ? "out of memory" : "modparam ca_file: unreadable or no PEM certificate";
+		goto fail;
+	}
+	if (conf->policy)
+		sipdance_policy_mode_parse(conf->policy, &mode);
+	if ((err = sipdance_policy_alloc(&kv->policy, mode))) {
+		*why = "out of memory";
+		goto fail;
+	}
+	for (size_t i = 0; i < conf->ndomain_policy; i++) {
+		const char *s = conf->domain_policy[i], *eq = strchr(s, '=');
+		char domain[256];
+		enum sipdance_dane_mode m;
+
+		snprintf(domain, sizeof(domain), "%.*s", (int)(eq - s), s);
+		sipdance_policy_mode_parse(eq + 1, &m);
+		if ((err = sipdance_policy_set(kv->policy, domain, m))) {
+			*why = "modparam domain_policy: bad domain";
+			goto fail;
+		}
+	}
+	sipdance_dns_set_loop(kv->dns, on_io, on_timer, kv);
+	*out = kv;
+	return 0;
+fail:
+	kv_free(kv);
+	return err;
+}
+
+/* kv_free - free a context */
+void kv_free(struct kv *kv)
+{
+	if (!kv)
+		return;
+	sipdance_dns_free(kv->dns);
+	sipdance_dane_free(kv->dane);
+	sipdance_policy_free(kv->policy);
+	free(kv);
+}
+
+/* locate_done - the resolution finished */
+static void locate_done(void *arg, struct sipdance_locate *loc)
+{
+	(void)loc;
+	*(int *)arg = 1;
+}
+
+/* locate - resolve sips:@what (or @what when it is a URI) within max_wait; NULL with r filled on failure */
+static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv_result *r)
+{
+	struct sipdance_locate_conf lc = { .dns = kv->dns, .policy = kv->policy, .dane = kv->dane };
+	struct sipdance_locate *loc = NULL;
+	const char *why = NULL;
+	char uri[320];
+	int done = 0, err;
+
+	if (!strncasecmp(what, "sip:", 4) || !strncasecmp(what, "sips:", 5))
+		snprintf(uri, sizeof(uri), "%s", what);
+	else
+		snprintf(uri, sizeof(uri), "sips:%s", what);
+	if ((err = sipdance_locate_start(&loc, &lc, uri, locate_done, &done, &why))) {
+		kv_fail(r, "NOMATCH", "cannot locate %s: %s", what, why ? why : strerror(err));
+		return NULL;
+	}
+	if ((err = run_until(kv, &done))) {
+		sipdance_locate_free(loc);
+		kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
+		return NULL;
+	}
+	return loc;
+}
+
+/*
+ * refusal - why no target of @loc can be used, as a verdict name. The most
+ * telling DNS status wins: BOGUS, then INDETERMINATE, then INSECURE (a zone
+ * without DNSSEC and no PKIX fallback), then a validated denial of the TLSA
+ * (NODATA), else NOMATCH (e.g. no target at all).
+ */
+static const char *refusal(const struct sipdance_locate *loc)
+{
+	static const enum sipdance_dns_status order[] = { SIPDANCE_DNS_BOGUS, SIPDANCE_DNS_INDETERMINATE,
+							  SIPDANCE_DNS_INSECURE };
+	size_t n = sipdance_locate_step_count(loc);
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (size_t i = 0; i < n; i++)
+			if (sipdance_locate_step(loc, i)->status == order[k])
+				return sipdance_dns_status_str(order[k]);
+	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
+		const struct sipdance_target *t = sipdance_locate_target(loc, i);
+
+		if (t->tlsa_looked_up && t->tlsa_rcode != SIPDANCE_DNS_FOUND)
+			return "NODATA";
+	}
+	return "NOMATCH";
+}
+
+/* refuse - fill @r for a resolution none of whose targets may be used */
+static void refuse(const struct sipdance_locate *loc, const char *what, struct kv_result *r)
+{
+	const struct sipdance_target *t = sipdance_locate_target(loc, 0);
+
+	set_str(r->action, sizeof(r->action), "REFUSE");
+	if (t) {
+		set_str(r->rule, sizeof(r->rule), t->decision.rule);
+		set_target(r, t);
+		kv_fail(r, refusal(loc), "%s refused: %s", what, t->decision.reason);
+	} else {
+		kv_fail(r, refusal(loc), "%s: %s", what,
+			*sipdance_locate_why(loc) ? sipdance_locate_why(loc) : "no TLS target");
+	}
+}
+
+/* kv_check_dest - may a request be relayed to @dest under policy, and how it will be authenticated */
+int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
+{
+	struct sipdance_locate *loc;
+
+	result_clear(r, dest);
+	if (!(loc = locate(kv, dest, r)))
+		return -1;
+	/*
+	 * Relaying is allowed when one target is not refused: DANE (secure
+	 * usable TLSA, authenticated at connect time) or PKIX (validated
+	 * denial or insecure zone, with a CA file). BOGUS/INDETERMINATE
+	 * lookups, required-without-TLSA and PKIX-without-CA refuse.
+	 */
+	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
+		const struct sipdance_target *t = sipdance_locate_target(loc, i);
+
+		if (t->decision.action == SIPDANCE_ACT_REFUSE)
+			continue;
+		set_str(r->action, sizeof(r->action), sipdance_action_str(t->decision.action));
+		set_str(r->rule, sizeof(r->rule), t->decision.rule);
+		set_target(r, t);
+		kv_fail(r, r->action, "%s: %s", r->target, t->decision.reason);
+		sipdance_locate_free(loc);
+		return 1;
+	}
+	refuse(loc, dest, r);
+	sipdance_locate_free(loc);
+	return -1;
+}
+
+/* kv_verify_peer - authenticate a peer chain as a TLS server of @domain */
+int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, struct kv_result *r)
+{
+	struct sipdance_locate *loc;
+	struct sipdance_verdict v, first = { .result = SIPDANCE_NOMATCH };
+	const struct sipdance_target *ft = NULL;
+
+	result_clear(r, domain);
+	if (!(loc = locate(kv, domain, r)))
+		return -1;
+	/*
+	 * The peer is authenticated when its chain matches one target of the
+	 * domain under that target's decision (DANE: its secure TLSA and
+	 * reference ids; PKIX: the CA file and the SIP domain). Refused
+	 * targets never match; no match on any target fails with the first
+	 * tried target's verdict.
+	 */
+	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
+		const struct sipdance_target *t = sipdance_locate_target(loc, i);
+
+		if (t->decision.action == SIPDANCE_ACT_REFUSE)
+			continue;
+		if (sipdance_target_verify(kv->dane, t, chain, &v)) {
+			v.result = SIPDANCE_INDETERMINATE;
+			snprintf(v.reason, sizeof(v.reason), "verification error");
+		}
+		if (v.result == SIPDANCE_MATCH || !ft) {
+			ft = t;
+			first = v;
+		}
+		if (v.result == SIPDANCE_MATCH)
+			break;
+	}
+	if (!ft) {
+		refuse(loc, domain, r);
+		sipdance_locate_free(loc);
+		return -1;
+	}
+	set_str(r->action, sizeof(r->action), sipdance_action_str(ft->decision.action));
+	set_str(r->rule, sizeof(r->rule), ft->decision.rule);
+	set_target(r, ft);
+	kv_fail(r, sipdance_result_str(first.result), "%s: %s", domain, first.reason);
+	sipdance_locate_free(loc);
+	return first.result == SIPDANCE_MATCH ? 1 : -1;
+}
+
+/* A TLSA lookup in flight. */
+struct user_lookup {
+	int done;
+	struct sipdance_dns_answer *ans;
+};
+
+/* user_done - keep the answer */
+static void user_done(void *arg, const struct sipdance_dns_answer *a)
+{
+	struct user_lookup *u = arg;
+
+	u->ans = sipdance_dns_answer_ref(a);
+	u->done = 1;
+}
+
+/* kv_verify_user - authenticate a user's client certificate against its _user TLSA */
+int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, struct kv_result *r)
+{
+	struct user_lookup u = { 0, NULL };
+	struct sipdance_dns_query *q = NULL;
+	struct sipdance_tlsa_set *set = NULL;
+	struct sipdance_verdict v;
+	const char *why = NULL;
+	int rc = -1;
+
+	result_clear(r, address);
+	set_str(r->action, sizeof(r->action), "DANE");
+	if (sipdance_clientid_user_name(address, r->name, sizeof(r->name), &why)) {
+		kv_fail(r, "NOMATCH", "not a user address: %s: %s", address, why ? why : "malformed");
+		return -1;
+	}
+	if (sipdance_dns_lookup(kv->dns, r->name, SIPDANCE_DNS_TLSA, user_done, &u, &q)) {
+		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
+		return -1;
+	}
+	if (run_until(kv, &u.done)) {
+		sipdance_dns_cancel(q);
+		kv_fail(r, "INDETERMINATE", "TLSA %s: no answer within %u ms", r->name, kv->max_wait_ms);
+		return -1;
+	}
+	/*
+	 * Only a SECURE answer with records can authenticate: INSECURE,
+	 * BOGUS and INDETERMINATE answers fail with their status, a
+	 * validated denial (no _user TLSA) fails as NODATA; otherwise the
+	 * chain must match a DANE-EE/DANE-TA record (sipdance_clientid_verify).
+	 */
+	switch (sipdance_dns_answer_status(u.ans)) {
+	case SIPDANCE_DNS_SECURE:
+		if (sipdance_dns_answer_rcode(u.ans) != SIPDANCE_DNS_FOUND) {
+			kv_fail(r, "NODATA", "no _user TLSA for %s (%s, validated)", address,
+				sipdance_dns_rcode_str(sipdance_dns_answer_rcode(u.ans)));
+		} else if (sipdance_dns_answer_tlsa(u.ans, &set) ||
+			   sipdance_clientid_verify(r->name, set, chain, 0, &v)) {
+			kv_fail(r, "INDETERMINATE", "%s: verification error", address);
+		} else {
+			kv_fail(r, sipdance_result_str(v.result), "%s: %s", address, v.reason);
+			rc = v.result == SIPDANCE_MATCH ? 1 : -1;
+		}
+		break;
+	case SIPDANCE_DNS_INSECURE:
+		kv_fail(r, "INSECURE", "TLSA %s is not DNSSEC-signed", r->name);
+		break;
+	case SIPDANCE_DNS_BOGUS:
+		kv_fail(r, "BOGUS", "TLSA %s: %s", r->name, sipdance_dns_answer_why(u.ans));
+		break;
+	case SIPDANCE_DNS_INDETERMINATE:
+		kv_fail(r, "INDETERMINATE", "TLSA %s: %s", r->name, sipdance_dns_answer_why(u.ans));
+		break;
+	}
+	sipdance_tlsa_set_free(set);
+	sipdance_dns_answer_unref(u.ans);
+	return rc;
+}

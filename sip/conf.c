@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * conf.c - sipdance-proxy's configuration: a file of "key = value" lines
+ * and one long option per key, with the same names. The file is read first,
+ * then the command line, so a flag overrides a file value; repeatable keys
+ * (listen, location) accumulate. Every value is checked here, so a bad
+ * configuration stops the proxy at startup with a message naming the key.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/su_string.h>
+
+enum kind { K_STR, K_LISTEN, K_LOCATION, K_DANE, K_LEVEL, K_UINT, K_CONFIG };
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off; /* of the field in struct px_conf, for K_STR and K_UINT */
+	const char *help;
+} keys[] = {
+	{ "config", K_CONFIG, 0, "FILE       read keys from FILE (\"key = value\" lines, # comments)" },
+	{ "domain", K_STR, offsetof(struct px_conf, domain), "D          the SIP domain this proxy serves (required)" },
+	{ "listen", K_LISTEN, 0, "URI        listener, e.g. sips:127.0.0.1:5061;transport=tls (repeatable)" },
+	{ "cert", K_STR, offsetof(struct px_conf, cert), "PEM          TLS certificate chain, end entity first" },
+	{ "key", K_STR, offsetof(struct px_conf, key), "PEM           TLS private key" },
+	{ "trust-anchor", K_STR, offsetof(struct px_conf, trust_anchor), "FILE DNSSEC root DS or DNSKEY lines" },
+	{ "resolver", K_STR, offsetof(struct px_conf, resolver), "ADDR[@PORT] the DNS resolver asked (DNSSEC validated here)" },
+	{ "dane", K_DANE, 0, "MODE         required | opportunistic (default) | off" },
+	{ "ca-file", K_STR, offsetof(struct px_conf, ca_file), "FILE      PKIX roots for the RFC 5922 fallback" },
+	{ "location", K_LOCATION, 0, "AOR=CONTACT static location entry (repeatable)" },
+	{ "e164-route", K_STR, offsetof(struct px_conf, e164_route), "URI    next hop for tel: and user=phone numbers" },
+	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
+	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
+	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
+};
+
+/* px_conf_usage - the --help text */
+void px_conf_usage(FILE *fp)
+{
+	fprintf(fp, "usage: sipdance-proxy [--KEY VALUE]... (see sipdance-proxy(8))\n");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		fprintf(fp, "  --%s %s\n", keys[i].name, keys[i].help);
+	fprintf(fp, "  --help            this text\n");
+}
+
+/* find - the key called @name */
+static const struct key *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* set - give key @k the value @v (copied into @home) */
+static int set(struct px_conf *c, su_home_t *home, const struct key *k, const char *v,
+	       char *why, size_t whysize)
+{
+	char *end, *copy = su_strdup(home, v), *eq;
+	unsigned long n;
+
+	if (!copy)
+		return ENOMEM;
+	switch (k->kind) {
+	case K_CONFIG:
+		c->config_file = copy;
+		return 0;
+	case K_STR:
+		if (!*copy) {
+			snprintf(why, whysize, "--%s: empty value", k->name);
+			return EINVAL;
+		}
+		*(const char **)((char *)c + k->off) = copy;
+		return 0;
+	case K_LISTEN:
+		if (c->nlisten == PX_MAX_LISTEN) {
+			snprintf(why, whysize, "--listen: more than %d listeners", PX_MAX_LISTEN);
+			return EINVAL;
+		}
+		if (strncasecmp(copy, "sip:", 4) && strncasecmp(copy, "sips:", 5)) {
+			snprintf(why, whysize, "--listen %s: not a sip: or sips: URI", copy);
+			return EINVAL;
+		}
+		c->listen[c->nlisten++] = copy;
+		return 0;
+	case K_LOCATION:
+		if (!(eq = strchr(copy, '=')) || eq == copy || !eq[1] || !strchr(copy, '@') ||
+		    eq < strchr(copy, '@')) {
+			snprintf(why, whysize, "--location %s: want AOR=CONTACT, e.g. "
+				 "bob@b.example=sip:bob@127.0.0.2:5090", copy);
+			return EINVAL;
+		}
+		if (c->nlocation == PX_MAX_LOCATION) {
+			snprintf(why, whysize, "--location: more than %d entries", PX_MAX_LOCATION);
+			return EINVAL;
+		}
+		*eq = '\0';
+		if (!strncasecmp(copy, "sip:", 4))
+			copy += 4;
+		c->location[c->nlocation].aor = copy;
+		c->location[c->nlocation++].contact = eq + 1;
+		return 0;
+	case K_DANE:
+		if (sipdance_policy_mode_parse(copy, &c->dane_mode)) {
+			snprintf(why, whysize, "--dane %s: want required, opportunistic or off", copy);
+			return EINVAL;
+		}
+		return 0;
+	case K_LEVEL:
+		if (!strcmp(copy, "error"))
+			c->log_level = SIPDANCE_LOG_ERR;
+		else if (!strcmp(copy, "warn"))
+			c->log_level = SIPDANCE_LOG_WARN;
+		else if (!strcmp(copy, "info"))
+			c->log_level = SIPDANCE_LOG_INFO;
+		else if (!strcmp(copy, "debug"))
+			c->log_level = SIPDANCE_LOG_DEBUG;
+		else {
+			snprintf(why, whysize, "--log-level %s: want error, warn, info or debug", copy);
+			return EINVAL;
+		}
+		return 0;
+	case K_UINT:
+		errno = 0;
+		n = strtoul(copy, &end, 10);
+		if (errno || end == copy || *end || n == 0 || n > 86400000) {
+			snprintf(why, whysize, "--%s %s: want a positive number", k->name, copy);
+			return EINVAL;
+		}
+		*(unsigned *)((char *)c + k->off) = (unsigned)n;
+		return 0;
+	}
+	return EINVAL;
+}
+
+/* trim - strip white space at both ends, in place */
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* read_file - apply every line of the config file */
+static int read_file(struct px_conf *c, su_home_t *home, const char *file, char *why, size_t whysize)
+{
+	char line[2048], *k, *v, *eq;
+	const struct key *key;
+	unsigned lineno = 0;
+	FILE *fp = fopen(file, "r");
+	int err = 0;
+
+	if (!fp) {
+		snprintf(why, whysize, "--config %s: %s", file, strerror(errno));
+		return errno;
+	}
+	while (!err && fgets(line, sizeof(line), fp)) {
+		lineno++;
+		k = trim(line);
+		if (!*k || *k == '#')
+			continue;
+		if (!(eq = strchr(k, '='))) {
+			snprintf(why, whysize, "%s:%u: want \"key = value\"", file, lineno);
+			err = EINVAL;
+			break;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if (!(key = find(k)) || key->kind == K_CONFIG) {
+			snprintf(why, whysize, "%s:%u: unknown key \"%s\"", file, lineno, k);
+			err = EINVAL;
+			break;
+		}
+		if ((err = set(c, home, key, v, why, whysize))) {
+			size_t len = strlen(why);
+
+			snprintf(why + len, whysize - len, " (%s:%u)", file, lineno);
+		}
+	}
+	fclose(fp);
+	return err;
+}
+
+/* option - the key of argv[i] ("--key value" or "--key=value") and its value */
+static int option(int argc, char **argv, int *i, const struct key **k, const char **v,
+		  char *why, size_t whysize)
+{
+	char name[64];
+	const char *a = argv[*i], *eq;
+	size_t len;
+
+	if (strncmp(a, "--", 2)) {
+		snprintf(why, whysize, "unexpected argument \"%s\" (options are --KEY VALUE)", a);
+		return EINVAL;
+	}
+	a += 2;
+	eq = strchr(a, '=');
+	len = eq ? (size_t)(eq - a) : strlen(a);
+	if (len >= sizeof(name)) {
+		snprintf(why, whysize, "unknown option --%.20s...", a);
+		return EINVAL;
+	}
+	memcpy(name, a, len);
+	name[len] = '\0';
+	if (!(*k = find(name))) {
+		snprintf(why, whysize, "unknown option --%s (try --help)", name);
+		return EINVAL;
+	}
+	if (eq) {
+		*v = eq + 1;
+	} else if (*i + 1 < argc) {
+		*v = argv[++*i];
+	} else {
+		snprintf(why, whysize, "--%s needs a value", name);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* check - what must hold once everything is read */
+static int check(const struct px_conf *c, char *why, size_t whysize)
+{
+	int tls = 0;
+
+	if (!c->domain) {
+		snprintf(why, whysize, "no --domain: the SIP domain this proxy serves is required");
+		return EINVAL;
+	}
+	if (c->nlisten == 0) {
+		snprintf(why, whysize, "no --listen URI given");
+		return EINVAL;
+	}
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (!strncasecmp(c->listen[i], "sips:", 5) || su_strcasestr(c->listen[i], "transport=tls"))
+			tls = 1;
+	if (tls && (!c->cert || !c->key)) {
+		snprintf(why, whysize, "a TLS listener needs --cert and --key");
+		return EINVAL;
+	}
+	if (!!c->resolver != !!c->trust_anchor) {
+		snprintf(why, whysize, "--resolver and --trust-anchor go together (DNSSEC validation "
+			 "needs both)");
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* px_conf_parse - defaults, file, command line, checks */
+int px_conf_parse(struct px_conf *c, su_home_t *home, int argc, char **argv,
+		  char *why, size_t whysize, int *help)
+{
+	const struct key *k;
+	const char *v;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->dane_mode = SIPDANCE_MODE_OPPORTUNISTIC;
+	c->log_level = SIPDANCE_LOG_INFO;
+	c->handshake_timeout_ms = 2000;
+	c->max_expires = 3600;
+	*help = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			*help = 1;
+			return 0;
+		}
+	}
+	/* the config file first, wherever --config stands */
+	for (int i = 1; i < argc; i++) {
+		if ((err = option(argc, argv, &i, &k, &v, why, whysize)))
+			return err;
+		if (k->kind == K_CONFIG && (err = set(c, home, k, v, why, whysize)))
+			return err;
+	}
+	if (c->config_file && (err = read_file(c, home, c->config_file, why, whysize)))
+		return err;
+	for (int i = 1; i < argc; i++) {
+		if ((err = option(argc, argv, &i, &k, &v, why, whysize)))
+			return err;
+		if (k->kind != K_CONFIG && (err = set(c, home, k, v, why, whysize)))
+			return err;
+	}
+	return check(c, why, whysize);
+}

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * fed.c - federation: requests to other domains and requests claiming to
+ * come from them. Outbound: RFC 3263 location and DANE policy through
+ * libsipdance on the proxy's su_root, then a TLS connection per (domain,
+ * address) whose handshake must authenticate the peer for that domain before
+ * the request goes out on it (the OpenSSL hook calls back into here). A
+ * connection authenticated for one domain is never used for another, and at
+ * most one handshake per address is in flight, so a handshake always binds
+ * to the right domain. Inbound: a foreign From domain is accepted only if
+ * the TLS client chain authenticates for that domain.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <sipdance/dns.h>
+#include <sipdance/locate.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
+#include <sofia-sip/url.h>
+#include "fed.h"
+
+#define MAX_WATCH 32
+
+enum conn_state { HANDSHAKING, AUTHENTICATED, FAILED };
+
+struct fconn {
+	struct fconn *next;
+	struct px_fed *fed;
+	char uri[300];               /* what was located to open it */
+	char domain[256];
+	struct sockaddr_storage addr;
+	enum conn_state state;
+	struct sipdance_verdict verdict;
+	struct sipdance_locate *loc;  /* of the request that opened it: owns target */
+	const struct sipdance_target *target;
+	struct px_expect *expect;
+	tport_t *tp;                 /* referenced once known */
+	su_timer_t *timer;           /* handshake limit, then deferred completion */
+	struct px_fedreq *first;     /* the request that opened it */
+	struct px_fedreq *waiting;   /* same domain, sent once authenticated */
+	struct px_fedreq *blocked;   /* other domains at this address, retried after */
+};
+
+struct px_fedreq {
+	struct px_fedreq *next;      /* in a connection's waiting or blocked list */
+	struct px_fed *fed;
+	struct sipdance_locate *loc;
+	msg_t *msg;                  /* the request to send, owned until sent */
+	nta_response_f *response;
+	void *magic;
+	px_fed_event_fn *event;
+	void *arg;
+	const struct sipdance_target *target;
+	struct sockaddr_storage addr;
+	char uri[300];
+	struct fconn *conn;
+	int inbound;                 /* an authorization, not a send */
+	STACK_OF(X509) *chain;       /* inbound: the client chain, refs held */
+	struct sockaddr_storage peer;
+	px_fed_auth_fn *auth;
+};
+
+struct px_fed {
+	su_root_t *root;
+	nta_agent_t *agent;
+	struct px_hook *hook;
+	const struct px_conf *conf;
+	struct sipdance_dns *dns;
+	struct sipdance_policy *policy;
+	struct sipdance_dane *dane;
+	su_timer_t *dns_timer;
+	struct { int fd, index; su_wait_t wait; } watch[MAX_WATCH];
+	size_t nwatch;
+	struct fconn *conns;
+	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
+};
+
+static void conn_dispatch(struct fconn *c);
+static void req_connect(struct px_fedreq *r);
+
+/* dns_wakeup - a DNS descriptor is ready */
+static int dns_wakeup(struct px_proxy *px, su_wait_t *w, void *arg)
+{
+	struct px_fed *f = arg;
+	int fd = su_wait_socket(w), ev = su_wait_events(w, fd), out = 0;
+
+	if (ev & (SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP))
+		out |= SIPDANCE_DNS_READ;
+	if (ev & SU_WAIT_OUT)
+		out |= SIPDANCE_DNS_WRITE;
+	sipdance_dns_process(f->dns, fd, out);
+	return 0;
+}
+
+/* dns_io - the DNS layer wants @fd watched for @events (0: no longer) */
+static void dns_io(void *host, int fd, int events)
+{
+	struct px_fed *f = host;
+	int su_ev = ((events & SIPDANCE_DNS_READ) ? SU_WAIT_IN : 0) |
+		    ((events & SIPDANCE_DNS_WRITE) ? SU_WAIT_OUT : 0);
+	size_t i;
+
+	for (i = 0; i < f->nwatch && f->watch[i].fd != fd; i++)
+		;
+	if (i < f->nwatch) {
+		/* a descriptor number reused by a new socket is unknown to the
+		 * loop: register that one afresh */
+		if (events && su_root_eventmask(f->root, f->watch[i].index, fd, su_ev) == 0)
+			return;
+		su_root_deregister(f->root, f->watch[i].index);
+		f->watch[i] = f->watch[--f->nwatch];
+		i = f->nwatch;
+		if (!events)
+			return;
+	}
+	if (!events || f->nwatch == MAX_WATCH || su_wait_create(&f->watch[i].wait, fd, su_ev) != 0) {
+		if (events)
+			px_log(SIPDANCE_LOG_ERR, "dns", "cannot watch descriptor %d", fd);
+		return;
+	}
+	f->watch[i].fd = fd;
+	f->watch[i].index = su_root_register(f->root, &f->watch[i].wait, dns_wakeup, f, 0);
+	if (f->watch[i].index < 0) {
+		su_wait_destroy(&f->watch[i].wait);
+		px_log(SIPDANCE_LOG_ERR, "dns", "cannot register descriptor %d", fd);
+		return;
+	}
+	f->nwatch++;
+}
+
+/* dns_timer_fired - the DNS layer's timer */
+static void dns_timer_fired(struct px_proxy *px, su_timer_t *t, void *arg)
+{
+	struct px_fed *f = arg;
+
+	sipdance_dns_timeout(f->dns);
+}
+
+/* dns_timer - the DNS layer wants its timer in @ms (-1: cancel) */
+static void dns_timer(void *host, long ms)
+{
+	struct px_fed *f = host;
+
+	if (ms < 0)
+		su_timer_reset(f->dns_timer);
+	else
+		su_timer_set_interval(f->dns_timer, dns_timer_fired, f, ms > 0 ? ms : 1);
+}
+
+/* px_fed_alloc - resolver, policy, verifier; federation is refused without a resolver */
+int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
+		 const struct px_conf *conf, char *why, size_t whysize)
+{
+	struct px_fed *f = calloc(1, sizeof(*f));
+	struct sipdance_dns_conf dc = { 0 };
+	const char *dwhy = NULL;
+	int err;
+
+	if (!f)
+		return ENOMEM;
+	f->root = root;
+	f->agent = agent;
+	f->hook = hook;
+	f->conf = conf;
+	*out = f;
+	if ((err = sipdance_policy_alloc(&f->policy, conf->dane_mode)))
+		return err;
+	if ((err = sipdance_dane_alloc(&f->dane, conf->ca_file))) {
+		snprintf(why, whysize, "--ca-file %s: %s", conf->ca_file ? conf->ca_file : "",
+			 err == ENOENT ? "cannot be read" : "holds no certificate");
+		return err;
+	}
+	if (!conf->resolver)
+		return 0;
+	dc.resolver = conf->resolver;
+	dc.trust_anchor = conf->trust_anchor;
+	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
+		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,
+			 conf->trust_anchor, dwhy ? dwhy : strerror(err));
+		return err;
+	}
+	if (!(f->dns_timer = su_timer_create(su_root_task(root), 0)))
+		return ENOMEM;
+	sipdance_dns_set_loop(f->dns, dns_io, dns_timer, f);
+	return 0;
+}
+
+/* conn_free - forget a connection */
+static void conn_free(struct fconn *c)
+{
+	for (struct fconn **pp = &c->fed->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	px_hook_unexpect(c->expect);
+	su_timer_destroy(c->timer);
+	sipdance_locate_free(c->loc);
+	if (c->tp)
+		tport_unref(c->tp);
+	free(c);
+}
+
+/* req_free - release a request's resources */
+static void req_free(struct px_fedreq *r)
+{
+	sipdance_locate_free(r->loc);
+	msg_destroy(r->msg);
+	sk_X509_pop_free(r->chain, X509_free);
+	free(r);
+}
+
+/* unlink_req - take @r off whatever connection list holds it */
+static void unlink_req(struct px_fedreq *r)
+{
+	struct fconn *c = r->conn;
+	struct px_fedreq **lists[2];
+
+	if (!c)
+		return;
+	if (c->first == r)
+		c->first = NULL;
+	lists[0] = &c->waiting;
+	lists[1] = &c->blocked;
+	for (int i = 0; i < 2; i++)
+		for (struct px_fedreq **pp = lists[i]; *pp; pp = &(*pp)->next)
+			if (*pp == r) {
+				*pp = r->next;
+				break;
+			}
+	r->conn = NULL;
+}
+
+/* px_fed_free - everything, pending requests without callbacks */
+void px_fed_free(struct px_fed *f)
+{
+	if (!f)
+		return;
+	while (f->conns) {
+		struct fconn *c = f->conns;
+		struct px_fedreq *lists[2] = { c->waiting, c->blocked };
+
+		for (int i = 0; i < 2; i++)
+			while (lists[i]) {
+				struct px_fedreq *r = lists[i];
+
+				lists[i] = r->next;
+				req_free(r);
+			}
+		c->waiting = c->blocked = NULL;
+		conn_free(c);
+	}
+	for (size_t i = 0; i < f->nwatch; i++)
+		su_root_deregister(f->root, f->watch[i].index);
+	sipdance_dns_free(f->dns);
+	su_timer_destroy(f->dns_timer);
+	sipdance_policy_free(f->policy);
+	sipdance_dane_free(f->dane);
+	free(f);
+}
+
+/* px_fed_flush - SIGHUP: cached DNS and TLSA answers go, and authenticated
+ * connections are no longer reused without a new location */
+void px_fed_flush(struct px_fed *f)
+{
+	if (f->dns)
+		sipdance_dns_flush(f->dns);
+	for (struct fconn *c = f->conns; c; c = c->next)
+		c->uri[0] = '\0';
+}
+
+/* quote - @s with double quotes and backslashes turned into single quotes */
+static void quote(char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || *s == '\r' || *s == '\n')
+			*s = '\'';
+}
+
+/* fail - end request @r with @status and a Reason text "cause: detail" */
+static void fail(struct px_fedreq *r, int status, const char *cause, const char *detail)
+{
+	char reason[400];
+
+	unlink_req(r);
+	snprintf(reason, sizeof(reason), "%s: %s", cause, detail);
+	quote(reason);
+	if (r->inbound)
+		r->auth(r->arg, 0, reason);
+	else
+		r->event(r->arg, PX_FED_FAIL, NULL, status, reason);
+	req_free(r);
+}
+
+/* target_verify - the hook's verification of an outbound chain */
+static int target_verify(void *arg, STACK_OF(X509) *chain, struct sipdance_verdict *v)
+{
+	struct fconn *c = arg;
+
+	return sipdance_target_verify(c->fed->dane, c->target, chain, v);
+}
+
+/* conn_later - continue a connection's completion outside OpenSSL's callbacks */
+static void conn_later(struct px_proxy *px, su_timer_t *t, void *arg)
+{
+	conn_dispatch(arg);
+}
+
+/* handshake_done - the hook judged the connection (inside the TLS handshake) */
+static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v)
+{
+	struct fconn *c = arg;
+	char peer[64];
+
+	c->expect = NULL;
+	c->verdict = *v;
+	c->state = ok ? AUTHENTICATED : FAILED;
+	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
+	       "peer=%s domain=%s rule=%s verdict=%s (%s)",
+	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
+	       c->target->decision.rule ? c->target->decision.rule : "?",
+	       sipdance_result_str(v->result), v->reason);
+	su_timer_set_interval(c->timer, conn_later, c, 1);
+}
+
+/* handshake_timeout - the peer did not finish the handshake in time */
+static void handshake_timeout(struct px_proxy *px, su_timer_t *t, void *arg)
+{
+	struct fconn *c = arg;
+
+	if (c->state != HANDSHAKING)
+		return;
+	px_hook_unexpect(c->expect);
+	c->expect = NULL;
+	c->state = FAILED;
+	c->verdict.result = SIPDANCE_INDETERMINATE;
+	snprintf(c->verdict.reason, sizeof(c->verdict.reason),
+		 "TLS handshake did not complete within %u ms", c->fed->conf->handshake_timeout_ms);
+	px_log(SIPDANCE_LOG_WARN, "auth", "domain=%s rule=handshake verdict=INDETERMINATE (%s)",
+	       c->domain, c->verdict.reason);
+	conn_dispatch(c);
+}
+
+/* route_url - "sips:<domain>:<port>;maddr=<ip>;transport=tls" for a target address */
+static void route_url(char *buf, size_t size, const char *domain, const struct sockaddr *sa)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
+			  sizeof(ip));
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+		snprintf(buf, size, "sips:%s:%u;maddr=%s;transport=tls", domain, port, ip);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
+			  sizeof(ip));
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+		snprintf(buf, size, "sips:%s:%u;maddr=[%s];transport=tls", domain, port, ip);
+	}
+}
+
+/* send_on - create the client transaction for @r, fresh connection or pinned */
+static nta_outgoing_t *send_on(struct px_fedreq *r, const char *domain, tport_t *tp)
+{
+	char url[400];
+	msg_t *msg = r->msg;
+	nta_outgoing_t *orq;
+
+	route_url(url, sizeof(url), domain, (const struct sockaddr *)&r->addr);
+	r->msg = NULL;
+	orq = nta_outgoing_mcreate(r->fed->agent, r->response, r->magic, (url_string_t *)url, msg,
+				   TAG_IF(tp, NTATAG_TPORT(tp)), TAG_IF(!tp, TPTAG_FRESH(1)),
+				   TAG_END());
+	if (!orq)
+		msg_destroy(msg);
+	return orq;
+}
+
+/* cause_of - the Reason cause of a failed connection */
+static const char *cause_of(const struct fconn *c)
+{
+	return c->verdict.result == SIPDANCE_NOMATCH ? "mismatch"
+	       : c->verdict.result == SIPDANCE_UNUSABLE ? "unusable" : "handshake";
+}
+
+/* px_fed_failed - whether @r's connection was refused; its Reason text into why[] */
+int px_fed_failed(const struct px_fedreq *r, char *why, size_t size)
+{
+	if (!r || !r->conn || r->conn->state != FAILED)
+		return 0;
+	snprintf(why, size, "%s: %s", cause_of(r->conn), r->conn->verdict.reason);
+	quote(why);
+	return 1;
+}
+
+/* conn_dispatch - a connection finished its handshake (or failed): move its requests on */
+static void conn_dispatch(struct fconn *c)
+{
+	struct px_fedreq *first = c->first, *waiting = c->waiting, *blocked = c->blocked, *r;
+	const char *cause = cause_of(c);
+	nta_outgoing_t *orq;
+
+	c->first = NULL;
+	c->waiting = c->blocked = NULL;
+	if (c->state == AUTHENTICATED) {
+		if (first) {
+			first->conn = NULL;
+			first->event(first->arg, PX_FED_DONE, NULL, 0, NULL);
+			req_free(first);
+		}
+		while ((r = waiting)) {
+			waiting = r->next;
+			r->conn = NULL;
+			if ((orq = send_on(r, c->domain, c->tp)))
+				r->event(r->arg, PX_FED_DONE, orq, 0, NULL);
+			else
+				r->event(r->arg, PX_FED_FAIL, NULL, 500, "internal: cannot create transaction");
+			req_free(r);
+		}
+	} else {
+		if (first) {
+			first->conn = NULL;
+			fail(first, 502, cause, c->verdict.reason);
+		}
+		while ((r = waiting)) {
+			waiting = r->next;
+			r->conn = NULL;
+			fail(r, 502, cause, c->verdict.reason);
+		}
+	}
+	while ((r = blocked)) {
+		blocked = r->next;
+		r->conn = NULL;
+		req_connect(r);
+	}
+	if (c->state == FAILED)
+		conn_free(c);
+}
+
+/* live - whether an authenticated connection can still carry requests */
+static int live(const struct fconn *c)
+{
+	return c->tp && !tport_is_closed(c->tp) && !tport_is_shutdown(c->tp);
+}
+
+/* req_connect - send @r to its target over a connection authenticated for its domain */
+static void req_connect(struct px_fedreq *r)
+{
+	struct px_fed *f = r->fed;
+	const char *domain = r->loc ? sipdance_locate_domain(r->loc) : "";
+	const struct sockaddr *sa = (const struct sockaddr *)&r->addr;
+	struct fconn *c, *busy = NULL, *next;
+	nta_outgoing_t *orq;
+	char peer[64];
+
+	for (c = f->conns; c; c = next) {
+		next = c->next;
+		if (memcmp(&c->addr, &r->addr, sizeof(r->addr)))
+			continue;
+		if (c->state == AUTHENTICATED && !live(c)) {
+			conn_free(c);
+			continue;
+		}
+		if (strcasecmp(c->domain, domain)) {
+			if (c->state == HANDSHAKING)
+				busy = c;
+			continue;
+		}
+		if (c->state == AUTHENTICATED) {
+			if ((orq = send_on(r, c->domain, c->tp)))
+				r->event(r->arg, PX_FED_DONE, orq, 0, NULL);
+			else
+				r->event(r->arg, PX_FED_FAIL, NULL, 500, "internal: cannot create transaction");
+			req_free(r);
+			return;
+		}
+		/* handshaking for this domain: go out once it is authenticated */
+		r->conn = c;
+		r->next = c->waiting;
+		c->waiting = r;
+		return;
+	}
+	if (busy) {
+		/* another domain's handshake to this address: one at a time */
+		r->conn = busy;
+		r->next = busy->blocked;
+		busy->blocked = r;
+		return;
+	}
+	if (!(c = calloc(1, sizeof(*c))) || !(c->timer = su_timer_create(su_root_task(f->root), 0))) {
+		free(c);
+		fail(r, 500, "internal", "out of memory");
+		return;
+	}
+	c->fed = f;
+	snprintf(c->domain, sizeof(c->domain), "%s", domain);
+	c->addr = r->addr;
+	c->state = HANDSHAKING;
+	snprintf(c->uri, sizeof(c->uri), "%s", r->uri);
+	c->loc = r->loc;
+	c->target = r->target;
+	r->loc = NULL;
+	c->first = r;
+	r->conn = c;
+	c->next = f->conns;
+	f->conns = c;
+	domain = c->domain;
+	if (px_hook_expect(f->hook, &c->expect, sa, domain, c->target->base_domain, target_verify,
+			   handshake_done, c)) {
+		fail(r, 500, "internal", "out of memory");
+		conn_free(c);
+		return;
+	}
+	su_timer_set_interval(c->timer, handshake_timeout, c, f->conf->handshake_timeout_ms);
+	f->handshakes++;
+	px_log(SIPDANCE_LOG_INFO, "fed", "new TLS connection to %s for %s (SNI %s, rule %s)",
+	       px_addr_str(sa, peer, sizeof(peer)), domain, c->target->base_domain,
+	       c->target->decision.rule);
+	if (!(orq = send_on(r, domain, NULL))) {
+		c->first = NULL;
+		r->conn = NULL;
+		fail(r, 500, "internal", "cannot create transaction");
+		c->state = FAILED;
+		conn_dispatch(c);
+		return;
+	}
+	c->tp = nta_outgoing_transport(orq);
+	r->event(r->arg, PX_FED_SENT, orq, 0, NULL);
+}
+
+/* classify - the Reason cause for a domain with no usable target */
+static const char *classify(const struct sipdance_locate *loc)
+{
+	const char *why = sipdance_locate_why(loc);
+
+	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
+		const char *rule = sipdance_locate_target(loc, i)->decision.rule;
+
+		if (rule && !strncmp(rule, "bogus", 5))
+			return "bogus";
+	}
+	return why && strstr(why, "BOGUS") ? "bogus" : "no usable target";
+}
+
+/* pick - the first target the policy allows, with an address; NULL if none */
+static const struct sipdance_target *pick(const struct sipdance_locate *loc, char *why, size_t size)
+{
+	const struct sipdance_target *t;
+	size_t off = 0;
+
+	why[0] = '\0';
+	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
+		t = sipdance_locate_target(loc, i);
+		if (t->decision.action != SIPDANCE_ACT_REFUSE && t->naddr > 0 &&
+		    t->transport == SIPDANCE_TP_TLS)
+			return t;
+		if (off < size)
+			off += (size_t)snprintf(why + off, size - off, "%s%s:%u %s (%s)", off ? "; " : "",
+						t->host, t->port, t->decision.rule ? t->decision.rule : "?",
+						t->decision.reason);
+	}
+	if (!why[0])
+		snprintf(why, size, "%s", sipdance_locate_why(loc)[0] ? sipdance_locate_why(loc)
+			 : "no TLS target");
+	return NULL;
+}
+
+/* set_addr - the socket address of a target's first address */
+static void set_addr(struct sockaddr_storage *ss, const struct sipdance_target *t)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (t->addr[0].family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (void *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(t->port);
+		memcpy(&in6->sin6_addr, t->addr[0].addr, 16);
+	} else {
+		struct sockaddr_in *in = (void *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(t->port);
+		memcpy(&in->sin_addr, t->addr[0].addr, 4);
+	}
+}
+
+/*
+ * Inbound rules: each is one way a TLS client can authenticate for the
+ * domain it claims. It returns 1 on MATCH; otherwise 0 with *v and why[]
+ * saying what failed; @rule names it for the log line. The DANCE client
+ * identity (src/clientid: sipdance_clientid_peer_verdict) is one more entry.
+ */
+typedef int (inbound_rule_fn)(struct px_fedreq *r, const char **rule, struct sipdance_verdict *v,
+			      char *why, size_t size);
+
+/* rule_server_tlsa - the client presents the domain's server identity: its
+ * TLSA records under the policy, or RFC 5922 PKIX where the policy falls back */
+static int rule_server_tlsa(struct px_fedreq *r, const char **rule, struct sipdance_verdict *v,
+			    char *why, size_t size)
+{
+	const struct sipdance_target *t;
+
+	/*
+	 * The decision, case by case:
+	 *  - a target the policy refuses (bogus, dane=required without TLSA, no
+	 *    CA file for PKIX) cannot vouch for a client: skipped;
+	 *  - a target whose DANE records (or RFC 5922 PKIX under the fallback)
+	 *    authenticate the client chain: accepted, the domain's server
+	 *    identity is the client's;
+	 *  - no target authenticates the chain: refused with the last reason.
+	 */
+	for (size_t i = 0; i < sipdance_locate_count(r->loc); i++) {
+		t = sipdance_locate_target(r->loc, i);
+		if (t->transport != SIPDANCE_TP_TLS)
+			continue;
+		*rule = t->decision.rule ? t->decision.rule : "?";
+		if (t->decision.action == SIPDANCE_ACT_REFUSE) {
+			snprintf(why, size, "%s (%s)", t->decision.reason, *rule);
+			continue;
+		}
+		if (sipdance_target_verify(r->fed->dane, t, r->chain, v) == 0 &&
+		    v->result == SIPDANCE_MATCH)
+			return 1;
+		snprintf(why, size, "%s", v->reason);
+	}
+	return 0;
+}
+
+static inbound_rule_fn *const inbound_rules[] = { rule_server_tlsa };
+
+/* authorize - inbound: does the client chain authenticate for the located domain? */
+static void authorize(struct px_fedreq *r)
+{
+	const char *domain = sipdance_locate_domain(r->loc), *rule = "none";
+	struct sipdance_verdict v = { .result = SIPDANCE_NOMATCH };
+	char peer[64], why[300] = "";
+	int ok = 0;
+
+	for (size_t i = 0; i < sizeof(inbound_rules) / sizeof(inbound_rules[0]) && !ok; i++)
+		ok = inbound_rules[i](r, &rule, &v, why, sizeof(why));
+	if (!why[0] && !ok)
+		snprintf(why, sizeof(why), "%s", sipdance_locate_why(r->loc));
+	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
+	       "peer=%s domain=%s rule=%s verdict=%s (inbound client: %s)",
+	       px_addr_str((const struct sockaddr *)&r->peer, peer, sizeof(peer)), domain, rule,
+	       ok ? "MATCH" : sipdance_result_str(v.result), ok ? v.reason : why);
+	px_hook_client_remember(r->fed->hook, (const struct sockaddr *)&r->peer,
+				sk_X509_value(r->chain, 0), domain, ok);
+	if (ok) {
+		r->auth(r->arg, 1, NULL);
+		req_free(r);
+	} else {
+		fail(r, 403, "client not authenticated for its domain", why);
+	}
+}
+
+/* located - the location of a request's domain is known */
+static void located(void *arg, struct sipdance_locate *loc)
+{
+	struct px_fedreq *r = arg;
+	char why[300];
+
+	if (r->inbound) {
+		authorize(r);
+		return;
+	}
+	if (!(r->target = pick(loc, why, sizeof(why)))) {
+		const char *rule = "locate";
+
+		for (size_t i = 0; i < sipdance_locate_count(loc); i++)
+			if (sipdance_locate_target(loc, i)->decision.rule) {
+				rule = sipdance_locate_target(loc, i)->decision.rule;
+				break;
+			}
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=- domain=%s rule=%s verdict=REFUSE (%s)",
+		       sipdance_locate_domain(loc), rule, why);
+		fail(r, classify(loc)[0] == 'b' ? 502 : 503, classify(loc), why);
+		return;
+	}
+	set_addr(&r->addr, r->target);
+	req_connect(r);
+}
+
+/* start - a request object and its location */
+static int start(struct px_fed *f, struct px_fedreq *r, const char *uri)
+{
+	struct sipdance_locate_conf lc = { f->dns, f->policy, f->dane };
+	const char *why = NULL;
+
+	r->fed = f;
+	if (!f->dns) {
+		fail(r, 503, "no usable target", "no --resolver configured: federation is off");
+		return 0;
+	}
+	if (sipdance_locate_start(&r->loc, &lc, uri, located, r, &why)) {
+		fail(r, 416, "no usable target", why ? why : "cannot locate this URI");
+		return 0;
+	}
+	return 0;
+}
+
+/* px_fed_send - send @msg to foreign @uri (sip:host[:port]) once it is authenticated */
+int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
+		nta_response_f *response, void *magic, px_fed_event_fn *event, void *arg)
+{
+	struct px_fedreq *r = calloc(1, sizeof(*r));
+	nta_outgoing_t *orq;
+
+	if (!r) {
+		msg_destroy(msg);
+		return ENOMEM;
+	}
+	r->fed = f;
+	r->msg = msg;
+	r->response = response;
+	r->magic = magic;
+	r->event = event;
+	r->arg = arg;
+	snprintf(r->uri, sizeof(r->uri), "%s", uri);
+	*out = r;
+	/* a live connection already authenticated for this very URI: no new
+	 * location (the handshake authenticated it; SIGHUP or a closed
+	 * connection makes the next request locate again) */
+	for (struct fconn *c = f->conns; c; c = c->next) {
+		if (c->state != AUTHENTICATED || strcasecmp(c->uri, uri) || !live(c))
+			continue;
+		r->addr = c->addr;
+		if ((orq = send_on(r, c->domain, c->tp)))
+			event(arg, PX_FED_DONE, orq, 0, NULL);
+		else
+			event(arg, PX_FED_FAIL, NULL, 500, "internal: cannot create transaction");
+		req_free(r);
+		return 0;
+	}
+	return start(f, r, uri);
+}
+
+/* px_fed_authorize - does the TLS client at @peer authenticate for @domain? */
+int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, const struct sockaddr *peer,
+		     STACK_OF(X509) *chain, const char *domain, px_fed_auth_fn *auth, void *arg)
+{
+	struct px_fedreq *r = calloc(1, sizeof(*r));
+	char uri[300];
+
+	if (!r || !(r->chain = X509_chain_up_ref(chain))) {
+		free(r);
+		return ENOMEM;
+	}
+	r->inbound = 1;
+	r->auth = auth;
+	r->arg = arg;
+	memcpy(&r->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							   : sizeof(struct sockaddr_in));
+	*out = r;
+	snprintf(uri, sizeof(uri), "sip:%s", domain);
+	return start(f, r, uri);
+}
+
+/* px_fed_cancel - the caller no longer wants @r: no callback will run */
+void px_fed_cancel(struct px_fedreq *r)
+{
+	if (!r)
+		return;
+	unlink_req(r);
+	req_free(r);
+}

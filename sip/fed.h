@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * fed.h - the federation layer of sipdance-proxy (fed.c): sending to other
+ * domains over DANE-authenticated TLS and authorizing requests from them.
+ * Callbacks may run before the call that started the work returns.
+ */
+#ifndef SIPDANCE_PROXY_FED_H
+#define SIPDANCE_PROXY_FED_H
+
+#include <openssl/x509.h>
+#include "proxy.h"
+
+struct px_fed;
+struct px_fedreq;
+
+enum px_fed_event {
+	PX_FED_SENT, /* @orq created on a new connection; its handshake is still running */
+	PX_FED_DONE, /* the request is out on an authenticated connection (@orq if new); released */
+	PX_FED_FAIL, /* refused with @status and Reason text @reason; released, destroy any orq */
+};
+
+typedef void (px_fed_event_fn)(void *arg, enum px_fed_event ev, nta_outgoing_t *orq,
+			       int status, const char *reason);
+/* @ok 1: the client authenticated for the domain; else @reason says why. */
+typedef void (px_fed_auth_fn)(void *arg, int ok, const char *reason);
+
+int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
+		 const struct px_conf *conf, char *why, size_t whysize);
+void px_fed_free(struct px_fed *f);
+/* px_fed_flush - drop cached DNS and TLSA answers */
+void px_fed_flush(struct px_fed *f);
+/* px_fed_send - send @msg (taken) towards @uri's domain once a connection is authenticated */
+int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
+		nta_response_f *response, void *magic, px_fed_event_fn *event, void *arg);
+/* px_fed_authorize - whether the TLS client chain from @peer authenticates for @domain */
+int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, const struct sockaddr *peer,
+		     STACK_OF(X509) *chain, const char *domain, px_fed_auth_fn *auth, void *arg);
+/* px_fed_failed - 1 if @r's connection was refused in its handshake (the
+ * transport error nta reports may come first), with the Reason text in why[] */
+int px_fed_failed(const struct px_fedreq *r, char *why, size_t size);
+/* px_fed_cancel - abandon a request; its callback will not run */
+void px_fed_cancel(struct px_fedreq *r);
+
+#endif

@@ -1,0 +1,43 @@
+# sipdance-proxy: the sample SIP proxy on sofia-sip (sip/). libsdproxy.la
+# holds everything but main() so the self-test links the same code.
+noinst_LTLIBRARIES += libsdproxy.la
+libsdproxy_la_SOURCES = \
+	sip/proxy.h \
+	sip/fed.h \
+	sip/log.c \
+	sip/conf.c \
+	sip/tlshook.c \
+	sip/registrar.c \
+	sip/fed.c \
+	sip/proxy.c
+libsdproxy_la_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
+libsdproxy_la_LIBADD = libsipdance.la $(SOFIA_LIBS) $(OPENSSL_LIBS)
+
+sbin_PROGRAMS += sipdance-proxy
+sipdance_proxy_SOURCES = sip/main.c
+sipdance_proxy_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
+sipdance_proxy_LDADD = libsdproxy.la
+
+# The hook self-test: sofia-sip's TLS connections must pass through it.
+check_PROGRAMS += tests/sip-hook-test
+tests_sip_hook_test_SOURCES = tests/sip-hook-test.c
+tests_sip_hook_test_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
+tests_sip_hook_test_LDADD = libsdproxy.la $(OPENSSL_LIBS)
+TESTS += tests/sip-hook-test
+
+# Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed.
+TESTS += tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh tests/proxy-insecure.sh
+EXTRA_DIST += \
+	tests/proxy-lib.sh \
+	tests/proxy-local.sh \
+	tests/proxy-malformed.sh \
+	tests/proxy-federation.sh \
+	tests/proxy-insecure.sh \
+	tests/sip-uac.xml \
+	tests/sip-uas.xml \
+	tests/sip-options.xml \
+	tests/sip-register.xml \
+	tests/sip-busy.xml \
+	tests/sip-answer.xml \
+	tests/sip-cancel-uac.xml \
+	tests/sip-cancel-uas.xml

@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * proxy.c - the stateful proxy core (RFC 3261 §16) on sofia-sip nta: one
+ * server transaction per request, one client transaction per branch,
+ * Max-Forwards, loose routing, Record-Route, forking to every contact of an
+ * AOR with the best final response forwarded, CANCEL, and ACK for 2xx sent
+ * on statelessly. Requests for the local domain go to the registrar's
+ * contacts, E.164 numbers to the configured next hop, other domains through
+ * fed.c; a request whose From domain is foreign must arrive on a TLS
+ * connection whose client authenticated for that domain.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
+#include <sofia-sip/url.h>
+#include "fed.h"
+
+#define MAX_BRANCHES 8
+
+struct txn;
+
+struct branch {
+	struct txn *t;
+	nta_outgoing_t *orq;
+	struct px_fedreq *fr;
+	int done;
+};
+
+struct txn {
+	struct txn *next;
+	struct px_proxy *px;
+	nta_incoming_t *irq;
+	msg_t *req;               /* our copy of the request */
+	sip_t *sip;
+	int tls;                  /* it came over TLS */
+	struct sockaddr_storage peer;
+	struct branch br[MAX_BRANCHES];
+	size_t nbr;
+	int stateless;            /* ACK: nothing to answer */
+	int setting_up;           /* branches being created: no final decision yet */
+	int final_sent;
+	int cancelled;
+	msg_t *best;              /* best final response so far, our Via removed */
+	int best_status;
+	char best_reason[512];    /* Reason header of a locally made final response */
+	struct px_fedreq *auth;   /* inbound authorization in progress */
+};
+
+struct px_proxy {
+	su_home_t home[1];
+	su_root_t *root;
+	const struct px_conf *conf;
+	nta_agent_t *agent;
+	nta_leg_t *leg;
+	struct px_hook *hook;
+	struct px_registrar *reg;
+	struct px_fed *fed;
+	struct txn *txns;
+	int draining;
+	char rr[300];
+	url_t *self[PX_MAX_LISTEN];
+	size_t nself;
+};
+
+static void txn_check(struct txn *t);
+
+/* txn_free - end a proxied transaction and everything it holds */
+static void txn_free(struct txn *t)
+{
+	for (struct txn **pp = &t->px->txns; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	for (size_t i = 0; i < t->nbr; i++) {
+		px_fed_cancel(t->br[i].fr);
+		if (t->br[i].orq)
+			nta_outgoing_destroy(t->br[i].orq);
+	}
+	px_fed_cancel(t->auth);
+	msg_destroy(t->best);
+	msg_destroy(t->req);
+	if (t->irq)
+		nta_incoming_destroy(t->irq);
+	free(t);
+}
+
+/* reason_str - a Reason header value with text made safe for a quoted string */
+static void reason_str(char *buf, size_t size, int status, const char *text)
+{
+	size_t n = (size_t)snprintf(buf, size, "SIP;cause=%d;text=\"", status);
+
+	for (; *text && n + 2 < size; text++)
+		buf[n++] = (*text == '"' || *text == '\\' || *text < ' ') ? '\'' : *text;
+	snprintf(buf + n, size - n, "\"");
+}
+
+/* reply - a final response made here, with an optional Reason; ends the transaction */
+static int reply(struct txn *t, int status, const char *phrase, const char *why)
+{
+	char reason[512];
+
+	if (why) {
+		reason_str(reason, sizeof(reason), status, why);
+		px_log(SIPDANCE_LOG_INFO, "proxy", "%s %s -> %d %s (%s)",
+		       t->sip->sip_request->rq_method_name,
+		       t->sip->sip_request->rq_url->url_host ? t->sip->sip_request->rq_url->url_host : "",
+		       status, phrase, why);
+	}
+	if (t->irq && !t->final_sent)
+		nta_incoming_treply(t->irq, status, phrase, TAG_IF(why, SIPTAG_REASON_STR(reason)),
+				    TAG_END());
+	t->final_sent = 1;
+	txn_free(t);
+	return 0;
+}
+
+/* is_domain - whether @host is our SIP domain */
+static int is_domain(const struct px_proxy *px, const char *host)
+{
+	return host && !strcasecmp(host, px->conf->domain);
+}
+
+/* is_self - whether @url names this proxy: our domain or one of our listeners */
+static int is_self(const struct px_proxy *px, const url_t *url)
+{
+	const char *port = url->url_port;
+
+	if (is_domain(px, url->url_host))
+		return 1;
+	for (size_t i = 0; i < px->nself; i++) {
+		const char *sport = px->self[i]->url_port;
+
+		if (!url->url_host || strcasecmp(url->url_host, px->self[i]->url_host))
+			continue;
+		if (!port)
+			port = url->url_type == url_sips ? "5061" : "5060";
+		if (!sport)
+			sport = px->self[i]->url_type == url_sips ? "5061" : "5060";
+		if (!strcmp(port, sport))
+			return 1;
+	}
+	return 0;
+}
+
+/* is_numeric - whether a host is an IP literal */
+static int is_numeric(const char *host)
+{
+	unsigned char buf[16];
+
+	return host && (host[0] == '[' || inet_pton(AF_INET, host, buf) == 1);
+}
+
+/* is_e164 - tel: URIs and sip:+...;user=phone */
+static int is_e164(const url_t *url)
+{
+	if (url->url_type == url_tel)
+		return 1;
+	return (url->url_type == url_sip || url->url_type == url_sips) && url->url_user &&
+	       url->url_user[0] == '+' && url->url_params &&
+	       url_has_param(url, "user=phone");
+}
+
+/* better - RFC 3261 §16.7 step 6: whether final @a beats @b (0 = none yet) */
+static int better(int a, int b)
+{
+	int ca = a / 100, cb = b / 100;
+
+	if (!b)
+		return 1;
+	if (ca == 6 || cb == 6)
+		return ca == 6 && cb != 6;
+	if (a == 503)
+		ca = 5;
+	return ca < cb;
+}
+
+/* relay - pass a response up, without our Via */
+static void relay(struct txn *t, msg_t *msg)
+{
+	sip_t *sip = sip_object(msg);
+
+	if (!t->irq || !sip || !sip->sip_via) {
+		msg_destroy(msg);
+		return;
+	}
+	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if (!sip->sip_via) {
+		msg_destroy(msg);
+		return;
+	}
+	nta_incoming_mreply(t->irq, msg);
+}
+
+/* cancel_others - CANCEL every pending branch but @keep */
+static void cancel_others(struct txn *t, const struct branch *keep)
+{
+	for (size_t i = 0; i < t->nbr; i++) {
+		struct branch *b = &t->br[i];
+
+		if (b == keep || b->done)
+			continue;
+		if (b->orq)
+			nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_END());
+		else if (b->fr) {
+			px_fed_cancel(b->fr);
+			b->fr = NULL;
+			b->done = 1;
+		}
+	}
+}
+
+/* branch_final - a branch ended with @status (response @msg, or made here with @why) */
+static void branch_final(struct branch *b, int status, msg_t *msg, const char *why)
+{
+	struct txn *t = b->t;
+	int st = status == 503 && msg ? 500 : status; /* RFC 3261 §16.7 step 6 */
+
+	b->done = 1;
+	if (status >= 200 && status < 300 && msg) {
+		/* every 2xx goes up at once */
+		relay(t, msg);
+		t->final_sent = 1;
+		if (t->sip->sip_request->rq_method == sip_method_invite)
+			cancel_others(t, b);
+	} else if (!t->final_sent && better(st, t->best_status)) {
+		msg_destroy(t->best);
+		t->best = msg;
+		t->best_status = st;
+		if (why)
+			reason_str(t->best_reason, sizeof(t->best_reason), status, why);
+		else
+			t->best_reason[0] = '\0';
+		if (status >= 600)
+			cancel_others(t, b);
+	} else {
+		msg_destroy(msg);
+	}
+	txn_check(t);
+}
+
+/* txn_check - once every branch has ended, answer with the best response */
+static void txn_check(struct txn *t)
+{
+	sip_t *sip;
+
+	if (t->setting_up)
+		return;
+	for (size_t i = 0; i < t->nbr; i++)
+		if (!t->br[i].done)
+			return;
+	if (!t->final_sent && !t->stateless) {
+		if (t->best && (sip = sip_object(t->best)) && sip->sip_via &&
+		    sip->sip_status->st_status == t->best_status) {
+			sip_header_remove(t->best, sip, (sip_header_t *)sip->sip_via);
+			if (sip->sip_via) {
+				nta_incoming_mreply(t->irq, t->best);
+				t->best = NULL;
+				t->final_sent = 1;
+			}
+		}
+		if (!t->final_sent) {
+			int st = t->best_status ? t->best_status : (t->cancelled ? 487 : 408);
+
+			nta_incoming_treply(t->irq, st, NULL,
+					    TAG_IF(t->best_reason[0], SIPTAG_REASON_STR(t->best_reason)),
+					    TAG_END());
+			t->final_sent = 1;
+		}
+	}
+	txn_free(t);
+}
+
+/* on_response - a response on one branch */
+static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+	struct branch *b = magic;
+	struct txn *t = b->t;
+	int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+	msg_t *msg;
+
+	if (status < 200) {
+		if (status > 100 && !t->final_sent && t->irq)
+			relay(t, nta_outgoing_getresponse(orq));
+		return 0;
+	}
+	if (b->fr) {
+		/* nta's transport error can overtake the handshake verdict */
+		char why[400];
+		int refused = px_fed_failed(b->fr, why, sizeof(why));
+
+		px_fed_cancel(b->fr);
+		b->fr = NULL;
+		if (refused) {
+			b->orq = NULL;
+			nta_outgoing_destroy(orq);
+			branch_final(b, 502, NULL, why);
+			return 0;
+		}
+	}
+	msg = nta_outgoing_getresponse(orq);
+	b->orq = NULL;
+	nta_outgoing_destroy(orq);
+	if (msg && !sip_object(msg)->sip_via) {
+		/* made by nta itself (timeout, transport error): no Via to pass up */
+		msg_destroy(msg);
+		msg = NULL;
+	}
+	branch_final(b, status, msg, msg ? NULL : "no response from the next hop");
+	return 0;
+}
+
+/* on_fed - the federation layer moved a branch on */
+static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int status, const char *why)
+{
+	struct branch *b = arg;
+	struct txn *t = b->t;
+
+	switch (ev) {
+	case PX_FED_SENT:
+		b->orq = orq;
+		return;
+	case PX_FED_DONE:
+		b->fr = NULL;
+		if (orq)
+			b->orq = orq;
+		if (t->stateless && b->orq) {
+			nta_outgoing_destroy(b->orq);
+			b->orq = NULL;
+			b->done = 1;
+			txn_check(t);
+		}
+		return;
+	case PX_FED_FAIL:
+		b->fr = NULL;
+		if (b->orq) {
+			nta_outgoing_destroy(b->orq);
+			b->orq = NULL;
+		}
+		if (t->stateless)
+			px_log(SIPDANCE_LOG_WARN, "proxy", "ACK not forwarded: %s", why);
+		branch_final(b, status, NULL, why);
+		return;
+	}
+}
+
+/* branch_msg - a copy of the request for one branch: Max-Forwards, Record-Route, R-URI */
+static msg_t *branch_msg(struct txn *t, const url_t *ruri)
+{
+	msg_t *msg = msg_copy(t->req);
+	sip_t *sip = sip_object(msg);
+	su_home_t *home = msg_home(msg);
+	char mf[16];
+	sip_method_t m;
+
+	if (!msg || !sip)
+		return msg_destroy(msg), NULL;
+	m = sip->sip_request->rq_method;
+	snprintf(mf, sizeof(mf), "%lu", sip->sip_max_forwards ? sip->sip_max_forwards->mf_count - 1 : 70);
+	if (sip->sip_max_forwards)
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_max_forwards);
+	sip_header_insert(msg, sip, (sip_header_t *)sip_max_forwards_make(home, mf));
+	if (ruri) {
+		sip_request_t *rq = sip_request_create(home, m, sip->sip_request->rq_method_name,
+						       (url_string_t const *)ruri, NULL);
+
+		if (rq)
+			msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
+					   (msg_header_t *)rq);
+	}
+	/* stay on the path of dialogs created by initial requests (RFC 3261 §16.6 step 4) */
+	if ((m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
+	    !(sip->sip_to && sip->sip_to->a_tag))
+		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, t->px->rr));
+	return msg;
+}
+
+/* add_branch - one client transaction: direct (@route may be NULL) or federated (@fed_uri) */
+static void add_branch(struct txn *t, const url_t *ruri, const char *route, const char *fed_uri)
+{
+	struct branch *b = &t->br[t->nbr];
+	msg_t *msg;
+
+	if (t->nbr == MAX_BRANCHES)
+		return;
+	t->nbr++;
+	b->t = t;
+	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s %s: branch %zu via %s%s", t->sip->sip_request->rq_method_name,
+	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "",
+	       t->nbr, fed_uri ? "federation to " : route ? "route " : "request URI",
+	       fed_uri ? fed_uri : route ? route : "");
+	if (!(msg = branch_msg(t, ruri))) {
+		branch_final(b, 500, NULL, "out of memory");
+		return;
+	}
+	if (fed_uri) {
+		if (px_fed_send(t->px->fed, &b->fr, msg, fed_uri, on_response, b, on_fed, b))
+			branch_final(b, 500, NULL, "out of memory");
+		return;
+	}
+	b->orq = nta_outgoing_mcreate(t->px->agent, on_response, b,
+				      route ? URL_STRING_MAKE(route) : NULL, msg, TAG_END());
+	if (!b->orq) {
+		branch_final(b, 503, NULL, "cannot send to the next hop");
+		return;
+	}
+	if (t->stateless) {
+		nta_outgoing_destroy(b->orq);
+		b->orq = NULL;
+		b->done = 1;
+	}
+}
+
+/* fed_uri - "sip:host[:port]" of a foreign next hop */
+static void fed_uri(char *buf, size_t size, const url_t *u)
+{
+	snprintf(buf, size, "%s:%s%s%s", u->url_type == url_sips ? "sips" : "sip", u->url_host,
+		 u->url_port ? ":" : "", u->url_port ? u->url_port : "");
+}
+
+/* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
+static int route(struct txn *t)
+{
+	struct px_proxy *px = t->px;
+	sip_t *sip = t->sip;
+	const url_t *ruri = sip->sip_request->rq_url, *contacts[MAX_BRANCHES];
+	sip_method_t m = sip->sip_request->rq_method;
+	char aor[512], uri[512];
+	size_t n;
+
+	while (sip->sip_route && is_self(px, sip->sip_route->r_url))
+		sip_route_remove(t->req, sip);
+	t->setting_up = 1;
+	if (sip->sip_route) {
+		/* loose routing: the next hop is the top Route */
+		const url_t *next = sip->sip_route->r_url;
+
+		if (!next->url_host) {
+			t->setting_up = 0;
+			return reply(t, 400, "Bad Route", "Route without a host");
+		}
+		if (is_numeric(next->url_host)) {
+			add_branch(t, NULL, NULL, NULL);
+		} else {
+			fed_uri(uri, sizeof(uri), next);
+			add_branch(t, NULL, NULL, uri);
+		}
+	} else if (is_e164(ruri)) {
+		if (!px->conf->e164_route) {
+			t->setting_up = 0;
+			return reply(t, 404, "Not Found", "no --e164-route for telephone numbers");
+		}
+		add_branch(t, NULL, px->conf->e164_route, NULL);
+	} else if (ruri->url_host && is_self(px, ruri)) {
+		if (m == sip_method_register) {
+			t->setting_up = 0;
+			px_registrar_handle(px->reg, t->irq, sip);
+			t->final_sent = 1;
+			txn_free(t);
+			return 0;
+		}
+		if (!ruri->url_user) {
+			t->setting_up = 0;
+			if (m == sip_method_options)
+				return reply(t, 200, "OK", NULL);
+			return reply(t, 404, "Not Found", "no user in the Request-URI");
+		}
+		snprintf(aor, sizeof(aor), "%s@%s", ruri->url_user, px->conf->domain);
+		n = px_registrar_lookup(px->reg, aor, contacts, MAX_BRANCHES);
+		if (n == 0) {
+			t->setting_up = 0;
+			return reply(t, t->stateless ? 0 : 404, "Not Found", "no contact registered");
+		}
+		for (size_t i = 0; i < n; i++)
+			add_branch(t, contacts[i], NULL, NULL);
+	} else if (!ruri->url_host) {
+		t->setting_up = 0;
+		return reply(t, 416, "Unsupported URI Scheme", "no host in the Request-URI");
+	} else if (is_numeric(ruri->url_host)) {
+		add_branch(t, NULL, NULL, NULL);
+	} else {
+		fed_uri(uri, sizeof(uri), ruri);
+		add_branch(t, NULL, NULL, uri);
+	}
+	t->setting_up = 0;
+	txn_check(t);
+	return 0;
+}
+
+/* on_auth - the inbound authorization of a foreign From domain ended */
+static void on_auth(void *arg, int ok, const char *why)
+{
+	struct txn *t = arg;
+
+	t->auth = NULL;
+	if (!ok) {
+		reply(t, 403, "Forbidden", why);
+		return;
+	}
+	route(t);
+}
+
+/* check_from - a foreign From domain only on a connection authenticated for it */
+static int check_from(struct txn *t)
+{
+	struct px_proxy *px = t->px;
+	const char *domain = t->sip->sip_from->a_url->url_host;
+	const struct sockaddr *peer = (const struct sockaddr *)&t->peer;
+	STACK_OF(X509) *chain;
+	char why[400], pstr[64];
+	int cached;
+
+	/*
+	 * The decision, case by case:
+	 *  - From is our own domain, or has no host or an IP literal (no domain
+ *    is claimed): local users, routed on.
+	 *  - Foreign From over UDP or TCP: nothing vouches for it: 403.
+	 *  - Foreign From over TLS without a client certificate: 403.
+	 *  - Foreign From over TLS with a client chain: the chain must
+	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
+	 *    the policy falls back); the verdict is cached per connection.
+	 */
+	if (!domain || is_domain(px, domain) || is_numeric(domain))
+		return route(t);
+	if (!t->tls) {
+		snprintf(why, sizeof(why), "forged domain: From %s over an unauthenticated "
+			 "(non-TLS) connection", domain);
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=inbound verdict=REFUSE (%s)",
+		       px_addr_str(peer, pstr, sizeof(pstr)), domain, why);
+		return reply(t, 403, "Forbidden", why);
+	}
+	if (!(chain = px_hook_client_chain(px->hook, peer))) {
+		snprintf(why, sizeof(why), "forged domain: From %s but the TLS client presented "
+			 "no certificate", domain);
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=inbound verdict=REFUSE (%s)",
+		       px_addr_str(peer, pstr, sizeof(pstr)), domain, why);
+		return reply(t, 403, "Forbidden", why);
+	}
+	cached = px_hook_client_cached(px->hook, peer, domain);
+	if (cached == 1)
+		return route(t);
+	if (cached == 0) {
+		snprintf(why, sizeof(why), "forged domain: the TLS client did not authenticate for %s",
+			 domain);
+		return reply(t, 403, "Forbidden", why);
+	}
+	if (px_fed_authorize(px->fed, &t->auth, peer, chain, domain, on_auth, t))
+		return reply(t, 500, "Server Internal Error", "out of memory");
+	return 0;
+}
+
+/* on_cancel - CANCEL (or ACK of a non-2xx) for an INVITE we proxy */
+static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct txn *t = magic;
+
+	if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel)
+		return 0;
+	t->cancelled = 1;
+	if (t->auth) {
+		px_fed_cancel(t->auth);
+		t->auth = NULL;
+		reply(t, 487, "Request Terminated", NULL);
+		return 0;
+	}
+	cancel_others(t, NULL);
+	txn_check(t);
+	return 0;
+}
+
+/* on_request - every request the agent receives outside a transaction */
+static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct txn *t;
+	msg_t *ref;
+	tport_t *tp;
+	su_addrinfo_t *ai;
+
+	if (!sip || !sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id ||
+	    !sip->sip_cseq)
+		return 400;
+	if (px->draining && sip->sip_request->rq_method != sip_method_ack)
+		return nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE,
+					   SIPTAG_RETRY_AFTER_STR("30"), TAG_END()), 503;
+	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+		if (sip->sip_request->rq_method == sip_method_ack) {
+			nta_incoming_destroy(irq);
+			return 0;
+		}
+		return 483;
+	}
+	if (!(t = calloc(1, sizeof(*t))))
+		return 500;
+	t->px = px;
+	t->irq = irq;
+	ref = nta_incoming_getrequest(irq);
+	t->req = msg_copy(ref);
+	if ((ai = msg_addrinfo(ref)) && ai->ai_addrlen <= sizeof(t->peer))
+		memcpy(&t->peer, ai->ai_addr, ai->ai_addrlen);
+	/* the transport that delivered this very message (ACK has no irq transport) */
+	if ((tp = nta_incoming_transport(px->agent, NULL, ref))) {
+		t->tls = tport_has_tls(tp);
+		tport_unref(tp);
+	}
+	msg_destroy(ref);
+	t->sip = sip_object(t->req);
+	if (!t->sip) {
+		msg_destroy(t->req);
+		free(t);
+		return 500;
+	}
+	t->next = px->txns;
+	px->txns = t;
+	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s " URL_PRINT_FORMAT " from %s over %s",
+	       sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url),
+	       px_addr_str((const struct sockaddr *)&t->peer, (char[64]){ 0 }, 64),
+	       t->tls ? "TLS" : "UDP/TCP");
+	if (sip->sip_request->rq_method == sip_method_ack) {
+		t->stateless = 1;
+		nta_incoming_destroy(irq);
+		t->irq = NULL;
+	} else if (sip->sip_request->rq_method == sip_method_invite) {
+		nta_incoming_bind(irq, on_cancel, t);
+	}
+	check_from(t);
+	return 0;
+}
+
+/* on_stray - responses outside any transaction (2xx retransmissions): forward statelessly */
+static int on_stray(struct px_proxy *px, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+	if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next) {
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+		nta_msg_tsend(agent, msg, NULL, TAG_END());
+		return 0;
+	}
+	msg_destroy(msg);
+	return 0;
+}
+
+/* write_cert_dir - sofia-sip's certificate directory: agent.pem (cert then key), cafile.pem */
+static int write_cert_dir(const struct px_conf *c, char *dir, size_t size, char *why, size_t whysize)
+{
+	const char *in[2] = { c->cert, c->key };
+	char path[600], buf[4096];
+	FILE *out, *fp;
+	size_t n;
+
+	snprintf(dir, size, "%s/sipdance-proxy.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(why, whysize, "cannot create a temporary directory: %s", strerror(errno));
+		return errno;
+	}
+	for (int f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f ? "cafile.pem" : "agent.pem");
+		if (!(out = fopen(path, "w")))
+			return snprintf(why, whysize, "%s: %s", path, strerror(errno)), EIO;
+		/* agent.pem: certificate then key; cafile.pem: the certificate (sofia-sip
+		 * wants one; verification is ours, see tlshook.c) */
+		for (int i = 0; i < (f ? 1 : 2); i++) {
+			if (!(fp = fopen(in[i], "r"))) {
+				snprintf(why, whysize, "--%s %s: %s", i ? "key" : "cert", in[i],
+					 strerror(errno));
+				fclose(out);
+				return ENOENT;
+			}
+			while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+				fwrite(buf, 1, n, out);
+			fclose(fp);
+		}
+		fclose(out);
+	}
+	return 0;
+}
+
+/* remove_cert_dir - the private key copy goes as soon as sofia-sip has read it */
+static void remove_cert_dir(const char *dir)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/agent.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* is_tls_listener - whether a --listen URI is TLS */
+static int is_tls_listener(const char *u)
+{
+	return !strncasecmp(u, "sips:", 5) || strstr(u, "transport=tls");
+}
+
+/* listen_all - the nta agent with every listener; the hook catches sofia's SSL_CTXs */
+static int listen_all(struct px_proxy *px, char *why, size_t whysize)
+{
+	const struct px_conf *c = px->conf;
+	char dir[512] = "";
+	int tls = 0, err = 0;
+
+	for (size_t i = 0; i < c->nlisten; i++)
+		tls |= is_tls_listener(c->listen[i]);
+	if (tls && (err = write_cert_dir(c, dir, sizeof(dir), why, whysize))) {
+		if (dir[0])
+			remove_cert_dir(dir);
+		return err;
+	}
+	px_hook_arm(px->hook, 1);
+	px->agent = nta_agent_create(px->root, URL_STRING_MAKE(c->listen[0]), on_stray, px,
+				     NTATAG_UA(0), NTATAG_CANCEL_487(0), NTATAG_SERVER_RPORT(1),
+				     NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0), NTATAG_MAXSIZE(65536),
+				     TAG_IF(is_tls_listener(c->listen[0]), TPTAG_CERTIFICATE(dir)),
+				     TAG_END());
+	if (!px->agent) {
+		snprintf(why, whysize, "cannot listen on %s (address in use or not local?)", c->listen[0]);
+		err = EADDRNOTAVAIL;
+	}
+	for (size_t i = 1; !err && i < c->nlisten; i++) {
+		if (nta_agent_add_tport(px->agent, URL_STRING_MAKE(c->listen[i]),
+					TAG_IF(is_tls_listener(c->listen[i]), TPTAG_CERTIFICATE(dir)),
+					TAG_END()) < 0) {
+			snprintf(why, whysize, "cannot listen on %s (address in use or not local?)", c->listen[i]);
+			err = EADDRNOTAVAIL;
+		}
+	}
+	px_hook_arm(px->hook, 0);
+	if (dir[0])
+		remove_cert_dir(dir);
+	if (!err && tls && px_hook_stats(px->hook)->ctx_hooked == 0) {
+		snprintf(why, whysize, "the TLS hook caught no SSL_CTX of sofia-sip: refusing to run "
+			 "TLS without DANE verification");
+		err = EPROTO;
+	}
+	if (!err && tls)
+		err = px_hook_load_cert(px->hook, c->cert, c->key, why, whysize);
+	for (size_t i = 0; !err && i < c->nlisten; i++) {
+		url_t *u = url_hdup(px->home, (url_t *)url_make(px->home, c->listen[i]));
+
+		if (u && u->url_host && px->nself < PX_MAX_LISTEN)
+			px->self[px->nself++] = u;
+	}
+	return err;
+}
+
+/* px_proxy_alloc - a running proxy: listeners, registrar, federation */
+int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf *c,
+		   char *why, size_t whysize)
+{
+	struct px_proxy *px = su_home_new(sizeof(*px));
+	int err;
+
+	*out = px;
+	if (!px)
+		return ENOMEM;
+	px->root = root;
+	px->conf = c;
+	snprintf(px->rr, sizeof(px->rr), "<sip:%s;lr>", c->domain);
+	if ((err = px_hook_alloc(&px->hook)) || (err = px_registrar_alloc(&px->reg, px->home,
+									   c->max_expires)))
+		return snprintf(why, whysize, "out of memory"), err;
+	for (size_t i = 0; i < c->nlocation; i++) {
+		if ((err = px_registrar_add_static(px->reg, c->location[i].aor, c->location[i].contact))) {
+			snprintf(why, whysize, "--location %s=%s: the contact is not a sip: URI with a host",
+				 c->location[i].aor, c->location[i].contact);
+			return err;
+		}
+	}
+	if ((err = listen_all(px, why, whysize)))
+		return err;
+	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, c, why, whysize)))
+		return err;
+	px->leg = nta_leg_tcreate(px->agent, on_request, px, NTATAG_NO_DIALOG(1), TAG_END());
+	if (!px->leg)
+		return snprintf(why, whysize, "cannot create the default leg"), ENOMEM;
+	return 0;
+}
+
+/* px_proxy_free - stop everything; pending transactions get 500 from nta */
+void px_proxy_free(struct px_proxy *px)
+{
+	if (!px)
+		return;
+	while (px->txns)
+		txn_free(px->txns);
+	px_fed_free(px->fed);
+	if (px->leg)
+		nta_leg_destroy(px->leg);
+	if (px->agent)
+		nta_agent_destroy(px->agent);
+	px_hook_free(px->hook);
+	px_registrar_free(px->reg);
+	su_home_unref(px->home);
+}
+
+/* px_proxy_reload - SIGHUP */
+void px_proxy_reload(struct px_proxy *px)
+{
+	char why[512];
+
+	if (px->conf->cert && px->conf->key &&
+	    px_hook_load_cert(px->hook, px->conf->cert, px->conf->key, why, sizeof(why)))
+		px_log(SIPDANCE_LOG_ERR, "proxy", "reload: %s (keeping the old certificate)", why);
+	else
+		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: certificates reloaded");
+	px_fed_flush(px->fed);
+	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
+}
+
+/* px_proxy_drain - SIGTERM: new requests get 503; 1 once none is pending */
+int px_proxy_drain(struct px_proxy *px)
+{
+	px->draining = 1;
+	return px->txns == NULL;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * proxy.h - the parts of sipdance-proxy shared between its files: the
+ * configuration, the log, the OpenSSL hook on sofia-sip's TLS connections,
+ * the registrar, the federation layer (location, policy, authenticated
+ * connections) and the proxy core. Helpers shared here use the px_ prefix.
+ */
+#ifndef SIPDANCE_PROXY_H
+#define SIPDANCE_PROXY_H
+
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
+#include <sipdance/common.h>
+#include <sipdance/policy.h>
+
+#ifndef SU_ROOT_MAGIC_T
+#define SU_ROOT_MAGIC_T struct px_proxy
+#endif
+#ifndef SU_WAKEUP_ARG_T
+#define SU_WAKEUP_ARG_T void
+#endif
+#ifndef SU_TIMER_ARG_T
+#define SU_TIMER_ARG_T void
+#endif
+#ifndef NTA_AGENT_MAGIC_T
+#define NTA_AGENT_MAGIC_T struct px_proxy
+#endif
+#ifndef NTA_LEG_MAGIC_T
+#define NTA_LEG_MAGIC_T struct px_proxy
+#endif
+#ifndef NTA_INCOMING_MAGIC_T
+#define NTA_INCOMING_MAGIC_T void
+#endif
+#ifndef NTA_OUTGOING_MAGIC_T
+#define NTA_OUTGOING_MAGIC_T void
+#endif
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/nta.h>
+
+#define PX_MAX_LISTEN 16
+#define PX_MAX_LOCATION 256
+
+/* The configuration: file keys and long options share these names. */
+struct px_conf {
+	const char *domain;
+	const char *listen[PX_MAX_LISTEN];
+	size_t nlisten;
+	const char *cert, *key;
+	const char *trust_anchor;
+	const char *resolver;
+	enum sipdance_dane_mode dane_mode;
+	const char *ca_file;
+	struct { const char *aor, *contact; } location[PX_MAX_LOCATION];
+	size_t nlocation;
+	const char *e164_route;
+	enum sipdance_log_level log_level;
+	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
+	unsigned max_expires;          /* registrar cap, seconds */
+	const char *config_file;
+};
+
+/* px_conf_parse - defaults, then the config file (--config), then the command
+ * line; 0 or an errno value with a message in why[]. *help set for --help. */
+int px_conf_parse(struct px_conf *c, su_home_t *home, int argc, char **argv,
+		  char *why, size_t whysize, int *help);
+/* px_conf_usage - the --help text */
+void px_conf_usage(FILE *fp);
+
+/* px_log - one log line on stderr, if @level is enabled */
+void px_log(enum sipdance_log_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* px_log_init - set the level; route libsipdance's log here too */
+void px_log_init(enum sipdance_log_level level);
+/* px_addr_str - "ip:port" of a socket address, into buf */
+const char *px_addr_str(const struct sockaddr *sa, char *buf, size_t size);
+
+/*
+ * The OpenSSL hook: every SSL_CTX that sofia-sip creates while the hook is
+ * armed gets a certificate verification callback and a per-connection info
+ * callback. Outbound connections are matched to an expectation (peer
+ * address -> domain, verification function); inbound client chains are kept
+ * per connection for the SIP layer.
+ */
+struct px_hook;
+struct px_expect;
+
+/* The verification of one outbound peer chain: 0 with *v filled, or an errno. */
+typedef int (px_verify_fn)(void *arg, STACK_OF(X509) *chain, struct sipdance_verdict *v);
+/* The handshake of an expectation ended: @ok 1 authenticated, 0 refused. */
+typedef void (px_done_fn)(void *arg, int ok, const struct sipdance_verdict *v);
+
+/* Counters the self-test reads. */
+struct px_hook_stats {
+	unsigned ctx_hooked;     /* SSL_CTXs of sofia-sip that got the callbacks */
+	unsigned handshakes_out; /* outbound handshakes started */
+	unsigned handshakes_in;  /* inbound handshakes started */
+	unsigned verified_out;   /* outbound chains authenticated */
+	unsigned refused_out;    /* outbound chains refused */
+	unsigned chains_in;      /* inbound client chains kept */
+	char last_sni_in[256];   /* SNI of the last inbound handshake completed */
+};
+
+int px_hook_alloc(struct px_hook **out);
+void px_hook_free(struct px_hook *h);
+/* px_hook_arm - catch SSL_CTXs created from now on (0 disarms) */
+void px_hook_arm(struct px_hook *h, int on);
+/* px_hook_load_cert - the certificate chain and key into each caught SSL_CTX
+ * (sofia-sip loads no chain; also SIGHUP) */
+int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key,
+		      char *why, size_t whysize);
+const struct px_hook_stats *px_hook_stats(const struct px_hook *h);
+/* px_hook_expect - the next outbound TLS handshake to @addr must pass @verify */
+int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct sockaddr *addr,
+		   const char *domain, const char *sni, px_verify_fn *verify,
+		   px_done_fn *done, void *arg);
+/* px_hook_unexpect - drop an expectation; its done callback no longer runs */
+void px_hook_unexpect(struct px_expect *e);
+/* px_hook_expecting - whether a handshake is expected towards @addr */
+int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr);
+/* px_hook_client_chain - the client chain of the inbound TLS connection from
+ * @peer (borrowed; NULL if none was presented) */
+STACK_OF(X509) *px_hook_client_chain(struct px_hook *h, const struct sockaddr *peer);
+/* px_hook_client_cached - 1/0 if @domain was already judged on that connection, else -1 */
+int px_hook_client_cached(struct px_hook *h, const struct sockaddr *peer, const char *domain);
+/* px_hook_client_remember - cache a judgement, if @leaf is still that connection's */
+void px_hook_client_remember(struct px_hook *h, const struct sockaddr *peer, X509 *leaf,
+			     const char *domain, int ok);
+
+/* Registrar: the in-memory location service plus static entries. */
+struct px_registrar;
+
+int px_registrar_alloc(struct px_registrar **out, su_home_t *home, unsigned max_expires);
+void px_registrar_free(struct px_registrar *r);
+/* px_registrar_add_static - an entry that never expires */
+int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact);
+/* px_registrar_handle - answer a REGISTER for our domain */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip);
+/* px_registrar_lookup - up to @max live contacts of @aor ("user@domain") */
+size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out, size_t max);
+
+struct px_proxy;
+
+/* px_proxy_alloc - listeners, registrar, federation; errors into why[] */
+int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf *conf,
+		   char *why, size_t whysize);
+void px_proxy_free(struct px_proxy *px);
+/* px_proxy_reload - SIGHUP: certificates again, DNS/TLSA cache flushed */
+void px_proxy_reload(struct px_proxy *px);
+/* px_proxy_drain - SIGTERM: refuse new requests; 1 once nothing is pending */
+int px_proxy_drain(struct px_proxy *px);
+
+#endif

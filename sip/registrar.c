@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * registrar.c - the location service of the local domain: bindings made by
+ * REGISTER (RFC 3261 §10.3) with their expiry, kept in memory, plus static
+ * entries from the configuration that never expire.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/url.h>
+
+#define MAX_BINDINGS 4096
+
+struct binding {
+	char *aor;        /* "user@domain", lowercase */
+	url_t *contact;
+	char *contact_str;
+	time_t expires;   /* 0: static */
+};
+
+struct px_registrar {
+	su_home_t home[1];
+	struct binding *b;
+	size_t n, cap;
+	unsigned max_expires;
+};
+
+/* px_registrar_alloc - an empty location service */
+int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, unsigned max_expires)
+{
+	struct px_registrar *r = su_home_clone(parent, sizeof(*r));
+
+	if (!r)
+		return ENOMEM;
+	r->max_expires = max_expires;
+	*out = r;
+	return 0;
+}
+
+/* px_registrar_free - drop every binding */
+void px_registrar_free(struct px_registrar *r)
+{
+	if (r)
+		su_home_zap(r->home);
+}
+
+/* aor_of - "user@host" of @url, lowercase, into buf; 0 or EINVAL */
+static int aor_of(const url_t *url, char *buf, size_t size)
+{
+	int n;
+
+	if (!url || !url->url_user || !url->url_host)
+		return EINVAL;
+	n = snprintf(buf, size, "%s@%s", url->url_user, url->url_host);
+	if (n < 0 || (size_t)n >= size)
+		return EINVAL;
+	for (char *p = buf; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	return 0;
+}
+
+/* expire - remove bindings that have run out */
+static void expire(struct px_registrar *r)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < r->n;) {
+		if (r->b[i].expires && r->b[i].expires <= now) {
+			su_free(r->home, r->b[i].aor);
+			su_free(r->home, r->b[i].contact);
+			su_free(r->home, r->b[i].contact_str);
+			r->b[i] = r->b[--r->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* find - the binding of @aor to a contact equal to @c, or NULL */
+static struct binding *find(struct px_registrar *r, const char *aor, const url_t *c)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->b[i].aor, aor) && url_cmp_all(r->b[i].contact, c) == 0)
+			return &r->b[i];
+	return NULL;
+}
+
+/* add_binding - add or refresh a binding; expires 0 means static */
+static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires)
+{
+	struct binding *b = find(r, aor, contact), *nb;
+
+	if (b) {
+		if (b->expires)
+			b->expires = expires;
+		return 0;
+	}
+	if (r->n == MAX_BINDINGS)
+		return ENOSPC;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+
+		if (!(nb = su_realloc(r->home, r->b, cap * sizeof(*nb))))
+			return ENOMEM;
+		r->b = nb;
+		r->cap = cap;
+	}
+	b = &r->b[r->n];
+	b->aor = su_strdup(r->home, aor);
+	b->contact = url_hdup(r->home, contact);
+	b->contact_str = b->contact ? url_as_string(r->home, b->contact) : NULL;
+	b->expires = expires;
+	if (!b->aor || !b->contact || !b->contact_str)
+		return ENOMEM;
+	r->n++;
+	return 0;
+}
+
+/* unbind - remove the binding of @aor to @contact (all of them if NULL) */
+static void unbind(struct px_registrar *r, const char *aor, const url_t *contact)
+{
+	for (size_t i = 0; i < r->n;) {
+		if (r->b[i].expires && !strcmp(r->b[i].aor, aor) &&
+		    (!contact || url_cmp_all(r->b[i].contact, contact) == 0)) {
+			su_free(r->home, r->b[i].aor);
+			su_free(r->home, r->b[i].contact);
+			su_free(r->home, r->b[i].contact_str);
+			r->b[i] = r->b[--r->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* px_registrar_add_static - a configured binding */
+int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact)
+{
+	url_t *u = url_make(r->home, contact);
+	char key[512];
+	int err;
+
+	if (!u || (u->url_type != url_sip && u->url_type != url_sips) || !u->url_host)
+		return EINVAL;
+	snprintf(key, sizeof(key), "%s", aor);
+	for (char *p = key; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	err = add_binding(r, key, u, 0);
+	su_free(r->home, u);
+	return err;
+}
+
+/* px_registrar_handle - REGISTER for a user of our domain */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip)
+{
+	char aor[512], *list = NULL, *tmp;
+	const sip_contact_t *m;
+	time_t now = time(NULL);
+	unsigned long dflt = 3600;
+	int err = 0, status;
+
+	expire(r);
+	if (!sip->sip_to || aor_of(sip->sip_to->a_url, aor, sizeof(aor)))
+		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
+	if (sip->sip_expires)
+		dflt = sip->sip_expires->ex_delta;
+	/* "Contact: *" with Expires: 0 removes every binding (RFC 3261 §10.3 step 6) */
+	if (sip->sip_contact && sip->sip_contact->m_url->url_type == url_any) {
+		if (dflt != 0 || sip->sip_contact->m_next)
+			return nta_incoming_treply(irq, 400, "Bad Wildcard Contact", TAG_END()), 400;
+		unbind(r, aor, NULL);
+	}
+	for (m = sip->sip_contact; m && !err; m = m->m_next) {
+		unsigned long e = m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt;
+
+		if (m->m_url->url_type == url_any)
+			continue;
+		if (e > r->max_expires)
+			e = r->max_expires;
+		if (e == 0)
+			unbind(r, aor, m->m_url);
+		else
+			err = add_binding(r, aor, m->m_url, now + (time_t)e);
+	}
+	if (err) {
+		status = err == ENOSPC ? 503 : 500;
+		nta_incoming_treply(irq, status, err == ENOSPC ? "Location Service Full"
+				    : "Internal Server Error", TAG_END());
+		return status;
+	}
+	/* the reply lists every current binding with its remaining time */
+	for (size_t i = 0; i < r->n; i++) {
+		if (strcmp(r->b[i].aor, aor))
+			continue;
+		tmp = su_sprintf(r->home, "%s%s<%s>;expires=%ld", list ? list : "", list ? ", " : "",
+				 r->b[i].contact_str, r->b[i].expires ? (long)(r->b[i].expires - now)
+				 : (long)r->max_expires);
+		su_free(r->home, list);
+		list = tmp;
+	}
+	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %s", aor, list ? list : "no bindings");
+	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(list, SIPTAG_CONTACT_STR(list)), TAG_END());
+	su_free(r->home, list);
+	return 200;
+}
+
+/* px_registrar_lookup - live contacts of @aor */
+size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out, size_t max)
+{
+	size_t n = 0;
+
+	expire(r);
+	for (size_t i = 0; i < r->n && n < max; i++)
+		if (!strcasecmp(r->b[i].aor, aor))
+			out[n++] = r->b[i].contact;
+	return n;
+}

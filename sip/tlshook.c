@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tlshook.c - reach sofia-sip's TLS connections through public OpenSSL
+ * callbacks. An SSL_CTX ex_data "new" callback, armed only while the proxy
+ * creates its nta agent, catches the SSL_CTX sofia-sip makes and installs a
+ * certificate verification callback and an info callback. At handshake start
+ * the info callback forces peer verification, sets SNI and binds an outbound
+ * connection to what the proxy expects there (peer address -> domain); the
+ * verification callback then authenticates the chain before any SIP byte is
+ * sent, and keeps inbound client chains for the SIP layer.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+
+#define MAX_CTX 16
+#define MAX_CACHED 8
+
+struct px_expect {
+	struct px_expect *next;
+	struct px_hook *hook;
+	struct sockaddr_storage addr;
+	char domain[256], sni[256];
+	px_verify_fn *verify;
+	px_done_fn *done;
+	void *arg;
+	SSL *ssl; /* bound at handshake start */
+};
+
+/* Per SSL: what the callbacks know about one connection. */
+struct conn {
+	struct conn *next;       /* in the hook's list of inbound connections */
+	struct px_hook *hook;
+	int server;
+	struct sockaddr_storage peer;
+	struct px_expect *expect; /* outbound */
+	STACK_OF(X509) *chain;    /* inbound client chain, if presented */
+	struct { char domain[256]; int ok; } cached[MAX_CACHED];
+	size_t ncached;
+};
+
+struct px_hook {
+	SSL_CTX *ctx[MAX_CTX];
+	size_t nctx;
+	struct px_expect *expects;
+	struct conn *inbound;
+	struct px_hook_stats stats;
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int ctx_idx = -1, ssl_idx = -1;
+static __thread struct px_hook *armed;
+
+static int verify_cb(X509_STORE_CTX *sctx, void *arg);
+static void info_cb(const SSL *ssl, int where, int ret);
+static void unlink_expect(struct px_expect *e);
+
+/* same_addr - whether two socket addresses are the same ip and port */
+static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return 0;
+}
+
+/* ctx_new - OpenSSL made an SSL_CTX: hook it if sofia-sip is being set up */
+static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	SSL_CTX *ctx = parent;
+	struct px_hook *h = armed;
+
+	if (!h || h->nctx == MAX_CTX || !SSL_CTX_up_ref(ctx))
+		return;
+	h->ctx[h->nctx++] = ctx;
+	SSL_CTX_set_ex_data(ctx, ctx_idx, h);
+	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, h);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	/* a resumed session skips verification: every connection does a full handshake */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	h->stats.ctx_hooked++;
+}
+
+/* conn_free - an SSL went away: drop what we knew about its connection */
+static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct conn *c = ptr, **pp;
+	struct px_expect *e;
+	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE, .usage = -1, .selector = -1,
+				      .mtype = -1, .depth = -1 };
+
+	if (!c)
+		return;
+	for (pp = c->hook ? &c->hook->inbound : NULL; pp && *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+
+	if ((e = c->expect)) {
+		/* the connection closed before its chain was judged */
+		snprintf(v.reason, sizeof(v.reason), "TLS connection closed during the handshake");
+		c->expect = NULL;
+		unlink_expect(e);
+		e->done(e->arg, 0, &v);
+		free(e);
+	}
+	sk_X509_pop_free(c->chain, X509_free);
+	free(c);
+}
+
+/* init_indices - the process-wide ex_data indices */
+static void init_indices(void)
+{
+	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, ctx_new, NULL, NULL);
+	ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
+}
+
+/* px_hook_alloc - a hook; nothing is caught until it is armed */
+int px_hook_alloc(struct px_hook **out)
+{
+	pthread_once(&once, init_indices);
+	if (ctx_idx < 0 || ssl_idx < 0)
+		return ENOMEM;
+	if (!(*out = calloc(1, sizeof(**out))))
+		return ENOMEM;
+	return 0;
+}
+
+/* px_hook_free - release the caught contexts and pending expectations */
+void px_hook_free(struct px_hook *h)
+{
+	if (!h)
+		return;
+	if (armed == h)
+		armed = NULL;
+	while (h->expects)
+		px_hook_unexpect(h->expects);
+	for (size_t i = 0; i < h->nctx; i++) {
+		SSL_CTX_set_ex_data(h->ctx[i], ctx_idx, NULL);
+		SSL_CTX_free(h->ctx[i]);
+	}
+	/* connections still open lose their back pointer to the hook */
+	for (struct conn *c = h->inbound; c; c = c->next)
+		c->hook = NULL;
+	free(h);
+}
+
+/* px_hook_arm - catch (1) or stop catching (0) new SSL_CTXs on this thread */
+void px_hook_arm(struct px_hook *h, int on)
+{
+	armed = on ? h : NULL;
+}
+
+/* px_hook_load_cert - certificate chain and key into every caught SSL_CTX */
+int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key, char *why, size_t whysize)
+{
+	unsigned long e;
+
+	for (size_t i = 0; i < h->nctx; i++) {
+		if (SSL_CTX_use_certificate_chain_file(h->ctx[i], cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(h->ctx[i], key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(h->ctx[i]) != 1) {
+			e = ERR_peek_last_error();
+			snprintf(why, whysize, "cannot use --cert %s / --key %s: %s", cert, key,
+				 e ? ERR_reason_error_string(e) : "unknown error");
+			ERR_clear_error();
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* px_hook_stats - counters for the self-test */
+const struct px_hook_stats *px_hook_stats(const struct px_hook *h)
+{
+	return &h->stats;
+}
+
+/* px_hook_expect - register the expectation for the next handshake to @addr */
+int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct sockaddr *addr,
+		   const char *domain, const char *sni, px_verify_fn *verify, px_done_fn *done,
+		   void *arg)
+{
+	struct px_expect *e = calloc(1, sizeof(*e)), **pp;
+
+	if (!e)
+		return ENOMEM;
+	e->hook = h;
+	memcpy(&e->addr, addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							   : sizeof(struct sockaddr_in));
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	snprintf(e->sni, sizeof(e->sni), "%s", sni);
+	e->verify = verify;
+	e->done = done;
+	e->arg = arg;
+	/* first come, first bound: append */
+	for (pp = &h->expects; *pp; pp = &(*pp)->next)
+		;
+	*pp = e;
+	*out = e;
+	return 0;
+}
+
+/* unlink_expect - take @e off its hook's list */
+static void unlink_expect(struct px_expect *e)
+{
+	for (struct px_expect **pp = &e->hook->expects; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			return;
+		}
+}
+
+/* px_hook_unexpect - forget an expectation; a bound connection then fails closed */
+void px_hook_unexpect(struct px_expect *e)
+{
+	struct conn *c;
+
+	if (!e)
+		return;
+	unlink_expect(e);
+	if (e->ssl && (c = SSL_get_ex_data(e->ssl, ssl_idx)))
+		c->expect = NULL;
+	free(e);
+}
+
+/* px_hook_expecting - whether an expectation towards @addr is pending */
+int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr)
+{
+	for (const struct px_expect *e = h->expects; e; e = e->next)
+		if (same_addr((const struct sockaddr *)&e->addr, addr))
+			return 1;
+	return 0;
+}
+
+/* find_inbound - the inbound connection from @peer that presented a chain */
+static struct conn *find_inbound(struct px_hook *h, const struct sockaddr *peer)
+{
+	for (struct conn *c = h->inbound; c; c = c->next)
+		if (same_addr((const struct sockaddr *)&c->peer, peer))
+			return c;
+	return NULL;
+}
+
+/* px_hook_client_chain - the chain the TLS client at @peer presented */
+STACK_OF(X509) *px_hook_client_chain(struct px_hook *h, const struct sockaddr *peer)
+{
+	struct conn *c = find_inbound(h, peer);
+
+	return c ? c->chain : NULL;
+}
+
+/* px_hook_client_cached - earlier decision for @domain on this connection:
+ * 1 authenticated, 0 refused, -1 not decided yet */
+int px_hook_client_cached(struct px_hook *h, const struct sockaddr *peer, const char *domain)
+{
+	struct conn *c = find_inbound(h, peer);
+
+	for (size_t i = 0; c && i < c->ncached; i++)
+		if (!strcasecmp(c->cached[i].domain, domain))
+			return c->cached[i].ok;
+	return -1;
+}
+
+/* px_hook_client_remember - cache a decision, if @leaf still is that connection's */
+void px_hook_client_remember(struct px_hook *h, const struct sockaddr *peer, X509 *leaf,
+			     const char *domain, int ok)
+{
+	struct conn *c = find_inbound(h, peer);
+
+	if (!c || !c->chain || X509_cmp(sk_X509_value(c->chain, 0), leaf) != 0)
+		return;
+	if (c->ncached == MAX_CACHED)
+		memmove(c->cached, c->cached + 1, sizeof(c->cached[0]) * --c->ncached);
+	snprintf(c->cached[c->ncached].domain, sizeof(c->cached[0].domain), "%s", domain);
+	c->cached[c->ncached++].ok = ok;
+}
+
+/* bind_outbound - at handshake start: the expectation for this peer address */
+static void bind_outbound(struct px_hook *h, SSL *ssl, struct conn *c)
+{
+	for (struct px_expect *e = h->expects; e; e = e->next) {
+		if (e->ssl || !same_addr((const struct sockaddr *)&e->addr,
+					 (const struct sockaddr *)&c->peer))
+			continue;
+		e->ssl = ssl;
+		c->expect = e;
+		SSL_set_tlsext_host_name(ssl, e->sni);
+		return;
+	}
+}
+
+/* info_cb - per-connection set-up at handshake start; fatal alerts end an expectation */
+static void info_cb(const SSL *cssl, int where, int ret)
+{
+	SSL *ssl = (SSL *)cssl; /* the same object; OpenSSL passes it const */
+	struct px_hook *h = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+	struct conn *c = SSL_get_ex_data(ssl, ssl_idx);
+	socklen_t len = sizeof(struct sockaddr_storage);
+	struct px_expect *e;
+
+	if (!h)
+		return;
+	if ((where & SSL_CB_HANDSHAKE_START) && !c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return;
+		c->hook = h;
+		c->server = SSL_is_server(ssl);
+		if (getpeername(SSL_get_fd(ssl), (struct sockaddr *)&c->peer, &len) != 0)
+			memset(&c->peer, 0, sizeof(c->peer));
+		SSL_set_ex_data(ssl, ssl_idx, c);
+		if (c->server) {
+			/* request a client certificate; the SIP layer decides what it is worth */
+			SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
+			h->stats.handshakes_in++;
+		} else {
+			/* without VERIFY_PEER a refused chain would only be recorded */
+			SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+			bind_outbound(h, ssl, c);
+			h->stats.handshakes_out++;
+		}
+	}
+	if ((where & SSL_CB_HANDSHAKE_DONE) && c && c->server) {
+		const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+		snprintf(h->stats.last_sni_in, sizeof(h->stats.last_sni_in), "%s", sni ? sni : "");
+	}
+	if ((where & SSL_CB_ALERT) && c && (e = c->expect) && !strcmp(SSL_alert_type_string(ret), "F")) {
+		struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE, .usage = -1,
+					      .selector = -1, .mtype = -1, .depth = -1 };
+
+		snprintf(v.reason, sizeof(v.reason), "TLS handshake failed: %s alert %s",
+			 (where & SSL_CB_READ) ? "received" : "sent", SSL_alert_desc_string_long(ret));
+		c->expect = NULL;
+		unlink_expect(e);
+		e->done(e->arg, 0, &v);
+		free(e);
+	}
+}
+
+/* peer_chain - the chain as presented, end entity first (a new stack, refs taken) */
+static STACK_OF(X509) *peer_chain(X509_STORE_CTX *sctx)
+{
+	STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(sctx), *chain;
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+
+	if (!leaf)
+		return NULL;
+	if (untrusted && sk_X509_num(untrusted) > 0 && sk_X509_value(untrusted, 0) == leaf)
+		return X509_chain_up_ref(untrusted);
+	if (!(chain = sk_X509_new_null()) || !X509_up_ref(leaf) || !sk_X509_push(chain, leaf)) {
+		sk_X509_free(chain);
+		return NULL;
+	}
+	for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++) {
+		X509 *x = sk_X509_value(untrusted, i);
+
+		if (X509_up_ref(x) && !sk_X509_push(chain, x))
+			X509_free(x);
+	}
+	return chain;
+}
+
+/* verify_cb - the whole certificate verification of a sofia-sip connection */
+static int verify_cb(X509_STORE_CTX *sctx, void *arg)
+{
+	struct px_hook *h = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? SSL_get_ex_data(ssl, ssl_idx) : NULL;
+	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE, .usage = -1, .selector = -1,
+				      .mtype = -1, .depth = -1 };
+	STACK_OF(X509) *chain = peer_chain(sctx);
+	struct px_expect *e;
+	char peer[64];
+	int ok = 0;
+
+	if (!c || !chain) {
+		sk_X509_pop_free(chain, X509_free);
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer));
+	/*
+	 * The decision, case by case:
+	 *  - Inbound (we are the server): the client chain is kept for the SIP
+	 *    layer, which authenticates it against the domain a request claims;
+	 *    the handshake itself goes on (accepting a chain here grants nothing).
+	 *  - Outbound with no expectation bound (a connection the proxy did not
+	 *    set up for a located, policy-checked target, or one whose
+	 *    expectation timed out): refused.
+	 *  - Outbound with an expectation: its verification decides; only MATCH
+	 *    lets the handshake finish, so nothing is sent to a peer that did
+	 *    not authenticate for the domain.
+	 */
+	if (c->server) {
+		sk_X509_pop_free(c->chain, X509_free);
+		c->chain = chain;
+		if (!find_inbound(h, (const struct sockaddr *)&c->peer)) {
+			c->next = h->inbound;
+			h->inbound = c;
+		}
+		h->stats.chains_in++;
+		px_log(SIPDANCE_LOG_DEBUG, "tls", "inbound connection from %s presented a chain of %d",
+		       peer, sk_X509_num(chain));
+		return 1;
+	}
+	if (!(e = c->expect)) {
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=? rule=no-expectation verdict=REFUSE "
+		       "(outbound TLS connection not set up for a located target)", peer);
+		h->stats.refused_out++;
+		sk_X509_pop_free(chain, X509_free);
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	if (e->verify(e->arg, chain, &v) == 0 && v.result == SIPDANCE_MATCH)
+		ok = 1;
+	else if (!v.reason[0])
+		snprintf(v.reason, sizeof(v.reason), "verification failed");
+	sk_X509_pop_free(chain, X509_free);
+	if (ok) {
+		h->stats.verified_out++;
+		X509_STORE_CTX_set_error(sctx, X509_V_OK);
+	} else {
+		h->stats.refused_out++;
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+	}
+	c->expect = NULL;
+	unlink_expect(e);
+	e->done(e->arg, ok, &v);
+	free(e);
+	return ok;
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * chain_fetch.c - the server side of RFC 9102: fetch our own TLSA answer and
+ * its validation chain through getdns, serialise it in RFC 9102 order, and
+ * keep the extension_data to serve (refresh times, expiry: serve none).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <getdns/getdns.h>
+#include <getdns/getdns_extra.h>
+
+#include <sipdance/chain.h>
+#include "chain_int.h"
+#include "internal.h"
+
+#define T_DS 43
+#define T_RRSIG 46
+#define T_DNSKEY 48
+#define MIN_REFRESH 10
+#define RETRY_AFTER 30
+#define EXPIRY_MARGIN 600
+
+/* fail - set *why and return err */
+static int fail(const char **why, const char *msg, int err)
+{
+	if (why)
+		*why = msg;
+	return err;
+}
+
+/* One record to emit: its wire form (owned) and decoded view. */
+struct item {
+	uint8_t *wire;
+	size_t len;
+	struct sd_rr rr;
+	int group;     /* 0 answer, 1 denial, 2 DNSKEY/DS chain */
+	uint16_t set_type;
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+};
+
+/* add_list - every rr_dict of @list into @it (group @g), duplicates dropped */
+static int add_list(struct items *it, getdns_list *list, int g)
+{
+	size_t n = 0;
+
+	if (!list)
+		return 0;
+	getdns_list_get_length(list, &n);
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *d;
+		uint32_t type;
+		struct item x = { .group = g };
+		struct sd_rr *rr;
+		size_t k, at;
+		int dup = 0;
+
+		if (getdns_list_get_dict(list, i, &d) || getdns_dict_get_int(d, "type", &type))
+			return EBADMSG;
+		/* the chain carries the RRsets and signatures, not the SOA of a denial */
+		if (type == 6 || (type == T_RRSIG && getdns_dict_get_int(d, "/rdata/type_covered", &type) == 0 &&
+				  type == 6))
+			continue;
+		if (getdns_rr_dict2wire(d, &x.wire, &x.len))
+			return ENOMEM;
+		if (sd_chain_split(x.wire, x.len, &rr, &k, &at, NULL) || k != 1) {
+			free(x.wire);
+			return EBADMSG;
+		}
+		x.rr = rr[0];
+		free(rr);
+		x.set_type = x.rr.type == T_RRSIG ? (uint16_t)(x.rr.rdata[0] << 8 | x.rr.rdata[1]) : x.rr.type;
+		for (size_t j = 0; j < it->n && !dup; j++)
+			dup = it->v[j].len == x.len && !memcmp(it->v[j].wire, x.wire, x.len);
+		if (dup) {
+			free(x.wire);
+			continue;
+		}
+		if (it->n == it->cap) {
+			struct item *t = realloc(it->v, (it->cap = it->cap ? 2 * it->cap : 32) * sizeof(*t));
+
+			if (!t) {
+				free(x.wire);
+				return ENOMEM;
+			}
+			it->v = t;
+		}
+		it->v[it->n++] = x;
+	}
+	return 0;
+}
+
+/* item_cmp - RFC 9102 order: answer, denial, then zones from the deepest
+ * up, DNSKEY before DS; records before their RRSIGs */
+static int item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	unsigned la = sd_name_labels(a->rr.owner), lb = sd_name_labels(b->rr.owner);
+	int c;
+
+	if (a->group != b->group)
+		return a->group - b->group;
+	if (a->group == 2 && la != lb)
+		return la > lb ? -1 : 1;
+	if ((c = sd_name_cmp(a->rr.owner, b->rr.owner)))
+		return c;
+	if (a->set_type != b->set_type)
+		return a->set_type == T_DNSKEY ? -1 : b->set_type == T_DNSKEY ? 1 : a->set_type - b->set_type;
+	return (a->rr.type == T_RRSIG) - (b->rr.type == T_RRSIG);
+}
+
+/* serialise - the sorted items as one buffer */
+static int serialise(struct items *it, uint8_t **out, size_t *len)
+{
+	size_t total = 0, o = 0;
+	uint8_t *b;
+
+	qsort(it->v, it->n, sizeof(*it->v), item_cmp);
+	for (size_t i = 0; i < it->n; i++)
+		total += it->v[i].len;
+	if (total == 0)
+		return EBADMSG;
+	if (total > SIPDANCE_CHAIN_MAX)
+		return EMSGSIZE;
+	if (!(b = malloc(total)))
+		return ENOMEM;
+	for (size_t i = 0; i < it->n; i++) {
+		memcpy(b + o, it->v[i].wire, it->v[i].len);
+		o += it->v[i].len;
+	}
+	*out = b;
+	*len = total;
+	return 0;
+}
+
+/* sipdance_chain_fetch - TLSA answer (or denial) plus validation chain */
+int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const char *host,
+			 uint16_t port, unsigned timeout_ms, uint8_t **out, size_t *out_len,
+			 const char **why)
+{
+	struct getdns_context *ctx = NULL;
+	getdns_dict *ext = NULL, *resp = NULL;
+	getdns_list *answer = NULL, *authority = NULL, *vchain = NULL;
+	struct items it = { 0 };
+	uint32_t status = 0, dstatus = 0;
+	char qname[300];
+	uint8_t wire[256];
+	int err;
+
+	if (!host || !out || !out_len || !port)
+		return fail(why, "no host or port", EINVAL);
+	if (sd_name_from_text(host, wire, sizeof(wire), why))
+		return EINVAL;
+	snprintf(qname, sizeof(qname), "_%u._tcp.%s", port, host);
+	if ((err = sd_getdns_context_new(&ctx, resolver, trust_anchor, timeout_ms, why)))
+		return err;
+	if (!(ext = getdns_dict_create()) ||
+	    getdns_dict_set_int(ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE) ||
+	    getdns_dict_set_int(ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE)) {
+		err = fail(why, "out of memory", ENOMEM);
+		goto out;
+	}
+	if (getdns_general_sync(ctx, qname, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD) {
+		err = fail(why, "DNS lookup failed", ETIMEDOUT);
+		goto out;
+	}
+	getdns_dict_get_int(resp, "status", &status);
+	if (status != GETDNS_RESPSTATUS_GOOD && status != GETDNS_RESPSTATUS_NO_NAME) {
+		err = fail(why, "no answer from the resolver", ETIMEDOUT);
+		goto out;
+	}
+	if (getdns_dict_get_int(resp, "/replies_tree/0/dnssec_status", &dstatus)) {
+		err = fail(why, "no answer from the resolver", ETIMEDOUT);
+		goto out;
+	}
+	if (dstatus != GETDNS_DNSSEC_SECURE) {
+		err = fail(why, dstatus == GETDNS_DNSSEC_BOGUS ? "TLSA answer is bogus" :
+			   "TLSA answer is not secure (insecure or indeterminate)", EBADMSG);
+		goto out;
+	}
+	getdns_dict_get_list(resp, "/replies_tree/0/answer", &answer);
+	getdns_dict_get_list(resp, "/replies_tree/0/authority", &authority);
+	getdns_dict_get_list(resp, "validation_chain", &vchain);
+	if ((err = add_list(&it, answer, 0)) || (err = add_list(&it, authority, 1)) ||
+	    (err = add_list(&it, vchain, 2)) || (err = serialise(&it, out, out_len)))
+		fail(why, err == EMSGSIZE ? "chain longer than 65535 octets" : err == ENOMEM ?
+		     "out of memory" : "answer cannot be serialised", err);
+out:
+	for (size_t i = 0; i < it.n; i++)
+		free(it.v[i].wire);
+	free(it.v);
+	getdns_dict_destroy(resp);
+	getdns_dict_destroy(ext);
+	getdns_context_destroy(ctx);
+	return err;
+}
+
+/* ---- Source ---- */
+
+struct sipdance_chain_source {
+	pthread_mutex_t lock;     /* handshakes copy ext while a refresh replaces it */
+	struct sipdance_chain_source_conf conf;
+	char *resolver, *trust_anchor, *file, *host; /* owned copies */
+	struct sipdance_chain_anchor *ta;
+	uint8_t *ext;             /* extension_data being served */
+	size_t ext_len;
+	time_t expires;           /* serve none from then on */
+	time_t next;              /* next refresh */
+};
+
+/* read_file - whole file, malloc'd */
+static int read_file(const char *path, uint8_t **out, size_t *len, const char **why)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	size_t n;
+
+	if (!f)
+		return fail(why, "chain file unreadable", EINVAL);
+	b = malloc(SIPDANCE_CHAIN_MAX + 3);
+	n = b ? fread(b, 1, SIPDANCE_CHAIN_MAX + 3, f) : 0;
+	fclose(f);
+	if (!b)
+		return fail(why, "out of memory", ENOMEM);
+	if (n > SIPDANCE_CHAIN_MAX + 2) {
+		free(b);
+		return fail(why, "chain file too large", EMSGSIZE);
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+/* load - fetch or read, then validate our own chain before serving it */
+static int load(struct sipdance_chain_source *s, time_t now, const char **why)
+{
+	struct sipdance_chain_result r;
+	uint8_t *chain = NULL, *ext = NULL;
+	const uint8_t *bare;
+	size_t len = 0, ext_len = 0, bare_len;
+	char owner[300];
+	uint16_t life;
+	int err;
+
+	if (s->file) {
+		if ((err = read_file(s->file, &ext, &ext_len, why)))
+			return err;
+		if ((err = sipdance_chain_ext_decode(ext, ext_len, &life, &bare, &bare_len, why)))
+			goto out;
+	} else {
+		if ((err = sipdance_chain_fetch(s->resolver, s->trust_anchor, s->host, s->conf.port,
+						s->conf.timeout_ms, &chain, &len, why)))
+			return err;
+		if ((err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len))) {
+			fail(why, "chain too large for the extension", err);
+			goto out;
+		}
+		bare = chain;
+		bare_len = len;
+	}
+	snprintf(owner, sizeof(owner), "_%u._tcp.%s", s->conf.port, s->host);
+	if ((err = sipdance_chain_validate(s->ta, bare, bare_len, owner, now, &r)))
+		goto out;
+	if (!r.secure) {
+		sd_log(SIPDANCE_LOG_WARN, "chain", "own chain for %s does not validate: %s", owner, r.why);
+		err = fail(why, "own chain does not validate", EBADMSG);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	free(s->ext);
+	s->ext = ext;
+	s->ext_len = ext_len;
+	ext = NULL;
+	s->expires = r.expires;
+	s->next = now + (time_t)(r.ttl / 4 * 3);
+	if (s->next > r.expires - EXPIRY_MARGIN)
+		s->next = r.expires - EXPIRY_MARGIN;
+	if (s->next < now + MIN_REFRESH)
+		s->next = now + MIN_REFRESH;
+	pthread_mutex_unlock(&s->lock);
+	sd_log(SIPDANCE_LOG_INFO, "chain", "chain for %s: %zu octets, %s, ttl %u, next refresh in %lds",
+	       owner, s->ext_len, r.denial ? "denial" : "TLSA", r.ttl, (long)(s->next - now));
+	sipdance_chain_result_clear(&r);
+out:
+	free(chain);
+	free(ext);
+	return err;
+}
+
+/* sipdance_chain_source_free - free a source */
+void sipdance_chain_source_free(struct sipdance_chain_source *s)
+{
+	if (!s)
+		return;
+	free(s->resolver);
+	free(s->trust_anchor);
+	free(s->file);
+	free(s->host);
+	free(s->ext);
+	sipdance_chain_anchor_free(s->ta);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* dup - strdup of an optional string; 0 or ENOMEM */
+static int dup(char **out, const char *s)
+{
+	*out = NULL;
+	return s && !(*out = strdup(s)) ? ENOMEM : 0;
+}
+
+/* sipdance_chain_source_alloc - a source and its first load */
+int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
+				const struct sipdance_chain_source_conf *conf, const char **why)
+{
+	struct sipdance_chain_source *s;
+	int err;
+
+	if (!out || !conf || !conf->host || !conf->port || (!conf->resolver == !conf->file))
+		return fail(why, "need a host, a port, and either a resolver or a file", EINVAL);
+	if (!(s = calloc(1, sizeof(*s))))
+		return fail(why, "out of memory", ENOMEM);
+	pthread_mutex_init(&s->lock, NULL);
+	s->conf = *conf;
+	if (dup(&s->resolver, conf->resolver) || dup(&s->trust_anchor, conf->trust_anchor) ||
+	    dup(&s->file, conf->file) || dup(&s->host, conf->host)) {
+		sipdance_chain_source_free(s);
+		return fail(why, "out of memory", ENOMEM);
+	}
+	if ((err = sipdance_chain_anchor_load(&s->ta, conf->trust_anchor, why)) ||
+	    (err = load(s, time(NULL), why))) {
+		sipdance_chain_source_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* sipdance_chain_source_refresh - load again; keep the old chain on failure */
+int sipdance_chain_source_refresh(struct sipdance_chain_source *s, const char **why)
+{
+	time_t now = time(NULL);
+	int err;
+
+	if (!s)
+		return fail(why, "no source", EINVAL);
+	if ((err = load(s, now, why))) {
+		pthread_mutex_lock(&s->lock);
+		s->next = now + RETRY_AFTER;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return err;
+}
+
+/* sipdance_chain_source_next_refresh - when to refresh */
+time_t sipdance_chain_source_next_refresh(const struct sipdance_chain_source *s)
+{
+	return s ? s->next : 0;
+}
+
+/* sipdance_chain_source_get - the data to serve, or NULL once expired */
+const uint8_t *sipdance_chain_source_get(const struct sipdance_chain_source *s, time_t now,
+					 size_t *len)
+{
+	if (!now)
+		now = time(NULL);
+	if (!s || !s->ext || now >= s->expires)
+		return NULL;
+	if (len)
+		*len = s->ext_len;
+	return s->ext;
+}
+
+/* sd_chain_source_copy - a malloc'd copy of the data to serve at @now, or NULL */
+uint8_t *sd_chain_source_copy(struct sipdance_chain_source *s, time_t now, size_t *len)
+{
+	uint8_t *copy = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->ext && now < s->expires && (copy = malloc(s->ext_len))) {
+		memcpy(copy, s->ext, s->ext_len);
+		*len = s->ext_len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return copy;
+}
+
+/* sd_chain_source_port - the port a source serves */
+uint16_t sd_chain_source_port(const struct sipdance_chain_source *s)
+{
+	return s->conf.port;
+}

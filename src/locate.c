@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * locate.c - RFC 3263 location of a SIP domain's TLS servers, every step's
+ * DNSSEC status kept, TLSA per target (RFC 7673, aliases per RFC 7671 §7),
+ * and the policy decision per target. One state machine serves the
+ * asynchronous API (lookups on the DNS layer's loop) and the blocking one.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <sipdance/locate.h>
+#include "internal.h"
+
+#define MAX_TARGETS 16
+#define MAX_STEPS 48
+#define MAX_SRVNAMES 4
+#define SIPS_PORT 5061
+
+enum phase { PH_NAPTR, PH_SRV, PH_ADDR, PH_TLSA, PH_DONE };
+
+/* Per-target lookup state. */
+struct tstate {
+	int from_srv;           /* the host came from a SRV record */
+	enum sipdance_dns_status a_status, aaaa_status;
+	char cname[256];        /* CNAME-expanded host, "" if none */
+	int tlsa_second;        /* the original-name TLSA lookup is under way */
+};
+
+/* One lookup in flight: what its answer is for. */
+struct req {
+	struct sipdance_locate *loc;
+	struct sipdance_dns_query *q;
+	uint16_t type;
+	int index;              /* target, or SRV name */
+	int done;
+};
+
+struct sipdance_locate {
+	struct sipdance_locate_conf conf;
+	sipdance_locate_cb *cb;
+	void *arg;
+	int sync;
+	char domain[256];
+	uint16_t port;          /* explicit port, 0 if none */
+	int numeric;            /* the host is an IP literal */
+	enum sipdance_dane_mode mode;
+	enum phase phase;
+	int pending;
+	enum sipdance_dns_status srv_status;
+	char srvnames[MAX_SRVNAMES][300];
+	size_t nsrvnames;
+	struct sipdance_target t[MAX_TARGETS];
+	struct tstate ts[MAX_TARGETS];
+	size_t nt;
+	struct sipdance_locate_step steps[MAX_STEPS];
+	size_t nsteps;
+	struct req *reqs[4 * MAX_TARGETS + MAX_SRVNAMES + 2];
+	size_t nreqs;
+	char why[512];
+};
+
+static void advance(struct sipdance_locate *loc);
+
+/* worst - the less secure of two statuses (BOGUS and INDETERMINATE rank lowest) */
+static enum sipdance_dns_status worst(enum sipdance_dns_status a, enum sipdance_dns_status b)
+{
+	static const int rank[] = { [SIPDANCE_DNS_SECURE] = 0, [SIPDANCE_DNS_INSECURE] = 1,
+				    [SIPDANCE_DNS_INDETERMINATE] = 2, [SIPDANCE_DNS_BOGUS] = 3 };
+
+	return rank[b] > rank[a] ? b : a;
+}
+
+/* set_why - the first explanation of a failure wins; with an answer,
+ * " is <STATUS>: <why>" follows the formatted text */
+static void __attribute__((format(printf, 3, 4)))
+set_why(struct sipdance_locate *loc, const struct sipdance_dns_answer *a, const char *fmt, ...)
+{
+	const char *w = a ? sipdance_dns_answer_why(a) : "";
+	size_t n;
+	va_list ap;
+
+	if (loc->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(loc->why, sizeof(loc->why), fmt, ap);
+	va_end(ap);
+	n = strlen(loc->why);
+	if (a)
+		snprintf(loc->why + n, sizeof(loc->why) - n, " is %s%s%s",
+			 sipdance_dns_status_str(sipdance_dns_answer_status(a)), *w ? ": " : "", w);
+}
+
+/* rr_text - presentation form of one record for a step line */
+static void rr_text(const struct sipdance_dns_rr *rr, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN], hex[40];
+
+	switch (rr->type) {
+	case SIPDANCE_DNS_NAPTR:
+		snprintf(buf, size, "%u %u \"%.15s\" \"%.63s\" \"%.63s\" %.150s", rr->u.naptr.order,
+			 rr->u.naptr.pref, rr->u.naptr.flags, rr->u.naptr.services,
+			 rr->u.naptr.regexp, rr->u.naptr.replacement);
+		break;
+	case SIPDANCE_DNS_SRV:
+		snprintf(buf, size, "%u %u %u %.200s", rr->u.srv.prio, rr->u.srv.weight,
+			 rr->u.srv.port, rr->u.srv.target);
+		break;
+	case SIPDANCE_DNS_A:
+	case SIPDANCE_DNS_AAAA:
+		inet_ntop(rr->u.addr.family, rr->u.addr.addr, addr, sizeof(addr));
+		snprintf(buf, size, "%s", addr);
+		break;
+	case SIPDANCE_DNS_TLSA:
+		snprintf(buf, size, "%u %u %u %s", rr->u.tlsa.usage, rr->u.tlsa.selector,
+			 rr->u.tlsa.mtype, sd_hex_short(rr->u.tlsa.data, rr->u.tlsa.len, hex, sizeof(hex)));
+		break;
+	default:
+		snprintf(buf, size, "type %u", rr->type);
+	}
+}
+
+/* record_step - one resolution step for the report */
+static void record_step(struct sipdance_locate *loc, const char *what,
+			const struct sipdance_dns_answer *a)
+{
+	struct sipdance_locate_step *s;
+	size_t off = 0;
+
+	if (loc->nsteps == MAX_STEPS)
+		return;
+	s = &loc->steps[loc->nsteps++];
+	snprintf(s->what, sizeof(s->what), "%s", what);
+	s->status = sipdance_dns_answer_status(a);
+	s->rcode = sipdance_dns_answer_rcode(a);
+	snprintf(s->why, sizeof(s->why), "%s", sipdance_dns_answer_why(a));
+	s->records[0] = '\0';
+	for (size_t i = 0; i < sipdance_dns_answer_count(a) && off < sizeof(s->records); i++) {
+		char one[512];
+
+		rr_text(sipdance_dns_answer_rr(a, i), one, sizeof(one));
+		off += (size_t)snprintf(s->records + off, sizeof(s->records) - off, "%s%s",
+					i ? "; " : "", one);
+	}
+}
+
+/* on_answer - the DNS layer's callback: record, dispatch, maybe advance */
+static void on_answer(void *arg, const struct sipdance_dns_answer *a);
+
+/* lookup - start one lookup for @index; in sync mode it completes at once */
+static void lookup(struct sipdance_locate *loc, const char *name, uint16_t type, int index)
+{
+	struct sipdance_dns_answer *ans;
+	struct req *r;
+
+	if (loc->nreqs == sizeof(loc->reqs) / sizeof(loc->reqs[0]) || !(r = calloc(1, sizeof(*r)))) {
+		set_why(loc, NULL, "out of memory or too many lookups for %s", name);
+		return;
+	}
+	*r = (struct req){ .loc = loc, .type = type, .index = index };
+	loc->reqs[loc->nreqs++] = r;
+	loc->pending++;
+	if (loc->sync) {
+		if (sipdance_dns_lookup_sync(loc->conf.dns, name, type, &ans) == 0) {
+			on_answer(r, ans);
+			sipdance_dns_answer_unref(ans);
+		} else {
+			r->done = 1;
+			loc->pending--;
+			set_why(loc, NULL, "lookup of %s failed", name);
+		}
+	} else if (sipdance_dns_lookup(loc->conf.dns, name, type, on_answer, r, &r->q)) {
+		r->done = 1;
+		loc->pending--;
+		set_why(loc, NULL, "lookup of %s failed", name);
+	}
+}
+
+/* add_target - a TLS target host:port, deduplicated */
+static struct sipdance_target *add_target(struct sipdance_locate *loc, const char *host,
+					  uint16_t port, int from_srv)
+{
+	struct sipdance_target *t;
+
+	for (size_t i = 0; i < loc->nt; i++)
+		if (!strcasecmp(loc->t[i].host, host) && loc->t[i].port == port)
+			return NULL;
+	if (loc->nt == MAX_TARGETS)
+		return NULL;
+	t = &loc->t[loc->nt];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	snprintf(t->base_domain, sizeof(t->base_domain), "%s", host);
+	t->port = port;
+	t->transport = SIPDANCE_TP_TLS;
+	t->addr_status = SIPDANCE_DNS_SECURE;
+	t->tlsa_status = SIPDANCE_DNS_INDETERMINATE;
+	t->tlsa_rcode = SIPDANCE_DNS_NONE;
+	loc->ts[loc->nt] = (struct tstate){ .from_srv = from_srv,
+					    .a_status = SIPDANCE_DNS_SECURE,
+					    .aaaa_status = SIPDANCE_DNS_SECURE };
+	loc->nt++;
+	return t;
+}
+
+/* naptr_cmp - RFC 3403 order, then preference */
+static int naptr_cmp(const void *a, const void *b)
+{
+	const struct sipdance_dns_rr *x = *(const struct sipdance_dns_rr *const *)a;
+	const struct sipdance_dns_rr *y = *(const struct sipdance_dns_rr *const *)b;
+
+	if (x->u.naptr.order != y->u.naptr.order)
+		return x->u.naptr.order < y->u.naptr.order ? -1 : 1;
+	return (x->u.naptr.pref > y->u.naptr.pref) - (x->u.naptr.pref < y->u.naptr.pref);
+}
+
+/* srv_cmp - RFC 2782 priority, then larger weight first (deterministic) */
+static int srv_cmp(const void *a, const void *b)
+{
+	const struct sipdance_dns_rr *x = *(const struct sipdance_dns_rr *const *)a;
+	const struct sipdance_dns_rr *y = *(const struct sipdance_dns_rr *const *)b;
+
+	if (x->u.srv.prio != y->u.srv.prio)
+		return x->u.srv.prio < y->u.srv.prio ? -1 : 1;
+	return (x->u.srv.weight < y->u.srv.weight) - (x->u.srv.weight > y->u.srv.weight);
+}
+
+/* sorted - the answer's records in the order @cmp gives; caller frees */
+static const struct sipdance_dns_rr **sorted(const struct sipdance_dns_answer *a, size_t *n,
+					     int (*cmp)(const void *, const void *))
+{
+	const struct sipdance_dns_rr **v;
+
+	*n = sipdance_dns_answer_count(a);
+	if (!(v = calloc(*n ? *n : 1, sizeof(*v))))
+		return NULL;
+	for (size_t i = 0; i < *n; i++)
+		v[i] = sipdance_dns_answer_rr(a, i);
+	qsort(v, *n, sizeof(*v), cmp);
+	return v;
+}
+
+/* on_naptr - RFC 3263 §4.1: SIPS+D2T records with the "S" flag name the SRV
+ * RRsets to try; without any, the default _sips._tcp name */
+static void on_naptr(struct sipdance_locate *loc, const struct sipdance_dns_answer *a)
+{
+	enum sipdance_dns_status st = sipdance_dns_answer_status(a);
+	const struct sipdance_dns_rr **v;
+	size_t n;
+
+	/*
+	 * The cases:
+	 *  - BOGUS or INDETERMINATE: the domain cannot be located safely; stop.
+	 *  - NAPTR records present: their status counts in the NAPTR/SRV chain.
+	 *  - No NAPTR (any denial, even an unvalidated one): go on with the
+	 *    default SRV name. That cannot lower security: the SRV RRset at the
+	 *    default name is validated on its own and decides the chain's status.
+	 */
+	if (st == SIPDANCE_DNS_BOGUS || st == SIPDANCE_DNS_INDETERMINATE) {
+		set_why(loc, a, "NAPTR %s", loc->domain);
+		loc->srv_status = st;
+		return;
+	}
+	if (sipdance_dns_answer_rcode(a) == SIPDANCE_DNS_FOUND && (v = sorted(a, &n, naptr_cmp))) {
+		for (size_t i = 0; i < n && loc->nsrvnames < MAX_SRVNAMES; i++)
+			if (!strcasecmp(v[i]->u.naptr.services, "SIPS+D2T") &&
+			    !strcasecmp(v[i]->u.naptr.flags, "S"))
+				snprintf(loc->srvnames[loc->nsrvnames++], sizeof(loc->srvnames[0]),
+					 "%s", v[i]->u.naptr.replacement);
+		free(v);
+		if (loc->nsrvnames)
+			loc->srv_status = worst(loc->srv_status, st);
+	}
+	if (!loc->nsrvnames)
+		snprintf(loc->srvnames[loc->nsrvnames++], sizeof(loc->srvnames[0]), "_sips._tcp.%s",
+			 loc->domain);
+}
+
+/* on_srv - collect targets of one SRV name; the A/AAAA fallback comes in advance() */
+static void on_srv(struct sipdance_locate *loc, const struct sipdance_dns_answer *a, int index)
+{
+	enum sipdance_dns_status st = sipdance_dns_answer_status(a);
+	const struct sipdance_dns_rr **v;
+	size_t n;
+
+	/* Only the first SRV name (in NAPTR order) that answers decides; a failed one taints the chain. */
+	loc->srv_status = worst(loc->srv_status, st);
+	if (st == SIPDANCE_DNS_BOGUS || st == SIPDANCE_DNS_INDETERMINATE) {
+		set_why(loc, a, "SRV %s", loc->srvnames[index]);
+		return;
+	}
+	if (sipdance_dns_answer_rcode(a) != SIPDANCE_DNS_FOUND || !(v = sorted(a, &n, srv_cmp)))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		/* A lone "." target: the service is decidedly not available (RFC 2782). */
+		if (!strcmp(v[i]->u.srv.target, ".") || !v[i]->u.srv.target[0]) {
+			set_why(loc, NULL, "SRV %s says there is no such service", loc->srvnames[index]);
+			continue;
+		}
+		add_target(loc, v[i]->u.srv.target, v[i]->u.srv.port, 1);
+	}
+	free(v);
+}
+
+/* on_addr - addresses of a target, and its CNAME expansion */
+static void on_addr(struct sipdance_locate *loc, const struct sipdance_dns_answer *a, int index,
+		    uint16_t type)
+{
+	struct sipdance_target *t = &loc->t[index];
+	struct tstate *ts = &loc->ts[index];
+	enum sipdance_dns_status st = sipdance_dns_answer_status(a);
+	const char *cname = sipdance_dns_answer_cname(a);
+
+	if (type == SIPDANCE_DNS_A)
+		ts->a_status = st;
+	else
+		ts->aaaa_status = st;
+	if (st == SIPDANCE_DNS_BOGUS || st == SIPDANCE_DNS_INDETERMINATE) {
+		set_why(loc, a, "%s %s", type == SIPDANCE_DNS_A ? "A" : "AAAA", t->host);
+		return;
+	}
+	if (cname && *cname && strcasecmp(cname, t->host))
+		snprintf(ts->cname, sizeof(ts->cname), "%s", cname);
+	for (size_t i = 0; i < sipdance_dns_answer_count(a) && t->naddr < SIPDANCE_MAX_ADDRS; i++) {
+		const struct sipdance_dns_rr *rr = sipdance_dns_answer_rr(a, i);
+
+		t->addr[t->naddr].family = rr->u.addr.family;
+		memcpy(t->addr[t->naddr].addr, rr->u.addr.addr, sizeof(rr->u.addr.addr));
+		t->naddr++;
+	}
+}
+
+/* tlsa_name - _<port>._tcp.<host> into the target */
+static void tlsa_name(struct sipdance_target *t, const char *host)
+{
+	char name[sizeof(t->tlsa_name)];
+
+	snprintf(name, sizeof(name), "_%u._tcp.%s", t->port, host);
+	memcpy(t->tlsa_name, name, sizeof(name));
+}
+
+/* on_tlsa - the TLSA RRset of a target; RFC 7671 §7: a secure denial at the
+ * CNAME-expanded name sends us on to the original name */
+static void on_tlsa(struct sipdance_locate *loc, const struct sipdance_dns_answer *a, int index)
+{
+	struct sipdance_target *t = &loc->t[index];
+	struct tstate *ts = &loc->ts[index];
+	enum sipdance_dns_status st = sipdance_dns_answer_status(a);
+	enum sipdance_dns_rcode rc = sipdance_dns_answer_rcode(a);
+
+	t->tlsa_status = st;
+	t->tlsa_rcode = rc;
+	snprintf(t->tlsa_why, sizeof(t->tlsa_why), "%s", sipdance_dns_answer_why(a));
+	if (st == SIPDANCE_DNS_SECURE && rc == SIPDANCE_DNS_FOUND) {
+		sipdance_tlsa_set_free(t->tlsa);
+		t->tlsa = NULL;
+		if (sipdance_dns_answer_tlsa(a, &t->tlsa))
+			t->tlsa_status = SIPDANCE_DNS_INDETERMINATE; /* out of memory: fail closed */
+		return;
+	}
+	if (st == SIPDANCE_DNS_SECURE && ts->cname[0] && !ts->tlsa_second) {
+		ts->tlsa_second = 1;
+		memcpy(t->base_domain, t->host, sizeof(t->base_domain));
+		tlsa_name(t, t->host);
+		lookup(loc, t->tlsa_name, SIPDANCE_DNS_TLSA, index);
+	}
+}
+
+/* on_answer - see the declaration above */
+static void on_answer(void *arg, const struct sipdance_dns_answer *a)
+{
+	struct req *r = arg;
+	struct sipdance_locate *loc = r->loc;
+	const char *qname = sipdance_dns_answer_qname(a), *cname = sipdance_dns_answer_cname(a);
+	char what[320];
+
+	r->done = 1;
+	r->q = NULL;
+	snprintf(what, sizeof(what), "%s %.250s%s%.60s",
+		 r->type == SIPDANCE_DNS_NAPTR ? "NAPTR" : r->type == SIPDANCE_DNS_SRV ? "SRV" :
+		 r->type == SIPDANCE_DNS_A ? "A" : r->type == SIPDANCE_DNS_AAAA ? "AAAA" : "TLSA",
+		 qname, cname && *cname && strcasecmp(cname, qname) ? " -> " : "",
+		 cname && *cname && strcasecmp(cname, qname) ? cname : "");
+	record_step(loc, what, a);
+	switch (r->type) {
+	case SIPDANCE_DNS_NAPTR: on_naptr(loc, a); break;
+	case SIPDANCE_DNS_SRV: on_srv(loc, a, r->index); break;
+	case SIPDANCE_DNS_A:
+	case SIPDANCE_DNS_AAAA: on_addr(loc, a, r->index, r->type); break;
+	case SIPDANCE_DNS_TLSA: on_tlsa(loc, a, r->index); break;
+	}
+	if (--loc->pending == 0)
+		advance(loc);
+}
+
+/* decide - policy per target, and the resolution's failure reason if none is usable */
+static void decide(struct sipdance_locate *loc)
+{
+	int usable = 0;
+
+	for (size_t i = 0; i < loc->nt; i++) {
+		struct sipdance_target *t = &loc->t[i];
+		struct sipdance_policy_input in = {
+			.mode = loc->mode,
+			.srv_status = loc->srv_status,
+			.addr_status = t->addr_status,
+			.tlsa_looked_up = t->tlsa_looked_up,
+			.tlsa_status = t->tlsa_status,
+			.tlsa_rcode = t->tlsa_rcode,
+			.tlsa_usable = sipdance_dane_count_usable(loc->conf.dane, t->tlsa),
+			.have_ca = sipdance_dane_has_ca(loc->conf.dane),
+		};
+
+		/* Reference ids: the SIP domain; the TLSA base domain only over a secure chain. */
+		t->refids[0] = loc->domain;
+		t->nrefids = 1;
+		if (loc->ts[i].from_srv && loc->srv_status == SIPDANCE_DNS_SECURE &&
+		    t->addr_status == SIPDANCE_DNS_SECURE && strcasecmp(t->base_domain, loc->domain))
+			t->refids[t->nrefids++] = t->base_domain;
+		sipdance_policy_decide(&in, &t->decision);
+		if (t->decision.action != SIPDANCE_ACT_REFUSE) {
+			usable = 1;
+		} else if (!loc->why[0] && !strcmp(t->decision.rule, "bogus-tlsa")) {
+			snprintf(loc->why, sizeof(loc->why), "%.280s TLSA is %s%s%.150s", t->tlsa_name,
+				 sipdance_dns_status_str(t->tlsa_status), t->tlsa_why[0] ? ": " : "",
+				 t->tlsa_why);
+		} else if (!loc->why[0]) {
+			snprintf(loc->why, sizeof(loc->why), "%.200s:%u: %.250s", t->host, t->port,
+				 t->decision.reason);
+		}
+	}
+	if (usable)
+		loc->why[0] = '\0';
+	else if (!loc->why[0])
+		snprintf(loc->why, sizeof(loc->why), "no TLS server found for %s", loc->domain);
+}
+
+/* advance - the phase's lookups are all back: start the next phase */
+static void advance(struct sipdance_locate *loc)
+{
+	/* A batch holds one extra count while it issues, so answers that come
+	 * back at once (sync mode, errors) cannot advance the phase early. */
+	loc->pending++;
+	switch (loc->phase) {
+	case PH_NAPTR:
+		loc->phase = PH_SRV;
+		if (loc->srv_status == SIPDANCE_DNS_BOGUS || loc->srv_status == SIPDANCE_DNS_INDETERMINATE)
+			loc->phase = PH_DONE;
+		for (size_t i = 0; loc->phase == PH_SRV && i < loc->nsrvnames; i++)
+			lookup(loc, loc->srvnames[i], SIPDANCE_DNS_SRV, (int)i);
+		break;
+	case PH_SRV:
+		loc->phase = PH_ADDR;
+		if (loc->srv_status == SIPDANCE_DNS_BOGUS || loc->srv_status == SIPDANCE_DNS_INDETERMINATE) {
+			loc->nt = 0;
+			loc->phase = PH_DONE;
+			break;
+		}
+		/* No SRV target at all: RFC 3263 §4.2, the domain itself on the default port. */
+		if (!loc->nt && !loc->why[0])
+			add_target(loc, loc->domain, loc->port ? loc->port : SIPS_PORT, 0);
+		for (size_t i = 0; i < loc->nt; i++) {
+			lookup(loc, loc->t[i].host, SIPDANCE_DNS_A, (int)i);
+			lookup(loc, loc->t[i].host, SIPDANCE_DNS_AAAA, (int)i);
+		}
+		break;
+	case PH_ADDR:
+		loc->phase = PH_TLSA;
+		for (size_t i = 0; i < loc->nt; i++) {
+			struct sipdance_target *t = &loc->t[i];
+			struct tstate *ts = &loc->ts[i];
+
+			t->addr_status = worst(ts->a_status, ts->aaaa_status);
+			if (ts->cname[0])
+				snprintf(t->base_domain, sizeof(t->base_domain), "%s", ts->cname);
+			tlsa_name(t, t->base_domain);
+			/* RFC 7673 §3 / RFC 7672 §2.2.2: TLSA only over a secure chain. */
+			if (loc->srv_status != SIPDANCE_DNS_SECURE || t->addr_status != SIPDANCE_DNS_SECURE ||
+			    !t->naddr)
+				continue;
+			t->tlsa_looked_up = 1;
+			lookup(loc, t->tlsa_name, SIPDANCE_DNS_TLSA, (int)i);
+		}
+		break;
+	case PH_TLSA:
+		loc->phase = PH_DONE;
+		break;
+	case PH_DONE:
+		break;
+	}
+	if (--loc->pending > 0)
+		return;
+	if (loc->phase != PH_DONE) {
+		advance(loc);
+		return;
+	}
+	decide(loc);
+	if (loc->cb)
+		loc->cb(loc->arg, loc);
+}
+
+/* parse_uri - scheme, host, port of a sip:/sips: URI */
+static int parse_uri(struct sipdance_locate *loc, const char *uri, const char **why)
+{
+	const char *p, *host, *end;
+	size_t len;
+	char *e;
+	long port;
+
+	if (!strncasecmp(uri, "sips:", 5))
+		p = uri + 5;
+	else if (!strncasecmp(uri, "sip:", 4))
+		p = uri + 4;
+	else
+		return *why = "not a sip: or sips: URI", EINVAL;
+	end = p + strcspn(p, ";?>");
+	host = memchr(p, '@', (size_t)(end - p));
+	host = host ? host + 1 : p;
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+
+		if (!close)
+			return *why = "unterminated IPv6 reference", EINVAL;
+		len = (size_t)(close - host - 1);
+		host++;
+		p = close + 1;
+		loc->numeric = 1;
+	} else {
+		p = host + strcspn(host, ":;?>");
+		if (p > end)
+			p = end;
+		len = (size_t)(p - host);
+	}
+	if (!len || len >= sizeof(loc->domain))
+		return *why = "URI has no host", EINVAL;
+	memcpy(loc->domain, host, len);
+	loc->domain[len] = '\0';
+	if (loc->domain[len - 1] == '.')
+		loc->domain[len - 1] = '\0';
+	for (char *c = loc->domain; *c; c++) {
+		*c = (char)tolower((unsigned char)*c);
+		if (!isalnum((unsigned char)*c) && !strchr("-._:", *c))
+			return *why = "host is not a domain name or address", EINVAL;
+	}
+	if (*p == ':') {
+		port = strtol(p + 1, &e, 10);
+		if (e == p + 1 || port < 1 || port > 65535 || (*e && !strchr(";?>", *e)))
+			return *why = "bad port in URI", EINVAL;
+		loc->port = (uint16_t)port;
+	}
+	if (!loc->numeric) {
+		struct in_addr a4;
+
+		loc->numeric = inet_pton(AF_INET, loc->domain, &a4) == 1;
+	}
+	return 0;
+}
+
+/* numeric_target - an IP literal: no DNS, so no DANE for it */
+static void numeric_target(struct sipdance_locate *loc)
+{
+	struct sipdance_target *t = add_target(loc, loc->domain, loc->port ? loc->port : SIPS_PORT, 0);
+	int v6 = strchr(loc->domain, ':') != NULL;
+
+	t->addr[0].family = v6 ? AF_INET6 : AF_INET;
+	inet_pton(t->addr[0].family, loc->domain, t->addr[0].addr);
+	t->naddr = 1;
+	tlsa_name(t, t->host);
+	loc->phase = PH_DONE;
+}
+
+/* start - shared by the async and sync entry points */
+static int start(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
+		 const char *uri, sipdance_locate_cb *cb, void *arg, int sync, const char **why)
+{
+	struct sipdance_locate *loc;
+	const char *dummy;
+	int err;
+
+	if (!why)
+		why = &dummy;
+	*why = "missing argument";
+	if (!out || !conf || !conf->dns || !conf->dane || !uri)
+		return EINVAL;
+	if (!(loc = calloc(1, sizeof(*loc))))
+		return *why = "out of memory", ENOMEM;
+	loc->conf = *conf;
+	loc->cb = cb;
+	loc->arg = arg;
+	loc->sync = sync;
+	loc->srv_status = SIPDANCE_DNS_SECURE;
+	if ((err = parse_uri(loc, uri, why))) {
+		free(loc);
+		return err;
+	}
+	loc->mode = sipdance_policy_mode(conf->policy, loc->domain);
+	*out = loc;
+	loc->pending = 1;
+	if (loc->numeric)
+		numeric_target(loc);
+	else if (loc->port) /* explicit port: no NAPTR, no SRV (RFC 3263 §4.2) */
+		loc->phase = PH_SRV;
+	else
+		lookup(loc, loc->domain, SIPDANCE_DNS_NAPTR, 0);
+	if (--loc->pending == 0)
+		advance(loc);
+	return 0;
+}
+
+/* sipdance_locate_start - asynchronous resolution */
+int sipdance_locate_start(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
+			  const char *uri, sipdance_locate_cb *cb, void *arg, const char **why)
+{
+	return start(out, conf, uri, cb, arg, 0, why);
+}
+
+/* sipdance_locate_sync - blocking resolution */
+int sipdance_locate_sync(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
+			 const char *uri, const char **why)
+{
+	return start(out, conf, uri, NULL, NULL, 1, why);
+}
+
+/* sipdance_locate_free - cancel pending lookups, free everything */
+void sipdance_locate_free(struct sipdance_locate *loc)
+{
+	if (!loc)
+		return;
+	for (size_t i = 0; i < loc->nreqs; i++) {
+		if (!loc->reqs[i]->done && loc->reqs[i]->q)
+			sipdance_dns_cancel(loc->reqs[i]->q);
+		free(loc->reqs[i]);
+	}
+	for (size_t i = 0; i < loc->nt; i++)
+		sipdance_tlsa_set_free(loc->t[i].tlsa);
+	free(loc);
+}
+
+const char *sipdance_locate_domain(const struct sipdance_locate *loc) { return loc->domain; }
+enum sipdance_dane_mode sipdance_locate_mode(const struct sipdance_locate *loc) { return loc->mode; }
+size_t sipdance_locate_count(const struct sipdance_locate *loc) { return loc->nt; }
+size_t sipdance_locate_step_count(const struct sipdance_locate *loc) { return loc->nsteps; }
+const char *sipdance_locate_why(const struct sipdance_locate *loc) { return loc->why; }
+
+const struct sipdance_target *sipdance_locate_target(const struct sipdance_locate *loc, size_t i)
+{
+	return i < loc->nt ? &loc->t[i] : NULL;
+}
+
+const struct sipdance_locate_step *sipdance_locate_step(const struct sipdance_locate *loc, size_t i)
+{
+	return i < loc->nsteps ? &loc->steps[i] : NULL;
+}
+
+const char *sipdance_transport_str(enum sipdance_transport t)
+{
+	static const char *const names[] = { "udp", "tcp", "tls" };
+
+	return t <= SIPDANCE_TP_TLS ? names[t] : "unknown";
+}
+
+/* sipdance_target_verify - authenticate a peer chain for one target */
+int sipdance_target_verify(const struct sipdance_dane *d, const struct sipdance_target *target,
+			   STACK_OF(X509) *chain, struct sipdance_verdict *v)
+{
+	struct sipdance_dane_params p = { .names = target ? target->refids : NULL,
+					  .nnames = target ? target->nrefids : 0 };
+
+	if (!d || !target || !chain || !v)
+		return EINVAL;
+	/*
+	 * The decision decides the method, never the peer:
+	 *  - REFUSE: nothing the peer sends can make this target usable;
+	 *  - DANE: the TLSA records and the reference ids (RFC 7671/7673);
+	 *  - PKIX: the CA file and the SIP domain (RFC 5922).
+	 */
+	switch (target->decision.action) {
+	case SIPDANCE_ACT_DANE:
+		return sipdance_dane_verify(d, target->tlsa, chain, &p, v);
+	case SIPDANCE_ACT_PKIX:
+		p.nnames = 1; /* RFC 5922: the SIP domain only */
+		return sipdance_pkix_verify(d, chain, &p, v);
+	case SIPDANCE_ACT_REFUSE:
+		break;
+	}
+	*v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
+	sd_verdict_set(v, SIPDANCE_NOMATCH, "target refused by policy: %s", target->decision.reason);
+	return 0;
+}

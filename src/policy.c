@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * policy.c - RFC 7672-style decisions for one TLS target, and the per-domain
+ * mode table (required / opportunistic / off).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sipdance/policy.h>
+#include "internal.h"
+
+struct rule {
+	char *domain;
+	enum sipdance_dane_mode mode;
+};
+
+struct sipdance_policy {
+	enum sipdance_dane_mode dflt;
+	struct rule *rules;
+	size_t n;
+};
+
+static const char *const mode_names[] = { "off", "opportunistic", "required" };
+static const char *const action_names[] = { "DANE", "PKIX", "REFUSE" };
+
+/* decide - set action, rule and reason */
+static void __attribute__((format(printf, 4, 5)))
+decide(struct sipdance_policy_decision *out, enum sipdance_action a, const char *rule,
+       const char *fmt, ...)
+{
+	va_list ap;
+
+	out->action = a;
+	out->rule = rule;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* fallback - no DANE for this target: PKIX if a CA file allows, never unauthenticated */
+static void fallback(const struct sipdance_policy_input *in, struct sipdance_policy_decision *out,
+		     const char *rule, const char *why)
+{
+	if (in->mode == SIPDANCE_MODE_REQUIRED)
+		decide(out, SIPDANCE_ACT_REFUSE, "dane-required", "dane=required and %s", why);
+	else if (!in->have_ca)
+		decide(out, SIPDANCE_ACT_REFUSE, "no-ca-file",
+		       "%s, and no CA file for RFC 5922 PKIX authentication", why);
+	else
+		decide(out, SIPDANCE_ACT_PKIX, rule, "%s: RFC 5922 PKIX authentication", why);
+}
+
+/* sipdance_policy_decide - the decision table */
+void sipdance_policy_decide(const struct sipdance_policy_input *in,
+			    struct sipdance_policy_decision *out)
+{
+	char why[128];
+
+	/*
+	 * The cases, in order (RFC 7672 §2.2, RFC 7673 §3):
+	 *  1. mode off: PKIX (or refuse without a CA file); DNSSEC is not consulted.
+	 *  2. NAPTR/SRV or address lookup BOGUS or INDETERMINATE: the target (or the
+	 *     whole domain) is unusable; an attacker must not be able to turn a
+	 *     failed validation into a fallback.
+	 *  3. NAPTR/SRV or address lookup INSECURE: no TLSA lookup (RFC 7673), no
+	 *     DANE: fallback (required refuses).
+	 *  4. TLSA BOGUS or INDETERMINATE: unusable target.
+	 *  5. TLSA INSECURE: fallback (required refuses).
+	 *  6. TLSA secure denial (NODATA, NXDOMAIN): fallback (required refuses).
+	 *  7. TLSA secure, at least one usable record: DANE, mandatory.
+	 *  8. TLSA secure, no usable record: no DANE authentication possible;
+	 *     fallback to PKIX like a denial (required refuses). RFC 7672 would send
+	 *     unauthenticated TLS here; a SIP federation never does.
+	 */
+	if (in->mode == SIPDANCE_MODE_OFF) {
+		fallback(in, out, "dane-off", "dane=off");
+		return;
+	}
+	if (in->srv_status == SIPDANCE_DNS_BOGUS || in->srv_status == SIPDANCE_DNS_INDETERMINATE ||
+	    in->addr_status == SIPDANCE_DNS_BOGUS || in->addr_status == SIPDANCE_DNS_INDETERMINATE) {
+		int srv = in->srv_status == SIPDANCE_DNS_BOGUS || in->srv_status == SIPDANCE_DNS_INDETERMINATE;
+
+		snprintf(why, sizeof(why), "%s lookup is %s", srv ? "NAPTR/SRV" : "address",
+			 sipdance_dns_status_str(srv ? in->srv_status : in->addr_status));
+		decide(out, SIPDANCE_ACT_REFUSE, srv ? "bogus-srv" : "bogus-address", "%s", why);
+		return;
+	}
+	if (in->srv_status == SIPDANCE_DNS_INSECURE || in->addr_status == SIPDANCE_DNS_INSECURE ||
+	    !in->tlsa_looked_up) {
+		fallback(in, out, "insecure-fallback",
+			 in->srv_status == SIPDANCE_DNS_INSECURE ? "NAPTR/SRV lookup is insecure"
+			 : in->addr_status == SIPDANCE_DNS_INSECURE ? "address lookup is insecure"
+			 : "no TLSA lookup for this target");
+		return;
+	}
+	switch (in->tlsa_status) {
+	case SIPDANCE_DNS_BOGUS:
+	case SIPDANCE_DNS_INDETERMINATE:
+		decide(out, SIPDANCE_ACT_REFUSE, "bogus-tlsa", "TLSA lookup is %s",
+		       sipdance_dns_status_str(in->tlsa_status));
+		return;
+	case SIPDANCE_DNS_INSECURE:
+		fallback(in, out, "insecure-fallback", "TLSA lookup is insecure");
+		return;
+	case SIPDANCE_DNS_SECURE:
+		break;
+	}
+	if (in->tlsa_rcode != SIPDANCE_DNS_FOUND) {
+		fallback(in, out, "secure-denial", "no TLSA record (validated denial of existence)");
+		return;
+	}
+	if (in->tlsa_usable == 0) {
+		fallback(in, out, "tlsa-unusable", "TLSA records present but none usable");
+		return;
+	}
+	decide(out, SIPDANCE_ACT_DANE, "secure-tlsa", "%s", "secure usable TLSA: DANE authentication required");
+}
+
+/* sipdance_policy_alloc - default mode, no overrides */
+int sipdance_policy_alloc(struct sipdance_policy **out, enum sipdance_dane_mode default_mode)
+{
+	if (!out || default_mode > SIPDANCE_MODE_REQUIRED)
+		return EINVAL;
+	if (!(*out = calloc(1, sizeof(**out))))
+		return ENOMEM;
+	(*out)->dflt = default_mode;
+	return 0;
+}
+
+/* sipdance_policy_free - free the table */
+void sipdance_policy_free(struct sipdance_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->rules[i].domain);
+	free(p->rules);
+	free(p);
+}
+
+/* find - the rule for @domain, or NULL */
+static struct rule *find(const struct sipdance_policy *p, const char *domain)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcasecmp(p->rules[i].domain, domain))
+			return &p->rules[i];
+	return NULL;
+}
+
+/* sipdance_policy_set - add or replace a domain's mode */
+int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipdance_dane_mode mode)
+{
+	struct rule *r, *rules;
+
+	if (!p || !domain || !*domain || mode > SIPDANCE_MODE_REQUIRED)
+		return EINVAL;
+	if ((r = find(p, domain))) {
+		r->mode = mode;
+		return 0;
+	}
+	if (!(rules = realloc(p->rules, (p->n + 1) * sizeof(*rules))))
+		return ENOMEM;
+	p->rules = rules;
+	if (!(rules[p->n].domain = strdup(domain)))
+		return ENOMEM;
+	rules[p->n++].mode = mode;
+	return 0;
+}
+
+/* sipdance_policy_mode - the mode for a domain */
+enum sipdance_dane_mode sipdance_policy_mode(const struct sipdance_policy *p, const char *domain)
+{
+	const struct rule *r = p && domain ? find(p, domain) : NULL;
+
+	return r ? r->mode : p ? p->dflt : SIPDANCE_MODE_OPPORTUNISTIC;
+}
+
+/* sipdance_policy_mode_parse - name to mode */
+int sipdance_policy_mode_parse(const char *s, enum sipdance_dane_mode *mode)
+{
+	for (int i = 0; s && i < 3; i++)
+		if (!strcmp(s, mode_names[i])) {
+			*mode = (enum sipdance_dane_mode)i;
+			return 0;
+		}
+	return EINVAL;
+}
+
+const char *sipdance_policy_mode_str(enum sipdance_dane_mode m)
+{
+	return m <= SIPDANCE_MODE_REQUIRED ? mode_names[m] : "unknown";
+}
+
+const char *sipdance_action_str(enum sipdance_action a)
+{
+	return a <= SIPDANCE_ACT_REFUSE ? action_names[a] : "unknown";
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sipdance/chain.h - the TLS DNSSEC chain extension (RFC 9102, type 59): build
+ * the chain for our own TLSA name, serve it, and on the client validate a
+ * received chain offline against the trust anchor, honour pins and feed the
+ * TLSA records to DANE matching. No DNS lookup happens on the client.
+ *
+ * AuthenticationChain: uncompressed wire RRs, each RRset followed by its
+ * RRSIGs; first the TLSA RRset (or a signed NSEC denial), then DNSKEY and DS
+ * RRsets up to the trust anchor. extension_data = uint16 lifetime (hours) +
+ * the chain. The validator does not depend on RRset order.
+ */
+#ifndef SIPDANCE_CHAIN_H
+#define SIPDANCE_CHAIN_H
+
+#include <stdint.h>
+#include <time.h>
+#include <openssl/ssl.h>
+#include <sipdance/common.h>
+#include <sipdance/tlsa.h>
+#include <sipdance/dane.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* TLS ExtensionType dnssec_chain (RFC 9102 §7). */
+#define SIPDANCE_CHAIN_EXT_TYPE 59
+/* Largest extension_data a TLS 1.3 CertificateEntry can carry alone. */
+#define SIPDANCE_CHAIN_MAX_EXT 65531
+/* Largest chain accepted: the uint16 length of AuthenticationChain. */
+#define SIPDANCE_CHAIN_MAX 65535
+
+/* ---- Trust anchor ---- */
+
+struct sipdance_chain_anchor; /* DS or DNSKEY records of one zone (normally the root) */
+
+/**
+ * Read DS or DNSKEY lines (zone-file syntax) of one zone. 0, or EINVAL with
+ * *why (missing, unreadable, no DS/DNSKEY, unsupported digest or algorithm
+ * only, several zones), or ENOMEM.
+ */
+SIPDANCE_API int sipdance_chain_anchor_load(struct sipdance_chain_anchor **out,
+					    const char *file, const char **why);
+/** Free an anchor; NULL is accepted. */
+SIPDANCE_API void sipdance_chain_anchor_free(struct sipdance_chain_anchor *ta);
+
+/* ---- Serialisation ---- */
+
+/**
+ * Split extension_data into lifetime (hours) and chain (borrowed from @ext).
+ * 0 or EBADMSG with *why (shorter than 3 octets).
+ */
+SIPDANCE_API int sipdance_chain_ext_decode(const uint8_t *ext, size_t len,
+					   uint16_t *lifetime, const uint8_t **chain,
+					   size_t *chain_len, const char **why);
+/**
+ * extension_data for @chain with @lifetime hours, malloc'd into *out.
+ * 0, EINVAL (empty chain), EMSGSIZE (larger than SIPDANCE_CHAIN_MAX_EXT), ENOMEM.
+ */
+SIPDANCE_API int sipdance_chain_ext_encode(uint16_t lifetime, const uint8_t *chain,
+					   size_t chain_len, uint8_t **out, size_t *out_len);
+
+/**
+ * Strict structural parse of an AuthenticationChain: every length checked,
+ * no name compression, class IN, RDATA of known types well formed. 0 with
+ * the RR count in *nrr (may be NULL), or EBADMSG / EMSGSIZE with *why.
+ */
+SIPDANCE_API int sipdance_chain_parse(const uint8_t *chain, size_t len, size_t *nrr,
+				      const char **why);
+
+/* ---- Offline validation ---- */
+
+/* What a chain proves, like a DNS answer: status, rcode and the records. */
+struct sipdance_chain_result {
+	int secure;                     /* 1: validated up to the anchor; 0: bogus */
+	int denial;                     /* 1: validated proof that there is no TLSA */
+	struct sipdance_tlsa_set *tlsa; /* the validated TLSA RRset (secure, !denial) */
+	char name[256];                 /* the TLSA owner after validated aliases */
+	uint32_t ttl;                   /* smallest TTL of the RRsets used */
+	time_t expires;                 /* earliest RRSIG expiration used */
+	char why[200];                  /* when bogus: which RRset failed and why */
+};
+
+/**
+ * Validate @chain (bare AuthenticationChain) against @ta at time @at (0 =
+ * now) for TLSA owner @owner (e.g. "_5061._tcp.sip.a.example", trailing dot
+ * optional). Checks every RRSIG (window, algorithm, key tag, signer is the
+ * owner's zone or an ancestor), DS->DNSKEY links from the anchor down, CNAME
+ * aliases, and NSEC denial. Returns 0 with *r filled: secure with records,
+ * secure with a denial, or not secure with r->why naming the RRset and the
+ * cause. EINVAL (NULL argument, malformed @owner) or ENOMEM otherwise.
+ * Release r->tlsa with sipdance_chain_result_clear().
+ */
+SIPDANCE_API int sipdance_chain_validate(const struct sipdance_chain_anchor *ta,
+					 const uint8_t *chain, size_t len,
+					 const char *owner, time_t at,
+					 struct sipdance_chain_result *r);
+/** Free the records of a result and zero it. */
+SIPDANCE_API void sipdance_chain_result_clear(struct sipdance_chain_result *r);
+
+/* ---- Building (server side) ---- */
+
+/**
+ * Fetch the chain for "_<port>._tcp.<host>" through @resolver ("ADDR[@PORT]")
+ * validating with @trust_anchor (file), as a bare AuthenticationChain in
+ * RFC 9102 order, malloc'd into *out. A TLSA RRset, or the NSEC denial when
+ * the name has none. 0; EINVAL (bad arguments), ETIMEDOUT (no answer),
+ * EBADMSG (answer not secure: bogus or insecure), ENOMEM; *why says which.
+ */
+SIPDANCE_API int sipdance_chain_fetch(const char *resolver, const char *trust_anchor,
+				      const char *host, uint16_t port, unsigned timeout_ms,
+				      uint8_t **out, size_t *out_len, const char **why);
+
+/* Where a server's chain comes from. */
+struct sipdance_chain_source_conf {
+	const char *trust_anchor; /* file; required (the chain is checked before use) */
+	const char *resolver;     /* "ADDR[@PORT]": fetch live, or */
+	const char *file;         /* extension_data file written by `sipdance chain build` */
+	const char *host;         /* our host name (SNI the clients send) */
+	uint16_t port;            /* our TLS port */
+	uint16_t lifetime;        /* ExtSupportLifetime in hours (0 = clients must not pin) */
+	unsigned timeout_ms;      /* DNS timeout; 0 = 3000 */
+};
+
+struct sipdance_chain_source; /* the current extension_data and when it expires */
+
+/**
+ * A source; does the first load (fetch or file). Fails like
+ * sipdance_chain_fetch, or EBADMSG when the chain does not validate.
+ */
+SIPDANCE_API int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
+					     const struct sipdance_chain_source_conf *conf,
+					     const char **why);
+/** Free a source; NULL is accepted. Connections in progress keep their copy. */
+SIPDANCE_API void sipdance_chain_source_free(struct sipdance_chain_source *s);
+/**
+ * Fetch or reload now (blocking). On failure the previous chain stays in
+ * use until it expires. Errors as sipdance_chain_source_alloc.
+ */
+SIPDANCE_API int sipdance_chain_source_refresh(struct sipdance_chain_source *s,
+					       const char **why);
+/**
+ * When the host should call sipdance_chain_source_refresh(): three quarters
+ * into the smallest TTL, and at least 10 minutes before the earliest RRSIG
+ * expiration; sooner (30 s) after a failed refresh.
+ */
+SIPDANCE_API time_t sipdance_chain_source_next_refresh(const struct sipdance_chain_source *s);
+/**
+ * The extension_data to serve at @now (0 = now), borrowed until the next
+ * refresh (the TLS callbacks take a copy under the source's lock, so a
+ * refresh from another thread is safe for them); NULL once the chain has
+ * expired (serve none, never a stale one).
+ */
+SIPDANCE_API const uint8_t *sipdance_chain_source_get(const struct sipdance_chain_source *s,
+						      time_t now, size_t *len);
+
+/* ---- Pins (RFC 9102 §3.4) ---- */
+
+struct sipdance_chain_pins; /* (name, port) -> until when the extension is required */
+
+/**
+ * A pin store of at most @max entries (0 = 1024; the earliest-expiring pin
+ * is dropped when full), kept in @file (NULL: memory only) and rewritten
+ * atomically on every change. A missing file is an empty store. 0, EINVAL
+ * (malformed file: *why), ENOMEM.
+ */
+SIPDANCE_API int sipdance_chain_pins_open(struct sipdance_chain_pins **out, const char *file,
+					  size_t max, const char **why);
+/** Free a store; NULL is accepted. */
+SIPDANCE_API void sipdance_chain_pins_free(struct sipdance_chain_pins *p);
+/**
+ * Record that @name:@port served a validated chain with @lifetime hours at
+ * @now: pinned until now + lifetime; lifetime 0 removes the pin. 0, EINVAL,
+ * ENOMEM, or an errno of writing the file (the pin is kept in memory).
+ */
+SIPDANCE_API int sipdance_chain_pins_note(struct sipdance_chain_pins *p, const char *name,
+					  uint16_t port, uint16_t lifetime, time_t now);
+/** Until when @name:@port must send the chain, or 0 when not pinned at @now. */
+SIPDANCE_API time_t sipdance_chain_pins_until(const struct sipdance_chain_pins *p,
+					      const char *name, uint16_t port, time_t now);
+
+/* ---- TLS ---- */
+
+/* What the client does when no chain arrives and nothing is pinned. */
+enum sipdance_chain_policy {
+	SIPDANCE_CHAIN_OFF,      /* do not ask; the SSL's own verification decides */
+	SIPDANCE_CHAIN_PREFER,   /* ask; without a chain the SSL's own verification decides */
+	SIPDANCE_CHAIN_REQUIRED, /* ask; without a valid chain authentication fails */
+};
+
+/** "required", "prefer" or "off"; 0 or EINVAL. */
+SIPDANCE_API int sipdance_chain_policy_parse(const char *s, enum sipdance_chain_policy *out);
+
+/**
+ * Serve @src on every server SSL of @ctx: in TLS 1.3 in the end-entity
+ * CertificateEntry, in TLS 1.2 in the ServerHello, only when the ClientHello
+ * carried the extension with port @src's port, and only while the chain has
+ * not expired. @src must outlive @ctx. 0, EINVAL, ENOMEM; EEXIST when @ctx
+ * already serves a source.
+ */
+SIPDANCE_API int sipdance_chain_server_attach(SSL_CTX *ctx, struct sipdance_chain_source *src);
+
+/* The client side: anchor, pins, DANE verifier and policy, shared by
+ * connections, also of several threads (the pin store has a lock). */
+struct sipdance_chain_client;
+
+struct sipdance_chain_client_conf {
+	const char *trust_anchor; /* file; required */
+	const char *pin_file;     /* NULL: pins in memory only */
+	size_t max_pins;          /* 0 = 1024 */
+	const char *ca_file;      /* PKIX roots for TLSA usages 0 and 1; may be NULL */
+	enum sipdance_chain_policy policy;
+};
+
+/** A client. 0, EINVAL with *why (anchor, pin file, CA file), ENOMEM. */
+SIPDANCE_API int sipdance_chain_client_alloc(struct sipdance_chain_client **out,
+					     const struct sipdance_chain_client_conf *conf,
+					     const char **why);
+/** Free a client (after every SSL attached to it); NULL is accepted. */
+SIPDANCE_API void sipdance_chain_client_free(struct sipdance_chain_client *c);
+
+/**
+ * Register the extension and the certificate decision on client context
+ * @ctx, once before its SSLs are created: this sets the context's
+ * certificate verify callback (SSL_CTX_set_cert_verify_callback). SSLs of
+ * @ctx that are not attached are verified by OpenSSL as usual.
+ * 0, EINVAL, ENOMEM, EEXIST.
+ */
+SIPDANCE_API int sipdance_chain_client_ctx_attach(SSL_CTX *ctx, struct sipdance_chain_client *c);
+
+/**
+ * The certificate decision itself, for a host that installs its own
+ * certificate verify callback after sipdance_chain_client_ctx_attach() (e.g.
+ * a TLS hook): call it from there and return its value. For an SSL not
+ * attached it is X509_verify_cert(@xctx).
+ */
+SIPDANCE_API int sipdance_chain_client_decide(X509_STORE_CTX *xctx);
+
+/**
+ * Ask for the chain on connection @ssl to @host (sent as SNI) port @port,
+ * and decide its certificate with it. @names are the reference identifiers
+ * for DANE-TA/PKIX records (RFC 5922 SIP domains); none given: @host.
+ * Sets SSL_VERIFY_PEER. The decision, in the certificate callback:
+ *  - chain validated, TLSA records: DANE matching (sipdance_dane_verify);
+ *    only MATCH passes;
+ *  - chain present but not valid (or TLSA records all unusable): fails;
+ *  - chain validated, no TLSA (denial): the SSL's own verification decides;
+ *  - no chain: fails if pinned or policy is required, else the SSL's own
+ *    verification decides (e.g. TLSA from DNS added with SSL_dane_tlsa_add).
+ * 0, EINVAL, ENOMEM.
+ */
+SIPDANCE_API int sipdance_chain_client_attach(SSL *ssl, struct sipdance_chain_client *c,
+					      const char *host, uint16_t port,
+					      const char *const *names, size_t nnames);
+
+/**
+ * After the handshake of an attached @ssl: MATCH (authenticated by the chain,
+ * no DNS lookup), NOMATCH/UNUSABLE (records from the chain did not match),
+ * BOGUS (invalid chain, with the reason naming the RRset), NODATA (validated
+ * denial: no TLSA), INDETERMINATE (no chain: pinned, required, or left to
+ * the SSL's own verification). Only MATCH authenticates by the chain; after
+ * NODATA or INDETERMINATE a completed handshake means the SSL's own
+ * verification passed (SSL_get_verify_result), e.g. DANE with TLSA from DNS.
+ * *lifetime (may be NULL) gets the ExtSupportLifetime received. 0 or EINVAL.
+ */
+SIPDANCE_API int sipdance_chain_client_verdict(const SSL *ssl, struct sipdance_verdict *v,
+					       uint16_t *lifetime);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sipdance/clientid.h - TLS client authentication through DANE
+ * (draft-ietf-dance-client-auth): ClientNames for users ("alice@a.example" ->
+ * hex(SHA-256("alice")[0:28])._user.a.example) and for proxies (a host name),
+ * the dane_clientid extension, and its use on an OpenSSL SSL_CTX.
+ *
+ * Case folding: the local part is hashed as UTF-8 after lowercasing ASCII
+ * A-Z only (SIP compares AORs case-insensitively, so Alice@ and alice@ are
+ * one user); other octets are hashed as given, so a non-ASCII local part must
+ * be published and sent in the same (NFC) form. RFC 7929 hashes the local
+ * part unchanged: for an all-lowercase local part both rules give the same
+ * name. The domain must be in A-labels and is lowercased.
+ */
+#ifndef SIPDANCE_CLIENTID_H
+#define SIPDANCE_CLIENTID_H
+
+#include <stdint.h>
+#include <time.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sipdance/common.h>
+#include <sipdance/tlsa.h>
+#include <sipdance/dns.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * TLS ExtensionType of dane_clientid. The draft's IANA section still reads
+ * "value TBD" and no registry copy we could read lists it, so this is a
+ * provisional value from the Private Use range (0xFF00-0xFFFF, RFC 8446
+ * §4.2); sipdance_clientid_conf.ext_type overrides it at run time.
+ */
+#define SIPDANCE_CLIENTID_EXT_TYPE 0xFFDA
+
+/* Longest ClientName: a DNS name in presentation form without the final dot. */
+#define SIPDANCE_CLIENTID_MAX 255
+
+enum sipdance_clientid_kind {
+	SIPDANCE_CLIENTID_USER, /* <56 hex>._user.<domain> */
+	SIPDANCE_CLIENTID_HOST, /* a plain host name, e.g. sip.a.example */
+};
+
+/**
+ * The ClientName of user @address ("local@domain", optionally "sip:" or
+ * "sips:" first) into @out (SIPDANCE_CLIENTID_MAX + 1 bytes suffice), without
+ * the final dot. 0, EINVAL (malformed address, *why says how) or EMSGSIZE.
+ */
+SIPDANCE_API int sipdance_clientid_user_name(const char *address, char *out,
+					     size_t size, const char **why);
+
+/**
+ * Check ClientName syntax: letters, digits, hyphens (and the _user label),
+ * labels of 1-63 octets, at least two labels, at most 255 octets, no final
+ * dot, no escapes, A-labels only. A first label of 56 lowercase hex digits
+ * followed by "_user" makes a user name. 0 with *kind and *domain (a pointer
+ * into @name: the user's domain, or the host name itself), or EINVAL.
+ */
+SIPDANCE_API int sipdance_clientid_check(const char *name,
+					 enum sipdance_clientid_kind *kind,
+					 const char **domain, const char **why);
+
+/**
+ * extension_data of dane_clientid (opaque ClientName<0..2^8-1>) into @buf:
+ * @name NULL or "" gives the server's empty form. 0 with *len set, EINVAL
+ * (name fails sipdance_clientid_check) or EMSGSIZE (buffer too small).
+ */
+SIPDANCE_API int sipdance_clientid_ext_encode(const char *name, uint8_t *buf,
+					      size_t size, size_t *len);
+
+/**
+ * Decode extension_data into @name (SIPDANCE_CLIENTID_MAX + 1 bytes); the
+ * empty form gives "". 0; EBADMSG (no length octet, length and data
+ * disagree), EMSGSIZE (longer than any ClientName, or @size too small),
+ * EINVAL (the name fails sipdance_clientid_check); *why says which.
+ */
+SIPDANCE_API int sipdance_clientid_ext_decode(const uint8_t *data, size_t len,
+					      char *name, size_t size,
+					      const char **why);
+
+/**
+ * Whether @cert names @client_name for a DANE-TA match: for a user name, a
+ * SAN rfc822Name or URI sip:/sips:local@domain whose ClientName is
+ * @client_name; for a host name, a SAN dNSName equal to it (no wildcards).
+ * 1 or 0.
+ */
+SIPDANCE_API int sipdance_clientid_cert_names(X509 *cert, const char *client_name);
+
+/**
+ * Verify @chain (client certificate first) against the TLSA RRset found at
+ * @client_name, outside a handshake: DANE-EE(3) and DANE-TA(2) records are
+ * usable, DANE-TA also needs sipdance_clientid_cert_names(). @at 0 = now.
+ * 0 with MATCH, NOMATCH or UNUSABLE in *v; EINVAL or ENOMEM.
+ */
+SIPDANCE_API int sipdance_clientid_verify(const char *client_name,
+					  const struct sipdance_tlsa_set *tlsa,
+					  STACK_OF(X509) *chain, time_t at,
+					  struct sipdance_verdict *v);
+
+/* What a TLSA lookup for a ClientName found. */
+struct sipdance_clientid_answer {
+	enum sipdance_dns_status status;
+	enum sipdance_dns_rcode rcode;
+	struct sipdance_tlsa_set *tlsa; /* FOUND: set by the hook, freed by the library */
+	char why[128];                  /* BOGUS, INDETERMINATE: the cause */
+};
+
+/**
+ * TLSA lookup hook: fill *out for exactly @name. It runs inside the
+ * server's SSL_accept()/SSL_do_handshake() and blocks it: OpenSSL 3.0 cannot
+ * suspend server-side certificate verification (SSL_set_retry_verify() is
+ * honoured on clients only), so the lookup is synchronous and must be bounded
+ * in time; hosts run TLS accepts off their event loop or accept that wait
+ * (the DNS layer caches answers). A non-zero (errno) return counts as
+ * INDETERMINATE.
+ */
+typedef int (sipdance_clientid_lookup_fn)(void *arg, const char *name,
+					  struct sipdance_clientid_answer *out);
+
+/**
+ * The default hook: sipdance_dns_lookup_sync() on @arg, a struct
+ * sipdance_dns (its timeout bounds the handshake's wait).
+ */
+SIPDANCE_API int sipdance_clientid_dns_lookup(void *arg, const char *name,
+					      struct sipdance_clientid_answer *out);
+
+struct sipdance_clientid_conf {
+	unsigned ext_type;      /* 0: SIPDANCE_CLIENTID_EXT_TYPE */
+	/* client role */
+	const char *name;       /* ClientName sent when the server asks; NULL: none */
+	/* server role */
+	int server;             /* ask clients for a certificate and dane_clientid */
+	int require;            /* refuse clients that do not authenticate, and TLS < 1.3 */
+	const char *const *domains; /* allowlist: names at or under these are looked up */
+	size_t ndomains;
+	sipdance_clientid_lookup_fn *lookup; /* required with .server */
+	void *lookup_arg;
+};
+
+/**
+ * Register dane_clientid on @ctx for the roles @conf enables (copied; the
+ * lookup argument is borrowed and must outlive @ctx). Server role: sends the
+ * empty extension in CertificateRequest, enables DANE on @ctx, installs a
+ * verify callback that runs after any callback already set, and with
+ * .require sets TLS 1.3 as the minimum version and requires a certificate.
+ * Every DANE failure is a handshake_failure alert, the reason goes to the
+ * log (TLS 1.2 clients get protocol_version, clients without a certificate
+ * certificate_required, as TLS 1.3 prescribes). TLS 1.3 session tickets are
+ * turned off: a resumed session would carry no DANE identity. Call once per
+ * SSL_CTX. 0, EINVAL (*why) or ENOMEM.
+ */
+SIPDANCE_API int sipdance_clientid_attach(SSL_CTX *ctx,
+					  const struct sipdance_clientid_conf *conf,
+					  const char **why);
+
+/** Client role: send @name on this connection instead of the configured one. */
+SIPDANCE_API int sipdance_clientid_set_name(SSL *ssl, const char *name);
+
+/** Client role: whether the server asked for dane_clientid (after its CertificateRequest). */
+SIPDANCE_API int sipdance_clientid_server_asked(const SSL *ssl);
+
+/**
+ * Server role, after the handshake: the DANE-authenticated ClientName, or
+ * NULL when the client is not authenticated. Borrowed from @ssl.
+ */
+SIPDANCE_API const char *sipdance_clientid_peer_name(const SSL *ssl);
+
+/**
+ * Server role: the outcome for this connection (MATCH only when
+ * sipdance_clientid_peer_name() is set), with its reason. 0, or ENOENT when
+ * the client sent no ClientName (or the handshake never got that far).
+ */
+SIPDANCE_API int sipdance_clientid_peer_verdict(const SSL *ssl, struct sipdance_verdict *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

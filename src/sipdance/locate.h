@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sipdance/locate.h - RFC 3263 location of the TLS servers of a sip:/sips:
+ * URI's domain (federation is TLS only), with the DNSSEC status of every
+ * step, the TLSA lookup of RFC 7673 per target, and its policy decision.
+ *
+ * NAPTR -> SRV -> A/AAAA (explicit ports and numeric hosts skip steps), then
+ * TLSA at _<port>._tcp.<target> only when the SRV and address lookups were
+ * secure (CNAME-expanded name first, then the original, RFC 7671 §7).
+ * Reference identifiers: the SIP domain (RFC 5922) and, when the NAPTR/SRV
+ * chain was secure, the SRV target (RFC 7673).
+ */
+#ifndef SIPDANCE_LOCATE_H
+#define SIPDANCE_LOCATE_H
+
+#include <stdint.h>
+#include <openssl/x509.h>
+#include <sipdance/common.h>
+#include <sipdance/dns.h>
+#include <sipdance/policy.h>
+#include <sipdance/dane.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum sipdance_transport { SIPDANCE_TP_UDP, SIPDANCE_TP_TCP, SIPDANCE_TP_TLS };
+
+#define SIPDANCE_MAX_ADDRS 8
+
+/* One target, in the order to try. Strings are NUL-terminated. */
+struct sipdance_target {
+	char host[256];              /* SRV target, or the URI host */
+	uint16_t port;
+	enum sipdance_transport transport;
+	size_t naddr;
+	struct { int family; uint8_t addr[16]; } addr[SIPDANCE_MAX_ADDRS];
+	enum sipdance_dns_status addr_status;
+	char tlsa_name[300];         /* where the TLSA RRset was (or would be) looked up */
+	char base_domain[256];       /* TLSA base domain: SNI and DANE-TA reference id */
+	int tlsa_looked_up;
+	enum sipdance_dns_status tlsa_status;
+	enum sipdance_dns_rcode tlsa_rcode;
+	char tlsa_why[160];          /* why BOGUS or INDETERMINATE */
+	struct sipdance_tlsa_set *tlsa; /* secure records, owned by the result; NULL if none */
+	const char *refids[2];       /* reference identifiers (into this struct or the result) */
+	size_t nrefids;
+	struct sipdance_policy_decision decision;
+};
+
+/* One step of the resolution, for `sipdance check` and logs. */
+struct sipdance_locate_step {
+	char what[320];              /* e.g. "NAPTR b.example", "SRV _sips._tcp.b.example" */
+	enum sipdance_dns_status status;
+	enum sipdance_dns_rcode rcode;
+	char records[512];           /* records found, presentation form, "; "-separated */
+	char why[160];
+};
+
+struct sipdance_locate; /* a resolution: in progress, then its result */
+
+/** Everything a resolution needs; all borrowed and kept alive by the caller. */
+struct sipdance_locate_conf {
+	struct sipdance_dns *dns;
+	const struct sipdance_policy *policy;
+	const struct sipdance_dane *dane; /* counts usable records; has the CA file */
+};
+
+typedef void (sipdance_locate_cb)(void *arg, struct sipdance_locate *loc);
+
+/**
+ * Resolve @uri ("sip:bob@b.example", "sips:b.example:5061;transport=tls").
+ * The callback runs once, later, from the DNS layer's event processing; the
+ * caller then reads the result and frees @loc. EINVAL (*why set) for a URI
+ * that is not sip:/sips:, ENOMEM.
+ */
+SIPDANCE_API int sipdance_locate_start(struct sipdance_locate **out,
+				       const struct sipdance_locate_conf *conf,
+				       const char *uri, sipdance_locate_cb *cb,
+				       void *arg, const char **why);
+/** The same, blocking (for tools). */
+SIPDANCE_API int sipdance_locate_sync(struct sipdance_locate **out,
+				      const struct sipdance_locate_conf *conf,
+				      const char *uri, const char **why);
+/** Cancel (if pending) and free; NULL is accepted. */
+SIPDANCE_API void sipdance_locate_free(struct sipdance_locate *loc);
+
+/** The SIP domain of the URI (RFC 5922 reference identity). */
+SIPDANCE_API const char *sipdance_locate_domain(const struct sipdance_locate *loc);
+SIPDANCE_API enum sipdance_dane_mode sipdance_locate_mode(const struct sipdance_locate *loc);
+SIPDANCE_API size_t sipdance_locate_count(const struct sipdance_locate *loc);
+SIPDANCE_API const struct sipdance_target *sipdance_locate_target(const struct sipdance_locate *loc, size_t i);
+SIPDANCE_API size_t sipdance_locate_step_count(const struct sipdance_locate *loc);
+SIPDANCE_API const struct sipdance_locate_step *sipdance_locate_step(const struct sipdance_locate *loc, size_t i);
+/** Why no target is usable (empty when one is), e.g. "NAPTR b.example is BOGUS: RRSIG expired 2020-02-01". */
+SIPDANCE_API const char *sipdance_locate_why(const struct sipdance_locate *loc);
+
+/**
+ * Authenticate a peer chain (end entity first) for @target under its
+ * decision: DANE against the target's TLSA records and reference ids, or
+ * RFC 5922 PKIX against the verifier's CA file and the SIP domain. A REFUSE
+ * target never matches. 0 with the outcome in *v, or EINVAL/ENOMEM.
+ */
+SIPDANCE_API int sipdance_target_verify(const struct sipdance_dane *d,
+					const struct sipdance_target *target,
+					STACK_OF(X509) *chain,
+					struct sipdance_verdict *v);
+
+SIPDANCE_API const char *sipdance_transport_str(enum sipdance_transport t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

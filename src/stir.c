@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * stir.c - the STIR verification service (RFC 8224 §6.2, RFC 8588) and the
+ * authentication service (§6.1). Verification runs in two phases: the
+ * checks that need no certificate (syntax, info = x5u, freshness, orig,
+ * dest, mky), then, with the x5u chains, the chain to the STI-CA roots,
+ * TNAuthList, validity and the signature over the bytes received.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+#include "stir-internal.h"
+
+#define MAX_IDENTITY 4
+
+#define VCACHE 64
+
+/* A chain OpenSSL validated, and the window in which that holds. */
+struct validated {
+	uint8_t key[32]; /* chain_digest() */
+	time_t nb, na;
+	int used;
+};
+
+struct sipdance_stir {
+	X509_STORE *roots;
+	ASN1_OBJECT *tnauth; /* id-pe-TNAuthList, 1.3.6.1.5.5.7.1.26 */
+	unsigned max_age, max_skew;
+	int require_mky;
+	pthread_mutex_t mu;  /* guards vc and vnext */
+	struct validated vc[VCACHE];
+	size_t vnext;
+};
+
+struct sipdance_stir_signer {
+	EVP_PKEY *key;
+	char x5u[SIPDANCE_STIR_MAX_URL + 1];
+	char **ranges;
+	size_t nranges;
+};
+
+/* One Identity value under verification. */
+struct ident {
+	struct sipdance_identity id;
+	struct sipdance_passport pp;
+	int index;             /* position among the request's values */
+	size_t inlen;          /* signing input: the first inlen bytes of input */
+	char *rebuilt;         /* compact form: "h.c" rebuilt from the request */
+	const char *sig;       /* base64url signature inside id.jws */
+	STACK_OF(X509) *chain; /* from x5u */
+	int err;               /* fetch error */
+	char why[160];
+	struct sipdance_x5u_query *q;
+	struct sipdance_stir_query *owner;
+};
+
+/* The state of one verification, request reduced to canonical form. */
+struct sipdance_stir_query {
+	const struct sipdance_stir *s;
+	char orig[SIPDANCE_STIR_MAX_TN], dest[SIPDANCE_STIR_MAX_TN];
+	struct sipdance_mky fps[SIPDANCE_STIR_MAX_MKY];
+	size_t nfps;
+	time_t now;
+	struct ident ids[MAX_IDENTITY];
+	size_t n;
+	int decided, pending, cancelled;
+	struct sipdance_stir_verdict v;
+	sipdance_stir_cb *cb;
+	void *arg;
+};
+
+/* sipdance_stir_status_str - RFC 8224 §13.2 reason phrases */
+const char *sipdance_stir_status_str(int sip_status)
+{
+	switch (sip_status) {
+	case 0: return "OK";
+	case 403: return "Stale Date";
+	case 428: return "Use Identity Header";
+	case 436: return "Bad Identity Info";
+	case 437: return "Unsupported Credential";
+	case 438: return "Invalid Identity Header";
+	}
+	return "Unknown";
+}
+
+/* decide - record the failure of value @i with its response code */
+static void decide(struct sipdance_stir_query *c, int i, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void decide(struct sipdance_stir_query *c, int i, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->decided)
+		return;
+	c->decided = 1;
+	c->v.index = i;
+	c->v.sip_status = status;
+	switch (status) {
+	case 0: c->v.result = SIPDANCE_MATCH; break;
+	case 428: c->v.result = SIPDANCE_NODATA; break;
+	case 436: c->v.result = SIPDANCE_INDETERMINATE; break;
+	case 437: c->v.result = SIPDANCE_UNUSABLE; break;
+	default: c->v.result = SIPDANCE_NOMATCH; break;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->v.reason, sizeof(c->v.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* sipdance_stir_alloc - roots and policy */
+int sipdance_stir_alloc(struct sipdance_stir **out, const struct sipdance_stir_conf *conf)
+{
+	struct sipdance_stir *s;
+
+	if (!out || !conf || !conf->ca_file)
+		return EINVAL;
+	if (access(conf->ca_file, R_OK) != 0)
+		return ENOENT;
+	if (!(s = calloc(1, sizeof(*s))))
+		return ENOMEM;
+	s->max_age = conf->max_age ? conf->max_age : 60;
+	s->max_skew = conf->max_skew ? conf->max_skew : s->max_age;
+	s->require_mky = conf->require_mky;
+	pthread_mutex_init(&s->mu, NULL);
+	s->roots = X509_STORE_new();
+	s->tnauth = OBJ_txt2obj("1.3.6.1.5.5.7.1.26", 1);
+	if (!s->roots || !s->tnauth) {
+		sipdance_stir_free(s);
+		return ENOMEM;
+	}
+	if (X509_STORE_load_file(s->roots, conf->ca_file) != 1 ||
+	    sk_X509_OBJECT_num(X509_STORE_get0_objects(s->roots)) == 0) {
+		ERR_clear_error();
+		sipdance_stir_free(s);
+		return EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+/* sipdance_stir_free - free a verifier */
+void sipdance_stir_free(struct sipdance_stir *s)
+{
+	if (!s)
+		return;
+	X509_STORE_free(s->roots);
+	ASN1_OBJECT_free(s->tnauth);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* rebuild - compact form: header and claims from the request (RFC 8224 §5.2) */
+static int rebuild(struct sipdance_stir_query *c, struct ident *d, time_t date)
+{
+	struct sipdance_passport *pp = &d->pp;
+	char *h, *cl;
+	size_t hl, cll;
+
+	if (d->id.ppt[0]) {
+		decide(c, d->index, 438, "compact form cannot carry ppt \"%s\" claims", d->id.ppt);
+		return 0;
+	}
+	if (!c->orig[0] || !c->dest[0] || !date) {
+		decide(c, d->index, 438, "compact form needs From, To and Date to rebuild the PASSporT");
+		return 0;
+	}
+	memset(pp, 0, sizeof(*pp));
+	strcpy(pp->alg, "ES256");
+	strcpy(pp->typ, "passport");
+	strcpy(pp->x5u, d->id.info);
+	strcpy(pp->orig, c->orig);
+	strcpy(pp->dest[0], c->dest);
+	pp->ndest = 1;
+	pp->iat = (long long)date;
+	memcpy(pp->mky, c->fps, c->nfps * sizeof(*c->fps));
+	pp->nmky = c->nfps;
+	h = sd_passport_header_json(pp);
+	cl = h ? sd_passport_claims_json(pp) : NULL;
+	if (cl) {
+		hl = strlen(h);
+		cll = strlen(cl);
+		d->rebuilt = malloc((hl + 2) / 3 * 4 + (cll + 2) / 3 * 4 + 2);
+	}
+	if (!cl || !d->rebuilt) {
+		free(h);
+		free(cl);
+		return ENOMEM;
+	}
+	sd_b64url_encode((const uint8_t *)h, hl, d->rebuilt);
+	hl = strlen(d->rebuilt);
+	d->rebuilt[hl] = '.';
+	sd_b64url_encode((const uint8_t *)cl, cll, d->rebuilt + hl + 1);
+	d->inlen = strlen(d->rebuilt);
+	free(h);
+	free(cl);
+	return 0;
+}
+
+/* in_dest - whether @tn is one of the dest.tn entries of @pp */
+static int in_dest(const struct sipdance_passport *pp, const char *tn)
+{
+	for (size_t i = 0; i < pp->ndest; i++)
+		if (!strcmp(pp->dest[i], tn))
+			return 1;
+	return 0;
+}
+
+/* mky_matches - the signed mky set equals the SDP fingerprint set */
+static int mky_matches(const struct sipdance_stir_query *c, const struct sipdance_passport *pp)
+{
+	for (size_t i = 0; i < pp->nmky; i++) {
+		size_t j = 0;
+
+		while (j < c->nfps && !sd_mky_equal(&pp->mky[i], &c->fps[j]))
+			j++;
+		if (j == c->nfps)
+			return 0;
+	}
+	for (size_t j = 0; j < c->nfps; j++) {
+		size_t i = 0;
+
+		while (i < pp->nmky && !sd_mky_equal(&pp->mky[i], &c->fps[j]))
+			i++;
+		if (i == pp->nmky)
+			return 0;
+	}
+	return 1;
+}
+
+/* load - parse and decode every Identity value; the request is not needed after */
+static int load(struct sipdance_stir_query *c, const struct sipdance_stir_request *req)
+{
+	const char *why, *skipped = NULL;
+	int k = 0, err;
+
+	c->now = req->now ? req->now : time(NULL);
+	c->v.index = -1;
+	if (req->orig && sipdance_stir_tn(req->orig, c->orig, &why)) {
+		decide(c, -1, 438, "orig: From is not a telephone number (%s)", why);
+		return 0;
+	}
+	if (req->dest && sipdance_stir_tn(req->dest, c->dest, &why)) {
+		decide(c, -1, 438, "dest: To is not a telephone number (%s)", why);
+		return 0;
+	}
+	for (size_t i = 0; i < req->nfingerprints; i++) {
+		struct sipdance_mky m;
+		size_t j = 0;
+
+		if (sipdance_stir_mky(req->fingerprints[i], &m, &why)) {
+			decide(c, -1, 438, "SDP fingerprint unusable: %s", why);
+			return 0;
+		}
+		while (j < c->nfps && !sd_mky_equal(&m, &c->fps[j]))
+			j++;
+		if (j < c->nfps)
+			continue;
+		if (c->nfps == SIPDANCE_STIR_MAX_MKY) {
+			decide(c, -1, 438, "more than %d distinct SDP fingerprints", SIPDANCE_STIR_MAX_MKY);
+			return 0;
+		}
+		c->fps[c->nfps++] = m;
+	}
+	for (size_t i = 0; i < req->nidentity; i++) {
+		const char *p = req->identity[i], *end = p ? p + strlen(p) : NULL, *start;
+		size_t len;
+
+		while (p && sd_identity_next(&p, end, &start, &len)) {
+			struct ident *d = &c->ids[c->n];
+
+			if (c->n == MAX_IDENTITY) {
+				decide(c, k, 438, "more than %d Identity header values", MAX_IDENTITY);
+				return 0;
+			}
+			memset(d, 0, sizeof(*d));
+			d->index = k++;
+			d->owner = c;
+			if (sipdance_identity_parse(&d->id, start, len, &why)) {
+				decide(c, d->index, 438, "Identity header: %s", why);
+				return 0;
+			}
+			/* Values with a ppt we do not know are skipped (RFC 8224 §6.2). */
+			if (d->id.ppt[0] && strcmp(d->id.ppt, "shaken") && strcmp(d->id.ppt, "div")) {
+				skipped = d->id.ppt;
+				continue;
+			}
+			if (d->id.alg[0] && strcmp(d->id.alg, "ES256")) {
+				decide(c, d->index, 438, "alg parameter \"%s\" not supported (ES256 only)",
+				       d->id.alg);
+				return 0;
+			}
+			if (d->id.compact) {
+				if ((err = rebuild(c, d, req->date)) || c->decided)
+					return err;
+			} else {
+				if (sipdance_passport_decode(&d->pp, d->id.jws, strlen(d->id.jws), &why)) {
+					decide(c, d->index, 438, "PASSporT: %s", why);
+					return 0;
+				}
+				d->inlen = (size_t)(strrchr(d->id.jws, '.') - d->id.jws);
+			}
+			d->sig = strrchr(d->id.jws, '.') + 1;
+			c->n++;
+		}
+	}
+	if (c->n == 0) {
+		if (skipped)
+			decide(c, -1, 438, "no Identity header with a supported ppt (\"%s\" skipped)", skipped);
+		else
+			decide(c, -1, 428, "no Identity header");
+	}
+	return 0;
+}
+
+/* claims - phase 1: everything that needs no certificate */
+static void claims(struct sipdance_stir_query *c)
+{
+	const struct sipdance_stir *s = c->s;
+	const struct ident *primary = NULL, *last_div = NULL;
+
+	/*
+	 * The decision, value by value (every supported value must pass):
+	 *  - ppt parameter differs from the PASSporT's ppt, or info differs from
+	 *    x5u: 438.
+	 *  - iat older than max_age, or later than now + max_skew: 403 Stale Date.
+	 *  - orig differs from From/PAI: 438. With no div PASSporT, To must be
+	 *    one of dest; with div PASSporTs each div must name a dest of the
+	 *    original and To must be a dest of a div: 438.
+	 *  - mky present and not exactly the SDP fingerprints, or absent while
+	 *    the SDP has fingerprints and require_mky is set: 438.
+	 */
+	for (size_t i = 0; i < c->n && !c->decided; i++) {
+		const struct ident *d = &c->ids[i];
+		const struct sipdance_passport *pp = &d->pp;
+		long long age = (long long)c->now - pp->iat;
+
+		if (strcmp(d->id.ppt, pp->ppt))
+			decide(c, d->index, 438, "ppt parameter \"%s\" does not match PASSporT ppt \"%s\"",
+			       d->id.ppt, pp->ppt);
+		else if (strcmp(d->id.info, pp->x5u))
+			decide(c, d->index, 438, "info parameter does not equal x5u");
+		else if (age > (long long)s->max_age)
+			decide(c, d->index, 403, "iat is %lld s old (more than %u s)", age, s->max_age);
+		else if (-age > (long long)s->max_skew)
+			decide(c, d->index, 403, "iat is %lld s in the future (more than %u s)", -age,
+			       s->max_skew);
+		else if (c->orig[0] && strcmp(pp->orig, c->orig))
+			decide(c, d->index, 438, "orig %s does not match From %s", pp->orig, c->orig);
+		else if (pp->nmky && !mky_matches(c, pp))
+			decide(c, d->index, 438, "mky does not match the SDP fingerprints");
+		else if (!pp->nmky && c->nfps && s->require_mky)
+			decide(c, d->index, 438, "SDP has fingerprints but the PASSporT has no mky");
+		if (strcmp(pp->ppt, "div"))
+			primary = primary ? primary : d;
+		else
+			last_div = d;
+	}
+	if (c->decided)
+		return;
+	if (!primary) {
+		decide(c, last_div->index, 438, "div PASSporT without the original PASSporT");
+		return;
+	}
+	if (!c->dest[0])
+		return;
+	if (!last_div) {
+		if (!in_dest(&primary->pp, c->dest))
+			decide(c, primary->index, 438, "To %s is not a dest of the PASSporT", c->dest);
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct ident *d = &c->ids[i];
+
+		if (strcmp(d->pp.ppt, "div") || in_dest(&primary->pp, d->pp.div))
+			continue;
+		for (size_t j = 0; j < c->n; j++)
+			if (j != i && !strcmp(c->ids[j].pp.ppt, "div") && in_dest(&c->ids[j].pp, d->pp.div))
+				goto chained;
+		decide(c, d->index, 438, "div %s is not a dest of the original PASSporT", d->pp.div);
+		return;
+chained:;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->ids[i].pp.ppt, "div") && in_dest(&c->ids[i].pp, c->dest))
+			return;
+	decide(c, last_div->index, 438, "To %s is not a dest of any div PASSporT", c->dest);
+}
+
+/* der_len - a DER length at *p (short or long form up to 4 bytes); -1 if bad */
+static long der_len(const unsigned char **p, const unsigned char *end)
+{
+	long len = 0;
+	int n;
+
+	if (*p >= end)
+		return -1;
+	if (!(**p & 0x80)) {
+		len = *(*p)++;
+		return len <= end - *p ? len : -1;
+	}
+	n = *(*p)++ & 0x7f;
+	if (n == 0 || n > 4 || end - *p < n)
+		return -1;
+	while (n--)
+		len = len << 8 | *(*p)++;
+	return len <= end - *p ? len : -1;
+}
+
+/* tnauthlist - 1 well-formed, 0 absent, -1 malformed: SEQUENCE SIZE (1..MAX) OF
+ * TNEntry, each [0] spc, [1] range or [2] one (RFC 8226 §9, explicit tags) */
+static int tnauthlist(const struct sipdance_stir *s, X509 *leaf)
+{
+	int i = X509_get_ext_by_OBJ(leaf, s->tnauth, -1);
+	const ASN1_OCTET_STRING *os;
+	const unsigned char *p, *end;
+	long len;
+	int n = 0;
+
+	if (i < 0)
+		return 0;
+	os = X509_EXTENSION_get_data(X509_get_ext(leaf, i));
+	p = ASN1_STRING_get0_data(os);
+	end = p + ASN1_STRING_length(os);
+	if (p >= end || *p++ != 0x30 || (len = der_len(&p, end)) < 0 || p + len != end)
+		return -1;
+	while (p < end) {
+		unsigned char tag = *p++;
+
+		if (tag != 0xa0 && tag != 0xa1 && tag != 0xa2)
+			return -1;
+		if ((len = der_len(&p, end)) <= 0)
+			return -1;
+		p += len;
+		n++;
+	}
+	return n > 0 ? 1 : -1;
+}
+
+/* chain_digest - SHA-256 over the SHA-256 of each certificate of @chain */
+static int chain_digest(STACK_OF(X509) *chain, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+
+	for (int i = 0; ok && i < sk_X509_num(chain); i++)
+		ok = X509_digest(sk_X509_value(chain, i), EVP_sha256(), d, &n) == 1 &&
+		     EVP_DigestUpdate(md, d, n) == 1;
+	ok = ok && EVP_DigestFinal_ex(md, d, &n) == 1;
+	if (ok)
+		memcpy(out, d, 32);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : ENOMEM;
+}
+
+/* validity_window - latest notBefore and earliest notAfter of the verified chain */
+static int validity_window(STACK_OF(X509) *chain, time_t *nb, time_t *na)
+{
+	*nb = 0;
+	*na = (time_t)INT64_MAX;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		struct tm b, a;
+		time_t tb, ta;
+
+		if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &b) != 1 ||
+		    ASN1_TIME_to_tm(X509_get0_notAfter(x), &a) != 1)
+			return EINVAL;
+		tb = timegm(&b);
+		ta = timegm(&a);
+		*nb = tb > *nb ? tb : *nb;
+		*na = ta < *na ? ta : *na;
+	}
+	return 0;
+}
+
+/* chain_ok - OpenSSL's verdict on @chain at @now: 1 valid, 0 not (*verr,
+ * *depth), -1 ENOMEM. Valid chains are remembered by digest with their
+ * validity window, so a warm x5u does not pay for the chain again; the
+ * result depends only on the chain, the fixed roots and the time. */
+static int chain_ok(const struct sipdance_stir *cs, STACK_OF(X509) *chain, time_t now,
+		    int *verr, int *depth)
+{
+	struct sipdance_stir *s = (struct sipdance_stir *)cs;
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *sctx;
+	uint8_t key[32];
+	time_t nb, na;
+	int ok, have_key = chain_digest(chain, key) == 0;
+
+	if (have_key) {
+		pthread_mutex_lock(&s->mu);
+		for (size_t i = 0; i < VCACHE; i++)
+			if (s->vc[i].used && !memcmp(s->vc[i].key, key, 32) && s->vc[i].nb <= now &&
+			    now <= s->vc[i].na) {
+				pthread_mutex_unlock(&s->mu);
+				return 1;
+			}
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (!(sctx = X509_STORE_CTX_new()))
+		return -1;
+	if (sk_X509_num(chain) > 1 && !(untrusted = sk_X509_dup(chain))) {
+		X509_STORE_CTX_free(sctx);
+		return -1;
+	}
+	if (untrusted)
+		(void)sk_X509_shift(untrusted);
+	ok = X509_STORE_CTX_init(sctx, s->roots, sk_X509_value(chain, 0), untrusted);
+	if (ok == 1) {
+		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), now);
+		ok = X509_verify_cert(sctx);
+	}
+	*verr = X509_STORE_CTX_get_error(sctx);
+	*depth = X509_STORE_CTX_get_error_depth(sctx);
+	if (ok == 1 && have_key && !validity_window(X509_STORE_CTX_get0_chain(sctx), &nb, &na)) {
+		pthread_mutex_lock(&s->mu);
+		memcpy(s->vc[s->vnext].key, key, 32);
+		s->vc[s->vnext].nb = nb;
+		s->vc[s->vnext].na = na;
+		s->vc[s->vnext].used = 1;
+		s->vnext = (s->vnext + 1) % VCACHE;
+		pthread_mutex_unlock(&s->mu);
+	}
+	X509_STORE_CTX_free(sctx);
+	sk_X509_free(untrusted);
+	ERR_clear_error();
+	return ok < 0 ? -1 : ok == 1;
+}
+
+/* credential - phase 2 for one value: chain, TNAuthList, validity, signature */
+static int credential(struct sipdance_stir_query *c, struct ident *d)
+{
+	X509 *leaf;
+	const char *why;
+	int ok, verr = X509_V_OK, depth = 0, r;
+
+	/*
+	 * The decision:
+	 *  - x5u could not be fetched (refused, unreachable, timeout, too large):
+	 *    436; the content is not a PEM certificate chain: 437.
+	 *  - the chain does not lead to a configured STI-CA root, or OpenSSL
+	 *    rejects it for any other reason: 437 with OpenSSL's reason.
+	 *  - a certificate of the chain is expired or not yet valid at the
+	 *    verification time: 403 Stale Date (the Date/iat lies outside the
+	 *    credential's validity, as RFC 4474 and RFC 8224 treat it).
+	 *  - the end entity has no well-formed TNAuthList or no P-256 key: 437.
+	 *  - the ES256 signature over the bytes received fails: 438.
+	 */
+	if (d->err) {
+		decide(c, d->index, d->err == EBADMSG ? 437 : 436, "%s", d->why);
+		return 0;
+	}
+	leaf = sk_X509_value(d->chain, 0);
+	if ((ok = chain_ok(c->s, d->chain, c->now, &verr, &depth)) < 0)
+		return ENOMEM;
+	if (!ok && (verr == X509_V_ERR_CERT_HAS_EXPIRED || verr == X509_V_ERR_CERT_NOT_YET_VALID))
+		decide(c, d->index, 403, "certificate at depth %d: %s", depth,
+		       X509_verify_cert_error_string(verr));
+	else if (!ok)
+		decide(c, d->index, 437, "certificate at depth %d: %s", depth,
+		       X509_verify_cert_error_string(verr));
+	else if ((r = tnauthlist(c->s, leaf)) <= 0)
+		decide(c, d->index, 437, r ? "certificate TNAuthList is malformed"
+					   : "certificate has no TNAuthList (RFC 8226)");
+	else if (sd_es256_verify(X509_get0_pubkey(leaf), d->rebuilt ? d->rebuilt : d->id.jws,
+				 d->inlen, d->sig, strlen(d->sig), &why))
+		decide(c, d->index, strcmp(why, "credential is not a P-256 key") ? 438 : 437,
+		       "%s", why);
+	return 0;
+}
+
+/* finish - phase 2 over every value, then MATCH if nothing failed */
+static int finish(struct sipdance_stir_query *c)
+{
+	const struct sipdance_passport *pp;
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->n && !c->decided; i++)
+		if ((err = credential(c, &c->ids[i])))
+			return err;
+	if (c->decided)
+		return 0;
+	for (i = 0; i < c->n - 1 && !strcmp(c->ids[i].pp.ppt, "div"); i++)
+		;
+	pp = &c->ids[i].pp; /* the original PASSporT, claims() made sure there is one */
+	decide(c, c->ids[i].index, 0, "verified: ppt=%s orig=%s attest=%s%s", pp->ppt[0] ? pp->ppt : "none",
+	       pp->orig, pp->attest[0] ? pp->attest : "-", c->n > 1 ? " (with div)" : "");
+	return 0;
+}
+
+/* query_free - a verification's state and chains */
+static void query_free(struct sipdance_stir_query *c)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		sk_X509_pop_free(c->ids[i].chain, X509_free);
+		free(c->ids[i].rebuilt);
+	}
+	free(c);
+}
+
+/* result - the verdict and the deciding PASSporT out of @c */
+static void result(const struct sipdance_stir_query *c, struct sipdance_stir_verdict *v,
+		   struct sipdance_passport *pp)
+{
+	*v = c->v;
+	if (pp) {
+		memset(pp, 0, sizeof(*pp));
+		for (size_t i = 0; i < c->n; i++)
+			if (c->ids[i].index == (c->v.index < 0 ? 0 : c->v.index)) {
+				*pp = c->ids[i].pp;
+				break;
+			}
+	}
+}
+
+/* start - allocate the state and run phase 1 */
+static int start(const struct sipdance_stir *s, const struct sipdance_stir_request *req,
+		 struct sipdance_stir_query **out)
+{
+	struct sipdance_stir_query *c;
+	int err;
+
+	if (!s || !req || (req->nidentity && !req->identity))
+		return EINVAL;
+	if (!(c = calloc(1, sizeof(*c))))
+		return ENOMEM;
+	c->s = s;
+	if (!(err = load(c, req)) && !c->decided)
+		claims(c);
+	if (err) {
+		query_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+/* sipdance_stir_check - verify with a given chain for every x5u */
+int sipdance_stir_check(const struct sipdance_stir *s, const struct sipdance_stir_request *req,
+			STACK_OF(X509) *chain, struct sipdance_stir_verdict *v,
+			struct sipdance_passport *pp)
+{
+	struct sipdance_stir_query *c;
+	int err;
+
+	if (!chain || !v || sk_X509_num(chain) < 1)
+		return EINVAL;
+	if ((err = start(s, req, &c)))
+		return err;
+	for (size_t i = 0; !c->decided && i < c->n; i++)
+		if (!(c->ids[i].chain = sd_chain_dup(chain)))
+			err = ENOMEM;
+	if (!err && !c->decided)
+		err = finish(c);
+	result(c, v, pp);
+	query_free(c);
+	return err;
+}
+
+/* sipdance_stir_verify_sync - fetch each x5u (cache first), then phase 2 */
+int sipdance_stir_verify_sync(struct sipdance_stir *s, struct sipdance_x5u *x,
+			      const struct sipdance_stir_request *req, struct sipdance_stir_verdict *v,
+			      struct sipdance_passport *pp)
+{
+	struct sipdance_stir_query *c;
+	int err;
+
+	if (!x || !v)
+		return EINVAL;
+	if ((err = start(s, req, &c)))
+		return err;
+	for (size_t i = 0; !c->decided && i < c->n; i++) {
+		struct ident *d = &c->ids[i];
+		const char *why = "";
+
+		d->err = sipdance_x5u_fetch_sync(x, d->id.info, &d->chain, &why);
+		if (d->err == ENOMEM) {
+			err = ENOMEM;
+			break;
+		}
+		snprintf(d->why, sizeof(d->why), "%s", why);
+	}
+	if (!err && !c->decided)
+		err = finish(c);
+	result(c, v, pp);
+	query_free(c);
+	return err;
+}
+
+/* complete - run the caller's callback (unless cancelled) and free */
+static void complete(void *arg)
+{
+	struct sipdance_stir_query *c = arg;
+	struct sipdance_stir_verdict v;
+	struct sipdance_passport *pp = NULL;
+
+	if (!c->cancelled) {
+		if (!c->decided && finish(c))
+			decide(c, -1, 436, "out of memory");
+		if (c->n && (pp = malloc(sizeof(*pp))))
+			result(c, &v, pp);
+		else
+			result(c, &v, NULL);
+		c->cb(c->arg, &v, pp);
+		free(pp);
+	}
+	query_free(c);
+}
+
+/* drop_query - the fetcher went away before completion: free silently */
+static void drop_query(void *arg)
+{
+	query_free(arg);
+}
+
+/* drop_fetch - one fetch will never call back; the last one frees the state */
+static void drop_fetch(void *arg)
+{
+	struct ident *d = arg;
+	struct sipdance_stir_query *c = d->owner;
+
+	c->cancelled = 1;
+	if (--c->pending == 0)
+		query_free(c);
+}
+
+/* on_chain - one x5u fetch finished */
+static void on_chain(void *arg, int err, STACK_OF(X509) *chain, const char *why)
+{
+	struct ident *d = arg;
+	struct sipdance_stir_query *c = d->owner;
+
+	d->err = err;
+	d->chain = chain;
+	d->q = NULL;
+	snprintf(d->why, sizeof(d->why), "%s", why);
+	if (--c->pending == 0)
+		complete(c);
+}
+
+/* sipdance_stir_verify - phase 1 now, fetches in the background, phase 2 on completion */
+int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x5u *x,
+			 const struct sipdance_stir_request *req, sipdance_stir_cb *cb, void *arg,
+			 struct sipdance_stir_query **q)
+{
+	struct sipdance_stir_query *c;
+	int err;
+
+	if (!x || !cb)
+		return EINVAL;
+	if ((err = start(s, req, &c)))
+		return err;
+	c->cb = cb;
+	c->arg = arg;
+	if (c->decided) {
+		err = sd_x5u_defer(x, complete, drop_query, c);
+	} else {
+		c->pending = (int)c->n;
+		for (size_t i = 0; i < c->n; i++) {
+			if ((err = sipdance_x5u_fetch(x, c->ids[i].id.info, on_chain, &c->ids[i],
+						      &c->ids[i].q))) {
+				/* fetches already started still call back; the last one frees */
+				c->cancelled = 1;
+				c->pending -= (int)(c->n - i);
+				if (c->pending == 0)
+					query_free(c);
+				return err;
+			}
+			sd_x5u_set_drop(x, c->ids[i].q, drop_fetch);
+		}
+	}
+	if (err) {
+		query_free(c);
+		return err;
+	}
+	if (q)
+		*q = c;
+	return 0;
+}
+
+/* sipdance_stir_cancel - the callback will not run; state goes with the last fetch */
+void sipdance_stir_cancel(struct sipdance_stir_query *q)
+{
+	if (q)
+		q->cancelled = 1;
+}
+
+/* ---- authentication service ---- */
+
+/* sipdance_stir_signer_alloc - key, x5u, number ranges */
+int sipdance_stir_signer_alloc(struct sipdance_stir_signer **out,
+			       const struct sipdance_stir_signer_conf *conf, const char **why)
+{
+	struct sipdance_stir_signer *s;
+	FILE *f;
+	char name[32];
+
+	if (!out || !conf || !conf->key_file || !conf->x5u) {
+		if (why)
+			*why = "key file and x5u are required";
+		return EINVAL;
+	}
+	if (strlen(conf->x5u) > SIPDANCE_STIR_MAX_URL || strpbrk(conf->x5u, " \t\r\n<>\"") ||
+	    (strncmp(conf->x5u, "https://", 8) && strncmp(conf->x5u, "http://", 7))) {
+		if (why)
+			*why = "x5u is not an http(s) URL";
+		return EINVAL;
+	}
+	if (!(f = fopen(conf->key_file, "r"))) {
+		if (why)
+			*why = "cannot read the key file";
+		return ENOENT;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		fclose(f);
+		return ENOMEM;
+	}
+	s->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!s->key || !EVP_PKEY_is_a(s->key, "EC") ||
+	    EVP_PKEY_get_group_name(s->key, name, sizeof(name), NULL) != 1 || strcmp(name, "prime256v1")) {
+		if (why)
+			*why = "key is not an EC P-256 private key";
+		sipdance_stir_signer_free(s);
+		return EINVAL;
+	}
+	strcpy(s->x5u, conf->x5u);
+	if (conf->nranges && !(s->ranges = calloc(conf->nranges, sizeof(*s->ranges)))) {
+		sipdance_stir_signer_free(s);
+		return ENOMEM;
+	}
+	for (; s->nranges < conf->nranges; s->nranges++) {
+		const char *r = conf->orig_ranges[s->nranges], *star = strchr(r, '*');
+		size_t n = strspn(r, "0123456789*#");
+
+		if (n == 0 || n > 16 || r[n] || (star && star != r + n - 1) || (!star && n > 15)) {
+			if (why)
+				*why = "number range is not digits with an optional trailing *";
+			sipdance_stir_signer_free(s);
+			return EINVAL;
+		}
+		if (!(s->ranges[s->nranges] = strdup(r))) {
+			sipdance_stir_signer_free(s);
+			return ENOMEM;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+/* sipdance_stir_signer_free - key and ranges */
+void sipdance_stir_signer_free(struct sipdance_stir_signer *s)
+{
+	if (!s)
+		return;
+	EVP_PKEY_free(s->key);
+	for (size_t i = 0; i < s->nranges; i++)
+		free(s->ranges[i]);
+	free(s->ranges);
+	free(s);
+}
+
+/* in_range - whether @tn is covered by a configured range (none: all) */
+static int in_range(const struct sipdance_stir_signer *s, const char *tn)
+{
+	if (s->nranges == 0)
+		return 1;
+	for (size_t i = 0; i < s->nranges; i++) {
+		const char *r = s->ranges[i], *star = strchr(r, '*');
+
+		if (star ? !strncmp(r, tn, (size_t)(star - r)) : !strcmp(r, tn))
+			return 1;
+	}
+	return 0;
+}
+
+/* uuid4 - a random RFC 4122 version 4 UUID */
+static int uuid4(char out[37])
+{
+	uint8_t b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return ENOMEM;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return 0;
+}
+
+/* sipdance_stir_sign - claims to an Identity header value */
+int sipdance_stir_sign(const struct sipdance_stir_signer *s, const struct sipdance_passport *in,
+		       char *out, size_t size, const char **why)
+{
+	struct sipdance_passport pp;
+	char jws[SIPDANCE_STIR_MAX_TOKEN + 1], tn[SIPDANCE_STIR_MAX_TN];
+	int err, n;
+
+	if (!s || !in || !out) {
+		if (why)
+			*why = "no input";
+		return EINVAL;
+	}
+	pp = *in;
+	strcpy(pp.alg, "ES256");
+	strcpy(pp.typ, "passport");
+	strcpy(pp.x5u, s->x5u);
+	if (!pp.ppt[0])
+		strcpy(pp.ppt, "shaken");
+	pp.attest[sizeof(pp.attest) - 1] = pp.origid[sizeof(pp.origid) - 1] = '\0';
+	if (sipdance_stir_tn(pp.orig, tn, why) || strcmp(tn, pp.orig) || pp.ndest == 0 ||
+	    pp.ndest > SIPDANCE_STIR_MAX_DEST || pp.nmky > SIPDANCE_STIR_MAX_MKY) {
+		if (why)
+			*why = "orig must be a canonical number, dest 1-8 numbers, mky at most 8";
+		return EINVAL;
+	}
+	for (size_t i = 0; i < pp.ndest; i++)
+		if (sipdance_stir_tn(pp.dest[i], tn, NULL) || strcmp(tn, pp.dest[i])) {
+			if (why)
+				*why = "dest is not a canonical telephone number";
+			return EINVAL;
+		}
+	if ((strcmp(pp.ppt, "shaken") && strcmp(pp.ppt, "div")) ||
+	    (!strcmp(pp.ppt, "shaken") && (!pp.attest[0] || !strchr("ABC", pp.attest[0]))) ||
+	    (!strcmp(pp.ppt, "div") && (sipdance_stir_tn(pp.div, tn, NULL) || strcmp(tn, pp.div)))) {
+		if (why)
+			*why = "ppt must be shaken (attest A, B or C) or div (with a div number)";
+		return EINVAL;
+	}
+	if (!in_range(s, pp.orig)) {
+		if (why)
+			*why = "orig is outside the configured number ranges";
+		return EPERM;
+	}
+	if (!strcmp(pp.ppt, "shaken") && !pp.origid[0] && uuid4(pp.origid))
+		return ENOMEM;
+	if (!pp.iat)
+		pp.iat = (long long)time(NULL);
+	if ((err = sd_passport_sign(s->key, &pp, jws, sizeof(jws), why)))
+		return err;
+	n = snprintf(out, size, "%s;info=<%s>;alg=ES256;ppt=%s", jws, pp.x5u, pp.ppt);
+	if (n < 0 || (size_t)n >= size) {
+		if (why)
+			*why = "output buffer too small";
+		return EMSGSIZE;
+	}
+	return 0;
+}

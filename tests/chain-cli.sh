@@ -1,0 +1,49 @@
+#!/bin/sh
+# chain-cli.sh - `sipdance chain verify` offline, on fixed chains that never
+# expire: the signed seeds of the chain fuzz target (. -> example. ->
+# a.example., ECDSA P-256, RRSIGs valid around --at 1700000000).
+set -u
+sd="${top_builddir:-.}/sipdance"
+seeds="${srcdir:-.}/tests/fuzz/corpus/chain"
+at=1700000000
+own=_5061._tcp.sip.a.example
+pass=0 fail=0
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+
+# check NAME WANT_EXIT REGEX CMD... - run, compare exit code, look for REGEX in stdout+stderr
+check() {
+	name=$1 want=$2 re=$3
+	shift 3
+	"$@" >"$tmp/out" 2>&1
+	got=$?
+	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out"; then
+		pass=$((pass + 1)); echo "ok - $name"
+	else
+		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
+		sed 's/^/    /' "$tmp/out"
+	fi
+}
+
+echo '. 3600 IN DNSKEY 257 3 13 S5CKSS8SpIRJzJ1rauKz/6LovDqMOzWZxD8ry4Idex1UBm1RzXx+iL+1rB6L0QsI3nu+QXEPlgs/c04+rZOqog==' \
+	>"$tmp/root.key"
+v() {
+	"$sd" chain verify --trust-anchor "$tmp/root.key" --bare "$@"
+}
+
+check "TLSA RRset" 0 "^3 1 1 b{64}\$" v --at $at --name $own "$seeds/signed-tlsa"
+check "through a CNAME" 0 "^3 1 1 a{64}\$" v --at $at --name _5061._tcp.alias.a.example "$seeds/signed-cname"
+check "NXDOMAIN proof" 0 "no TLSA: validated denial at $own\." v --at $at --name $own "$seeds/signed-nxdomain"
+check "NODATA proof" 0 "no TLSA: validated denial at $own\." v --at $at --name $own "$seeds/signed-nodata"
+check "today: expired" 1 "BOGUS: .*RRSIG expired 2023-11-15" v --name $own "$seeds/signed-tlsa"
+check "before inception" 1 "BOGUS: .*RRSIG not valid before 2023-11-14" v --at $((at - 7200)) --name $own \
+	"$seeds/signed-tlsa"
+check "another port" 1 "BOGUS: _5062._tcp.sip.a.example.: no TLSA RRset and no valid NSEC denial" \
+	v --at $at --name _5062._tcp.sip.a.example "$seeds/signed-tlsa"
+check "NXDOMAIN proof for a name it does not cover" 1 "no valid NSEC denial" \
+	v --at $at --name _5061._tcp.zzzz.a.example "$seeds/signed-nxdomain"
+check "unsigned seed: no root DNSKEY" 1 "BOGUS: \. DNSKEY: missing from the chain" \
+	v --at $at --name $own "$seeds/tlsa-rrsig-dnskey-ds"
+check "with lifetime prefix but --bare" 1 "BOGUS: malformed chain" v --at $at --name $own "$seeds/ext-lifetime"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,108 @@
+#!/bin/sh
+# kamailio-interop.sh - the two-proxy federation: sipdance-proxy serves a.example (127.0.0.1),
+# Kamailio with sipdance.so serves b.example (127.0.0.2), DNSSEC/DANE from the Knot testbed.
+# Calls both ways (SIPp over UDP into each proxy, TLS between the proxies): each side authenticates
+# the other through its TLSA; the SDP (a=fingerprint, a=setup) and the Identity header arrive byte
+# for byte as sent. Kamailio presenting the wrong certificate is refused by sipdance-proxy, and
+# sipdance-proxy's certificate is what Kamailio authenticates (a wrong one gets 403 + Reason).
+. "${srcdir:-.}/tests/kamailio-lib.sh"
+need_env
+proxy="${top_builddir:-.}/sipdance-proxy"
+[ -x "$proxy" ] || { echo "FAIL - no sipdance-proxy binary at $proxy"; exit 1; }
+command -v sipp >/dev/null || { echo "FAIL - sipp not installed (apt-get install sip-tester)"; exit 1; }
+export TB_A_SIP_PORT=$((base + 6))
+uac=$((base + 7)) uas_b=$((base + 8)) uas_a=$((base + 9))
+tb_start
+
+# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp, TLS for the federation
+px_start() {
+	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
+		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
+		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
+		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --log-level info >"$tmp/px.log" 2>&1 &
+	px_pid=$!
+	other_pids="$other_pids $px_pid"
+	sleep 0.5
+	kill -0 "$px_pid" 2>/dev/null
+}
+
+# call NAME UAS_PORT TARGET_ADDR TARGET_PORT RDOMAIN SERVICE FROMUSER FDOMAIN - one SIPp call through both proxies
+call() {
+	name=$1
+	rm -f "$tmp"/*.msg
+	(cd "$tmp" && exec sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.1 -p "$2" -mp $((base + 20)) \
+		-cp $((base + 10)) -m 1 -timeout 20 -nostdin -trace_msg -message_file "$tmp/uas-$name.msg" \
+		>"$tmp/uas-$name.out" 2>&1) &
+	uas=$!
+	sleep 0.3
+	(cd "$tmp" && sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.1 -p "$uac" \
+		-mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
+		-key extrahdr "Identity: $identity" -m 1 -timeout 20 -recv_timeout 5000 -nostdin -trace_msg \
+		-message_file "$tmp/uac-$name.msg" >"$tmp/uac-$name.out" 2>&1)
+	rc=$?
+	wait "$uas"
+	urc=$?
+	if [ "$rc" = 0 ] && [ "$urc" = 0 ]; then
+		ok "$name: call completed (INVITE/200/ACK/BYE/200)"
+	else
+		bad "$name: call failed (uac $rc, uas $urc)" "$tmp/uac-$name.out"
+		tail -20 "$tmp/px.log" | sed 's/^/    px: /'
+		return 1
+	fi
+	"$top/tests/kamailio-compare.py" "$tmp/uac-$name.msg" "$tmp/uas-$name.msg" INVITE Identity >"$tmp/cmp" 2>&1
+	cmp_rc=$?
+	"$top/tests/kamailio-compare.py" "$tmp/uas-$name.msg" "$tmp/uac-$name.msg" "SIP/2.0 200" >>"$tmp/cmp" 2>&1
+	if [ $cmp_rc = 0 ] && [ $? = 0 ] && grep -q "a=fingerprint:sha-256" "$tmp/uas-$name.msg"; then
+		ok "$name: INVITE SDP + Identity and 200 SDP byte-identical end to end"
+	else
+		bad "$name: SDP or Identity changed on the way" "$tmp/cmp"
+	fi
+}
+
+# A PASSporT-shaped Identity value: the proxies must pass it through, not judge it (non-E.164 call).
+identity="eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUvYS5wZW0ifQ.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ1cmkiOlsic2lwOmJvYkBiLmV4YW1wbGUiXX0sImlhdCI6MTcwMDAwMDAwMCwib3JpZyI6eyJ1cmkiOiJzaXA6YWxpY2VAYS5leGFtcGxlIn0sIm9yaWdpZCI6IjEyMyJ9.c2lnbmF0dXJlLW5vdC1jaGVja2VkLWJ5LXRoZS1wcm94aWVz;info=<https://cert.example/a.pem>;alg=ES256;ppt=shaken"
+
+px_start "$TB_CERT_A" "$TB_KEY_A" || { bad "sipdance-proxy did not start" "$tmp/px.log"; finish; exit 1; }
+kam_start || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
+
+# bob registers at Kamailio (UDP), with his SIPp UAS as contact
+sip udp REGISTER sip:b.example sip:bob@b.example --to sip:bob@b.example --contact "sip:bob@127.0.0.1:$uas_b"
+expect "bob registers at Kamailio" "^SIP/2.0 200 "
+
+# a -> b: SIPp -> sipdance-proxy (UDP) -> TLS, DANE both ways -> Kamailio -> bob's UAS
+call a-to-b "$uas_b" 127.0.0.1 "$TB_A_SIP_PORT" b.example bob alice a.example
+grep -q "domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/px.log" &&
+	ok "a-to-b: sipdance-proxy authenticated Kamailio as b.example (DANE-EE)" ||
+	bad "a-to-b: no DANE MATCH for b.example in the proxy log" "$tmp/px.log"
+
+# b -> a: SIPp -> Kamailio (UDP) -> sipdance_check_dest -> TLS -> sipdance-proxy -> alice's UAS
+call b-to-a "$uas_a" 127.0.0.2 "$TB_B_SIP_PORT" a.example alice bob b.example
+grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/px.log" &&
+	ok "b-to-a: sipdance-proxy accepted Kamailio's request only as DANE-authenticated b.example" ||
+	bad "b-to-a: no inbound DANE MATCH for b.example in the proxy log" "$tmp/px.log"
+
+# Kamailio authenticates sipdance-proxy: the request a-to-b passed sipdance_verify_peer("a.example").
+# With the proxy presenting the wrong certificate, Kamailio refuses with 403 and a Reason (and the
+# proxy, which authenticates Kamailio's server certificate, is still fine with b).
+kill "$px_pid"; wait "$px_pid" 2>/dev/null
+px_start "$TB_CERT_WRONG" "$TB_KEY_WRONG" || bad "sipdance-proxy (wrong cert) did not start" "$tmp/px.log"
+"$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
+	>"$tmp/resp" 2>&1
+expect "sipdance-proxy with the wrong certificate: Kamailio answers 403 with Reason" "^SIP/2.0 403 " \
+	'^Reason: SIP;cause=403;text="NOMATCH: a.example: '
+
+# Kamailio with the wrong certificate: sipdance-proxy refuses to send to it (DANE NOMATCH).
+kill "$px_pid"; wait "$px_pid" 2>/dev/null
+px_start "$TB_CERT_A" "$TB_KEY_A" || bad "sipdance-proxy did not restart" "$tmp/px.log"
+kam_stop
+kam_env "$TB_CERT_WRONG" "$TB_KEY_WRONG"
+mkdir -p "$tmp/run2"
+kamailio -f "$top/examples/kamailio/kamailio.cfg" -DD -E -Y "$tmp/run2" -m 64 -M 8 -w "$tmp/run2" >"$tmp/kam2.log" 2>&1 &
+kam_pid=$!
+sleep 1.5
+"$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
+	>"$tmp/resp" 2>&1
+expect "Kamailio with the wrong certificate: sipdance-proxy refuses (5xx, NOMATCH)" "^SIP/2.0 5[0-9][0-9] " \
+	"NOMATCH|no matching"
+kam_stop
+finish

@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# media-baresip.sh - interop of our DTLS-SRTP media with baresip 1.0 on
+# loopback, UA to UA without a proxy: each side calls the other, DTLS-SRTP
+# completes with both fingerprints verified and both receive authenticated
+# SRTP; a bit flipped in either fingerprint makes that side refuse.
+# baresip runs headless (ausine, no audio player), driven through ctrl_tcp.
+# Skipped (77) when baresip is not installed (Debian package baresip-core).
+set -u
+ua=${top_builddir:-.}/examples/sipdance-ua
+command -v baresip >/dev/null || { echo "SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
+[ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
+
+# Ports from the PID, so that parallel runs on one machine do not collide,
+# below the ephemeral range; fresh ones for each scenario (a closed ctrl_tcp
+# port stays in TIME_WAIT).
+base=$((20000 + ($$ % 120) * 100))
+n=-1
+dir=$(mktemp -d)
+bspid= uapid=
+pass=0 fail=0
+
+# cleanup - stop what we started, by PID
+cleanup() {
+	[ -n "$uapid" ] && kill "$uapid" 2>/dev/null
+	[ -n "$bspid" ] && kill "$bspid" 2>/dev/null
+	exec 3>&- 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# check WHAT CMD... - one ok/FAIL line
+check() {
+	what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		echo "ok - $what"
+		pass=$((pass + 1))
+	else
+		echo "FAIL - $what"
+		fail=$((fail + 1))
+	fi
+}
+
+# start_baresip - a fresh baresip (auto-answer) on fresh ports, its ctrl_tcp event stream in $dir/events
+start_baresip() {
+	n=$((n + 1))
+	bs_sip=$((base + n * 10)) bs_ctrl=$((base + n * 10 + 5)) ua_sip=$((base + n * 10 + 8))
+	mkdir -p "$dir/bs"
+	cat >"$dir/bs/config" <<EOF
+poll_method		epoll
+sip_listen		127.0.0.1:$bs_sip
+call_local_timeout	30
+call_max_calls		4
+audio_source		ausine,440
+ausrc_srate		48000
+ausrc_channels		2
+statmode_default	off
+audio_buffer		20-160
+rtp_ports		$((base + 50 + n * 10))-$((base + 59 + n * 10))
+rtcp_mux		yes
+rtp_stats		yes
+jitter_buffer_delay	5-10
+net_interface		127.0.0.1
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			ausine.so
+module			dtls_srtp.so
+module_tmp		account.so
+module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		127.0.0.1:$bs_ctrl
+EOF
+	echo "<sip:bob@127.0.0.1:$bs_sip;transport=udp>;regint=0;answermode=auto;audio_codecs=pcmu;mediaenc=dtls_srtp" \
+		>"$dir/bs/accounts"
+	baresip -f "$dir/bs" -v </dev/null >"$dir/bs.log" 2>&1 &
+	bspid=$!
+	for _ in $(seq 50); do
+		grep -aq "baresip is ready" "$dir/bs.log" && exec 3<>"/dev/tcp/127.0.0.1/$bs_ctrl" && break
+		sleep 0.1
+	done 2>/dev/null
+	cat <&3 >"$dir/events" &
+}
+
+# ctrl CMD [PARAMS] - one ctrl_tcp command (netstring framing)
+ctrl() {
+	j="{\"command\":\"$1\",\"params\":\"${2:-}\",\"token\":\"t$RANDOM\"}"
+	printf '%d:%s,' "${#j}" "$j" >&3
+}
+
+# stop_baresip - quit baresip, wait for its log to be complete
+stop_baresip() {
+	ctrl quit
+	for _ in $(seq 30); do
+		kill -0 "$bspid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$bspid" 2>/dev/null
+	wait "$bspid" 2>/dev/null
+	bspid=
+	exec 3>&-
+}
+
+# event TYPE - whether baresip reported event TYPE
+event() { grep -aq "\"type\":\"$1\"" "$dir/events"; }
+# received LOG MIN - whether our UA's last report counts at least MIN authenticated packets, none bad
+received() { awk -v min="$2" '/packets sent/ { r = $6; b = $8 } END { exit !(r >= min && b == 0) }' "$1"; }
+# bs_received MIN - whether baresip's rtp_stats counted at least MIN received packets
+bs_received() { awk -v min="$1" '/^packets:/ { r = $3 } END { exit !(r >= min) }' "$dir/bs.log"; }
+# bs_received_none - baresip received no SRTP at all
+bs_received_none() { ! grep -aq '^packets:' "$dir/bs.log" || awk '/^packets:/ { r = $3 } END { exit !(r == 0) }' "$dir/bs.log"; }
+
+# 1. Our UA calls baresip: we offer actpass (DTLS server), baresip answers active.
+start_baresip
+"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
+	--duration 3 --expect 50 --no-ice >"$dir/ua1.log" 2>&1
+rc=$?
+sleep 0.5
+stop_baresip
+check "ua -> baresip: our UA exits 0" test "$rc" -eq 0
+check "ua -> baresip: our UA matched baresip's fingerprint" grep -q "fingerprint MATCH" "$dir/ua1.log"
+check "ua -> baresip: our UA received >= 50 authenticated SRTP packets" received "$dir/ua1.log" 50
+check "ua -> baresip: baresip verified our fingerprint" grep -aq "verified sha-256 fingerprint OK" "$dir/bs.log"
+check "ua -> baresip: baresip completed DTLS-SRTP" grep -aq "DTLS-SRTP complete" "$dir/bs.log"
+check "ua -> baresip: baresip CALL_MENC and CALL_RTPESTAB" eval 'event CALL_MENC && event CALL_RTPESTAB'
+check "ua -> baresip: baresip received >= 50 SRTP packets" bs_received 50
+
+# 2. baresip calls our UA: baresip offers actpass, we answer active (DTLS client).
+start_baresip
+"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --answer --duration 3 --expect 50 \
+	>"$dir/ua2.log" 2>&1 &
+uapid=$!
+sleep 0.5
+ctrl dial "sip:alice@127.0.0.1:$ua_sip"
+sleep 3.5
+ctrl hangup
+wait "$uapid"
+rc=$?
+uapid=
+sleep 0.3
+stop_baresip
+check "baresip -> ua: our UA exits 0" test "$rc" -eq 0
+check "baresip -> ua: our UA (DTLS client) matched baresip's fingerprint" \
+	eval "grep -q 'fingerprint MATCH' '$dir/ua2.log' && grep -q 'dtls client' '$dir/ua2.log'"
+check "baresip -> ua: our UA received >= 50 authenticated SRTP packets" received "$dir/ua2.log" 50
+check "baresip -> ua: baresip verified our fingerprint" grep -aq "verified sha-256 fingerprint OK" "$dir/bs.log"
+check "baresip -> ua: baresip CALL_MENC and CALL_RTPESTAB" eval 'event CALL_MENC && event CALL_RTPESTAB'
+check "baresip -> ua: baresip received >= 50 SRTP packets" bs_received 50
+
+# 3. baresip's fingerprint altered on its way to us: our UA refuses the handshake.
+start_baresip
+"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
+	--duration 3 --no-ice --tamper-fingerprint remote >"$dir/ua3.log" 2>&1
+rc=$?
+sleep 0.5
+stop_baresip
+check "altered peer fingerprint: our UA exits non-zero" test "$rc" -ne 0
+check "altered peer fingerprint: our UA refused the DTLS handshake" \
+	grep -q "media failed: DTLS handshake refused: DTLS certificate (sha-256" "$dir/ua3.log"
+check "altered peer fingerprint: no SRTP accepted by our UA" grep -q "received 0 " "$dir/ua3.log"
+check "altered peer fingerprint: baresip got no SRTP" bs_received_none
+check "altered peer fingerprint: baresip saw no RTP established" eval '! event CALL_RTPESTAB'
+
+# 4. Our fingerprint altered on its way to baresip: baresip refuses.
+start_baresip
+"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
+	--duration 3 --no-ice --tamper-fingerprint local >"$dir/ua4.log" 2>&1
+rc=$?
+sleep 0.5
+stop_baresip
+check "altered own fingerprint: our UA exits non-zero" test "$rc" -ne 0
+check "altered own fingerprint: baresip reported the mismatch" grep -aq "fingerprint mismatch" "$dir/bs.log"
+# baresip checks the server's fingerprint after its handshake, so our side may
+# finish DTLS; what matters is that baresip closes (close_notify or BYE,
+# whichever arrives first) and sends no media.
+check "altered own fingerprint: baresip closed the media" \
+	grep -Eq "call ended by peer|peer closed DTLS" "$dir/ua4.log"
+check "altered own fingerprint: our UA received no SRTP" grep -q "received 0 " "$dir/ua4.log"
+check "altered own fingerprint: baresip got no SRTP" bs_received_none
+
+if [ "$fail" -gt 0 ]; then
+	for f in "$dir"/ua*.log; do echo "--- $f"; cat "$f"; done
+	echo "--- baresip (last run)"
+	grep -a -E "dtls|srtp|fingerprint|packets|call:" "$dir/bs.log" | tail -30
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

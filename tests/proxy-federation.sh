@@ -1,0 +1,145 @@
+#!/bin/sh
+# proxy-federation.sh - two sipdance-proxies federating over DANE on the Knot
+# testbed: SIPp alice -> proxy a.example -> TLS+DANE -> proxy b.example -> SIPp
+# bob. The call completes with SDP and Identity byte-identical; refusals are
+# fast and explained (bogus zone, TLSA that no longer matches B's key, no
+# usable target); a connection authenticated for b.example is never used for
+# another domain at the same address; a foreign From on an unauthenticated
+# connection gets 403; SIGHUP flushes the DNS cache.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+# ports: 40 per run from a base that differs between concurrent runs
+base=$((43000 + ($$ % 500) * 40))
+a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) c_sip=$((base + 4))
+c_tls=$((base + 5)) i_sip=$((base + 6)) i_tls=$((base + 7)) dnsp=$((base + 8))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) uac_p=$((base + 18)) uac_m=$((base + 20))
+uac_c=$((base + 24)) opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
+need sipp knotd keymgr kdig ldns-signzone openssl
+
+export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
+export TB_C_TLS_PORT=$c_tls TB_C_SIP_PORT=$c_sip TB_INSECURE_TLS_PORT=$i_tls TB_INSECURE_SIP_PORT=$i_sip
+start_testbed $dnsp
+
+dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
+start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
+	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--ca-file "$TB_PKIX_CA" $dns --log-level debug || exit 1
+start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
+	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
+	--location "bob@b.example=sip:bob@127.0.0.2:$uas_p" $dns --log-level debug || exit 1
+
+# 1. the call
+sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.2 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run uac 127.0.0.1:$a_sip -sf "$srcdir/tests/sip-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m \
+	-cp $uac_c -s bob -key rdomain b.example
+rc=$?
+wait "$uas_pid" 2>/dev/null
+if [ $rc -eq 0 ] && grep -q "^ACK " "$tmp/uas.msg" && grep -q "^BYE " "$tmp/uas.msg"; then
+	ok "call alice@a.example -> bob@b.example over TLS+DANE completed (INVITE, 200, ACK, BYE)"
+else
+	bad "call completed (sipp rc $rc)" "$(tail -n 5 "$tmp/uac.out"; tail -n 20 "$tmp/A.log"; tail -n 20 "$tmp/B.log")"
+fi
+msg "$tmp/uac.msg" sent '^INVITE' >"$tmp/inv.sent"
+msg "$tmp/uas.msg" received '^INVITE' >"$tmp/inv.recv"
+body <"$tmp/inv.sent" >"$tmp/sdp.sent"
+body <"$tmp/inv.recv" >"$tmp/sdp.recv"
+if [ -s "$tmp/sdp.sent" ] && cmp -s "$tmp/sdp.sent" "$tmp/sdp.recv" &&
+	grep -q '^a=fingerprint:sha-256 4A:AD' "$tmp/sdp.recv" && grep -q '^a=tls-id:' "$tmp/sdp.recv"; then
+	ok "offer SDP (a=fingerprint, a=setup, a=tls-id, a=crypto) arrived byte-identical"
+else
+	bad "offer SDP byte-identical" "$(diff "$tmp/sdp.sent" "$tmp/sdp.recv" | head)"
+fi
+header Identity <"$tmp/inv.sent" >"$tmp/id.sent"
+header Identity <"$tmp/inv.recv" >"$tmp/id.recv"
+check "Identity header arrived byte-identical" eval '[ -s "$tmp/id.sent" ] && cmp -s "$tmp/id.sent" "$tmp/id.recv"'
+msg "$tmp/uas.msg" sent '^SIP/2.0 200' | body >"$tmp/ans.sent"
+msg "$tmp/uac.msg" received '^SIP/2.0 200' | body >"$tmp/ans.recv"
+check "answer SDP arrived back byte-identical" eval '[ -s "$tmp/ans.sent" ] && cmp -s "$tmp/ans.sent" "$tmp/ans.recv"'
+check "A authenticated B by DANE inside the handshake (log line)" \
+	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/A.log"
+check "B authenticated A's client chain for From a.example (log line)" \
+	grep -Eq 'auth: peer=127.0.0.1:[0-9]+ domain=a.example rule=secure-tlsa verdict=MATCH' "$tmp/B.log"
+check "B saw Record-Route of both proxies and Max-Forwards 68" \
+	eval 'grep -q "^Record-Route: <sip:b.example;lr>" "$tmp/inv.recv" && grep -q "^Record-Route: <sip:a.example;lr>" "$tmp/inv.recv" && grep -q "^Max-Forwards: 68" "$tmp/inv.recv"'
+n1=$(grep -c "new TLS connection to 127.0.0.2:$b_tls for b.example" "$tmp/A.log")
+
+# one request, its status and Reason: opt NAME PROXYADDR RDOMAIN FROMDOMAIN
+opt() {
+	t0=$(date +%s%N)
+	sipp_run "$1" "$2" -sf "$srcdir/tests/sip-options.xml" -i 127.0.0.1 -p $opt_p -mp $opt_m -cp $opt_c \
+		-s bob -key rdomain "$3" -key fromdomain "$4"
+	ms=$(elapsed_ms "$t0")
+	st=$(status "$tmp/$1.msg")
+	reason=$(msg "$tmp/$1.msg" received '^SIP/2.0 [2-6]' | header Reason)
+}
+
+# 2. the connection is reused for b.example, never for another domain at the same address
+opt reuse 127.0.0.1:$a_sip b.example a.example
+n2=$(grep -c "new TLS connection to 127.0.0.2:$b_tls for b.example" "$tmp/A.log")
+nb=$(grep -c 'OPTIONS sip:bob@b.example from 127.0.0.1:[0-9]* over TLS' "$tmp/B.log")
+check "a second request to b.example rides the authenticated connection (no new handshake)" \
+	eval '[ "$n1" = 1 ] && [ "$n2" = 1 ] && [ "$nb" = 1 ]'
+opt other 127.0.0.1:$a_sip nodane.example a.example
+if grep -q "new TLS connection to 127.0.0.2:$b_tls for nodane.example" "$tmp/A.log" && [ "$st" = 502 ]; then
+	ok "nodane.example at the same address got a fresh handshake, refused by PKIX ($st in ${ms} ms)"
+else
+	bad "fresh handshake for another domain at the same address (status $st)" "$reason"
+fi
+
+# 3. bogus zone: refused before any connection, with the cause named
+opt bogus 127.0.0.1:$a_sip badsig.example a.example
+case $reason in
+*'cause=502'*'bogus'*) ok "badsig.example (bogus TLSA) refused: $st in ${ms} ms, Reason names bogus" ;;
+*) bad "badsig.example refused as bogus (status $st)" "$reason" ;;
+esac
+opt expired 127.0.0.1:$a_sip expired.example a.example
+check "expired.example (expired RRSIGs) refused as bogus ($st in ${ms} ms)" \
+	eval 'case "$reason" in *bogus*) true ;; *) false ;; esac'
+check "every refusal came well before SIP timer F (no 408)" \
+	eval '! grep -q "SIP/2.0 408" "$tmp"/other.msg "$tmp"/bogus.msg "$tmp"/expired.msg'
+
+# 4. forged From: a.example claimed over plain UDP to B
+opt forged 127.0.0.2:$b_sip b.example a.example
+case "$st $reason" in
+'403 '*'forged domain'*) ok "From a.example over UDP to B: 403 with Reason" ;;
+*) bad "forged From over UDP refused with 403 (status $st)" "$reason" ;;
+esac
+printf 'OPTIONS sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:1;branch=z9hG4bK-nocert\r\nFrom: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\nCall-ID: nocert@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' >"$tmp/nocert.req"
+(cat "$tmp/nocert.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
+	-servername b.example >"$tmp/nocert.out" 2>/dev/null
+check "From a.example over TLS without a client certificate: 403" grep -q '^SIP/2.0 403' "$tmp/nocert.out"
+sed 's/nocert/wrongcert/' "$tmp/nocert.req" >"$tmp/wrong.req"
+(cat "$tmp/wrong.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
+	-servername b.example -cert "$TB_CERT_WRONG" -key "$TB_KEY_WRONG" >"$tmp/wrong.out" 2>/dev/null
+check "From a.example over TLS with a certificate not in a.example's TLSA: 403" \
+	grep -q '^SIP/2.0 403' "$tmp/wrong.out"
+sed 's/nocert/goodcert/' "$tmp/nocert.req" >"$tmp/good.req"
+(cat "$tmp/good.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
+	-servername b.example -cert "$TB_CERT_A" -key "$TB_KEY_A" >"$tmp/good.out" 2>/dev/null
+check "From a.example over TLS with a.example's certificate: accepted (not 403)" \
+	eval 'grep -q "^SIP/2.0 [1-5]" "$tmp/good.out" && ! grep -q "^SIP/2.0 403" "$tmp/good.out"'
+
+# 5. B's key no longer matches its TLSA: refused inside the handshake, fast, explained
+stop_proxy B
+start_proxy B2 --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
+	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" \
+	--location "bob@b.example=sip:bob@127.0.0.2:$uas_p" $dns --log-level debug || exit 1
+opt mismatch 127.0.0.1:$a_sip b.example a.example
+case "$st $reason" in
+'502 '*'mismatch'*) ok "B with a key its TLSA does not name: 502 in ${ms} ms, Reason names mismatch" ;;
+*) bad "TLSA mismatch refused with 502 (status $st)" "$reason" ;;
+esac
+check "the refusal is logged as one authentication decision" \
+	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=secure-tlsa verdict=NOMATCH" "$tmp/A.log"
+check "B never received the request over the refused connection" \
+	eval '! grep -q "OPTIONS sip:bob" "$tmp/B2.log"'
+
+# 6. SIGHUP: certificates reloaded, DNS/TLSA cache flushed
+kill -HUP "$A_pid"
+sleep 0.3
+check "SIGHUP reloads certificates and flushes the DNS/TLSA cache" \
+	eval 'grep -q "reload: certificates reloaded" "$tmp/A.log" && grep -q "cache flushed" "$tmp/A.log"'
+
+# 7. SIGTERM drains and exits
+stop_proxy A
+check "SIGTERM: proxy A drained and exited" grep -q 'drained, exiting' "$tmp/A.log"
+finish

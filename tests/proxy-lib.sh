@@ -1,0 +1,118 @@
+# proxy-lib.sh - shared by the tests/proxy-*.sh scripts (sourced, not run):
+# ok/FAIL counting, starting sipdance-proxy and the testbed, SIPp runs and
+# reading SIPp's message traces. Everything runs on 127.0.0.0/8 and is
+# stopped on exit.
+top_builddir=${top_builddir:-.}
+srcdir=${srcdir:-.}
+PROXY="$top_builddir/sipdance-proxy"
+TESTBED="$srcdir/tests/testbed/testbed.sh"
+pass=0 fail=0 pids="" tbdir=""
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-proxy-test.XXXXXX")
+
+# cleanup - stop what we started, by pid
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	[ -n "$tbdir" ] && "$TESTBED" stop "$tbdir" >/dev/null 2>&1
+	if [ "$fail" -eq 0 ]; then rm -rf "$tmp"; else echo "# logs kept in $tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ok NAME / bad NAME [DETAIL] - one result line
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/#   /'; return 0; }
+# check NAME CMD... - ok if CMD succeeds
+check() { n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
+
+# finish - no sanitizer report from any proxy, then the summary line and exit status
+finish() {
+	if grep -l 'ERROR: AddressSanitizer\|runtime error:' "$tmp"/*.log >/dev/null 2>&1; then
+		bad "no AddressSanitizer or UBSan report from the proxies" "$(grep -h -A5 'ERROR: AddressSanitizer\|runtime error:' "$tmp"/*.log | head -20)"
+	fi
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+# need PROGRAM... - skip the script (77) when a program is missing
+need() {
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || { echo "# SKIP: $p not installed"; exit 77; }
+	done
+}
+
+# start_testbed DNSPORT - Knot hierarchy with the proxies' ports (TB_* knobs exported by the caller)
+start_testbed() {
+	tbdir=$tmp/tb
+	"$TESTBED" start "$tbdir" "$1" >"$tmp/testbed.out" 2>&1 || { cat "$tmp/testbed.out"; tbdir=; exit 99; }
+	. "$tbdir/env.sh"
+}
+
+# start_proxy NAME ARGS... - run sipdance-proxy in the background, log in $tmp/NAME.log;
+# waits for its "serving" line; the pid is in $NAME_pid
+start_proxy() {
+	name=$1
+	shift
+	"$PROXY" "$@" >"$tmp/$name.log" 2>&1 &
+	eval "${name}_pid=$!"
+	pids="$pids $!"
+	i=0
+	while ! grep -q "serving" "$tmp/$name.log" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$(eval echo \$${name}_pid)" 2>/dev/null; then
+			bad "proxy $name started" "$(cat "$tmp/$name.log")"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stop_proxy NAME - SIGTERM and wait
+stop_proxy() {
+	p=$(eval echo \$${1}_pid)
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	pids=$(echo "$pids" | sed "s/ $p\b//")
+}
+
+# sipp_run NAME ARGS... - one SIPp run with a message trace $tmp/NAME.msg, at most 20 s
+sipp_run() {
+	name=$1
+	shift
+	timeout 20 sipp "$@" -m 1 -nostdin -timeout 15 -trace_msg -message_file "$tmp/$name.msg" \
+		>"$tmp/$name.out" 2>&1
+}
+
+# sipp_bg NAME ARGS... - a SIPp UAS in the background ($NAME_pid)
+sipp_bg() {
+	name=$1
+	shift
+	timeout 30 sipp "$@" -m 1 -nostdin -timeout 25 -trace_msg -message_file "$tmp/$name.msg" \
+		>"$tmp/$name.out" 2>&1 &
+	eval "${name}_pid=$!"
+	pids="$pids $!"
+	sleep 0.3
+}
+
+# msg FILE sent|received FIRSTLINE_RE - the first such message of a SIPp trace, CRs removed
+msg() {
+	awk -v dir="$2" -v re="$3" '
+		/^-----------------------------------------------/ { if (found) exit; hdr = 1; next }
+		hdr == 1 { hdr = 2; take = index($0, "message " dir) > 0; next }
+		hdr == 2 { hdr = 0; first = 1; next }
+		take && first { first = 0; if ($0 ~ re) found = 1 }
+		found { sub(/\r$/, ""); print }
+	' "$1" | awk '{ a[NR] = $0 } END { n = NR; while (n > 0 && a[n] == "") n--; for (i = 1; i <= n; i++) print a[i] }'
+}
+
+# body - the part after the first empty line
+body() { awk 'seen { print } /^$/ { seen = 1 }'; }
+
+# header NAME - the value lines of header NAME
+header() { grep -i "^$1:" || true; }
+
+# status FILE - the first final status SIPp received
+status() { grep -E '^SIP/2.0 [2-6][0-9][0-9]' "$1" | head -1 | cut -d' ' -f2; }
+
+# elapsed_ms START_NS - milliseconds since START_NS (date +%s%N)
+elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }

@@ -1,0 +1,118 @@
+#!/bin/sh
+# proxy-local.sh - sipdance-proxy serving its own domain, no DNS needed:
+# REGISTER then a call to the registered contact, expiry by Expires: 0,
+# forking to two contacts (the 200 beats a 486, whichever answers first),
+# CANCEL of a ringing call, E.164 numbers to --e164-route, Max-Forwards 0,
+# the config file, and clear startup errors for bad configurations.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+# ports: 40 per run from a base that differs between concurrent runs
+base=$((43000 + ($$ % 500) * 40))
+P=$base uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) busy_p=$((base + 17))
+busy_m=$((base + 18)) busy_c=$((base + 22)) ans_p=$((base + 23)) ans_m=$((base + 24))
+ans_c=$((base + 28)) e164_p=$((base + 29)) e164_m=$((base + 30)) e164_c=$((base + 34))
+need sipp
+
+start_proxy L --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" \
+	--listen "sip:127.0.0.1:$P;transport=tcp" --e164-route "sip:127.0.0.1:$e164_p;transport=udp" \
+	--location "fork@a.example=sip:fork@127.0.0.1:$busy_p" --location "fork@a.example=sip:fork@127.0.0.1:$ans_p" \
+	--log-level debug || exit 1
+opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
+
+# 1. registrar
+sipp_run reg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+check "REGISTER bob@a.example: 200" eval '[ "$(status "$tmp/reg.msg")" = 200 ]'
+check "the 200 lists the binding with its expiry" \
+	grep -q "Contact: <sip:bob@127.0.0.1:$uas_p>;expires=60" "$tmp/reg.msg"
+sipp_bg uas -sn uas -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run uac 127.0.0.1:$P -sn uac $opts -p $uac_p -s bob
+rc=$?
+wait "$uas_pid" 2>/dev/null
+check "call to bob@a.example reached the registered contact and completed" eval '[ $rc = 0 ]'
+check "the callee saw Record-Route and Max-Forwards 69" \
+	eval 'grep -q "^Record-Route: <sip:a.example;lr>" "$tmp/uas.msg" && grep -q "^Max-Forwards: 69" "$tmp/uas.msg"'
+sipp_run unreg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 0
+sipp_run gone 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key fromdomain a.example
+check "after Expires: 0 bob has no binding: 404" eval '[ "$(status "$tmp/gone.msg")" = 404 ]'
+
+# 2. forking: one contact busy, the other answers; the 200 wins
+sipp_bg busy -sf "$srcdir/tests/sip-busy.xml" -i 127.0.0.1 -p $busy_p -mp $busy_m -cp $busy_c
+sipp_bg ans -sn uas -i 127.0.0.1 -p $ans_p -mp $ans_m -cp $ans_c
+sipp_run fork 127.0.0.1:$P -sn uac $opts -p $uac_p -s fork
+rc=$?
+wait "$busy_pid" "$ans_pid" 2>/dev/null
+check "forked INVITE reached both contacts of fork@a.example" \
+	eval 'grep -q "^INVITE sip:fork@127.0.0.1:$busy_p" "$tmp/busy.msg" && grep -q "^INVITE sip:fork@127.0.0.1:$ans_p" "$tmp/ans.msg"'
+check "best response wins: the call completed despite the 486" eval '[ $rc = 0 ] && ! grep -q "SIP/2.0 486" "$tmp/fork.msg"'
+
+# 3. CANCEL
+sipp_bg cuas -sf "$srcdir/tests/sip-cancel-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run reg2 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+sipp_run cuac 127.0.0.1:$P -sf "$srcdir/tests/sip-cancel-uac.xml" $opts -p $uac_p -s carol
+rc=$?
+wait "$cuas_pid" 2>/dev/null
+check "CANCEL reached the ringing callee; the caller got 200 and 487" \
+	eval '[ $rc = 0 ] && grep -q "^CANCEL " "$tmp/cuas.msg" && grep -q "SIP/2.0 487" "$tmp/cuac.msg"'
+
+# 4. E.164 numbers go to --e164-route, without DNS or DANE
+sipp_bg e164 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $e164_p -mp $e164_m -cp $e164_c
+sipp_run tel 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s +15551234567 \
+	-key rdomain "a.example;user=phone" -key fromdomain a.example
+wait "$e164_pid" 2>/dev/null
+check "sip:+15551234567@a.example;user=phone went to the E.164 next hop: 200" \
+	eval '[ "$(status "$tmp/tel.msg")" = 200 ] && grep -q "^OPTIONS sip:+15551234567@a.example;user=phone" "$tmp/e164.msg"'
+
+# 5. Max-Forwards 0
+sed 's/Max-Forwards: 70/Max-Forwards: 0/' "$srcdir/tests/sip-options.xml" >"$tmp/mf0.xml"
+sipp_run mf0 127.0.0.1:$P -sf "$tmp/mf0.xml" $opts -p $opt_p -s bob -key rdomain a.example -key fromdomain a.example
+check "Max-Forwards: 0 is answered 483" eval '[ "$(status "$tmp/mf0.msg")" = 483 ]'
+stop_proxy L
+
+# 6. config file, flags overriding it
+cat >"$tmp/proxy.conf" <<CONF
+# a comment
+domain = a.example
+listen = sip:127.0.0.1:$P;transport=udp
+log-level = info
+CONF
+start_proxy F --config "$tmp/proxy.conf" --log-level debug || exit 1
+sipp_run opt 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s nobody \
+	-key rdomain a.example -key fromdomain a.example
+check "config file: domain and listener from the file, log level from the flag" \
+	eval '[ "$(status "$tmp/opt.msg")" = 404 ] && grep -q "debug proxy: OPTIONS" "$tmp/F.log"'
+stop_proxy F
+
+# 7. startup errors: exit status and a message naming the problem
+# bad_start NAME WANT_RE ARGS... - the proxy must refuse to start with a message matching WANT_RE
+bad_start() {
+	name=$1 re=$2
+	shift 2
+	timeout 5 "$PROXY" "$@" >"$tmp/err.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -Eq -- "$re" "$tmp/err.out"; then
+		ok "startup error: $name"
+	else
+		bad "startup error: $name (exit $rc)" "$(cat "$tmp/err.out")"
+	fi
+}
+L="--listen sip:127.0.0.1:$P;transport=udp"
+bad_start "no --domain" "no --domain" $L
+bad_start "no --listen" "no --listen" --domain a.example
+bad_start "bad --dane" "--dane maybe: want required" --domain a.example $L --dane maybe
+bad_start "unknown option" "unknown option --frobnicate" --domain a.example $L --frobnicate 1
+bad_start "TLS without --cert" "TLS listener needs --cert" --domain a.example --listen "sips:127.0.0.1:$P;transport=tls"
+bad_start "bad --location" "--location bob: want AOR=CONTACT" --domain a.example $L --location bob
+bad_start "resolver without trust anchor" "--trust-anchor go together" --domain a.example $L --resolver 127.0.0.1@53
+bad_start "unreadable trust anchor" "trust anchor" --domain a.example $L --resolver 127.0.0.1@53 --trust-anchor /nonexistent
+bad_start "missing --cert file" "--cert /nonexistent" --domain a.example --listen "sips:127.0.0.1:$P;transport=tls" --cert /nonexistent --key /nonexistent
+bad_start "unreadable --ca-file" "--ca-file /nonexistent" --domain a.example $L --ca-file /nonexistent
+printf 'domain = a.example\nfrobnicate = 1\n' >"$tmp/bad.conf"
+bad_start "unknown key in the config file" 'bad.conf:2: unknown key "frobnicate"' --config "$tmp/bad.conf" $L
+bad_start "address not available" "cannot listen on sip:192.0.2.1" --domain a.example --listen "sip:192.0.2.1:$P;transport=udp"
+"$PROXY" --help >"$tmp/help.out" 2>&1
+check "--help lists every key" eval 'for k in domain listen cert key trust-anchor resolver dane ca-file location e164-route log-level config; do grep -q -- "--$k " "$tmp/help.out" || exit 1; done'
+finish
