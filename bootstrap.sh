@@ -18,7 +18,10 @@ libcunit1-dev libjansson-dev
 knot knot-dnsutils ldnsutils sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
 secsipidx libsecsipid-dev
+chromium kamailio-websocket-modules iproute2
 "
+# The web phone's build and its browser tests need node and npm: Debian's, unless some are installed.
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 # say MSG - one progress line
 say() { printf '== %s\n' "$*"; }
@@ -85,14 +88,14 @@ check)
 		printf '# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >build/valgrind.sum ||
 		{ tail -40 build/valgrind.out; printf '# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build/valgrind.sum; }
 	logs="$logs build/valgrind.sum"
-	say "Kamailio module (kamailio/sipdance.so) against the installed kamailio's source, and its tests"
+	say "Kamailio module (kamailio/sipdance.so) against the installed kamailio's source, its tests and the WebRTC tests"
 	mkdir -p build-kam
 	if ! kamdir=$(kamailio/get-source.sh); then
 		printf 'FAIL: kamailio/get-source.sh (see its message above)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
 	elif ! build build-kam --with-kamailio-module="$kamdir"; then
 		printf 'FAIL: building kamailio/sipdance.so\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
 	else
-		make -C build-kam -j"$(nproc)" check TESTS='$(KAMAILIO_TESTS)' >build-kam/check.out 2>&1 || true
+		make -C build-kam -j"$(nproc)" check TESTS='$(KAMAILIO_TESTS) $(WEBRTC_TESTS)' >build-kam/check.out 2>&1 || true
 	fi
 	grep -E '^(PASS|FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build-kam/check.out || true
 	logs="$logs build-kam/check.out"

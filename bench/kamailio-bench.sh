@@ -56,7 +56,7 @@ uac() {
 	rm -f "$tmp"/uac_* "$tmp"/*_rtt.csv
 	(cd "$tmp" && sipp "127.0.0.2:$b_sip" -sf "$top/tests/kamailio-uac.xml" -s bob -i 127.0.0.1 \
 		-key rdomain c.example -key fromuser alice -key fdomain b.example -key extrahdr "X-Bench: 1" -p "$uac" \
-		-mp $((base + 20)) -cp $((base + 16)) -r "$1" -m "$2" -l 5000 -timeout 120 -recv_timeout 5000 \
+		-mp $((base + 20)) -cp $((base + 16)) -d 100 -r "$1" -m "$2" -l 5000 -timeout 120 -recv_timeout 5000 \
 		-buff_size 4194304 -nostdin -trace_stat -stf "uac_stat.csv" -trace_rtt -rtt_freq 1 \
 		>"uac_$3.out" 2>&1)
 	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "SuccessfulCall(C)") s = i; if ($i == "FailedCall(C)") f = i } }

@@ -37,7 +37,7 @@ struct ua {
 	su_timer_t *timer;
 	/* options */
 	const char *aor, *listen, *registrar, *proxy, *target, *media_addr;
-	int answer, no_ice, verbose;
+	int answer, no_ice, ice_lite, verbose;
 	int tamper_local, tamper_remote; /* testing: flip a fingerprint bit */
 	unsigned duration_ms, expect;
 	unsigned fp_flags;
@@ -46,7 +46,7 @@ struct ua {
 	/* state */
 	struct sipdance_stun_ep *ep;
 	struct sipdance_sdp_media local;
-	int pt, secure_seen, bye_sent, done, exit_code;
+	int pt, secure_seen, peer_closed, bye_sent, done, exit_code;
 	unsigned long secure_at, elapsed;
 	/* media */
 	uint16_t seq;
@@ -163,7 +163,8 @@ static void report(struct ua *ua)
 		return;
 	sipdance_stun_ep_stats(ua->ep, &st);
 	say("packets sent %lu received %lu bad %lu gaps %lu auth-fail %lu replay %lu (ice %s, dtls %s)",
-	    st.rtp_tx, ua->rx_ok, ua->rx_bad, ua->gaps, st.auth_fail, st.replay, st.ice ? "yes" : "no",
+	    st.rtp_tx, ua->rx_ok, ua->rx_bad, ua->gaps, st.auth_fail, st.replay,
+	    st.ice_lite ? "lite" : st.ice ? "yes" : "no",
 	    st.dtls_client ? "client" : "server");
 }
 
@@ -176,6 +177,21 @@ static void tick(struct ua *ua, su_timer_t *t, su_timer_arg_t *arg)
 		return;
 	sipdance_stun_ep_poll(ua->ep, 0);
 	s = sipdance_stun_ep_state(ua->ep);
+	if (s == SIPDANCE_EP_FAILED && ua->secure_seen &&
+	    !strcmp(sipdance_stun_ep_why(ua->ep), "peer closed DTLS (close_notify)")) {
+		/* the peer ended the media (a browser closes DTLS before its BYE arrives): the call's
+		 * outcome is judged at the BYE, or after the usual wait for it */
+		if (!ua->peer_closed)
+			say("media ended: peer closed DTLS");
+		ua->peer_closed = 1;
+		ua->elapsed += TICK_MS;
+		if (ua->elapsed >= ua->duration_ms + 10000) {
+			say("no BYE after the peer closed DTLS");
+			report(ua);
+			finish(ua, 1, NULL);
+		}
+		return;
+	}
 	if (s == SIPDANCE_EP_FAILED) {
 		say("media failed: %s", sipdance_stun_ep_why(ua->ep));
 		report(ua);
@@ -360,7 +376,10 @@ static void event(nua_event_t ev, int status, char const *phrase, nua_t *nua, st
 	case nua_i_bye:
 		if (ua->done)
 			break;
-		say("call ended by peer");
+		if (sip && sip->sip_reason && sip->sip_reason->re_text)
+			say("call ended by peer: %s", sip->sip_reason->re_text);
+		else
+			say("call ended by peer");
 		report(ua);
 		ua->bye_sent = 1;
 		finish(ua, ua->secure_seen && ua->rx_ok >= ua->expect && !ua->rx_bad ? 0 : 1, NULL);
@@ -407,7 +426,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: sipdance-ua --aor SIP-URI [--listen SIP-URI] [--registrar SIP-URI] [--proxy SIP-URI]\n"
 	      "                   (--call SIP-URI | --answer) [--duration SECONDS] [--expect PACKETS]\n"
-	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--allow-sha1]\n"
+	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--ice-lite]\n"
+	      "                   [--allow-sha1]\n"
 	      "                   [--tamper-fingerprint local|remote] [--verbose]\n"
 	      "Places or answers one call with DTLS-SRTP media; exit 0 when media was\n"
 	      "authenticated and at least PACKETS (default 10) packets were received.\n"
@@ -425,6 +445,7 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		{ "call", 1, NULL, 'c' }, { "answer", 0, NULL, 'A' }, { "duration", 1, NULL, 'd' },
 		{ "expect", 1, NULL, 'e' }, { "media-addr", 1, NULL, 'm' }, { "cert", 1, NULL, 'C' },
 		{ "key", 1, NULL, 'K' }, { "no-ice", 0, NULL, 'n' }, { "allow-sha1", 0, NULL, 's' },
+		{ "ice-lite", 0, NULL, 'L' },
 		{ "verbose", 0, NULL, 'v' }, { "tamper-fingerprint", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *key = NULL;
@@ -448,6 +469,7 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		case 'C': cert = optarg; break;
 		case 'K': key = optarg; break;
 		case 'n': ua->no_ice = 1; break;
+		case 'L': ua->ice_lite = 1; break;
 		case 's': ua->fp_flags |= SIPDANCE_SDP_ALLOW_SHA1; break;
 		case 'v': ua->verbose = 1; break;
 		case 'T':
@@ -482,7 +504,8 @@ int main(int argc, char **argv)
 	if (RAND_bytes((uint8_t *)&ua.ssrc, sizeof(ua.ssrc)) != 1)
 		return 1;
 	cfg = (struct sipdance_stun_ep_cfg){ .addr = ua.media_addr, .cert = ua.cert, .key = ua.key,
-					     .fp_flags = ua.fp_flags, .on_media = on_media, .arg = &ua };
+					     .fp_flags = ua.fp_flags, .ice_lite = ua.ice_lite,
+					     .on_media = on_media, .arg = &ua };
 	if ((err = sipdance_stun_ep_alloc(&ua.ep, &cfg))) {
 		fprintf(stderr, "sipdance-ua: media endpoint on %s: %s\n", ua.media_addr, strerror(err));
 		return 1;

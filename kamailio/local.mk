@@ -4,8 +4,11 @@
 # never looks at it.
 EXTRA_DIST += kamailio/get-source.sh kamailio/sipdance_mod.c kamailio/kam_verify.c kamailio/kam_verify.h \
 	examples/kamailio/kamailio.cfg examples/kamailio/README.md \
-	tests/kamailio-lib.sh tests/kamailio-sip.py tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
-	bench/kamailio-bench.sh docs/kamailio-module.md
+	tests/kamailio-lib.sh tests/kamailio-sip.py tests/kamailio-compare.py tests/kamailio-uac.xml \
+	tests/kamailio-uas.xml tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
+	tests/kamailio-interop.sh tests/kamailio-kemi.sh tests/kamailio-kemi.cfg tests/kamailio-kemi.js \
+	tests/kamailio-stir.sh tests/kamailio-stir.cfg \
+	bench/kamailio-bench.sh bench/kamailio-bench.cfg docs/kamailio-module.md
 
 if KAMAILIO_MODULE
 # Installed next to Kamailio's own modules; tests load it from the build tree.
@@ -22,8 +25,9 @@ kamailio_sipdance_la_LIBADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANS
 kamailio_sipdance_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(exports|mod_register|module_version|module_flags|module_interface_ver)$$'
 
-TESTS += tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh
-KAMAILIO_TESTS = tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh
+KAMAILIO_TESTS = tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh tests/kamailio-kemi.sh \
+	tests/kamailio-stir.sh tests/kamailio-interop.sh
+TESTS += $(KAMAILIO_TESTS)
 AM_TESTS_ENVIRONMENT += KAMAILIO_MODULE_DIR='$(abs_top_builddir)/kamailio/.libs'; export KAMAILIO_MODULE_DIR; \
 	KAMAILIO_MODDIR='$(KAMAILIO_MODDIR)'; export KAMAILIO_MODDIR;
 endif

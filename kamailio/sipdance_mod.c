@@ -90,7 +90,8 @@ static int mod_init(void)
 
 	if (fill_conf())
 		return -1;
-	sipdance_log_set(on_log, NULL, SIPDANCE_LOG_DEBUG);
+	/* library debug lines only when Kamailio's log level shows them (formatting costs) */
+	sipdance_log_set(on_log, NULL, is_printable(L_DBG) ? SIPDANCE_LOG_DEBUG : SIPDANCE_LOG_INFO);
 	/* a throw-away context: a bad resolver, anchor or CA file stops the start */
 	if (kv_alloc(&probe, &conf, &why)) {
 		LM_ERR("sipdance: %s\n", why ? why : "cannot set up");

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <sipdance/clientid.h>
 #include <sipdance/dns.h>
 #include <sipdance/locate.h>
 #include <sofia-sip/sip.h>
@@ -31,6 +32,7 @@
 #include "fed.h"
 
 #define MAX_WATCH 32
+#define MAX_CLIENT_DOMAINS 32
 
 enum conn_state { HANDSHAKING, AUTHENTICATED, FAILED };
 
@@ -84,6 +86,9 @@ struct px_fed {
 	size_t nwatch;
 	struct fconn *conns;
 	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
+	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
+	char *cid_domains[MAX_CLIENT_DOMAINS];
+	size_t ncid_domains;
 };
 
 static void conn_dispatch(struct fconn *c);
@@ -158,6 +163,53 @@ static void dns_timer(void *host, long ms)
 		su_timer_set_interval(f->dns_timer, dns_timer_fired, f, ms > 0 ? ms : 1);
 }
 
+/* clientid_setup - dane_clientid on the proxy's TLS contexts: inbound clients
+ * (--client-auth, --client-domains) and our own name outbound (--client-name) */
+static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
+{
+	const struct px_conf *conf = f->conf;
+	struct sipdance_clientid_conf cc = { .name = conf->client_name };
+	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor };
+	const char *mode = conf->client_auth ? conf->client_auth : "optional", *dwhy = NULL;
+	char *list, *tok, *save = NULL;
+	int err;
+
+	if (strcmp(mode, "off")) {
+		/* the lookup blocks the handshake (OpenSSL 3.0 cannot suspend a server's
+		 * verification): bounded well below the peer's handshake limit */
+		dc.timeout_ms = conf->handshake_timeout_ms < 1500 ? conf->handshake_timeout_ms : 1500;
+		if ((err = sipdance_dns_alloc(&f->cid_dns, &dc, &dwhy))) {
+			snprintf(why, whysize, "--client-auth: %s", dwhy ? dwhy : strerror(err));
+			return err;
+		}
+		list = strdup(conf->client_domains ? conf->client_domains : conf->domain);
+		for (tok = list ? strtok_r(list, ", ", &save) : NULL; tok;
+		     tok = strtok_r(NULL, ", ", &save)) {
+			if (f->ncid_domains == MAX_CLIENT_DOMAINS) {
+				free(list);
+				snprintf(why, whysize, "--client-domains: more than %d domains",
+					 MAX_CLIENT_DOMAINS);
+				return EINVAL;
+			}
+			if (!(f->cid_domains[f->ncid_domains] = strdup(tok)))
+				break;
+			f->ncid_domains++;
+		}
+		free(list);
+		if (!f->ncid_domains)
+			return ENOMEM;
+		cc.server = 1;
+		cc.require = !strcmp(mode, "required");
+		cc.domains = (const char *const *)f->cid_domains;
+		cc.ndomains = f->ncid_domains;
+		cc.lookup = sipdance_clientid_dns_lookup;
+		cc.lookup_arg = f->cid_dns;
+	}
+	if (!cc.server && !cc.name)
+		return 0;
+	return px_hook_clientid(f->hook, &cc, why, whysize);
+}
+
 /* px_fed_alloc - resolver, policy, verifier; federation is refused without a resolver */
 int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
 		 const struct px_conf *conf, char *why, size_t whysize)
@@ -193,7 +245,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 	if (!(f->dns_timer = su_timer_create(su_root_task(root), 0)))
 		return ENOMEM;
 	sipdance_dns_set_loop(f->dns, dns_io, dns_timer, f);
-	return 0;
+	return clientid_setup(f, why, whysize);
 }
 
 /* conn_free - forget a connection */
@@ -267,6 +319,9 @@ void px_fed_free(struct px_fed *f)
 	su_timer_destroy(f->dns_timer);
 	sipdance_policy_free(f->policy);
 	sipdance_dane_free(f->dane);
+	sipdance_dns_free(f->cid_dns);
+	for (size_t i = 0; i < f->ncid_domains; i++)
+		free(f->cid_domains[i]);
 	free(f);
 }
 
@@ -338,6 +393,7 @@ static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v)
 static void handshake_timeout(struct px_proxy *px, su_timer_t *t, void *arg)
 {
 	struct fconn *c = arg;
+	char peer[64];
 
 	if (c->state != HANDSHAKING)
 		return;
@@ -347,8 +403,9 @@ static void handshake_timeout(struct px_proxy *px, su_timer_t *t, void *arg)
 	c->verdict.result = SIPDANCE_INDETERMINATE;
 	snprintf(c->verdict.reason, sizeof(c->verdict.reason),
 		 "TLS handshake did not complete within %u ms", c->fed->conf->handshake_timeout_ms);
-	px_log(SIPDANCE_LOG_WARN, "auth", "domain=%s rule=handshake verdict=INDETERMINATE (%s)",
-	       c->domain, c->verdict.reason);
+	px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=%s verdict=INDETERMINATE (%s)",
+	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
+	       c->target->decision.rule ? c->target->decision.rule : "?", c->verdict.reason);
 	conn_dispatch(c);
 }
 
@@ -403,6 +460,12 @@ int px_fed_failed(const struct px_fedreq *r, char *why, size_t size)
 	snprintf(why, size, "%s: %s", cause_of(r->conn), r->conn->verdict.reason);
 	quote(why);
 	return 1;
+}
+
+/* px_fed_handshaking - whether @r's connection has not authenticated its peer yet */
+int px_fed_handshaking(const struct px_fedreq *r)
+{
+	return r && r->conn && r->conn->state == HANDSHAKING;
 }
 
 /* conn_dispatch - a connection finished its handshake (or failed): move its requests on */
@@ -554,8 +617,12 @@ static const char *classify(const struct sipdance_locate *loc)
 	return why && strstr(why, "BOGUS") ? "bogus" : "no usable target";
 }
 
-/* pick - the first target the policy allows, with an address; NULL if none */
-static const struct sipdance_target *pick(const struct sipdance_locate *loc, char *why, size_t size)
+static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t);
+
+/* pick - the first TLS target the policy allows with an address we can reach
+ * (into *addr); NULL if none */
+static const struct sipdance_target *pick(const struct px_fed *f, const struct sipdance_locate *loc,
+					  struct sockaddr_storage *addr, char *why, size_t size)
 {
 	const struct sipdance_target *t;
 	size_t off = 0;
@@ -563,13 +630,14 @@ static const struct sipdance_target *pick(const struct sipdance_locate *loc, cha
 	why[0] = '\0';
 	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
 		t = sipdance_locate_target(loc, i);
-		if (t->decision.action != SIPDANCE_ACT_REFUSE && t->naddr > 0 &&
-		    t->transport == SIPDANCE_TP_TLS)
+		if (t->decision.action != SIPDANCE_ACT_REFUSE && t->transport == SIPDANCE_TP_TLS &&
+		    set_addr(f, addr, t))
 			return t;
 		if (off < size)
 			off += (size_t)snprintf(why + off, size - off, "%s%s:%u %s (%s)", off ? "; " : "",
 						t->host, t->port, t->decision.rule ? t->decision.rule : "?",
-						t->decision.reason);
+						t->decision.action == SIPDANCE_ACT_REFUSE ? t->decision.reason
+						: "no address reachable from our TLS listeners");
 	}
 	if (!why[0])
 		snprintf(why, size, "%s", sipdance_locate_why(loc)[0] ? sipdance_locate_why(loc)
@@ -577,23 +645,45 @@ static const struct sipdance_target *pick(const struct sipdance_locate *loc, cha
 	return NULL;
 }
 
-/* set_addr - the socket address of a target's first address */
-static void set_addr(struct sockaddr_storage *ss, const struct sipdance_target *t)
+/* tls_family - whether a TLS listener of ours has address family @af (we
+ * connect out from it, so a target address of another family is unreachable) */
+static int tls_family(const struct px_conf *conf, int af)
 {
+	for (size_t i = 0; i < conf->nlisten; i++) {
+		const char *u = conf->listen[i];
+
+		if (strncasecmp(u, "sips:", 5) && !strstr(u, "transport=tls"))
+			continue;
+		if ((strchr(u, '[') != NULL) == (af == AF_INET6))
+			return 1;
+	}
+	return 0;
+}
+
+/* set_addr - the socket address of a target: its first address of a family we have */
+static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->naddr && !tls_family(f->conf, t->addr[i].family); i++)
+		;
+	if (i == t->naddr)
+		return 0;
 	memset(ss, 0, sizeof(*ss));
-	if (t->addr[0].family == AF_INET6) {
+	if (t->addr[i].family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (void *)ss;
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(t->port);
-		memcpy(&in6->sin6_addr, t->addr[0].addr, 16);
+		memcpy(&in6->sin6_addr, t->addr[i].addr, 16);
 	} else {
 		struct sockaddr_in *in = (void *)ss;
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons(t->port);
-		memcpy(&in->sin_addr, t->addr[0].addr, 4);
+		memcpy(&in->sin_addr, t->addr[i].addr, 4);
 	}
+	return 1;
 }
 
 /*
@@ -638,7 +728,53 @@ static int rule_server_tlsa(struct px_fedreq *r, const char **rule, struct sipda
 	return 0;
 }
 
-static inbound_rule_fn *const inbound_rules[] = { rule_server_tlsa };
+/* rule_clientid - the client authenticated a host ClientName by its client TLSA
+ * (dane_clientid, checked in the handshake): that host must be one of the
+ * domain's located servers */
+static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance_verdict *v,
+			 char *why, size_t size)
+{
+	const char *domain = sipdance_locate_domain(r->loc), *cdomain;
+	enum sipdance_clientid_kind kind;
+	char name[SIPDANCE_CLIENTID_MAX + 1];
+	const struct sipdance_target *t;
+
+	/*
+	 * The decision, case by case:
+	 *  - no DANE-authenticated ClientName on the connection: not this rule;
+	 *  - a user name (<hash>._user.<domain>): users are not peer proxies: not
+	 *    this rule (the registrar's user check applies to them);
+	 *  - a host name equal to the claimed domain: accepted;
+	 *  - a host name equal to a reference identifier (SRV target, TLSA base
+	 *    domain of a secure chain) of a TLS target the policy does not refuse:
+	 *    accepted; the DNS said that host serves the domain;
+	 *  - any other host: not this rule, the reason says which host it was.
+	 */
+	if (!px_hook_client_name(r->fed->hook, (const struct sockaddr *)&r->peer, name, sizeof(name),
+				 NULL, NULL) || sipdance_clientid_check(name, &kind, &cdomain, NULL) ||
+	    kind != SIPDANCE_CLIENTID_HOST)
+		return 0;
+	*rule = "dane-clientid";
+	if (!strcasecmp(name, domain)) {
+		snprintf(v->reason, sizeof(v->reason), "client TLSA of %s (dane_clientid)", name);
+		return 1;
+	}
+	for (size_t i = 0; i < sipdance_locate_count(r->loc); i++) {
+		t = sipdance_locate_target(r->loc, i);
+		if (t->transport != SIPDANCE_TP_TLS || t->decision.action == SIPDANCE_ACT_REFUSE)
+			continue;
+		for (size_t j = 0; j < t->nrefids; j++)
+			if (t->refids[j] && !strcasecmp(t->refids[j], name)) {
+				snprintf(v->reason, sizeof(v->reason),
+					 "client TLSA of %s (dane_clientid), a server of %s", name, domain);
+				return 1;
+			}
+	}
+	snprintf(why, size, "dane_clientid %s is not a server of %s", name, domain);
+	return 0;
+}
+
+static inbound_rule_fn *const inbound_rules[] = { rule_clientid, rule_server_tlsa };
 
 /* authorize - inbound: does the client chain authenticate for the located domain? */
 static void authorize(struct px_fedreq *r)
@@ -676,7 +812,7 @@ static void located(void *arg, struct sipdance_locate *loc)
 		authorize(r);
 		return;
 	}
-	if (!(r->target = pick(loc, why, sizeof(why)))) {
+	if (!(r->target = pick(r->fed, loc, &r->addr, why, sizeof(why)))) {
 		const char *rule = "locate";
 
 		for (size_t i = 0; i < sipdance_locate_count(loc); i++)
@@ -689,14 +825,13 @@ static void located(void *arg, struct sipdance_locate *loc)
 		fail(r, classify(loc)[0] == 'b' ? 502 : 503, classify(loc), why);
 		return;
 	}
-	set_addr(&r->addr, r->target);
 	req_connect(r);
 }
 
 /* start - a request object and its location */
 static int start(struct px_fed *f, struct px_fedreq *r, const char *uri)
 {
-	struct sipdance_locate_conf lc = { f->dns, f->policy, f->dane };
+	struct sipdance_locate_conf lc = { .dns = f->dns, .policy = f->policy, .dane = f->dane };
 	const char *why = NULL;
 
 	r->fed = f;

@@ -38,6 +38,9 @@ int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, const struct sock
 /* px_fed_failed - 1 if @r's connection was refused in its handshake (the
  * transport error nta reports may come first), with the Reason text in why[] */
 int px_fed_failed(const struct px_fedreq *r, char *why, size_t size);
+/* px_fed_handshaking - 1 while @r's connection has not authenticated its peer:
+ * a response then can only be nta's own transport error */
+int px_fed_handshaking(const struct px_fedreq *r);
 /* px_fed_cancel - abandon a request; its callback will not run */
 void px_fed_cancel(struct px_fedreq *r);
 

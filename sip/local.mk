@@ -41,3 +41,6 @@ EXTRA_DIST += \
 	tests/sip-answer.xml \
 	tests/sip-cancel-uac.xml \
 	tests/sip-cancel-uas.xml
+
+# The proxy benchmark (not part of make check): bench/proxy-bench.sh BUILD-DIR.
+EXTRA_DIST += bench/proxy-bench.sh

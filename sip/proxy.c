@@ -168,6 +168,12 @@ static int is_numeric(const char *host)
 	return host && (host[0] == '[' || inet_pton(AF_INET, host, buf) == 1);
 }
 
+/* wants_tls - sips: or transport=tls: a hop that must be authenticated */
+static int wants_tls(const url_t *url)
+{
+	return url->url_type == url_sips || (url->url_params && url_has_param(url, "transport=tls"));
+}
+
 /* is_e164 - tel: URIs and sip:+...;user=phone */
 static int is_e164(const url_t *url)
 {
@@ -305,13 +311,18 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 		/* nta's transport error can overtake the handshake verdict */
 		char why[400];
 		int refused = px_fed_failed(b->fr, why, sizeof(why));
+		int unreached = !refused && px_fed_handshaking(b->fr);
 
 		px_fed_cancel(b->fr);
 		b->fr = NULL;
-		if (refused) {
+		if (unreached)
+			snprintf(why, sizeof(why), "no usable target: connection failed before TLS "
+				 "authentication (%d %s)", status,
+				 sip && sip->sip_status ? sip->sip_status->st_phrase : "");
+		if (refused || unreached) {
 			b->orq = NULL;
 			nta_outgoing_destroy(orq);
-			branch_final(b, 502, NULL, why);
+			branch_final(b, refused ? 502 : 503, NULL, why);
 			return 0;
 		}
 	}
@@ -456,7 +467,11 @@ static int route(struct txn *t)
 			t->setting_up = 0;
 			return reply(t, 400, "Bad Route", "Route without a host");
 		}
-		if (is_numeric(next->url_host)) {
+		if (is_numeric(next->url_host) && wants_tls(next)) {
+			t->setting_up = 0;
+			return reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address "
+				     "cannot be authenticated for a domain");
+		} else if (is_numeric(next->url_host)) {
 			add_branch(t, NULL, NULL, NULL);
 		} else {
 			fed_uri(uri, sizeof(uri), next);
@@ -493,6 +508,10 @@ static int route(struct txn *t)
 	} else if (!ruri->url_host) {
 		t->setting_up = 0;
 		return reply(t, 416, "Unsupported URI Scheme", "no host in the Request-URI");
+	} else if (is_numeric(ruri->url_host) && wants_tls(ruri)) {
+		t->setting_up = 0;
+		return reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address cannot "
+			     "be authenticated for a domain");
 	} else if (is_numeric(ruri->url_host)) {
 		add_branch(t, NULL, NULL, NULL);
 	} else {

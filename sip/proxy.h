@@ -60,6 +60,9 @@ struct px_conf {
 	enum sipdance_log_level log_level;
 	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
 	unsigned max_expires;          /* registrar cap, seconds */
+	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
+	const char *client_domains;    /* comma-separated allowlist of client domains looked up */
+	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */
 	const char *config_file;
 };
 
@@ -113,6 +116,17 @@ void px_hook_arm(struct px_hook *h, int on);
 int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key,
 		      char *why, size_t whysize);
 const struct px_hook_stats *px_hook_stats(const struct px_hook *h);
+struct sipdance_clientid_conf;
+/* px_hook_clientid - dane_clientid (sipdance_clientid_attach) on every caught
+ * SSL_CTX: inbound clients authenticated by their client TLSA, our own name
+ * presented outbound; 0 or an errno with why[] */
+int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *conf,
+		     char *why, size_t whysize);
+/* px_hook_client_name - the DANE-authenticated ClientName of the inbound TLS
+ * connection from @peer, into @buf; 1, or 0 if none. With @verdict, the
+ * outcome of a ClientName that was presented (0 if none was) */
+int px_hook_client_name(struct px_hook *h, const struct sockaddr *peer, char *buf, size_t size,
+			struct sipdance_verdict *verdict, int *presented);
 /* px_hook_expect - the next outbound TLS handshake to @addr must pass @verify */
 int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct sockaddr *addr,
 		   const char *domain, const char *sni, px_verify_fn *verify,

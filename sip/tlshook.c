@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <sipdance/clientid.h>
 
 
 #define MAX_CTX 16
@@ -45,6 +46,9 @@ struct conn {
 	STACK_OF(X509) *chain;    /* inbound client chain, if presented */
 	struct { char domain[256]; int ok; } cached[MAX_CACHED];
 	size_t ncached;
+	char client_name[SIPDANCE_CLIENTID_MAX + 1]; /* inbound: DANE-authenticated ClientName */
+	int cid_presented;        /* inbound: a ClientName was sent; cid_v is its outcome */
+	struct sipdance_verdict cid_v;
 };
 
 struct px_hook {
@@ -53,6 +57,7 @@ struct px_hook {
 	struct px_expect *expects;
 	struct conn *inbound;
 	struct px_hook_stats stats;
+	int clientid; /* dane_clientid attached: inbound chains go through OpenSSL's DANE */
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -62,6 +67,7 @@ static __thread struct px_hook *armed;
 static int verify_cb(X509_STORE_CTX *sctx, void *arg);
 static void info_cb(const SSL *ssl, int where, int ret);
 static void unlink_expect(struct px_expect *e);
+static struct conn *find_inbound(struct px_hook *h, const struct sockaddr *peer);
 
 /* same_addr - whether two socket addresses are the same ip and port */
 static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
@@ -195,6 +201,39 @@ int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key, char
 const struct px_hook_stats *px_hook_stats(const struct px_hook *h)
 {
 	return &h->stats;
+}
+
+/* px_hook_clientid - dane_clientid on every caught SSL_CTX */
+int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *conf,
+		     char *why, size_t whysize)
+{
+	const char *w = NULL;
+	int err;
+
+	for (size_t i = 0; i < h->nctx; i++) {
+		if ((err = sipdance_clientid_attach(h->ctx[i], conf, &w))) {
+			snprintf(why, whysize, "dane_clientid: %s", w ? w : strerror(err));
+			return err;
+		}
+	}
+	h->clientid = 1;
+	return 0;
+}
+
+/* px_hook_client_name - the authenticated ClientName of the connection from @peer */
+int px_hook_client_name(struct px_hook *h, const struct sockaddr *peer, char *buf, size_t size,
+			struct sipdance_verdict *verdict, int *presented)
+{
+	struct conn *c = find_inbound(h, peer);
+
+	if (presented)
+		*presented = c && c->cid_presented;
+	if (verdict && c && c->cid_presented)
+		*verdict = c->cid_v;
+	if (!c || !c->client_name[0])
+		return 0;
+	snprintf(buf, size, "%s", c->client_name);
+	return 1;
 }
 
 /* px_hook_expect - register the expectation for the next handshake to @addr */
@@ -331,8 +370,10 @@ static void info_cb(const SSL *cssl, int where, int ret)
 			memset(&c->peer, 0, sizeof(c->peer));
 		SSL_set_ex_data(ssl, ssl_idx, c);
 		if (c->server) {
-			/* request a client certificate; the SIP layer decides what it is worth */
-			SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
+			/* request a client certificate; the SIP layer decides what it is
+			 * worth (dane_clientid may also require one: keep the context's bits) */
+			SSL_set_verify(ssl, SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(ssl)) |
+				       SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
 			h->stats.handshakes_in++;
 		} else {
 			/* without VERIFY_PEER a refused chain would only be recorded */
@@ -345,6 +386,20 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
 		snprintf(h->stats.last_sni_in, sizeof(h->stats.last_sni_in), "%s", sni ? sni : "");
+		if (h->clientid) {
+			const char *name = sipdance_clientid_peer_name(ssl);
+
+			snprintf(c->client_name, sizeof(c->client_name), "%s", name ? name : "");
+			c->cid_presented = sipdance_clientid_peer_verdict(ssl, &c->cid_v) == 0;
+		}
+	}
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && c && c->server &&
+	    !strcmp(SSL_alert_type_string(ret), "F")) {
+		char peer[64];
+
+		px_log(SIPDANCE_LOG_WARN, "tls", "inbound handshake from %s refused: sent alert %s",
+		       px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer)),
+		       SSL_alert_desc_string_long(ret));
 	}
 	if ((where & SSL_CB_ALERT) && c && (e = c->expect) && !strcmp(SSL_alert_type_string(ret), "F")) {
 		struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE, .usage = -1,
@@ -403,9 +458,13 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer));
 	/*
 	 * The decision, case by case:
-	 *  - Inbound (we are the server): the client chain is kept for the SIP
-	 *    layer, which authenticates it against the domain a request claims;
-	 *    the handshake itself goes on (accepting a chain here grants nothing).
+	 *  - Inbound (we are the server): with dane_clientid attached, OpenSSL's
+	 *    verification runs with its DANE state (sipdance_clientid's callback):
+	 *    a ClientName whose TLSA does not match, a failed lookup, or (with
+	 *    --client-auth required) no authenticated name refuses the handshake;
+	 *    otherwise the client chain is kept for the SIP layer, which
+	 *    authenticates it against the domain a request claims; the handshake
+	 *    itself goes on (accepting a chain here grants nothing).
 	 *  - Outbound with no expectation bound (a connection the proxy did not
 	 *    set up for a located, policy-checked target, or one whose
 	 *    expectation timed out): refused.
@@ -414,6 +473,15 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	 *    not authenticate for the domain.
 	 */
 	if (c->server) {
+		if (h->clientid) {
+			if (X509_verify_cert(sctx) <= 0) {
+				sk_X509_pop_free(chain, X509_free);
+				if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
+					X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+				return 0;
+			}
+			X509_STORE_CTX_set_error(sctx, X509_V_OK);
+		}
 		sk_X509_pop_free(c->chain, X509_free);
 		c->chain = chain;
 		if (!find_inbound(h, (const struct sockaddr *)&c->peer)) {

@@ -669,17 +669,41 @@ static getdns_return_t loop_schedule(getdns_eventloop *loop, int fd, uint64_t ti
 	return GETDNS_RETURN_GOOD;
 }
 
+/* unwatch - tell the host at once to stop watching @fd: getdns may close it
+ * next and reuse the number for a new socket, which the host must then see
+ * as a new registration (epoll keeps no entry for a closed descriptor) */
+static void unwatch(struct sipdance_dns *dns, int fd)
+{
+	struct ev *e;
+
+	TAILQ_FOREACH(e, &dns->evs, link)
+		if (e->fd == fd)
+			return; /* still wanted by another event */
+	for (size_t i = 0; i < dns->nwatch; i++) {
+		if (dns->watch[i].fd != fd)
+			continue;
+		if (dns->watch[i].events && dns->io)
+			dns->io(dns->host, fd, 0);
+		dns->watch[i] = dns->watch[--dns->nwatch];
+		return;
+	}
+}
+
 /* loop_clear - getdns no longer wants @gev */
 static getdns_return_t loop_clear(getdns_eventloop *loop, getdns_eventloop_event *gev)
 {
 	struct sipdance_dns *dns = (struct sipdance_dns *)loop;
 	struct ev *e;
+	int fd;
 
 	if (!gev || !(e = gev->ev))
 		return GETDNS_RETURN_INVALID_PARAMETER;
+	fd = e->fd;
 	TAILQ_REMOVE(&dns->evs, e, link);
 	free(e);
 	gev->ev = NULL;
+	if (fd >= 0)
+		unwatch(dns, fd);
 	return GETDNS_RETURN_GOOD;
 }
 

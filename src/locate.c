@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <sipdance/locate.h>
 #include "internal.h"
@@ -53,6 +54,8 @@ struct sipdance_locate {
 	enum sipdance_dane_mode mode;
 	enum phase phase;
 	int pending;
+	struct timespec started;
+	int gave_up;            /* max_wait_ms passed: no more lookups */
 	enum sipdance_dns_status srv_status;
 	char srvnames[MAX_SRVNAMES][300];
 	size_t nsrvnames;
@@ -67,6 +70,16 @@ struct sipdance_locate {
 };
 
 static void advance(struct sipdance_locate *loc);
+
+/* elapsed_ms - milliseconds since the resolution started */
+static unsigned long elapsed_ms(const struct sipdance_locate *loc)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned long)((now.tv_sec - loc->started.tv_sec) * 1000 +
+			       (now.tv_nsec - loc->started.tv_nsec) / 1000000);
+}
 
 /* worst - the less secure of two statuses (BOGUS and INDETERMINATE rank lowest) */
 static enum sipdance_dns_status worst(enum sipdance_dns_status a, enum sipdance_dns_status b)
@@ -159,6 +172,12 @@ static void lookup(struct sipdance_locate *loc, const char *name, uint16_t type,
 	struct sipdance_dns_answer *ans;
 	struct req *r;
 
+	if (loc->conf.max_wait_ms && (loc->gave_up || elapsed_ms(loc) > loc->conf.max_wait_ms)) {
+		if (!loc->gave_up++)
+			set_why(loc, NULL, "gave up before looking up %s: resolution took longer than %u ms",
+				name, loc->conf.max_wait_ms);
+		return;
+	}
 	if (loc->nreqs == sizeof(loc->reqs) / sizeof(loc->reqs[0]) || !(r = calloc(1, sizeof(*r)))) {
 		set_why(loc, NULL, "out of memory or too many lookups for %s", name);
 		return;
@@ -404,6 +423,9 @@ static void decide(struct sipdance_locate *loc)
 {
 	int usable = 0;
 
+	/* An unfinished resolution proves nothing: every target is refused. */
+	if (loc->gave_up)
+		loc->srv_status = SIPDANCE_DNS_INDETERMINATE;
 	for (size_t i = 0; i < loc->nt; i++) {
 		struct sipdance_target *t = &loc->t[i];
 		struct sipdance_policy_input in = {
@@ -595,6 +617,7 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 	loc->arg = arg;
 	loc->sync = sync;
 	loc->srv_status = SIPDANCE_DNS_SECURE;
+	clock_gettime(CLOCK_MONOTONIC, &loc->started);
 	if ((err = parse_uri(loc, uri, why))) {
 		free(loc);
 		return err;
@@ -690,6 +713,50 @@ int sipdance_target_verify(const struct sipdance_dane *d, const struct sipdance_
 		break;
 	}
 	*v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
-	sd_verdict_set(v, SIPDANCE_NOMATCH, "target refused by policy: %s", target->decision.reason);
+	sd_verdict_set(v, target->decision.result == SIPDANCE_MATCH ? SIPDANCE_NOMATCH
+		       : target->decision.result, "target refused by policy: %s", target->decision.reason);
+	return 0;
+}
+
+/* sipdance_locate_verify - authenticate a chain as the located domain */
+int sipdance_locate_verify(const struct sipdance_locate *loc, const struct sipdance_dane *d,
+			   STACK_OF(X509) *chain, struct sipdance_verdict *v, size_t *index)
+{
+	struct sipdance_verdict failed, refused;
+	int have_failed = 0, have_refused = 0, err;
+
+	if (!loc || !d || !chain || !v || loc->phase != PH_DONE)
+		return EINVAL;
+	/*
+	 * The chain authenticates the domain when it authenticates as one of its
+	 * targets under that target's decision; the first MATCH wins. Otherwise
+	 * the first target that was tried and failed explains it (a key mismatch
+	 * says more than a refused backup), else the first refusal, else why no
+	 * target was found.
+	 */
+	for (size_t i = 0; i < loc->nt; i++) {
+		int refuse = loc->t[i].decision.action == SIPDANCE_ACT_REFUSE;
+
+		if ((err = sipdance_target_verify(d, &loc->t[i], chain, v)))
+			return err;
+		if (v->result == SIPDANCE_MATCH) {
+			if (index)
+				*index = i;
+			return 0;
+		}
+		if (refuse && !have_refused++)
+			refused = *v;
+		else if (!refuse && !have_failed++)
+			failed = *v;
+	}
+	if (have_failed) {
+		*v = failed;
+	} else if (have_refused) {
+		*v = refused;
+	} else {
+		*v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
+		sd_verdict_set(v, loc->srv_status == SIPDANCE_DNS_BOGUS ? SIPDANCE_BOGUS
+			       : SIPDANCE_INDETERMINATE, "%s", loc->why[0] ? loc->why : "no target found");
+	}
 	return 0;
 }

@@ -27,14 +27,15 @@ struct sipdance_policy {
 static const char *const mode_names[] = { "off", "opportunistic", "required" };
 static const char *const action_names[] = { "DANE", "PKIX", "REFUSE" };
 
-/* decide - set action, rule and reason */
-static void __attribute__((format(printf, 4, 5)))
-decide(struct sipdance_policy_decision *out, enum sipdance_action a, const char *rule,
-       const char *fmt, ...)
+/* decide - set action, result, rule and reason */
+static void __attribute__((format(printf, 5, 6)))
+decide(struct sipdance_policy_decision *out, enum sipdance_action a, enum sipdance_result r,
+       const char *rule, const char *fmt, ...)
 {
 	va_list ap;
 
 	out->action = a;
+	out->result = r;
 	out->rule = rule;
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
@@ -43,15 +44,21 @@ decide(struct sipdance_policy_decision *out, enum sipdance_action a, const char 
 
 /* fallback - no DANE for this target: PKIX if a CA file allows, never unauthenticated */
 static void fallback(const struct sipdance_policy_input *in, struct sipdance_policy_decision *out,
-		     const char *rule, const char *why)
+		     enum sipdance_result r, const char *rule, const char *why)
 {
 	if (in->mode == SIPDANCE_MODE_REQUIRED)
-		decide(out, SIPDANCE_ACT_REFUSE, "dane-required", "dane=required and %s", why);
+		decide(out, SIPDANCE_ACT_REFUSE, r, "dane-required", "dane=required and %s", why);
 	else if (!in->have_ca)
-		decide(out, SIPDANCE_ACT_REFUSE, "no-ca-file",
+		decide(out, SIPDANCE_ACT_REFUSE, r, "no-ca-file",
 		       "%s, and no CA file for RFC 5922 PKIX authentication", why);
 	else
-		decide(out, SIPDANCE_ACT_PKIX, rule, "%s: RFC 5922 PKIX authentication", why);
+		decide(out, SIPDANCE_ACT_PKIX, r, rule, "%s: RFC 5922 PKIX authentication", why);
+}
+
+/* dns_result - the verdict name of a failed lookup */
+static enum sipdance_result dns_result(enum sipdance_dns_status s)
+{
+	return s == SIPDANCE_DNS_BOGUS ? SIPDANCE_BOGUS : SIPDANCE_INDETERMINATE;
 }
 
 /* sipdance_policy_decide - the decision table */
@@ -77,7 +84,7 @@ void sipdance_policy_decide(const struct sipdance_policy_input *in,
 	 *     unauthenticated TLS here; a SIP federation never does.
 	 */
 	if (in->mode == SIPDANCE_MODE_OFF) {
-		fallback(in, out, "dane-off", "dane=off");
+		fallback(in, out, SIPDANCE_UNUSABLE, "dane-off", "dane=off");
 		return;
 	}
 	if (in->srv_status == SIPDANCE_DNS_BOGUS || in->srv_status == SIPDANCE_DNS_INDETERMINATE ||
@@ -86,12 +93,13 @@ void sipdance_policy_decide(const struct sipdance_policy_input *in,
 
 		snprintf(why, sizeof(why), "%s lookup is %s", srv ? "NAPTR/SRV" : "address",
 			 sipdance_dns_status_str(srv ? in->srv_status : in->addr_status));
-		decide(out, SIPDANCE_ACT_REFUSE, srv ? "bogus-srv" : "bogus-address", "%s", why);
+		decide(out, SIPDANCE_ACT_REFUSE, dns_result(srv ? in->srv_status : in->addr_status),
+		       srv ? "bogus-srv" : "bogus-address", "%s", why);
 		return;
 	}
 	if (in->srv_status == SIPDANCE_DNS_INSECURE || in->addr_status == SIPDANCE_DNS_INSECURE ||
 	    !in->tlsa_looked_up) {
-		fallback(in, out, "insecure-fallback",
+		fallback(in, out, SIPDANCE_INSECURE, "insecure-fallback",
 			 in->srv_status == SIPDANCE_DNS_INSECURE ? "NAPTR/SRV lookup is insecure"
 			 : in->addr_status == SIPDANCE_DNS_INSECURE ? "address lookup is insecure"
 			 : "no TLSA lookup for this target");
@@ -100,24 +108,27 @@ void sipdance_policy_decide(const struct sipdance_policy_input *in,
 	switch (in->tlsa_status) {
 	case SIPDANCE_DNS_BOGUS:
 	case SIPDANCE_DNS_INDETERMINATE:
-		decide(out, SIPDANCE_ACT_REFUSE, "bogus-tlsa", "TLSA lookup is %s",
+		decide(out, SIPDANCE_ACT_REFUSE, dns_result(in->tlsa_status), "bogus-tlsa",
+		       "TLSA lookup is %s",
 		       sipdance_dns_status_str(in->tlsa_status));
 		return;
 	case SIPDANCE_DNS_INSECURE:
-		fallback(in, out, "insecure-fallback", "TLSA lookup is insecure");
+		fallback(in, out, SIPDANCE_INSECURE, "insecure-fallback", "TLSA lookup is insecure");
 		return;
 	case SIPDANCE_DNS_SECURE:
 		break;
 	}
 	if (in->tlsa_rcode != SIPDANCE_DNS_FOUND) {
-		fallback(in, out, "secure-denial", "no TLSA record (validated denial of existence)");
+		fallback(in, out, SIPDANCE_NODATA, "secure-denial",
+			 "no TLSA record (validated denial of existence)");
 		return;
 	}
 	if (in->tlsa_usable == 0) {
-		fallback(in, out, "tlsa-unusable", "TLSA records present but none usable");
+		fallback(in, out, SIPDANCE_UNUSABLE, "tlsa-unusable", "TLSA records present but none usable");
 		return;
 	}
-	decide(out, SIPDANCE_ACT_DANE, "secure-tlsa", "%s", "secure usable TLSA: DANE authentication required");
+	decide(out, SIPDANCE_ACT_DANE, SIPDANCE_NOMATCH, "secure-tlsa", "%s",
+	       "secure usable TLSA: DANE authentication required");
 }
 
 /* sipdance_policy_alloc - default mode, no overrides */

@@ -423,6 +423,7 @@ size_t sipdance_sdp_candidate_format(const struct sipdance_sdp_candidate *c, cha
 /* level - values seen at session or media level before they are merged */
 struct level {
 	char addr[46];
+	char bundle[256];                  /* session: the a=group:BUNDLE tags, " tag1 tag2 " */
 	enum sipdance_sdp_setup setup;
 	char tls_id[256], ufrag[257], pwd[257];
 	int ice_lite;
@@ -464,6 +465,14 @@ static int attr(struct level *l, struct sipdance_sdp_media *m, const char *a, co
 		strcpy(l->pwd, v);
 	} else if (!strcmp(name, "ice-lite")) {
 		l->ice_lite = 1;
+	} else if (!m && !strncmp(v, "BUNDLE", 6) && (v[6] == ' ' || !v[6]) && !strcmp(name, "group")) {
+		if (strlen(v + 6) + 2 > sizeof(l->bundle))
+			return fail(why, "a=group:BUNDLE longer than 253 bytes", EMSGSIZE);
+		snprintf(l->bundle, sizeof(l->bundle), "%s ", v + 6);
+	} else if (m && !strcmp(name, "mid")) {
+		if (!chars_ok(v, 1, sizeof(m->mid) - 1, "!#$%&'*+-.^_`{|}~"))
+			return fail(why, "a=mid is not a token of 1-32 characters", EINVAL);
+		strcpy(m->mid, v);
 	} else if (m && !strcmp(name, "rtcp-mux")) {
 		m->rtcp_mux = 1;
 	} else if (m && !strcmp(name, "candidate")) {
@@ -494,7 +503,7 @@ static int connection(struct level *l, const char *v, const char **why)
 	return 0;
 }
 
-/* media_line - an m= line: "audio port proto fmt..." */
+/* media_line - an m= line: "audio port proto fmt...": PCMU (0) if listed, else the first format */
 static int media_line(struct sipdance_sdp_media *m, const char *v, const char **why)
 {
 	char media[16], port[16], fmt[16];
@@ -509,6 +518,9 @@ static int media_line(struct sipdance_sdp_media *m, const char *v, const char **
 	if (number(fmt, 127, &n))
 		return fail(why, "m= format is not an RTP payload type", EINVAL);
 	m->payload_type = (int)n;
+	while (m->payload_type != 0 && !copy_word(&v, fmt, sizeof(fmt)))
+		if (!strcmp(fmt, "0"))
+			m->payload_type = 0;
 	return 0;
 }
 
@@ -567,6 +579,12 @@ int sipdance_sdp_media_parse(struct sipdance_sdp_media *m, const char *sdp, cons
 	strcpy(m->ice_ufrag, med.ufrag[0] ? med.ufrag : sess.ufrag);
 	strcpy(m->ice_pwd, med.pwd[0] ? med.pwd : sess.pwd);
 	m->ice_lite = sess.ice_lite;
+	if (m->mid[0] && sess.bundle[0]) {
+		char tag[40];
+
+		snprintf(tag, sizeof(tag), " %s ", m->mid);
+		m->bundle = strstr(sess.bundle, tag) != NULL;
+	}
 	/* Media-level fingerprints replace session-level ones (RFC 8122 §5). */
 	m->nfp = med.nfp ? med.nfp : sess.nfp;
 	memcpy(m->fp, med.nfp ? med.fp : sess.fp, sizeof(m->fp));
@@ -604,11 +622,15 @@ size_t sipdance_sdp_media_format(const struct sipdance_sdp_media *m, unsigned lo
 
 	put(&o, "v=0\r\no=- %llu 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n", sess_id, ipv,
 	    m->addr, ipv, m->addr);
+	if (m->mid[0] && m->bundle)
+		put(&o, "a=group:BUNDLE %s\r\n", m->mid);
 	if (m->ice_lite)
 		put(&o, "a=ice-lite\r\n");
 	put(&o, "m=audio %u %s %d\r\n", (unsigned)m->port, m->proto[0] ? m->proto : "UDP/TLS/RTP/SAVPF",
 	    m->payload_type);
 	put(&o, "a=rtpmap:%d PCMU/8000\r\na=sendrecv\r\n", m->payload_type);
+	if (m->mid[0])
+		put(&o, "a=mid:%s\r\n", m->mid);
 	if (m->rtcp_mux)
 		put(&o, "a=rtcp-mux\r\n");
 	if (m->setup)

@@ -69,6 +69,7 @@ struct sipdance_stun_ep {
 	uint64_t ice_deadline, dtls_deadline, last_consent, next_consent;
 	uint8_t consent_txid[8][12]; /* the last requests: a late answer still counts */
 	unsigned consent_slot;
+	int lite;                    /* ICE-lite against a full agent: no checks of our own */
 	/* DTLS */
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -201,10 +202,13 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 	if (!cert || sipdance_sdp_fingerprint_verify(cert, ep->fps, ep->nfp, ep->cfg.fp_flags,
 						     &ep->verdict) != 0) {
 		sd_verdict_set(&ep->verdict, SIPDANCE_INDETERMINATE, "peer certificate not checked");
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
-	if (ep->verdict.result != SIPDANCE_MATCH)
+	if (ep->verdict.result != SIPDANCE_MATCH) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED); /* alert bad_certificate */
 		return 0;
+	}
 	X509_STORE_CTX_set_error(sctx, X509_V_OK);
 	return 1;
 }
@@ -216,7 +220,9 @@ static int make_ctx(struct sipdance_stun_ep *ep)
 	if (!ep->ctx || SSL_CTX_set_min_proto_version(ep->ctx, DTLS1_2_VERSION) != 1 ||
 	    SSL_CTX_use_certificate(ep->ctx, ep->cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ep->ctx, ep->key) != 1 ||
-	    SSL_CTX_set_tlsext_use_srtp(ep->ctx, "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32") != 0)
+	    SSL_CTX_set_tlsext_use_srtp(ep->ctx, ep->cfg.srtp_profiles ? ep->cfg.srtp_profiles :
+					"SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM:"
+					"SRTP_AEAD_AES_256_GCM:SRTP_AES128_CM_SHA1_32") != 0)
 		return ENOMEM;
 	SSL_CTX_set_verify(ep->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_options(ep->ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
@@ -333,11 +339,14 @@ int sipdance_stun_ep_describe(struct sipdance_stun_ep *ep, const struct sipdance
 	local->setup = SIPDANCE_SETUP_ACTPASS;
 	if (remote_offer) {
 		local->payload_type = remote_offer->payload_type;
+		strcpy(local->mid, remote_offer->mid);
+		local->bundle = remote_offer->bundle;
 		if ((err = sipdance_sdp_setup_answer(remote_offer->setup, &local->setup, NULL)))
 			return err;
 		if (!remote_offer->ice_ufrag[0])
 			return 0; /* no ICE in the answer to an offer without it */
 	}
+	local->ice_lite = ep->cfg.ice_lite && !(remote_offer && remote_offer->ice_lite);
 	strcpy(local->ice_ufrag, ep->ufrag);
 	strcpy(local->ice_pwd, ep->pwd);
 	local->ncand = 1;
@@ -480,9 +489,12 @@ static void on_request(struct sipdance_stun_ep *ep, const struct sipdance_stun_m
 	 *  - USERNAME not ours:theirs, or integrity wrong with our password: 401;
 	 *  - unknown comprehension-required attributes: 420;
 	 *  - role conflict: 487 if our tie-breaker wins, else we switch roles;
+	 *    ICE-lite is always controlled: 487 to a peer that is controlled too;
 	 *  - otherwise: success with XOR-MAPPED-ADDRESS; the source becomes a
 	 *    validated remote (peer-reflexive if new), we send a triggered check,
-	 *    and USE-CANDIDATE nominates it when we are controlled.
+	 *    and USE-CANDIDATE nominates it when we are controlled. ICE-lite
+	 *    sends no checks: a nomination selects the pair at once, and checks
+	 *    on the selected pair renew consent.
 	 */
 	if (!ep->st.ice || !m->username.len || !m->mi_off || !m->has_fingerprint) {
 		ep->st.stun_bad++;
@@ -499,7 +511,12 @@ static void on_request(struct sipdance_stun_ep *ep, const struct sipdance_stun_m
 		respond(ep, m, from, fromlen, 420, "Unknown Attribute", 1);
 		return;
 	}
-	if ((ep->st.controlling && m->has_controlling) || (!ep->st.controlling && m->has_controlled)) {
+	if (ep->lite && m->has_controlled) {
+		respond(ep, m, from, fromlen, 487, "Role Conflict", 1);
+		return;
+	}
+	if (!ep->lite && ((ep->st.controlling && m->has_controlling) ||
+			  (!ep->st.controlling && m->has_controlled))) {
 		int we_win = ep->tiebreaker >= m->tiebreaker;
 
 		if (ep->st.controlling == we_win) {
@@ -512,13 +529,16 @@ static void on_request(struct sipdance_stun_ep *ep, const struct sipdance_stun_m
 	if (!(r = add_remote(ep, from, fromlen, m->priority)))
 		return;
 	r->validated = 1;
-	if (ep->selected == r)
+	if (ep->selected == r) {
+		if (ep->lite)
+			ep->last_consent = now_ms();
 		return;
-	if (!r->succeeded && !r->next_ms)
+	}
+	if (!ep->lite && !r->succeeded && !r->next_ms)
 		r->next_ms = now_ms(); /* triggered check */
 	if (!ep->st.controlling && m->use_candidate) {
 		r->nominated = 1;
-		if (r->succeeded)
+		if (r->succeeded || ep->lite)
 			select_pair(ep, r);
 	}
 }
@@ -629,20 +649,38 @@ static void flush_dtls(struct sipdance_stun_ep *ep)
 	}
 }
 
-/* srtp_session - one libsrtp session for @key||@salt in direction @outbound */
-static int srtp_session(srtp_t *s, int profile, const uint8_t *key, const uint8_t *salt, int outbound)
+/* srtp_lengths - master key and salt lengths of a DTLS-SRTP profile (RFC 5764 §4.1.2, RFC 7714 §14.2) */
+static void srtp_lengths(unsigned long profile, size_t *klen, size_t *slen)
 {
-	uint8_t master[30];
+	*klen = profile == SRTP_AEAD_AES_256_GCM ? 32 : 16;
+	*slen = profile == SRTP_AEAD_AES_128_GCM || profile == SRTP_AEAD_AES_256_GCM ? 12 : 14;
+}
+
+/* srtp_session - one libsrtp session for @key||@salt in direction @outbound */
+static int srtp_session(srtp_t *s, unsigned long profile, const uint8_t *key, const uint8_t *salt,
+			int outbound)
+{
+	uint8_t master[44];
+	size_t klen, slen;
 	srtp_policy_t p;
 
 	memset(&p, 0, sizeof(p));
-	if (profile == SRTP_AES128_CM_SHA1_32)
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p.rtp);
-	else
-		srtp_crypto_policy_set_rtp_default(&p.rtp);
-	srtp_crypto_policy_set_rtcp_default(&p.rtcp); /* SRTCP keeps the 80-bit tag (RFC 5764 §4.1.2) */
-	memcpy(master, key, 16);
-	memcpy(master + 16, salt, 14);
+	srtp_lengths(profile, &klen, &slen);
+	if (profile == SRTP_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtcp);
+	} else if (profile == SRTP_AEAD_AES_256_GCM) {
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p.rtp);
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p.rtcp);
+	} else {
+		if (profile == SRTP_AES128_CM_SHA1_32)
+			srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p.rtp);
+		else
+			srtp_crypto_policy_set_rtp_default(&p.rtp);
+		srtp_crypto_policy_set_rtcp_default(&p.rtcp); /* SRTCP keeps the 80-bit tag (RFC 5764 §4.1.2) */
+	}
+	memcpy(master, key, klen);
+	memcpy(master + klen, salt, slen);
 	p.key = master;
 	p.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
 	p.window_size = 1024;
@@ -654,8 +692,9 @@ static int srtp_session(srtp_t *s, int profile, const uint8_t *key, const uint8_
 static void dtls_done(struct sipdance_stun_ep *ep)
 {
 	const SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(ep->ssl);
-	uint8_t km[60];
-	const uint8_t *ck = km, *sk = km + 16, *cs = km + 32, *ss = km + 46;
+	uint8_t km[2 * 44];
+	const uint8_t *ck, *sk, *cs, *ss;
+	size_t klen, slen;
 	int client = ep->st.dtls_client;
 
 	/*
@@ -671,12 +710,19 @@ static void dtls_done(struct sipdance_stun_ep *ep)
 		ep_fail(ep, EPROTO, "DTLS without an SRTP profile (use_srtp not negotiated)");
 		return;
 	}
-	if (SSL_export_keying_material(ep->ssl, km, sizeof(km), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1) {
+	/* client key, server key, client salt, server salt (RFC 5764 §4.2) */
+	srtp_lengths(prof->id, &klen, &slen);
+	ck = km;
+	sk = km + klen;
+	cs = km + 2 * klen;
+	ss = km + 2 * klen + slen;
+	if (SSL_export_keying_material(ep->ssl, km, 2 * (klen + slen), "EXTRACTOR-dtls_srtp", 19, NULL,
+				       0, 0) != 1) {
 		ep_fail(ep, EIO, "DTLS exporter failed");
 		return;
 	}
-	if (srtp_session(&ep->srtp_out, (int)prof->id, client ? ck : sk, client ? cs : ss, 1) ||
-	    srtp_session(&ep->srtp_in, (int)prof->id, client ? sk : ck, client ? ss : cs, 0)) {
+	if (srtp_session(&ep->srtp_out, prof->id, client ? ck : sk, client ? cs : ss, 1) ||
+	    srtp_session(&ep->srtp_in, prof->id, client ? sk : ck, client ? ss : cs, 0)) {
 		OPENSSL_cleanse(km, sizeof(km));
 		ep_fail(ep, EIO, "libsrtp refused the keys");
 		return;
@@ -866,7 +912,9 @@ int sipdance_stun_ep_start(struct sipdance_stun_ep *ep, const struct sipdance_sd
 	}
 	snprintf(ep->rufrag, sizeof(ep->rufrag), "%s", remote->ice_ufrag);
 	snprintf(ep->rpwd, sizeof(ep->rpwd), "%s", remote->ice_pwd);
-	ep->st.controlling = offerer || remote->ice_lite;
+	ep->lite = local->ice_lite && !remote->ice_lite;
+	ep->st.ice_lite = ep->lite;
+	ep->st.controlling = !ep->lite && (offerer || remote->ice_lite);
 	for (size_t i = 0; i < remote->ncand; i++) {
 		const struct sipdance_sdp_candidate *c = &remote->cand[i];
 		struct remote *r;
@@ -874,7 +922,7 @@ int sipdance_stun_ep_start(struct sipdance_stun_ep *ep, const struct sipdance_sd
 		if (c->component != 1 || make_addr(c->addr, c->port, &sa, &len) ||
 		    sa.ss_family != ep->local.ss_family)
 			continue;
-		if ((r = add_remote(ep, &sa, len, c->priority)))
+		if ((r = add_remote(ep, &sa, len, c->priority)) && !ep->lite)
 			r->next_ms = now_ms() + CHECK_PACE_MS * i;
 	}
 	ep->ice_deadline = now_ms() + ep->cfg.ice_timeout_ms;
@@ -912,14 +960,14 @@ static int run_timers(struct sipdance_stun_ep *ep)
 				ep->cfg.consent_timeout_ms);
 			return 0;
 		}
-		if (t >= ep->next_consent) {
+		if (t >= ep->next_consent && !ep->lite) {
 			uint8_t r;
 
 			send_check(ep, ep->selected, 0, ep->consent_txid[ep->consent_slot++ % 8]);
 			RAND_bytes(&r, 1); /* 0.8-1.2 times the interval (RFC 7675 §5.1) */
 			ep->next_consent = t + ep->cfg.consent_interval_ms * (80 + r % 41) / 100;
 		}
-		if (ep->next_consent < next)
+		if (ep->next_consent < next && !ep->lite)
 			next = ep->next_consent;
 	}
 	if (ep->ssl && ep->state == SIPDANCE_EP_DTLS && t >= ep->dtls_deadline) {

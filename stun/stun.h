@@ -161,6 +161,11 @@ struct sipdance_stun_ep_cfg {
 	unsigned consent_timeout_ms;  /* 0: 30000 */
 	unsigned ice_timeout_ms;      /* 0: 10000 */
 	unsigned dtls_timeout_ms;     /* 0: 10000, from the choice of the path */
+	int ice_lite;                 /* answer a full-ICE offer as an ICE-lite agent (RFC 8445 §2.5):
+	                               * a=ice-lite, controlled, no checks of our own; the peer's
+	                               * nomination selects the pair and its checks keep consent */
+	const char *srtp_profiles;    /* OpenSSL use_srtp list; NULL: every profile we key (AES-CM
+	                               * 80/32, AEAD AES-128/256-GCM of RFC 7714), AES-CM-80 first */
 	/* Each authenticated, decrypted RTP or RTCP packet. */
 	void (*on_media)(void *arg, int rtcp, const uint8_t *pkt, size_t len);
 	void *arg;
@@ -171,6 +176,7 @@ struct sipdance_stun_ep_stats {
 	unsigned long auth_fail, replay, dropped; /* rejected by SRTP; from an unchecked address or unknown */
 	unsigned long stun_rx, stun_bad;
 	int ice;                      /* ICE in use */
+	int ice_lite;                 /* we are the ICE-lite side */
 	int controlling;
 	int dtls_client;
 	char srtp_profile[40];
@@ -183,7 +189,9 @@ void sipdance_stun_ep_free(struct sipdance_stun_ep *ep);
 
 /**
  * Our SDP values: for an offer (@remote_offer NULL) setup actpass and ICE;
- * for an answer, setup per RFC 5763 and ICE only if the offer had it.
+ * for an answer, setup per RFC 5763, ICE only if the offer had it (ICE-lite
+ * with cfg.ice_lite, unless the offer is lite too), and the offer's a=mid and
+ * BUNDLE group echoed (one audio m-line).
  */
 int sipdance_stun_ep_describe(struct sipdance_stun_ep *ep,
 			      const struct sipdance_sdp_media *remote_offer,

@@ -26,18 +26,26 @@ px_start() {
 	kill -0 "$px_pid" 2>/dev/null
 }
 
+# px_stop - stop sipdance-proxy: SIGTERM, SIGKILL after 5 s
+px_stop() {
+	kill "$px_pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$px_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$px_pid" 2>/dev/null
+	wait "$px_pid" 2>/dev/null
+}
+
 # call NAME UAS_PORT TARGET_ADDR TARGET_PORT RDOMAIN SERVICE FROMUSER FDOMAIN - one SIPp call through both proxies
 call() {
 	name=$1
 	rm -f "$tmp"/*.msg
-	(cd "$tmp" && exec sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.1 -p "$2" -mp $((base + 20)) \
+	(cd "$tmp" && exec timeout 40 sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.1 -p "$2" -mp $((base + 20)) \
 		-cp $((base + 10)) -m 1 -timeout 20 -nostdin -trace_msg -message_file "$tmp/uas-$name.msg" \
 		>"$tmp/uas-$name.out" 2>&1) &
 	uas=$!
 	sleep 0.3
-	(cd "$tmp" && sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.1 -p "$uac" \
+	(cd "$tmp" && timeout 40 sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.1 -p "$uac" \
 		-mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
-		-key extrahdr "Identity: $identity" -m 1 -timeout 20 -recv_timeout 5000 -nostdin -trace_msg \
+		-key extrahdr "Identity: $identity" -d 300 -m 1 -timeout 20 -recv_timeout 5000 -nostdin -trace_msg \
 		-message_file "$tmp/uac-$name.msg" >"$tmp/uac-$name.out" 2>&1)
 	rc=$?
 	wait "$uas"
@@ -63,7 +71,11 @@ call() {
 identity="eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUvYS5wZW0ifQ.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ1cmkiOlsic2lwOmJvYkBiLmV4YW1wbGUiXX0sImlhdCI6MTcwMDAwMDAwMCwib3JpZyI6eyJ1cmkiOiJzaXA6YWxpY2VAYS5leGFtcGxlIn0sIm9yaWdpZCI6IjEyMyJ9.c2lnbmF0dXJlLW5vdC1jaGVja2VkLWJ5LXRoZS1wcm94aWVz;info=<https://cert.example/a.pem>;alg=ES256;ppt=shaken"
 
 px_start "$TB_CERT_A" "$TB_KEY_A" || { bad "sipdance-proxy did not start" "$tmp/px.log"; finish; exit 1; }
-kam_start || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
+# sip.b.example has AAAA ::1 too: Kamailio listens there as well when lo has ::1
+v6=
+if grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null; then export SD_ADDR6="[::1]"; v6="-A WITH_IPV6"; fi
+# shellcheck disable=SC2086
+kam_start $v6 || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
 
 # bob registers at Kamailio (UDP), with his SIPp UAS as contact
 sip udp REGISTER sip:b.example sip:bob@b.example --to sip:bob@b.example --contact "sip:bob@127.0.0.1:$uas_b"
@@ -84,7 +96,7 @@ grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/
 # Kamailio authenticates sipdance-proxy: the request a-to-b passed sipdance_verify_peer("a.example").
 # With the proxy presenting the wrong certificate, Kamailio refuses with 403 and a Reason (and the
 # proxy, which authenticates Kamailio's server certificate, is still fine with b).
-kill "$px_pid"; wait "$px_pid" 2>/dev/null
+px_stop
 px_start "$TB_CERT_WRONG" "$TB_KEY_WRONG" || bad "sipdance-proxy (wrong cert) did not start" "$tmp/px.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
 	>"$tmp/resp" 2>&1
@@ -92,12 +104,13 @@ expect "sipdance-proxy with the wrong certificate: Kamailio answers 403 with Rea
 	'^Reason: SIP;cause=403;text="NOMATCH: a.example: '
 
 # Kamailio with the wrong certificate: sipdance-proxy refuses to send to it (DANE NOMATCH).
-kill "$px_pid"; wait "$px_pid" 2>/dev/null
+px_stop
 px_start "$TB_CERT_A" "$TB_KEY_A" || bad "sipdance-proxy did not restart" "$tmp/px.log"
 kam_stop
 kam_env "$TB_CERT_WRONG" "$TB_KEY_WRONG"
 mkdir -p "$tmp/run2"
-kamailio -f "$top/examples/kamailio/kamailio.cfg" -DD -E -Y "$tmp/run2" -m 64 -M 8 -w "$tmp/run2" >"$tmp/kam2.log" 2>&1 &
+# shellcheck disable=SC2086
+kamailio -f "$top/examples/kamailio/kamailio.cfg" $v6 -DD -E -Y "$tmp/run2" -m 64 -M 8 -w "$tmp/run2" >"$tmp/kam2.log" 2>&1 &
 kam_pid=$!
 sleep 1.5
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
@@ -105,4 +118,5 @@ sleep 1.5
 expect "Kamailio with the wrong certificate: sipdance-proxy refuses (5xx, NOMATCH)" "^SIP/2.0 5[0-9][0-9] " \
 	"NOMATCH|no matching"
 kam_stop
+px_stop
 finish

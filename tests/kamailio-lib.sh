@@ -35,7 +35,11 @@ kam_stop() {
 cleanup() {
 	kam_stop
 	for p in $other_pids; do kill "$p" 2>/dev/null; done
-	for p in $other_pids; do wait "$p" 2>/dev/null; done
+	for p in $other_pids; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1
 	[ -n "${KEEP_TMP-}" ] || rm -rf "$tmp"
 }
@@ -72,11 +76,11 @@ kam_env() {
 	export SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR"
 }
 
-# kam_start [-A DEFINE]... - start Kamailio in the foreground (our child), wait until it answers
+# kam_start [-A DEFINE]... - start Kamailio (config $KAM_CFG, default the example) as our child; wait until it answers
 kam_start() {
 	kam_env
 	mkdir -p "$tmp/run"
-	kamailio -f "$top/examples/kamailio/kamailio.cfg" -DD -E -Y "$tmp/run" -m 64 -M 8 -w "$tmp/run" \
+	kamailio -f "${KAM_CFG:-$top/examples/kamailio/kamailio.cfg}" -DD -E -Y "$tmp/run" -m 64 -M 8 -w "$tmp/run" \
 		"$@" >"$tmp/kam.log" 2>&1 &
 	kam_pid=$!
 	for _ in $(seq 100); do

@@ -37,12 +37,17 @@ tests_clientid_tls_LDADD = libsdcore.la $(OPENSSL_LIBS) -lpthread
 TESTS += tests/clientid-cli.sh tests/clientid-tls.sh
 EXTRA_DIST += tests/clientid-cli.sh tests/clientid-tls.sh tests/clientid-certs
 AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; export top_builddir;
+# Every test runs under a time limit (tests/timeout.sh): a hang is a failure.
+TEST_EXTENSIONS = .sh
+LOG_COMPILER = $(top_srcdir)/tests/timeout.sh
+SH_LOG_COMPILER = $(top_srcdir)/tests/timeout.sh
 
 # STIR/SHAKEN: the CLI contract; interop with secsipidx and x5u over loopback HTTPS.
 TESTS += tests/stir-cli.sh tests/stir-interop.sh
 EXTRA_DIST += tests/stir-cli.sh tests/stir-interop.sh tests/data/stir
 
 EXTRA_DIST += \
+	tests/timeout.sh \
 	tests/cli-tlsa.sh \
 	tests/media-ua.sh \
 	tests/media-baresip.sh \
@@ -57,7 +62,8 @@ EXTRA_DIST += \
 # libFuzzer targets (./configure --enable-fuzzing CC=clang); `make fuzz`
 # builds them, tests/fuzz/run.sh runs them.
 if FUZZING
-FUZZ_TARGETS = tests/fuzz/fuzz-tlsa tests/fuzz/fuzz-passport tests/fuzz/fuzz-stun tests/fuzz/fuzz-clientid tests/fuzz/fuzz-chain
+FUZZ_TARGETS = tests/fuzz/fuzz-tlsa tests/fuzz/fuzz-passport tests/fuzz/fuzz-stun tests/fuzz/fuzz-clientid tests/fuzz/fuzz-chain \
+	tests/fuzz/fuzz-sdp tests/fuzz/fuzz-sip
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 fuzz_ldflags = -fsanitize=fuzzer
 tests_fuzz_fuzz_tlsa_SOURCES = tests/fuzz/fuzz_tlsa.c
@@ -75,10 +81,19 @@ tests_fuzz_fuzz_chain_LDADD = libsdcore.la $(OPENSSL_LIBS)
 tests_fuzz_fuzz_stun_SOURCES = tests/fuzz/fuzz_stun.c
 tests_fuzz_fuzz_stun_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_stun_LDADD = libsdmedia.la libsdcore.la $(OPENSSL_LIBS) $(SRTP_LIBS)
+tests_fuzz_fuzz_sdp_SOURCES = tests/fuzz/fuzz_sdp.c
+tests_fuzz_fuzz_sdp_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_sdp_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_sdp_LDADD = libsdcore.la $(OPENSSL_LIBS)
+# SIP through the proxy's input path (sip/ linked as libsdproxy)
+tests_fuzz_fuzz_sip_SOURCES = tests/fuzz/fuzz_sip.c
+tests_fuzz_fuzz_sip_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_sip_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_sip_LDADD = libsdproxy.la $(OPENSSL_LIBS)
 endif
 fuzz: $(FUZZ_TARGETS)
 .PHONY: fuzz
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus tests/fuzz/regressions
 
 # The DNS layer against the Knot test hierarchy; tests/dns-live.sh runs it.
 check_PROGRAMS += tests/dns-live
@@ -86,3 +101,14 @@ tests_dns_live_SOURCES = tests/dns-live.c
 tests_dns_live_LDADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS)
 TESTS += tests/dns-live.sh
 EXTRA_DIST += tests/dns-live.sh
+
+# WebRTC: headless Chromium (playwright-core) runs the web phone of examples/webrtc through the
+# Kamailio WebSocket edges and sipdance-ua, inside a network namespace; they need the module.
+if KAMAILIO_MODULE
+WEBRTC_TESTS = tests/webrtc-federation.sh tests/webrtc-ua.sh
+TESTS += $(WEBRTC_TESTS)
+endif
+EXTRA_DIST += tests/webrtc-lib.sh tests/webrtc-drive.cjs tests/webrtc-federation.sh tests/webrtc-ua.sh \
+	examples/webrtc/README.md examples/webrtc/build.sh examples/webrtc/index.html examples/webrtc/phone.js \
+	examples/webrtc/serve.js examples/webrtc/kamailio-edge.cfg examples/webrtc/package.json \
+	examples/webrtc/package-lock.json

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # proxy-federation.sh - two sipdance-proxies federating over DANE on the Knot
 # testbed: SIPp alice -> proxy a.example -> TLS+DANE -> proxy b.example -> SIPp
 # bob. The call completes with SDP and Identity byte-identical; refusals are
@@ -96,6 +97,13 @@ check "expired.example (expired RRSIGs) refused as bogus ($st in ${ms} ms)" \
 	eval 'case "$reason" in *bogus*) true ;; *) false ;; esac'
 check "every refusal came well before SIP timer F (no 408)" \
 	eval '! grep -q "SIP/2.0 408" "$tmp"/other.msg "$tmp"/bogus.msg "$tmp"/expired.msg'
+
+# 3b. nothing listens at c.example's TLS target: a fast answer, not timer F's 408
+opt down 127.0.0.1:$a_sip c.example a.example
+case "$st $reason" in
+'503 '*'no usable target'*) ok "c.example with no server listening: 503 in ${ms} ms with a Reason (no 408)" ;;
+*) bad "c.example with no server answered 5xx (status $st in ${ms} ms)" "$reason" ;;
+esac
 
 # 4. forged From: a.example claimed over plain UDP to B
 opt forged 127.0.0.2:$b_sip b.example a.example

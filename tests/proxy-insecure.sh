@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # proxy-insecure.sh - a peer domain in an unsigned zone (insecure.example, its
 # proxy on 127.0.0.4 with a certificate from a private PKIX CA): with
 # --dane opportunistic the RFC 5922 PKIX fallback authenticates it with the

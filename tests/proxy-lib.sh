@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # proxy-lib.sh - shared by the tests/proxy-*.sh scripts (sourced, not run):
 # ok/FAIL counting, starting sipdance-proxy and the testbed, SIPp runs and
 # reading SIPp's message traces. Everything runs on 127.0.0.0/8 and is

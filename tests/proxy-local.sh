@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # proxy-local.sh - sipdance-proxy serving its own domain, no DNS needed:
 # REGISTER then a call to the registered contact, expiry by Expires: 0,
 # forking to two contacts (the 200 beats a 486, whichever answers first),
@@ -65,6 +66,19 @@ sipp_run tel 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s
 wait "$e164_pid" 2>/dev/null
 check "sip:+15551234567@a.example;user=phone went to the E.164 next hop: 200" \
 	eval '[ "$(status "$tmp/tel.msg")" = 200 ] && grep -q "^OPTIONS sip:+15551234567@a.example;user=phone" "$tmp/e164.msg"'
+sed 's/sip:\[service\]@\[rdomain\]/tel:[service]/g' "$srcdir/tests/sip-options.xml" >"$tmp/tel.xml"
+sipp_bg e164b -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $e164_p -mp $e164_m -cp $e164_c
+sipp_run tel2 127.0.0.1:$P -sf "$tmp/tel.xml" $opts -p $opt_p -s +15551234567 -key rdomain a.example \
+	-key fromdomain a.example
+wait "$e164b_pid" 2>/dev/null
+check "tel:+15551234567 went to the E.164 next hop: 200" \
+	eval '[ "$(status "$tmp/tel2.msg")" = 200 ] && grep -q "^OPTIONS tel:+15551234567 SIP/2.0" "$tmp/e164b.msg"'
+
+# 4b. TLS to an IP literal cannot be authenticated for a domain: refused at once
+sipp_run iptls 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
+	-key rdomain "127.0.0.9:5061;transport=tls" -key fromdomain a.example
+check "sip:bob@127.0.0.9:5061;transport=tls: 502 with a Reason, no unauthenticated TLS" \
+	eval '[ "$(status "$tmp/iptls.msg")" = 502 ] && grep -q "^Reason: SIP;cause=502" "$tmp/iptls.msg"'
 
 # 5. Max-Forwards 0
 sed 's/Max-Forwards: 70/Max-Forwards: 0/' "$srcdir/tests/sip-options.xml" >"$tmp/mf0.xml"

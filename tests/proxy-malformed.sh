@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # proxy-malformed.sh - malformed SIP from the network never crashes or hangs
 # sipdance-proxy: garbage, binary noise, oversized headers and bodies,
 # missing Via/From/CSeq, lying Content-Length, truncated messages, plain text

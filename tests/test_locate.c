@@ -133,7 +133,11 @@ static void verify_by_decision(void)
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_NOMATCH);
 	t.refids[0] = "example.com";
 	t.decision.action = SIPDANCE_ACT_REFUSE;
+	t.decision.result = SIPDANCE_BOGUS;
 	snprintf(t.decision.reason, sizeof(t.decision.reason), "TLSA lookup is BOGUS");
+	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(v.result, SIPDANCE_BOGUS);
+	t.decision.result = SIPDANCE_MATCH; /* corrupt input: a refusal still never matches */
 	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_NOMATCH);
 	CU_ASSERT_STRING_EQUAL(v.reason, "target refused by policy: TLSA lookup is BOGUS");

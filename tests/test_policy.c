@@ -22,59 +22,62 @@
 #define PKIX SIPDANCE_ACT_PKIX
 #define REFUSE SIPDANCE_ACT_REFUSE
 
-/* decision_table - mode, srv, addr, looked up, tlsa status, rcode, usable, CA -> action, rule */
+/* decision_table - mode, srv, addr, looked up, tlsa status, rcode, usable, CA -> action, rule, result */
 static void decision_table(void)
 {
 	static const struct {
 		struct sipdance_policy_input in;
 		enum sipdance_action action;
 		const char *rule;
+		enum sipdance_result result;
 	} rows[] = {
 		/* secure and usable: DANE in both DANE modes */
-		{ { OPP, S, S, 1, S, FOUND, 1, 0 }, DANE, "secure-tlsa" },
-		{ { REQ, S, S, 1, S, FOUND, 2, 1 }, DANE, "secure-tlsa" },
+		{ { OPP, S, S, 1, S, FOUND, 1, 0 }, DANE, "secure-tlsa", SIPDANCE_NOMATCH },
+		{ { REQ, S, S, 1, S, FOUND, 2, 1 }, DANE, "secure-tlsa", SIPDANCE_NOMATCH },
 		/* off: PKIX whatever DNS says, refuse without CA */
-		{ { OFF, S, S, 1, S, FOUND, 1, 1 }, PKIX, "dane-off" },
-		{ { OFF, B, B, 0, B, FOUND, 0, 1 }, PKIX, "dane-off" },
-		{ { OFF, S, S, 1, S, FOUND, 1, 0 }, REFUSE, "no-ca-file" },
+		{ { OFF, S, S, 1, S, FOUND, 1, 1 }, PKIX, "dane-off", SIPDANCE_UNUSABLE },
+		{ { OFF, B, B, 0, B, FOUND, 0, 1 }, PKIX, "dane-off", SIPDANCE_UNUSABLE },
+		{ { OFF, S, S, 1, S, FOUND, 1, 0 }, REFUSE, "no-ca-file", SIPDANCE_UNUSABLE },
 		/* bogus or indeterminate anywhere: unusable, in every DANE mode, even with a CA */
-		{ { OPP, B, S, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-srv" },
-		{ { OPP, X, S, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-srv" },
-		{ { OPP, S, B, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-address" },
-		{ { OPP, S, X, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-address" },
-		{ { OPP, S, S, 1, B, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa" },
-		{ { OPP, S, S, 1, X, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa" },
-		{ { REQ, S, S, 1, B, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa" },
+		{ { OPP, B, S, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-srv", SIPDANCE_BOGUS },
+		{ { OPP, X, S, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-srv", SIPDANCE_INDETERMINATE },
+		{ { OPP, S, B, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-address", SIPDANCE_BOGUS },
+		{ { OPP, S, X, 0, S, FOUND, 1, 1 }, REFUSE, "bogus-address", SIPDANCE_INDETERMINATE },
+		{ { OPP, S, S, 1, B, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa", SIPDANCE_BOGUS },
+		{ { OPP, S, S, 1, X, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa", SIPDANCE_INDETERMINATE },
+		{ { REQ, S, S, 1, B, SIPDANCE_DNS_NONE, 0, 1 }, REFUSE, "bogus-tlsa", SIPDANCE_BOGUS },
 		/* bogus wins over insecure */
-		{ { OPP, I, B, 0, S, FOUND, 0, 1 }, REFUSE, "bogus-address" },
+		{ { OPP, I, B, 0, S, FOUND, 0, 1 }, REFUSE, "bogus-address", SIPDANCE_BOGUS },
 		/* insecure steps: no TLSA lookup, PKIX fallback; required refuses */
-		{ { OPP, I, S, 0, S, FOUND, 0, 1 }, PKIX, "insecure-fallback" },
-		{ { OPP, S, I, 0, S, FOUND, 0, 1 }, PKIX, "insecure-fallback" },
-		{ { OPP, S, S, 1, I, FOUND, 1, 1 }, PKIX, "insecure-fallback" },
-		{ { OPP, S, S, 1, I, FOUND, 1, 0 }, REFUSE, "no-ca-file" },
-		{ { REQ, I, S, 0, S, FOUND, 0, 1 }, REFUSE, "dane-required" },
-		{ { REQ, S, S, 1, I, FOUND, 1, 1 }, REFUSE, "dane-required" },
+		{ { OPP, I, S, 0, S, FOUND, 0, 1 }, PKIX, "insecure-fallback", SIPDANCE_INSECURE },
+		{ { OPP, S, I, 0, S, FOUND, 0, 1 }, PKIX, "insecure-fallback", SIPDANCE_INSECURE },
+		{ { OPP, S, S, 1, I, FOUND, 1, 1 }, PKIX, "insecure-fallback", SIPDANCE_INSECURE },
+		{ { OPP, S, S, 1, I, FOUND, 1, 0 }, REFUSE, "no-ca-file", SIPDANCE_INSECURE },
+		{ { REQ, I, S, 0, S, FOUND, 0, 1 }, REFUSE, "dane-required", SIPDANCE_INSECURE },
+		{ { REQ, S, S, 1, I, FOUND, 1, 1 }, REFUSE, "dane-required", SIPDANCE_INSECURE },
 		/* a step secure but the TLSA lookup not made (numeric host): no DANE */
-		{ { OPP, S, S, 0, S, FOUND, 1, 1 }, PKIX, "insecure-fallback" },
+		{ { OPP, S, S, 0, S, FOUND, 1, 1 }, PKIX, "insecure-fallback", SIPDANCE_INSECURE },
 		/* validated denial: fallback; required refuses */
-		{ { OPP, S, S, 1, S, NODATA, 0, 1 }, PKIX, "secure-denial" },
-		{ { OPP, S, S, 1, S, NXDOMAIN, 0, 1 }, PKIX, "secure-denial" },
-		{ { OPP, S, S, 1, S, NODATA, 0, 0 }, REFUSE, "no-ca-file" },
-		{ { REQ, S, S, 1, S, NXDOMAIN, 0, 1 }, REFUSE, "dane-required" },
+		{ { OPP, S, S, 1, S, NODATA, 0, 1 }, PKIX, "secure-denial", SIPDANCE_NODATA },
+		{ { OPP, S, S, 1, S, NXDOMAIN, 0, 1 }, PKIX, "secure-denial", SIPDANCE_NODATA },
+		{ { OPP, S, S, 1, S, NODATA, 0, 0 }, REFUSE, "no-ca-file", SIPDANCE_NODATA },
+		{ { REQ, S, S, 1, S, NXDOMAIN, 0, 1 }, REFUSE, "dane-required", SIPDANCE_NODATA },
 		/* secure records, none usable */
-		{ { OPP, S, S, 1, S, FOUND, 0, 1 }, PKIX, "tlsa-unusable" },
-		{ { REQ, S, S, 1, S, FOUND, 0, 1 }, REFUSE, "dane-required" },
+		{ { OPP, S, S, 1, S, FOUND, 0, 1 }, PKIX, "tlsa-unusable", SIPDANCE_UNUSABLE },
+		{ { REQ, S, S, 1, S, FOUND, 0, 1 }, REFUSE, "dane-required", SIPDANCE_UNUSABLE },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct sipdance_policy_decision d;
 
 		memset(&d, 0xa5, sizeof(d));
 		sipdance_policy_decide(&rows[i].in, &d);
-		if (d.action != rows[i].action || strcmp(d.rule, rows[i].rule))
-			fprintf(stderr, "\n  row %zu: want %s/%s, got %s/%s (%s)\n", i,
+		if (d.action != rows[i].action || strcmp(d.rule, rows[i].rule) || d.result != rows[i].result)
+			fprintf(stderr, "\n  row %zu: want %s/%s/%s, got %s/%s/%s (%s)\n", i,
 				sipdance_action_str(rows[i].action), rows[i].rule,
-				sipdance_action_str(d.action), d.rule, d.reason);
+				sipdance_result_str(rows[i].result), sipdance_action_str(d.action), d.rule,
+				sipdance_result_str(d.result), d.reason);
 		CU_ASSERT_EQUAL(d.action, rows[i].action);
+		CU_ASSERT_EQUAL(d.result, rows[i].result);
 		CU_ASSERT_STRING_EQUAL(d.rule, rows[i].rule);
 		CU_ASSERT(strlen(d.reason) > 10);
 	}

@@ -344,7 +344,55 @@ static void media_roundtrip(void)
 	CU_ASSERT_STRING_EQUAL(back.ice_pwd, m.ice_pwd);
 	CU_ASSERT(back.ncand == 1 && back.cand[0].port == 40000 && back.nfp == 1);
 	CU_ASSERT_EQUAL(memcmp(back.fp[0].md, m.fp[0].md, 32), 0);
+	/* A ufrag without a password is no ICE: nothing half-written. */
+	m.ice_pwd[0] = '\0';
+	sipdance_sdp_media_format(&m, 42, sdp, sizeof(sdp));
+	CU_ASSERT_PTR_NULL(strstr(sdp, "a=ice-"));
+	CU_ASSERT_EQUAL(sipdance_sdp_media_parse(&back, sdp, NULL), 0);
 	X509_free(ee);
+}
+
+/* media_browser - a browser's offer: PCMU chosen among its codecs, a=mid and BUNDLE kept,
+ * echoed in the answer; a mid outside the group is no BUNDLE; a bad mid is an error */
+static void media_browser(void)
+{
+	static const char offer[] =
+		"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+		"a=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n"
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\n"
+		"a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host generation 0 network-id 1\r\n"
+		"a=candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0\r\n"
+		"a=ice-ufrag:F/0a\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=ice-options:trickle\r\n"
+		"a=fingerprint:sha-256 DA:A3:45:A5:D6:DC:84:35:F6:B6:B9:0D:8F:59:88:B6:61:6B:BC:5A:76:39:04:7F:75:1D:D2:E6:87:4A:D2:E0\r\n"
+		"a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
+		"a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n";
+	struct sipdance_sdp_media m, back;
+	char sdp[2048], *other;
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_sdp_media_parse(&m, offer, NULL), 0);
+	CU_ASSERT_EQUAL(m.payload_type, 0);
+	CU_ASSERT_STRING_EQUAL(m.mid, "0");
+	CU_ASSERT(m.bundle && m.rtcp_mux && m.ncand == 1 && m.cand[0].port == 40000);
+	sipdance_sdp_media_format(&m, 7, sdp, sizeof(sdp));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sdp, "\r\nt=0 0\r\na=group:BUNDLE 0\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sdp, "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sdp, "\r\na=mid:0\r\n"));
+	CU_ASSERT_EQUAL_FATAL(sipdance_sdp_media_parse(&back, sdp, NULL), 0);
+	CU_ASSERT(back.bundle && !strcmp(back.mid, "0") && back.payload_type == 0);
+	/* Without PCMU the first format stays; a group that does not name the mid is no BUNDLE. */
+	strcpy(sdp, offer);
+	other = strstr(sdp, " 0 8 13");
+	memcpy(other, " 7", 2);
+	memcpy(strstr(sdp, "BUNDLE 0"), "BUNDLE 1", 8);
+	CU_ASSERT_EQUAL_FATAL(sipdance_sdp_media_parse(&m, sdp, NULL), 0);
+	CU_ASSERT_EQUAL(m.payload_type, 111);
+	CU_ASSERT(!m.bundle && !strcmp(m.mid, "0"));
+	sipdance_sdp_media_format(&m, 7, sdp, sizeof(sdp));
+	CU_ASSERT_PTR_NULL(strstr(sdp, "a=group:"));
+	/* A mid that is not a token. */
+	strcpy(sdp, offer);
+	memcpy(strstr(sdp, "a=mid:0"), "a=mid:(", 7);
+	CU_ASSERT_EQUAL(sipdance_sdp_media_parse(&m, sdp, NULL), EINVAL);
 }
 
 CU_ErrorCode suite_sdp(void)
@@ -357,7 +405,8 @@ CU_ErrorCode suite_sdp(void)
 	    !CU_add_test(s, "setup roles", setup_roles) ||
 	    !CU_add_test(s, "ICE lines and tls-id", ice_and_tls_id) ||
 	    !CU_add_test(s, "parse an answer", media_parse) ||
-	    !CU_add_test(s, "generate and parse back", media_roundtrip))
+	    !CU_add_test(s, "generate and parse back", media_roundtrip) ||
+	    !CU_add_test(s, "a browser's offer", media_browser))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }

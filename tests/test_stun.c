@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <CUnit/CUnit.h>
+#include <openssl/hmac.h>
 
 #include <sipdance/sdp.h>
 #include "../stun/stun.h"
@@ -571,8 +572,7 @@ static void flip_fp(struct sipdance_sdp_media *m)
 static void refused(void (*edit_offer)(struct sipdance_sdp_media *),
 		    void (*edit_answer)(struct sipdance_sdp_media *), int a_checks)
 {
-	struct peer a, b;
-	struct peer *checker;
+	struct peer a, b, *checker;
 	uint8_t pkt[200];
 
 	make_peer(&a, 1, 10000);
@@ -590,6 +590,9 @@ static void refused(void (*edit_offer)(struct sipdance_sdp_media *),
 				49);
 	CU_ASSERT_NOT_EQUAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
 	CU_ASSERT_NOT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+	/* The other side learns it from the alert. */
+	CU_ASSERT_STRING_EQUAL(sipdance_stun_ep_why(a_checks ? b.ep : a.ep),
+			       "DTLS handshake failed: sslv3 alert bad certificate");
 	CU_ASSERT_EQUAL(sipdance_stun_ep_send(a.ep, 0, pkt, rtp(pkt, 1, 1, 0)),
 			sipdance_stun_ep_state(a.ep) == SIPDANCE_EP_FAILED ? EIO : EAGAIN);
 	CU_ASSERT(a.got == 0 && b.got == 0);
@@ -773,9 +776,26 @@ struct prober {
 	const char *ep_ufrag, *ep_pwd;
 };
 
+/* probe_raw - send datagram @buf (transaction @txid) and return the endpoint's
+ * answer to it in @ans, or 0 if none came within 300 ms */
+static int probe_raw(struct prober *p, struct sipdance_stun_ep *ep, const uint8_t *buf, size_t n,
+		     const uint8_t *txid, uint8_t *out, struct sipdance_stun_msg *ans)
+{
+	sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->ep_addr, sizeof(p->ep_addr));
+	for (int i = 0; i < 60; i++) {
+		ssize_t r;
+
+		sipdance_stun_ep_poll(ep, 5);
+		while ((r = recv(p->fd, out, SIPDANCE_STUN_MAX_LEN, 0)) > 0)
+			if (sipdance_stun_decode(ans, out, (size_t)r, NULL) == 0 &&
+			    ans->cls != SIPDANCE_STUN_REQUEST && !memcmp(ans->txid, txid, 12))
+				return 1;
+	}
+	return 0;
+}
+
 /* probe - send request @m (integrity under @pwd unless NULL; FINGERPRINT
- * unless @no_fp or @bad_fp) and return the endpoint's answer to it in @out,
- * or 0 if none came within 300 ms */
+ * unless @no_fp, wrong if @bad_fp) and return the answer as probe_raw() */
 static int probe(struct prober *p, struct sipdance_stun_ep *ep, struct sipdance_stun_msg *m,
 		 const char *pwd, int no_fp, int bad_fp, uint8_t *out, struct sipdance_stun_msg *ans)
 {
@@ -789,17 +809,27 @@ static int probe(struct prober *p, struct sipdance_stun_ep *ep, struct sipdance_
 						   &n), 0);
 	if (bad_fp)
 		buf[n - 1] ^= 1;
-	sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->ep_addr, sizeof(p->ep_addr));
-	for (int i = 0; i < 60; i++) {
-		ssize_t r;
+	return probe_raw(p, ep, buf, n, m->txid, out, ans);
+}
 
-		sipdance_stun_ep_poll(ep, 5);
-		while ((r = recv(p->fd, out, SIPDANCE_STUN_MAX_LEN, 0)) > 0)
-			if (sipdance_stun_decode(ans, out, (size_t)r, NULL) == 0 &&
-			    ans->cls != SIPDANCE_STUN_REQUEST && !memcmp(ans->txid, m->txid, 12))
-				return 1;
-	}
-	return 0;
+/* seal - append MESSAGE-INTEGRITY under @pwd and FINGERPRINT to a message of @n bytes */
+static size_t seal(uint8_t *b, size_t n, const char *pwd)
+{
+	unsigned len = 0;
+	uint32_t fp;
+
+	b[2] = (uint8_t)((n + 24 - 20) >> 8);
+	b[3] = (uint8_t)(n + 24 - 20);
+	memcpy(b + n, "\x00\x08\x00\x14", 4);
+	HMAC(EVP_sha1(), pwd, (int)strlen(pwd), b, n, b + n + 4, &len);
+	n += 24;
+	b[2] = (uint8_t)((n + 8 - 20) >> 8);
+	b[3] = (uint8_t)(n + 8 - 20);
+	fp = sipdance_stun_crc32(b, n) ^ SIPDANCE_STUN_FP_XOR;
+	memcpy(b + n, "\x80\x28\x00\x04", 4);
+	for (int i = 0; i < 4; i++)
+		b[n + 4 + i] = (uint8_t)(fp >> (24 - 8 * i));
+	return n + 8;
 }
 
 /* responder - the endpoint's answers to good, unauthenticated and malformed checks */
@@ -849,6 +879,29 @@ static void responder(void)
 	CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 400);
 	/* Wrong FINGERPRINT: not a STUN message at all, no answer. */
 	CU_ASSERT(!probe(&p, a.ep, &m, a.sdp.ice_pwd, 0, 1, out, &ans));
+	/* An unknown comprehension-required attribute (0x7f01), authenticated: 420 naming it. */
+	{
+		uint8_t raw[SIPDANCE_STUN_MAX_LEN];
+		size_t n;
+
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_txid(m.txid), 0);
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_encode(&m, NULL, 0, 0, 0, raw, sizeof(raw), &n), 0);
+		memcpy(raw + n, "\x7f\x01\x00\x04\x00\x00\x00\x00", 8);
+		n = seal(raw, n + 8, a.sdp.ice_pwd);
+		CU_ASSERT_FATAL(probe_raw(&p, a.ep, raw, n, m.txid, out, &ans));
+		CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 420);
+		CU_ASSERT(ans.n_unknown_attrs == 1 && ans.unknown_attrs[0] == 0x7f01);
+		/* The same sealed with another password: 401, nothing learnt. */
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_encode(&m, NULL, 0, 0, 0, raw, sizeof(raw), &n), 0);
+		n = seal(raw, n, "wrongwrongwrongwrong22");
+		CU_ASSERT_FATAL(probe_raw(&p, a.ep, raw, n, m.txid, out, &ans));
+		CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 401);
+		/* And with the right one: success, so seal() is right. */
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_encode(&m, NULL, 0, 0, 0, raw, sizeof(raw), &n), 0);
+		n = seal(raw, n, a.sdp.ice_pwd);
+		CU_ASSERT_FATAL(probe_raw(&p, a.ep, raw, n, m.txid, out, &ans));
+		CU_ASSERT_EQUAL(ans.cls, SIPDANCE_STUN_SUCCESS);
+	}
 	/* A role conflict we win (we control, our tie-breaker is larger): 487. */
 	m.has_controlled = 0;
 	m.has_controlling = 1;
@@ -857,6 +910,180 @@ static void responder(void)
 	CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 487);
 	sipdance_stun_ep_free(a.ep);
 	close(p.fd);
+}
+
+/* make_peer_with - make_peer() with ICE-lite and an SRTP profile list */
+static void make_peer_with(struct peer *p, uint8_t tag, int lite, const char *profiles)
+{
+	struct sipdance_stun_ep_cfg cfg = {
+		.addr = "127.0.0.1", .consent_interval_ms = 200, .consent_timeout_ms = 2000,
+		.ice_timeout_ms = 10000, .dtls_timeout_ms = 10000, .ice_lite = lite,
+		.srtp_profiles = profiles, .on_media = on_media, .arg = p,
+	};
+
+	memset(p, 0, sizeof(*p));
+	p->tag = tag;
+	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_alloc(&p->ep, &cfg), 0);
+}
+
+/* ice_lite_loopback - a full agent offers, an ICE-lite one answers: media, consent, expiry */
+static void ice_lite_loopback(void)
+{
+	struct peer a, b;
+	struct sipdance_stun_ep_stats sa, sb;
+	char text[2048];
+
+	make_peer(&a, 0x31, 10000);
+	make_peer_with(&b, 0x32, 1, NULL);
+	offer_answer(&a, &b, NULL, NULL, 1);
+	CU_ASSERT(!a.sdp.ice_lite && b.sdp.ice_lite);
+	sipdance_sdp_media_format(&b.sdp, 2, text, sizeof(text));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\na=ice-lite\r\n"));
+	run_both(&a, &b, SIPDANCE_EP_SECURE, 10000);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+	exchange(&a, &b, 30);
+	sipdance_stun_ep_stats(a.ep, &sa);
+	sipdance_stun_ep_stats(b.ep, &sb);
+	CU_ASSERT(sa.ice && !sa.ice_lite && sa.controlling);
+	CU_ASSERT(sb.ice && sb.ice_lite && !sb.controlling && sb.dtls_client);
+	CU_ASSERT(a.got == 30 && b.got == 30);
+	/* The full agent's consent checks keep the lite side alive past its 2 s timeout... */
+	run_both(&a, &b, SIPDANCE_EP_FAILED, 3000);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+	/* ...and without them its consent expires. */
+	sipdance_stun_ep_free(a.ep);
+	for (int i = 0; i < 500 && sipdance_stun_ep_state(b.ep) != SIPDANCE_EP_FAILED; i++)
+		sipdance_stun_ep_poll(b.ep, 10);
+	CU_ASSERT_NSTRING_EQUAL(sipdance_stun_ep_why(b.ep), "consent expired", 15);
+	sipdance_stun_ep_free(b.ep);
+	/* Both lite: the answerer drops lite and runs full ICE (controlling), media still flows. */
+	make_peer_with(&a, 0x33, 1, NULL);
+	make_peer_with(&b, 0x34, 1, NULL);
+	offer_answer(&a, &b, NULL, NULL, 1);
+	CU_ASSERT(a.sdp.ice_lite && !b.sdp.ice_lite);
+	run_both(&a, &b, SIPDANCE_EP_SECURE, 10000);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+	sipdance_stun_ep_stats(b.ep, &sb);
+	CU_ASSERT(!sb.ice_lite && sb.controlling);
+	sipdance_stun_ep_free(a.ep);
+	sipdance_stun_ep_free(b.ep);
+}
+
+/* pending_request - whether the endpoint sent the prober a STUN request (a check of its own) */
+static int pending_request(struct prober *p, struct sipdance_stun_ep *ep)
+{
+	uint8_t out[SIPDANCE_STUN_MAX_LEN];
+	struct sipdance_stun_msg m;
+	ssize_t r;
+	int seen = 0;
+
+	for (int i = 0; i < 40; i++) {
+		sipdance_stun_ep_poll(ep, 5);
+		while ((r = recv(p->fd, out, sizeof(out), 0)) > 0)
+			if (sipdance_stun_decode(&m, out, (size_t)r, NULL) == 0 && m.cls == SIPDANCE_STUN_REQUEST)
+				seen = 1;
+	}
+	return seen;
+}
+
+/* ice_lite_responder - the lite side checks nothing itself, refuses a controlled peer, and
+ * selects the path only on an authenticated nomination */
+static void ice_lite_responder(void)
+{
+	struct peer b;
+	struct prober p = { .ep_addr = { .sin_family = AF_INET } };
+	struct sipdance_sdp_media offer = { .addr = "127.0.0.1", .port = 9, .setup = SIPDANCE_SETUP_ACTPASS,
+					    .ice_ufrag = "prob", .ice_pwd = "probeprobeprobeprobe22", .ncand = 1,
+					    .mid = "0", .bundle = 1 };
+	char user[300];
+	struct sipdance_stun_msg m = { .method = SIPDANCE_STUN_BINDING, .has_priority = 1, .priority = 1,
+				       .has_controlled = 1, .tiebreaker = 1 }, ans;
+	uint8_t out[SIPDANCE_STUN_MAX_LEN];
+	const uint8_t hello[] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	make_peer_with(&b, 1, 1, NULL);
+	p.port = relay_port(&p.fd);
+	offer.cand[0] = (struct sipdance_sdp_candidate){ .foundation = "1", .component = 1, .priority = 1,
+							 .addr = "127.0.0.1", .port = p.port, .type = "host" };
+	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_describe(b.ep, &offer, &b.sdp), 0);
+	CU_ASSERT(b.sdp.ice_lite && b.sdp.bundle && !strcmp(b.sdp.mid, "0"));
+	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_start(b.ep, &b.sdp, &offer, 0, NULL), 0);
+	p.ep_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.ep_addr.sin_port = htons(b.sdp.port);
+	snprintf(user, sizeof(user), "%s:prob", b.sdp.ice_ufrag);
+	m.username = (struct sipdance_stun_str){ (const uint8_t *)user, strlen(user) };
+	/* No checks of its own, even after the start. */
+	CU_ASSERT(!pending_request(&p, b.ep));
+	/* A peer that is controlled too: 487, so that it takes the controlling role. */
+	CU_ASSERT_FATAL(probe(&p, b.ep, &m, b.sdp.ice_pwd, 0, 0, out, &ans));
+	CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 487);
+	/* Controlling, not nominating: success, but no path yet; DTLS from there is dropped. */
+	m.has_controlled = 0;
+	m.has_controlling = 1;
+	CU_ASSERT_FATAL(probe(&p, b.ep, &m, b.sdp.ice_pwd, 0, 0, out, &ans));
+	CU_ASSERT_EQUAL(ans.cls, SIPDANCE_STUN_SUCCESS);
+	CU_ASSERT(!pending_request(&p, b.ep)); /* no triggered check either */
+	sendto(p.fd, hello, sizeof(hello), 0, (struct sockaddr *)&p.ep_addr, sizeof(p.ep_addr));
+	sipdance_stun_ep_poll(b.ep, 20);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_CHECKING);
+	/* A nomination under the wrong password: 401, still no path. */
+	m.use_candidate = 1;
+	CU_ASSERT_FATAL(probe(&p, b.ep, &m, "wrongwrongwrongwrong22", 0, 0, out, &ans));
+	CU_ASSERT(ans.cls == SIPDANCE_STUN_ERROR && ans.error_code == 401);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_CHECKING);
+	/* The authenticated nomination selects the path: b (active) starts DTLS towards it. */
+	CU_ASSERT_FATAL(probe(&p, b.ep, &m, b.sdp.ice_pwd, 0, 0, out, &ans));
+	CU_ASSERT_EQUAL(ans.cls, SIPDANCE_STUN_SUCCESS);
+	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_DTLS);
+	sipdance_stun_ep_free(b.ep);
+	close(p.fd);
+}
+
+/* srtp_profiles - each DTLS-SRTP profile keys SRTP and SRTCP both ways; no common one fails */
+static void srtp_profiles(void)
+{
+	static const char *const names[] = { "SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM",
+					     "SRTP_AES128_CM_SHA1_32", "SRTP_AES128_CM_SHA1_80" };
+	struct peer a, b;
+	struct sipdance_stun_ep_stats sa, sb;
+	uint8_t rr[8] = { 0x80, 201, 0, 1, 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		/* a (the DTLS server) offers everything, b only this profile: b's choice wins */
+		make_peer_with(&a, 0x41, 0, NULL);
+		make_peer_with(&b, 0x42, 0, names[i]);
+		offer_answer(&a, &b, NULL, NULL, 1);
+		run_both(&a, &b, SIPDANCE_EP_SECURE, 10000);
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
+		CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+		exchange(&a, &b, 20);
+		rr[7] = b.tag;
+		CU_ASSERT_EQUAL(sipdance_stun_ep_send(a.ep, 1, rr, sizeof(rr)), 0);
+		sipdance_stun_ep_poll(b.ep, 20);
+		sipdance_stun_ep_stats(a.ep, &sa);
+		sipdance_stun_ep_stats(b.ep, &sb);
+		CU_ASSERT_STRING_EQUAL(sa.srtp_profile, names[i]);
+		CU_ASSERT_STRING_EQUAL(sb.srtp_profile, names[i]);
+		CU_ASSERT(a.got == 20 && b.got == 20 && b.rtcp_got == 1);
+		CU_ASSERT(!sa.auth_fail && !sb.auth_fail);
+		sipdance_stun_ep_free(a.ep);
+		sipdance_stun_ep_free(b.ep);
+	}
+	/* No profile in common: DTLS may complete, SRTP is never keyed. */
+	make_peer_with(&a, 0x41, 0, "SRTP_AEAD_AES_256_GCM");
+	make_peer_with(&b, 0x42, 0, "SRTP_AES128_CM_SHA1_80");
+	offer_answer(&a, &b, NULL, NULL, 1);
+	run_both(&a, &b, SIPDANCE_EP_SECURE, 10000);
+	for (int i = 0; i < 30; i++) {
+		sipdance_stun_ep_poll(a.ep, 5);
+		sipdance_stun_ep_poll(b.ep, 5);
+	}
+	CU_ASSERT_NOT_EQUAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
+	CU_ASSERT_NOT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
+	sipdance_stun_ep_free(a.ep);
+	sipdance_stun_ep_free(b.ep);
 }
 
 CU_ErrorCode suite_stun(void)
@@ -877,7 +1104,10 @@ CU_ErrorCode suite_stun(void)
 	    !CU_add_test(s, "wrong ICE password refused", ice_refused) ||
 	    !CU_add_test(s, "no ICE, replay and forgery", no_ice) ||
 	    !CU_add_test(s, "both controlling: role conflict", both_controlling) ||
-	    !CU_add_test(s, "ICE responder answers", responder))
+	    !CU_add_test(s, "ICE responder answers", responder) ||
+	    !CU_add_test(s, "ICE-lite answerer, loopback", ice_lite_loopback) ||
+	    !CU_add_test(s, "ICE-lite responder", ice_lite_responder) ||
+	    !CU_add_test(s, "DTLS-SRTP profiles", srtp_profiles))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }

@@ -19,15 +19,18 @@ extern "C" {
 
 #define SIPDANCE_API __attribute__((visibility("default")))
 
-/* X-macro: result, printable name. */
+/*
+ * X-macro: result, printable name. The first, 0, is INDETERMINATE, so that
+ * a zeroed verdict never reads as MATCH.
+ */
 #define SIPDANCE_RESULT_MAP(XX)                                               \
+	XX(INDETERMINATE, "INDETERMINATE") /* no answer: timeout, SERVFAIL */  \
 	XX(MATCH, "MATCH")                 /* authenticated */                 \
 	XX(NOMATCH, "NOMATCH")             /* usable records, none matched */  \
 	XX(UNUSABLE, "UNUSABLE")           /* records present, none usable */  \
 	XX(INSECURE, "INSECURE")           /* answer not DNSSEC-signed */      \
 	XX(BOGUS, "BOGUS")                 /* DNSSEC validation failed */      \
-	XX(NODATA, "NODATA")               /* validated denial of existence */ \
-	XX(INDETERMINATE, "INDETERMINATE") /* no answer: timeout, SERVFAIL */
+	XX(NODATA, "NODATA")               /* validated denial of existence */
 
 enum sipdance_result {
 #define SD_XX(r, s) SIPDANCE_##r,

@@ -64,6 +64,9 @@ struct sipdance_locate_conf {
 	struct sipdance_dns *dns;
 	const struct sipdance_policy *policy;
 	const struct sipdance_dane *dane; /* counts usable records; has the CA file */
+	unsigned max_wait_ms;             /* no lookup starts later than this after the start:
+					     the domain is then INDETERMINATE (0: no limit); the
+					     whole resolution is bounded by it plus one DNS timeout */
 };
 
 typedef void (sipdance_locate_cb)(void *arg, struct sipdance_locate *loc);
@@ -99,12 +102,26 @@ SIPDANCE_API const char *sipdance_locate_why(const struct sipdance_locate *loc);
  * Authenticate a peer chain (end entity first) for @target under its
  * decision: DANE against the target's TLSA records and reference ids, or
  * RFC 5922 PKIX against the verifier's CA file and the SIP domain. A REFUSE
- * target never matches. 0 with the outcome in *v, or EINVAL/ENOMEM.
+ * target never matches: *v then carries the decision's result (BOGUS,
+ * INDETERMINATE, INSECURE, NODATA, UNUSABLE). 0, or EINVAL/ENOMEM.
  */
 SIPDANCE_API int sipdance_target_verify(const struct sipdance_dane *d,
 					const struct sipdance_target *target,
 					STACK_OF(X509) *chain,
 					struct sipdance_verdict *v);
+
+/**
+ * Authenticate a peer chain as the domain @loc located (e.g. an inbound
+ * peer proxy's client certificate, or a server reached at one target): the
+ * first target whose verification gives MATCH wins, its index in *index
+ * (may be NULL). Otherwise *v explains the failure: the first verified
+ * target's verdict, else the first refusal (BOGUS, INDETERMINATE, INSECURE,
+ * NODATA, UNUSABLE), else why no target was found. EINVAL while pending.
+ */
+SIPDANCE_API int sipdance_locate_verify(const struct sipdance_locate *loc,
+					const struct sipdance_dane *d,
+					STACK_OF(X509) *chain,
+					struct sipdance_verdict *v, size_t *index);
 
 SIPDANCE_API const char *sipdance_transport_str(enum sipdance_transport t);
 

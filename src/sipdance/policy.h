@@ -49,6 +49,13 @@ struct sipdance_policy_input {
 /* The decision and why, for logs, Reason headers and the CLI. */
 struct sipdance_policy_decision {
 	enum sipdance_action action;
+	/*
+	 * The DNS result behind the decision: for REFUSE, why the target is
+	 * unusable (BOGUS, INDETERMINATE, INSECURE, NODATA, UNUSABLE); for PKIX,
+	 * why DANE does not apply (INSECURE, NODATA, UNUSABLE); for DANE,
+	 * NOMATCH until a peer is verified. Never MATCH.
+	 */
+	enum sipdance_result result;
 	const char *rule;  /* short rule name, e.g. "secure-tlsa", "bogus-tlsa", "insecure-fallback" */
 	char reason[256];
 };

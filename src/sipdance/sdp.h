@@ -52,8 +52,10 @@ struct sipdance_sdp_media {
 	char addr[46];                     /* c= address (IP literal) */
 	uint16_t port;                     /* m= port; 0: rejected stream */
 	char proto[32];                    /* "UDP/TLS/RTP/SAVPF" */
-	int payload_type;                  /* first format of the m= line */
+	int payload_type;                  /* PCMU (0) if the m= line lists it, else its first format */
 	int rtcp_mux;
+	char mid[33];                      /* a=mid (RFC 9143 identification-tag); "" when absent */
+	int bundle;                        /* the session's a=group:BUNDLE names mid */
 	enum sipdance_sdp_setup setup;
 	char tls_id[256];                  /* "" when absent */
 	char ice_ufrag[257], ice_pwd[257]; /* "" when absent */
@@ -152,8 +154,9 @@ SIPDANCE_API int sipdance_sdp_media_parse(struct sipdance_sdp_media *m, const ch
 /**
  * A whole SDP body (CRLF lines) offering or answering @m: PCMU on
  * m->payload_type, UDP/TLS/RTP/SAVPF, rtcp-mux, setup, tls-id, every
- * fingerprint, ICE credentials and candidates when set. @sess_id names the
- * session in o=. Returns the length needed, snprintf-style.
+ * fingerprint, ICE credentials and candidates when set, a=mid when set (and
+ * a=group:BUNDLE of it when m->bundle). @sess_id names the session in o=.
+ * Returns the length needed, snprintf-style.
  */
 SIPDANCE_API size_t sipdance_sdp_media_format(const struct sipdance_sdp_media *m,
 					      unsigned long long sess_id, char *buf, size_t size);

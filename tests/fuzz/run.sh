@@ -1,16 +1,48 @@
 #!/bin/sh
-# run.sh BUILDDIR SECONDS - run every libFuzzer target built in BUILDDIR for
-# SECONDS each, seeded from tests/fuzz/corpus/<name>/ (left unchanged: new
-# inputs go to a scratch directory). Any crash fails the run.
+# run.sh BUILDDIR SECONDS - first replay every regression input of
+# tests/fuzz/regressions/<name>/ (each once: crashes found earlier must stay
+# fixed), then run every libFuzzer target built in BUILDDIR for SECONDS each,
+# seeded from tests/fuzz/corpus/<name>/ (left unchanged: new inputs go to a
+# scratch directory). Any crash fails the run. fuzz-sip sends datagrams on
+# loopback: it runs in an empty network namespace when unshare allows it.
 set -u
 build=$1 secs=$2
 here=$(cd "$(dirname "$0")" && pwd)
 pass=0 fail=0
+
+# isolated CMD... - CMD in a fresh network namespace (loopback only) when possible
+isolated() {
+	if command -v ip >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
+		unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "$@"
+	else
+		"$@"
+	fi
+}
+
+for t in "$build"/tests/fuzz/fuzz-*; do
+	[ -x "$t" ] || continue
+	name=${t##*/fuzz-}
+	reg=$here/regressions/$name
+	[ -d "$reg" ] || continue
+	set -- "$reg"/*
+	[ -e "$1" ] || continue
+	scratch=$(mktemp -d)
+	if isolated "$t" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$scratch/" "$@" \
+		>"$scratch/log" 2>&1; then
+		pass=$((pass + 1))
+		echo "PASS: fuzz-$name regressions ($# inputs replayed)"
+	else
+		fail=$((fail + 1))
+		echo "FAIL: fuzz-$name regressions"
+		tail -30 "$scratch/log"
+	fi
+	rm -rf "$scratch"
+done
 for t in "$build"/tests/fuzz/fuzz-*; do
 	[ -x "$t" ] || continue
 	name=${t##*/fuzz-}
 	scratch=$(mktemp -d)
-	if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$scratch/" \
+	if isolated "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$scratch/" \
 		"$scratch" "$here/corpus/$name" >"$scratch/log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS: fuzz-$name $(grep -Eo 'Done [0-9]+ runs' "$scratch/log")"

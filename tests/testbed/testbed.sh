@@ -308,7 +308,9 @@ sign_broken() {
 	ldns-signzone -i 20200101 -e 20200201 -f ../zones/expired.example.zone.signed \
 		../zones/expired.example.zone "$key"
 	key=$(cat badsig.example..keyname)
-	ldns-signzone -f badsig.signed ../zones/badsig.example.zone "$key"
+	# Inception an hour back: only the tampered TLSA, never the clock, may make it bogus.
+	ldns-signzone -i "$(date -u -d '-1 hour' +%Y%m%d%H%M%S)" -f badsig.signed \
+		../zones/badsig.example.zone "$key"
 	awk -v o="$owner" '$1 == o && $4 == "TLSA" { d = substr($NF, length($NF)); $NF = substr($NF, 1, length($NF) - 1) (d == "0" ? "1" : "0"); n++ }
 		{ print } END { if (n != 1) exit 1 }' badsig.signed >../zones/badsig.example.zone.signed ||
 		die "could not tamper with the badsig.example TLSA"

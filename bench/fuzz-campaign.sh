@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# fuzz-campaign.sh [MINUTES] [BUILDDIR] - a fuzzing campaign over every libFuzzer
+# target built in BUILDDIR (default build-fuzz: ./configure --enable-fuzzing
+# CC=clang && make fuzz), MINUTES of CPU time per target (default 30). Not part
+# of the test suite. For each target:
+#   - fuzz from tests/fuzz/corpus/<name>/ plus earlier regressions; a crash,
+#     leak, timeout or OOM is copied to tests/fuzz/regressions/<name>/ (which
+#     tests/fuzz/run.sh replays first) and fuzzing resumes, at most 10 times;
+#   - at the end the corpus is merged and minimised (-merge=1) back into
+#     tests/fuzz/corpus/<name>/, inputs capped at MAXLEN bytes (default 4096).
+# JOBS=N runs N targets at once (default 1). TARGETS="sdp sip" picks targets.
+# The summary (runs, executions, crashes) goes to stdout and BUILDDIR/fuzz-campaign.txt.
+set -u
+minutes=${1:-30}
+build=${2:-build-fuzz}
+here=$(cd "$(dirname "$0")/.." && pwd)
+maxlen=${MAXLEN:-4096}
+jobs=${JOBS:-1}
+summary=$build/fuzz-campaign.txt
+
+# isolated CMD... - CMD in a fresh network namespace (loopback only) when possible
+isolated() {
+	if command -v ip >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
+		unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "$@"
+	else
+		"$@"
+	fi
+}
+
+# campaign NAME - fuzz one target for its budget, keep crashes, minimise the corpus
+campaign() {
+	name=$1 t=$build/tests/fuzz/fuzz-$1
+	corpus=$here/tests/fuzz/corpus/$name reg=$here/tests/fuzz/regressions/$name
+	work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-campaign-$name.XXXXXX")
+	mkdir -p "$corpus" "$work/new" "$work/art" "$work/min"
+	left=$((minutes * 60)) crashes=0 execs=0 rounds=0
+	while [ "$left" -gt 5 ] && [ "$rounds" -lt 11 ]; do
+		rounds=$((rounds + 1))
+		t0=$(date +%s)
+		set -- "$work/new" "$corpus"
+		[ -d "$reg" ] && set -- "$@" "$reg"
+		isolated "$t" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
+			-print_final_stats=1 -artifact_prefix="$work/art/" "$@" >"$work/log.$rounds" 2>&1
+		rc=$?
+		n=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log.$rounds" | grep -Eo '[0-9]+$')
+		execs=$((execs + ${n:-0}))
+		left=$((left - ($(date +%s) - t0)))
+		found=0
+		for a in "$work"/art/*; do
+			[ -f "$a" ] || continue
+			mkdir -p "$reg"
+			kind=${a##*/}; kind=${kind%%-*}
+			dest=$reg/$kind-$(sha1sum <"$a" | cut -c1-16)
+			cp "$a" "$dest"
+			rm -f "$a"
+			found=1 crashes=$((crashes + 1))
+			echo "fuzz-$name: $kind saved as ${dest#"$here"/} (log $work/log.$rounds)"
+		done
+		[ "$rc" -eq 0 ] && break
+		[ "$found" -eq 1 ] || { echo "fuzz-$name: exit $rc without an artifact"; tail -5 "$work/log.$rounds"; break; }
+	done
+	# merge and minimise: the smallest set of inputs with the same coverage
+	isolated "$t" -merge=1 -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" "$work/min" \
+		"$corpus" "$work/new" >"$work/merge.log" 2>&1
+	if [ -n "$(ls -A "$work/min")" ]; then
+		find "$corpus" -maxdepth 1 -type f -delete
+		cp "$work/min"/* "$corpus"/
+	fi
+	size=$(du -sk "$corpus" | cut -f1)
+	line="fuzz-$name: $minutes CPU-min budget, $rounds run(s), $execs executions, $crashes crash/leak/timeout artifact(s), corpus $(ls "$corpus" | wc -l) inputs ${size} kB"
+	echo "$line"
+	echo "$line" >>"$cur"
+	if [ "$crashes" -eq 0 ]; then rm -rf "$work"; else echo "# logs kept in $work"; fi
+}
+
+[ -d "$build/tests/fuzz" ] || { echo "no fuzz targets in $build (configure --enable-fuzzing CC=clang; make fuzz)"; exit 2; }
+cur=$(mktemp)
+echo "# campaign $(date -u +%FT%TZ), $minutes min per target" >"$cur"
+names=${TARGETS:-$(for t in "$build"/tests/fuzz/fuzz-*; do [ -x "$t" ] && echo "${t##*/fuzz-}"; done)}
+running=0
+for n in $names; do
+	campaign "$n" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then wait; running=0; fi
+done
+wait
+cat "$cur" >>"$summary"
+if grep -q ' [1-9][0-9]* crash' "$cur"; then rm -f "$cur"; exit 1; fi
+rm -f "$cur"

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# fault-lib.sh - shared by the tests/fault-*.sh scripts (sourced, not run), on
+# top of proxy-lib.sh: the A/B federation on the Knot testbed, a quick SIP
+# client (one OPTIONS over UDP, its final status, Reason and time), the DNS
+# server frozen/stopped/restarted, descriptor and RSS readings.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+base=$((43000 + ($$ % 500) * 40))
+a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
+cli_p=$((base + 9)) uas_p=$((base + 10))
+export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
+export TB_C_TLS_PORT=$((base + 5)) TB_C_SIP_PORT=$((base + 4))
+export TB_INSECURE_TLS_PORT=$((base + 7)) TB_INSECURE_SIP_PORT=$((base + 6))
+
+# start_a / start_b [ARGS] - the two federating proxies of the testbed (extra ARGS appended)
+start_a() {
+	start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
+		--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
+}
+start_b() {
+	bname=${BNAME:-B}
+	start_proxy "$bname" --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
+		--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "${BCERT:-$TB_CERT_B}" \
+		--key "${BKEY:-$TB_KEY_B}" --location "bob@b.example=sip:bob@127.0.0.2:$uas_p" \
+		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
+}
+
+# req RURI [PROXY:PORT] [FROMDOMAIN] [WAIT_S] - one OPTIONS over UDP (retransmitted
+# every 500 ms); sets $st (final status, 000 if none), $reason, $ms
+req() {
+	out=$(perl -MIO::Socket::INET -MTime::HiRes=time -e '
+		my ($ruri, $dst, $from, $wait, $lport) = @ARGV;
+		my $s = IO::Socket::INET->new(PeerAddr => $dst, Proto => "udp", LocalAddr => "127.0.0.1",
+			LocalPort => $lport, ReuseAddr => 1) or die "socket: $!";
+		my $id = int(rand(1e9)) . "." . $$;
+		my $m = "OPTIONS $ruri SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:$lport;branch=z9hG4bK-f$id;rport\r\n" .
+			"From: <sip:alice\@$from>;tag=$id\r\nTo: <$ruri>\r\nCall-ID: fault-$id\r\nCSeq: 1 OPTIONS\r\n" .
+			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+		my $t0 = time; my $next = 0; my ($st, $reason) = ("000", "");
+		while (time - $t0 < $wait) {
+			if (time >= $next) { $s->send($m); $next = time + 0.5; }
+			my $rin = ""; vec($rin, fileno($s), 1) = 1;
+			next unless select(my $r = $rin, undef, undef, 0.1);
+			$s->recv(my $buf, 65535);
+			next unless $buf =~ m{^SIP/2\.0 (\d\d\d)} && $1 >= 200 && $buf =~ /fault-\Q$id\E/;
+			$st = $1; ($reason) = $buf =~ /^Reason:\s*(.*?)\r?$/mi; last;
+		}
+		printf "%s %d %s\n", $st, (time - $t0) * 1000, $reason // "";
+	' "$1" "${2:-127.0.0.1:$a_sip}" "${3:-a.example}" "${4:-15}" "$cli_p" 2>&1)
+	st=${out%% *}
+	out=${out#* }
+	ms=${out%% *}
+	reason=${out#* }
+	[ "$reason" = "$ms" ] && reason=
+	return 0
+}
+
+# dns_freeze / dns_thaw - the DNS server stops answering (SIGSTOP) and comes back
+knotd_pid() { cat "$TB_DIR/knotd.pid"; }
+dns_freeze() { kill -STOP "$(knotd_pid)"; }
+dns_thaw() { kill -CONT "$(knotd_pid)"; }
+# dns_kill / dns_restart - knotd gone (queries refused), then the same knotd again
+dns_kill() { "$TESTBED" stop "$TB_DIR" >/dev/null 2>&1; }
+dns_restart() {
+	knotd -c "$TB_DIR/knot.conf" </dev/null >>"$TB_DIR/knotd.log" 2>&1 &
+	echo $! >"$TB_DIR/knotd.pid"
+	i=0
+	while ! kdig +short +time=1 +tries=1 @127.0.0.1 -p "$TB_PORT" SOA b.example >/dev/null 2>&1 ||
+		[ -z "$(kdig +short +time=1 +tries=1 @127.0.0.1 -p "$TB_PORT" SOA b.example 2>/dev/null)" ]; do
+		i=$((i + 1)); [ $i -gt 50 ] && return 1
+		sleep 0.1
+	done
+}
+
+# fds PID / rss_kb PID - open descriptors, resident size
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# until_ok SECONDS CMD... - retry CMD every 0.5 s until it succeeds or SECONDS pass
+until_ok() {
+	lim=$(($(date +%s) + $1)); shift
+	while ! "$@"; do
+		[ "$(date +%s)" -ge "$lim" ] && return 1
+		sleep 0.5
+	done
+}
