@@ -3,26 +3,12 @@
 # expire: the signed seeds of the chain fuzz target (. -> example. ->
 # a.example., ECDSA P-256, RRSIGs valid around --at 1700000000).
 set -u
+. "${srcdir:-.}/tests/check-lib.sh"
 sd="${top_builddir:-.}/sipdance"
 seeds="${srcdir:-.}/tests/fuzz/corpus/chain"
 at=1700000000
 own=_5061._tcp.sip.a.example
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 
-# check NAME WANT_EXIT REGEX CMD... - run, compare exit code, look for REGEX in stdout+stderr
-check() {
-	name=$1 want=$2 re=$3
-	shift 3
-	"$@" >"$tmp/out" 2>&1
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out"; then
-		pass=$((pass + 1)); echo "ok - $name"
-	else
-		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
-		sed 's/^/    /' "$tmp/out"
-	fi
-}
 
 echo '. 3600 IN DNSKEY 257 3 13 S5CKSS8SpIRJzJ1rauKz/6LovDqMOzWZxD8ry4Idex1UBm1RzXx+iL+1rB6L0QsI3nu+QXEPlgs/c04+rZOqog==' \
 	>"$tmp/root.key"
@@ -45,5 +31,4 @@ check "unsigned seed: no root DNSKEY" 1 "BOGUS: \. DNSKEY: missing from the chai
 	v --at $at --name $own "$seeds/tlsa-rrsig-dnskey-ds"
 check "with lifetime prefix but --bare" 1 "BOGUS: malformed chain" v --at $at --name $own "$seeds/ext-lifetime"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

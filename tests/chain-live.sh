@@ -8,28 +8,14 @@ set -u
 top=$(cd "${srcdir:-.}" && pwd)
 sd="${top_builddir:-.}/sipdance"
 tool="${top_builddir:-.}/tests/chain-tls"
-pass=0 fail=0
 base=$((30000 + ($$ % 2000) * 4))
-tmp=$(mktemp -d)
+. "$top/tests/check-lib.sh"
 trap '"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 
 "$top/tests/testbed/testbed.sh" start "$tmp/tb" "$base" >/dev/null || { echo "FAIL - testbed did not start"; exit 1; }
 . "$tmp/tb/env.sh"
 a=_${TB_A_TLS_PORT}._tcp.sip.a.example
 
-# check NAME WANT_EXIT REGEX CMD... - run, compare exit code, look for REGEX in stdout+stderr
-check() {
-	name=$1 want=$2 re=$3
-	shift 3
-	"$@" >"$tmp/out" 2>&1
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out"; then
-		pass=$((pass + 1)); echo "ok - $name"
-	else
-		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
-		sed 's/^/    /' "$tmp/out"
-	fi
-}
 
 # flip FILE OFFSET OUT - copy of FILE with the octet at OFFSET inverted
 flip() {
@@ -109,5 +95,4 @@ check "build without DNS fails cleanly" 2 "cannot build the chain" \
 	"$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --out "$tmp/x.ext" sip.a.example
 check "verify needs no DNS" 0 "^3 1 1 $TB_SPKI_A\$" verify --name "$a" "$tmp/a.ext"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,25 +1,11 @@
 #!/bin/sh
 # cli-tlsa.sh - the `sipdance tlsa` command-line contract: outputs and exit codes.
 set -u
+. "${srcdir:-.}/tests/check-lib.sh"
 sd="${top_builddir:-.}/sipdance"
 certs="${srcdir:-.}/tests/data/certs"
 ee311=5dbf60a2894fcc647c8ae70825755b15ee69ebf85f41b820b6c05046b411bb10
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 
-# check NAME WANT_EXIT WANT_STDOUT_REGEX CMD... - run, compare exit code and first stdout line
-check() {
-	name=$1 want=$2 re=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out" "$tmp/err"; then
-		pass=$((pass + 1)); echo "ok - $name"
-	else
-		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
-		sed 's/^/    /' "$tmp/out" "$tmp/err"
-	fi
-}
 
 check "create default 3 1 1" 0 "^3 1 1 $ee311\$" "$sd" tlsa create "$certs/ee.pem"
 check "create --depth 1 2 1 1" 0 "^2 1 1 5f581136" "$sd" tlsa create -u 2 --depth 1 "$certs/chain.pem"
@@ -77,5 +63,4 @@ check "help" 0 "usage: sipdance <command>" "$sd" --help
 check "tlsa help" 0 "sipdance tlsa create" "$sd" tlsa --help
 check "unknown command" 2 "unknown command" "$sd" frobnicate
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,25 +1,11 @@
 #!/bin/sh
 # clientid-cli.sh - the `sipdance user-name` / `user-tlsa` contract: outputs and exit codes.
 set -u
+. "${srcdir:-.}/tests/check-lib.sh"
 sd="${top_builddir:-.}/sipdance"
 certs="${srcdir:-.}/tests/clientid-certs"
 alice=2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 
-# check NAME WANT_EXIT WANT_OUTPUT_REGEX CMD... - run, compare exit code and output
-check() {
-	name=$1 want=$2 re=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out" "$tmp/err"; then
-		pass=$((pass + 1)); echo "ok - $name"
-	else
-		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
-		sed 's/^/    /' "$tmp/out" "$tmp/err"
-	fi
-}
 
 check "user-name hugh (RFC 7929 example, _user)" 0 \
 	"^c93f1e400f26708f98cb19d936620da35eec8f72e57f9eec01c1afd6\._user\.example\.com\$" \
@@ -52,5 +38,4 @@ check "user-tlsa unreadable certificate" 2 "No such file" "$sd" user-tlsa /nonex
 check "user-tlsa usage" 2 "usage: sipdance user-tlsa" "$sd" user-tlsa "$certs/alice.pem"
 check "help lists user-name" 0 "user-name" "$sd" --help
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,26 +1,12 @@
 #!/bin/sh
 # stir-cli.sh - the `sipdance passport` command-line contract: outputs and exit codes.
 set -u
+. "${srcdir:-.}/tests/check-lib.sh"
 sd="${top_builddir:-.}/sipdance"
 data="${srcdir:-.}/tests/data/stir"
 x5u=https://cr.example.net/sti/ee-chain.pem
 fp="sha-256 02:1A:CC:54:27:AB:EB:9C:53:3F:3E:4B:65:2E:7D:46:3F:54:42:CD:54:F1:7A:03:A2:7D:F9:B0:7F:46:19:B2"
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 
-# check NAME WANT_EXIT WANT_REGEX CMD... - run, compare exit code and a line of stdout+stderr
-check() {
-	name=$1 want=$2 re=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$re" "$tmp/out" "$tmp/err"; then
-		pass=$((pass + 1)); echo "ok - $name"
-	else
-		fail=$((fail + 1)); echo "FAIL - $name (exit $got, want $want /$re/)"
-		sed 's/^/    /' "$tmp/out" "$tmp/err"
-	fi
-}
 
 # sign ARGS... - an Identity value from the fixture key
 sign() { "$sd" passport sign --key "$data/ee.key" --x5u "$x5u" "$@"; }
@@ -88,5 +74,4 @@ check "verify bad --at" 2 "--at takes a Unix time" verify --at yesterday "$id"
 check "verify no value" 2 "usage: sipdance passport verify" verify
 check "passport help" 0 "sipdance passport sign" "$sd" passport --help
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
