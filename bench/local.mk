@@ -19,3 +19,5 @@ EXTRA_DIST += bench/chain-bench.sh
 bench_dns_bench_SOURCES = bench/dns-bench.c
 bench_dns_bench_LDADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS)
 EXTRA_DIST += bench/dns-bench.sh
+# Reliability: the soak (tests/soak-short.sh runs it for 60 s) and the fuzzing campaign.
+EXTRA_DIST += bench/soak.sh bench/fuzz-campaign.sh

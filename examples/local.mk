@@ -5,3 +5,8 @@ examples_sipdance_ua_SOURCES = examples/ua.c
 examples_sipdance_ua_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS) $(SRTP_CFLAGS)
 examples_sipdance_ua_LDADD = libsdmedia.la libsdcore.la $(SOFIA_LIBS) $(OPENSSL_LIBS) $(SRTP_LIBS) -lm
 EXTRA_DIST += examples/ua.md
+
+# The federated call demo (./bootstrap.sh demo); tests/demo.sh runs it in the suite.
+TESTS += tests/demo.sh
+EXTRA_DIST += tests/demo.sh examples/demo/demo.py examples/demo/README.md examples/demo/report-excerpt.png
+CLEANFILES += tests/demo-report.html

@@ -3,7 +3,10 @@
  * ua.c - sipdance-ua, a minimal SIP user agent on sofia-sip nua: it
  * registers, places or answers one call, and runs the DTLS-SRTP media of
  * stun/ on it (a 440 Hz PCMU tone out, received packets counted and
- * checked). The exit status says whether media was authenticated.
+ * checked). The exit status says whether media was authenticated. With
+ * --tls-cert it also speaks SIP over TLS and authenticates as its AOR by
+ * DANCE client auth: the dane_clientid ClientName <hash>._user.<domain>,
+ * installed on sofia-sip's SSL_CTX through an ex_data "new" callback.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 struct ua;
 #define SU_ROOT_MAGIC_T struct ua
@@ -24,6 +29,7 @@ struct ua;
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
 
+#include <sipdance/clientid.h>
 #include <sipdance/sdp.h>
 #include "../stun/stun.h"
 
@@ -43,6 +49,7 @@ struct ua {
 	unsigned fp_flags;
 	X509 *cert;
 	EVP_PKEY *key;
+	const char *tls_cert, *tls_key, *tls_listen; /* SIP over TLS, DANCE client identity */
 	/* state */
 	struct sipdance_stun_ep *ep;
 	struct sipdance_sdp_media local;
@@ -395,7 +402,89 @@ static void event(nua_event_t ev, int status, char const *phrase, nua_t *nua, st
 	}
 }
 
-/* load_identity - the DTLS (and, later, DANE client) certificate and key */
+/* SSL_CTXs sofia-sip creates while nua_create() runs (TLS transports) */
+#define MAX_CTX 4
+static SSL_CTX *caught[MAX_CTX];
+static size_t ncaught;
+static int catching;
+
+/* ctx_new - OpenSSL made an SSL_CTX: keep it if it is sofia-sip's */
+static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	if (catching && ncaught < MAX_CTX && SSL_CTX_up_ref(parent))
+		caught[ncaught++] = parent;
+}
+
+/* cert_dir - sofia-sip's TLS directory: agent.pem (certificate, key), cafile.pem */
+static int cert_dir(const struct ua *ua, char *dir, size_t size)
+{
+	const char *in[2] = { ua->tls_cert, ua->tls_key };
+	char path[600], buf[4096];
+	FILE *out, *fp;
+	size_t n;
+
+	snprintf(dir, size, "%s/sipdance-ua.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	for (int f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f ? "cafile.pem" : "agent.pem");
+		if (!(out = fopen(path, "w")))
+			return -1;
+		for (int i = 0; i < (f ? 1 : 2); i++) {
+			if (!(fp = fopen(in[i], "r"))) {
+				fclose(out);
+				return -1;
+			}
+			while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+				fwrite(buf, 1, n, out);
+			fclose(fp);
+		}
+		fclose(out);
+	}
+	return 0;
+}
+
+/* remove_dir - the key copy goes once sofia-sip has read it */
+static void remove_dir(const char *dir)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/agent.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* clientid_on - our AOR's ClientName on every TLS context sofia-sip made */
+static int clientid_on(const struct ua *ua)
+{
+	struct sipdance_clientid_conf cc = { 0 };
+	char name[SIPDANCE_CLIENTID_MAX + 1];
+	const char *why = NULL;
+
+	if (sipdance_clientid_user_name(ua->aor, name, sizeof(name), &why)) {
+		fprintf(stderr, "sipdance-ua: --aor %s: %s\n", ua->aor, why ? why : "not user@domain");
+		return -1;
+	}
+	cc.name = name;
+	if (!ncaught) {
+		fprintf(stderr, "sipdance-ua: sofia-sip made no TLS context to attach dane_clientid to\n");
+		return -1;
+	}
+	for (size_t i = 0; i < ncaught; i++) {
+		/* sofia-sip loads only the end-entity certificate: the chain too */
+		if (SSL_CTX_use_certificate_chain_file(caught[i], ua->tls_cert) != 1 ||
+		    sipdance_clientid_attach(caught[i], &cc, &why)) {
+			fprintf(stderr, "sipdance-ua: dane_clientid: %s\n", why ? why : "cannot use --tls-cert");
+			return -1;
+		}
+	}
+	say("TLS client identity %s (dane_clientid %.16s...)", ua->aor, name);
+	return 0;
+}
+
+/* load_identity - the DTLS certificate and key */
 static int load_identity(struct ua *ua, const char *cert, const char *key)
 {
 	FILE *f;
@@ -427,7 +516,7 @@ static void usage(FILE *f)
 	fputs("usage: sipdance-ua --aor SIP-URI [--listen SIP-URI] [--registrar SIP-URI] [--proxy SIP-URI]\n"
 	      "                   (--call SIP-URI | --answer) [--duration SECONDS] [--expect PACKETS]\n"
 	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--ice-lite]\n"
-	      "                   [--allow-sha1]\n"
+	      "                   [--allow-sha1] [--tls-cert PEM --tls-key PEM [--tls-listen SIPS-URI]]\n"
 	      "                   [--tamper-fingerprint local|remote] [--verbose]\n"
 	      "Places or answers one call with DTLS-SRTP media; exit 0 when media was\n"
 	      "authenticated and at least PACKETS (default 10) packets were received.\n"
@@ -445,7 +534,8 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		{ "call", 1, NULL, 'c' }, { "answer", 0, NULL, 'A' }, { "duration", 1, NULL, 'd' },
 		{ "expect", 1, NULL, 'e' }, { "media-addr", 1, NULL, 'm' }, { "cert", 1, NULL, 'C' },
 		{ "key", 1, NULL, 'K' }, { "no-ice", 0, NULL, 'n' }, { "allow-sha1", 0, NULL, 's' },
-		{ "ice-lite", 0, NULL, 'L' },
+		{ "ice-lite", 0, NULL, 'L' }, { "tls-cert", 1, NULL, 't' }, { "tls-key", 1, NULL, 'k' },
+		{ "tls-listen", 1, NULL, 'S' },
 		{ "verbose", 0, NULL, 'v' }, { "tamper-fingerprint", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *key = NULL;
@@ -468,6 +558,9 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		case 'm': ua->media_addr = optarg; break;
 		case 'C': cert = optarg; break;
 		case 'K': key = optarg; break;
+		case 't': ua->tls_cert = optarg; break;
+		case 'k': ua->tls_key = optarg; break;
+		case 'S': ua->tls_listen = optarg; break;
 		case 'n': ua->no_ice = 1; break;
 		case 'L': ua->ice_lite = 1; break;
 		case 's': ua->fp_flags |= SIPDANCE_SDP_ALLOW_SHA1; break;
@@ -488,6 +581,12 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		fputs("sipdance-ua: --aor and exactly one of --call and --answer are required\n", stderr);
 		return -1;
 	}
+	if (!ua->tls_cert != !ua->tls_key) {
+		fputs("sipdance-ua: --tls-cert and --tls-key go together\n", stderr);
+		return -1;
+	}
+	if (ua->tls_cert && !ua->tls_listen)
+		ua->tls_listen = "sips:127.0.0.1:*;transport=tls";
 	return load_identity(ua, cert, key);
 }
 
@@ -495,6 +594,7 @@ int main(int argc, char **argv)
 {
 	struct ua ua = { .exit_code = 0 };
 	struct sipdance_stun_ep_cfg cfg = { 0 };
+	char dir[512] = "";
 	int err;
 
 	if (parse_args(&ua, argc, argv)) {
@@ -515,9 +615,23 @@ int main(int argc, char **argv)
 	ua.root = su_root_create(&ua);
 	if (!ua.proxy)
 		ua.proxy = ua.registrar;
+	if (ua.tls_cert && cert_dir(&ua, dir, sizeof(dir))) {
+		fprintf(stderr, "sipdance-ua: cannot use --tls-cert %s / --tls-key %s\n", ua.tls_cert,
+			ua.tls_key);
+		return 1;
+	}
+	SSL_CTX_get_ex_new_index(0, NULL, ctx_new, NULL, NULL);
+	catching = 1;
 	ua.nua = ua.root ? nua_create(ua.root, event, &ua, NUTAG_URL(ua.listen), NUTAG_MEDIA_ENABLE(0),
 				      SIPTAG_FROM_STR(ua.aor), TAG_IF(ua.proxy, NUTAG_PROXY(ua.proxy)),
+				      TAG_IF(ua.tls_cert, NUTAG_SIPS_URL(ua.tls_listen)),
+				      TAG_IF(ua.tls_cert, NUTAG_CERTIFICATE_DIR(dir)),
 				      TAG_END()) : NULL;
+	catching = 0;
+	if (dir[0])
+		remove_dir(dir);
+	if (ua.nua && ua.tls_cert && clientid_on(&ua))
+		return 1;
 	if (!ua.nua) {
 		fprintf(stderr, "sipdance-ua: cannot listen on %s\n", ua.listen);
 		return 1;
@@ -538,5 +652,7 @@ int main(int argc, char **argv)
 	sipdance_stun_ep_free(ua.ep);
 	X509_free(ua.cert);
 	EVP_PKEY_free(ua.key);
+	for (size_t i = 0; i < ncaught; i++)
+		SSL_CTX_free(caught[i]);
 	return ua.exit_code;
 }

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sipdance/clientid.h>
 #include <sofia-sip/su_string.h>
+#include "stir.h"
 
 enum kind { K_STR, K_LISTEN, K_LOCATION, K_DANE, K_LEVEL, K_UINT, K_CONFIG };
 
@@ -38,6 +40,23 @@ static const struct key {
 	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
+	{ "client-auth", K_STR, offsetof(struct px_conf, client_auth), "MODE dane_clientid on TLS listeners: off | optional (default) | required" },
+	{ "client-domains", K_STR, offsetof(struct px_conf, client_domains), "D,D client domains whose TLSA is looked up (default: --domain)" },
+	{ "chain", K_STR, offsetof(struct px_conf, chain), "MODE       RFC 9102 DNSSEC chain: required | prefer (default) | off" },
+	{ "chain-lifetime", K_UINT, offsetof(struct px_conf, chain_lifetime), "H ExtSupportLifetime we serve, hours (default 0: no pinning)" },
+	{ "chain-pins", K_STR, offsetof(struct px_conf, chain_pins), "FILE  pins of peers that served a chain (default: memory only)" },
+	{ "client-name", K_STR, offsetof(struct px_conf, client_name), "HOST our dane_clientid on outbound TLS, e.g. sip.a.example" },
+	{ "stir", K_STR, offsetof(struct px_conf, stir), "MODE          STIR/SHAKEN: off (default) | verify | sign | verify,sign" },
+	{ "stir-fail", K_STR, offsetof(struct px_conf, stir_fail), "HOW      failed verification: reject (default) | annotate" },
+	{ "stir-ca-file", K_STR, offsetof(struct px_conf, stir_ca_file), "FILE  STI-CA roots (PEM) for --stir verify" },
+	{ "stir-max-age", K_UINT, offsetof(struct px_conf, stir_max_age), "S     oldest iat accepted (default 60)" },
+	{ "stir-x5u-timeout", K_UINT, offsetof(struct px_conf, stir_x5u_timeout_ms), "MS x5u fetch limit (default 2000)" },
+	{ "stir-x5u-allow", K_STR, offsetof(struct px_conf, stir_x5u_allow), "L   x5u beyond HTTPS on public 443/8443: private,any-port,http" },
+	{ "stir-x5u-tls-ca", K_STR, offsetof(struct px_conf, stir_x5u_tls_ca), "F  roots for x5u HTTPS servers (default: system)" },
+	{ "stir-key", K_STR, offsetof(struct px_conf, stir_key), "PEM       EC P-256 signing key for --stir sign" },
+	{ "stir-x5u", K_STR, offsetof(struct px_conf, stir_x5u), "URL       x5u of the signing certificate chain" },
+	{ "stir-attest", K_STR, offsetof(struct px_conf, stir_attest), "A|B|C  SHAKEN attestation of what we sign (default A)" },
+	{ "stir-orig-range", K_STR, offsetof(struct px_conf, stir_orig_range), "R,R numbers we sign for: 12025551000 or 1202555* (required to sign)" },
 };
 
 /* px_conf_usage - the --help text */
@@ -249,6 +268,22 @@ static int check(const struct px_conf *c, char *why, size_t whysize)
 		snprintf(why, whysize, "a TLS listener needs --cert and --key");
 		return EINVAL;
 	}
+	if (c->client_auth && strcmp(c->client_auth, "off") && strcmp(c->client_auth, "optional") &&
+	    strcmp(c->client_auth, "required")) {
+		snprintf(why, whysize, "--client-auth %s: want off, optional or required", c->client_auth);
+		return EINVAL;
+	}
+	if (c->chain && strcmp(c->chain, "off") && strcmp(c->chain, "prefer") &&
+	    strcmp(c->chain, "required")) {
+		snprintf(why, whysize, "--chain %s: want required, prefer or off", c->chain);
+		return EINVAL;
+	}
+	if (c->client_name && sipdance_clientid_check(c->client_name, NULL, NULL, NULL)) {
+		snprintf(why, whysize, "--client-name %s: not a host name", c->client_name);
+		return EINVAL;
+	}
+	if (px_stir_conf_check(c, why, whysize))
+		return EINVAL;
 	if (!!c->resolver != !!c->trust_anchor) {
 		snprintf(why, whysize, "--resolver and --trust-anchor go together (DNSSEC validation "
 			 "needs both)");

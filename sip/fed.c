@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <sipdance/chain.h>
 #include <sipdance/clientid.h>
 #include <sipdance/dns.h>
 #include <sipdance/locate.h>
@@ -33,6 +35,11 @@
 
 #define MAX_WATCH 32
 #define MAX_CLIENT_DOMAINS 32
+/* An authenticated connection is reused without a new location for this
+ * long; after that each request locates again (answers come from the DNS
+ * cache until their TTL runs out) and the connection's peer chain must still
+ * authenticate under the fresh TLSA records, or the connection is dropped. */
+#define REUSE_WITHOUT_LOCATE_S 30
 
 enum conn_state { HANDSHAKING, AUTHENTICATED, FAILED };
 
@@ -44,6 +51,9 @@ struct fconn {
 	struct sockaddr_storage addr;
 	enum conn_state state;
 	struct sipdance_verdict verdict;
+	int via_chain;               /* authenticated by the peer's RFC 9102 chain */
+	STACK_OF(X509) *chain;       /* the peer's chain, re-verified against fresh DNS */
+	time_t authenticated;        /* monotonic seconds, when the handshake authenticated it */
 	struct sipdance_locate *loc;  /* of the request that opened it: owns target */
 	const struct sipdance_target *target;
 	struct px_expect *expect;
@@ -59,6 +69,8 @@ struct px_fedreq {
 	struct px_fed *fed;
 	struct sipdance_locate *loc;
 	msg_t *msg;                  /* the request to send, owned until sent */
+	msg_t *spare;                /* a copy, for the next candidate if the connection fails */
+	size_t cand;                 /* candidate (target, address) number, see pick() */
 	nta_response_f *response;
 	void *magic;
 	px_fed_event_fn *event;
@@ -89,6 +101,11 @@ struct px_fed {
 	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
 	char *cid_domains[MAX_CLIENT_DOMAINS];
 	size_t ncid_domains;
+	enum sipdance_chain_policy chain_policy;
+	struct sipdance_chain_client *chain_client; /* asks peers for their chain */
+	struct sipdance_chain_source *chain_src[PX_MAX_LISTEN]; /* ours, per TLS listener */
+	size_t nchain_src;
+	su_timer_t *chain_timer;     /* the next refresh of our chains */
 };
 
 static void conn_dispatch(struct fconn *c);
@@ -174,7 +191,7 @@ static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
 	char *list, *tok, *save = NULL;
 	int err;
 
-	if (strcmp(mode, "off")) {
+	if (strcmp(mode, "off") && conf->resolver) {
 		/* the lookup blocks the handshake (OpenSSL 3.0 cannot suspend a server's
 		 * verification): bounded well below the peer's handshake limit */
 		dc.timeout_ms = conf->handshake_timeout_ms < 1500 ? conf->handshake_timeout_ms : 1500;
@@ -210,6 +227,103 @@ static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
 	return px_hook_clientid(f->hook, &cc, why, whysize);
 }
 
+/* chain_schedule - the timer for the earliest refresh any of our chains needs */
+static void chain_schedule(struct px_fed *f);
+
+/* chain_refresh - refresh the chains that are due (a blocking fetch through
+ * getdns, bounded by its timeout); an expired chain is never served */
+static void chain_refresh(struct px_proxy *px, su_timer_t *t, void *arg)
+{
+	struct px_fed *f = arg;
+	time_t now = time(NULL);
+	const char *why = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < f->nchain_src; i++) {
+		if (sipdance_chain_source_next_refresh(f->chain_src[i]) > now)
+			continue;
+		if (sipdance_chain_source_refresh(f->chain_src[i], &why))
+			px_log(SIPDANCE_LOG_WARN, "chain", "refresh of our DNSSEC chain failed: %s (%s)",
+			       why ? why : "?", sipdance_chain_source_get(f->chain_src[i], now, &len)
+			       ? "the current one is still valid" : "serving none");
+		else if (sipdance_chain_source_get(f->chain_src[i], now, &len))
+			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes)", len);
+	}
+	chain_schedule(f);
+}
+
+/* chain_schedule - arm the refresh timer */
+static void chain_schedule(struct px_fed *f)
+{
+	time_t next = 0, now = time(NULL), t;
+
+	for (size_t i = 0; i < f->nchain_src; i++)
+		if ((t = sipdance_chain_source_next_refresh(f->chain_src[i])) && (!next || t < next))
+			next = t;
+	if (next)
+		su_timer_set_interval(f->chain_timer, chain_refresh, f,
+				      next > now ? (su_duration_t)(next - now) * 1000 : 1000);
+}
+
+/* tls_port - the port of a TLS --listen URI (default 5061) */
+static uint16_t tls_port(const char *uri)
+{
+	const char *p = strrchr(uri, ']'), *colon;
+
+	colon = strchr(p ? p : strchr(uri, ':') + 1, ':');
+	return colon ? (uint16_t)atoi(colon + 1) : 5061;
+}
+
+/* chain_setup - RFC 9102: ask peers for their chain (--chain prefer|required)
+ * and serve ours (host --client-name, one per TLS listener) */
+static int chain_setup(struct px_fed *f, char *why, size_t whysize)
+{
+	const struct px_conf *conf = f->conf;
+	struct sipdance_chain_client_conf cc = { .trust_anchor = conf->trust_anchor,
+						 .pin_file = conf->chain_pins, .ca_file = conf->ca_file };
+	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
+						 .resolver = conf->resolver, .host = conf->client_name,
+						 .lifetime = (uint16_t)conf->chain_lifetime };
+	const char *w = NULL;
+	size_t k = 0, len = 0;
+	int err;
+
+	if (sipdance_chain_policy_parse(conf->chain ? conf->chain : "prefer", &f->chain_policy) ||
+	    f->chain_policy == SIPDANCE_CHAIN_OFF || !conf->resolver)
+		return 0;
+	cc.policy = f->chain_policy;
+	if ((err = sipdance_chain_client_alloc(&f->chain_client, &cc, &w)) ||
+	    (err = px_hook_chain_client(f->hook, f->chain_client))) {
+		snprintf(why, whysize, "--chain: %s", w ? w : strerror(err));
+		return err;
+	}
+	if (!(f->chain_timer = su_timer_create(su_root_task(f->root), 0)))
+		return ENOMEM;
+	/* our own chain needs our host name: the name peers send as SNI */
+	for (size_t i = 0; conf->client_name && i < conf->nlisten; i++) {
+		const char *u = conf->listen[i];
+
+		if (strncasecmp(u, "sips:", 5) && !strstr(u, "transport=tls"))
+			continue;
+		sc.port = tls_port(u);
+		if ((err = sipdance_chain_source_alloc(&f->chain_src[f->nchain_src], &sc, &w))) {
+			px_log(SIPDANCE_LOG_WARN, "chain", "no DNSSEC chain for _%u._tcp.%s: %s",
+			       sc.port, sc.host, w ? w : strerror(err));
+		} else if ((err = px_hook_chain_serve(f->hook, k, f->chain_src[f->nchain_src]))) {
+			sipdance_chain_source_free(f->chain_src[f->nchain_src]);
+			snprintf(why, whysize, "--chain: cannot serve on %s: %s", u, strerror(err));
+			return err;
+		} else {
+			sipdance_chain_source_get(f->chain_src[f->nchain_src++], 0, &len);
+			px_log(SIPDANCE_LOG_INFO, "chain", "serving our DNSSEC chain for _%u._tcp.%s "
+			       "(%zu bytes, lifetime %u h)", sc.port, sc.host, len, conf->chain_lifetime);
+		}
+		k++;
+	}
+	chain_schedule(f);
+	return 0;
+}
+
 /* px_fed_alloc - resolver, policy, verifier; federation is refused without a resolver */
 int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
 		 const struct px_conf *conf, char *why, size_t whysize)
@@ -234,7 +348,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 		return err;
 	}
 	if (!conf->resolver)
-		return 0;
+		return clientid_setup(f, why, whysize);
 	dc.resolver = conf->resolver;
 	dc.trust_anchor = conf->trust_anchor;
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
@@ -245,7 +359,9 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 	if (!(f->dns_timer = su_timer_create(su_root_task(root), 0)))
 		return ENOMEM;
 	sipdance_dns_set_loop(f->dns, dns_io, dns_timer, f);
-	return clientid_setup(f, why, whysize);
+	if ((err = clientid_setup(f, why, whysize)))
+		return err;
+	return chain_setup(f, why, whysize);
 }
 
 /* conn_free - forget a connection */
@@ -259,9 +375,19 @@ static void conn_free(struct fconn *c)
 	px_hook_unexpect(c->expect);
 	su_timer_destroy(c->timer);
 	sipdance_locate_free(c->loc);
+	sk_X509_pop_free(c->chain, X509_free);
 	if (c->tp)
 		tport_unref(c->tp);
 	free(c);
+}
+
+/* mono_s - monotonic seconds */
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 /* req_free - release a request's resources */
@@ -269,6 +395,7 @@ static void req_free(struct px_fedreq *r)
 {
 	sipdance_locate_free(r->loc);
 	msg_destroy(r->msg);
+	msg_destroy(r->spare);
 	sk_X509_pop_free(r->chain, X509_free);
 	free(r);
 }
@@ -322,17 +449,23 @@ void px_fed_free(struct px_fed *f)
 	sipdance_dns_free(f->cid_dns);
 	for (size_t i = 0; i < f->ncid_domains; i++)
 		free(f->cid_domains[i]);
+	su_timer_destroy(f->chain_timer);
+	for (size_t i = 0; i < f->nchain_src; i++)
+		sipdance_chain_source_free(f->chain_src[i]);
+	sipdance_chain_client_free(f->chain_client);
 	free(f);
 }
 
 /* px_fed_flush - SIGHUP: cached DNS and TLSA answers go, and authenticated
- * connections are no longer reused without a new location */
+ * connections must authenticate again under a new location before reuse */
 void px_fed_flush(struct px_fed *f)
 {
 	if (f->dns)
 		sipdance_dns_flush(f->dns);
-	for (struct fconn *c = f->conns; c; c = c->next)
+	for (struct fconn *c = f->conns; c; c = c->next) {
 		c->uri[0] = '\0';
+		c->authenticated -= REUSE_WITHOUT_LOCATE_S;
+	}
 }
 
 /* quote - @s with double quotes and backslashes turned into single quotes */
@@ -363,6 +496,8 @@ static int target_verify(void *arg, STACK_OF(X509) *chain, struct sipdance_verdi
 {
 	struct fconn *c = arg;
 
+	sk_X509_pop_free(c->chain, X509_free);
+	c->chain = X509_chain_up_ref(chain);
 	return sipdance_target_verify(c->fed->dane, c->target, chain, v);
 }
 
@@ -381,11 +516,12 @@ static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v)
 	c->expect = NULL;
 	c->verdict = *v;
 	c->state = ok ? AUTHENTICATED : FAILED;
+	c->authenticated = mono_s();
 	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
-	       "peer=%s domain=%s rule=%s verdict=%s (%s)",
+	       "peer=%s domain=%s rule=%s verdict=%s via=%s (%s)",
 	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
-	       c->target->decision.rule ? c->target->decision.rule : "?",
-	       sipdance_result_str(v->result), v->reason);
+	       c->via_chain ? "rfc9102-chain" : c->target->decision.rule ? c->target->decision.rule : "?",
+	       sipdance_result_str(v->result), c->via_chain ? "rfc9102" : "dns", v->reason);
 	su_timer_set_interval(c->timer, conn_later, c, 1);
 }
 
@@ -468,6 +604,76 @@ int px_fed_handshaking(const struct px_fedreq *r)
 	return r && r->conn && r->conn->state == HANDSHAKING;
 }
 
+static const struct sipdance_target *pick(const struct px_fed *f, const struct sipdance_locate *loc,
+					  size_t from, struct sockaddr_storage *addr, size_t *cand,
+					  char *why, size_t size);
+
+/* failover - the connection @c of @r failed: on to @r's next candidate (RFC
+ * 3263 §4.3: next address, then next target); 1 if it went there */
+static int failover(struct px_fedreq *r, const struct fconn *c)
+{
+	const struct sipdance_target *t;
+	struct sockaddr_storage addr;
+	char why[300], from[64], to[64];
+	size_t cand;
+
+	/*
+	 * Case by case:
+	 *  - no location or nothing left to send: no;
+	 *  - no further candidate: no, the caller fails the request;
+	 *  - a further candidate: the request goes there on a connection of its
+	 *    own, authenticated for the same domain as any other.
+	 */
+	if (r->inbound || !r->loc || (!r->msg && !r->spare))
+		return 0;
+	if (!(t = pick(r->fed, r->loc, r->cand + 1, &addr, &cand, why, sizeof(why))))
+		return 0;
+	if (!r->msg) {
+		r->msg = r->spare;
+		r->spare = NULL;
+	}
+	px_log(SIPDANCE_LOG_INFO, "fed", "failover for %s: %s failed (%s); next %s",
+	       c->domain, px_addr_str((const struct sockaddr *)&c->addr, from, sizeof(from)),
+	       c->verdict.reason, px_addr_str((const struct sockaddr *)&addr, to, sizeof(to)));
+	r->target = t;
+	r->addr = addr;
+	r->cand = cand;
+	req_connect(r);
+	return 1;
+}
+
+/* px_fed_retry - @r's first connection failed (transport error or refused
+ * handshake): 1 if it goes on to the next candidate (SENT or FAIL follows) */
+int px_fed_retry(struct px_fedreq *r)
+{
+	struct fconn *c = r ? r->conn : NULL;
+	struct sockaddr_storage addr;
+	char why[300];
+	size_t cand;
+
+	int next;
+
+	if (!c || c->first != r || c->state == AUTHENTICATED)
+		return 0;
+	next = r->spare && c->loc && pick(r->fed, c->loc, r->cand + 1, &addr, &cand, why, sizeof(why));
+	if (c->state == HANDSHAKING) {
+		px_hook_unexpect(c->expect);
+		c->expect = NULL;
+		c->state = FAILED;
+		c->verdict.result = SIPDANCE_INDETERMINATE;
+		snprintf(c->verdict.reason, sizeof(c->verdict.reason),
+			 "connection failed before TLS authentication");
+	}
+	if (!next) {
+		/* the caller answers for @r; the dead connection goes now, not at
+		 * its handshake timeout, so later requests do not wait behind it */
+		c->first = NULL;
+		r->conn = NULL;
+	}
+	conn_dispatch(c);
+	return next;
+}
+
 /* conn_dispatch - a connection finished its handshake (or failed): move its requests on */
 static void conn_dispatch(struct fconn *c)
 {
@@ -495,12 +701,17 @@ static void conn_dispatch(struct fconn *c)
 	} else {
 		if (first) {
 			first->conn = NULL;
-			fail(first, 502, cause, c->verdict.reason);
+			/* its location (the target points into it) goes back to it */
+			first->loc = c->loc;
+			c->loc = NULL;
+			if (!failover(first, c))
+				fail(first, 502, cause, c->verdict.reason);
 		}
 		while ((r = waiting)) {
 			waiting = r->next;
 			r->conn = NULL;
-			fail(r, 502, cause, c->verdict.reason);
+			if (!failover(r, c))
+				fail(r, 502, cause, c->verdict.reason);
 		}
 	}
 	while ((r = blocked)) {
@@ -518,6 +729,33 @@ static int live(const struct fconn *c)
 	return c->tp && !tport_is_closed(c->tp) && !tport_is_shutdown(c->tp);
 }
 
+/* still_authenticated - whether @c's peer still authenticates for the
+ * domain under @loc, a location made after the handshake */
+static int still_authenticated(struct fconn *c, const struct sipdance_locate *loc)
+{
+	struct sipdance_verdict v;
+	char peer[64];
+
+	/*
+	 * The cases: a connection authenticated by the peer's RFC 9102 chain
+	 * has no DNS records to compare with (it is re-handshaked instead, the
+	 * fresh chain decides); otherwise the stored chain is verified against
+	 * the new targets: MATCH keeps the connection, anything else (a TLSA
+	 * rollover done the wrong way, a revoked key, a zone turned bogus) drops
+	 * it and the next handshake decides under the new records.
+	 */
+	if (!c->via_chain && c->chain && loc &&
+	    sipdance_locate_verify(loc, c->fed->dane, c->chain, &v, NULL) == 0 &&
+	    v.result == SIPDANCE_MATCH)
+		return 1;
+	if (!c->via_chain)
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s no longer authenticated, "
+		       "connection dropped (%s)", px_addr_str((const struct sockaddr *)&c->addr, peer,
+							   sizeof(peer)), c->domain,
+		       c->chain && loc ? v.reason : "nothing to verify");
+	return 0;
+}
+
 /* req_connect - send @r to its target over a connection authenticated for its domain */
 static void req_connect(struct px_fedreq *r)
 {
@@ -530,9 +768,16 @@ static void req_connect(struct px_fedreq *r)
 
 	for (c = f->conns; c; c = next) {
 		next = c->next;
-		if (memcmp(&c->addr, &r->addr, sizeof(r->addr)))
+		if (memcmp(&c->addr, &r->addr, sizeof(r->addr)) || c->state == FAILED)
 			continue;
 		if (c->state == AUTHENTICATED && !live(c)) {
+			conn_free(c);
+			continue;
+		}
+		if (c->state == AUTHENTICATED && !strcasecmp(c->domain, domain) &&
+		    mono_s() - c->authenticated >= REUSE_WITHOUT_LOCATE_S &&
+		    !still_authenticated(c, r->loc)) {
+			tport_shutdown(c->tp, 2);
 			conn_free(c);
 			continue;
 		}
@@ -586,11 +831,16 @@ static void req_connect(struct px_fedreq *r)
 		conn_free(c);
 		return;
 	}
+	if (f->chain_client)
+		px_hook_expect_chain(c->expect, c->target->port,
+				     f->chain_policy == SIPDANCE_CHAIN_REQUIRED, &c->via_chain);
 	su_timer_set_interval(c->timer, handshake_timeout, c, f->conf->handshake_timeout_ms);
 	f->handshakes++;
 	px_log(SIPDANCE_LOG_INFO, "fed", "new TLS connection to %s for %s (SNI %s, rule %s)",
 	       px_addr_str(sa, peer, sizeof(peer)), domain, c->target->base_domain,
 	       c->target->decision.rule);
+	if (!r->spare)
+		r->spare = msg_copy(r->msg);
 	if (!(orq = send_on(r, domain, NULL))) {
 		c->first = NULL;
 		r->conn = NULL;
@@ -617,22 +867,53 @@ static const char *classify(const struct sipdance_locate *loc)
 	return why && strstr(why, "BOGUS") ? "bogus" : "no usable target";
 }
 
-static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t);
+static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t,
+		    size_t n);
 
-/* pick - the first TLS target the policy allows with an address we can reach
- * (into *addr); NULL if none */
+/* usable - whether a connection to target @t may be tried */
+static int usable(const struct px_fed *f, const struct sipdance_locate *loc,
+		  const struct sipdance_target *t)
+{
+	/*
+	 * Case by case:
+	 *  - not TLS: no;
+	 *  - the policy allows it (DANE or PKIX): yes;
+	 *  - --chain required, where TLSA is not looked up: a target reached
+	 *    over a secure NAPTR/SRV and address chain (its host is then a
+	 *    reference identifier) may be tried; only the peer's valid chain
+	 *    can authenticate the connection;
+	 *  - anything else the policy refuses: no.
+	 */
+	if (t->transport != SIPDANCE_TP_TLS)
+		return 0;
+	if (t->decision.action != SIPDANCE_ACT_REFUSE)
+		return 1;
+	return f->chain_policy == SIPDANCE_CHAIN_REQUIRED && f->chain_client &&
+	       t->addr_status == SIPDANCE_DNS_SECURE && t->naddr &&
+	       (t->nrefids == 2 || !strcasecmp(t->base_domain, sipdance_locate_domain(loc)));
+}
+
+/* pick - candidate number @from or the next one: targets in RFC 3263 order
+ * that the policy allows, each of their addresses we can reach (IPv6 first);
+ * the target, with the address in *addr and its number in *cand; NULL if none */
 static const struct sipdance_target *pick(const struct px_fed *f, const struct sipdance_locate *loc,
-					  struct sockaddr_storage *addr, char *why, size_t size)
+					  size_t from, struct sockaddr_storage *addr, size_t *cand,
+					  char *why, size_t size)
 {
 	const struct sipdance_target *t;
-	size_t off = 0;
+	size_t off = 0, k = 0;
 
 	why[0] = '\0';
 	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
 		t = sipdance_locate_target(loc, i);
-		if (t->decision.action != SIPDANCE_ACT_REFUSE && t->transport == SIPDANCE_TP_TLS &&
-		    set_addr(f, addr, t))
-			return t;
+		if (usable(f, loc, t) && set_addr(f, addr, t, 0)) {
+			for (size_t n = 0; set_addr(f, addr, t, n); n++, k++)
+				if (k >= from) {
+					*cand = k;
+					return t;
+				}
+			continue;
+		}
 		if (off < size)
 			off += (size_t)snprintf(why + off, size - off, "%s%s:%u %s (%s)", off ? "; " : "",
 						t->host, t->port, t->decision.rule ? t->decision.rule : "?",
@@ -660,13 +941,22 @@ static int tls_family(const struct px_conf *conf, int af)
 	return 0;
 }
 
-/* set_addr - the socket address of a target: its first address of a family we have */
-static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t)
+/* set_addr - the socket address of a target: its @n-th address of a family we
+ * have, IPv6 ones first (RFC 8305); 0 if there is no such address */
+static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t,
+		    size_t n)
 {
-	size_t i;
+	size_t i = t->naddr;
 
-	for (i = 0; i < t->naddr && !tls_family(f->conf, t->addr[i].family); i++)
-		;
+	for (int pass = 0; pass < 2 && i == t->naddr; pass++) {
+		int af = pass ? AF_INET : AF_INET6;
+
+		if (!tls_family(f->conf, af))
+			continue;
+		for (i = 0; i < t->naddr; i++)
+			if (t->addr[i].family == af && n-- == 0)
+				break;
+	}
 	if (i == t->naddr)
 		return 0;
 	memset(ss, 0, sizeof(*ss));
@@ -756,7 +1046,7 @@ static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance
 		return 0;
 	*rule = "dane-clientid";
 	if (!strcasecmp(name, domain)) {
-		snprintf(v->reason, sizeof(v->reason), "client TLSA of %s (dane_clientid)", name);
+		snprintf(v->reason, sizeof(v->reason), "client TLSA of %.200s (dane_clientid)", name);
 		return 1;
 	}
 	for (size_t i = 0; i < sipdance_locate_count(r->loc); i++) {
@@ -766,7 +1056,7 @@ static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance
 		for (size_t j = 0; j < t->nrefids; j++)
 			if (t->refids[j] && !strcasecmp(t->refids[j], name)) {
 				snprintf(v->reason, sizeof(v->reason),
-					 "client TLSA of %s (dane_clientid), a server of %s", name, domain);
+					 "client TLSA of %.100s (dane_clientid), a server of %.100s", name, domain);
 				return 1;
 			}
 	}
@@ -812,7 +1102,7 @@ static void located(void *arg, struct sipdance_locate *loc)
 		authorize(r);
 		return;
 	}
-	if (!(r->target = pick(r->fed, loc, &r->addr, why, sizeof(why)))) {
+	if (!(r->target = pick(r->fed, loc, 0, &r->addr, &r->cand, why, sizeof(why)))) {
 		const char *rule = "locate";
 
 		for (size_t i = 0; i < sipdance_locate_count(loc); i++)
@@ -831,7 +1121,9 @@ static void located(void *arg, struct sipdance_locate *loc)
 /* start - a request object and its location */
 static int start(struct px_fed *f, struct px_fedreq *r, const char *uri)
 {
-	struct sipdance_locate_conf lc = { .dns = f->dns, .policy = f->policy, .dane = f->dane };
+	struct sipdance_locate_conf lc = { .dns = f->dns, .policy = f->policy, .dane = f->dane,
+					   .no_tlsa = !r->inbound && f->chain_client &&
+						      f->chain_policy == SIPDANCE_CHAIN_REQUIRED };
 	const char *why = NULL;
 
 	r->fed = f;
@@ -865,11 +1157,12 @@ int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char
 	r->arg = arg;
 	snprintf(r->uri, sizeof(r->uri), "%s", uri);
 	*out = r;
-	/* a live connection already authenticated for this very URI: no new
-	 * location (the handshake authenticated it; SIGHUP or a closed
-	 * connection makes the next request locate again) */
+	/* a live connection authenticated for this very URI in the last
+	 * REUSE_WITHOUT_LOCATE_S seconds: no new location (SIGHUP, a closed
+	 * connection or the time limit makes the next request locate again) */
 	for (struct fconn *c = f->conns; c; c = c->next) {
-		if (c->state != AUTHENTICATED || strcasecmp(c->uri, uri) || !live(c))
+		if (c->state != AUTHENTICATED || strcasecmp(c->uri, uri) || !live(c) ||
+		    mono_s() - c->authenticated >= REUSE_WITHOUT_LOCATE_S)
 			continue;
 		r->addr = c->addr;
 		if ((orq = send_on(r, c->domain, c->tp)))

@@ -41,6 +41,11 @@ int px_fed_failed(const struct px_fedreq *r, char *why, size_t size);
 /* px_fed_handshaking - 1 while @r's connection has not authenticated its peer:
  * a response then can only be nta's own transport error */
 int px_fed_handshaking(const struct px_fedreq *r);
+/* px_fed_retry - @r's connection failed before it was authenticated (nta's
+ * transport error, or a refused handshake): 1 if @r goes on to the next RFC
+ * 3263 candidate (its old orq must be dropped; PX_FED_SENT or PX_FED_FAIL
+ * follows, possibly before this returns), 0 if there is none */
+int px_fed_retry(struct px_fedreq *r);
 /* px_fed_cancel - abandon a request; its callback will not run */
 void px_fed_cancel(struct px_fedreq *r);
 

@@ -9,6 +9,8 @@ libsdproxy_la_SOURCES = \
 	sip/tlshook.c \
 	sip/registrar.c \
 	sip/fed.c \
+	sip/stir.h \
+	sip/stir.c \
 	sip/proxy.c
 libsdproxy_la_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
 libsdproxy_la_LIBADD = libsipdance.la $(SOFIA_LIBS) $(OPENSSL_LIBS)
@@ -25,14 +27,28 @@ tests_sip_hook_test_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
 tests_sip_hook_test_LDADD = libsdproxy.la $(OPENSSL_LIBS)
 TESTS += tests/sip-hook-test
 
+# A one-shot SIP-over-TLS client with dane_clientid, for the client-auth tests.
+check_PROGRAMS += tests/sip-tls-client
+tests_sip_tls_client_SOURCES = tests/sip-tls-client.c
+tests_sip_tls_client_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
+
 # Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed.
 TESTS += tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh tests/proxy-insecure.sh
+# STIR/SHAKEN at the proxy: signing, verification, secsipidx and Kamailio secsipid interop.
+TESTS += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh
+EXTRA_DIST += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
+	tests/sip-stir-cancel.xml
+TESTS += tests/proxy-clientid.sh tests/proxy-chain.sh tests/proxy-failover.sh
 EXTRA_DIST += \
 	tests/proxy-lib.sh \
 	tests/proxy-local.sh \
 	tests/proxy-malformed.sh \
 	tests/proxy-federation.sh \
 	tests/proxy-insecure.sh \
+	tests/proxy-clientid.sh \
+	tests/proxy-chain.sh \
+	tests/proxy-failover.sh \
 	tests/sip-uac.xml \
 	tests/sip-uas.xml \
 	tests/sip-options.xml \

@@ -7,7 +7,8 @@
  * on statelessly. Requests for the local domain go to the registrar's
  * contacts, E.164 numbers to the configured next hop, other domains through
  * fed.c; a request whose From domain is foreign must arrive on a TLS
- * connection whose client authenticated for that domain.
+ * connection whose client authenticated for that domain. With --stir,
+ * stir.c verifies or signs initial INVITEs before they are routed.
  */
 #include "proxy.h"
 
@@ -31,6 +32,7 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #include "fed.h"
+#include "stir.h"
 
 #define MAX_BRANCHES 8
 
@@ -61,6 +63,8 @@ struct txn {
 	int best_status;
 	char best_reason[512];    /* Reason header of a locally made final response */
 	struct px_fedreq *auth;   /* inbound authorization in progress */
+	struct px_stirq *stirq;   /* STIR verification in progress */
+	int stir_done;            /* STIR verification and signing passed */
 };
 
 struct px_proxy {
@@ -72,6 +76,7 @@ struct px_proxy {
 	struct px_hook *hook;
 	struct px_registrar *reg;
 	struct px_fed *fed;
+	struct px_stir *stir;
 	struct txn *txns;
 	int draining;
 	char rr[300];
@@ -95,6 +100,7 @@ static void txn_free(struct txn *t)
 			nta_outgoing_destroy(t->br[i].orq);
 	}
 	px_fed_cancel(t->auth);
+	px_stir_cancel(t->stirq);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
 	if (t->irq)
@@ -313,18 +319,23 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 		int refused = px_fed_failed(b->fr, why, sizeof(why));
 		int unreached = !refused && px_fed_handshaking(b->fr);
 
-		px_fed_cancel(b->fr);
-		b->fr = NULL;
 		if (unreached)
 			snprintf(why, sizeof(why), "no usable target: connection failed before TLS "
 				 "authentication (%d %s)", status,
 				 sip && sip->sip_status ? sip->sip_status->st_phrase : "");
 		if (refused || unreached) {
+			/* the next RFC 3263 address or target, if there is one */
 			b->orq = NULL;
 			nta_outgoing_destroy(orq);
+			if (px_fed_retry(b->fr))
+				return 0;
+			px_fed_cancel(b->fr);
+			b->fr = NULL;
 			branch_final(b, refused ? 502 : 503, NULL, why);
 			return 0;
 		}
+		px_fed_cancel(b->fr);
+		b->fr = NULL;
 	}
 	msg = nta_outgoing_getresponse(orq);
 	b->orq = NULL;
@@ -346,6 +357,9 @@ static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int sta
 
 	switch (ev) {
 	case PX_FED_SENT:
+		/* a failover's new transaction replaces the failed one */
+		if (b->orq && b->orq != orq)
+			nta_outgoing_destroy(b->orq);
 		b->orq = orq;
 		return;
 	case PX_FED_DONE:
@@ -426,17 +440,18 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 			branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
-	b->orq = nta_outgoing_mcreate(t->px->agent, on_response, b,
-				      route ? URL_STRING_MAKE(route) : NULL, msg, TAG_END());
-	if (!b->orq) {
-		branch_final(b, 503, NULL, "cannot send to the next hop");
+	if (t->stateless) {
+		/* ACK of a 2xx: no transaction; nta_msg_tsend() adds our Via and frees msg
+		 * (an outgoing transaction made and destroyed at once kept msg alive) */
+		b->done = 1;
+		if (nta_msg_tsend(t->px->agent, msg, route ? URL_STRING_MAKE(route) : NULL, TAG_END()) < 0)
+			px_log(SIPDANCE_LOG_WARN, "proxy", "ACK not forwarded: cannot send to the next hop");
 		return;
 	}
-	if (t->stateless) {
-		nta_outgoing_destroy(b->orq);
-		b->orq = NULL;
-		b->done = 1;
-	}
+	b->orq = nta_outgoing_mcreate(t->px->agent, on_response, b,
+				      route ? URL_STRING_MAKE(route) : NULL, msg, TAG_END());
+	if (!b->orq)
+		branch_final(b, 503, NULL, "cannot send to the next hop");
 }
 
 /* fed_uri - "sip:host[:port]" of a foreign next hop */
@@ -445,6 +460,8 @@ static void fed_uri(char *buf, size_t size, const url_t *u)
 	snprintf(buf, size, "%s:%s%s%s", u->url_type == url_sips ? "sips" : "sip", u->url_host,
 		 u->url_port ? ":" : "", u->url_port ? u->url_port : "");
 }
+
+static void on_stir(void *arg, int status, const char *phrase, const char *why);
 
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
 static int route(struct txn *t)
@@ -455,7 +472,17 @@ static int route(struct txn *t)
 	sip_method_t m = sip->sip_request->rq_method;
 	char aor[512], uri[512];
 	size_t n;
+	int err;
 
+	/* STIR: the verification service first (it may wait for an x5u), then signing */
+	if (px->stir && !t->stir_done) {
+		if ((err = px_stir_ingress(px->stir, t->req, sip, &t->stirq, on_stir, t)) == 1)
+			return 0;
+		if (err)
+			return reply(t, 500, "Server Internal Error", "out of memory");
+		t->stir_done = 1;
+		px_stir_egress(px->stir, t->req, sip);
+	}
 	while (sip->sip_route && is_self(px, sip->sip_route->r_url))
 		sip_route_remove(t->req, sip);
 	t->setting_up = 1;
@@ -523,6 +550,20 @@ static int route(struct txn *t)
 	return 0;
 }
 
+/* on_stir - the STIR verification of the request ended: route on or reject */
+static void on_stir(void *arg, int status, const char *phrase, const char *why)
+{
+	struct txn *t = arg;
+
+	t->stirq = NULL;
+	t->stir_done = 1;
+	if (status) {
+		reply(t, status, phrase, why);
+		return;
+	}
+	route(t);
+}
+
 /* on_auth - the inbound authorization of a foreign From domain ended */
 static void on_auth(void *arg, int ok, const char *why)
 {
@@ -548,6 +589,8 @@ static int check_from(struct txn *t)
 
 	/*
 	 * The decision, case by case:
+	 *  - Over TLS, a client that presented a DANCE identity speaks only for
+	 *    it (px_registrar_user_check): a mismatch or failed identity: 403.
 	 *  - From is our own domain, or has no host or an IP literal (no domain
  *    is claimed): local users, routed on.
 	 *  - Foreign From over UDP or TCP: nothing vouches for it: 403.
@@ -556,6 +599,9 @@ static int check_from(struct txn *t)
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
 	 *    the policy falls back); the verdict is cached per connection.
 	 */
+	if (t->tls && px_registrar_user_check(px->hook, peer, t->sip, px->conf->domain, why,
+						 sizeof(why)))
+		return reply(t, 403, "Forbidden", why);
 	if (!domain || is_domain(px, domain) || is_numeric(domain))
 		return route(t);
 	if (!t->tls) {
@@ -596,6 +642,12 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 	if (t->auth) {
 		px_fed_cancel(t->auth);
 		t->auth = NULL;
+		reply(t, 487, "Request Terminated", NULL);
+		return 0;
+	}
+	if (t->stirq) {
+		px_stir_cancel(t->stirq);
+		t->stirq = NULL;
 		reply(t, 487, "Request Terminated", NULL);
 		return 0;
 	}
@@ -805,6 +857,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return err;
 	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, c, why, whysize)))
 		return err;
+	if ((err = px_stir_alloc(&px->stir, root, c, why, whysize)))
+		return err;
 	px->leg = nta_leg_tcreate(px->agent, on_request, px, NTATAG_NO_DIALOG(1), TAG_END());
 	if (!px->leg)
 		return snprintf(why, whysize, "cannot create the default leg"), ENOMEM;
@@ -819,6 +873,7 @@ void px_proxy_free(struct px_proxy *px)
 	while (px->txns)
 		txn_free(px->txns);
 	px_fed_free(px->fed);
+	px_stir_free(px->stir);
 	if (px->leg)
 		nta_leg_destroy(px->leg);
 	if (px->agent)
@@ -840,6 +895,7 @@ void px_proxy_reload(struct px_proxy *px)
 		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: certificates reloaded");
 	px_fed_flush(px->fed);
 	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
+	px_stir_flush(px->stir);
 }
 
 /* px_proxy_drain - SIGTERM: new requests get 503; 1 once none is pending */

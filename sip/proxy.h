@@ -63,7 +63,14 @@ struct px_conf {
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
 	const char *client_domains;    /* comma-separated allowlist of client domains looked up */
 	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */
+	const char *chain;             /* RFC 9102: required | prefer | off */
+	unsigned chain_lifetime;       /* ExtSupportLifetime we serve, hours (0: clients do not pin) */
+	const char *chain_pins;        /* pin store file of the client side */
 	const char *config_file;
+	/* STIR/SHAKEN (sip/stir.c): --stir off | verify | sign | verify,sign */
+	const char *stir, *stir_fail, *stir_ca_file, *stir_x5u_allow, *stir_x5u_tls_ca;
+	unsigned stir_x5u_timeout_ms, stir_max_age;
+	const char *stir_key, *stir_x5u, *stir_attest, *stir_orig_range;
 };
 
 /* px_conf_parse - defaults, then the config file (--config), then the command
@@ -127,6 +134,17 @@ int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *con
  * outcome of a ClientName that was presented (0 if none was) */
 int px_hook_client_name(struct px_hook *h, const struct sockaddr *peer, char *buf, size_t size,
 			struct sipdance_verdict *verdict, int *presented);
+struct sipdance_chain_source;
+struct sipdance_chain_client;
+/* px_hook_chain_serve - serve @src (RFC 9102) on the @i-th caught SSL_CTX
+ * (one per TLS listener, in --listen order) */
+int px_hook_chain_serve(struct px_hook *h, size_t i, struct sipdance_chain_source *src);
+/* px_hook_chain_client - ask peers for their chain on every caught SSL_CTX */
+int px_hook_chain_client(struct px_hook *h, struct sipdance_chain_client *c);
+/* px_hook_expect_chain - @e's handshake asks for the peer's chain for TLSA
+ * port @port; a valid one authenticates (*via set to 1); with @chain_only
+ * nothing else can */
+void px_hook_expect_chain(struct px_expect *e, uint16_t port, int chain_only, int *via);
 /* px_hook_expect - the next outbound TLS handshake to @addr must pass @verify */
 int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct sockaddr *addr,
 		   const char *domain, const char *sni, px_verify_fn *verify,
@@ -153,6 +171,10 @@ void px_registrar_free(struct px_registrar *r);
 int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact);
 /* px_registrar_handle - answer a REGISTER for our domain */
 int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip);
+/* px_registrar_user_check - a client with a DANCE user identity (dane_clientid
+ * <hash>._user.<domain>) speaks only for that user: 0, or 403 with why[] */
+int px_registrar_user_check(struct px_hook *hook, const struct sockaddr *peer, const sip_t *sip,
+			    const char *our_domain, char *why, size_t size);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain") */
 size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out, size_t max);
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <sipdance/chain.h>
 #include <sipdance/clientid.h>
 
 
@@ -34,6 +35,9 @@ struct px_expect {
 	px_done_fn *done;
 	void *arg;
 	SSL *ssl; /* bound at handshake start */
+	uint16_t chain_port; /* ask for the peer's RFC 9102 chain for this TLSA port (0: no) */
+	int chain_only;      /* only a valid chain can authenticate */
+	int *via_chain;      /* set to 1 when the chain authenticated */
 };
 
 /* Per SSL: what the callbacks know about one connection. */
@@ -57,7 +61,8 @@ struct px_hook {
 	struct px_expect *expects;
 	struct conn *inbound;
 	struct px_hook_stats stats;
-	int clientid; /* dane_clientid attached: inbound chains go through OpenSSL's DANE */
+	int clientid; /* dane_clientid's server role: inbound chains go through OpenSSL's DANE */
+	struct sipdance_chain_client *chain_client; /* RFC 9102 asked of outbound peers */
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -211,13 +216,47 @@ int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *con
 	int err;
 
 	for (size_t i = 0; i < h->nctx; i++) {
+		/* sofia-sip's own per-certificate callback never ran (verify_cb
+		 * replaces the whole verification): it must not start judging now */
+		SSL_CTX_set_verify(h->ctx[i], SSL_CTX_get_verify_mode(h->ctx[i]), NULL);
 		if ((err = sipdance_clientid_attach(h->ctx[i], conf, &w))) {
 			snprintf(why, whysize, "dane_clientid: %s", w ? w : strerror(err));
 			return err;
 		}
 	}
-	h->clientid = 1;
+	h->clientid = conf->server;
 	return 0;
+}
+
+/* px_hook_chain_serve - serve an RFC 9102 chain on the @i-th caught context */
+int px_hook_chain_serve(struct px_hook *h, size_t i, struct sipdance_chain_source *src)
+{
+	if (i >= h->nctx)
+		return EINVAL;
+	return sipdance_chain_server_attach(h->ctx[i], src);
+}
+
+/* px_hook_chain_client - ask for chains on every caught context; our verify
+ * callback stays the context's (it calls sipdance_chain_client_decide) */
+int px_hook_chain_client(struct px_hook *h, struct sipdance_chain_client *c)
+{
+	int err;
+
+	for (size_t i = 0; i < h->nctx; i++) {
+		if ((err = sipdance_chain_client_ctx_attach(h->ctx[i], c)))
+			return err;
+		SSL_CTX_set_cert_verify_callback(h->ctx[i], verify_cb, h);
+	}
+	h->chain_client = c;
+	return 0;
+}
+
+/* px_hook_expect_chain - the expectation's handshake asks for the peer's chain */
+void px_hook_expect_chain(struct px_expect *e, uint16_t port, int chain_only, int *via)
+{
+	e->chain_port = port;
+	e->chain_only = chain_only;
+	e->via_chain = via;
 }
 
 /* px_hook_client_name - the authenticated ClientName of the connection from @peer */
@@ -346,6 +385,15 @@ static void bind_outbound(struct px_hook *h, SSL *ssl, struct conn *c)
 		e->ssl = ssl;
 		c->expect = e;
 		SSL_set_tlsext_host_name(ssl, e->sni);
+		if (h->chain_client && e->chain_port) {
+			const char *names[2] = { e->domain, e->sni };
+
+			/* a failure leaves the SSL unattached: decided as without a chain */
+			if (sipdance_chain_client_attach(ssl, h->chain_client, e->sni, e->chain_port,
+							 names, 2))
+				px_log(SIPDANCE_LOG_WARN, "tls", "cannot ask %s for its DNSSEC chain",
+				       e->sni);
+		}
 		return;
 	}
 }
@@ -437,6 +485,53 @@ static STACK_OF(X509) *peer_chain(X509_STORE_CTX *sctx)
 	return chain;
 }
 
+/* accept_all - OpenSSL's own chain checks are not the decision (see verify_cb) */
+static int accept_all(int ok, X509_STORE_CTX *sctx)
+{
+	return 1;
+}
+
+/* chain_decide - the RFC 9102 part of an outbound decision: 1 authenticated
+ * by the peer's chain, 0 refused (*v says why), -1 left to @e's verification */
+static int chain_decide(X509_STORE_CTX *sctx, SSL *ssl, struct px_expect *e,
+			struct sipdance_verdict *v)
+{
+	int r;
+
+	/*
+	 * The decision, case by case (sipdance_chain_client_decide):
+	 *  - a chain that does not validate, or whose TLSA records do not match
+	 *    the peer: refused;
+	 *  - no chain while pinned, or under --chain required: refused;
+	 *  - a valid chain whose TLSA records match: authenticated, no DNS;
+	 *  - a validated denial (no TLSA), or no chain under prefer: the DNS
+	 *    path decides, unless the target was located without TLSA
+	 *    (chain_only): then refused, nothing else can vouch for it.
+	 * OpenSSL's own PKIX checks that decide() may run are neutralised: the
+	 * DNS path or the chain decides, never an empty trust store.
+	 */
+	X509_STORE_CTX_set_verify_cb(sctx, accept_all);
+	r = sipdance_chain_client_decide(sctx);
+	if (sipdance_chain_client_verdict(ssl, v, NULL)) {
+		/* the SSL could not be attached (bind_outbound logged it) */
+		snprintf(v->reason, sizeof(v->reason), "DNSSEC chain not requested (out of memory)");
+		v->result = SIPDANCE_INDETERMINATE;
+		return e->chain_only ? 0 : -1;
+	}
+	if (r <= 0)
+		return 0;
+	if (v->result == SIPDANCE_MATCH)
+		return 1;
+	if (e->chain_only) {
+		if (v->result != SIPDANCE_NODATA)
+			snprintf(v->reason, sizeof(v->reason), "no DNSSEC chain from the peer and no TLSA "
+				 "from DNS (chain=required)");
+		v->result = v->result == SIPDANCE_NODATA ? SIPDANCE_NODATA : SIPDANCE_INDETERMINATE;
+		return 0;
+	}
+	return -1;
+}
+
 /* verify_cb - the whole certificate verification of a sofia-sip connection */
 static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 {
@@ -468,9 +563,10 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	 *  - Outbound with no expectation bound (a connection the proxy did not
 	 *    set up for a located, policy-checked target, or one whose
 	 *    expectation timed out): refused.
-	 *  - Outbound with an expectation: its verification decides; only MATCH
-	 *    lets the handshake finish, so nothing is sent to a peer that did
-	 *    not authenticate for the domain.
+	 *  - Outbound with an expectation: the peer's RFC 9102 chain first, if
+	 *    the expectation asked for it (chain_decide), else its verification
+	 *    decides; only MATCH lets the handshake finish, so nothing is sent
+	 *    to a peer that did not authenticate for the domain.
 	 */
 	if (c->server) {
 		if (h->clientid) {
@@ -501,9 +597,12 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
-	if (e->verify(e->arg, chain, &v) == 0 && v.result == SIPDANCE_MATCH)
-		ok = 1;
-	else if (!v.reason[0])
+	ok = h->chain_client && e->chain_port ? chain_decide(sctx, ssl, e, &v) : -1;
+	if (ok < 0)
+		ok = e->verify(e->arg, chain, &v) == 0 && v.result == SIPDANCE_MATCH;
+	else if (ok && e->via_chain)
+		*e->via_chain = 1;
+	if (!ok && !v.reason[0])
 		snprintf(v.reason, sizeof(v.reason), "verification failed");
 	sk_X509_pop_free(chain, X509_free);
 	if (ok) {

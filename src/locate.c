@@ -504,7 +504,7 @@ static void advance(struct sipdance_locate *loc)
 			tlsa_name(t, t->base_domain);
 			/* RFC 7673 §3 / RFC 7672 §2.2.2: TLSA only over a secure chain. */
 			if (loc->srv_status != SIPDANCE_DNS_SECURE || t->addr_status != SIPDANCE_DNS_SECURE ||
-			    !t->naddr)
+			    !t->naddr || loc->conf.no_tlsa)
 				continue;
 			t->tlsa_looked_up = 1;
 			lookup(loc, t->tlsa_name, SIPDANCE_DNS_TLSA, (int)i);

@@ -25,6 +25,19 @@ start_b() {
 		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
 }
 
+# restart_b - B killed and started again: A's authenticated connection to B is
+# gone, so A's next request to b.example locates again (a live connection is
+# reused without any DNS lookup: see docs/reliability.md)
+bn=0
+cur_b=B
+restart_b() {
+	stop_proxy "$cur_b"
+	bn=$((bn + 1))
+	cur_b=B$bn
+	BNAME=$cur_b start_b "$@"
+	sleep 0.2
+}
+
 # req RURI [PROXY:PORT] [FROMDOMAIN] [WAIT_S] - one OPTIONS over UDP (retransmitted
 # every 500 ms); sets $st (final status, 000 if none), $reason, $ms
 req() {
@@ -42,8 +55,9 @@ req() {
 			my $rin = ""; vec($rin, fileno($s), 1) = 1;
 			next unless select(my $r = $rin, undef, undef, 0.1);
 			$s->recv(my $buf, 65535);
-			next unless $buf =~ m{^SIP/2\.0 (\d\d\d)} && $1 >= 200 && $buf =~ /fault-\Q$id\E/;
-			$st = $1; ($reason) = $buf =~ /^Reason:\s*(.*?)\r?$/mi; last;
+			my ($code) = $buf =~ m{^SIP/2\.0 (\d\d\d)};
+			next unless $code && $code >= 200 && index($buf, "fault-$id") >= 0;
+			$st = $code; ($reason) = $buf =~ /^Reason:\s*(.*?)\r?$/mi; last;
 		}
 		printf "%s %d %s\n", $st, (time - $t0) * 1000, $reason // "";
 	' "$1" "${2:-127.0.0.1:$a_sip}" "${3:-a.example}" "${4:-15}" "$cli_p" 2>&1)
@@ -65,11 +79,17 @@ dns_restart() {
 	knotd -c "$TB_DIR/knot.conf" </dev/null >>"$TB_DIR/knotd.log" 2>&1 &
 	echo $! >"$TB_DIR/knotd.pid"
 	i=0
-	while ! kdig +short +time=1 +tries=1 @127.0.0.1 -p "$TB_PORT" SOA b.example >/dev/null 2>&1 ||
-		[ -z "$(kdig +short +time=1 +tries=1 @127.0.0.1 -p "$TB_PORT" SOA b.example 2>/dev/null)" ]; do
+	until $TB_KNOTC zone-status b.example. 2>/dev/null | grep -q 'serial: [1-9]'; do
 		i=$((i + 1)); [ $i -gt 50 ] && return 1
+		kill -0 "$(knotd_pid)" 2>/dev/null || return 1
 		sleep 0.1
 	done
+}
+
+# known NAME - a check that fails because of a known proxy problem listed in
+# docs/reliability.md: reported as KNOWN, a failure only with SD_STRICT=1
+known() {
+	if [ "${SD_STRICT:-0}" = 1 ]; then bad "$1"; else echo "KNOWN - $1 (SD_STRICT=1 fails on it)"; fi
 }
 
 # fds PID / rss_kb PID - open descriptors, resident size

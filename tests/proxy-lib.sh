@@ -10,12 +10,32 @@ TESTBED="$srcdir/tests/testbed/testbed.sh"
 pass=0 fail=0 pids="" tbdir=""
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-proxy-test.XXXXXX")
 
-# cleanup - stop what we started, by pid
+# reap PID... - SIGTERM, then SIGKILL what has not exited 5 s later; returns 1
+# when something had to be killed (a proxy must exit promptly on SIGTERM)
+reap() {
+	for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+	i=0
+	while [ $i -lt 50 ]; do
+		alive=
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		i=$((i + 1))
+		sleep 0.1
+	done
+	for p in "$@"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	[ -z "$alive" ]
+}
+
+# cleanup - stop what we started, by pid; a process that ignored SIGTERM fails the test
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	rc=$?
+	if ! reap $pids; then
+		echo "FAIL - a process did not exit within 5 s of SIGTERM"
+		rc=1 fail=$((fail + 1))
+	fi
 	[ -n "$tbdir" ] && "$TESTBED" stop "$tbdir" >/dev/null 2>&1
 	if [ "$fail" -eq 0 ]; then rm -rf "$tmp"; else echo "# logs kept in $tmp"; fi
+	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -68,11 +88,10 @@ start_proxy() {
 	done
 }
 
-# stop_proxy NAME - SIGTERM and wait
+# stop_proxy NAME - SIGTERM; it must exit within 5 s
 stop_proxy() {
 	p=$(eval echo \$${1}_pid)
-	kill -TERM "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
+	reap "$p" || bad "proxy $1 exits within 5 s of SIGTERM"
 	pids=$(echo "$pids" | sed "s/ $p\b//")
 }
 

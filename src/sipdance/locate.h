@@ -64,6 +64,8 @@ struct sipdance_locate_conf {
 	struct sipdance_dns *dns;
 	const struct sipdance_policy *policy;
 	const struct sipdance_dane *dane; /* counts usable records; has the CA file */
+	int no_tlsa;                      /* no TLSA lookups (the peer's RFC 9102 chain brings
+					     them): targets keep tlsa_looked_up 0 */
 	unsigned max_wait_ms;             /* no lookup starts later than this after the start:
 					     the domain is then INDETERMINATE (0: no limit); the
 					     whole resolution is bounded by it plus one DNS timeout */

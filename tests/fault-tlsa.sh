@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# fault-tlsa.sh - TLSA rollover of b.example's proxy under a running
+# federation (TB_TTL=5). The right way: the new key's TLSA published next to
+# the old one, B switched to the new key after the TTL, then the old record
+# removed: every request in between succeeds. The wrong way: B switched to a
+# key its TLSA does not name: refused with 502 and a Reason naming the
+# mismatch (fast, never a downgrade), then service recovers by itself once
+# the record is published. See fault-dns.sh for why B is restarted.
+. "${srcdir:-.}/tests/fault-lib.sh"
+need knotd keymgr kdig knotc ldns-signzone openssl perl
+export TB_TTL=5
+start_testbed $dnsp
+start_a || exit 1
+start_b || exit 1
+fromd=127.0.0.1
+owner=_${b_tls}._tcp.sip.b.example.
+failed=0
+
+# tlsa SPKI... - b.example's TLS port TLSA RRset becomes 3 1 1 of each SPKI
+tlsa() {
+	$TB_KNOTC zone-begin b.example. >/dev/null && $TB_KNOTC zone-unset b.example. $owner TLSA >/dev/null || return 1
+	for s in "$@"; do $TB_KNOTC zone-set b.example. $owner $TB_TTL TLSA 3 1 1 "$s" >/dev/null || return 1; done
+	$TB_KNOTC zone-commit b.example. >/dev/null
+}
+# call WHAT - one request that must succeed; counts failures
+call() {
+	req sip:b.example "" $fromd
+	if [ "$st" = 200 ]; then echo "# $1: 200 in ${ms} ms"; else failed=$((failed + 1)); echo "# $1: $st $reason"; fi
+}
+
+call "before the rollover"
+check "right way, step 1: new key's TLSA published next to the old one" tlsa "$TB_SPKI_B" "$TB_SPKI_WRONG"
+call "both records published"
+sleep 7
+restart_b
+call "after the TTL, old key still in use"
+BCERT=$TB_CERT_WRONG BKEY=$TB_KEY_WRONG restart_b
+call "B switched to the new key"
+check "right way, step 3: old record withdrawn" tlsa "$TB_SPKI_WRONG"
+call "old record withdrawn (cached)"
+sleep 7
+restart_b
+BCERT=$TB_CERT_WRONG BKEY=$TB_KEY_WRONG restart_b
+call "old record expired from the cache"
+check "right way: no failed request through the rollover ($failed failed)" [ "$failed" = 0 ]
+
+# wrong way: B goes back to its first key, which no TLSA names any more
+restart_b
+req sip:b.example "" $fromd
+case "$st $reason" in
+'502 '*mismatch*) check "wrong way: key switched first: 502 in ${ms} ms, Reason: $reason" [ "$ms" -lt 5000 ] ;;
+*) bad "wrong way: 502 with a mismatch Reason (got $st in ${ms} ms)" "$reason" ;;
+esac
+check "the refusal is one logged authentication decision (NOMATCH)" \
+	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=secure-tlsa verdict=NOMATCH" "$tmp/A.log"
+check "B never received a request over the refused connection" \
+	eval '! grep -q "OPTIONS sip:b.example" "$tmp/$cur_b.log"'
+check "wrong way, repair: the key's TLSA published" tlsa "$TB_SPKI_WRONG" "$TB_SPKI_B"
+t0=$(date +%s)
+if until_ok 20 eval 'req sip:b.example "" $fromd 5; [ "$st" = 200 ]'; then
+	ok "after publication service recovered by itself in $(($(date +%s) - t0)) s (TTL $TB_TTL)"
+else
+	bad "recovery after publication (last $st)" "$reason"
+fi
+finish

@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# fault-x5u.sh - the x5u server of a PASSporT misbehaves: slow (accepts, never
+# answers), unreachable (nothing listens), huge (10 MB body), and, as the
+# control, good. Verification fails with 436 (no certificate) within the
+# configured timeout (--timeout 1000), never hangs, never accepts. Driven
+# through the library CLI (`sipdance passport verify --x5u-cache`): the
+# proxy's own STIR verification (sip/stir.c) was being written when this test
+# was; a proxy-level variant (other calls keep routing meanwhile) is listed as
+# not covered in docs/reliability.md.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+need perl openssl
+sd=$top_builddir/sipdance
+data=$srcdir/tests/data/stir
+base=$((43000 + ($$ % 500) * 40))
+good=$base slow=$((base + 1)) dead=$((base + 2)) huge=$((base + 3))
+
+# http PORT MODE - a loopback HTTP server: good (the chain), slow (never answers), huge (10 MB)
+http() {
+	perl -MIO::Socket::INET -e '
+		my ($port, $mode, $file) = @ARGV;
+		my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port", Listen => 16, ReuseAddr => 1) or die "$!";
+		$SIG{ALRM} = sub { exit 0 }; alarm 40; my @held;
+		my $pem = do { open(my $fh, "<", $file) or die; local $/; <$fh> };
+		while (my $c = $l->accept) {
+			if ($mode eq "slow") { push @held, $c; next }
+			my $req = ""; while (<$c>) { last if /^\r?$/ }
+			my $body = $mode eq "huge" ? ("A" x (10 * 1024 * 1024)) : $pem;
+			print $c "HTTP/1.1 200 OK\r\nContent-Type: application/pem-certificate-chain\r\nContent-Length: " .
+				length($body) . "\r\nConnection: close\r\n\r\n" . $body;
+			close $c;
+		}' "$1" "$2" "$data/ee-chain.pem" >"$tmp/http-$2.log" 2>&1 &
+	pids="$pids $!"
+}
+http $good good
+http $slow slow
+http $huge huge
+sleep 0.5
+
+# verify PORT - sign for x5u on PORT, verify with a fresh cache; sets $rc $out $ms
+verify() {
+	x5u=http://127.0.0.1:$1/ee-chain.pem
+	id=$("$sd" passport sign --key "$data/ee.key" --x5u "$x5u" --orig 12025551000 --dest 12025552000 --attest A)
+	rm -rf "$tmp/cache"; mkdir "$tmp/cache"
+	t0=$(date +%s%N)
+	out=$(timeout 20 "$sd" passport verify --x5u-cache "$tmp/cache" --ca-file "$data/root.pem" --timeout 1000 \
+		--x5u-allow-private --x5u-allow-any-port --x5u-allow-http "$id" 2>&1)
+	rc=$?
+	ms=$(elapsed_ms "$t0")
+}
+
+verify $good
+check "control: x5u served at once: valid (exit $rc in ${ms} ms)" [ "$rc" = 0 ]
+verify $slow
+case "$out" in
+status=43[67]*) check "slow x5u server: $out, exit $rc in ${ms} ms (timeout 1000 ms, limit 3 s)" \
+	eval '[ "$rc" = 1 ] && [ "$ms" -lt 3000 ]' ;;
+*) bad "slow x5u server: 436/437 within the timeout (exit $rc in ${ms} ms)" "$out" ;;
+esac
+verify $dead
+case "$out" in
+status=43[67]*) check "unreachable x5u server: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt 3000 ]' ;;
+*) bad "unreachable x5u server: 436/437 (exit $rc in ${ms} ms)" "$out" ;;
+esac
+verify $huge
+case "$out" in
+status=43[67]*) check "10 MB x5u body: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt 3000 ]' ;;
+*) bad "10 MB x5u body: 436/437 (exit $rc in ${ms} ms)" "$out" ;;
+esac
+check "nothing was cached from the failed fetches" eval '[ -z "$(ls -A "$tmp/cache")" ]'
+finish

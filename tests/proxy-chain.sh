@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# proxy-chain.sh - RFC 9102 between two sipdance-proxies on the Knot testbed.
+# A runs --chain required: it never looks TLSA up, only the peer's DNSSEC
+# chain can authenticate it. A first locates b.example while nothing listens
+# there (its cache then holds NAPTR, SRV and addresses, no TLSA); B starts and
+# builds its chain through getdns; knotd is stopped; A reaches B: the
+# handshake is authenticated by the chain alone (log: via=rfc9102) and A's
+# DNS log shows no TLSA query ever. A server that serves no chain, a chain
+# for another name, and a valid chain whose TLSA does not match the server's
+# key are each refused by A. B refreshes its chain on a timer (three quarters
+# into the 16 s TTL here): with knotd gone the refresh fails and B keeps
+# serving the chain it has, which is still valid.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+base=$((43000 + ($$ % 500) * 40))
+a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
+opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
+need sipp knotd keymgr kdig ldns-signzone openssl
+
+export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip TB_TTL=16
+start_testbed $dnsp
+dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
+
+# OPTIONS sip:b.example from an IP-literal From (no domain claimed: B answers
+# itself, without locating a.example, so B needs no DNS once started)
+cat >"$tmp/opt.xml" <<'EOF'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="options to a domain">
+  <send retrans="500">
+    <![CDATA[
+OPTIONS sip:b.example SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:alice@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:b.example>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200" optional="true" next="end"/>
+  <recv response="502" optional="true" next="end"/>
+  <recv response="503"/>
+  <label id="end"/>
+</scenario>
+EOF
+# opt NAME - one OPTIONS through A; status in $st, Reason in $reason
+opt() {
+	sipp_run "$1" 127.0.0.1:$a_sip -sf "$tmp/opt.xml" -i 127.0.0.1 -p $opt_p -mp $opt_m -cp $opt_c
+	st=$(status "$tmp/$1.msg")
+	reason=$(msg "$tmp/$1.msg" received '^SIP/2.0 [2-6]' | header Reason)
+}
+# start_b NAME ARGS... - proxy B (b.example) with ARGS
+start_b() {
+	n=$1
+	shift
+	start_proxy "$n" --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
+		--listen "sips:127.0.0.2:$b_tls;transport=tls" --client-auth off $dns --log-level debug "$@"
+}
+
+start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
+	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--chain required $dns --log-level debug || exit 1
+
+# 1. nothing at B yet: A locates b.example (no TLSA lookup) and fails fast
+opt first
+check "A located b.example with nothing listening: 503" eval '[ "$st" = 503 ]'
+
+# 2. refusals under --chain required (knotd still up)
+start_b B0 --cert "$TB_CERT_B" --key "$TB_KEY_B" --chain off || exit 1
+opt nochain
+case "$st $reason" in
+'502 '*'no DNSSEC chain'*) ok "B serving no chain: refused by A (502, Reason: no DNSSEC chain)" ;;
+*) bad "B without a chain refused (status $st)" "$reason$(grep 'auth:' "$tmp/A.log" | tail -2)" ;;
+esac
+stop_proxy B0
+start_b B1 --cert "$TB_CERT_B" --key "$TB_KEY_B" --client-name sip.c.example || exit 1
+check "B1 built a chain for another name (_$b_tls._tcp.sip.c.example)" \
+	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.c.example" "$tmp/B1.log"
+opt othername
+check "a chain for another name: refused as BOGUS ($st)" \
+	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=BOGUS via=dns \(DNSSEC chain" "$tmp/A.log"'
+stop_proxy B1
+start_b B2 --cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" --client-name sip.b.example || exit 1
+opt wrongkey
+check "a valid chain whose TLSA does not match B's key: refused (NOMATCH, $st)" \
+	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=NOMATCH" "$tmp/A.log"'
+check "B2 never received a request over a refused connection" eval '! grep -q "OPTIONS sip:b.example" "$tmp/B2.log"'
+stop_proxy B2
+
+# 3. B builds its chain, knotd stops, A reaches B by the chain alone
+start_b B --cert "$TB_CERT_B" --key "$TB_KEY_B" --client-name sip.b.example --chain-lifetime 1 || exit 1
+check "B built and serves its chain for _$b_tls._tcp.sip.b.example" \
+	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.b.example" "$tmp/B.log"
+"$TESTBED" stop "$tbdir" >/dev/null 2>&1
+check "knotd stopped (kdig gets no answer)" \
+	eval '! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A >/dev/null 2>&1 || ! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A | grep -q "status: NOERROR"'
+opt chain
+check "with knotd stopped, A reached B: 200" eval '[ "$st" = 200 ]'
+check "A authenticated B by its RFC 9102 chain (log: via=rfc9102)" \
+	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=rfc9102-chain verdict=MATCH via=rfc9102" "$tmp/A.log"
+check "A never sent a TLSA query (its DNS log names no type-52 lookup)" \
+	eval '! grep -Eq "dns: [^ ]*/52: asking" "$tmp/A.log"'
+check "A did look the rest up over DNS (NAPTR/SRV/A, before knotd stopped)" \
+	grep -Eq "dns: _sips._tcp.b.example/33: asking|dns: b.example/35: asking" "$tmp/A.log"
+i=0
+while ! grep -q "refresh of our DNSSEC chain failed" "$tmp/B.log" && [ $i -lt 150 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "B's background refresh ran on its timer; without DNS it keeps the valid chain" \
+	grep -q "refresh of our DNSSEC chain failed: .*(the current one is still valid)" "$tmp/B.log"
+finish

@@ -1,0 +1,303 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# proxy-stir.sh - STIR/SHAKEN in sipdance-proxy, on loopback with SIPp:
+# --stir sign adds an Identity to a local caller's call (verified by
+# `sipdance passport verify` and by secsipidx when installed) and leaves other
+# calls alone; --stir verify passes a valid PASSporT (ours or secsipidx's)
+# with Identity and body byte-exact, and rejects a tampered, stale, misdirected,
+# untrusted, unreachable or missing one with the RFC 8224 status and a Reason,
+# while a slow x5u server does not hold up another call; --stir-fail annotate
+# routes the failure on with a Reason. x5u is served by openssl s_server -WWW.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+# ports: 40 per run from a base that differs between concurrent runs
+base=$((47000 + ($$ % 300) * 40))
+S=$base V=$((base + 1)) VA=$((base + 2)) uac_p=$((base + 3)) uac_m=$((base + 4)) uac_c=$((base + 8))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) u2_p=$((base + 18)) u2_m=$((base + 20))
+u2_c=$((base + 24)) closed=$((base + 26))
+need sipp openssl python3
+
+sd="$top_builddir/sipdance"
+data=$(cd "$srcdir/tests/data/stir" && pwd)
+fp="sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:4B:65:2C:B2:0A:EE:A5:06:A5:A3:34"
+
+# x5u: an HTTPS server on loopback, and a "slow" one that never answers (the
+# kernel accepts the connection, nobody reads it)
+mkdir -p "$tmp/www"
+cp "$data/ee-chain.pem" "$tmp/www/ee-chain.pem"
+cp "$data/ee-chain.pem" "$tmp/www/ee-chain2.pem"
+cp "$data/other-ee-chain.pem" "$tmp/www/other-chain.pem"
+(cd "$tmp/www" && exec openssl s_server -WWW -accept 127.0.0.1:0 -naccept 1000 \
+	-cert "$data/server.pem" -key "$data/server.key" >"$tmp/www.log" 2>&1) &
+pids="$pids $!"
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(120)' >"$tmp/slow.port" &
+pids="$pids $!"
+wport= sport=
+for _ in $(seq 50); do
+	wport=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/www.log")
+	sport=$(cat "$tmp/slow.port")
+	[ -n "$wport" ] && [ -n "$sport" ] && break
+	sleep 0.1
+done
+[ -n "$wport" ] && [ -n "$sport" ] || { bad "x5u test servers started" "$(cat "$tmp/www.log")"; finish; exit 1; }
+X5U=https://127.0.0.1:$wport
+
+# sign_id X5U-PATH KEY [ARGS...] - an Identity value made by `sipdance passport sign`
+sign_id() {
+	p=$1 k=$2
+	shift 2
+	"$sd" passport sign --key "$data/$k" --x5u "$X5U/$p" --attest A "$@"
+}
+
+# call NAME PROXYPORT FROM TO RURI-USER RDOMAIN IHDR - one call from the SIPp UAC (trace $tmp/NAME.msg)
+call() {
+	n=$1 pp=$2 from=$3 to=$4 ru=$5 rd=$6 ih=$7
+	sipp_run "$n" 127.0.0.1:$pp -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m \
+		-cp $uac_c -s "$ru" -key rdomain "$rd" -key from "$from" -key to "$to" -key ihdr "$ih"
+}
+
+# uas NAME [PORT] - a SIPp callee behind the proxies' --e164-route
+uas() { sipp_bg "$1" -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p "${2:-$uas_p}" -mp $uas_m -cp $uas_c; }
+
+# same_bytes NAME UAC-TRACE UAS-TRACE - Identity lines and body identical on both sides
+same_bytes() {
+	msg "$2" sent '^INVITE' >"$tmp/a.inv"
+	msg "$3" received '^INVITE' >"$tmp/b.inv"
+	if [ -s "$tmp/b.inv" ] && [ "$(header Identity <"$tmp/a.inv")" = "$(header Identity <"$tmp/b.inv")" ] &&
+		[ "$(body <"$tmp/a.inv")" = "$(body <"$tmp/b.inv")" ]; then
+		ok "$1: Identity and body byte-exact at the callee"
+	else
+		bad "$1: Identity and body byte-exact at the callee" "$(diff "$tmp/a.inv" "$tmp/b.inv")"
+	fi
+}
+
+# rejected NAME TRACE STATUS REASON-RE - the caller got STATUS with a matching Reason
+rejected() {
+	st=$(status "$2")
+	rs=$(msg "$2" received '^SIP/2.0 [3-6]' | header Reason)
+	if [ "$st" = "$3" ] && echo "$rs" | grep -Eq -- "^Reason: SIP;cause=$3;text=\"$4"; then
+		ok "$1: $3 with Reason ($(echo "$rs" | cut -c1-90))"
+	else
+		bad "$1: want $3 with Reason /$4/, got $st" "$rs"
+	fi
+}
+
+local_from="sip:+12025551000@a.example;user=phone"
+to="sip:+12025552000@a.example;user=phone"
+
+# ---- 1. signing at egress ----
+start_proxy S --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" \
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --stir sign --stir-key "$data/ee.key" \
+	--stir-x5u "$X5U/ee-chain.pem" --stir-attest A --stir-orig-range "1303555*,1202555*" \
+	--log-level debug || { finish; exit 1; }
+uas s1uas
+call s1 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
+rc=$?
+wait "$s1uas_pid" 2>/dev/null
+msg "$tmp/s1uas.msg" received '^INVITE' >"$tmp/s1.inv"
+id=$(header Identity <"$tmp/s1.inv" | sed 's/^Identity: //')
+check "sign: local caller in range, call completed with one Identity at the callee" \
+	eval '[ $rc = 0 ] && [ "$(header Identity <"$tmp/s1.inv" | wc -l)" = 1 ]'
+check "sign: Identity has info=<x5u>;alg=ES256;ppt=shaken and a Date was added" \
+	eval 'echo "$id" | grep -q ";info=<$X5U/ee-chain.pem>;alg=ES256;ppt=shaken\$" && header Date <"$tmp/s1.inv" | grep -q GMT'
+if "$sd" passport verify --cert "$data/ee-chain.pem" --ca-file "$data/root.pem" --orig 12025551000 \
+	--dest 12025552000 --fingerprint "$fp" --require-mky "$id" >"$tmp/s1.json" 2>&1 &&
+	grep -q '"attest":"A"' "$tmp/s1.json" && grep -q '"mky":\[{"alg":"sha-256"' "$tmp/s1.json"; then
+	ok "sign: sipdance passport verify accepts it (attest A, mky of the SDP fingerprint)"
+else
+	bad "sign: sipdance passport verify accepts it" "$(cat "$tmp/s1.json")"
+fi
+check "sign: sipdance passport verify rejects it for another destination" \
+	eval '! "$sd" passport verify --cert "$data/ee-chain.pem" --ca-file "$data/root.pem" --dest 12025559999 "$id" >/dev/null'
+if command -v secsipidx >/dev/null; then
+	printf '%s' "$id" >"$tmp/s1.id"
+	if secsipidx -check -fidentity "$tmp/s1.id" -fpubkey "$data/ee.pem" -expire 60 >"$tmp/s1.sx" 2>&1 &&
+		grep -q '^ok' "$tmp/s1.sx"; then
+		ok "sign: secsipidx -check accepts it"
+	else
+		bad "sign: secsipidx -check accepts it" "$(cat "$tmp/s1.sx")"
+	fi
+else
+	echo "# secsipidx not installed: its check skipped"
+fi
+check "sign: body byte-exact at the callee" \
+	eval '[ "$(msg "$tmp/s1.msg" sent "^INVITE" | body)" = "$(body <"$tmp/s1.inv")" ]'
+check "sign: one log line for the signature" grep -q 'stir: sign orig=12025551000 dest=12025552000 attest=A' "$tmp/S.log"
+
+uas s2uas
+call s2 $S "sip:+14155551000@a.example;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
+rc=$?
+wait "$s2uas_pid" 2>/dev/null
+check "sign: caller outside --stir-orig-range: call goes on unsigned" \
+	eval '[ $rc = 0 ] && ! msg "$tmp/s2uas.msg" received "^INVITE" | grep -qi "^Identity:" && grep -q "orig=14155551000.*not signed (orig is outside" "$tmp/S.log"'
+uas s3uas
+call s3 $S "sip:+12025551000@127.0.0.1;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
+rc=$?
+wait "$s3uas_pid" 2>/dev/null
+check "sign: caller not of our domain: not signed" \
+	eval '[ $rc = 0 ] && ! msg "$tmp/s3uas.msg" received "^INVITE" | grep -qi "^Identity:"'
+theirs=$(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000)
+uas s4uas
+call s4 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "Identity: $theirs"
+rc=$?
+wait "$s4uas_pid" 2>/dev/null
+check "sign: an Identity already present is neither replaced nor doubled" \
+	eval '[ $rc = 0 ] && [ "$(msg "$tmp/s4uas.msg" received "^INVITE" | header Identity | wc -l)" = 1 ]'
+same_bytes "sign: existing Identity" "$tmp/s4.msg" "$tmp/s4uas.msg"
+stop_proxy S
+
+# ---- 2. verification at ingress ----
+vopts="--stir verify --stir-ca-file $data/root.pem --stir-x5u-allow private,any-port --stir-x5u-tls-ca $data/root.pem --stir-x5u-timeout 4000"
+# shellcheck disable=SC2086
+start_proxy V --domain b.example --listen "sip:127.0.0.1:$V;transport=udp" \
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --log-level debug || { finish; exit 1; }
+tel="tel:+12025551000"
+bto="sip:+12025552000@b.example;user=phone"
+vcall() { call "$1" $V "$tel" "$bto" +12025552000 "b.example;user=phone" "$2"; }
+
+uas v1uas
+vcall v1 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000 --mky "$fp")"
+rc=$?
+wait "$v1uas_pid" 2>/dev/null
+check "verify: our PASSporT (x5u fetched over HTTPS): call completed" eval '[ $rc = 0 ]'
+same_bytes "verify: valid" "$tmp/v1.msg" "$tmp/v1uas.msg"
+check "verify: logged as MATCH" grep -q 'stir: verify orig=12025551000 dest=12025552000 verdict=MATCH' "$tmp/V.log"
+if command -v secsipidx >/dev/null; then
+	secsipidx -sign-full -orig-tn 12025551000 -dest-tn 12025552000 -attest B \
+		-orig-id 123e4567-e89b-12d3-a456-426614174000 -x5u "$X5U/ee-chain.pem" -k "$data/ee.key" >"$tmp/sx.id"
+	uas v2uas
+	vcall v2 "Identity: $(cat "$tmp/sx.id")"
+	rc=$?
+	wait "$v2uas_pid" 2>/dev/null
+	check "verify: secsipidx's PASSporT: call completed" eval '[ $rc = 0 ] && grep -q "verdict=MATCH.*attest=B" "$tmp/V.log"'
+	same_bytes "verify: secsipidx" "$tmp/v2.msg" "$tmp/v2uas.msg"
+else
+	echo "# secsipidx not installed: its PASSporT skipped"
+fi
+
+good=$(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000)
+tampered=$(printf %s "$good" | awk -F. -v OFS=. '{ c = substr($2, 10, 1); $2 = substr($2, 1, 9) (c == "A" ? "B" : "A") substr($2, 11); print }')
+vcall v3 "Identity: $tampered"
+rejected "verify: tampered claims" "$tmp/v3.msg" 438 ""
+badsig=$(printf %s "$good" | awk -F. -v OFS=. '{ c = substr($3, 5, 1); $3 = substr($3, 1, 4) (c == "A" ? "B" : "A") substr($3, 6); print }')
+vcall v3b "Identity: $badsig"
+rejected "verify: tampered signature" "$tmp/v3b.msg" 438 ".*signature"
+vcall v4 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000 --iat $(($(date +%s) - 300)))"
+rejected "verify: iat 5 minutes old" "$tmp/v4.msg" 403 "iat is [0-9]+ s old"
+check "verify: 403 says Stale Date" grep -q '^SIP/2.0 403 Stale Date' "$tmp/v4.msg"
+vcall v5 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025559999)"
+rejected "verify: signed for another destination" "$tmp/v5.msg" 438 "To 12025552000 is not a dest"
+vcall v6 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025550000 --dest 12025552000)"
+rejected "verify: signed for another caller" "$tmp/v6.msg" 438 ".*orig"
+vcall v7 "Identity: $(sign_id other-chain.pem other-ee.key --orig 12025551000 --dest 12025552000)"
+rejected "verify: certificate from an untrusted root" "$tmp/v7.msg" 437 "certificate at depth"
+vcall v8 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000 --mky "sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF")"
+rejected "verify: mky does not match the SDP fingerprint" "$tmp/v8.msg" 438 ""
+t0=$(date +%s%N)
+vcall v9 "Identity: $("$sd" passport sign --key "$data/ee.key" --x5u "https://127.0.0.1:$closed/c.pem" --orig 12025551000 --dest 12025552000)"
+ms=$(elapsed_ms "$t0")
+rejected "verify: x5u unreachable" "$tmp/v9.msg" 436 "x5u connect to 127.0.0.1"
+check "verify: x5u unreachable answered fast ($ms ms)" eval '[ $ms -lt 2000 ]'
+vcall v10 "X-Filler: none"
+rejected "verify: no Identity" "$tmp/v10.msg" 428 "no Identity header"
+
+# a slow x5u server holds one call; another call (fresh x5u) completes meanwhile
+slow_id=$("$sd" passport sign --key "$data/ee.key" --x5u "https://127.0.0.1:$sport/slow.pem" --orig 12025551000 --dest 12025552000)
+t0=$(date +%s%N)
+timeout 20 sipp 127.0.0.1:$V -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $u2_p -mp $u2_m -cp $u2_c \
+	-s +12025552000 -key rdomain "b.example;user=phone" -key from "$tel" -key to "$bto" \
+	-key ihdr "Identity: $slow_id" -m 1 -nostdin -timeout 15 -trace_msg -message_file "$tmp/slow.msg" \
+	>"$tmp/slow.out" 2>&1 &
+slow_pid=$!
+pids="$pids $slow_pid"
+sleep 0.3
+uas v11uas
+vcall v11 "Identity: $(sign_id ee-chain2.pem ee.key --orig 12025551000 --dest 12025552000)"
+rc=$?
+fast_ms=$(elapsed_ms "$t0")
+wait "$v11uas_pid" 2>/dev/null
+still=0
+kill -0 "$slow_pid" 2>/dev/null && ! grep -q '^SIP/2.0 436' "$tmp/slow.msg" 2>/dev/null && still=1
+check "verify: another call completed (${fast_ms} ms) while the slow x5u fetch was pending" \
+	eval '[ $rc = 0 ] && [ $still = 1 ]'
+wait "$slow_pid" 2>/dev/null
+slow_ms=$(elapsed_ms "$t0")
+rejected "verify: slow x5u server" "$tmp/slow.msg" 436 "x5u TLS handshake with 127.0.0.1 timed out"
+check "verify: the slow call ended after the x5u timeout ($slow_ms ms, timeout 4000)" eval '[ $slow_ms -ge 3500 ] && [ $slow_ms -lt 12000 ]'
+slow_id2=$("$sd" passport sign --key "$data/ee.key" --x5u "https://127.0.0.1:$sport/slow2.pem" --orig 12025551000 --dest 12025552000)
+t0=$(date +%s%N)
+sipp_run cancel 127.0.0.1:$V -sf "$srcdir/tests/sip-stir-cancel.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m -cp $uac_c \
+	-s +12025552000 -key rdomain "b.example;user=phone" -key from "$tel" -key to "$bto" -key ihdr "Identity: $slow_id2"
+rc=$?
+ms=$(elapsed_ms "$t0")
+check "verify: CANCEL while the x5u fetch is pending: 200, then 487 at once ($ms ms)" \
+	eval '[ $rc = 0 ] && [ $ms -lt 2000 ] && grep -q "^SIP/2.0 487" "$tmp/cancel.msg"'
+for _ in $(seq 100); do
+	grep -q "slow2.pem: .*timed out" "$tmp/V.log" && break
+	sleep 0.1
+done
+check "verify: the cancelled verification never answered (one final response, proxy alive)" \
+	eval '[ "$(grep -c "^SIP/2.0 [2-6]" "$tmp/cancel.msg")" = 2 ] && kill -0 $V_pid && grep -q "fetch https://127.0.0.1:$sport/slow2.pem: .*timed out" "$tmp/V.log" && [ "$(grep -c "verdict=FAIL status=436 (x5u TLS handshake" "$tmp/V.log")" = 1 ]'
+fetches() { grep -c "^FILE:ee-chain.pem" "$tmp/www.log"; }
+n0=$(fetches)
+uas v12uas
+vcall v12 "Identity: $good"
+rc=$?
+wait "$v12uas_pid" 2>/dev/null
+n1=$(fetches)
+kill -HUP "$V_pid"
+sleep 0.3
+uas v13uas
+vcall v13 "Identity: $good"
+rc2=$?
+wait "$v13uas_pid" 2>/dev/null
+n2=$(fetches)
+check "verify: x5u cached across calls ($n0 -> $n1 fetches), fetched again after SIGHUP ($n2)" \
+	eval '[ $rc = 0 ] && [ $rc2 = 0 ] && [ $n0 -ge 1 ] && [ $n1 = $n0 ] && [ $n2 = $((n1 + 1)) ] && grep -q "x5u cache flushed" "$tmp/V.log"'
+check "verify: the E.164 calls never went through DANE" eval '! grep -q "rule=\|locate" "$tmp/V.log"'
+stop_proxy V
+
+# ---- 3. --stir-fail annotate ----
+# shellcheck disable=SC2086
+start_proxy VA --domain b.example --listen "sip:127.0.0.1:$VA;transport=udp" \
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --stir-fail annotate --log-level debug ||
+	{ finish; exit 1; }
+uas a1uas
+call a1 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $tampered"
+rc=$?
+wait "$a1uas_pid" 2>/dev/null
+check "annotate: a failed verification still reaches the callee with Reason: SIP;cause=438" \
+	eval '[ $rc = 0 ] && msg "$tmp/a1uas.msg" received "^INVITE" | grep -q "^Reason: SIP;cause=438;text=\""'
+same_bytes "annotate" "$tmp/a1.msg" "$tmp/a1uas.msg"
+uas a2uas
+call a2 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $good"
+rc=$?
+wait "$a2uas_pid" 2>/dev/null
+check "annotate: a valid PASSporT gets no Reason" \
+	eval '[ $rc = 0 ] && ! msg "$tmp/a2uas.msg" received "^INVITE" | grep -q "^Reason:"'
+stop_proxy VA
+
+# ---- 4. configuration errors ----
+bad_start() {
+	name=$1 re=$2
+	shift 2
+	timeout 5 "$PROXY" --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" "$@" >"$tmp/err.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -Eq -- "$re" "$tmp/err.out"; then
+		ok "startup error: $name"
+	else
+		bad "startup error: $name (exit $rc)" "$(cat "$tmp/err.out")"
+	fi
+}
+bad_start "--stir verify without --stir-ca-file" "needs --stir-ca-file" --stir verify
+bad_start "--stir sign without a key" "needs --stir-key" --stir sign
+bad_start "unknown --stir mode" "--stir maybe: want off" --stir maybe
+bad_start "bad --stir-fail" "--stir-fail drop: want reject or annotate" --stir verify --stir-ca-file "$data/root.pem" --stir-fail drop
+bad_start "bad --stir-attest" "--stir-attest D" --stir-attest D
+bad_start "unreadable --stir-key" "--stir-key: cannot read" --stir sign --stir-key /nonexistent --stir-x5u "$X5U/x.pem" --stir-orig-range 1202555*
+bad_start "not a P-256 key" "--stir-key: key is not an EC P-256" --stir sign --stir-key "$data/p384.key" --stir-x5u "$X5U/x.pem" --stir-orig-range 1202555*
+bad_start "bad --stir-orig-range" "--stir-orig-range: number range" --stir sign --stir-key "$data/ee.key" --stir-x5u "$X5U/x.pem" --stir-orig-range 12a
+bad_start "CA file without a certificate" "--stir-ca-file .*: no usable PEM" --stir verify --stir-ca-file "$data/ee.key"
+finish

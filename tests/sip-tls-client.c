@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sip-tls-client.c - a one-shot SIP-over-TLS client for the proxy tests: it
+ * connects with a client certificate and, when the server asks, a
+ * dane_clientid ClientName (sipdance_clientid_attach, client role), sends
+ * each request file given (in order, on the one connection) and prints the
+ * status line and Reason header of every final response. The server's
+ * certificate is not verified: the tests are about the server's view of us.
+ *
+ * usage: sip-tls-client IP PORT CERT KEY NAME|- [tls12|tls13] REQUEST...
+ * Exit 0 once every request got a final response, 2 if the connection or the
+ * handshake failed (the alert is printed), 1 otherwise.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <sipdance.h>
+
+static char alert[128];
+
+/* info - remember a fatal alert from the server */
+static void info(const SSL *ssl, int where, int ret)
+{
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_READ) && !strcmp(SSL_alert_type_string(ret), "F"))
+		snprintf(alert, sizeof(alert), "%s", SSL_alert_desc_string_long(ret));
+}
+
+/* read_file - a request file, LF turned into CRLF, into buf */
+static size_t read_file(const char *path, char *buf, size_t size)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	if (!fp)
+		return 0;
+	while ((c = fgetc(fp)) != EOF && n + 2 < size) {
+		if (c == '\n')
+			buf[n++] = '\r';
+		buf[n++] = (char)c;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	return n;
+}
+
+/* final - print the status line and Reason of a final response in @msg; 1 if final */
+static int final(const char *msg)
+{
+	const char *eol = strstr(msg, "\r\n"), *r;
+	int status = atoi(msg + 8);
+
+	if (strncmp(msg, "SIP/2.0 ", 8) || status < 200 || !eol)
+		return 0;
+	printf("%.*s\n", (int)(eol - msg), msg);
+	for (r = eol; (r = strstr(r, "\r\nReason:")); r += 2) {
+		const char *e = strstr(r + 2, "\r\n");
+
+		printf("%.*s\n", (int)(e ? e - r - 2 : (long)strlen(r + 2)), r + 2);
+	}
+	return 1;
+}
+
+/* main - connect, handshake, send each request, print the final responses */
+int main(int argc, char **argv)
+{
+	struct sipdance_clientid_conf cc = { 0 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 8 };
+	char buf[65536], req[16384];
+	const char *why = NULL;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd, i = 6, n, len, rc = 0;
+
+	if (argc < 7) {
+		fprintf(stderr, "usage: sip-tls-client IP PORT CERT KEY NAME|- [tls12|tls13] REQUEST...\n");
+		return 2;
+	}
+	sa.sin_port = htons((uint16_t)atoi(argv[2]));
+	inet_pton(AF_INET, argv[1], &sa.sin_addr);
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, argv[3]) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, argv[4], SSL_FILETYPE_PEM) != 1) {
+		fprintf(stderr, "cannot load %s / %s\n", argv[3], argv[4]);
+		SSL_CTX_free(ctx);
+		return 2;
+	}
+	if (!strcmp(argv[6], "tls12") || !strcmp(argv[6], "tls13")) {
+		SSL_CTX_set_max_proto_version(ctx, argv[6][4] == '2' ? TLS1_2_VERSION : TLS1_3_VERSION);
+		i++;
+	}
+	cc.name = strcmp(argv[5], "-") ? argv[5] : NULL;
+	if (sipdance_clientid_attach(ctx, &cc, &why)) {
+		fprintf(stderr, "dane_clientid: %s\n", why ? why : "?");
+		SSL_CTX_free(ctx);
+		return 2;
+	}
+	SSL_CTX_set_info_callback(ctx, info);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		printf("connect failed\n");
+		SSL_CTX_free(ctx);
+		return 2;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) != 1) {
+		printf("handshake failed: %s\n", alert[0] ? alert : "no alert");
+		rc = 2;
+		goto out;
+	}
+	/* TLS 1.3: the server judges our certificate after our handshake ended;
+	 * wait briefly for its verdict before writing (data it never reads would
+	 * turn its close into a reset that swallows the alert) */
+	tv = (struct timeval){ .tv_usec = 300000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (SSL_peek(ssl, buf, 1) <= 0 && alert[0]) {
+		printf("handshake failed: %s\n", alert);
+		rc = 2;
+		goto out;
+	}
+	ERR_clear_error();
+	tv = (struct timeval){ .tv_sec = 8 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (; i < argc && rc == 0; i++) {
+		if (!(len = (int)read_file(argv[i], req, sizeof(req))) || SSL_write(ssl, req, len) != len) {
+			printf("handshake failed: %s\n", alert[0] ? alert : "cannot send");
+			rc = 2;
+			goto out;
+		}
+		/* responses until a final one (one response per read on loopback) */
+		for (;;) {
+			if ((n = SSL_read(ssl, buf, sizeof(buf) - 1)) <= 0) {
+				if (alert[0]) {
+					printf("handshake failed: %s\n", alert);
+					rc = 2;
+					goto out;
+				}
+				printf("no final response\n");
+				rc = 1;
+				break;
+			}
+			buf[n] = '\0';
+			if (final(buf))
+				break;
+		}
+	}
+	SSL_shutdown(ssl);
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return rc;
+}
