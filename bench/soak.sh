@@ -9,7 +9,9 @@
 # a.example's certificate: B authenticates it by DANE each time). Every 5 s the
 # RSS and descriptors of both proxies are sampled. Printed: calls ok/failed,
 # churn ok/failed, INVITE->200 p50/p99, RSS slope of each proxy after warm-up
-# (the first third) in kB/min and kB per 1000 calls, descriptors first/last.
+# (WARMUP s, default the first third but at least 40 s: nta keeps a finished
+# transaction for 32 s, so RSS climbs to a plateau first) in kB/min and kB per
+# 1000 calls, descriptors after warm-up and at the end.
 # The last line is machine-readable ("SOAK key=value ..."), for tests/soak-short.sh.
 # Knobs: RATE (skip the measurement), RAMP ("100 200 400 800 1200 1600 2000"), CHURN (5),
 # RSS_LIMIT_MB (1500: the run stops if a proxy grows past it), KEEP_TMP.
@@ -147,17 +149,19 @@ cok=$(grep -c '^ok' "$tmp/churn.out") cfail=$(grep -c '^fail' "$tmp/churn.out")
 pct=$(awk -F';' '$2 ~ /^[0-9.]+$/ { print $2 }' "$tmp"/*_rtt.csv 2>/dev/null | sort -n |
 	awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } k = int(NR * 0.99 + 0.5); if (k < 1) k = 1
 		printf "%.2f %.2f\n", v[int((NR + 1) / 2)], v[k] }')
-# slope COLUMN - least squares kB/min over the samples after the first third
+warmup=${WARMUP:-$((secs / 3 > 40 ? secs / 3 : 40))}
+# slope COLUMN - least squares kB/min over the samples after the warm-up
 slope() {
-	awk -v c="$1" '{ t[NR] = $1; v[NR] = $c } END {
-		s = int(NR / 3) + 1; n = 0
-		for (i = s; i <= NR; i++) { n++; sx += t[i]; sy += v[i]; sxx += t[i] * t[i]; sxy += t[i] * v[i] }
+	awk -v c="$1" -v w="$warmup" '{ t[NR] = $1; v[NR] = $c } END {
+		n = 0
+		for (i = 1; i <= NR; i++) { if (t[i] < w) continue; n++; sx += t[i]; sy += v[i]; sxx += t[i] * t[i]; sxy += t[i] * v[i] }
 		if (n < 3 || n * sxx == sx * sx) { print "-"; exit }
 		printf "%.0f", (n * sxy - sx * sy) / (n * sxx - sx * sx) * 60 }' "$tmp/samples"
 }
 sa=$(slope 2) sb=$(slope 3)
-first=$(awk -v s=0 'NR == int(0) + 1 { print }' "$tmp/samples")
-warm=$(awk '{ l[NR] = $0 } END { print l[int(NR / 3) + 1] }' "$tmp/samples")
+first=$(head -1 "$tmp/samples")
+warm=$(awk -v w="$warmup" '$1 >= w { print; exit }' "$tmp/samples")
+[ -n "$warm" ] || warm=$(tail -1 "$tmp/samples")
 last=$(tail -1 "$tmp/samples")
 set -- $warm; wa=$2 wb=$3 wfa=$4 wfb=$5
 set -- $last; la=$2 lb=$3 lfa=$4 lfb=$5
@@ -165,7 +169,7 @@ per1k() { awk -v s="$1" -v r="$rate" 'BEGIN { if (s == "-" || r == 0) print "-";
 echo "calls: $ok ok, $failed failed (of $calls at $rate/s)${stopped:+; STOPPED: $stopped}"
 echo "churn: $cok fresh TLS connections answered 200, $cfail failed"
 echo "INVITE->200: p50 ${pct% *} ms, p99 ${pct#* } ms"
-echo "RSS A: $(($(echo "$first" | cut -d' ' -f2) / 1024)) MB at start, $((wa / 1024)) MB after warm-up, $((la / 1024)) MB at the end; slope $sa kB/min ($(per1k "$sa") kB per 1000 calls)"
+echo "RSS A: $(($(echo "$first" | cut -d' ' -f2) / 1024)) MB at start, $((wa / 1024)) MB after warm-up (${warmup} s), $((la / 1024)) MB at the end; slope $sa kB/min ($(per1k "$sa") kB per 1000 calls)"
 echo "RSS B: $(($(echo "$first" | cut -d' ' -f3) / 1024)) MB at start, $((wb / 1024)) MB after warm-up, $((lb / 1024)) MB at the end; slope $sb kB/min ($(per1k "$sb") kB per 1000 calls)"
 echo "fds A: $wfa after warm-up, $lfa at the end; fds B: $wfb after warm-up, $lfb at the end"
 echo "SOAK rate=$rate calls=$calls ok=$ok failed=$failed churn_ok=$cok churn_failed=$cfail p50=${pct% *} p99=${pct#* } rss_a_warm=$wa rss_a_end=$la rss_b_warm=$wb rss_b_end=$lb slope_a=$sa slope_b=$sb fd_a_warm=$wfa fd_a_end=$lfa fd_b_warm=$wfb fd_b_end=$lfb stopped=${stopped:+1}"

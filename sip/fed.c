@@ -542,6 +542,9 @@ static void handshake_timeout(struct px_proxy *px, su_timer_t *t, void *arg)
 	px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=%s verdict=INDETERMINATE (%s)",
 	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
 	       c->target->decision.rule ? c->target->decision.rule : "?", c->verdict.reason);
+	/* the peer may hold the TCP connection open forever: close our side now */
+	if (c->tp)
+		tport_shutdown(c->tp, 2);
 	conn_dispatch(c);
 }
 

@@ -494,6 +494,14 @@ static int route(struct txn *t)
 			t->setting_up = 0;
 			return reply(t, 400, "Bad Route", "Route without a host");
 		}
+		/* a strict Route (no ;lr, RFC 2543) would have nta rewrite the request and
+		 * resolve names with sofia-sip's own resolver, outside DNSSEC and able to
+		 * stall the event loop: refused */
+		if (!url_has_param(next, "lr")) {
+			t->setting_up = 0;
+			return reply(t, t->stateless ? 0 : 400, "Bad Route",
+				     "strict routing (Route without ;lr) is not supported");
+		}
 		if (is_numeric(next->url_host) && wants_tls(next)) {
 			t->setting_up = 0;
 			return reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address "

@@ -86,12 +86,6 @@ dns_restart() {
 	done
 }
 
-# known NAME - a check that fails because of a known proxy problem listed in
-# docs/reliability.md: reported as KNOWN, a failure only with SD_STRICT=1
-known() {
-	if [ "${SD_STRICT:-0}" = 1 ]; then bad "$1"; else echo "KNOWN - $1 (SD_STRICT=1 fails on it)"; fi
-}
-
 # fds PID / rss_kb PID - open descriptors, resident size
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }

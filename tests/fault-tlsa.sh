@@ -6,7 +6,7 @@
 # removed: every request in between succeeds. The wrong way: B switched to a
 # key its TLSA does not name: refused with 502 and a Reason naming the
 # mismatch (fast, never a downgrade), then service recovers by itself once
-# the record is published. See fault-dns.sh for why B is restarted.
+# the record is published. Last, a revocation reaches a live connection.
 . "${srcdir:-.}/tests/fault-lib.sh"
 need knotd keymgr kdig knotc ldns-signzone openssl perl
 export TB_TTL=5
@@ -63,4 +63,19 @@ if until_ok 20 eval 'req sip:b.example "" $fromd 5; [ "$st" = 200 ]'; then
 else
 	bad "recovery after publication (last $st)" "$reason"
 fi
+
+# revocation reaches a live connection: B keeps running with its key, the
+# TLSA stops naming it, and after the TTL (or at once after SIGHUP) A's
+# connection, authenticated under the old record, is no longer used
+check "revocation: B's key withdrawn from the TLSA RRset" tlsa "$TB_SPKI_WRONG"
+sleep 7
+kill -HUP "$A_pid"
+sleep 0.5
+req sip:b.example "" $fromd
+case "$st $reason" in
+'502 '*mismatch*) ok "revocation: the live connection is dropped, the new handshake refused (502 $reason)" ;;
+*) bad "revocation: 502 mismatch without restarting B (got $st)" "$reason" ;;
+esac
+check "revocation: A logged why it dropped the connection" \
+	grep -q "domain=b.example no longer authenticated, connection dropped" "$tmp/A.log"
 finish
