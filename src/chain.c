@@ -472,17 +472,6 @@ static void __attribute__((format(printf, 2, 3))) whyf(struct val *v, const char
 	va_end(ap);
 }
 
-/* keytag - RFC 4034 Appendix B */
-static uint16_t keytag(const uint8_t *rd, size_t len)
-{
-	uint32_t ac = 0;
-
-	for (size_t i = 0; i < len; i++)
-		ac += (i & 1) ? rd[i] : (uint32_t)rd[i] << 8;
-	ac += ac >> 16 & 0xffff;
-	return (uint16_t)(ac & 0xffff);
-}
-
 /* rdata_cmp - canonical RDATA order (RFC 4034 §6.3) */
 static int rdata_cmp(const struct sd_rr *a, const struct sd_rr *b)
 {
@@ -685,7 +674,7 @@ static int verify_rrset(struct val *v, const uint8_t *owner, uint16_t type, cons
 			if (!keys[j] || key->type != T_DNSKEY || !sd_name_eq(key->owner, signer))
 				continue;
 			flags = get16(key->rdata);
-			if (key->rdata[3] != sig->rdata[2] || keytag(key->rdata, key->rdlen) != tag ||
+			if (key->rdata[3] != sig->rdata[2] || sd_dnssec_key_tag(key->rdata, key->rdlen) != tag ||
 			    !(flags & 0x0100) || (flags & 0x0080) || key->rdata[2] != 3)
 				continue;
 			have_key = 1;
@@ -730,7 +719,7 @@ static int ds_matches(const uint8_t *ds, size_t dslen, const struct sd_rr *key)
 	uint8_t buf[255 + 4 + 2048], md[64];
 	size_t o, mdlen;
 
-	if (key->rdlen > 2048 || ds[2] != key->rdata[3] || get16(ds) != keytag(key->rdata, key->rdlen))
+	if (key->rdlen > 2048 || ds[2] != key->rdata[3] || get16(ds) != sd_dnssec_key_tag(key->rdata, key->rdlen))
 		return 0;
 	o = put_name(buf, key->owner);
 	memcpy(buf + o, key->rdata, key->rdlen);

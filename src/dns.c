@@ -1123,17 +1123,6 @@ static void date(uint32_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%d", &tm);
 }
 
-/* key_tag - RFC 4034 Appendix B key tag of DNSKEY rdata */
-static uint16_t key_tag(const getdns_bindata *rdata)
-{
-	uint32_t ac = 0;
-
-	for (size_t i = 0; i < rdata->size; i++)
-		ac += (i & 1) ? rdata->data[i] : (uint32_t)rdata->data[i] << 8;
-	ac += ac >> 16;
-	return (uint16_t)ac;
-}
-
 /* ds_unmatched - whether the DS RRset of @zone in @rrs names no DNSKEY of @zone there */
 static int ds_unmatched(getdns_list *rrs, const char *zone)
 {
@@ -1155,7 +1144,7 @@ static int ds_unmatched(getdns_list *rrs, const char *zone)
 			    !getdns_dict_get_dict(key, "rdata", &krd) &&
 			    !getdns_dict_get_bindata(krd, "rdata_raw", &raw) &&
 			    !getdns_dict_get_int(krd, "algorithm", &kalg) &&
-			    key_tag(raw) == tag && kalg == alg)
+			    sd_dnssec_key_tag(raw->data, raw->size) == tag && kalg == alg)
 				return 0;
 	}
 	return ds;

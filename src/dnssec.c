@@ -179,3 +179,14 @@ int sd_dnssec_digest(uint8_t dtype, const uint8_t *in, size_t len, uint8_t *md, 
 	*mdlen = l;
 	return 0;
 }
+
+/* sd_dnssec_key_tag - RFC 4034 Appendix B key tag of DNSKEY RDATA */
+uint16_t sd_dnssec_key_tag(const uint8_t *rdata, size_t len)
+{
+	uint32_t ac = 0;
+
+	for (size_t i = 0; i < len; i++)
+		ac += (i & 1) ? rdata[i] : (uint32_t)rdata[i] << 8;
+	ac += ac >> 16 & 0xffff;
+	return (uint16_t)(ac & 0xffff);
+}

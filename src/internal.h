@@ -102,5 +102,7 @@ const char *sd_dnssec_verify_pkey(uint8_t alg, struct evp_pkey_st *pk, const uin
 /* DS digest of type @dtype (2 SHA-256, 4 SHA-384) over @in into @md;
  * 0, or EINVAL for an unsupported type (@in NULL: only ask whether supported). */
 int sd_dnssec_digest(uint8_t dtype, const uint8_t *in, size_t len, uint8_t *md, size_t *mdlen);
+/* RFC 4034 Appendix B key tag of DNSKEY RDATA. */
+uint16_t sd_dnssec_key_tag(const uint8_t *rdata, size_t len);
 
 #endif

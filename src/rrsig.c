@@ -143,17 +143,6 @@ static int canon_cmp(const void *a, const void *b)
 	return r ? r : (x->rdlen > y->rdlen) - (x->rdlen < y->rdlen);
 }
 
-/* key_tag - RFC 4034 Appendix B */
-static uint16_t key_tag(const uint8_t *rd, size_t len)
-{
-	uint32_t ac = 0;
-
-	for (size_t i = 0; i < len; i++)
-		ac += (i & 1) ? rd[i] : (uint32_t)rd[i] << 8;
-	ac += ac >> 16 & 0xffff;
-	return (uint16_t)(ac & 0xffff);
-}
-
 /* verify_sig - check @sig over @data with DNSKEY public key @k (dnssec.c does the crypto) */
 static int verify_sig(uint8_t alg, const uint8_t *k, size_t klen, const uint8_t *data,
 		      size_t dlen, const uint8_t *sig, size_t slen, const char **why)
@@ -332,7 +321,7 @@ int sd_rrsig_verify(const struct sd_wire *rrs, size_t nrr, const struct sd_wire 
 		/* The key must be a zone key (flags bit 7) of the signer, protocol 3. */
 		if (k.owner_len != signer_len || memcmp(lk, lsigner, signer_len) ||
 		    !(get16(k.rdata) & 0x0100) || k.rdata[2] != 3 || k.rdata[3] != rd[2] ||
-		    key_tag(k.rdata, k.rdlen) != get16(rd + 16))
+		    sd_dnssec_key_tag(k.rdata, k.rdlen) != get16(rd + 16))
 			continue;
 		err = verify_sig(rd[2], k.rdata + 4, k.rdlen - 4u, data, dlen, rd + sigoff,
 				 sig.rdlen - sigoff, why);
