@@ -18,7 +18,7 @@ libcunit1-dev libjansson-dev
 knot knot-dnsutils ldnsutils sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
 secsipidx libsecsipid-dev
-chromium kamailio-websocket-modules iproute2
+chromium kamailio-websocket-modules iproute2 time
 "
 # The web phone's build and its browser tests need node and npm: Debian's, unless some are installed.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

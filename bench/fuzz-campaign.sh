@@ -12,6 +12,8 @@
 #     (-merge=1 -use_counters=0: edges, not hit counts, keeps it small) into
 #     tests/fuzz/corpus/<name>/ next to the named seeds; inputs capped at
 #     MAXLEN bytes (default 4096).
+# The budget is CPU time (user+sys, measured with /usr/bin/time), so a campaign
+# run with nice beside other work still gives each target its full budget.
 # JOBS=N runs N targets at once (default 1). TARGETS="sdp sip" picks targets.
 # The summary (runs, executions, crashes) goes to stdout and BUILDDIR/fuzz-campaign.txt.
 set -u
@@ -43,16 +45,18 @@ campaign() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-campaign-$name.XXXXXX")
 	mkdir -p "$corpus" "$work/new" "$work/art" "$work/min"
 	left=$((minutes * 60)) crashes=0 execs=0 rounds=0
-	while [ "$left" -gt 5 ] && [ "$rounds" -lt 11 ]; do
+	while [ "$left" -gt 5 ] && [ "$crashes" -lt 10 ]; do
 		rounds=$((rounds + 1))
-		t0=$(date +%s)
 		set -- "$work/new" "$corpus"
-		isolated "$t" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 $(extra "$name") -max_len="$maxlen" \
-			-print_final_stats=1 -artifact_prefix="$work/art/" "$@" >"$work/log.$rounds" 2>&1
+		isolated /usr/bin/time -o "$work/cpu.$rounds" -f '%U %S' "$t" -max_total_time="$left" -timeout=10 \
+			-rss_limit_mb=2048 $(extra "$name") -max_len="$maxlen" -print_final_stats=1 \
+			-artifact_prefix="$work/art/" "$@" >"$work/log.$rounds" 2>&1
 		rc=$?
 		n=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log.$rounds" | tail -1 | grep -Eo '[0-9]+$')
 		execs=$((execs + ${n:-0}))
-		left=$((left - ($(date +%s) - t0)))
+		used=$(awk 'END { printf "%d", $1 + $2 }' "$work/cpu.$rounds")
+		[ "${used:-0}" -gt 0 ] || { echo "fuzz-$name: no CPU time measured"; tail -5 "$work/log.$rounds"; break; }
+		left=$((left - used))
 		found=0
 		for a in "$work"/art/*; do
 			[ -f "$a" ] || continue
@@ -64,7 +68,7 @@ campaign() {
 			found=1 crashes=$((crashes + 1))
 			echo "fuzz-$name: $kind saved as ${dest#"$here"/} (log $work/log.$rounds)"
 		done
-		[ "$rc" -eq 0 ] && break
+		[ "$rc" -eq 0 ] && continue
 		[ "$found" -eq 1 ] || { echo "fuzz-$name: exit $rc without an artifact"; tail -5 "$work/log.$rounds"; break; }
 	done
 	# merge: only the new inputs that add coverage join the corpus (seeds keep their names)
