@@ -52,6 +52,7 @@ struct txn {
 	msg_t *req;               /* our copy of the request */
 	sip_t *sip;
 	int tls;                  /* it came over TLS */
+	tport_t *flow;            /* that TLS connection (a reference), for the registrar */
 	struct sockaddr_storage peer;
 	struct branch br[MAX_BRANCHES];
 	size_t nbr;
@@ -103,6 +104,8 @@ static void txn_free(struct txn *t)
 	px_stir_cancel(t->stirq);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
+	if (t->flow)
+		tport_unref(t->flow);
 	if (t->irq)
 		nta_incoming_destroy(t->irq);
 	free(t);
@@ -386,13 +389,14 @@ static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int sta
 	}
 }
 
-/* branch_msg - a copy of the request for one branch: Max-Forwards, Record-Route, R-URI */
-static msg_t *branch_msg(struct txn *t, const url_t *ruri)
+/* branch_msg - a copy of the request for one branch (sent over @flow if set):
+ * Max-Forwards, Record-Route, R-URI */
+static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow)
 {
 	msg_t *msg = msg_copy(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
-	char mf[16];
+	char mf[16], rr[sizeof(t->px->rr) + PX_FLOW_TOKEN + 1], token[PX_FLOW_TOKEN];
 	sip_method_t m;
 
 	if (!msg || !sip)
@@ -410,15 +414,24 @@ static msg_t *branch_msg(struct txn *t, const url_t *ruri)
 			msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
 					   (msg_header_t *)rq);
 	}
-	/* stay on the path of dialogs created by initial requests (RFC 3261 §16.6 step 4) */
+	/* stay on the path of dialogs created by initial requests (RFC 3261 §16.6
+	 * step 4); on a user's flow, its token leads the dialog's requests back to it */
 	if ((m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
-	    !(sip->sip_to && sip->sip_to->a_tag))
-		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, t->px->rr));
+	    !(sip->sip_to && sip->sip_to->a_tag)) {
+		if (px_registrar_flow_token(t->px->reg, flow, token) ||
+		    px_registrar_flow_token(t->px->reg, t->flow, token))
+			snprintf(rr, sizeof(rr), "<sip:%s@%s;lr>", token, t->px->conf->domain);
+		else
+			snprintf(rr, sizeof(rr), "%s", t->px->rr);
+		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, rr));
+	}
 	return msg;
 }
 
-/* add_branch - one client transaction: direct (@route may be NULL) or federated (@fed_uri) */
-static void add_branch(struct txn *t, const url_t *ruri, const char *route, const char *fed_uri)
+/* add_branch - one client transaction: direct (@route may be NULL; over the
+ * connection @flow if set) or federated (@fed_uri) */
+static void add_branch(struct txn *t, const url_t *ruri, const char *route, const char *fed_uri,
+		       tport_t *flow)
 {
 	struct branch *b = &t->br[t->nbr];
 	msg_t *msg;
@@ -427,11 +440,11 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 		return;
 	t->nbr++;
 	b->t = t;
-	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s %s: branch %zu via %s%s", t->sip->sip_request->rq_method_name,
+	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s %s: branch %zu via %s%s%s", t->sip->sip_request->rq_method_name,
 	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "",
 	       t->nbr, fed_uri ? "federation to " : route ? "route " : "request URI",
-	       fed_uri ? fed_uri : route ? route : "");
-	if (!(msg = branch_msg(t, ruri))) {
+	       fed_uri ? fed_uri : route ? route : "", flow ? " over the TLS connection it registered on" : "");
+	if (!(msg = branch_msg(t, ruri, flow))) {
 		branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
@@ -444,12 +457,14 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 		/* ACK of a 2xx: no transaction; nta_msg_tsend() adds our Via and frees msg
 		 * (an outgoing transaction made and destroyed at once kept msg alive) */
 		b->done = 1;
-		if (nta_msg_tsend(t->px->agent, msg, route ? URL_STRING_MAKE(route) : NULL, TAG_END()) < 0)
+		if (nta_msg_tsend(t->px->agent, msg, route ? URL_STRING_MAKE(route) : NULL,
+				  TAG_IF(flow, NTATAG_TPORT(flow)), TAG_END()) < 0)
 			px_log(SIPDANCE_LOG_WARN, "proxy", "ACK not forwarded: cannot send to the next hop");
 		return;
 	}
 	b->orq = nta_outgoing_mcreate(t->px->agent, on_response, b,
-				      route ? URL_STRING_MAKE(route) : NULL, msg, TAG_END());
+				      route ? URL_STRING_MAKE(route) : NULL, msg,
+				      TAG_IF(flow, NTATAG_TPORT(flow)), TAG_END());
 	if (!b->orq)
 		branch_final(b, 503, NULL, "cannot send to the next hop");
 }
@@ -463,15 +478,47 @@ static void fed_uri(char *buf, size_t size, const url_t *u)
 
 static void on_stir(void *arg, int status, const char *phrase, const char *why);
 
+/* to_address - a branch to an IP address (@u: top Route or request URI); 1 if sent,
+ * 0 after answering: TLS to an address has no name to authenticate the peer for */
+static int to_address(struct txn *t, const url_t *u)
+{
+	if (wants_tls(u)) {
+		t->setting_up = 0;
+		reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address cannot be "
+		      "authenticated for a domain");
+		return 0;
+	}
+	add_branch(t, NULL, NULL, NULL, NULL);
+	return 1;
+}
+
+/* self_routes - remove the Routes naming us; the flow token of the last one
+ * (its user part, if it is one) into @token, else "" */
+static void self_routes(struct txn *t, char *token)
+{
+	sip_t *sip = t->sip;
+	const char *u;
+
+	token[0] = '\0';
+	while (sip->sip_route && is_self(t->px, sip->sip_route->r_url)) {
+		u = sip->sip_route->r_url->url_user;
+		if (u && strlen(u) == PX_FLOW_TOKEN - 1 && strspn(u, "0123456789abcdef") == PX_FLOW_TOKEN - 1)
+			memcpy(token, u, PX_FLOW_TOKEN);
+		sip_route_remove(t->req, sip);
+	}
+}
+
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
 static int route(struct txn *t)
 {
 	struct px_proxy *px = t->px;
 	sip_t *sip = t->sip;
 	const url_t *ruri = sip->sip_request->rq_url, *contacts[MAX_BRANCHES];
+	tport_t *flows[MAX_BRANCHES];
 	sip_method_t m = sip->sip_request->rq_method;
-	char aor[512], uri[512];
-	size_t n;
+	char aor[512], uri[512], token[PX_FLOW_TOKEN];
+	tport_t *flow;
+	size_t n, closed;
 	int err;
 
 	/* STIR: the verification service first (it may wait for an x5u), then signing */
@@ -483,10 +530,24 @@ static int route(struct txn *t)
 		t->stir_done = 1;
 		px_stir_egress(px->stir, t->req, sip);
 	}
-	while (sip->sip_route && is_self(px, sip->sip_route->r_url))
-		sip_route_remove(t->req, sip);
+	self_routes(t, token);
 	t->setting_up = 1;
-	if (sip->sip_route) {
+	/*
+	 * A request inside a dialog with a user on a flow (our Record-Route
+	 * carried its token), case by case:
+	 *  - it came over that flow: from the user, routed on as usual;
+	 *  - the flow is open: to the user, over it (whatever the request URI);
+	 *  - the flow has closed, or the token is unknown: 430 Flow Failed
+	 *    (RFC 5626), never a new connection to the user's address.
+	 */
+	if (token[0] && !(flow = px_registrar_flow_find(px->reg, token))) {
+		t->setting_up = 0;
+		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "the TLS connection of "
+			     "the user in this dialog has closed");
+	}
+	if (token[0] && flow != t->flow) {
+		add_branch(t, NULL, NULL, NULL, flow);
+	} else if (sip->sip_route) {
 		/* loose routing: the next hop is the top Route */
 		const url_t *next = sip->sip_route->r_url;
 
@@ -502,26 +563,23 @@ static int route(struct txn *t)
 			return reply(t, t->stateless ? 0 : 400, "Bad Route",
 				     "strict routing (Route without ;lr) is not supported");
 		}
-		if (is_numeric(next->url_host) && wants_tls(next)) {
-			t->setting_up = 0;
-			return reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address "
-				     "cannot be authenticated for a domain");
-		} else if (is_numeric(next->url_host)) {
-			add_branch(t, NULL, NULL, NULL);
+		if (is_numeric(next->url_host)) {
+			if (!to_address(t, next))
+				return 0;
 		} else {
 			fed_uri(uri, sizeof(uri), next);
-			add_branch(t, NULL, NULL, uri);
+			add_branch(t, NULL, NULL, uri, NULL);
 		}
 	} else if (is_e164(ruri)) {
 		if (!px->conf->e164_route) {
 			t->setting_up = 0;
 			return reply(t, 404, "Not Found", "no --e164-route for telephone numbers");
 		}
-		add_branch(t, NULL, px->conf->e164_route, NULL);
+		add_branch(t, NULL, px->conf->e164_route, NULL, NULL);
 	} else if (ruri->url_host && is_self(px, ruri)) {
 		if (m == sip_method_register) {
 			t->setting_up = 0;
-			px_registrar_handle(px->reg, t->irq, sip);
+			px_registrar_handle(px->reg, t->irq, sip, t->flow);
 			t->final_sent = 1;
 			txn_free(t);
 			return 0;
@@ -533,25 +591,27 @@ static int route(struct txn *t)
 			return reply(t, 404, "Not Found", "no user in the Request-URI");
 		}
 		snprintf(aor, sizeof(aor), "%s@%s", ruri->url_user, px->conf->domain);
-		n = px_registrar_lookup(px->reg, aor, contacts, MAX_BRANCHES);
+		n = px_registrar_lookup(px->reg, aor, contacts, flows, MAX_BRANCHES, &closed);
+		if (n == 0 && closed) {
+			t->setting_up = 0;
+			return reply(t, t->stateless ? 0 : 480, "Temporarily Unavailable", "the TLS "
+				     "connection the user registered over has closed");
+		}
 		if (n == 0) {
 			t->setting_up = 0;
 			return reply(t, t->stateless ? 0 : 404, "Not Found", "no contact registered");
 		}
 		for (size_t i = 0; i < n; i++)
-			add_branch(t, contacts[i], NULL, NULL);
+			add_branch(t, contacts[i], NULL, NULL, flows[i]);
 	} else if (!ruri->url_host) {
 		t->setting_up = 0;
 		return reply(t, 416, "Unsupported URI Scheme", "no host in the Request-URI");
-	} else if (is_numeric(ruri->url_host) && wants_tls(ruri)) {
-		t->setting_up = 0;
-		return reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address cannot "
-			     "be authenticated for a domain");
 	} else if (is_numeric(ruri->url_host)) {
-		add_branch(t, NULL, NULL, NULL);
+		if (!to_address(t, ruri))
+			return 0;
 	} else {
 		fed_uri(uri, sizeof(uri), ruri);
-		add_branch(t, NULL, NULL, uri);
+		add_branch(t, NULL, NULL, uri, NULL);
 	}
 	t->setting_up = 0;
 	txn_check(t);
@@ -696,6 +756,8 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	/* the transport that delivered this very message (ACK has no irq transport) */
 	if ((tp = nta_incoming_transport(px->agent, NULL, ref))) {
 		t->tls = tport_has_tls(tp);
+		if (t->tls && tport_is_secondary(tp))
+			t->flow = tport_ref(tp);
 		tport_unref(tp);
 	}
 	msg_destroy(ref);
@@ -884,10 +946,10 @@ void px_proxy_free(struct px_proxy *px)
 	px_stir_free(px->stir);
 	if (px->leg)
 		nta_leg_destroy(px->leg);
+	px_registrar_free(px->reg);
 	if (px->agent)
 		nta_agent_destroy(px->agent);
 	px_hook_free(px->hook);
-	px_registrar_free(px->reg);
 	su_home_unref(px->home);
 }
 

@@ -40,6 +40,7 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/tport.h>
 
 #define PX_MAX_LISTEN 16
 #define PX_MAX_LOCATION 256
@@ -169,14 +170,25 @@ int px_registrar_alloc(struct px_registrar **out, su_home_t *home, unsigned max_
 void px_registrar_free(struct px_registrar *r);
 /* px_registrar_add_static - an entry that never expires */
 int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact);
-/* px_registrar_handle - answer a REGISTER for our domain */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip);
+/* px_registrar_handle - answer a REGISTER for our domain; over TLS, @flow is
+ * its connection, which the bindings keep for requests to them */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow);
 /* px_registrar_user_check - a client with a DANCE user identity (dane_clientid
  * <hash>._user.<domain>) speaks only for that user: 0, or 403 with why[] */
 int px_registrar_user_check(struct px_hook *hook, const struct sockaddr *peer, const sip_t *sip,
 			    const char *our_domain, char *why, size_t size);
-/* px_registrar_lookup - up to @max live contacts of @aor ("user@domain") */
-size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out, size_t max);
+/* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
+ * with its flow (NULL: not registered over TLS); *closed counts the bindings
+ * of @aor just removed because their TLS connection had closed */
+size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out,
+			   tport_t **flows, size_t max, size_t *closed);
+/* The random token of a flow (a TLS connection bindings were registered
+ * over) as it appears in our Record-Route: 32 hex digits. */
+#define PX_FLOW_TOKEN 33
+/* px_registrar_flow_token - @tp's token into buf if bindings were registered over it: 1, else 0 */
+int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf);
+/* px_registrar_flow_find - the open connection of flow @token, or NULL */
+tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token);
 
 struct px_proxy;
 

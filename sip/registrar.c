@@ -2,7 +2,12 @@
 /*
  * registrar.c - the location service of the local domain: bindings made by
  * REGISTER (RFC 3261 §10.3) with their expiry, kept in memory, plus static
- * entries from the configuration that never expire.
+ * entries from the configuration that never expire. A binding registered
+ * over TLS keeps that connection (its flow, as in RFC 5626 and RFC 5923):
+ * requests to the contact go back over it, since a new TLS connection to a
+ * user's IP address could not be authenticated; the binding ends with it.
+ * Each such flow has a random token the proxy puts in its Record-Route, so
+ * that requests inside the dialog find the same connection (RFC 5626 §5.3).
  */
 #include "proxy.h"
 
@@ -12,12 +17,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/rand.h>
 #include <sipdance/clientid.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/url.h>
 
 #define MAX_BINDINGS 4096
@@ -27,12 +34,20 @@ struct binding {
 	url_t *contact;
 	char *contact_str;
 	time_t expires;   /* 0: static */
+	tport_t *flow;    /* the TLS connection it was registered over (a reference), or NULL */
+};
+
+struct flow {
+	tport_t *tp;      /* a reference */
+	char token[PX_FLOW_TOKEN];
 };
 
 struct px_registrar {
 	su_home_t home[1];
 	struct binding *b;
 	size_t n, cap;
+	struct flow *f;   /* one per connection that carries bindings */
+	size_t nf, fcap;
 	unsigned max_expires;
 };
 
@@ -48,11 +63,65 @@ int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, unsigned ma
 	return 0;
 }
 
-/* px_registrar_free - drop every binding */
+/* drop - remove the @i-th binding */
+static void drop(struct px_registrar *r, size_t i)
+{
+	su_free(r->home, r->b[i].aor);
+	su_free(r->home, r->b[i].contact);
+	su_free(r->home, r->b[i].contact_str);
+	if (r->b[i].flow)
+		tport_unref(r->b[i].flow);
+	r->b[i] = r->b[--r->n];
+}
+
+/* px_registrar_free - drop every binding and flow (before the agent that owns the connections) */
 void px_registrar_free(struct px_registrar *r)
 {
-	if (r)
-		su_home_zap(r->home);
+	if (!r)
+		return;
+	while (r->n)
+		drop(r, r->n - 1);
+	for (size_t i = 0; i < r->nf; i++)
+		tport_unref(r->f[i].tp);
+	su_home_zap(r->home);
+}
+
+/* flow_add - give connection @tp a token, once; 0 or ENOMEM */
+static int flow_add(struct px_registrar *r, tport_t *tp)
+{
+	unsigned char rnd[(PX_FLOW_TOKEN - 1) / 2];
+	struct flow *nf;
+
+	for (size_t i = 0; i < r->nf; i++)
+		if (r->f[i].tp == tp)
+			return 0;
+	if (r->nf == r->fcap) {
+		size_t cap = r->fcap ? 2 * r->fcap : 16;
+
+		if (!(nf = su_realloc(r->home, r->f, cap * sizeof(*nf))))
+			return ENOMEM;
+		r->f = nf;
+		r->fcap = cap;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return EIO;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(r->f[r->nf].token + 2 * i, 3, "%02x", rnd[i]);
+	r->f[r->nf++].tp = tport_ref(tp);
+	return 0;
+}
+
+/* flow_purge - forget the flows whose connection has closed */
+static void flow_purge(struct px_registrar *r)
+{
+	for (size_t i = 0; i < r->nf;) {
+		if (tport_is_closed(r->f[i].tp)) {
+			tport_unref(r->f[i].tp);
+			r->f[i] = r->f[--r->nf];
+		} else {
+			i++;
+		}
+	}
 }
 
 /* aor_of - "user@host" of @url, lowercase, into buf; 0 or EINVAL */
@@ -70,21 +139,28 @@ static int aor_of(const url_t *url, char *buf, size_t size)
 	return 0;
 }
 
-/* expire - remove bindings that have run out */
-static void expire(struct px_registrar *r)
+/* expire - remove bindings that have run out or whose flow has closed;
+ * the number of those of @aor (if given) that lost their flow */
+static size_t expire(struct px_registrar *r, const char *aor)
 {
 	time_t now = time(NULL);
+	size_t closed = 0;
 
 	for (size_t i = 0; i < r->n;) {
-		if (r->b[i].expires && r->b[i].expires <= now) {
-			su_free(r->home, r->b[i].aor);
-			su_free(r->home, r->b[i].contact);
-			su_free(r->home, r->b[i].contact_str);
-			r->b[i] = r->b[--r->n];
+		if (r->b[i].flow && tport_is_closed(r->b[i].flow)) {
+			px_log(SIPDANCE_LOG_INFO, "registrar", "%s: binding <%s> removed: the TLS "
+			       "connection it was registered over has closed", r->b[i].aor,
+			       r->b[i].contact_str);
+			closed += aor && !strcmp(r->b[i].aor, aor);
+			drop(r, i);
+		} else if (r->b[i].expires && r->b[i].expires <= now) {
+			drop(r, i);
 		} else {
 			i++;
 		}
 	}
+	flow_purge(r);
+	return closed;
 }
 
 /* find - the binding of @aor to a contact equal to @c, or NULL */
@@ -96,14 +172,23 @@ static struct binding *find(struct px_registrar *r, const char *aor, const url_t
 	return NULL;
 }
 
-/* add_binding - add or refresh a binding; expires 0 means static */
-static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires)
+/* add_binding - add or refresh a binding over @flow (may be NULL); expires 0 means static */
+static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires,
+		       tport_t *flow)
 {
 	struct binding *b = find(r, aor, contact), *nb;
 
 	if (b) {
-		if (b->expires)
-			b->expires = expires;
+		if (!b->expires)
+			return 0;
+		b->expires = expires;
+		if (b->flow != flow) {
+			if (flow && flow_add(r, flow))
+				return ENOMEM;
+			if (b->flow)
+				tport_unref(b->flow);
+			b->flow = flow ? tport_ref(flow) : NULL;
+		}
 		return 0;
 	}
 	if (r->n == MAX_BINDINGS)
@@ -121,8 +206,20 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 	b->contact = url_hdup(r->home, contact);
 	b->contact_str = b->contact ? url_as_string(r->home, b->contact) : NULL;
 	b->expires = expires;
-	if (!b->aor || !b->contact || !b->contact_str)
+	b->flow = NULL;
+	if (!b->aor || !b->contact || !b->contact_str) {
+		su_free(r->home, b->aor);
+		su_free(r->home, b->contact);
+		su_free(r->home, b->contact_str);
 		return ENOMEM;
+	}
+	if (flow && flow_add(r, flow)) {
+		su_free(r->home, b->aor);
+		su_free(r->home, b->contact);
+		su_free(r->home, b->contact_str);
+		return ENOMEM;
+	}
+	b->flow = flow ? tport_ref(flow) : NULL;
 	r->n++;
 	return 0;
 }
@@ -133,10 +230,7 @@ static void unbind(struct px_registrar *r, const char *aor, const url_t *contact
 	for (size_t i = 0; i < r->n;) {
 		if (r->b[i].expires && !strcmp(r->b[i].aor, aor) &&
 		    (!contact || url_cmp_all(r->b[i].contact, contact) == 0)) {
-			su_free(r->home, r->b[i].aor);
-			su_free(r->home, r->b[i].contact);
-			su_free(r->home, r->b[i].contact_str);
-			r->b[i] = r->b[--r->n];
+			drop(r, i);
 		} else {
 			i++;
 		}
@@ -155,13 +249,14 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 	snprintf(key, sizeof(key), "%s", aor);
 	for (char *p = key; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	err = add_binding(r, key, u, 0);
+	err = add_binding(r, key, u, 0, NULL);
 	su_free(r->home, u);
 	return err;
 }
 
-/* px_registrar_handle - REGISTER for a user of our domain */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip)
+/* px_registrar_handle - REGISTER for a user of our domain, received over @flow
+ * (the TLS connection, or NULL) */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow)
 {
 	char aor[512], *list = NULL, *tmp;
 	const sip_contact_t *m;
@@ -169,7 +264,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 	unsigned long dflt = 3600;
 	int err = 0, status;
 
-	expire(r);
+	expire(r, NULL);
 	if (!sip->sip_to || aor_of(sip->sip_to->a_url, aor, sizeof(aor)))
 		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
 	if (sip->sip_expires)
@@ -190,7 +285,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 		if (e == 0)
 			unbind(r, aor, m->m_url);
 		else
-			err = add_binding(r, aor, m->m_url, now + (time_t)e);
+			err = add_binding(r, aor, m->m_url, now + (time_t)e, flow);
 	}
 	if (err) {
 		status = err == ENOSPC ? 503 : 500;
@@ -205,6 +300,9 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 		tmp = su_sprintf(r->home, "%s%s<%s>;expires=%ld", list ? list : "", list ? ", " : "",
 				 r->b[i].contact_str, r->b[i].expires ? (long)(r->b[i].expires - now)
 				 : (long)r->max_expires);
+		if (r->b[i].flow)
+			px_log(SIPDANCE_LOG_INFO, "registrar", "%s: <%s> is reached over the TLS "
+			       "connection it registered on", aor, r->b[i].contact_str);
 		su_free(r->home, list);
 		list = tmp;
 	}
@@ -214,16 +312,45 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 	return 200;
 }
 
-/* px_registrar_lookup - live contacts of @aor */
-size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out, size_t max)
+/* px_registrar_lookup - live contacts of @aor with their flows */
+size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out,
+			   tport_t **flows, size_t max, size_t *closed)
 {
+	char key[512];
 	size_t n = 0;
 
-	expire(r);
+	snprintf(key, sizeof(key), "%s", aor);
+	for (char *p = key; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	*closed = expire(r, key);
 	for (size_t i = 0; i < r->n && n < max; i++)
-		if (!strcasecmp(r->b[i].aor, aor))
+		if (!strcmp(r->b[i].aor, key)) {
+			flows[n] = r->b[i].flow;
 			out[n++] = r->b[i].contact;
+		}
 	return n;
+}
+
+/* px_registrar_flow_token - the token of connection @tp if bindings were
+ * registered over it (into buf, PX_FLOW_TOKEN bytes): 1, else 0 */
+int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf)
+{
+	for (size_t i = 0; tp && i < r->nf; i++)
+		if (r->f[i].tp == tp && !tport_is_closed(tp)) {
+			memcpy(buf, r->f[i].token, PX_FLOW_TOKEN);
+			return 1;
+		}
+	return 0;
+}
+
+/* px_registrar_flow_find - the open connection of flow @token, or NULL */
+tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token)
+{
+	flow_purge(r);
+	for (size_t i = 0; i < r->nf; i++)
+		if (!strcmp(r->f[i].token, token))
+			return r->f[i].tp;
+	return NULL;
 }
 
 /* paid_url - the URI of the first P-Asserted-Identity (sofia-sip's default

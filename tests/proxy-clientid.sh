@@ -90,10 +90,27 @@ while ! grep -q "registered\|failed\|cannot" "$tmp/ua.log" && [ $i -lt 100 ] && 
 	sleep 0.05
 	i=$((i + 1))
 done
-kill $ua_pid 2>/dev/null
-wait $ua_pid 2>/dev/null
 check "sipdance-ua --tls-cert registers alice over TLS, authenticated by dane_clientid" \
 	eval 'grep -q "^ua: registered sip:alice@a.example" "$tmp/ua.log" && [ "$(grep -c "user=alice@a.example rule=dane-clientid verdict=MATCH (REGISTER" "$tmp/A.log")" -ge 2 ]'
+
+# 1c. requests to alice go over the TLS connection she registered on (her flow):
+# never a new TLS connection to her address, which nothing could authenticate
+SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $a_sip"
+$SEND OPTIONS sip:alice@a.example sip:carol@a.example >"$tmp/flow.out" 2>&1
+check "OPTIONS to alice@a.example reaches her UA over her registration's TLS connection: 200" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/flow.out" && grep -q "OPTIONS carol: branch 1 via request URI over the TLS connection it registered on" "$tmp/A.log"'
+check "  ... and A opened no TLS connection to her address" \
+	eval '! grep -q "no-expectation" "$tmp/A.log"'
+$SEND OPTIONS "sips:alice@127.0.0.1:$((ua_p + 1))" sip:carol@a.example \
+	--hdr "Route: <sip:00112233445566778899aabbccddeeff@a.example;lr>" >"$tmp/token.out" 2>&1
+check "a Route with an unknown flow token: 430 Flow Failed with Reason" \
+	grep -q '^Reason: SIP;cause=430;text="the TLS connection of the user in this dialog has closed"' "$tmp/token.out"
+kill -KILL $ua_pid 2>/dev/null
+wait $ua_pid 2>/dev/null
+sleep 0.3
+$SEND OPTIONS sip:alice@a.example sip:carol@a.example >"$tmp/closed.out" 2>&1
+check "alice's connection gone (UA killed): 480 with Reason, binding removed" \
+	eval 'grep -q "^Reason: SIP;cause=480;text=\"the TLS connection the user registered over has closed" "$tmp/closed.out" && grep -q "registrar: alice@a.example: binding <.*> removed: the TLS connection it was registered over has closed" "$tmp/A.log"'
 
 # 2. refusals
 client wrongkey $a_tls "$TB_CERT_BOB" "$TB_KEY_BOB" "$alice" "$tmp/reg"
