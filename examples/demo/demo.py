@@ -45,8 +45,8 @@ FEATURES = {
     # alice's UA talks TLS to her proxy with her certificate and dane_clientid (issue 7)
     "sipdance-ua over TLS with dane_clientid": ("ua", "--tls-cert"),
     # a.example reaches a user registered over TLS (requests to alice over her TLS flow: the BYE
-    # of scenario 1, the INVITE of scenario 2); today they get 502 "TLS to an IP address"
-    "sipdance-proxy reaching TLS-registered users": None,
+    # of scenario 1, the INVITE of scenario 2)
+    "sipdance-proxy reaching TLS-registered users": True,
     # RFC 9102: b authenticates a by the DNSSEC chain a serves, no TLSA query (issue 8)
     "RFC 9102 chain in sipdance-proxy": ("proxy", "--chain"),
 }
@@ -614,6 +614,16 @@ class Demo:
 
     # ------------------------------------------------ helpers for checks
 
+    def over_flow(self, since, first_re, what):
+        """(ok, title, detail): a request a.example sent to alice went over the TLS connection she
+        registered on (from her side's ephemeral port), not a new connection to her address"""
+        sent = self.msgs("proxy-a", "send", first_re, since, "127.0.0.1")
+        m = sent[0] if sent else None
+        ok = m is not None and m.transport == "tls" and m.peer[1] != self.p["alice"] + 1
+        return (ok, "a.example sent %s to alice over the TLS connection she registered on (RFC 5626 flow)" % what,
+                "tls to 127.0.0.1:%d, a connection alice opened (her listener is :%d)" % (m.peer[1], self.p["alice"] + 1)
+                if ok else "sent over %s to %s" % ((m.transport, m.peer) if m else ("nothing", "-")))
+
     def auth(self, text, domain, outbound=None, last=False):
         """the proxy's auth lines for @domain: dicts peer, rule, verdict, via, why"""
         out = []
@@ -692,10 +702,10 @@ class Demo:
             off_recv = self.msgs("proxy-a", "send", invite_re, since, "127.0.0.1")
             ans_sent = self.msgs("proxy-a", "recv", r"SIP/2.0 200", since, "127.0.0.1")
             ans_recv = self.msgs("proxy-b", "send", r"SIP/2.0 200", since)
-        off_sent = [m for m in off_sent if m.transport == "udp" and m.body.strip()]
-        off_recv = [m for m in off_recv if m.transport == "udp" and m.body.strip()]
-        ans_sent = [m for m in ans_sent if m.transport == "udp" and "INVITE" in (hget(m.hdrs, "cseq") or "")]
-        ans_recv = [m for m in ans_recv if m.transport == "udp" and "INVITE" in (hget(m.hdrs, "cseq") or "")]
+        off_sent = [m for m in off_sent if m.body.strip()]
+        off_recv = [m for m in off_recv if m.body.strip()]
+        ans_sent = [m for m in ans_sent if "INVITE" in (hget(m.hdrs, "cseq") or "")]
+        ans_recv = [m for m in ans_recv if "INVITE" in (hget(m.hdrs, "cseq") or "")]
         if not (off_sent and off_recv and ans_sent and ans_recv):
             return False, "offer/answer not found in the proxies' message traces", None, None
         o1, o2, a1, a2 = off_sent[0].body, off_recv[0].body, ans_sent[0].body, ans_recv[0].body
@@ -769,6 +779,8 @@ class Demo:
         bye = self.msgs("proxy-b", "recv", r"BYE ", since)
         self.step(bool(bye) and ("call ended by peer" in ua_log) and ua.returncode == 0,
                   "bob hung up after a few seconds; alice's UA exit 0", "BYE from baresip, ua exit %s" % ua.returncode)
+        if tls:
+            self.step(*self.over_flow(since, r"BYE ", "bob's BYE"))
         self.end("media authenticated both ends; alice got %d, bob %d SRTP packets" % (a_rx, b_rx))
 
     def s2(self):
@@ -814,7 +826,9 @@ class Demo:
         self.step(au is not None and au["verdict"] == "MATCH",
                   "a.example accepted From bob@b.example only from a TLS client authenticated for b.example",
                   "rule %s, %s" % (au["rule"], au["text"]) if au else "no inbound authentication of b.example")
-        if not tls:
+        if tls:
+            self.step(*self.over_flow(since, r"INVITE ", "bob's INVITE"))
+        else:
             self.pend("sipdance-proxy reaching TLS-registered users",
                       "a.example delivers bob's INVITE to alice over her dane_clientid-authenticated TLS "
                       "connection (alice answers on UDP until then)")
