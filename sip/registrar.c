@@ -7,7 +7,8 @@
  * requests to the contact go back over it, since a new TLS connection to a
  * user's IP address could not be authenticated; the binding ends with it.
  * Each such flow has a random token the proxy puts in its Record-Route, so
- * that requests inside the dialog find the same connection (RFC 5626 §5.3).
+ * that requests inside the dialog find the same connection (RFC 5626 §5.3);
+ * a flow and its token last as long as bindings use the connection.
  */
 #include "proxy.h"
 
@@ -34,11 +35,12 @@ struct binding {
 	url_t *contact;
 	char *contact_str;
 	time_t expires;   /* 0: static */
-	tport_t *flow;    /* the TLS connection it was registered over (a reference), or NULL */
+	tport_t *flow;    /* the TLS connection it was registered over (its flow holds the reference), or NULL */
 };
 
 struct flow {
 	tport_t *tp;      /* a reference */
+	size_t users;     /* bindings registered over it */
 	char token[PX_FLOW_TOKEN];
 };
 
@@ -46,7 +48,7 @@ struct px_registrar {
 	su_home_t home[1];
 	struct binding *b;
 	size_t n, cap;
-	struct flow *f;   /* one per connection that carries bindings */
+	struct flow *f;   /* one per connection that carries bindings, while it does */
 	size_t nf, fcap;
 	unsigned max_expires;
 };
@@ -63,38 +65,17 @@ int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, unsigned ma
 	return 0;
 }
 
-/* drop - remove the @i-th binding */
-static void drop(struct px_registrar *r, size_t i)
-{
-	su_free(r->home, r->b[i].aor);
-	su_free(r->home, r->b[i].contact);
-	su_free(r->home, r->b[i].contact_str);
-	if (r->b[i].flow)
-		tport_unref(r->b[i].flow);
-	r->b[i] = r->b[--r->n];
-}
-
-/* px_registrar_free - drop every binding and flow (before the agent that owns the connections) */
-void px_registrar_free(struct px_registrar *r)
-{
-	if (!r)
-		return;
-	while (r->n)
-		drop(r, r->n - 1);
-	for (size_t i = 0; i < r->nf; i++)
-		tport_unref(r->f[i].tp);
-	su_home_zap(r->home);
-}
-
-/* flow_add - give connection @tp a token, once; 0 or ENOMEM */
+/* flow_add - one more binding over connection @tp (a token for it the first time); 0 or an errno */
 static int flow_add(struct px_registrar *r, tport_t *tp)
 {
 	unsigned char rnd[(PX_FLOW_TOKEN - 1) / 2];
 	struct flow *nf;
 
 	for (size_t i = 0; i < r->nf; i++)
-		if (r->f[i].tp == tp)
+		if (r->f[i].tp == tp) {
+			r->f[i].users++;
 			return 0;
+		}
 	if (r->nf == r->fcap) {
 		size_t cap = r->fcap ? 2 * r->fcap : 16;
 
@@ -107,21 +88,43 @@ static int flow_add(struct px_registrar *r, tport_t *tp)
 		return EIO;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(r->f[r->nf].token + 2 * i, 3, "%02x", rnd[i]);
+	r->f[r->nf].users = 1;
 	r->f[r->nf++].tp = tport_ref(tp);
 	return 0;
 }
 
-/* flow_purge - forget the flows whose connection has closed */
-static void flow_purge(struct px_registrar *r)
+/* flow_release - one binding less over @tp; the flow and its token go with the last one */
+static void flow_release(struct px_registrar *r, tport_t *tp)
 {
-	for (size_t i = 0; i < r->nf;) {
-		if (tport_is_closed(r->f[i].tp)) {
-			tport_unref(r->f[i].tp);
-			r->f[i] = r->f[--r->nf];
-		} else {
-			i++;
+	for (size_t i = 0; i < r->nf; i++)
+		if (r->f[i].tp == tp) {
+			if (--r->f[i].users == 0) {
+				tport_unref(r->f[i].tp);
+				r->f[i] = r->f[--r->nf];
+			}
+			return;
 		}
-	}
+}
+
+/* drop - remove the @i-th binding */
+static void drop(struct px_registrar *r, size_t i)
+{
+	su_free(r->home, r->b[i].aor);
+	su_free(r->home, r->b[i].contact);
+	su_free(r->home, r->b[i].contact_str);
+	if (r->b[i].flow)
+		flow_release(r, r->b[i].flow);
+	r->b[i] = r->b[--r->n];
+}
+
+/* px_registrar_free - drop every binding and flow (before the agent that owns the connections) */
+void px_registrar_free(struct px_registrar *r)
+{
+	if (!r)
+		return;
+	while (r->n)
+		drop(r, r->n - 1);
+	su_home_zap(r->home);
 }
 
 /* aor_of - "user@host" of @url, lowercase, into buf; 0 or EINVAL */
@@ -159,7 +162,6 @@ static size_t expire(struct px_registrar *r, const char *aor)
 			i++;
 		}
 	}
-	flow_purge(r);
 	return closed;
 }
 
@@ -186,8 +188,8 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 			if (flow && flow_add(r, flow))
 				return ENOMEM;
 			if (b->flow)
-				tport_unref(b->flow);
-			b->flow = flow ? tport_ref(flow) : NULL;
+				flow_release(r, b->flow);
+			b->flow = flow;
 		}
 		return 0;
 	}
@@ -219,7 +221,7 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 		su_free(r->home, b->contact_str);
 		return ENOMEM;
 	}
-	b->flow = flow ? tport_ref(flow) : NULL;
+	b->flow = flow;
 	r->n++;
 	return 0;
 }
@@ -346,10 +348,10 @@ int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf)
 /* px_registrar_flow_find - the open connection of flow @token, or NULL */
 tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token)
 {
-	flow_purge(r);
+	expire(r, NULL);
 	for (size_t i = 0; i < r->nf; i++)
 		if (!strcmp(r->f[i].token, token))
-			return r->f[i].tp;
+			return tport_is_closed(r->f[i].tp) ? NULL : r->f[i].tp;
 	return NULL;
 }
 
