@@ -4,10 +4,9 @@
 # answers), unreachable (nothing listens), huge (10 MB body), and, as the
 # control, good. Verification fails with 436 (no certificate) within the
 # configured timeout (--timeout 1000), never hangs, never accepts. Driven
-# through the library CLI (`sipdance passport verify --x5u-cache`): the
-# proxy's own STIR verification (sip/stir.c) was being written when this test
-# was; a proxy-level variant (other calls keep routing meanwhile) is listed as
-# not covered in docs/reliability.md.
+# through the library CLI (`sipdance passport verify --x5u-cache`); the same
+# faults at sipdance-proxy --stir verify, with other calls routing meanwhile,
+# are tests/fault-x5u-proxy.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need perl openssl
 sd=$top_builddir/sipdance
