@@ -88,6 +88,11 @@ check)
 		printf '# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >build/valgrind.sum ||
 		{ tail -40 build/valgrind.out; printf '# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build/valgrind.sum; }
 	logs="$logs build/valgrind.sum"
+	say "proxy and fault tests with sipdance-proxy under valgrind (memcheck)"
+	PROXY_VALGRIND=1 make -C build -j"$(nproc)" check TESTS='$(PROXY_TESTS) $(FAULT_TESTS)' \
+		>build/valgrind-proxy.out 2>&1 || true
+	grep -E '^(FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build/valgrind-proxy.out || true
+	logs="$logs build/valgrind-proxy.out"
 	say "Kamailio module (kamailio/sipdance.so) against the installed kamailio's source, its tests and the WebRTC tests"
 	mkdir -p build-kam
 	if ! kamdir=$(kamailio/get-source.sh); then

@@ -33,13 +33,15 @@ tests_sip_tls_client_SOURCES = tests/sip-tls-client.c
 tests_sip_tls_client_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 
-# Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed.
-TESTS += tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh tests/proxy-insecure.sh
-# STIR/SHAKEN at the proxy: signing, verification, secsipidx and Kamailio secsipid interop.
-TESTS += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh
+# Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed;
+# STIR/SHAKEN at the proxy (signing, verification, secsipidx and Kamailio secsipid interop);
+# DANCE client auth, RFC 9102 chains, failover. PROXY_VALGRIND=1 runs the proxies under memcheck.
+PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
+	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
+	tests/proxy-chain.sh tests/proxy-failover.sh
+TESTS += $(PROXY_TESTS)
 EXTRA_DIST += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
-	tests/sip-stir-cancel.xml
-TESTS += tests/proxy-clientid.sh tests/proxy-chain.sh tests/proxy-failover.sh
+	tests/sip-stir-cancel.xml tests/valgrind.supp
 EXTRA_DIST += \
 	tests/proxy-lib.sh \
 	tests/proxy-local.sh \
