@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # soak.sh BUILD-DIR [SECONDS] - a soak of the federation on the Knot testbed:
 #   SIPp UAC --UDP--> proxy a.example --TLS+DANE--> proxy b.example --UDP--> SIPp UAS
-# First the maximum call rate is measured (RAMP steps of 5 s; the highest rate
+# First the maximum call rate is measured (RAMP steps of STEP seconds, default
+# 40: longer than the 32 s nta keeps a transaction, so a step sees old
+# transactions expire while new ones arrive, as the soak does; the highest rate
 # reached with no failed call), then calls run at 80 % of it for SECONDS
 # (default 600), while a peer opens a fresh TLS connection into b.example for
 # every request (connection churn, CHURN per second, openssl s_client with
@@ -13,7 +15,7 @@
 # transaction for 32 s, so RSS climbs to a plateau first) in kB/min and kB per
 # 1000 calls, descriptors after warm-up and at the end.
 # The last line is machine-readable ("SOAK key=value ..."), for tests/soak-short.sh.
-# Knobs: RATE (skip the measurement), RAMP ("100 200 400 800 1200 1600 2000"), CHURN (5),
+# Knobs: RATE (skip the measurement), RAMP ("400 600 800 1000 1200 1400 1600"), STEP (40), CHURN (5),
 # RSS_LIMIT_MB (1500: the run stops if a proxy grows past it), KEEP_TMP.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,14 +89,14 @@ counts() {
 		NR > 1 { ok = $s; fail = $f } END { printf "%d %d\n", ok, fail }' "$tmp/uac_$1_stat.csv" 2>/dev/null
 }
 
-# 1. the maximum rate: 5 s per step, stop at the first step with a failure or < 95 % reached
+# 1. the maximum rate: STEP s per step, stop at the first step with a failure or < 95 % reached
 if [ -n "${RATE-}" ]; then
 	rate=$RATE max=-
 else
-	max=0
-	for r in ${RAMP:-100 200 400 800 1200 1600 2000}; do
+	max=0 step=${STEP:-40}
+	for r in ${RAMP:-400 600 800 1000 1200 1400 1600}; do
 		t0=$(date +%s%N)
-		load "$r" $((r * 5)) "ramp$r"
+		load "$r" $((r * step)) "ramp$r"
 		wait "$sipp_pid"
 		w=$((($(date +%s%N) - t0) / 1000000))
 		set -- $(counts "ramp$r")
