@@ -65,25 +65,33 @@ int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, unsigned ma
 	return 0;
 }
 
+/* grow - room for one more element in *@arr (@n used of *@cap, @size bytes each); 0 or ENOMEM */
+static int grow(su_home_t *home, void **arr, size_t n, size_t *cap, size_t size)
+{
+	size_t c = *cap ? 2 * *cap : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (!(p = su_realloc(home, *arr, c * size)))
+		return ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
 /* flow_add - one more binding over connection @tp (a token for it the first time); 0 or an errno */
 static int flow_add(struct px_registrar *r, tport_t *tp)
 {
 	unsigned char rnd[(PX_FLOW_TOKEN - 1) / 2];
-	struct flow *nf;
 
 	for (size_t i = 0; i < r->nf; i++)
 		if (r->f[i].tp == tp) {
 			r->f[i].users++;
 			return 0;
 		}
-	if (r->nf == r->fcap) {
-		size_t cap = r->fcap ? 2 * r->fcap : 16;
-
-		if (!(nf = su_realloc(r->home, r->f, cap * sizeof(*nf))))
-			return ENOMEM;
-		r->f = nf;
-		r->fcap = cap;
-	}
+	if (grow(r->home, (void **)&r->f, r->nf, &r->fcap, sizeof(*r->f)))
+		return ENOMEM;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return EIO;
 	for (size_t i = 0; i < sizeof(rnd); i++)
@@ -178,7 +186,7 @@ static struct binding *find(struct px_registrar *r, const char *aor, const url_t
 static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires,
 		       tport_t *flow)
 {
-	struct binding *b = find(r, aor, contact), *nb;
+	struct binding *b = find(r, aor, contact);
 
 	if (b) {
 		if (!b->expires)
@@ -195,27 +203,15 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 	}
 	if (r->n == MAX_BINDINGS)
 		return ENOSPC;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-
-		if (!(nb = su_realloc(r->home, r->b, cap * sizeof(*nb))))
-			return ENOMEM;
-		r->b = nb;
-		r->cap = cap;
-	}
+	if (grow(r->home, (void **)&r->b, r->n, &r->cap, sizeof(*r->b)))
+		return ENOMEM;
 	b = &r->b[r->n];
 	b->aor = su_strdup(r->home, aor);
 	b->contact = url_hdup(r->home, contact);
 	b->contact_str = b->contact ? url_as_string(r->home, b->contact) : NULL;
 	b->expires = expires;
 	b->flow = NULL;
-	if (!b->aor || !b->contact || !b->contact_str) {
-		su_free(r->home, b->aor);
-		su_free(r->home, b->contact);
-		su_free(r->home, b->contact_str);
-		return ENOMEM;
-	}
-	if (flow && flow_add(r, flow)) {
+	if (!b->aor || !b->contact || !b->contact_str || (flow && flow_add(r, flow))) {
 		su_free(r->home, b->aor);
 		su_free(r->home, b->contact);
 		su_free(r->home, b->contact_str);
