@@ -38,6 +38,7 @@ static const struct key {
 	{ "location", K_LOCATION, 0, "AOR=CONTACT static location entry (repeatable)" },
 	{ "e164-route", K_STR, offsetof(struct px_conf, e164_route), "URI    next hop for tel: and user=phone numbers" },
 	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
+	{ "trace", K_STR, offsetof(struct px_conf, trace), "on|off      every SIP message sent and received, in the log (default off)" },
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
 	{ "client-auth", K_STR, offsetof(struct px_conf, client_auth), "MODE dane_clientid on TLS listeners: off | optional (default) | required" },
@@ -266,6 +267,10 @@ static int check(const struct px_conf *c, char *why, size_t whysize)
 			tls = 1;
 	if (tls && (!c->cert || !c->key)) {
 		snprintf(why, whysize, "a TLS listener needs --cert and --key");
+		return EINVAL;
+	}
+	if (c->trace && strcmp(c->trace, "on") && strcmp(c->trace, "off")) {
+		snprintf(why, whysize, "--trace %s: want on or off", c->trace);
 		return EINVAL;
 	}
 	if (c->client_auth && strcmp(c->client_auth, "off") && strcmp(c->client_auth, "optional") &&

@@ -868,6 +868,7 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 				     NTATAG_UA(0), NTATAG_CANCEL_487(0), NTATAG_SERVER_RPORT(1),
 				     NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0), NTATAG_MAXSIZE(65536),
 				     TAG_IF(is_tls_listener(c->listen[0]), TPTAG_CERTIFICATE(dir)),
+				     TAG_IF(c->trace && !strcmp(c->trace, "on"), TPTAG_LOG(1)),
 				     TAG_END());
 	if (!px->agent) {
 		snprintf(why, whysize, "cannot listen on %s (address in use or not local?)", c->listen[0]);

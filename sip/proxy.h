@@ -59,6 +59,7 @@ struct px_conf {
 	size_t nlocation;
 	const char *e164_route;
 	enum sipdance_log_level log_level;
+	const char *trace;             /* on: sofia-sip logs every message (TPTAG_LOG) */
 	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
 	unsigned max_expires;          /* registrar cap, seconds */
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */

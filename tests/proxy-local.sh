@@ -92,12 +92,17 @@ cat >"$tmp/proxy.conf" <<CONF
 domain = a.example
 listen = sip:127.0.0.1:$P;transport=udp
 log-level = info
+trace = on
 CONF
 start_proxy F --config "$tmp/proxy.conf" --log-level debug || exit 1
 sipp_run opt 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s nobody \
 	-key rdomain a.example -key fromdomain a.example
 check "config file: domain and listener from the file, log level from the flag" \
 	eval '[ "$(status "$tmp/opt.msg")" = 404 ] && grep -q "debug proxy: OPTIONS" "$tmp/F.log"'
+check "trace = on: the OPTIONS received and the 404 sent are in the log" eval \
+	'grep -A2 "^recv [0-9]* bytes from udp/\[127.0.0.1\]:$opt_p" "$tmp/F.log" | grep -q "OPTIONS sip:nobody@a.example" &&
+	grep -A2 "^send [0-9]* bytes to udp/\[127.0.0.1\]:$opt_p" "$tmp/F.log" | grep -q "SIP/2.0 404"'
+check "  ... and a proxy without it logs no message" eval '! grep -q "^recv [0-9]* bytes" "$tmp/L.log"'
 stop_proxy F
 
 # 7. startup errors: exit status and a message naming the problem
@@ -117,6 +122,7 @@ L="--listen sip:127.0.0.1:$P;transport=udp"
 bad_start "no --domain" "no --domain" $L
 bad_start "no --listen" "no --listen" --domain a.example
 bad_start "bad --dane" "--dane maybe: want required" --domain a.example $L --dane maybe
+bad_start "bad --trace" "--trace yes: want on or off" --domain a.example $L --trace yes
 bad_start "unknown option" "unknown option --frobnicate" --domain a.example $L --frobnicate 1
 bad_start "TLS without --cert" "TLS listener needs --cert" --domain a.example --listen "sips:127.0.0.1:$P;transport=tls"
 bad_start "bad --location" "--location bob: want AOR=CONTACT" --domain a.example $L --location bob
@@ -128,5 +134,5 @@ printf 'domain = a.example\nfrobnicate = 1\n' >"$tmp/bad.conf"
 bad_start "unknown key in the config file" 'bad.conf:2: unknown key "frobnicate"' --config "$tmp/bad.conf" $L
 bad_start "address not available" "cannot listen on sip:192.0.2.1" --domain a.example --listen "sip:192.0.2.1:$P;transport=udp"
 "$PROXY" --help >"$tmp/help.out" 2>&1
-check "--help lists every key" eval 'for k in domain listen cert key trust-anchor resolver dane ca-file location e164-route log-level config; do grep -q -- "--$k " "$tmp/help.out" || exit 1; done'
+check "--help lists every key" eval 'for k in domain listen cert key trust-anchor resolver dane ca-file location e164-route log-level trace config; do grep -q -- "--$k " "$tmp/help.out" || exit 1; done'
 finish

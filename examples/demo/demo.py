@@ -131,7 +131,7 @@ TPORT_RE = re.compile(r"^(recv|send) \d+ bytes (?:from|to) (\w+)/\[([^\]]+)\]:(\
 
 
 def parse_tport_log(path, who, day0):
-    """the messages of a sofia-sip TPORT_LOG trace in a proxy log"""
+    """the messages of a proxy's --trace (sofia-sip's message log) in its log"""
     out, cur = [], None
     try:
         lines = open(path, errors="replace").read().split("\n")
@@ -356,7 +356,8 @@ class Demo:
                 "--listen", "sip:%s:%d;transport=udp" % (addr, p[dom + "_sip"]),
                 "--listen", "sips:%s:%d;transport=tls" % (addr, p[dom + "_tls"]),
                 "--cert", e["TB_CERT_" + dom.upper()], "--key", e["TB_KEY_" + dom.upper()],
-                "--resolver", e["TB_RESOLVER"], "--trust-anchor", e["TB_ANCHOR"], "--log-level", "info"]
+                "--resolver", e["TB_RESOLVER"], "--trust-anchor", e["TB_ANCHOR"], "--log-level", "info",
+                "--trace", "on"]
         if self.has("dane_clientid between proxies"):
             argv += ["--client-name", "sip.%s.example" % dom, "--client-domains", "a.example,b.example"]
         if dom == "a":
@@ -367,14 +368,14 @@ class Demo:
         return argv
 
     def start_proxies(self):
-        self.pa = self.start("proxy-a", self.proxy_argv("a"), env=dict(TPORT_LOG="1"))
-        self.pb = self.start("proxy-b", self.proxy_argv("b"), env=dict(TPORT_LOG="1"))
+        self.pa = self.start("proxy-a", self.proxy_argv("a"))
+        self.pb = self.start("proxy-b", self.proxy_argv("b"))
         for n, p, dom in (("proxy-a", self.pa, "a"), ("proxy-b", self.pb, "b")):
             ok = self.wait_for(n, r"serving", 5, p) is not None
             addr = "127.0.0.1" if dom == "a" else "127.0.0.2"
             if not self.step(ok, "sipdance-proxy %s.example: UDP %s:%d, TLS %s:%d" % (
                     dom, addr, self.p[dom + "_sip"], addr, self.p[dom + "_tls"]),
-                    "message trace on (TPORT_LOG), DANE opportunistic (RFC 7672)" if ok else self.log(n)[-300:]):
+                    "message trace on (--trace), DANE opportunistic (RFC 7672)" if ok else self.log(n)[-300:]):
                 raise SystemExit(1)
 
     # ------------------------------------------------ baresip (bob)
@@ -956,7 +957,7 @@ class Demo:
         """stop b's proxy and start it again (same log, appended); its connections close"""
         self.stop(self.pb)
         n = len(self.log("proxy-b"))
-        self.pb = self.start("proxy-b", self.proxy_argv("b"), env=dict(TPORT_LOG="1"), append=True)
+        self.pb = self.start("proxy-b", self.proxy_argv("b"), append=True)
         self.wait_for("proxy-b", r"serving", 5, self.pb, offset=n)
 
     def flush_a(self):
