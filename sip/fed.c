@@ -230,17 +230,16 @@ static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
 /* chain_schedule - the timer for the earliest refresh any of our chains needs */
 static void chain_schedule(struct px_fed *f);
 
-/* chain_refresh - refresh the chains that are due (a blocking fetch through
- * getdns, bounded by its timeout); an expired chain is never served */
-static void chain_refresh(struct px_proxy *px, su_timer_t *t, void *arg)
+/* chain_update - refresh our chains, those that are due or @all (a blocking
+ * fetch through getdns, bounded by its timeout); an expired chain is never served */
+static void chain_update(struct px_fed *f, int all)
 {
-	struct px_fed *f = arg;
 	time_t now = time(NULL);
 	const char *why = NULL;
 	size_t len = 0;
 
 	for (size_t i = 0; i < f->nchain_src; i++) {
-		if (sipdance_chain_source_next_refresh(f->chain_src[i]) > now)
+		if (!all && sipdance_chain_source_next_refresh(f->chain_src[i]) > now)
 			continue;
 		if (sipdance_chain_source_refresh(f->chain_src[i], &why))
 			px_log(SIPDANCE_LOG_WARN, "chain", "refresh of our DNSSEC chain failed: %s (%s)",
@@ -250,6 +249,12 @@ static void chain_refresh(struct px_proxy *px, su_timer_t *t, void *arg)
 			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes)", len);
 	}
 	chain_schedule(f);
+}
+
+/* chain_refresh - the refresh timer fired */
+static void chain_refresh(struct px_proxy *px, su_timer_t *t, void *arg)
+{
+	chain_update(arg, 0);
 }
 
 /* chain_schedule - arm the refresh timer */
@@ -456,12 +461,15 @@ void px_fed_free(struct px_fed *f)
 	free(f);
 }
 
-/* px_fed_flush - SIGHUP: cached DNS and TLSA answers go, and authenticated
- * connections must authenticate again under a new location before reuse */
+/* px_fed_flush - SIGHUP: cached DNS and TLSA answers go, authenticated
+ * connections must authenticate again under a new location before reuse, and
+ * the chains we serve are rebuilt at once (a new TLSA is served now, not at
+ * the next refresh) */
 void px_fed_flush(struct px_fed *f)
 {
 	if (f->dns)
 		sipdance_dns_flush(f->dns);
+	chain_update(f, 1);
 	for (struct fconn *c = f->conns; c; c = c->next) {
 		c->uri[0] = '\0';
 		c->authenticated -= REUSE_WITHOUT_LOCATE_S;

@@ -8,9 +8,9 @@
 # handshake is authenticated by the chain alone (log: via=rfc9102) and A's
 # DNS log shows no TLSA query ever. A server that serves no chain, a chain
 # for another name, and a valid chain whose TLSA does not match the server's
-# key are each refused by A. B refreshes its chain on a timer (three quarters
-# into the 16 s TTL here): with knotd gone the refresh fails and B keeps
-# serving the chain it has, which is still valid.
+# key are each refused by A. B rebuilds its chain on SIGHUP at once, and
+# refreshes it on a timer (three quarters into the 16 s TTL here): with knotd
+# gone the refresh fails and B keeps serving the chain it has, still valid.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$((43000 + ($$ % 500) * 40))
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
@@ -93,6 +93,14 @@ stop_proxy B2
 start_b B --cert "$TB_CERT_B" --key "$TB_KEY_B" --client-name sip.b.example --chain-lifetime 1 || exit 1
 check "B built and serves its chain for _$b_tls._tcp.sip.b.example" \
 	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.b.example" "$tmp/B.log"
+kill -HUP "$B_pid"
+i=0
+while ! grep -q "our DNSSEC chain refreshed" "$tmp/B.log" && [ $i -lt 20 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "SIGHUP: B rebuilt its chain at once, not at its timer (12 s after start)" \
+	grep -q "chain: our DNSSEC chain refreshed ([0-9]* bytes)" "$tmp/B.log"
 "$TESTBED" stop "$tbdir" >/dev/null 2>&1
 check "knotd stopped (kdig gets no answer)" \
 	eval '! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A >/dev/null 2>&1 || ! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A | grep -q "status: NOERROR"'
