@@ -16,7 +16,8 @@
 # 1000 calls, descriptors after warm-up and at the end.
 # The last line is machine-readable ("SOAK key=value ..."), for tests/soak-short.sh.
 # Knobs: RATE (skip the measurement), RAMP ("400 600 800 1000 1200 1400 1600"), STEP (40), CHURN (5),
-# RSS_LIMIT_MB (1500: the run stops if a proxy grows past it), KEEP_TMP.
+# RSS_LIMIT_MB (1500: the run stops if a proxy grows past it), PROXY_ARGS (more options for both
+# proxies, e.g. "--max-pending 100000"), KEEP_TMP.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: soak.sh BUILD-DIR [SECONDS]}" && pwd)
@@ -51,7 +52,7 @@ export TB_INSECURE_SIP_PORT=$((base + 9))
 px() {
 	name=$1
 	shift
-	"$proxy" --resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level info "$@" >"$tmp/$name.log" 2>&1 &
+	"$proxy" --resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level info ${PROXY_ARGS-} "$@" >"$tmp/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
 	pids="$pids $!"
 	i=0

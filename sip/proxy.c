@@ -80,6 +80,8 @@ struct px_proxy {
 	struct px_stir *stir;
 	struct txn *txns;
 	int draining;
+	unsigned pending;         /* txns alive: requests waiting for their final answer */
+	time_t overload_logged;   /* the last overload log line (one per second at most) */
 	char rr[300];
 	url_t *self[PX_MAX_LISTEN];
 	size_t nself;
@@ -90,6 +92,7 @@ static void txn_check(struct txn *t);
 /* txn_free - end a proxied transaction and everything it holds */
 static void txn_free(struct txn *t)
 {
+	t->px->pending--;
 	for (struct txn **pp = &t->px->txns; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
@@ -724,6 +727,33 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 	return 0;
 }
 
+/* overloaded - whether to refuse @sip at once because too much is in progress */
+static int overloaded(struct px_proxy *px, const sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	time_t now;
+
+	/*
+	 * The decision, case by case:
+	 *  - fewer than --max-pending requests waiting for their final answer:
+	 *    accepted;
+	 *  - ACK, and requests inside a dialog (To tag): accepted, so that calls
+	 *    in progress can end and give their resources back;
+	 *  - a new request past the bound: refused at once, 503 with Retry-After,
+	 *    before it costs a branch. Accepting past capacity makes every answer
+	 *    late; callers retransmit, the load doubles and the proxy never
+	 *    catches up (docs/reliability.md, Problems 6).
+	 */
+	if (px->pending < px->conf->max_pending || m == sip_method_ack || sip->sip_to->a_tag)
+		return 0;
+	if ((now = time(NULL)) != px->overload_logged) {
+		px->overload_logged = now;
+		px_log(SIPDANCE_LOG_WARN, "proxy", "overload: %u requests in progress (--max-pending "
+		       "%u): new requests refused with 503", px->pending, px->conf->max_pending);
+	}
+	return 1;
+}
+
 /* on_request - every request the agent receives outside a transaction */
 static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, const sip_t *sip)
 {
@@ -738,6 +768,10 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	if (px->draining && sip->sip_request->rq_method != sip_method_ack)
 		return nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE,
 					   SIPTAG_RETRY_AFTER_STR("30"), TAG_END()), 503;
+	if (overloaded(px, sip))
+		return nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"),
+					   SIPTAG_REASON_STR("SIP;cause=503;text=\"overload: too many requests "
+							     "in progress\""), TAG_END()), 503;
 	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
 		if (sip->sip_request->rq_method == sip_method_ack) {
 			nta_incoming_destroy(irq);
@@ -763,12 +797,15 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	msg_destroy(ref);
 	t->sip = sip_object(t->req);
 	if (!t->sip) {
+		if (t->flow)
+			tport_unref(t->flow);
 		msg_destroy(t->req);
 		free(t);
 		return 500;
 	}
 	t->next = px->txns;
 	px->txns = t;
+	px->pending++;
 	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s " URL_PRINT_FORMAT " from %s over %s",
 	       sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url),
 	       px_addr_str((const struct sockaddr *)&t->peer, (char[64]){ 0 }, 64),

@@ -62,6 +62,7 @@ struct px_conf {
 	const char *trace;             /* on: sofia-sip logs every message (TPTAG_LOG) */
 	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
 	unsigned max_expires;          /* registrar cap, seconds */
+	unsigned max_pending;          /* past this many requests in progress, new ones get 503 */
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
 	const char *client_domains;    /* comma-separated allowlist of client domains looked up */
 	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */

@@ -4,7 +4,8 @@
 # REGISTER then a call to the registered contact, expiry by Expires: 0,
 # forking to two contacts (the 200 beats a 486, whichever answers first),
 # CANCEL of a ringing call, E.164 numbers to --e164-route, Max-Forwards 0,
-# the config file, and clear startup errors for bad configurations.
+# the config file, overload (503 past --max-pending, service again once
+# requests end), and clear startup errors for bad configurations.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: 40 per run from a base that differs between concurrent runs
 base=$((43000 + ($$ % 500) * 40))
@@ -12,6 +13,7 @@ P=$base uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((bas
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) busy_p=$((base + 17))
 busy_m=$((base + 18)) busy_c=$((base + 22)) ans_p=$((base + 23)) ans_m=$((base + 24))
 ans_c=$((base + 28)) e164_p=$((base + 29)) e164_m=$((base + 30)) e164_c=$((base + 34))
+slow_p=$((base + 35)) slow_m=$((base + 36)) slow_c=$((base + 39))
 need sipp
 
 start_proxy L --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" \
@@ -105,7 +107,53 @@ check "trace = on: the OPTIONS received and the 404 sent are in the log" eval \
 check "  ... and a proxy without it logs no message" eval '! grep -q "^recv [0-9]* bytes" "$tmp/L.log"'
 stop_proxy F
 
-# 7. startup errors: exit status and a message naming the problem
+# 7. overload: with --max-pending 2 and two INVITEs waiting at a callee that
+# answers after 2 s, a third is refused at once; once they end, service resumes
+cat >"$tmp/slow.xml" <<'EOF'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="a callee that answers busy after 2 s">
+  <recv request="INVITE"/>
+  <pause milliseconds="2000"/>
+  <send>
+    <![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]>
+  </send>
+  <recv request="ACK" optional="true"/>
+</scenario>
+EOF
+start_proxy O --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --max-pending 2 \
+	--location "slow@a.example=sip:slow@127.0.0.1:$slow_p" || exit 1
+timeout 30 sipp -sf "$tmp/slow.xml" -i 127.0.0.1 -p $slow_p -mp $slow_m -cp $slow_c -m 3 -nostdin \
+	-timeout 25 >/dev/null 2>&1 &
+pids="$pids $!"
+sleep 0.3
+SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $P INVITE sip:slow@a.example sip:carol@a.example"
+$SEND >"$tmp/inv1.out" 2>&1
+$SEND >"$tmp/inv2.out" 2>&1
+t0=$(date +%s%N)
+$SEND >"$tmp/inv3.out" 2>&1
+ms=$(elapsed_ms "$t0")
+check "two INVITEs in progress (100 Trying each), a third past --max-pending 2: 503 in $ms ms" eval \
+	'grep -q "^SIP/2.0 100" "$tmp/inv1.out" && grep -q "^SIP/2.0 100" "$tmp/inv2.out" &&
+	grep -q "^SIP/2.0 503" "$tmp/inv3.out" && [ "$ms" -lt 2000 ]'
+check "  ... with Retry-After and a Reason naming the overload, logged" eval \
+	'grep -q "^Retry-After: 5" "$tmp/inv3.out" &&
+	grep -q "^Reason: SIP;cause=503;text=\"overload: too many requests in progress\"" "$tmp/inv3.out" &&
+	grep -q "overload: 2 requests in progress (--max-pending 2)" "$tmp/O.log"'
+sleep 2.5
+$SEND >"$tmp/inv4.out" 2>&1
+check "once the callee answered those two, a new INVITE is accepted again (100 Trying)" \
+	grep -q "^SIP/2.0 100" "$tmp/inv4.out"
+stop_proxy O
+
+# 8. startup errors: exit status and a message naming the problem
 # bad_start NAME WANT_RE ARGS... - the proxy must refuse to start with a message matching WANT_RE
 bad_start() {
 	name=$1 re=$2
