@@ -39,7 +39,7 @@ static int create(int argc, char **argv)
 	STACK_OF(X509) *chain;
 	char *text;
 	size_t len;
-	int c, err;
+	int c, n, err;
 
 	while ((c = getopt_long(argc, argv, "u:s:m:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -61,10 +61,9 @@ static int create(int argc, char **argv)
 	}
 	if (!(chain = tool_read_chain(argv[optind])))
 		return EXIT_INPUT;
-	if (depth >= sk_X509_num(chain)) {
+	if (depth >= (n = sk_X509_num(chain))) {
 		sk_X509_pop_free(chain, X509_free);
-		return tool_error("%s holds %d certificate(s), no depth %ld", argv[optind],
-				  sk_X509_num(chain), depth);
+		return tool_error("%s holds %d certificate(s), no depth %ld", argv[optind], n, depth);
 	}
 	err = sipdance_tlsa_create(&t, sk_X509_value(chain, (int)depth), (uint8_t)f[0],
 				   (uint8_t)f[1], (uint8_t)f[2]);
