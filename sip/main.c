@@ -84,19 +84,20 @@ int main(int argc, char **argv)
 	char why[1024] = "";
 	int help, err, rc = 1, sig_index = -1;
 
-	if ((err = px_conf_parse(&conf, home, argc, argv, why, sizeof(why), &help))) {
-		fprintf(stderr, "sipdance-proxy: %s\n", why);
-		return 2;
-	}
-	if (help) {
-		px_conf_usage(stdout);
-		return 0;
+	if ((err = px_conf_parse(&conf, home, argc, argv, why, sizeof(why), &help)) || help) {
+		if (err)
+			fprintf(stderr, "sipdance-proxy: %s\n", why);
+		else
+			px_conf_usage(stdout);
+		su_home_deinit(home);
+		return err ? 2 : 0;
 	}
 	px_log_init(conf.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe(sig_pipe) != 0 || fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
 	    fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
 		fprintf(stderr, "sipdance-proxy: pipe: %s\n", strerror(errno));
+		su_home_deinit(home);
 		return 1;
 	}
 	su_init();
