@@ -82,28 +82,26 @@ check)
 	ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j"$(nproc)" check >build-asan/check.out 2>&1 || true
 	grep -E '^(FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build-asan/check.out || true
 	logs="$logs build-asan/check.out"
-	say "unit suites under valgrind (memcheck)"
-	(cd build && srcdir="$top" valgrind -q --error-exitcode=1 --leak-check=full \
-		--errors-for-leak-kinds=definite,indirect tests/run-tests >valgrind.out 2>&1) &&
-		printf '# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >build/valgrind.sum ||
-		{ tail -40 build/valgrind.out; printf '# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build/valgrind.sum; }
-	logs="$logs build/valgrind.sum"
-	say "proxy and fault tests with sipdance-proxy under valgrind (memcheck)"
-	PROXY_VALGRIND=1 make -C build -j"$(nproc)" check TESTS='$(PROXY_TESTS) $(FAULT_TESTS)' \
-		>build/valgrind-proxy.out 2>&1 || true
-	grep -E '^(FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build/valgrind-proxy.out || true
-	logs="$logs build/valgrind-proxy.out"
+	say "test suite under valgrind (memcheck): every program the tests start from the build"
+	VALGRIND=1 make -C build -j"$(nproc)" check >build/valgrind.out 2>&1 || true
+	grep -E '^(FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build/valgrind.out || true
+	logs="$logs build/valgrind.out"
 	say "Kamailio module (kamailio/sipdance.so) against the installed kamailio's source, its tests and the WebRTC tests"
 	mkdir -p build-kam
+	kamlogs=build-kam/check.out
 	if ! kamdir=$(kamailio/get-source.sh); then
 		printf 'FAIL: kamailio/get-source.sh (see its message above)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
 	elif ! build build-kam --with-kamailio-module="$kamdir"; then
 		printf 'FAIL: building kamailio/sipdance.so\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >build-kam/check.out
 	else
 		make -C build-kam -j"$(nproc)" check TESTS='$(KAMAILIO_TESTS) $(WEBRTC_TESTS)' >build-kam/check.out 2>&1 || true
+		say "the same under valgrind (memcheck), Kamailio with the module included"
+		VALGRIND=1 make -C build-kam -j"$(nproc)" check TESTS='$(KAMAILIO_TESTS) $(WEBRTC_TESTS)' \
+			>build-kam/valgrind.out 2>&1 || true
+		kamlogs="$kamlogs build-kam/valgrind.out"
 	fi
-	grep -E '^(PASS|FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' build-kam/check.out || true
-	logs="$logs build-kam/check.out"
+	grep -E '^(PASS|FAIL|ERROR|XPASS):|^# (PASS|FAIL|ERROR)' $kamlogs || true
+	logs="$logs $kamlogs"
 	say "fuzz targets, short run"
 	mkdir -p build-fuzz
 	[ -f build-fuzz/Makefile ] || (cd build-fuzz && "$top/configure" -q --enable-fuzzing CC=clang)

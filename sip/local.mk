@@ -35,7 +35,7 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 
 # Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed;
 # STIR/SHAKEN at the proxy (signing, verification, secsipidx and Kamailio secsipid interop);
-# DANCE client auth, RFC 9102 chains, failover. PROXY_VALGRIND=1 runs the proxies under memcheck.
+# DANCE client auth, RFC 9102 chains, failover. VALGRIND=1 runs them under memcheck (tests/timeout.sh).
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
 	tests/proxy-chain.sh tests/proxy-failover.sh

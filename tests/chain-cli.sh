@@ -4,7 +4,7 @@
 # a.example., ECDSA P-256, RRSIGs valid around --at 1700000000).
 set -u
 . "${srcdir:-.}/tests/check-lib.sh"
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 seeds="${srcdir:-.}/tests/fuzz/corpus/chain"
 at=1700000000
 own=_5061._tcp.sip.a.example

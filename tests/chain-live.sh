@@ -6,8 +6,8 @@
 # with the RRset that failed and why. Nothing is kept: chains expire.
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
-sd="${top_builddir:-.}/sipdance"
-tool="${top_builddir:-.}/tests/chain-tls"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
+tool=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/chain-tls")
 base=$((30000 + ($$ % 2000) * 4))
 . "$top/tests/check-lib.sh"
 trap '"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM

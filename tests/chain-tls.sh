@@ -5,8 +5,8 @@
 # wrong key, a denial, TLS 1.2, pinning and the chain= policies.
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
-sd="${top_builddir:-.}/sipdance"
-tool="${top_builddir:-.}/tests/chain-tls"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
+tool=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/chain-tls")
 pass=0 fail=0
 base=$((30000 + ($$ % 2000) * 4 + 2))
 tmp=$(mktemp -d)

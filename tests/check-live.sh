@@ -4,7 +4,7 @@
 # exit status and the reason a person would read.
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 . "$top/tests/check-lib.sh"
 base=$((20000 + ($$ % 2000) * 4))
 servers=

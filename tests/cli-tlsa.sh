@@ -2,7 +2,7 @@
 # cli-tlsa.sh - the `sipdance tlsa` command-line contract: outputs and exit codes.
 set -u
 . "${srcdir:-.}/tests/check-lib.sh"
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 certs="${srcdir:-.}/tests/data/certs"
 ee311=5dbf60a2894fcc647c8ae70825755b15ee69ebf85f41b820b6c05046b411bb10
 

@@ -2,7 +2,7 @@
 # clientid-cli.sh - the `sipdance user-name` / `user-tlsa` contract: outputs and exit codes.
 set -u
 . "${srcdir:-.}/tests/check-lib.sh"
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 certs="${srcdir:-.}/tests/clientid-certs"
 alice=2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db
 

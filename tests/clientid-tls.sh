@@ -4,7 +4,7 @@
 # summary), stop it on exit.
 set -u
 here=$(cd "${srcdir:-.}" && pwd)
-prog="${top_builddir:-.}/tests/clientid-tls"
+prog=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/clientid-tls")
 dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-clientid.XXXXXX")
 port=$((30053 + $$ % 1000))
 trap '"$here/tests/testbed/testbed.sh" stop "$dir"; rm -rf "$dir"' EXIT

@@ -8,7 +8,17 @@
 set -u
 command -v baresip >/dev/null 2>&1 || { echo "# SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
 build=$(cd "${top_builddir:-.}" && pwd)
-python3 "${srcdir:-.}/examples/demo/demo.py" --build "$build" --no-color --report "$build/tests/demo-report.html"
+run=$build patience=1
+if [ -n "${VALGRIND-}" ]; then
+	# the demo's programs under memcheck: wrappers laid out as in the build
+	run=$VG_DIR/build patience=6
+	mkdir -p "$run/examples" "$run/tests"
+	for p in sipdance-proxy sipdance examples/sipdance-ua tests/sip-tls-client; do
+		ln -s "$("${srcdir:-.}/tests/valgrind.sh" "$build/$p")" "$run/$p"
+	done
+fi
+python3 "${srcdir:-.}/examples/demo/demo.py" --build "$run" --patience "$patience" --no-color \
+	--report "$build/tests/demo-report.html"
 rc=$?
 if [ "$rc" -eq 0 ]; then
 	echo "ok - the federated call demo: every scenario behaved as expected"

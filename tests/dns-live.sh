@@ -4,7 +4,7 @@
 # (which prints the ok/FAIL lines and the count), stops knotd on exit.
 set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
-prog="${top_builddir:-.}/tests/dns-live"
+prog=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/dns-live")
 testbed="$srcdir/tests/testbed/testbed.sh"
 port=$((20000 + $$ % 5000))
 dir=$(mktemp -d /tmp/sipdance-dns-live.XXXXXX) || exit 99

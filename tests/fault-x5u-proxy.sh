@@ -13,7 +13,7 @@
 # blocked. The CLI variant is fault-x5u.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need sipp perl
-sd=$top_builddir/sipdance
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data=$(cd "$srcdir/tests/data/stir" && pwd)
 # ports: 24 per run, above the other scripts' ranges and the ephemeral ones
 base=$((63000 + ($$ % 100) * 24))

@@ -7,7 +7,7 @@
 # sipdance-proxy's certificate is what Kamailio authenticates (a wrong one gets 403 + Reason).
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
-proxy="${top_builddir:-.}/sipdance-proxy"
+proxy=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance-proxy")
 [ -x "$proxy" ] || { echo "FAIL - no sipdance-proxy binary at $proxy"; exit 1; }
 command -v sipp >/dev/null || { echo "FAIL - sipp not installed (apt-get install sip-tester)"; exit 1; }
 export TB_A_SIP_PORT=$((base + 6))
@@ -22,14 +22,18 @@ px_start() {
 		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --log-level info >"$tmp/px.log" 2>&1 &
 	px_pid=$!
 	other_pids="$other_pids $px_pid"
-	sleep 0.5
-	kill -0 "$px_pid" 2>/dev/null
+	for _ in $(seq $((50 * vg_slow))); do
+		grep -q serving "$tmp/px.log" && return 0
+		kill -0 "$px_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
 }
 
-# px_stop - stop sipdance-proxy: SIGTERM, SIGKILL after 5 s
+# px_stop - stop sipdance-proxy: SIGTERM, SIGKILL after 5 s (times vg_slow)
 px_stop() {
 	kill "$px_pid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$px_pid" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq $((50 * vg_slow))); do kill -0 "$px_pid" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$px_pid" 2>/dev/null
 	wait "$px_pid" 2>/dev/null
 }
@@ -110,9 +114,9 @@ kam_stop
 kam_env "$TB_CERT_WRONG" "$TB_KEY_WRONG"
 mkdir -p "$tmp/run2"
 # shellcheck disable=SC2086
-kamailio -f "$top/examples/kamailio/kamailio.cfg" $v6 -DD -E -Y "$tmp/run2" -m 64 -M 8 -w "$tmp/run2" >"$tmp/kam2.log" 2>&1 &
+"$kamailio" -f "$top/examples/kamailio/kamailio.cfg" $v6 -DD -E -Y "$tmp/run2" -m 64 -M 8 -w "$tmp/run2" >"$tmp/kam2.log" 2>&1 &
 kam_pid=$!
-sleep 1.5
+kam_wait || bad "Kamailio (wrong certificate) did not start" "$tmp/kam2.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
 	>"$tmp/resp" 2>&1
 expect "Kamailio with the wrong certificate: sipdance-proxy refuses (5xx, NOMATCH)" "^SIP/2.0 5[0-9][0-9] " \

@@ -9,6 +9,12 @@ pass=0 fail=0
 tmp=$(mktemp -d)
 kam_pid=
 other_pids=
+# kamailio - the command; with VALGRIND=1 under memcheck, every process it forks
+# included (the module's allocations are malloc's, Kamailio's own are its pools)
+kamailio=$("$top/tests/valgrind.sh" kamailio)
+# vg_slow - factor for waits on Kamailio: 6 under valgrind, else 1
+vg_slow=1
+[ -n "${VALGRIND-}" ] && vg_slow=6
 # Ports (32 per test): DNS base, b SIP (UDP/TCP) +1, b TLS +2, a TLS +3 (TLSA), c +4, insecure +5;
 # +6 and up are free for the test (SIPp, sipdance-proxy).
 base=$((30000 + ($$ % 900) * 32))
@@ -22,11 +28,11 @@ bad() {
 	[ -z "${2-}" ] || sed 's/^/    /' "$2"
 }
 
-# kam_stop - stop our Kamailio (SIGTERM, then SIGKILL after 5 s)
+# kam_stop - stop our Kamailio (SIGTERM, then SIGKILL after 5 s, times $vg_slow)
 kam_stop() {
 	[ -n "$kam_pid" ] || return 0
 	kill "$kam_pid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$kam_pid" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq $((50 * vg_slow))); do kill -0 "$kam_pid" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$kam_pid" 2>/dev/null
 	wait "$kam_pid" 2>/dev/null
 	kam_pid=
@@ -80,10 +86,15 @@ kam_env() {
 kam_start() {
 	kam_env
 	mkdir -p "$tmp/run"
-	kamailio -f "${KAM_CFG:-$top/examples/kamailio/kamailio.cfg}" -DD -E -Y "$tmp/run" -m 64 -M 8 -w "$tmp/run" \
+	"$kamailio" -f "${KAM_CFG:-$top/examples/kamailio/kamailio.cfg}" -DD -E -Y "$tmp/run" -m 64 -M 8 -w "$tmp/run" \
 		"$@" >"$tmp/kam.log" 2>&1 &
 	kam_pid=$!
-	for _ in $(seq 100); do
+	kam_wait
+}
+
+# kam_wait - until our Kamailio ($kam_pid) answers OPTIONS; false if it exits or stays silent 10 s (times vg_slow)
+kam_wait() {
+	for _ in $(seq $((100 * vg_slow))); do
 		kill -0 "$kam_pid" 2>/dev/null || { kam_pid=; return 1; }
 		"$top/tests/kamailio-sip.py" udp 127.0.0.2 "$TB_B_SIP_PORT" OPTIONS sip:b.example sip:probe@b.example \
 			>/dev/null 2>&1 && return 0

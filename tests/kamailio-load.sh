@@ -15,7 +15,7 @@ else
 	bad "module compile flags differ from kamailio -V ($flags)"
 fi
 
-if kamailio -c -f "$top/examples/kamailio/kamailio.cfg" >"$tmp/c.log" 2>&1; then
+if "$kamailio" -c -f "$top/examples/kamailio/kamailio.cfg" >"$tmp/c.log" 2>&1; then
 	ok "example config with the module passes kamailio -c"
 else
 	bad "kamailio -c of the example config" "$tmp/c.log"

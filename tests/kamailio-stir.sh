@@ -4,7 +4,7 @@
 # sipdance verifies the Identity Kamailio built and rejects it for the wrong number.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 [ -f "$KAMAILIO_MODDIR/secsipid.so" ] ||
 	{ echo "FAIL - secsipid.so missing (apt-get install kamailio-secsipid-modules)"; exit 1; }
 tb_start

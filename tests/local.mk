@@ -110,6 +110,12 @@ tests_dns_live_LDADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS)
 TESTS += tests/dns-live.sh
 EXTRA_DIST += tests/dns-live.sh
 
+# The valgrind harness (VALGRIND=1, tests/timeout.sh and tests/valgrind.sh) fails a test on a fault.
+check_PROGRAMS += tests/valgrind-self
+tests_valgrind_self_SOURCES = tests/valgrind-self.c
+TESTS += tests/valgrind-self.sh
+EXTRA_DIST += tests/valgrind-self.sh tests/valgrind.sh
+
 # WebRTC: headless Chromium (playwright-core) runs the web phone of examples/webrtc through the
 # Kamailio WebSocket edges and sipdance-ua, inside a network namespace; they need the module.
 if KAMAILIO_MODULE

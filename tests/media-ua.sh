@@ -7,7 +7,7 @@
 # with a Reason. Last, both register with a Kamailio registrar and call
 # through it (skipped without kamailio).
 set -u
-ua=${top_builddir:-.}/examples/sipdance-ua
+ua=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
 [ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
 base=$((20000 + ($$ % 120) * 100 + 90))
 dir=$(mktemp -d)

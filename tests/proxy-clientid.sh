@@ -9,7 +9,7 @@
 # authenticated by B through dane_clientid; a proxy with another key
 # presenting the same name is refused in the handshake.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-CLIENT="$top_builddir/tests/sip-tls-client"
+CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$((43000 + ($$ % 500) * 40))
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) r_tls=$((base + 4))
 w_sip=$((base + 5)) w_tls=$((base + 6)) dnsp=$((base + 8)) uas_p=$((base + 10)) uas_m=$((base + 12))
@@ -77,7 +77,7 @@ check "alice registering mallory's AOR (To): 403 with Reason" \
 	grep -q '^Reason: SIP;cause=403;text="identity mismatch: To mallory@a.example' "$tmp/regother.out"
 
 # 1b. the example UA registers with its DANCE client identity
-UA="$top_builddir/examples/sipdance-ua"
+UA=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
 ua_p=$((base + 34))
 "$UA" --aor sip:alice@a.example --listen "sip:127.0.0.1:$ua_p" --answer \
 	--registrar "sips:127.0.0.1:$a_tls;transport=tls" --tls-cert "$TB_CERT_ALICE" \
@@ -86,7 +86,7 @@ ua_p=$((base + 34))
 ua_pid=$!
 pids="$pids $ua_pid"
 i=0
-while ! grep -q "registered\|failed\|cannot" "$tmp/ua.log" && [ $i -lt 100 ] && kill -0 $ua_pid 2>/dev/null; do
+while ! grep -q "registered\|failed\|cannot" "$tmp/ua.log" && [ $i -lt $((100 * vg_slow)) ] && kill -0 $ua_pid 2>/dev/null; do
 	sleep 0.05
 	i=$((i + 1))
 done

@@ -16,7 +16,7 @@ moddir=${KAMAILIO_MODDIR:-/usr/lib/x86_64-linux-gnu/kamailio/modules}
 for m in secsipid tm sl pv textops xlog; do
 	[ -f "$moddir/$m.so" ] || { echo "# SKIP: Kamailio module $m.so missing (kamailio-secsipid-modules)"; exit 77; }
 done
-sd="$top_builddir/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data=$(cd "$srcdir/tests/data/stir" && pwd)
 
 # x5u of the shared test signing key (Kamailio and sipdance-proxy sign with it)

@@ -16,7 +16,7 @@ uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) u2_p=$((base + 18
 u2_c=$((base + 24)) closed=$((base + 26))
 need sipp openssl python3
 
-sd="$top_builddir/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data=$(cd "$srcdir/tests/data/stir" && pwd)
 fp="sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:4B:65:2C:B2:0A:EE:A5:06:A5:A3:34"
 

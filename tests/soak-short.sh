@@ -9,7 +9,7 @@
 # reported, never asserted.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need sipp knotd keymgr kdig ldns-signzone openssl
-[ -n "${PROXY_VALGRIND-}" ] && { echo "# SKIP: a soak under valgrind measures valgrind"; exit 77; }
+[ -n "${VALGRIND-}" ] && { echo "# SKIP: a soak under valgrind measures valgrind"; exit 77; }
 RATE=${SOAK_RATE:-30} CHURN=${SOAK_CHURN:-2} KEEP_TMP= "$srcdir/bench/soak.sh" "$top_builddir" 60 >"$tmp/soak.out" 2>&1
 rc=$?
 [ $rc -eq 77 ] && exit 77

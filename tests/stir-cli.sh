@@ -2,7 +2,7 @@
 # stir-cli.sh - the `sipdance passport` command-line contract: outputs and exit codes.
 set -u
 . "${srcdir:-.}/tests/check-lib.sh"
-sd="${top_builddir:-.}/sipdance"
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data="${srcdir:-.}/tests/data/stir"
 x5u=https://cr.example.net/sti/ee-chain.pem
 fp="sha-256 02:1A:CC:54:27:AB:EB:9C:53:3F:3E:4B:65:2E:7D:46:3F:54:42:CD:54:F1:7A:03:A2:7D:F9:B0:7F:46:19:B2"

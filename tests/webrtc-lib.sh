@@ -12,6 +12,16 @@ build=$(cd "${top_builddir:-.}" && pwd)
 pass=0 fail=0
 WR_CHROMIUM=${WR_CHROMIUM:-$(command -v chromium || true)}
 export WR_CHROMIUM
+# kamailio - the edges' command (under memcheck with VALGRIND=1); vg_slow - factor for waits on our programs
+kamailio=$("$top/tests/valgrind.sh" kamailio)
+vg_slow=1
+[ -n "${VALGRIND-}" ] && vg_slow=6
+
+# wait_line FILE REGEX - until REGEX shows in FILE, 5 s at most (times vg_slow)
+wait_line() {
+	for _ in $(seq $((50 * vg_slow))); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
 
 # ok NAME / bad NAME [DETAILS-FILE] - one result line
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
@@ -75,10 +85,10 @@ export WR_HTTP=http://127.0.0.1:8000
 export WR_WS_C=ws://127.0.0.3:8080 WR_WS_B=ws://127.0.0.2:8080
 export TB_A_TLS_PORT=5061 TB_B_TLS_PORT=5061 TB_C_TLS_PORT=5061 TB_A_SIP_PORT=5060
 
-# stop_pid PID - SIGTERM, SIGKILL after 5 s
+# stop_pid PID - SIGTERM, SIGKILL after 5 s (times vg_slow)
 stop_pid() {
 	kill "$1" 2>/dev/null || return 0
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq $((50 * vg_slow))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
@@ -106,13 +116,13 @@ edge_start() {
 	mkdir -p "$tmp/run-$name"
 	SD_DOMAIN=$domain SD_ADDR=$addr SD_WS_PORT=8080 SD_TLS_PORT=5061 SD_CERT=$cert SD_KEY=$key \
 		SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR" \
-		kamailio -f "$top/examples/webrtc/kamailio-edge.cfg" -DD -E -Y "$tmp/run-$name" -w "$tmp/run-$name" \
+		"$kamailio" -f "$top/examples/webrtc/kamailio-edge.cfg" -DD -E -Y "$tmp/run-$name" -w "$tmp/run-$name" \
 		-m 64 -M 8 "$@" >"$tmp/kam-$name.log" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
 	eval "edge_$name=$pid"
 	# up when the WebSocket port accepts connections
-	for _ in $(seq 50); do
+	for _ in $(seq $((50 * vg_slow))); do
 		kill -0 "$pid" 2>/dev/null || { bad "edge $name ($domain) did not start" "$tmp/kam-$name.log"; return 1; }
 		(exec 3<>"/dev/tcp/$addr/8080") 2>/dev/null && return 0
 		sleep 0.1

@@ -9,7 +9,7 @@
 # Then the other way (2b): sipdance-ua calls alice through sipdance-proxy and c's edge; the UA offers full
 # ICE (it controls) and is the DTLS server, so Chromium's DTLS 1.3-capable ClientHello meets OpenSSL.
 . "${srcdir:-.}/tests/webrtc-lib.sh"
-proxy="$build/sipdance-proxy" ua="$build/examples/sipdance-ua"
+proxy=$("$top/tests/valgrind.sh" "$build/sipdance-proxy") ua=$("$top/tests/valgrind.sh" "$build/examples/sipdance-ua")
 for b in "$proxy" "$ua"; do [ -x "$b" ] || { bad "no $b"; finish; exit 1; }; done
 start_common
 edge_start c c.example 127.0.0.3 "$TB_CERT_C" "$TB_KEY_C" || { finish; exit 1; }
@@ -22,11 +22,12 @@ pids="$pids $!"
 	>"$tmp/ua.log" 2>&1 &
 ua_pid=$!
 pids="$pids $ua_pid"
-sleep 0.5
+wait_line "$tmp/px.log" serving && wait_line "$tmp/ua.log" "waiting for a call" ||
+	bad "sipdance-proxy and sipdance-ua started" "$tmp/px.log"
 
 echo "# 2. alice (browser, c.example) calls sipdance-ua (a.example) across the DANE-authenticated hop"
 WR_TARGET=ua@a.example drive ua
-for _ in $(seq 50); do kill -0 "$ua_pid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq $((50 * vg_slow))); do kill -0 "$ua_pid" 2>/dev/null || break; sleep 0.1; done
 wait "$ua_pid" 2>/dev/null
 rc=$?
 grep -q "^ua: media secure: SRTP_[A-Z0-9_]*, fingerprint MATCH" "$tmp/ua.log" &&

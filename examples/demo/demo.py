@@ -9,7 +9,7 @@ E.164 next hop. Runs the scenarios of issue 9, checks each expected outcome,
 prints one line per step, a summary table, and writes an HTML report with a
 ladder diagram per scenario. Exit 0 only when every non-pending step passed.
 
-    demo.py [--build DIR] [--keep] [--report FILE] [--no-color]
+    demo.py [--build DIR] [--keep] [--report FILE] [--no-color] [--patience N]
     (or SIPDANCE_BUILD=DIR; default: ../../build from here)
 """
 import argparse
@@ -165,6 +165,7 @@ class Demo:
     def __init__(self, args):
         self.args = args
         self.build = os.path.abspath(args.build)
+        self.patience = args.patience
         self.proxy_bin = os.path.join(self.build, "sipdance-proxy")
         self.ua_bin = os.path.join(self.build, "examples", "sipdance-ua")
         self.sd_bin = os.path.join(self.build, "sipdance")
@@ -205,7 +206,7 @@ class Demo:
             except ProcessLookupError:
                 pass
             try:
-                p.wait(wait)
+                p.wait(wait * self.patience)
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(p.pid, signal.SIGKILL)
@@ -230,7 +231,7 @@ class Demo:
 
     def wait_for(self, name, pattern, timeout, proc=None, offset=0):
         """the first match of @pattern in log @name after @offset, waiting up to @timeout s"""
-        end = time.time() + timeout
+        end = time.time() + timeout * self.patience
         rx = re.compile(pattern, re.M)
         while time.time() < end:
             m = rx.search(self.log(name)[offset:])
@@ -240,6 +241,10 @@ class Demo:
                 return rx.search(self.log(name)[offset:])
             time.sleep(0.05)
         return None
+
+    def nap(self, seconds):
+        """a fixed pause, stretched by --patience"""
+        time.sleep(seconds * self.patience)
 
     def run(self, argv, **kw):
         return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
@@ -654,7 +659,7 @@ class Demo:
     def msgs(self, who, direction, first_re, since, peer_ip=None, wait=1.0):
         """messages of a proxy's trace since @since; waits up to @wait s for one to appear
         (the trace is written as the proxy goes)"""
-        end = time.time() + wait
+        end = time.time() + wait * self.patience
         while True:
             r = self.msgs_now(who, direction, first_re, since, peer_ip)
             if r or time.time() >= end:
@@ -728,13 +733,13 @@ class Demo:
         ua = self.alice("alice-1", "sip:bob@b.example", duration=15, tls=tls)
         up = self.wait_for("alice-1", r"media secure|call failed|media failed", 10, ua)
         if up and "media secure" in up.group(0):
-            time.sleep(3)
+            time.sleep(3)  # media flows for 3 s
         self.ctrl("hangup")
         try:
-            ua.wait(8)
+            ua.wait(8 * self.patience)
         except subprocess.TimeoutExpired:
             self.stop(ua)
-        time.sleep(0.4)
+        self.nap(0.4)
         ua_log = self.log("alice-1")
         alog = self.a_log_since(ma)
         blog = self.log("proxy-b")[mb:]
@@ -796,13 +801,13 @@ class Demo:
         self.ctrl("dial", "sip:alice@a.example")
         up = self.wait_for("alice-2", r"media secure|media failed|refusing", 10, ua)
         if up and "media secure" in up.group(0):
-            time.sleep(3)
+            time.sleep(3)  # media flows for 3 s
         self.ctrl("hangup")
         try:
-            ua.wait(8)
+            ua.wait(8 * self.patience)
         except subprocess.TimeoutExpired:
             self.stop(ua)
-        time.sleep(0.4)
+        self.nap(0.4)
         ua_log = self.log("alice-2")
         blog = self.log("proxy-b")[mb:]
         # b's connection to a may predate this call (bob's BYE in scenario 1 opened it): the
@@ -867,7 +872,7 @@ class Demo:
             self.stop(ua)
         if stop_relay:
             stop_relay()
-        time.sleep(0.2)
+        self.nap(0.2)
         k1 = self.knot_stats()
         alog = self.a_log_since(ma)
         ua_log = self.log("alice-3")
@@ -917,7 +922,7 @@ class Demo:
         except subprocess.TimeoutExpired:
             self.stop(ua)
         stop_relay()
-        time.sleep(0.3)
+        self.nap(0.3)
         ua_log = self.log("alice-4a")
         bsl = self.bs_log_since(mbs)
         sent = [m for m in self.extra_msgs if m.who == "mitm" and m.dir == "recv" and m.t >= since
@@ -951,7 +956,7 @@ class Demo:
 
     def zone_reload(self, zone):
         self.run(self.env["TB_KNOTC"].split() + ["zone-reload", zone])
-        time.sleep(0.3)
+        self.nap(0.3)
 
     def restart_b(self):
         """stop b's proxy and start it again (same log, appended); its connections close"""
@@ -963,7 +968,7 @@ class Demo:
     def flush_a(self):
         n = len(self.log("proxy-a"))
         os.kill(self.pa.pid, signal.SIGHUP)
-        for _ in range(40):
+        for _ in range(int(40 * self.patience)):
             if "cache flushed" in self.log("proxy-a")[n:]:
                 break
             time.sleep(0.05)
@@ -1160,7 +1165,7 @@ class Demo:
                                                      "Expires: 60\n" if method == "REGISTER" else ""))
             reqs.append(f)
         r = self.run([client, "127.0.0.1", str(self.p["a_tls"]), self.env["TB_CERT_ALICE"], self.env["TB_KEY_ALICE"],
-                      name] + reqs, timeout=20)
+                      name] + reqs, timeout=20 * self.patience)
         with open(os.path.join(self.dir, "claims.out"), "w") as fp:
             fp.write(r.stdout)
         out = r.stdout.split("\n")
@@ -1410,6 +1415,8 @@ def main():
     ap.add_argument("--report", default=None, help="HTML report path (default: in the demo's temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) on success")
     ap.add_argument("--no-color", dest="color", action="store_false", default=None)
+    ap.add_argument("--patience", type=float, default=1.0,
+                    help="multiply every wait by N (a slow machine, or the programs under valgrind)")
     args = ap.parse_args()
     if args.color is None:
         args.color = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
