@@ -1,7 +1,7 @@
 # sipdance-ua: the example user agent (examples/) on sofia-sip nua, running
 # the DTLS-SRTP media of stun/. Not installed; the tests and the demo use it.
 noinst_PROGRAMS += examples/sipdance-ua
-examples_sipdance_ua_SOURCES = examples/ua.c
+examples_sipdance_ua_SOURCES = examples/ua.c sip/certdir.h sip/certdir.c
 examples_sipdance_ua_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS) $(SRTP_CFLAGS)
 examples_sipdance_ua_LDADD = libsdmedia.la libsdcore.la $(SOFIA_LIBS) $(OPENSSL_LIBS) $(SRTP_LIBS) -lm
 EXTRA_DIST += examples/ua.md

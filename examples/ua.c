@@ -31,6 +31,7 @@ struct ua;
 
 #include <sipdance/clientid.h>
 #include <sipdance/sdp.h>
+#include "../sip/certdir.h"
 #include "../stun/stun.h"
 
 #define TICK_MS 5
@@ -433,47 +434,6 @@ static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 		caught[ncaught++] = parent;
 }
 
-/* cert_dir - sofia-sip's TLS directory: agent.pem (certificate, key), cafile.pem */
-static int cert_dir(const struct ua *ua, char *dir, size_t size)
-{
-	const char *in[2] = { ua->tls_cert, ua->tls_key };
-	char path[600], buf[4096];
-	FILE *out, *fp;
-	size_t n;
-
-	snprintf(dir, size, "%s/sipdance-ua.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
-		return -1;
-	for (int f = 0; f < 2; f++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, f ? "cafile.pem" : "agent.pem");
-		if (!(out = fopen(path, "w")))
-			return -1;
-		for (int i = 0; i < (f ? 1 : 2); i++) {
-			if (!(fp = fopen(in[i], "r"))) {
-				fclose(out);
-				return -1;
-			}
-			while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-				fwrite(buf, 1, n, out);
-			fclose(fp);
-		}
-		fclose(out);
-	}
-	return 0;
-}
-
-/* remove_dir - the key copy goes once sofia-sip has read it */
-static void remove_dir(const char *dir)
-{
-	char path[600];
-
-	snprintf(path, sizeof(path), "%s/agent.pem", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
-	unlink(path);
-	rmdir(dir);
-}
-
 /* clientid_on - our AOR's ClientName on every TLS context sofia-sip made */
 static int clientid_on(const struct ua *ua)
 {
@@ -612,7 +572,7 @@ int main(int argc, char **argv)
 {
 	struct ua ua = { .exit_code = 0 };
 	struct sipdance_stun_ep_cfg cfg = { 0 };
-	char dir[512] = "";
+	char dir[512] = "", why[600];
 	int err;
 
 	if (parse_args(&ua, argc, argv)) {
@@ -633,9 +593,9 @@ int main(int argc, char **argv)
 	ua.root = su_root_create(&ua);
 	if (!ua.proxy)
 		ua.proxy = ua.registrar;
-	if (ua.tls_cert && cert_dir(&ua, dir, sizeof(dir))) {
-		fprintf(stderr, "sipdance-ua: cannot use --tls-cert %s / --tls-key %s\n", ua.tls_cert,
-			ua.tls_key);
+	if (ua.tls_cert &&
+	    px_certdir_write(dir, sizeof(dir), "--tls-", ua.tls_cert, ua.tls_key, why, sizeof(why))) {
+		fprintf(stderr, "sipdance-ua: %s\n", why);
 		return 1;
 	}
 	SSL_CTX_get_ex_new_index(0, NULL, ctx_new, NULL, NULL);
@@ -647,7 +607,7 @@ int main(int argc, char **argv)
 				      TAG_END()) : NULL;
 	catching = 0;
 	if (dir[0])
-		remove_dir(dir);
+		px_certdir_remove(dir);
 	if (ua.nua && ua.tls_cert && clientid_on(&ua))
 		return 1;
 	if (!ua.nua) {

@@ -4,6 +4,8 @@ noinst_LTLIBRARIES += libsdproxy.la
 libsdproxy_la_SOURCES = \
 	sip/proxy.h \
 	sip/fed.h \
+	sip/certdir.h \
+	sip/certdir.c \
 	sip/log.c \
 	sip/conf.c \
 	sip/tlshook.c \

@@ -31,6 +31,7 @@
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
+#include "certdir.h"
 #include "fed.h"
 #include "stir.h"
 
@@ -833,53 +834,6 @@ static int on_stray(struct px_proxy *px, nta_agent_t *agent, msg_t *msg, sip_t *
 	return 0;
 }
 
-/* write_cert_dir - sofia-sip's certificate directory: agent.pem (cert then key), cafile.pem */
-static int write_cert_dir(const struct px_conf *c, char *dir, size_t size, char *why, size_t whysize)
-{
-	const char *in[2] = { c->cert, c->key };
-	char path[600], buf[4096];
-	FILE *out, *fp;
-	size_t n;
-
-	snprintf(dir, size, "%s/sipdance-proxy.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir)) {
-		snprintf(why, whysize, "cannot create a temporary directory: %s", strerror(errno));
-		return errno;
-	}
-	for (int f = 0; f < 2; f++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, f ? "cafile.pem" : "agent.pem");
-		if (!(out = fopen(path, "w")))
-			return snprintf(why, whysize, "%s: %s", path, strerror(errno)), EIO;
-		/* agent.pem: certificate then key; cafile.pem: the certificate (sofia-sip
-		 * wants one; verification is ours, see tlshook.c) */
-		for (int i = 0; i < (f ? 1 : 2); i++) {
-			if (!(fp = fopen(in[i], "r"))) {
-				snprintf(why, whysize, "--%s %s: %s", i ? "key" : "cert", in[i],
-					 strerror(errno));
-				fclose(out);
-				return ENOENT;
-			}
-			while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-				fwrite(buf, 1, n, out);
-			fclose(fp);
-		}
-		fclose(out);
-	}
-	return 0;
-}
-
-/* remove_cert_dir - the private key copy goes as soon as sofia-sip has read it */
-static void remove_cert_dir(const char *dir)
-{
-	char path[600];
-
-	snprintf(path, sizeof(path), "%s/agent.pem", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
-	unlink(path);
-	rmdir(dir);
-}
-
 /* is_tls_listener - whether a --listen URI is TLS */
 static int is_tls_listener(const char *u)
 {
@@ -895,11 +849,8 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 
 	for (size_t i = 0; i < c->nlisten; i++)
 		tls |= is_tls_listener(c->listen[i]);
-	if (tls && (err = write_cert_dir(c, dir, sizeof(dir), why, whysize))) {
-		if (dir[0])
-			remove_cert_dir(dir);
+	if (tls && (err = px_certdir_write(dir, sizeof(dir), "--", c->cert, c->key, why, whysize)))
 		return err;
-	}
 	px_hook_arm(px->hook, 1);
 	px->agent = nta_agent_create(px->root, URL_STRING_MAKE(c->listen[0]), on_stray, px,
 				     NTATAG_UA(0), NTATAG_CANCEL_487(0), NTATAG_SERVER_RPORT(1),
@@ -921,7 +872,7 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	}
 	px_hook_arm(px->hook, 0);
 	if (dir[0])
-		remove_cert_dir(dir);
+		px_certdir_remove(dir);
 	if (!err && tls && px_hook_stats(px->hook)->ctx_hooked == 0) {
 		snprintf(why, whysize, "the TLS hook caught no SSL_CTX of sofia-sip: refusing to run "
 			 "TLS without DANE verification");

@@ -10,6 +10,7 @@
  * skipping DANE. Prints "ok - ..." per check and "N passed, M failed".
  */
 #include "../sip/proxy.h"
+#include "../sip/certdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,20 +127,6 @@ static struct sipdance_tlsa_set *tset(const char *pem)
 	return set;
 }
 
-/* cert_dir - sofia-sip's certificate directory for the fixture ee.pem/ee.key */
-static void cert_dir(char *dir, size_t size, const char *certs)
-{
-	char cmd[8192];
-
-	snprintf(dir, size, "/tmp/sip-hook-test.XXXXXX");
-	if (!mkdtemp(dir))
-		exit(99);
-	snprintf(cmd, sizeof(cmd), "cat %s/ee.pem %s/ee.key > %s/agent.pem && cp %s/ee.pem %s/cafile.pem",
-		 certs, certs, dir, certs, dir);
-	if (system(cmd) != 0)
-		exit(99);
-}
-
 /* wait_for - run the loop until @flag changes from @from or @ms pass */
 static void wait_for(su_root_t *root, const int *flag, int from, int ms)
 {
@@ -163,7 +150,7 @@ static nta_outgoing_t *send_options(nta_leg_t *leg, struct run *r, unsigned port
 int main(void)
 {
 	const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
-	char certs[1024], pem[1200], other[1200], dir[64], url[128];
+	char certs[1024], pem[1200], key[1200], other[1200], dir[512], url[128], why[1400];
 	struct run r = { .done = -1 }, *rp = &r;
 	const struct px_hook_stats *st;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -176,12 +163,16 @@ int main(void)
 	alarm(120); /* a hang inside sofia-sip or OpenSSL fails the test, not CI */
 	snprintf(certs, sizeof(certs), "%s/tests/data/certs", srcdir);
 	snprintf(pem, sizeof(pem), "%s/ee.pem", certs);
+	snprintf(key, sizeof(key), "%s/ee.key", certs);
 	snprintf(other, sizeof(other), "%s/other.pem", certs);
 	su_init();
 	r.root = su_root_create((struct px_proxy *)&rp);
 	if (!r.root || px_hook_alloc(&hook) || sipdance_dane_alloc(&r.dane, NULL))
 		return 99;
-	cert_dir(dir, sizeof(dir), certs);
+	if (px_certdir_write(dir, sizeof(dir), "", pem, key, why, sizeof(why))) {
+		printf("FAIL - sofia-sip's certificate directory: %s\n", why);
+		return 99;
+	}
 	px_hook_arm(hook, 1);
 	snprintf(url, sizeof(url), "sips:127.0.0.1:%u;transport=tls", sport);
 	server = nta_agent_create(r.root, (url_string_t *)url, NULL, NULL, TPTAG_CERTIFICATE(dir),
@@ -190,11 +181,7 @@ int main(void)
 	client = nta_agent_create(r.root, (url_string_t *)url, NULL, NULL, TPTAG_CERTIFICATE(dir),
 				  NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0), TAG_END());
 	px_hook_arm(hook, 0);
-	snprintf(url, sizeof(url), "%s/agent.pem", dir);
-	unlink(url);
-	snprintf(url, sizeof(url), "%s/cafile.pem", dir);
-	unlink(url);
-	rmdir(dir);
+	px_certdir_remove(dir);
 	if (!server || !client) {
 		printf("FAIL - nta agents over TLS on 127.0.0.1:%u/%u\n", sport, cport);
 		return 1;
