@@ -8,7 +8,7 @@ set -u
 top=$(cd "${srcdir:-.}" && pwd)
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 tool=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/chain-tls")
-base=$((30000 + ($$ % 2000) * 4))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 . "$top/tests/check-lib.sh"
 trap '"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 

@@ -8,7 +8,7 @@ top=$(cd "${srcdir:-.}" && pwd)
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 tool=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/chain-tls")
 pass=0 fail=0
-base=$((30000 + ($$ % 2000) * 4 + 2))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 tmp=$(mktemp -d)
 trap '"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 

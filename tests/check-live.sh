@@ -6,7 +6,7 @@ set -u
 top=$(cd "${srcdir:-.}" && pwd)
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 . "$top/tests/check-lib.sh"
-base=$((20000 + ($$ % 2000) * 4))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 servers=
 cleanup() {
 	for p in $servers; do kill "$p" 2>/dev/null; done

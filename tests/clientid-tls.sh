@@ -6,7 +6,7 @@ set -u
 here=$(cd "${srcdir:-.}" && pwd)
 prog=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/clientid-tls")
 dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-clientid.XXXXXX")
-port=$((30053 + $$ % 1000))
+port=$("${srcdir:-.}/tests/ports.sh" $$)
 trap '"$here/tests/testbed/testbed.sh" stop "$dir"; rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM
 if ! out=$("$here/tests/testbed/testbed.sh" start "$dir" "$port" 2>&1); then

@@ -6,7 +6,7 @@ set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
 prog=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/dns-live")
 testbed="$srcdir/tests/testbed/testbed.sh"
-port=$((20000 + $$ % 5000))
+port=$("${srcdir:-.}/tests/ports.sh" $$)
 dir=$(mktemp -d /tmp/sipdance-dns-live.XXXXXX) || exit 99
 trap '"$testbed" stop "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM

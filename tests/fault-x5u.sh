@@ -11,7 +11,7 @@
 need perl openssl
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data=$srcdir/tests/data/stir
-base=$((43000 + ($$ % 500) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 good=$base slow=$((base + 1)) dead=$((base + 2)) huge=$((base + 3))
 # limit - ms for one verification, the program's start included (seconds more under valgrind)
 limit=3000

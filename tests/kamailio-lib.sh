@@ -15,9 +15,9 @@ kamailio=$("$top/tests/valgrind.sh" kamailio)
 # vg_slow - factor for waits on Kamailio: 6 under valgrind, else 1
 vg_slow=1
 [ -n "${VALGRIND-}" ] && vg_slow=6
-# Ports (32 per test): DNS base, b SIP (UDP/TCP) +1, b TLS +2, a TLS +3 (TLSA), c +4, insecure +5;
+# Ports (a block of our own, tests/ports.sh): DNS base, b SIP (UDP/TCP) +1, b TLS +2, a TLS +3 (TLSA), c +4, insecure +5;
 # +6 and up are free for the test (SIPp, sipdance-proxy).
-base=$((30000 + ($$ % 900) * 32))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 export TB_B_SIP_PORT=$((base + 1)) TB_B_TLS_PORT=$((base + 2)) TB_A_TLS_PORT=$((base + 3))
 export TB_C_TLS_PORT=$((base + 4)) TB_INSECURE_TLS_PORT=$((base + 5))
 

@@ -12,7 +12,7 @@
 # refreshes it on a timer (three quarters into the 16 s TTL here): with knotd
 # gone the refresh fails and B keeps serving the chain it has, still valid.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-base=$((43000 + ($$ % 500) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
 opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
 need sipp knotd keymgr kdig ldns-signzone openssl

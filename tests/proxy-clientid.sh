@@ -10,7 +10,7 @@
 # presenting the same name is refused in the handshake.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
-base=$((43000 + ($$ % 500) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) r_tls=$((base + 4))
 w_sip=$((base + 5)) w_tls=$((base + 6)) dnsp=$((base + 8)) uas_p=$((base + 10)) uas_m=$((base + 12))
 uas_c=$((base + 16)) opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))

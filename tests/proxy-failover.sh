@@ -6,7 +6,7 @@
 # connection and goes on to 127.0.0.2: the request arrives, authenticated.
 # Then B is stopped: with every address dead the caller gets a fast 503.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-base=$((43000 + ($$ % 500) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) a_tls6=$((base + 4))
 dnsp=$((base + 8)) opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
 need sipp knotd keymgr kdig ldns-signzone openssl

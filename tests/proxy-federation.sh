@@ -8,8 +8,8 @@
 # another domain at the same address; a foreign From on an unauthenticated
 # connection gets 403; SIGHUP flushes the DNS cache.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-# ports: 40 per run from a base that differs between concurrent runs
-base=$((43000 + ($$ % 500) * 40))
+# ports: a block of our own (tests/ports.sh)
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) c_sip=$((base + 4))
 c_tls=$((base + 5)) i_sip=$((base + 6)) i_tls=$((base + 7)) dnsp=$((base + 8))
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) uac_p=$((base + 18)) uac_m=$((base + 20))

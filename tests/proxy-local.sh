@@ -7,8 +7,8 @@
 # the config file, overload (503 past --max-pending, service again once
 # requests end), and clear startup errors for bad configurations.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-# ports: 40 per run from a base that differs between concurrent runs
-base=$((43000 + ($$ % 500) * 40))
+# ports: a block of our own (tests/ports.sh)
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 P=$base uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) busy_p=$((base + 17))
 busy_m=$((base + 18)) busy_c=$((base + 22)) ans_p=$((base + 23)) ans_m=$((base + 24))

@@ -6,8 +6,8 @@
 # to the TLS port, over UDP, TCP and TLS. After each one the proxy must
 # still be running and answer an OPTIONS.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-# ports from a base that differs between concurrent runs
-base=$((43000 + ($$ % 500) * 40))
+# ports: a block of our own (tests/ports.sh)
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 P=$base T=$((base + 1)) D=$((base + 2)) opt_p=$((base + 3)) opt_m=$((base + 4)) opt_c=$((base + 8))
 need sipp perl openssl
 

@@ -8,7 +8,7 @@
 # before relaying it. x5u is served by openssl s_server -WWW. Skipped (77)
 # when Kamailio or its secsipid module is missing.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-base=$((45000 + ($$ % 300) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 K=$base S=$((base + 1)) V=$((base + 2)) uac_p=$((base + 3)) uac_m=$((base + 4)) uac_c=$((base + 8))
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16))
 need sipp openssl kamailio
