@@ -4,17 +4,11 @@
 # federation (TB_TTL=5): example. publishes a DS that matches no key of
 # b.example (knotc). Once the cached answers expire, A refuses b.example with
 # 502 and a Reason naming bogus - never a downgrade; service resumes after
-# the DS is restored. See fault-dns.sh for why B is restarted before a check.
+# the DS is restored. See dns_outage in fault-lib.sh for why B is restarted before a check.
 . "${srcdir:-.}/tests/fault-lib.sh"
-need knotd keymgr kdig knotc ldns-signzone openssl perl
 export TB_TTL=5
-start_testbed $dnsp
-start_a || exit 1
-start_b || exit 1
-fromd=127.0.0.1
-
-req sip:b.example "" $fromd
-check "warm-up: 200 ($st in ${ms} ms)" [ "$st" = 200 ]
+federation
+warm_up
 ds=$($TB_KNOTC zone-read example. b.example. DS 2>/dev/null |
 	awk '{ for (i = 1; i <= NF; i++) if ($i == "DS") { print $(i+1), $(i+2), $(i+3); exit } }')
 if $TB_KNOTC zone-begin example. >/dev/null && $TB_KNOTC zone-unset example. b.example. DS >/dev/null &&

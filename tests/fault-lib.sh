@@ -4,7 +4,7 @@
 # client (one OPTIONS over UDP, its final status, Reason and time), the DNS
 # server frozen/stopped/restarted, descriptor and RSS readings.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-base=$((43000 + ($$ % 500) * 40))
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
 cli_p=$((base + 9)) uas_p=$((base + 10))
 export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
@@ -23,6 +23,22 @@ start_b() {
 		--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "${BCERT:-$TB_CERT_B}" \
 		--key "${BKEY:-$TB_KEY_B}" --location "bob@b.example=sip:bob@127.0.0.2:$uas_p" \
 		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
+}
+
+# federation [A-ARGS] - the testbed (TB_TTL as exported), A (extra ARGS) and B up;
+# requests come From an IP literal ($fromd): B's inbound check claims no domain, needs no DNS
+federation() {
+	need knotd keymgr kdig knotc ldns-signzone openssl perl
+	start_testbed $dnsp
+	start_a "$@" || exit 1
+	start_b || exit 1
+	fromd=127.0.0.1
+}
+
+# warm_up - the first request through A to b.example (TLS + DANE) must get 200
+warm_up() {
+	req sip:b.example "" $fromd
+	check "warm-up: OPTIONS sip:b.example through A over TLS+DANE: 200 ($st in ${ms} ms)" [ "$st" = 200 ]
 }
 
 # restart_b - B killed and started again: A's authenticated connection to B is
@@ -97,4 +113,50 @@ until_ok() {
 		[ "$(date +%s)" -ge "$lim" ] && return 1
 		sleep 0.5
 	done
+}
+
+# dns_outage freeze|down - the DNS server stops answering (knotd SIGSTOPped:
+# every query times out) or is killed (queries refused at once) under a
+# running federation, TB_TTL=5. Cached, unexpired answers keep serving; after
+# expiry b.example fails fast with an explained 503, never a 200 over an
+# unauthenticated path and never timer F's 408; the failure is cached (30 s,
+# src/dns.c DEFAULT_NEG_TTL) so later requests fail at once; service resumes
+# by itself when DNS answers again. A reuses a live authenticated connection
+# without any DNS lookup, so before each check B is restarted (restart_b) to
+# make A locate b.example again.
+dns_outage() {
+	what="DNS frozen"
+	[ "$1" = down ] && what="DNS down"
+	export TB_TTL=5
+	federation
+	warm_up
+	fd0=$(fds "$A_pid")
+	if [ "$1" = down ]; then dns_kill; else dns_freeze; fi
+	restart_b
+	req sip:b.example "" $fromd
+	check "$what, answers still cached: new connection authenticated, 200 ($st in ${ms} ms)" [ "$st" = 200 ]
+	sleep 7
+	restart_b
+	req sip:b.example "" $fromd
+	case "$st" in
+	503) check "$what, cache expired: 503 in ${ms} ms (< 10 s) with a Reason: $reason" \
+		eval '[ "$ms" -lt 10000 ] && [ -n "$reason" ]' ;;
+	*) bad "$what, cache expired: 503 expected, got $st in ${ms} ms" "$reason" ;;
+	esac
+	req sip:b.example "" $fromd
+	check "$what still: the next request refused at once from the cached failure ($st in ${ms} ms)" \
+		eval '[ "$st" = 503 ] && [ "$ms" -lt 1000 ]'
+	check "no 408 and no request reached B while DNS was down" \
+		eval '! grep -q "OPTIONS sip:b.example" "$tmp/$cur_b.log"'
+	t0=$(date +%s)
+	if [ "$1" = down ]; then dns_restart || bad "the same knotd started again"; else dns_thaw; fi
+	if until_ok 45 eval 'req sip:b.example "" $fromd 5; [ "$st" = 200 ]'; then
+		ok "DNS answers again: service resumed by itself after $(($(date +%s) - t0)) s (failure cache <= 30 s)"
+	else
+		bad "service resumed after DNS came back (last $st)" "$reason"
+	fi
+	fd1=$(fds "$A_pid")
+	check "descriptors of A bounded ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 10)) ]
+	check "proxy A still running" kill -0 "$A_pid"
+	finish
 }

@@ -10,14 +10,8 @@
 #    (--handshake-timeout 1000), local requests keep being answered meanwhile,
 #    and A's descriptors come back to where they were.
 . "${srcdir:-.}/tests/fault-lib.sh"
-need knotd keymgr kdig knotc ldns-signzone openssl perl
-start_testbed $dnsp
-start_a --handshake-timeout 1000 || exit 1
-start_b || exit 1
-fromd=127.0.0.1
-
-req sip:b.example "" $fromd
-check "warm-up: 200 ($st in ${ms} ms)" [ "$st" = 200 ]
+federation --handshake-timeout 1000
+warm_up
 fd0=$(fds "$A_pid")
 
 # 1. B killed, then restarted

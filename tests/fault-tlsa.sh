@@ -8,12 +8,8 @@
 # mismatch (fast, never a downgrade), then service recovers by itself once
 # the record is published. Last, a revocation reaches a live connection.
 . "${srcdir:-.}/tests/fault-lib.sh"
-need knotd keymgr kdig knotc ldns-signzone openssl perl
 export TB_TTL=5
-start_testbed $dnsp
-start_a || exit 1
-start_b || exit 1
-fromd=127.0.0.1
+federation
 owner=_${b_tls}._tcp.sip.b.example.
 failed=0
 
