@@ -48,6 +48,8 @@ EXTRA_DIST += tests/stir-cli.sh tests/stir-interop.sh tests/data/stir
 
 EXTRA_DIST += \
 	tests/timeout.sh \
+	tests/ports.sh \
+	tests/wait-for.sh \
 	tests/check-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/media-ua.sh \

@@ -11,17 +11,13 @@ ua=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
 command -v baresip >/dev/null || { echo "SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
 [ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
 
-# Ports from the PID, so that parallel runs on one machine do not collide,
-# below the ephemeral range; fresh ones for each scenario (a closed ctrl_tcp
-# port stays in TIME_WAIT).
-base=$((20000 + ($$ % 120) * 100))
+# Ports: a block of our own (tests/ports.sh); fresh ones for each scenario (a
+# closed ctrl_tcp port stays in TIME_WAIT).
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 n=-1
 dir=$(mktemp -d)
 bspid= uapid=
 pass=0 fail=0
-# patience - factor for waits on our UA: 6 under valgrind (VALGRIND=1), else 1
-patience=1
-[ -n "${VALGRIND-}" ] && patience=6
 
 # cleanup - stop what we started, by PID
 cleanup() {
@@ -85,15 +81,6 @@ EOF
 	cat <&3 >"$dir/events" &
 }
 
-# wait_log FILE REGEX - until REGEX shows in FILE, 5 s at most (times $patience)
-wait_log() {
-	for _ in $(seq $((50 * patience))); do
-		grep -Eq "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # ctrl CMD [PARAMS] - one ctrl_tcp command (netstring framing)
 ctrl() {
 	j="{\"command\":\"$1\",\"params\":\"${2:-}\",\"token\":\"t$RANDOM\"}"
@@ -142,9 +129,9 @@ start_baresip
 "$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --answer --duration 3 --expect 50 \
 	>"$dir/ua2.log" 2>&1 &
 uapid=$!
-wait_log "$dir/ua2.log" "waiting for a call"
+"${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "waiting for a call"
 ctrl dial "sip:alice@127.0.0.1:$ua_sip"
-wait_log "$dir/ua2.log" "media secure|media failed"
+"${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "media secure|media failed"
 sleep 3
 ctrl hangup
 wait "$uapid"

@@ -17,12 +17,6 @@ kamailio=$("$top/tests/valgrind.sh" kamailio)
 vg_slow=1
 [ -n "${VALGRIND-}" ] && vg_slow=6
 
-# wait_line FILE REGEX - until REGEX shows in FILE, 5 s at most (times vg_slow)
-wait_line() {
-	for _ in $(seq $((50 * vg_slow))); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-
 # ok NAME / bad NAME [DETAILS-FILE] - one result line
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() {

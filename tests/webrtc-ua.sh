@@ -22,7 +22,7 @@ pids="$pids $!"
 	>"$tmp/ua.log" 2>&1 &
 ua_pid=$!
 pids="$pids $ua_pid"
-wait_line "$tmp/px.log" serving && wait_line "$tmp/ua.log" "waiting for a call" ||
+"$top/tests/wait-for.sh" "$tmp/px.log" serving && "$top/tests/wait-for.sh" "$tmp/ua.log" "waiting for a call" ||
 	bad "sipdance-proxy and sipdance-ua started" "$tmp/px.log"
 
 echo "# 2. alice (browser, c.example) calls sipdance-ua (a.example) across the DANE-authenticated hop"
