@@ -9,8 +9,8 @@
 # while a slow x5u server does not hold up another call; --stir-fail annotate
 # routes the failure on with a Reason. x5u is served by openssl s_server -WWW.
 . "${srcdir:-.}/tests/proxy-lib.sh"
-# ports: 40 per run from a base that differs between concurrent runs
-base=$((47000 + ($$ % 300) * 40))
+# ports: a block of our own (tests/ports.sh)
+base=$("${srcdir:-.}/tests/ports.sh" $$)
 S=$base V=$((base + 1)) VA=$((base + 2)) uac_p=$((base + 3)) uac_m=$((base + 4)) uac_c=$((base + 8))
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) u2_p=$((base + 18)) u2_m=$((base + 20))
 u2_c=$((base + 24)) closed=$((base + 26))
@@ -61,6 +61,15 @@ call() {
 # uas NAME [PORT] - a SIPp callee behind the proxies' --e164-route
 uas() { sipp_bg "$1" -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p "${2:-$uas_p}" -mp $uas_m -cp $uas_c; }
 
+# answered CALL NAME ARGS... - a callee (NAMEuas) up, then CALL NAME ARGS... (call or
+# vcall), the callee reaped; $rc is the caller's exit status
+answered() {
+	uas "${2}uas"
+	"$@"
+	rc=$?
+	eval "wait \"\$${2}uas_pid\"" 2>/dev/null
+}
+
 # same_bytes NAME UAC-TRACE UAS-TRACE - Identity lines and body identical on both sides
 same_bytes() {
 	msg "$2" sent '^INVITE' >"$tmp/a.inv"
@@ -92,10 +101,7 @@ start_proxy S --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --stir sign --stir-key "$data/ee.key" \
 	--stir-x5u "$X5U/ee-chain.pem" --stir-attest A --stir-orig-range "1303555*,1202555*" \
 	--log-level debug || { finish; exit 1; }
-uas s1uas
-call s1 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
-rc=$?
-wait "$s1uas_pid" 2>/dev/null
+answered call s1 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
 msg "$tmp/s1uas.msg" received '^INVITE' >"$tmp/s1.inv"
 id=$(header Identity <"$tmp/s1.inv" | sed 's/^Identity: //')
 check "sign: local caller in range, call completed with one Identity at the callee" \
@@ -126,23 +132,14 @@ check "sign: body byte-exact at the callee" \
 	eval '[ "$(msg "$tmp/s1.msg" sent "^INVITE" | body)" = "$(body <"$tmp/s1.inv")" ]'
 check "sign: one log line for the signature" grep -q 'stir: sign orig=12025551000 dest=12025552000 attest=A' "$tmp/S.log"
 
-uas s2uas
-call s2 $S "sip:+14155551000@a.example;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
-rc=$?
-wait "$s2uas_pid" 2>/dev/null
+answered call s2 $S "sip:+14155551000@a.example;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
 check "sign: caller outside --stir-orig-range: call goes on unsigned" \
 	eval '[ $rc = 0 ] && ! msg "$tmp/s2uas.msg" received "^INVITE" | grep -qi "^Identity:" && grep -q "orig=14155551000.*not signed (orig is outside" "$tmp/S.log"'
-uas s3uas
-call s3 $S "sip:+12025551000@127.0.0.1;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
-rc=$?
-wait "$s3uas_pid" 2>/dev/null
+answered call s3 $S "sip:+12025551000@127.0.0.1;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
 check "sign: caller not of our domain: not signed" \
 	eval '[ $rc = 0 ] && ! msg "$tmp/s3uas.msg" received "^INVITE" | grep -qi "^Identity:"'
 theirs=$(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000)
-uas s4uas
-call s4 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "Identity: $theirs"
-rc=$?
-wait "$s4uas_pid" 2>/dev/null
+answered call s4 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "Identity: $theirs"
 check "sign: an Identity already present is neither replaced nor doubled" \
 	eval '[ $rc = 0 ] && [ "$(msg "$tmp/s4uas.msg" received "^INVITE" | header Identity | wc -l)" = 1 ]'
 same_bytes "sign: existing Identity" "$tmp/s4.msg" "$tmp/s4uas.msg"
@@ -157,20 +154,14 @@ tel="tel:+12025551000"
 bto="sip:+12025552000@b.example;user=phone"
 vcall() { call "$1" $V "$tel" "$bto" +12025552000 "b.example;user=phone" "$2"; }
 
-uas v1uas
-vcall v1 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000 --mky "$fp")"
-rc=$?
-wait "$v1uas_pid" 2>/dev/null
+answered vcall v1 "Identity: $(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000 --mky "$fp")"
 check "verify: our PASSporT (x5u fetched over HTTPS): call completed" eval '[ $rc = 0 ]'
 same_bytes "verify: valid" "$tmp/v1.msg" "$tmp/v1uas.msg"
 check "verify: logged as MATCH" grep -q 'stir: verify orig=12025551000 dest=12025552000 verdict=MATCH' "$tmp/V.log"
 if command -v secsipidx >/dev/null; then
 	secsipidx -sign-full -orig-tn 12025551000 -dest-tn 12025552000 -attest B \
 		-orig-id 123e4567-e89b-12d3-a456-426614174000 -x5u "$X5U/ee-chain.pem" -k "$data/ee.key" >"$tmp/sx.id"
-	uas v2uas
-	vcall v2 "Identity: $(cat "$tmp/sx.id")"
-	rc=$?
-	wait "$v2uas_pid" 2>/dev/null
+	answered vcall v2 "Identity: $(cat "$tmp/sx.id")"
 	check "verify: secsipidx's PASSporT: call completed" eval '[ $rc = 0 ] && grep -q "verdict=MATCH.*attest=B" "$tmp/V.log"'
 	same_bytes "verify: secsipidx" "$tmp/v2.msg" "$tmp/v2uas.msg"
 else
@@ -242,17 +233,12 @@ check "verify: the cancelled verification never answered (one final response, pr
 	eval '[ "$(grep -c "^SIP/2.0 [2-6]" "$tmp/cancel.msg")" = 2 ] && kill -0 $V_pid && grep -q "fetch https://127.0.0.1:$sport/slow2.pem: .*timed out" "$tmp/V.log" && [ "$(grep -c "verdict=FAIL status=436 (x5u TLS handshake" "$tmp/V.log")" = 1 ]'
 fetches() { grep -c "^FILE:ee-chain.pem" "$tmp/www.log"; }
 n0=$(fetches)
-uas v12uas
-vcall v12 "Identity: $good"
-rc=$?
-wait "$v12uas_pid" 2>/dev/null
+answered vcall v12 "Identity: $good"
 n1=$(fetches)
 kill -HUP "$V_pid"
 sleep 0.3
-uas v13uas
-vcall v13 "Identity: $good"
-rc2=$?
-wait "$v13uas_pid" 2>/dev/null
+answered vcall v13 "Identity: $good"
+rc2=$rc
 n2=$(fetches)
 check "verify: x5u cached across calls ($n0 -> $n1 fetches), fetched again after SIGHUP ($n2)" \
 	eval '[ $rc = 0 ] && [ $rc2 = 0 ] && [ $n0 -ge 1 ] && [ $n1 = $n0 ] && [ $n2 = $((n1 + 1)) ] && grep -q "x5u cache flushed" "$tmp/V.log"'
@@ -264,17 +250,11 @@ stop_proxy V
 start_proxy VA --domain b.example --listen "sip:127.0.0.1:$VA;transport=udp" \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --stir-fail annotate --log-level debug ||
 	{ finish; exit 1; }
-uas a1uas
-call a1 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $tampered"
-rc=$?
-wait "$a1uas_pid" 2>/dev/null
+answered call a1 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $tampered"
 check "annotate: a failed verification still reaches the callee with Reason: SIP;cause=438" \
 	eval '[ $rc = 0 ] && msg "$tmp/a1uas.msg" received "^INVITE" | grep -q "^Reason: SIP;cause=438;text=\""'
 same_bytes "annotate" "$tmp/a1.msg" "$tmp/a1uas.msg"
-uas a2uas
-call a2 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $good"
-rc=$?
-wait "$a2uas_pid" 2>/dev/null
+answered call a2 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $good"
 check "annotate: a valid PASSporT gets no Reason" \
 	eval '[ $rc = 0 ] && ! msg "$tmp/a2uas.msg" received "^INVITE" | grep -q "^Reason:"'
 stop_proxy VA

@@ -242,6 +242,23 @@ class Demo:
             time.sleep(0.05)
         return None
 
+    def reap(self, p, timeout):
+        """wait up to @timeout s (times --patience) for @p to exit by itself, else stop it"""
+        try:
+            p.wait(timeout * self.patience)
+        except subprocess.TimeoutExpired:
+            self.stop(p)
+
+    def talk(self, name, ua, until):
+        """alice's call: wait for her media (or a line of @until that ends it), let it flow for
+        3 s, bob hangs up, her UA exits"""
+        up = self.wait_for(name, until, 10, ua)
+        if up and "media secure" in up.group(0):
+            time.sleep(3)  # media flows for 3 s
+        self.ctrl("hangup")
+        self.reap(ua, 8)
+        self.nap(0.4)
+
     def nap(self, seconds):
         """a fixed pause, stretched by --patience"""
         time.sleep(seconds * self.patience)
@@ -731,15 +748,7 @@ class Demo:
         ma, mb, mbs = self.marks()
         tls = self.has("sipdance-ua over TLS with dane_clientid") and self.has("sipdance-proxy reaching TLS-registered users")
         ua = self.alice("alice-1", "sip:bob@b.example", duration=15, tls=tls)
-        up = self.wait_for("alice-1", r"media secure|call failed|media failed", 10, ua)
-        if up and "media secure" in up.group(0):
-            time.sleep(3)  # media flows for 3 s
-        self.ctrl("hangup")
-        try:
-            ua.wait(8 * self.patience)
-        except subprocess.TimeoutExpired:
-            self.stop(ua)
-        self.nap(0.4)
+        self.talk("alice-1", ua, r"media secure|call failed|media failed")
         ua_log = self.log("alice-1")
         alog = self.a_log_since(ma)
         blog = self.log("proxy-b")[mb:]
@@ -799,15 +808,7 @@ class Demo:
         if not self.wait_for("alice-2", r"waiting for a call", 5, ua):
             self.step(False, "alice registered and waiting", self.log("alice-2")[-200:])
         self.ctrl("dial", "sip:alice@a.example")
-        up = self.wait_for("alice-2", r"media secure|media failed|refusing", 10, ua)
-        if up and "media secure" in up.group(0):
-            time.sleep(3)  # media flows for 3 s
-        self.ctrl("hangup")
-        try:
-            ua.wait(8 * self.patience)
-        except subprocess.TimeoutExpired:
-            self.stop(ua)
-        self.nap(0.4)
+        self.talk("alice-2", ua, r"media secure|media failed|refusing")
         ua_log = self.log("alice-2")
         blog = self.log("proxy-b")[mb:]
         # b's connection to a may predate this call (bob's BYE in scenario 1 opened it): the
@@ -866,10 +867,7 @@ class Demo:
             stop_relay = self.relay("signer", self.standin_signer)
             ua = self.alice("alice-3", target, duration=3, register=False, aor=aor,
                             proxy="sip:127.0.0.1:%d" % self.p["relay"])
-        try:
-            ua.wait(10)
-        except subprocess.TimeoutExpired:
-            self.stop(ua)
+        self.reap(ua, 10)
         if stop_relay:
             stop_relay()
         self.nap(0.2)
@@ -917,10 +915,7 @@ class Demo:
         stop_relay = self.relay("mitm", self.mitm_fingerprint)
         ua = self.alice("alice-4a", "sip:bob@b.example", proxy="sip:127.0.0.1:%d" % self.p["relay"],
                         register=False, duration=4)
-        try:
-            ua.wait(12)
-        except subprocess.TimeoutExpired:
-            self.stop(ua)
+        self.reap(ua, 12)
         stop_relay()
         self.nap(0.3)
         ua_log = self.log("alice-4a")
@@ -978,10 +973,7 @@ class Demo:
         t = time.time()
         ua = self.alice(name, "sip:bob@b.example", duration=3,
                         proxy="sip:127.0.0.1:%d" % self.p["a_sip"], register=False)
-        try:
-            ua.wait(15)
-        except subprocess.TimeoutExpired:
-            self.stop(ua)
+        self.reap(ua, 15)
         ms = int((time.time() - t) * 1000)
         resp = [m for m in self.msgs("proxy-a", "send", r"SIP/2.0 [3-6]", since, "127.0.0.1")
                 if "INVITE" in (hget(m.hdrs, "cseq") or "")]
@@ -1127,10 +1119,7 @@ class Demo:
         if self.has("sipdance-ua over TLS with dane_clientid") and self.has("DANE client auth at proxy a"):
             ma, _, _ = self.marks()
             ua = self.alice("alice-4e", "sip:bob@b.example", duration=2, tls=True)
-            try:
-                ua.wait(10)
-            except subprocess.TimeoutExpired:
-                self.stop(ua)
+            self.reap(ua, 10)
             alog = self.a_log_since(ma)
             m = re.search(r"auth: peer=\S+ user=alice@a\.example rule=dane-clientid verdict=MATCH \((INVITE[^)]*)\)", alog)
             self.step(m is not None and "TLS client identity" in self.log("alice-4e"),
