@@ -516,7 +516,7 @@ static void conn_later(struct px_proxy *px, su_timer_t *t, void *arg)
 }
 
 /* handshake_done - the hook judged the connection (inside the TLS handshake) */
-static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v)
+static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v, const char *tls)
 {
 	struct fconn *c = arg;
 	char peer[64];
@@ -526,10 +526,11 @@ static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v)
 	c->state = ok ? AUTHENTICATED : FAILED;
 	c->authenticated = mono_s();
 	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
-	       "peer=%s domain=%s rule=%s verdict=%s via=%s (%s)",
+	       "peer=%s domain=%s rule=%s verdict=%s via=%s tls=%s (%s)",
 	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
 	       c->via_chain ? "rfc9102-chain" : c->target->decision.rule ? c->target->decision.rule : "?",
-	       sipdance_result_str(v->result), c->via_chain ? "rfc9102" : "dns", v->reason);
+	       sipdance_result_str(v->result), c->via_chain ? "rfc9102" : "dns", tls ? tls : "-",
+	       v->reason);
 	su_timer_set_interval(c->timer, conn_later, c, 1);
 }
 

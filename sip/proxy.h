@@ -103,8 +103,9 @@ struct px_expect;
 
 /* The verification of one outbound peer chain: 0 with *v filled, or an errno. */
 typedef int (px_verify_fn)(void *arg, STACK_OF(X509) *chain, struct sipdance_verdict *v);
-/* The handshake of an expectation ended: @ok 1 authenticated, 0 refused. */
-typedef void (px_done_fn)(void *arg, int ok, const struct sipdance_verdict *v);
+/* The handshake of an expectation ended: @ok 1 authenticated, 0 refused; @tls the
+ * negotiated protocol ("TLSv1.3"), NULL when the connection closed before one was. */
+typedef void (px_done_fn)(void *arg, int ok, const struct sipdance_verdict *v, const char *tls);
 
 /* Counters the self-test reads. */
 struct px_hook_stats {

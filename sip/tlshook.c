@@ -133,7 +133,7 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 		snprintf(v.reason, sizeof(v.reason), "TLS connection closed during the handshake");
 		c->expect = NULL;
 		unlink_expect(e);
-		e->done(e->arg, 0, &v);
+		e->done(e->arg, 0, &v, NULL);
 		free(e);
 	}
 	sk_X509_pop_free(c->chain, X509_free);
@@ -457,7 +457,7 @@ static void info_cb(const SSL *cssl, int where, int ret)
 			 (where & SSL_CB_READ) ? "received" : "sent", SSL_alert_desc_string_long(ret));
 		c->expect = NULL;
 		unlink_expect(e);
-		e->done(e->arg, 0, &v);
+		e->done(e->arg, 0, &v, SSL_get_version(ssl));
 		free(e);
 	}
 }
@@ -614,7 +614,7 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	}
 	c->expect = NULL;
 	unlink_expect(e);
-	e->done(e->arg, ok, &v);
+	e->done(e->arg, ok, &v, SSL_get_version(ssl));
 	free(e);
 	return ok;
 }

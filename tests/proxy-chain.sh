@@ -80,7 +80,7 @@ check "B1 built a chain for another name (_$b_tls._tcp.sip.c.example)" \
 	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.c.example" "$tmp/B1.log"
 opt othername
 check "a chain for another name: refused as BOGUS ($st)" \
-	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=BOGUS via=dns \(DNSSEC chain" "$tmp/A.log"'
+	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=BOGUS via=dns tls=TLSv1\.[23] \(DNSSEC chain" "$tmp/A.log"'
 stop_proxy B1
 start_b B2 --cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" --client-name sip.b.example || exit 1
 opt wrongkey
@@ -107,7 +107,7 @@ check "knotd stopped (kdig gets no answer)" \
 opt chain
 check "with knotd stopped, A reached B: 200" eval '[ "$st" = 200 ]'
 check "A authenticated B by its RFC 9102 chain (log: via=rfc9102)" \
-	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=rfc9102-chain verdict=MATCH via=rfc9102" "$tmp/A.log"
+	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=rfc9102-chain verdict=MATCH via=rfc9102 tls=TLSv1\.3 " "$tmp/A.log"
 check "A never sent a TLSA query (its DNS log names no type-52 lookup)" \
 	eval '! grep -Eq "dns: [^ ]*/52: asking" "$tmp/A.log"'
 check "A did look the rest up over DNS (NAPTR/SRV/A, before knotd stopped)" \

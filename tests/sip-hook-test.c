@@ -56,6 +56,7 @@ struct run {
 	int status;     /* final status of the OPTIONS, 0 while none */
 	int done;       /* hook verdict: -1 none yet, 0 refused, 1 authenticated */
 	char reason[256];
+	char tls[16];   /* the protocol the hook reported with its verdict */
 	int delivered;  /* requests the server saw */
 };
 
@@ -78,12 +79,13 @@ static int verify_fixed(void *arg, STACK_OF(X509) *chain, struct sipdance_verdic
 }
 
 /* done - the hook judged the handshake */
-static void done(void *arg, int ok, const struct sipdance_verdict *v)
+static void done(void *arg, int ok, const struct sipdance_verdict *v, const char *tls)
 {
 	struct run *r = arg;
 
 	r->done = ok;
 	snprintf(r->reason, sizeof(r->reason), "%s", v->reason);
+	snprintf(r->tls, sizeof(r->tls), "%s", tls ? tls : "");
 }
 
 /* on_server_request - the server agent answers 200 to everything */
@@ -202,6 +204,8 @@ int main(void)
 	check(send_options(leg, &r, sport) != NULL, "nta accepted an OPTIONS over TLS");
 	wait_for(r.root, &r.status, 0, 5000);
 	check(r.done == 1, "DANE pass: the verify callback authenticated sofia-sip's connection");
+	check(!strncmp(r.tls, "TLSv1.", 6), "DANE pass: the verdict came with the negotiated protocol");
+	printf("#   protocol: %s\n", r.tls);
 	check(r.status == 200 && r.delivered == 1, "DANE pass: the OPTIONS was delivered and got 200");
 	check(st->handshakes_out >= 1 && st->verified_out == 1, "DANE pass: counted as verified outbound");
 	check(!strcmp(st->last_sni_in, "b.example"), "SNI b.example reached the server (sofia sends none itself)");

@@ -648,12 +648,14 @@ class Demo:
                 if ok else "sent over %s to %s" % ((m.transport, m.peer) if m else ("nothing", "-")))
 
     def auth(self, text, domain, outbound=None, last=False):
-        """the proxy's auth lines for @domain: dicts peer, rule, verdict, via, why"""
+        """the proxy's auth lines for @domain: dicts peer, rule, verdict, via, tls, why"""
         out = []
-        for m in re.finditer(r"auth: peer=(\S+) domain=%s rule=(\S+) verdict=(\w+)(?: via=(\S+))? \((.*)\)$"
-                             % re.escape(domain), text, re.M):
-            d = dict(peer=m.group(1), rule=m.group(2), verdict=m.group(3), via=m.group(4) or "", why=m.group(5))
-            d["text"] = "%s (%s%s)" % (d["verdict"], d["why"], ", via " + d["via"] if d["via"] else "")
+        for m in re.finditer(r"auth: peer=(\S+) domain=%s rule=(\S+) verdict=(\w+)(?: via=(\S+))?(?: tls=(\S+))? "
+                             r"\((.*)\)$" % re.escape(domain), text, re.M):
+            d = dict(peer=m.group(1), rule=m.group(2), verdict=m.group(3), via=m.group(4) or "",
+                     tls=m.group(5) or "", why=m.group(6))
+            d["text"] = "%s (%s%s%s)" % (d["verdict"], d["why"], ", via " + d["via"] if d["via"] else "",
+                                         ", " + d["tls"] if d["tls"] not in ("", "-") else "")
             if outbound is None or outbound == (not d["why"].startswith("inbound")):
                 out.append(d)
         if last:
