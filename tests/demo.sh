@@ -8,16 +8,16 @@
 set -u
 command -v baresip >/dev/null 2>&1 || { echo "# SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
 build=$(cd "${top_builddir:-.}" && pwd)
-run=$build patience=1
+run=$build
 if [ -n "${VALGRIND-}" ]; then
 	# the demo's programs under memcheck: wrappers laid out as in the build
-	run=$VG_DIR/build patience=6
+	run=$VG_DIR/build
 	mkdir -p "$run/examples" "$run/tests"
 	for p in sipdance-proxy sipdance examples/sipdance-ua tests/sip-tls-client; do
 		ln -s "$("${srcdir:-.}/tests/valgrind.sh" "$build/$p")" "$run/$p"
 	done
 fi
-python3 "${srcdir:-.}/examples/demo/demo.py" --build "$run" --patience "$patience" --no-color \
+python3 "${srcdir:-.}/examples/demo/demo.py" --build "$run" --patience "${VG_SLOW:-1}" --no-color \
 	--report "$build/tests/demo-report.html"
 rc=$?
 if [ "$rc" -eq 0 ]; then

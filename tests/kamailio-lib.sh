@@ -12,9 +12,8 @@ other_pids=
 # kamailio - the command; with VALGRIND=1 under memcheck, every process it forks
 # included (the module's allocations are malloc's, Kamailio's own are its pools)
 kamailio=$("$top/tests/valgrind.sh" kamailio)
-# vg_slow - factor for waits on Kamailio: 6 under valgrind, else 1
-vg_slow=1
-[ -n "${VALGRIND-}" ] && vg_slow=6
+# vg_slow - factor for waits on Kamailio (tests/timeout.sh sets it under valgrind)
+vg_slow=${VG_SLOW:-1}
 # Ports (a block of our own, tests/ports.sh): DNS base, b SIP (UDP/TCP) +1, b TLS +2, a TLS +3 (TLSA), c +4, insecure +5;
 # +6 and up are free for the test (SIPp, sipdance-proxy).
 base=$("${srcdir:-.}/tests/ports.sh" $$)

@@ -56,10 +56,9 @@ call() {
 }
 
 # bob_done - bob's exit status in $brc: he ends with the call; if it never came, he is
-# stopped after 15 s (90 under valgrind)
+# stopped after 15 s (times VG_SLOW under valgrind)
 bob_done() {
-	i=0 n=150
-	[ -n "${VALGRIND-}" ] && n=900
+	i=0 n=$((150 * ${VG_SLOW:-1}))
 	while kill -0 "$bobpid" 2>/dev/null && [ $i -lt $n ]; do sleep 0.1; i=$((i + 1)); done
 	kill "$bobpid" 2>/dev/null
 	wait "$bobpid"

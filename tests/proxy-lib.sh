@@ -8,9 +8,8 @@ srcdir=${srcdir:-.}
 PROXY=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance-proxy")
 TESTBED="$srcdir/tests/testbed/testbed.sh"
 pass=0 fail=0 pids="" tbdir=""
-# vg_slow - factor for waits on our programs: 6 under valgrind (VALGRIND=1), else 1
-vg_slow=1
-[ -n "${VALGRIND-}" ] && vg_slow=6
+# vg_slow - factor for waits on our programs (tests/timeout.sh sets it under valgrind)
+vg_slow=${VG_SLOW:-1}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-proxy-test.XXXXXX")
 
 # reap PID... - SIGTERM, then SIGKILL what has not exited 20 s later (room for

@@ -4,10 +4,12 @@
 # SD_TEST_TIMEOUT seconds, 600 by default (1200 with VALGRIND=1); SIGKILL 10 s
 # after SIGTERM. With VALGRIND=1 a compiled test, and the programs a script
 # test starts through tests/valgrind.sh, run under memcheck, and any error or
-# definite leak they report fails the test.
+# definite leak they report fails the test; VG_SLOW (6) is the factor the
+# tests stretch their waits by, as programs take seconds to start there.
 [ -n "${VALGRIND-}" ] || exec timeout -k 10 "${SD_TEST_TIMEOUT:-600}" "$@"
 VG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-vg.XXXXXX") || exit 99
-export VG_DIR
+VG_SLOW=6
+export VG_DIR VG_SLOW
 case $1 in
 *.sh) timeout -k 10 "${SD_TEST_TIMEOUT:-1200}" "$@" ;;
 *) t=$("$(dirname "$0")/valgrind.sh" "$1") && shift && timeout -k 10 "${SD_TEST_TIMEOUT:-1200}" "$t" "$@" ;;

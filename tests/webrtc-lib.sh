@@ -14,8 +14,7 @@ WR_CHROMIUM=${WR_CHROMIUM:-$(command -v chromium || true)}
 export WR_CHROMIUM
 # kamailio - the edges' command (under memcheck with VALGRIND=1); vg_slow - factor for waits on our programs
 kamailio=$("$top/tests/valgrind.sh" kamailio)
-vg_slow=1
-[ -n "${VALGRIND-}" ] && vg_slow=6
+vg_slow=${VG_SLOW:-1}
 
 # ok NAME / bad NAME [DETAILS-FILE] - one result line
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
