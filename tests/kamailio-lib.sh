@@ -79,6 +79,8 @@ kam_env() {
 	export SD_DOMAIN=b.example SD_ADDR=127.0.0.2 SD_SIP_PORT=$TB_B_SIP_PORT SD_TLS_PORT=$TB_B_TLS_PORT
 	export SD_CERT=${1:-$TB_CERT_B} SD_KEY=${2:-$TB_KEY_B}
 	export SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR"
+	# the module's bound on a DNS answer, stretched like our waits when Kamailio runs under valgrind
+	export SD_MAX_WAIT=$((2000 * vg_slow))
 }
 
 # kam_start [-A DEFINE]... - start Kamailio (config $KAM_CFG, default the example) as our child; wait until it answers
