@@ -54,13 +54,20 @@ check "verify empty chain" 2 "no PEM certificate" \
 	"$sd" tlsa verify --tlsa "3 1 1 $ee311" --chain "$tmp/bad.pem"
 check "verify bad CA file" 2 "no usable PEM certificate in CA file" \
 	"$sd" tlsa verify --tlsa "3 1 1 $ee311" --chain "$certs/chain.pem" --ca-file "$tmp/bad.pem"
-check "verify both record sources" 2 "usage: sipdance tlsa verify" \
+check "verify both record sources" 2 "^sipdance tlsa verify: give --tlsa or --tlsa-file" \
 	"$sd" tlsa verify --tlsa "3 1 1 $ee311" --tlsa-file "$tmp/recs" --chain "$certs/chain.pem"
-check "verify no chain" 2 "usage: sipdance tlsa verify" "$sd" tlsa verify --tlsa "3 1 1 $ee311"
+check "verify no chain" 2 "^sipdance tlsa verify: --chain is required" "$sd" tlsa verify --tlsa "3 1 1 $ee311"
 check "verify bad --at" 2 "--at takes" \
 	"$sd" tlsa verify --tlsa "3 1 1 $ee311" --chain "$certs/chain.pem" --at yesterday
 check "help" 0 "usage: sipdance <command>" "$sd" --help
 check "tlsa help" 0 "sipdance tlsa create" "$sd" tlsa --help
-check "unknown command" 2 "unknown command" "$sd" frobnicate
+check "unknown command" 2 "^sipdance: unknown command 'frobnicate'" "$sd" frobnicate
+check "unknown sub-command named" 2 "^sipdance tlsa: unknown sub-command 'frobnicate'" "$sd" tlsa frobnicate
+check "missing sub-command" 2 "^sipdance tlsa: missing sub-command" "$sd" tlsa
+check "getopt error names the command" 2 "^sipdance tlsa create: (unrecognized|unknown) option" \
+	"$sd" tlsa create --frobnicate "$certs/chain.pem"
+check "missing required option named" 2 "^sipdance check: --trust-anchor is required" \
+	"$sd" check --resolver 127.0.0.1 sip:a.example
+check "missing argument named" 2 "^sipdance tlsa create: expected one CERTS.pem" "$sd" tlsa create
 
 finish

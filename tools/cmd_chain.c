@@ -59,10 +59,11 @@ static int build(int argc, char **argv)
 		return tool_error("--port takes a port 1-65535");
 	if (lifetime < 0)
 		return tool_error("--lifetime takes hours 0-65535");
-	if (optind != argc - 1 || !ta || !resolver || !out) {
-		fputs(build_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (!ta || !resolver || !out)
+		return tool_usage(build_usage, "--%s is required",
+				  !ta ? "trust-anchor" : !resolver ? "resolver" : "out");
+	if (optind != argc - 1)
+		return tool_usage(build_usage, "expected one HOST");
 	err = sipdance_chain_fetch(resolver, ta, argv[optind], (uint16_t)port, 0, &chain, &len, &why);
 	if (err)
 		return tool_error("cannot build the chain for _%ld._tcp.%s: %s", port, argv[optind], why);
@@ -145,10 +146,10 @@ static int verify(int argc, char **argv)
 		default: fputs(verify_usage, stderr); return EXIT_INPUT;
 		}
 	}
-	if (optind != argc - 1 || !ta_file || !name) {
-		fputs(verify_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (!ta_file || !name)
+		return tool_usage(verify_usage, "--%s is required", !ta_file ? "trust-anchor" : "name");
+	if (optind != argc - 1)
+		return tool_usage(verify_usage, "expected one FILE");
 	if (sipdance_chain_anchor_load(&ta, ta_file, &why))
 		return tool_error("%s: %s", ta_file, why);
 	if (!(buf = read_all(argv[optind], SIPDANCE_CHAIN_MAX + 2, &len)))
@@ -194,14 +195,10 @@ out:
 /* cmd_chain - dispatch `sipdance chain <verb>` */
 int cmd_chain(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "build"))
-		return build(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "verify"))
-		return verify(argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("%s\n%s", build_usage, verify_usage);
-		return EXIT_OK;
-	}
-	fprintf(stderr, "%s\n%s", build_usage, verify_usage);
-	return EXIT_INPUT;
+	static const struct tool_cmd verbs[] = {
+		{ "build", build, build_usage },
+		{ "verify", verify, verify_usage },
+	};
+
+	return tool_dispatch(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv, NULL);
 }

@@ -251,10 +251,11 @@ int cmd_check(int argc, char **argv)
 		default: fputs(check_usage, stderr); return EXIT_INPUT;
 		}
 	}
-	if (optind != argc - 1 || !dconf.trust_anchor || !dconf.resolver) {
-		fputs(check_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (!dconf.trust_anchor || !dconf.resolver)
+		return tool_usage(check_usage, "--%s is required",
+				  !dconf.trust_anchor ? "trust-anchor" : "resolver");
+	if (optind != argc - 1)
+		return tool_usage(check_usage, "expected one URI or domain");
 	if ((err = sipdance_dns_alloc(&dns, &dconf, &why))) {
 		tool_error("DNS: %s", why ? why : strerror(err));
 		goto out;

@@ -122,10 +122,11 @@ static int sign(int argc, char **argv)
 		default: fputs(sign_usage, stderr); return EXIT_INPUT;
 		}
 	}
-	if (optind != argc || !conf.key_file || !conf.x5u || !have_orig || !pp.ndest) {
-		fputs(sign_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (!conf.key_file || !conf.x5u || !have_orig || !pp.ndest)
+		return tool_usage(sign_usage, "--%s is required", !conf.key_file ? "key"
+				  : !conf.x5u ? "x5u" : !have_orig ? "orig" : "dest");
+	if (optind != argc)
+		return tool_usage(sign_usage, "unexpected argument '%s'", argv[optind]);
 	if ((err = sipdance_stir_signer_alloc(&signer, &conf, &why)))
 		return tool_error("%s: %s", err == ENOENT ? conf.key_file : "signer", why);
 	err = sipdance_stir_sign(signer, &pp, out, sizeof(out), &why);
@@ -330,12 +331,16 @@ static int verify(int argc, char **argv)
 		default: fputs(verify_usage, stderr); goto out;
 		}
 	}
-	if (optind == argc || !o.cert == !o.cache) {
-		fputs(verify_usage, stderr);
+	if (!o.cert == !o.cache) {
+		tool_usage(verify_usage, "give one of --cert and --x5u-cache");
 		goto out;
 	}
 	if (!o.ca_file) {
 		tool_error("--ca-file (the STI-CA roots) is required");
+		goto out;
+	}
+	if (optind == argc) {
+		tool_usage(verify_usage, "expected at least one IDENTITY_VALUE");
 		goto out;
 	}
 	conf.ca_file = o.ca_file;
@@ -369,14 +374,10 @@ out:
 /* cmd_passport - dispatch `sipdance passport <verb>` */
 int cmd_passport(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "sign"))
-		return sign(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "verify"))
-		return verify(argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("%s\n%s", sign_usage, verify_usage);
-		return EXIT_OK;
-	}
-	fprintf(stderr, "%s\n%s", sign_usage, verify_usage);
-	return EXIT_INPUT;
+	static const struct tool_cmd verbs[] = {
+		{ "sign", sign, sign_usage },
+		{ "verify", verify, verify_usage },
+	};
+
+	return tool_dispatch(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv, NULL);
 }

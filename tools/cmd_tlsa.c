@@ -55,10 +55,8 @@ static int create(int argc, char **argv)
 		return tool_error("usage must be 0-3, selector 0-1, matching type 0-2");
 	if (depth < 0)
 		return tool_error("--depth takes a certificate index (0 = first)");
-	if (optind != argc - 1) {
-		fputs(create_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (optind != argc - 1)
+		return tool_usage(create_usage, "expected one CERTS.pem");
 	if (!(chain = tool_read_chain(argv[optind])))
 		return EXIT_INPUT;
 	if (depth >= (n = sk_X509_num(chain))) {
@@ -172,8 +170,10 @@ static int verify(int argc, char **argv)
 		default: fputs(verify_usage, stderr); goto out;
 		}
 	}
-	if (optind != argc || !chain_file || have_inline == have_file) {
-		fputs(verify_usage, stderr);
+	if (have_inline == have_file || !chain_file || optind != argc) {
+		tool_usage(verify_usage, have_inline == have_file ? "give --tlsa or --tlsa-file"
+			   : !chain_file ? "--chain is required" : "unexpected argument '%s'",
+			   argv[optind]);
 		goto out;
 	}
 	p.names = names;
@@ -207,14 +207,10 @@ out:
 /* cmd_tlsa - dispatch `sipdance tlsa <verb>` */
 int cmd_tlsa(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "create"))
-		return create(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "verify"))
-		return verify(argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("%s\n%s", create_usage, verify_usage);
-		return EXIT_OK;
-	}
-	fprintf(stderr, "%s\n%s", create_usage, verify_usage);
-	return EXIT_INPUT;
+	static const struct tool_cmd verbs[] = {
+		{ "create", create, create_usage },
+		{ "verify", verify, verify_usage },
+	};
+
+	return tool_dispatch(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv, NULL);
 }

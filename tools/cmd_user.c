@@ -32,10 +32,8 @@ int cmd_user_name(int argc, char **argv)
 		fputs(name_usage, stdout);
 		return EXIT_OK;
 	}
-	if (argc != 2) {
-		fputs(name_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (argc != 2)
+		return tool_usage(name_usage, "expected one ADDRESS");
 	if (sipdance_clientid_user_name(argv[1], name, sizeof(name), &why))
 		return tool_error("%s: %s", argv[1], why);
 	puts(name);
@@ -90,10 +88,8 @@ int cmd_user_tlsa(int argc, char **argv)
 	}
 	if (u != 2 && u != 3)
 		return tool_error("-u takes 3 (the user's key) or 2 (the domain's user CA)");
-	if (optind != argc - 2) {
-		fputs(tlsa_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (optind != argc - 2)
+		return tool_usage(tlsa_usage, "expected CERT.pem and ADDRESS");
 	if (owner(argv[optind + 1], u, name, sizeof(name)))
 		return EXIT_INPUT;
 	if (!(chain = tool_read_chain(argv[optind])))

@@ -21,15 +21,70 @@ static const struct tool_cmd cmds[] = {
 	{ "chain", cmd_chain, "build and verify RFC 9102 DNSSEC chains (TLS extension 59)" },
 };
 
-/* usage - the top-level help */
-static int usage(FILE *f, int code)
+const char *tool_name = "sipdance";
+
+/* top_help - the top-level help */
+static void top_help(FILE *f)
 {
 	fprintf(f, "usage: sipdance <command> [options]\n"
 		   "       sipdance <command> --help\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nexit status: 0 success or authenticated, 1 not authenticated, 2 bad input\n");
-	return code;
+}
+
+/* list_help - @help, or else the usage texts of every entry */
+static void list_help(const struct tool_cmd *list, size_t n, void (*help)(FILE *f), FILE *f)
+{
+	if (help)
+		help(f);
+	for (size_t i = 0; !help && i < n; i++)
+		fprintf(f, "%s%s", i ? "\n" : "", list[i].summary);
+}
+
+/* tool_dispatch - run the entry named argv[1], under its full name */
+int tool_dispatch(const struct tool_cmd *list, size_t n, int argc, char **argv,
+		  void (*help)(FILE *f))
+{
+	static char name[128]; /* "sipdance passport verify": the longest is far shorter */
+	char parent[48];
+	size_t i;
+
+	snprintf(parent, sizeof(parent), "%s", argv[0]);
+	tool_name = argv[0];
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		list_help(list, n, help, stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; argc >= 2 && i < n && strcmp(argv[1], list[i].name); i++)
+		;
+	if (argc < 2 || i == n) {
+		const char *what = strchr(parent, ' ') ? "sub-command" : "command";
+
+		if (argc < 2)
+			tool_error("missing %s", what);
+		else
+			tool_error("unknown %s '%s'", what, argv[1]);
+		list_help(list, n, help, stderr);
+		return EXIT_INPUT;
+	}
+	snprintf(name, sizeof(name), "%s %s", parent, list[i].name);
+	argv[1] = name;
+	tool_name = name;
+	return list[i].run(argc - 1, argv + 1);
+}
+
+/* tool_usage - a bad-input message, then the usage text */
+int tool_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	return EXIT_INPUT;
 }
 
 /* tool_error - message to stderr, bad-input exit code */
@@ -37,7 +92,7 @@ int tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("sipdance: ", stderr);
+	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -89,17 +144,12 @@ long tool_number(const char *s, long max)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage(stderr, EXIT_INPUT);
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
-		return usage(stdout, EXIT_OK);
-	if (!strcmp(argv[1], "--version")) {
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
 		puts("sipdance " PACKAGE_VERSION);
 		return EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].run(argc - 1, argv + 1);
-	tool_error("unknown command '%s' (try sipdance --help)", argv[1]);
-	return EXIT_INPUT;
+	if (argc >= 2 && !strcmp(argv[1], "help"))
+		argv[1] = "--help";
+	argv[0] = "sipdance";
+	return tool_dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv, top_help);
 }
