@@ -46,3 +46,5 @@ sipdanceinclude_HEADERS = \
 	src/sipdance/policy.h \
 	src/sipdance/locate.h \
 	src/sipdance/chain.h
+nodist_sipdanceinclude_HEADERS = src/sipdance/version.h
+EXTRA_DIST += src/sipdance/version.h.in

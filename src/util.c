@@ -6,10 +6,17 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sipdance/version.h"
 
 static sipdance_log_fn *log_fn;
 static void *log_arg;
 static enum sipdance_log_level log_max = SIPDANCE_LOG_INFO;
+
+/* sipdance_version - the library's release */
+const char *sipdance_version(void)
+{
+	return SIPDANCE_VERSION_STRING;
+}
 
 /* sipdance_result_str - printable name of a result */
 const char *sipdance_result_str(enum sipdance_result r)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* test_util.c - hex helpers and result names. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
 
 #include "../src/internal.h"
+#include "sipdance/version.h"
 #include "suites.h"
 
 /* hex_roundtrip - decode with white space, encode back lowercase */
@@ -57,6 +59,19 @@ static void result_names(void)
 	CU_ASSERT_STRING_EQUAL(sipdance_result_str((enum sipdance_result)99), "UNKNOWN");
 }
 
+/* version - the library loaded and the headers agree, and the number orders releases */
+static void version(void)
+{
+	char s[32];
+
+	CU_ASSERT_STRING_EQUAL(sipdance_version(), SIPDANCE_VERSION_STRING);
+	snprintf(s, sizeof(s), "%d.%d.%d", SIPDANCE_VERSION_MAJOR, SIPDANCE_VERSION_MINOR,
+		 SIPDANCE_VERSION_PATCH);
+	CU_ASSERT_STRING_EQUAL(s, SIPDANCE_VERSION_STRING);
+	CU_ASSERT_EQUAL(SIPDANCE_VERSION_NUMBER >> 16, SIPDANCE_VERSION_MAJOR);
+	CU_ASSERT_EQUAL((SIPDANCE_VERSION_NUMBER >> 8) & 0xff, SIPDANCE_VERSION_MINOR);
+}
+
 CU_ErrorCode suite_util(void)
 {
 	CU_pSuite s = CU_add_suite("util", NULL, NULL);
@@ -64,7 +79,8 @@ CU_ErrorCode suite_util(void)
 	if (!s || !CU_add_test(s, "hex round trip", hex_roundtrip) ||
 	    !CU_add_test(s, "hex errors", hex_errors) ||
 	    !CU_add_test(s, "hex for logs", hex_short) ||
-	    !CU_add_test(s, "result names", result_names))
+	    !CU_add_test(s, "result names", result_names) ||
+	    !CU_add_test(s, "version", version))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }

@@ -48,6 +48,10 @@ struct sipdance_verdict {
 	char reason[256];/* human-readable cause, never empty once set */
 };
 
+/** Version of the library loaded at run time, "MAJOR.MINOR.PATCH"; compare with
+ *  SIPDANCE_VERSION_STRING (sipdance/version.h) to detect a mismatch with the headers. */
+SIPDANCE_API const char *sipdance_version(void);
+
 /** Printable name of a result ("MATCH", "BOGUS", ...). */
 SIPDANCE_API const char *sipdance_result_str(enum sipdance_result r);
 
