@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # demo.sh - the federated call demo (examples/demo/demo.py, ./bootstrap.sh demo)
 # run non-interactively against this build: Knot, two sipdance-proxies, our UA
-# and baresip on loopback, every scenario of issue 9 checked. The demo's exit
+# and baresip on loopback, every scenario checked. The demo's exit
 # code is the result (0: every non-pending check passed). Skipped (77) when
 # baresip is not installed (Debian package baresip-core).
 set -u

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# fault-x5u-proxy.sh - issue 12 at the proxy: sipdance-proxy --stir verify
+# fault-x5u-proxy.sh - x5u faults at the proxy: sipdance-proxy --stir verify
 # gets INVITEs whose PASSporT x5u is on a loopback HTTP server that is slow
 # (accepts, never answers), unreachable (nothing listens) or huge (10 MB,
 # close-delimited), and, as the control, good. Each failure is answered 436
