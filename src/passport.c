@@ -208,7 +208,7 @@ int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const c
 		    (hex[i + 2] && hex[i + 2] != ':' && !isspace((unsigned char)hex[i + 2])) ||
 		    (hex[i + 2] == ':' && !isxdigit((unsigned char)hex[i + 3])))
 			return fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
-		if (n + 3 > sizeof(out->dig))
+		if (n + 3 >= sizeof(out->dig)) /* room for the NUL */
 			return fail(why, "fingerprint too long", EINVAL);
 		if (n)
 			out->dig[n++] = ':';

@@ -360,6 +360,28 @@ static void tn_table(void)
 	}
 }
 
+/* mky_longest - 66 pairs fill dig with its NUL; 67 (255 octets, which an SDP
+ * attribute may carry) are refused, not stored without a terminator */
+static void mky_longest(void)
+{
+	char fp[8 + 3 * 67];
+	struct sipdance_mky a, b;
+	const char *why = NULL;
+
+	strcpy(fp, "sha-512 ");
+	for (int i = 0; i < 67; i++)
+		strcat(fp, i ? ":AB" : "AB");
+	CU_ASSERT_EQUAL(sipdance_stir_mky(fp, &a, &why), EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "fingerprint too long");
+	fp[strlen(fp) - 3] = '\0';
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_mky(fp, &a, &why), 0);
+	CU_ASSERT_EQUAL(strlen(a.dig), 3 * 66 - 1);
+	b = a;
+	CU_ASSERT(sd_mky_equal(&a, &b));
+	b.dig[strlen(b.dig) - 1] = 'C';
+	CU_ASSERT(!sd_mky_equal(&a, &b));
+}
+
 /* mky_forms - fingerprints compare hash-name and hex case-blind, colon-blind */
 static void mky_forms(void)
 {
@@ -385,6 +407,7 @@ static void mky_forms(void)
 	CU_ASSERT_STRING_EQUAL(why, "fingerprint hash name is not a token");
 	CU_ASSERT_EQUAL(sipdance_stir_mky("sha-256 0a:0b x", &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "text after the fingerprint");
+	mky_longest();
 }
 
 /* One row of the verification matrix. */
