@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/asn1t.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -395,54 +396,137 @@ chained:;
 	decide(c, last_div->index, 438, "To %s is not a dest of any div PASSporT", c->dest);
 }
 
-/* der_len - a DER length at *p (short or long form up to 4 bytes); -1 if bad */
-static long der_len(const unsigned char **p, const unsigned char *end)
-{
-	long len = 0;
-	int n;
+/* RFC 8226 §9 TNAuthorizationList (explicit tags), decoded by OpenSSL:
+ * SEQUENCE SIZE (1..MAX) OF TNEntry,
+ * TNEntry ::= CHOICE { spc [0] IA5String, range [1] TelephoneNumberRange, one [2] TelephoneNumber },
+ * TelephoneNumberRange ::= SEQUENCE { start TelephoneNumber, count INTEGER (2..MAX), ... } */
+typedef struct {
+	ASN1_IA5STRING *start;
+	ASN1_INTEGER *count;
+} TN_RANGE;
 
-	if (*p >= end)
-		return -1;
-	if (!(**p & 0x80)) {
-		len = *(*p)++;
-		return len <= end - *p ? len : -1;
-	}
-	n = *(*p)++ & 0x7f;
-	if (n == 0 || n > 4 || end - *p < n)
-		return -1;
-	while (n--)
-		len = len << 8 | *(*p)++;
-	return len <= end - *p ? len : -1;
+typedef struct {
+	int type; /* TN_SPC, TN_RANGE or TN_ONE */
+	union {
+		ASN1_IA5STRING *spc;
+		TN_RANGE *range;
+		ASN1_IA5STRING *one;
+	} value;
+} TN_ENTRY;
+
+enum { TN_SPC, TN_RANGE_ENTRY, TN_ONE };
+
+ASN1_SEQUENCE(TN_RANGE) = {
+	ASN1_SIMPLE(TN_RANGE, start, ASN1_IA5STRING),
+	ASN1_SIMPLE(TN_RANGE, count, ASN1_INTEGER),
+} static_ASN1_SEQUENCE_END(TN_RANGE)
+
+ASN1_CHOICE(TN_ENTRY) = {
+	ASN1_EXP(TN_ENTRY, value.spc, ASN1_IA5STRING, 0),
+	ASN1_EXP(TN_ENTRY, value.range, TN_RANGE, 1),
+	ASN1_EXP(TN_ENTRY, value.one, ASN1_IA5STRING, 2),
+} static_ASN1_CHOICE_END(TN_ENTRY)
+
+DEFINE_STACK_OF(TN_ENTRY)
+
+ASN1_ITEM_TEMPLATE(TN_AUTH_LIST) =
+	ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, TNAuthorizationList, TN_ENTRY)
+static_ASN1_ITEM_TEMPLATE_END(TN_AUTH_LIST)
+
+/* tn_number - a TelephoneNumber as a C string: 1-15 of 0-9 * #, else NULL */
+static const char *tn_number(const ASN1_IA5STRING *s, char out[SIPDANCE_STIR_MAX_TN])
+{
+	int n = ASN1_STRING_length(s);
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+
+	if (n < 1 || n >= SIPDANCE_STIR_MAX_TN)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (!d[i] || !strchr("0123456789*#", d[i]))
+			return NULL;
+	memcpy(out, d, (size_t)n);
+	out[n] = '\0';
+	return out;
 }
 
-/* tnauthlist - 1 well-formed, 0 absent, -1 malformed: SEQUENCE SIZE (1..MAX) OF
- * TNEntry, each [0] spc, [1] range or [2] one (RFC 8226 §9, explicit tags) */
-static int tnauthlist(const struct sipdance_stir *s, X509 *leaf)
+/* in_tn_range - whether @tn is one of start .. start + count - 1: as many
+ * characters as start, digits only, numerically inside */
+static int in_tn_range(const char *start, uint64_t count, const char *tn)
 {
-	int i = X509_get_ext_by_OBJ(leaf, s->tnauth, -1);
+	size_t n = strlen(start);
+	uint64_t s = 0, t = 0;
+
+	if (strlen(tn) != n || strspn(start, "0123456789") != n || strspn(tn, "0123456789") != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		s = s * 10 + (uint64_t)(start[i] - '0');
+		t = t * 10 + (uint64_t)(tn[i] - '0');
+	}
+	return t >= s && t - s < count;
+}
+
+/*
+ * tn_scope - whether @leaf's TNAuthList authorizes @tn: 1 yes, 0 no, -1 no
+ * TNAuthList, -2 malformed. The cases:
+ *  - absent: -1; not one DER TNAuthorizationList of at least one entry (the
+ *    whole extension), a TelephoneNumber that is not 1-15 of 0-9 * #, or a
+ *    range count below 2: -2.
+ *  - only spc entries (SHAKEN, ATIS-1000080): an SPC names a provider, not
+ *    numbers, and no number list comes with it: authorized (the STI-CA's
+ *    chain is the trust, as in every SHAKEN verifier).
+ *  - any one or range entry (RFC 8226 certificates, RFC 9060 delegate
+ *    certificates): the list of numbers is the scope, an spc beside it
+ *    widens nothing: @tn must equal a one, or lie in a range (start and
+ *    count, RFC 8226: start .. start + count - 1, as many characters as
+ *    start; a start with * or # covers no number).
+ */
+static int tn_scope(const struct sipdance_stir *s, X509 *leaf, const char *tn)
+{
+	int i = X509_get_ext_by_OBJ(leaf, s->tnauth, -1), numbers = 0, covered = 0, bad = 0;
 	const ASN1_OCTET_STRING *os;
 	const unsigned char *p, *end;
-	long len;
-	int n = 0;
+	STACK_OF(TN_ENTRY) *list;
+	char num[SIPDANCE_STIR_MAX_TN];
 
 	if (i < 0)
-		return 0;
+		return -1;
 	os = X509_EXTENSION_get_data(X509_get_ext(leaf, i));
 	p = ASN1_STRING_get0_data(os);
 	end = p + ASN1_STRING_length(os);
-	if (p >= end || *p++ != 0x30 || (len = der_len(&p, end)) < 0 || p + len != end)
-		return -1;
-	while (p < end) {
-		unsigned char tag = *p++;
+	list = (STACK_OF(TN_ENTRY) *)ASN1_item_d2i(NULL, &p, end - p, ASN1_ITEM_rptr(TN_AUTH_LIST));
+	ERR_clear_error();
+	if (!list || p != end || sk_TN_ENTRY_num(list) < 1)
+		bad = 1;
+	for (int k = 0; !bad && k < sk_TN_ENTRY_num(list); k++) {
+		const TN_ENTRY *e = sk_TN_ENTRY_value(list, k);
+		uint64_t count;
 
-		if (tag != 0xa0 && tag != 0xa1 && tag != 0xa2)
-			return -1;
-		if ((len = der_len(&p, end)) <= 0)
-			return -1;
-		p += len;
-		n++;
+		switch (e->type) {
+		case TN_ONE:
+			numbers = 1;
+			if (!tn_number(e->value.one, num))
+				bad = 1;
+			else
+				covered |= !strcmp(num, tn);
+			break;
+		case TN_RANGE_ENTRY:
+			numbers = 1;
+			/* a count too large for 64 bits covers every number of that length */
+			if (ASN1_INTEGER_get_uint64(&count, e->value.range->count) != 1)
+				count = UINT64_MAX;
+			if (!tn_number(e->value.range->start, num) || count < 2 ||
+			    ASN1_STRING_type(e->value.range->count) == V_ASN1_NEG_INTEGER)
+				bad = 1;
+			else
+				covered |= in_tn_range(num, count, tn);
+			break;
+		}
 	}
-	return n > 0 ? 1 : -1;
+	ERR_clear_error();
+	ASN1_item_free((ASN1_VALUE *)list, ASN1_ITEM_rptr(TN_AUTH_LIST));
+	if (bad)
+		return -2;
+	return !numbers || covered;
 }
 
 /* chain_digest - SHA-256 over the SHA-256 of each certificate of @chain */
@@ -541,9 +625,9 @@ static int chain_ok(const struct sipdance_stir *cs, STACK_OF(X509) *chain, time_
 /* credential - phase 2 for one value: chain, TNAuthList, validity, signature */
 static int credential(struct sipdance_stir_query *c, struct ident *d)
 {
+	int div = !strcmp(d->pp.ppt, "div"), ok, verr = X509_V_OK, depth = 0, r;
+	const char *why, *tn = div ? d->pp.div : d->pp.orig;
 	X509 *leaf;
-	const char *why;
-	int ok, verr = X509_V_OK, depth = 0, r;
 
 	/*
 	 * The decision:
@@ -554,7 +638,10 @@ static int credential(struct sipdance_stir_query *c, struct ident *d)
 	 *  - a certificate of the chain is expired or not yet valid at the
 	 *    verification time: 403 Stale Date (the Date/iat lies outside the
 	 *    credential's validity, as RFC 4474 and RFC 8224 treat it).
-	 *  - the end entity has no well-formed TNAuthList or no P-256 key: 437.
+	 *  - the end entity has no well-formed TNAuthList, or one whose numbers
+	 *    do not cover orig (for a div PASSporT: div, the number of the
+	 *    retargeting party that signs it, RFC 8946), or no P-256 key: 437
+	 *    (tn_scope: a list of SPCs only is not checked against numbers).
 	 *  - the ES256 signature over the bytes received fails: 438.
 	 */
 	if (d->err) {
@@ -570,9 +657,13 @@ static int credential(struct sipdance_stir_query *c, struct ident *d)
 	else if (!ok)
 		decide(c, d->index, 437, "certificate at depth %d: %s", depth,
 		       X509_verify_cert_error_string(verr));
-	else if ((r = tnauthlist(c->s, leaf)) <= 0)
-		decide(c, d->index, 437, r ? "certificate TNAuthList is malformed"
-					   : "certificate has no TNAuthList (RFC 8226)");
+	else if ((r = tn_scope(c->s, leaf, tn)) == -1)
+		decide(c, d->index, 437, "certificate has no TNAuthList (RFC 8226)");
+	else if (r == -2)
+		decide(c, d->index, 437, "certificate TNAuthList is malformed");
+	else if (r == 0)
+		decide(c, d->index, 437, "certificate TNAuthList does not cover %s %s",
+		       div ? "div" : "orig", tn);
 	else if (sd_es256_verify(X509_get0_pubkey(leaf), d->rebuilt ? d->rebuilt : d->id.jws,
 				 d->inlen, d->sig, strlen(d->sig), &why))
 		decide(c, d->index, strcmp(why, "credential is not a P-256 key") ? 438 : 437,

@@ -36,6 +36,30 @@ check "verify expired" 1 '^status=403 reason="certificate at depth 0: certificat
 	"$sd" passport verify --cert "$data/expired-chain.pem" --ca-file "$data/root.pem" --at 1795896363 "$id"
 check "verify no TNAuthList" 1 '^status=437 reason="certificate has no TNAuthList \(RFC 8226\)"$' \
 	"$sd" passport verify --cert "$data/notn-chain.pem" --ca-file "$data/root.pem" --at 1795896363 "$id"
+# tncert NAME SECTIONS - $tmp/NAME.pem: an end entity for ee.key issued by the fixture
+# intermediate (then the intermediate), its TNAuthList encoded by openssl from SECTIONS ([tn] first)
+tncert() {
+	printf '[v3]\nbasicConstraints = critical, CA:false\n1.3.6.1.5.5.7.1.26 = ASN1:SEQUENCE:tn\n%b' "$2" >"$tmp/$1.cnf"
+	openssl req -new -key "$data/ee.key" -subj "/CN=$1" -out "$tmp/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$tmp/$1.csr" -CA "$data/int.pem" -CAkey "$data/int.key" -set_serial 77 \
+			-days 2 -extfile "$tmp/$1.cnf" -extensions v3 -out "$tmp/$1.pem" 2>/dev/null &&
+		cat "$data/int.pem" >>"$tmp/$1.pem"
+}
+# now ORIG - an Identity value for ORIG signed now (the certificates above start now)
+now() { sign --orig "$1" --dest 12025552000 --attest A; }
+tncert one '[tn]\ne = EXP:2,IA5:15551230000\n'
+tncert range '[tn]\ne = EXP:1,SEQUENCE:r\n[r]\ns = IA5:15551230000\nc = INT:100\n'
+check "TNAuthList one number: another orig refused" 1 \
+	'^status=437 reason="certificate TNAuthList does not cover orig 12025551000"$' \
+	"$sd" passport verify --cert "$tmp/one.pem" --ca-file "$data/root.pem" "$(now 12025551000)"
+check "TNAuthList one number: that number, From with separators" 0 '"orig":\{"tn":"15551230000"\}' \
+	"$sd" passport verify --cert "$tmp/one.pem" --ca-file "$data/root.pem" --orig 'tel:+1-555-123-0000' \
+	"$(now 15551230000)"
+check "TNAuthList range: its last number" 0 '"orig":\{"tn":"15551230099"\}' \
+	"$sd" passport verify --cert "$tmp/range.pem" --ca-file "$data/root.pem" "$(now 15551230099)"
+check "TNAuthList range: one past its end refused" 1 \
+	'^status=437 reason="certificate TNAuthList does not cover orig 15551230100"$' \
+	"$sd" passport verify --cert "$tmp/range.pem" --ca-file "$data/root.pem" "$(now 15551230100)"
 check "verify info != x5u" 1 '^status=438 reason="info parameter does not equal x5u"$' \
 	verify --at 1795896363 "$(printf '%s' "$id" | sed 's|info=<[^>]*>|info=<https://other.example/c.pem>|')"
 check "verify malformed value" 1 '^status=438 reason="Identity header: info parameter missing"$' \

@@ -17,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <CUnit/CUnit.h>
+#include <openssl/conf.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <sipdance/stir.h>
 #include "../src/stir-internal.h"
@@ -827,6 +829,184 @@ static void div_chain(void)
 	free(b);
 }
 
+/* tn_chain - [end entity, intermediate]: ee.key's public key certified by
+ * int.key with the TNAuthList OpenSSL's ASN.1 generator makes of @tnauth
+ * (sections of an openssl.cnf, the list in [tn]; or "DER:hex" as given) */
+static STACK_OF(X509) *tn_chain(const char *tnauth)
+{
+	STACK_OF(X509) *chain = read_chain("stir/int.pem");
+	X509 *ints = sk_X509_value(chain, 0), *x = X509_new();
+	EVP_PKEY *ee = read_key("stir/ee.key"), *ik = read_key("stir/int.key");
+	CONF *cnf = NCONF_new(NULL);
+	BIO *b = BIO_new_mem_buf(tnauth, -1);
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	X509_NAME *name = X509_NAME_new();
+	long line;
+
+	if (strncmp(tnauth, "DER:", 4))
+		CU_ASSERT_FATAL(NCONF_load_bio(cnf, b, &line) == 1);
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_set_issuer_name(x, X509_get_subject_name(ints));
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"TN fixture", -1, -1, 0);
+	X509_set_subject_name(x, name);
+	ASN1_TIME_set_string(X509_getm_notBefore(x), "20250101000000Z");
+	ASN1_TIME_set_string(X509_getm_notAfter(x), "21250101000000Z");
+	X509_set_pubkey(x, ee);
+	X509V3_set_ctx(&v3, ints, x, NULL, NULL, 0);
+	X509V3_set_nconf(&v3, cnf);
+	ext = X509V3_EXT_nconf(cnf, &v3, "1.3.6.1.5.5.7.1.26",
+			       strncmp(tnauth, "DER:", 4) ? "ASN1:SEQUENCE:tn" : tnauth);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ext);
+	X509_add_ext(x, ext, -1);
+	CU_ASSERT_FATAL(X509_sign(x, ik, EVP_sha256()) > 0);
+	sk_X509_insert(chain, x, 0);
+	X509_EXTENSION_free(ext);
+	X509_NAME_free(name);
+	NCONF_free(cnf);
+	BIO_free(b);
+	EVP_PKEY_free(ee);
+	EVP_PKEY_free(ik);
+	return chain;
+}
+
+#define TN_ONE(n) "[tn]\ne = EXP:2,IA5:" n "\n"
+#define TN_RANGE(start, count) "[tn]\ne = EXP:1,SEQUENCE:r\n[r]\ns = IA5:" start "\nc = INT:" count "\n"
+#define NOT_COVERED(n) "certificate TNAuthList does not cover orig " n
+#define MALFORMED "certificate TNAuthList is malformed"
+
+/* One certificate scope case: a PASSporT for @orig, From @from (default tel:+orig). */
+struct tncase {
+	const char *name, *tnauth, *orig, *from;
+	int status;
+	const char *reason;
+};
+
+static const struct tncase tn_cases[] = {
+	{ "one number, another orig", TN_ONE("15551230000"), "12025551000", NULL, 437, NOT_COVERED("12025551000") },
+	{ "one number, that orig", TN_ONE("15551230000"), "15551230000", NULL, 0, NULL },
+	{ "one number, From with visual separators", TN_ONE("15551230000"), "15551230000",
+	  "<sip:+1 (555) 123-0000@a.example;user=phone>", 0, NULL },
+	{ "one number, a longer orig it prefixes", TN_ONE("1555123000"), "15551230000", NULL, 437,
+	  NOT_COVERED("15551230000") },
+	{ "two numbers, the second", "[tn]\na = EXP:2,IA5:15551230000\nb = EXP:2,IA5:12025551000\n",
+	  "12025551000", NULL, 0, NULL },
+	{ "range, its start", TN_RANGE("15551230000", "100"), "15551230000", NULL, 0, NULL },
+	{ "range, its last number (start + count - 1)", TN_RANGE("15551230000", "100"), "15551230099", NULL, 0, NULL },
+	{ "range, one past its end", TN_RANGE("15551230000", "100"), "15551230100", NULL, 437, NOT_COVERED("15551230100") },
+	{ "range, one before its start", TN_RANGE("15551230000", "100"), "15551229999", NULL, 437,
+	  NOT_COVERED("15551229999") },
+	{ "range, a shorter orig inside numerically", TN_RANGE("15551230000", "100"), "1555123005", NULL, 437,
+	  NOT_COVERED("1555123005") },
+	{ "range, a longer orig with the start as prefix", TN_RANGE("15551230000", "100"), "155512300001", NULL, 437,
+	  NOT_COVERED("155512300001") },
+	{ "range, count 2: the second number", TN_RANGE("15551230000", "2"), "15551230001", NULL, 0, NULL },
+	{ "range, count 2: the third", TN_RANGE("15551230000", "2"), "15551230002", NULL, 437, NOT_COVERED("15551230002") },
+	{ "range across a power of ten: same length only", TN_RANGE("99", "5"), "100", NULL, 437, NOT_COVERED("100") },
+	{ "range with leading zeros", TN_RANGE("0044", "10"), "0053", NULL, 0, NULL },
+	{ "range, count beyond 64 bits", TN_RANGE("15551230000", "0x1FFFFFFFFFFFFFFFFFFFF"), "19999999999", NULL, 0, NULL },
+	{ "range, count beyond 64 bits, other length", TN_RANGE("15551230000", "0x1FFFFFFFFFFFFFFFFFFFF"), "199999999999",
+	  NULL, 437, NOT_COVERED("199999999999") },
+	{ "range whose start has *", TN_RANGE("1555123*", "10"), "15551230", NULL, 437, NOT_COVERED("15551230") },
+	{ "range count 1", TN_RANGE("15551230000", "1"), "15551230000", NULL, 437, MALFORMED },
+	{ "range count 0", TN_RANGE("15551230000", "0"), "15551230000", NULL, 437, MALFORMED },
+	{ "range count -5", TN_RANGE("15551230000", "-5"), "15551230000", NULL, 437, MALFORMED },
+	{ "SPC only (SHAKEN): any orig", "[tn]\na = EXP:0,IA5:1234\n", "12025551000", NULL, 0, NULL },
+	{ "SPC and a number: the number bounds it", "[tn]\na = EXP:0,IA5:1234\nb = EXP:2,IA5:15551230000\n",
+	  "12025551000", NULL, 437, NOT_COVERED("12025551000") },
+	{ "number with a +", TN_ONE("+15551230000"), "15551230000", NULL, 437, MALFORMED },
+	{ "number of 16 digits", TN_ONE("1555123000012345"), "15551230000", NULL, 437, MALFORMED },
+	{ "empty number", TN_ONE(""), "15551230000", NULL, 437, MALFORMED },
+	{ "number as UTF8String", "[tn]\ne = EXP:2,UTF8:15551230000\n", "15551230000", NULL, 437, MALFORMED },
+	{ "number implicitly tagged", "[tn]\ne = IMP:2,IA5:15551230000\n", "15551230000", NULL, 437, MALFORMED },
+	{ "unknown entry tag [3]", "[tn]\ne = EXP:3,IA5:15551230000\n", "15551230000", NULL, 437, MALFORMED },
+	{ "a NUL inside the number", "DER:30:0f:a2:0d:16:0b:31:35:35:35:31:32:33:30:00:30:30", "15551230",
+	  NULL, 437, MALFORMED },
+	{ "bytes after the list", "DER:30:0f:a2:0d:16:0b:31:35:35:35:31:32:33:30:30:30:30:00", "15551230000",
+	  NULL, 437, MALFORMED },
+	{ "the list alone, well formed (control of the two above)",
+	  "DER:30:0f:a2:0d:16:0b:31:35:35:35:31:32:33:30:30:30:30", "15551230000", NULL, 0, NULL },
+};
+
+/* tn_scope_table - RFC 8226 TNAuthList scope: one numbers, ranges (start and
+ * count), SPCs, encodings; each row its exact response and reason */
+static void tn_scope_table(void)
+{
+	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir *s = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
+	for (size_t i = 0; i < sizeof(tn_cases) / sizeof(tn_cases[0]); i++) {
+		const struct tncase *c = &tn_cases[i];
+		char claims[512], from[64], ok[128];
+		STACK_OF(X509) *chain = tn_chain(c->tnauth);
+		struct sipdance_stir_verdict v;
+		struct sipdance_stir_request req = { .nidentity = 1, .dest = "12025552000",
+						     .now = (time_t)IAT };
+		char *id;
+		const char *ids[1];
+
+		snprintf(claims, sizeof(claims), "{\"attest\":\"A\",\"dest\":{\"tn\":[\"12025552000\"]},"
+			 "\"iat\":1795896363,\"orig\":{\"tn\":\"%s\"},\"origid\":\"u\"}", c->orig);
+		snprintf(from, sizeof(from), "tel:+%s", c->orig);
+		snprintf(ok, sizeof(ok), "verified: ppt=shaken orig=%s attest=A", c->orig);
+		id = mktoken(HDR, claims, "stir/ee.key", RAW, PARAMS);
+		ids[0] = id;
+		req.identity = ids;
+		req.orig = c->from ? c->from : from;
+		CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
+		if (v.sip_status != c->status || strcmp(v.reason, c->reason ? c->reason : ok))
+			fprintf(stderr, "\n  case \"%s\": got %d \"%s\"\n", c->name, v.sip_status, v.reason);
+		CU_ASSERT_EQUAL(v.sip_status, c->status);
+		CU_ASSERT_STRING_EQUAL(v.reason, c->reason ? c->reason : ok);
+		CU_ASSERT_EQUAL(v.result == SIPDANCE_MATCH, c->status == 0);
+		sk_X509_pop_free(chain, X509_free);
+		free(id);
+	}
+	sipdance_stir_free(s);
+}
+
+/* tn_scope_div - a div PASSporT is held to its div number (the retargeting
+ * party signs it), the original PASSporT to orig */
+static void tn_scope_div(void)
+{
+	static const struct {
+		const char *tnauth;
+		int status;
+		const char *reason;
+	} rows[] = {
+		{ "[tn]\na = EXP:2,IA5:12025551000\nb = EXP:2,IA5:12025552000\n", 0, NULL },
+		{ TN_ONE("12025551000"), 437, "certificate TNAuthList does not cover div 12025552000" },
+		{ TN_ONE("12025552000"), 437, NOT_COVERED("12025551000") },
+	};
+	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_passport orig = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
+					  .attest = "A", .iat = IAT };
+	struct sipdance_passport div = { .ppt = "div", .orig = "12025551000", .dest = { "13035553000" },
+					 .ndest = 1, .div = "12025552000", .iat = IAT };
+	struct sipdance_stir *s = NULL;
+	char *a = sign_value("stir/ee.key", &orig), *b = sign_value("stir/ee.key", &div);
+	const char *ids[] = { a, b };
+	struct sipdance_stir_request req = { .identity = ids, .nidentity = 2, .now = (time_t)IAT,
+					     .orig = "12025551000", .dest = "13035553000" };
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		STACK_OF(X509) *chain = tn_chain(rows[i].tnauth);
+		struct sipdance_stir_verdict v;
+
+		CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
+		CU_ASSERT_EQUAL(v.sip_status, rows[i].status);
+		CU_ASSERT_STRING_EQUAL(v.reason, rows[i].reason ? rows[i].reason
+					   : "verified: ppt=shaken orig=12025551000 attest=A (with div)");
+		sk_X509_pop_free(chain, X509_free);
+	}
+	sipdance_stir_free(s);
+	free(a);
+	free(b);
+}
+
 /* compact_form - "..signature": header and claims rebuilt from From, To, Date, SDP */
 static void compact_form(void)
 {
@@ -1321,6 +1501,8 @@ CU_ErrorCode suite_stir(void)
 	    !CU_add_test(s, "secsipidx vector", verify_secsipidx) ||
 	    !CU_add_test(s, "sign and verify", sign_roundtrip) ||
 	    !CU_add_test(s, "div PASSporT chain", div_chain) ||
+	    !CU_add_test(s, "TNAuthList scope", tn_scope_table) ||
+	    !CU_add_test(s, "TNAuthList scope of a div PASSporT", tn_scope_div) ||
 	    !CU_add_test(s, "compact form", compact_form) ||
 	    !CU_add_test(s, "x5u fetch and cache", x5u_fetching) ||
 	    !CU_add_test(s, "x5u policy", x5u_policy) ||
