@@ -457,6 +457,7 @@ struct val {
 	unsigned checks;      /* signature verifications so far */
 	EVP_PKEY **pk;        /* public keys of rr[i] once made (each DNSKEY signs several RRsets) */
 	char nsec_why[200];   /* why the last NSEC that would have proved a denial failed */
+	const uint8_t *signer; /* signer of the RRSIG that verified the last RRset validated */
 	uint32_t ttl;
 	time_t expires;
 	char why[200];        /* last failure */
@@ -688,6 +689,7 @@ static int verify_rrset(struct val *v, const uint8_t *owner, uint16_t type, cons
 					v->ttl = ttl;
 				if (!v->expires || abs < v->expires)
 					v->expires = abs;
+				v->signer = signer;
 				ok = 0;
 			} else if (last != buf) {
 				snprintf(buf, sizeof(buf), "%s (key tag %u)", last, tag);
@@ -912,19 +914,10 @@ static const uint8_t *common_ancestor(const uint8_t *a, const uint8_t *b)
 	return skip_labels(a, na - k);
 }
 
-/* signer_of - the signer of the first RRSIG over (@owner, @type) */
-static const uint8_t *signer_of(const struct val *v, const uint8_t *owner, uint16_t type)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (v->rr[i].type == T_RRSIG && get16(v->rr[i].rdata) == type &&
-		    sd_name_eq(v->rr[i].owner, owner))
-			return v->rr[i].rdata + 18;
-	return NULL;
-}
-
 /* valid_nsec - index of a validated NSEC owning @name with no TLSA (@match)
- * or covering @name (!@match), signed by a zone containing @name; or -1 */
-static long valid_nsec(struct val *v, const uint8_t *name, int match)
+ * or covering @name (!@match), whose verified signer contains @name and the
+ * NSEC's next name, with that signer in *zone; or -1 */
+static long valid_nsec(struct val *v, const uint8_t *name, int match, const uint8_t **zone)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		const struct sd_rr *n = &v->rr[i];
@@ -940,8 +933,11 @@ static long valid_nsec(struct val *v, const uint8_t *name, int match)
 			memcpy(v->nsec_why, v->why, sizeof(v->nsec_why));
 			continue;
 		}
-		if (sd_name_under(name, signer_of(v, n->owner, T_NSEC)))
+		if (sd_name_under(name, v->signer) && sd_name_under(n->rdata, v->signer)) {
+			if (zone)
+				*zone = v->signer;
 			return (long)i;
+		}
 	}
 	return -1;
 }
@@ -962,14 +958,14 @@ static int denial(struct val *v, const uint8_t *name)
 	 *  - or a validated NSEC covering the name, not from above a delegation
 	 *    or DNAME, and a validated NSEC covering (or owning, with no TLSA
 	 *    or CNAME) the wildcard at the closest encloser;
-	 *  - each signed by a zone that contains the name.
+	 *  - each verified by a signature of a zone that contains the name and
+	 *    the NSEC's next name (its owner is in that zone by verification).
 	 * Anything else (NSEC3, unsigned, partial) is no proof.
 	 */
-	if (valid_nsec(v, name, 1) >= 0)
+	if (valid_nsec(v, name, 1, NULL) >= 0)
 		return 0;
-	if ((c = valid_nsec(v, name, 0)) < 0)
+	if ((c = valid_nsec(v, name, 0, &zone)) < 0)
 		return -1;
-	zone = signer_of(v, v->rr[c].owner, T_NSEC);
 	ce = common_ancestor(name, v->rr[c].owner);
 	if (sd_name_labels(common_ancestor(name, v->rr[c].rdata)) > sd_name_labels(ce))
 		ce = common_ancestor(name, v->rr[c].rdata);
@@ -981,7 +977,7 @@ static int denial(struct val *v, const uint8_t *name)
 	wild[0] = 1;
 	wild[1] = '*';
 	memcpy(wild + 2, ce, cl);
-	return valid_nsec(v, wild, 1) >= 0 || valid_nsec(v, wild, 0) >= 0 ? 0 : -1;
+	return valid_nsec(v, wild, 1, NULL) >= 0 || valid_nsec(v, wild, 0, NULL) >= 0 ? 0 : -1;
 }
 
 /* tlsa_set - the TLSA RRset at @owner as a sipdance set */

@@ -512,6 +512,58 @@ static void aliases_and_denials(void)
 	CU_ASSERT(refused(&w, OWNER, 0, "no valid NSEC denial", ta));
 }
 
+/* add_junk_sig - an RRSIG over (@owner, @type) claiming signer @signer, with a
+ * signature nobody made */
+static void add_junk_sig(struct wbuf *w, const char *owner, uint16_t type, const char *signer)
+{
+	uint8_t rd[400], on[256];
+	size_t sl;
+
+	wname(owner, on);
+	put16(rd, type);
+	rd[2] = 13;
+	rd[3] = (uint8_t)sd_name_labels(on);
+	put32(rd + 4, 60);
+	put32(rd + 8, (uint32_t)(now + 86400));
+	put32(rd + 12, (uint32_t)(now - 3600));
+	put16(rd + 16, k_root.tag);
+	sl = wname(signer, rd + 18);
+	memset(rd + 18 + sl, 0x5a, 64);
+	add_rr(w, owner, 46, 60, rd, 18 + sl + 64);
+}
+
+/* forged_denial - the owner of any signed zone (0.example) signs an NSEC
+ * whose span covers a name of another zone (a.example), and puts a junk
+ * RRSIG claiming the root as signer in front of its own: no denial */
+static void forged_denial(void)
+{
+	static const uint16_t t[] = { 46, 47 };
+	const char *ta = anchor_file("ta", &k_root, 0);
+	struct wbuf w = { .n = 0 }, s;
+	uint8_t rd[512];
+
+	add_junk_sig(&w, "zzz.0.example", 47, ".");
+	s.n = 0;
+	add_rr(&s, "zzz.0.example", 47, 60, rd, nsec_rdata(rd, "zzz.sip.a.example", t, 2));
+	add_signed(&w, &s, &k_other, "0.example");
+	s.n = 0;
+	add_rr(&s, "0.example", 48, 3600, k_other.rdata, sizeof(k_other.rdata));
+	add_signed(&w, &s, &k_other, "0.example");
+	s.n = 0;
+	add_rr(&s, "0.example", 43, 3600, rd, ds_rdata(&k_other, "0.example", rd));
+	add_signed(&w, &s, &k_ex, "example");
+	s.n = 0;
+	add_rr(&s, "example", 48, 3600, k_ex.rdata, sizeof(k_ex.rdata));
+	add_signed(&w, &s, &k_ex, "example");
+	s.n = 0;
+	add_rr(&s, "example", 43, 3600, rd, ds_rdata(&k_ex, "example", rd));
+	add_signed(&w, &s, &k_root, ".");
+	s.n = 0;
+	add_rr(&s, ".", 48, 3600, k_root.rdata, sizeof(k_root.rdata));
+	add_signed(&w, &s, &k_root, ".");
+	CU_ASSERT(refused(&w, OWNER, 0, "no valid NSEC denial", ta));
+}
+
 /* parser - strict structure checks, each with its reason */
 static void parser(void)
 {
@@ -709,6 +761,7 @@ CU_ErrorCode suite_chain(void)
 	    !CU_add_test(s, "broken links, time, name, anchor", broken_links) ||
 	    !CU_add_test(s, "truncated", truncated) ||
 	    !CU_add_test(s, "aliases and denials", aliases_and_denials) ||
+	    !CU_add_test(s, "denial forged by another zone", forged_denial) ||
 	    !CU_add_test(s, "parser", parser) ||
 	    !CU_add_test(s, "extension framing", framing) ||
 	    !CU_add_test(s, "source from file", source_file) ||
