@@ -284,6 +284,8 @@ struct conn {
 	struct sipdance_chain_result r;
 	struct sipdance_verdict v;
 	int decided;
+	int accepted;                    /* the decision passed with a validated chain */
+	void (*info)(const SSL *, int, int); /* the SSL's own info callback, if it had one */
 };
 
 static int ctx_idx = -1, conn_idx = -1, port_idx = -1;
@@ -530,16 +532,19 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 	int err;
 
 	c->decided = 1;
+	c->accepted = 0;
 	c->v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
 	pinned = c->c->pins ? sipdance_chain_pins_until(c->c->pins, c->host, c->port, now) : 0;
 	/*
 	 * The decision, case by case:
 	 *  - a chain arrived and does not validate: BOGUS, refused;
-	 *  - it validates: the pin is set or refreshed from its lifetime (0
-	 *    removes it), then
+	 *  - it validates:
 	 *      - TLSA records: DANE matching against the peer's chain; only
 	 *        MATCH passes (names: the caller's, else the host);
 	 *      - a denial: NODATA; the connection's own verification decides;
+	 *    the pin changes from its lifetime (0 removes it) only once the
+	 *    handshake has completed (info_cb): the lifetime is not signed, and
+	 *    the server proves its key only after this callback;
 	 *  - no chain, pinned: refused until the pin expires;
 	 *  - no chain, policy required: refused;
 	 *  - no chain otherwise: INDETERMINATE; own verification decides.
@@ -547,11 +552,9 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 	if (c->seen && !c->r.secure)
 		return refuse(c, xctx, SIPDANCE_BOGUS, "DNSSEC chain: %s", c->r.why);
 	if (c->seen) {
-		if (c->c->pins)
-			sipdance_chain_pins_note(c->c->pins, c->host, c->port, c->lifetime, now);
 		if (c->r.denial) {
 			sd_verdict_set(&c->v, SIPDANCE_NODATA, "DNSSEC chain proves no TLSA at %s", c->r.name);
-			return X509_verify_cert(xctx);
+			return c->accepted = X509_verify_cert(xctx) == 1;
 		}
 		for (size_t i = 0; i < c->nnames && p.nnames < 16; i++)
 			names[p.nnames++] = c->names[i];
@@ -568,7 +571,7 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 		sd_log(SIPDANCE_LOG_INFO, "chain", "%s:%u authenticated by its DNSSEC chain, no DNS lookup: %s",
 		       c->host, c->port, c->v.reason);
 		X509_STORE_CTX_set_error(xctx, X509_V_OK);
-		return 1;
+		return c->accepted = 1;
 	}
 	if (pinned) {
 		gmtime_r(&pinned, &tm);
@@ -580,6 +583,24 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 	sd_verdict_set(&c->v, SIPDANCE_INDETERMINATE, "no DNSSEC chain; left to the connection's own "
 		       "verification");
 	return X509_verify_cert(xctx);
+}
+
+/* info_cb - at the end of a handshake that authenticated the server with a
+ * validated chain, set, extend or remove its pin; then the SSL's or its
+ * context's own info callback */
+static void info_cb(const SSL *s, int where, int ret)
+{
+	struct conn *c = SSL_get_ex_data(s, conn_idx);
+	void (*next)(const SSL *, int, int) = c ? c->info : NULL;
+
+	if (c && (where & SSL_CB_HANDSHAKE_DONE) && c->accepted && c->c->pins) {
+		c->accepted = 0;
+		sipdance_chain_pins_note(c->c->pins, c->host, c->port, c->lifetime, time(NULL));
+	}
+	if (!next)
+		next = SSL_CTX_get_info_callback(SSL_get_SSL_CTX(s));
+	if (next)
+		next(s, where, ret);
 }
 
 /* sipdance_chain_client_decide - the certificate decision, for any callback */
@@ -625,7 +646,7 @@ int sipdance_chain_client_attach(SSL *ssl, struct sipdance_chain_client *cl, con
 				 uint16_t port, const char *const *names, size_t nnames)
 {
 	struct ctx_state *st;
-	struct conn *c;
+	struct conn *c, *old;
 	char key[256];
 
 	if (!ssl || !cl || !host || !port || (nnames && !names) || pin_key(host, key))
@@ -642,9 +663,14 @@ int sipdance_chain_client_attach(SSL *ssl, struct sipdance_chain_client *cl, con
 	for (; c->nnames < nnames; c->nnames++)
 		if (!(c->names[c->nnames] = strdup(names[c->nnames])))
 			goto nomem;
+	/* attached again: the first attachment's state goes, its saved callback stays */
+	old = SSL_get_ex_data(ssl, conn_idx);
+	c->info = old ? old->info : SSL_get_info_callback(ssl);
 	if (!SSL_set_tlsext_host_name(ssl, c->host) || !SSL_set_ex_data(ssl, conn_idx, c))
 		goto nomem;
+	conn_free(NULL, old, NULL, 0, 0, NULL);
 	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	SSL_set_info_callback(ssl, info_cb);
 	return 0;
 nomem:
 	ERR_clear_error();

@@ -46,6 +46,8 @@ pins=$tmp/pins
 
 "$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --lifetime 24 \
 	--out "$tmp/a.ext" sip.a.example >/dev/null
+"$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --lifetime 0 \
+	--out "$tmp/a0.ext" sip.a.example >/dev/null
 "$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
 	--out "$tmp/nodane.ext" sip.nodane.example >/dev/null
 
@@ -75,6 +77,17 @@ check "pinned: no extension is refused even with DNS TLSA" 1 \
 	"handshake=failed verdict=INDETERMINATE .*no DNSSEC chain, but pinned until" \
 	$A --no-ext --pins "$pins" --policy prefer --fallback-tlsa "3 1 1 $TB_SPKI_A"
 check "pinned with chain: still fine" 0 "handshake=ok verdict=MATCH" $A --ext-file "$tmp/a.ext" --pins "$pins"
+# The lifetime is not signed: a man in the middle replaying the genuine chain
+# with lifetime 0 under its own key fails the handshake and changes no pin.
+check "replayed chain with lifetime 0, wrong key: handshake fails" 1 \
+	"handshake=failed verdict=NOMATCH lifetime=0" \
+	--cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" --host sip.a.example --ext-file "$tmp/a0.ext" --pins "$pins"
+check "the failed handshake left the pin" 1 "handshake=failed verdict=INDETERMINATE .*pinned until" \
+	$A --no-ext --pins "$pins" --policy prefer --fallback-tlsa "3 1 1 $TB_SPKI_A"
+check "lifetime 0 from the authenticated server" 0 "handshake=ok verdict=MATCH lifetime=0" \
+	$A --ext-file "$tmp/a0.ext" --pins "$pins"
+check "removes the pin after the handshake" 0 "handshake=ok verdict=INDETERMINATE" \
+	$A --no-ext --pins "$pins" --policy prefer --fallback-tlsa "3 1 1 $TB_SPKI_A"
 check "not pinned, prefer: falls back to the DNS path" 0 \
 	"handshake=ok verdict=INDETERMINATE .*left to the connection's own verification" \
 	$A --no-ext --policy prefer --fallback-tlsa "3 1 1 $TB_SPKI_A"

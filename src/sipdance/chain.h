@@ -241,11 +241,15 @@ SIPDANCE_API int sipdance_chain_client_decide(X509_STORE_CTX *xctx);
  * Ask for the chain on connection @ssl to @host (sent as SNI) port @port,
  * and decide its certificate with it. @names are the reference identifiers
  * for DANE-TA/PKIX records (RFC 5922 SIP domains); none given: @host.
- * Sets SSL_VERIFY_PEER. The decision, in the certificate callback:
+ * Sets SSL_VERIFY_PEER, and an info callback on @ssl that calls the one @ssl
+ * or its context had (replace it later and pins are never changed). The
+ * decision, in the certificate callback:
  *  - chain validated, TLSA records: DANE matching (sipdance_dane_verify);
  *    only MATCH passes;
  *  - chain present but not valid (or TLSA records all unusable): fails;
  *  - chain validated, no TLSA (denial): the SSL's own verification decides;
+ *  - the pin (name, port) changes from the chain's lifetime only when the
+ *    handshake completes after one of the two cases above passed;
  *  - no chain: fails if pinned or policy is required, else the SSL's own
  *    verification decides (e.g. TLSA from DNS added with SSL_dane_tlsa_add).
  * 0, EINVAL, ENOMEM.
