@@ -119,6 +119,8 @@ static int canonicalize(const struct rr *rr, struct canon *c)
 	lower_name(c->owner, rr->owner, rr->owner_len);
 	c->owner_len = rr->owner_len;
 	c->rdlen = rr->rdlen;
+	if (at >= 0 && (size_t)at >= rr->rdlen)
+		at = -2; /* no room left for the name: MX, SRV or NAPTR cut short */
 	if (at < -1 || !(c->rdata = malloc(rr->rdlen ? rr->rdlen : 1)))
 		return at < -1 ? EBADMSG : ENOMEM;
 	memcpy(c->rdata, rr->rdata, rr->rdlen);
@@ -318,9 +320,10 @@ int sd_rrsig_verify(const struct sd_wire *rrs, size_t nrr, const struct sd_wire 
 		if (parse_rr(&dnskeys[i], &k) || k.type != 48 || k.rdlen < 5)
 			continue;
 		lower_name(lk, k.owner, k.owner_len);
-		/* The key must be a zone key (flags bit 7) of the signer, protocol 3. */
+		/* The key must be a zone key (flags bit 7) of the signer, not
+		 * revoked (bit 8, RFC 5011), protocol 3. */
 		if (k.owner_len != signer_len || memcmp(lk, lsigner, signer_len) ||
-		    !(get16(k.rdata) & 0x0100) || k.rdata[2] != 3 || k.rdata[3] != rd[2] ||
+		    !(get16(k.rdata) & 0x0100) || (get16(k.rdata) & 0x0080) || k.rdata[2] != 3 || k.rdata[3] != rd[2] ||
 		    sd_dnssec_key_tag(k.rdata, k.rdlen) != get16(rd + 16))
 			continue;
 		err = verify_sig(rd[2], k.rdata + 4, k.rdlen - 4u, data, dlen, rd + sigoff,

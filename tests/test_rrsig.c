@@ -252,6 +252,75 @@ static void malformed(void)
 	unload(&z);
 }
 
+/* revoked - a signature by a key with the REVOKE flag (RFC 5011) is refused */
+static void revoked(void)
+{
+	struct zone z;
+	const char *why = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(&z, "signed-revoked.zone"), 0);
+	CU_ASSERT_EQUAL(check(&z, &z, "rrsig.test.", 35, T2030, &why), ENOKEY);
+	unload(&z);
+}
+
+/* heap_rr - an RR (owner rrsig.test. or _sips._tcp.rrsig.test.) in a heap
+ * block of exactly its size, so that reading past its RDATA is caught */
+static struct sd_wire heap_rr(int sips, uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	static const uint8_t plain[] = "\005rrsig\004test", srv[] = "\005_sips\004_tcp\005rrsig\004test";
+	const uint8_t *owner = sips ? srv : plain;
+	size_t ol = sips ? sizeof(srv) : sizeof(plain);
+	uint8_t *p = malloc(ol + 10 + rdlen);
+
+	CU_ASSERT_FATAL(p != NULL);
+	memcpy(p, owner, ol);
+	p[ol] = (uint8_t)(type >> 8);
+	p[ol + 1] = (uint8_t)type;
+	memcpy(p + ol + 2, "\000\001\000\000\000\074", 6);
+	p[ol + 8] = 0;
+	p[ol + 9] = (uint8_t)rdlen;
+	memcpy(p + ol + 10, rd, rdlen);
+	return (struct sd_wire){ p, ol + 10 + rdlen };
+}
+
+/* overrun - RDATA too short for the name it should hold (NAPTR ending in its
+ * third string, SRV under 6 octets, MX under 2): EBADMSG, nothing read past it */
+static void overrun(void)
+{
+	static const struct {
+		uint16_t type;
+		int sips;
+		uint8_t rd[16];
+		size_t len;
+	} bad[] = {
+		{ 35, 0, { 0, 10, 0, 10, 1, 'S', 0, 5 }, 8 },
+		{ 35, 0, { 0, 10, 0, 10, 1, 'S', 0, 0 }, 8 },
+		{ 33, 1, { 0, 10 }, 2 },
+		{ 15, 0, { 0 }, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t sig[18 + 12 + 64] = { 0 };
+		struct sd_wire rr, rrsig, key;
+		const char *why = NULL;
+		uint8_t labels = bad[i].sips ? 4 : 2;
+
+		sig[0] = (uint8_t)(bad[i].type >> 8);
+		sig[1] = (uint8_t)bad[i].type;
+		sig[2] = 13;
+		sig[3] = labels;
+		memcpy(sig + 8, "\171\060\215\000\147\164\202\000", 8); /* 2034, 2025 */
+		memcpy(sig + 18, "\005rrsig\004test", 12);
+		rr = heap_rr(bad[i].sips, bad[i].type, bad[i].rd, bad[i].len);
+		rrsig = heap_rr(bad[i].sips, 46, sig, sizeof(sig));
+		key = heap_rr(0, 48, (const uint8_t *)"\001\001\003\015", 4);
+		CU_ASSERT_EQUAL(sd_rrsig_verify(&rr, 1, &rrsig, &key, 1, T2030, NULL, &why), EBADMSG);
+		free((void *)rr.p);
+		free((void *)rrsig.p);
+		free((void *)key.p);
+	}
+}
+
 CU_ErrorCode suite_rrsig(void)
 {
 	CU_pSuite s = CU_add_suite("rrsig", NULL, NULL);
@@ -261,7 +330,9 @@ CU_ErrorCode suite_rrsig(void)
 	    !CU_add_test(s, "validity window", window) ||
 	    !CU_add_test(s, "wrong key", wrong_key) ||
 	    !CU_add_test(s, "wildcard expansion", wildcard) ||
-	    !CU_add_test(s, "malformed input", malformed))
+	    !CU_add_test(s, "malformed input", malformed) ||
+	    !CU_add_test(s, "revoked key", revoked) ||
+	    !CU_add_test(s, "RDATA shorter than its name", overrun))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
