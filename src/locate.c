@@ -527,13 +527,121 @@ static void advance(struct sipdance_locate *loc)
 		loc->cb(loc->arg, loc);
 }
 
-/* parse_uri - scheme, host, port of a sip:/sips: URI */
+/* escaped_at - "%" HEXDIG HEXDIG at @p */
+static int escaped_at(const char *p)
+{
+	return p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]);
+}
+
+/* span - length of the run at @p of alphanumerics, RFC 3261 marks ("-_.!~*'()"),
+ * escapes and the characters of @extra: the grammar of one URI part */
+static size_t span(const char *p, const char *extra)
+{
+	size_t n = 0;
+
+	for (;;) {
+		unsigned char c = (unsigned char)p[n];
+
+		if (c && (isalnum(c) || strchr("-_.!~*'()", c) || strchr(extra, c)))
+			n++;
+		else if (escaped_at(p + n))
+			n += 3;
+		else
+			return n;
+	}
+}
+
+/* check_userinfo - RFC 3261 userinfo before the '@': user [":" password] */
+static int check_userinfo(const char *p, const char *at, const char **why)
+{
+	size_t user = span(p, "&=+$,;?/");
+
+	if (!user)
+		return *why = "URI has an empty user part", EINVAL;
+	p += user;
+	if (*p == ':')
+		p += 1 + span(p + 1, "&=+$,");
+	if (p != at)
+		return *why = "character not allowed in the user part", EINVAL;
+	return 0;
+}
+
+/*
+ * set_host - the URI's host, normalised into loc->domain: lowercase, one
+ * trailing dot dropped. The cases:
+ *  - "[...]": an IPv6 reference, which must parse as an IPv6 address;
+ *  - dotted digits: an IPv4 address, which must parse as one;
+ *  - otherwise a host name (RFC 3261 §25.1, RFC 1123): labels of 1-63
+ *    letters, digits and inner hyphens, no empty label, a top label that
+ *    does not start with a digit, 253 octets at most.
+ * Anything else is refused: a name that is not what it looks like must not
+ * reach the policy or the resolver.
+ */
+static int set_host(struct sipdance_locate *loc, const char *host, size_t len, int bracketed,
+		    const char **why)
+{
+	char *d = loc->domain;
+	size_t label = 0, top = 0;
+	unsigned char a[16];
+
+	if (!len)
+		return *why = "URI has no host", EINVAL;
+	if (len >= sizeof(loc->domain))
+		return *why = "host name longer than 253 octets", EINVAL;
+	for (size_t i = 0; i < len; i++)
+		d[i] = (char)tolower((unsigned char)host[i]);
+	d[len] = '\0';
+	if (bracketed) {
+		if (inet_pton(AF_INET6, d, a) != 1)
+			return *why = "bracketed host is not an IPv6 address", EINVAL;
+		loc->numeric = 1;
+		return 0;
+	}
+	if (len > 1 && d[len - 1] == '.' && d[len - 2] != '.')
+		d[--len] = '\0';
+	if (strspn(d, "0123456789.") == len) {
+		if (inet_pton(AF_INET, d, a) != 1)
+			return *why = "host is neither a domain name nor an IPv4 address", EINVAL;
+		loc->numeric = 1;
+		return 0;
+	}
+	if (len > 253)
+		return *why = "host name longer than 253 octets", EINVAL;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || d[i] == '.') {
+			if (!label)
+				return *why = "empty label in host name", EINVAL;
+			if (d[i - 1] == '-')
+				return *why = "host name label ends with a hyphen", EINVAL;
+			top = i - label;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)d[i]) && d[i] != '-')
+			return *why = "character not allowed in a host name", EINVAL;
+		if (!label && d[i] == '-')
+			return *why = "host name label starts with a hyphen", EINVAL;
+		if (++label > 63)
+			return *why = "host name label longer than 63 octets", EINVAL;
+	}
+	if (isdigit((unsigned char)d[top]))
+		return *why = "host is neither a domain name nor an IPv4 address", EINVAL;
+	return 0;
+}
+
+/*
+ * parse_uri - host and port of a sip:/sips: URI, by RFC 3261's grammar
+ * (§19.1.1, §25.1) and nothing looser: the userinfo ends at the only '@'
+ * (';' and '?' belong to the user part), then host, port, parameters and
+ * headers. What a proxy routes on and what is checked here must be the
+ * same host, so anything ambiguous is refused, and so is maddr (it would
+ * send the request somewhere else than the host).
+ */
 static int parse_uri(struct sipdance_locate *loc, const char *uri, const char **why)
 {
-	const char *p, *host, *end;
-	size_t len;
-	char *e;
-	long port;
+	const char *p, *host, *at;
+	size_t len, params;
+	int err;
 
 	if (!strncasecmp(uri, "sips:", 5))
 		p = uri + 5;
@@ -541,46 +649,46 @@ static int parse_uri(struct sipdance_locate *loc, const char *uri, const char **
 		p = uri + 4;
 	else
 		return *why = "not a sip: or sips: URI", EINVAL;
-	end = p + strcspn(p, ";?>");
-	host = memchr(p, '@', (size_t)(end - p));
-	host = host ? host + 1 : p;
+	if ((at = strchr(p, '@'))) {
+		if (strchr(at + 1, '@'))
+			return *why = "more than one '@' in the URI", EINVAL;
+		if ((err = check_userinfo(p, at, why)))
+			return err;
+		p = at + 1;
+	}
+	host = p;
 	if (*host == '[') {
-		const char *close = memchr(host, ']', (size_t)(end - host));
+		const char *close = strchr(host, ']');
 
 		if (!close)
 			return *why = "unterminated IPv6 reference", EINVAL;
-		len = (size_t)(close - host - 1);
-		host++;
+		if ((err = set_host(loc, host + 1, (size_t)(close - host - 1), 1, why)))
+			return err;
 		p = close + 1;
-		loc->numeric = 1;
 	} else {
-		p = host + strcspn(host, ":;?>");
-		if (p > end)
-			p = end;
-		len = (size_t)(p - host);
-	}
-	if (!len || len >= sizeof(loc->domain))
-		return *why = "URI has no host", EINVAL;
-	memcpy(loc->domain, host, len);
-	loc->domain[len] = '\0';
-	if (loc->domain[len - 1] == '.')
-		loc->domain[len - 1] = '\0';
-	for (char *c = loc->domain; *c; c++) {
-		*c = (char)tolower((unsigned char)*c);
-		if (!isalnum((unsigned char)*c) && !strchr("-._:", *c))
-			return *why = "host is not a domain name or address", EINVAL;
+		len = strcspn(host, ":;?");
+		if ((err = set_host(loc, host, len, 0, why)))
+			return err;
+		p = host + len;
 	}
 	if (*p == ':') {
-		port = strtol(p + 1, &e, 10);
-		if (e == p + 1 || port < 1 || port > 65535 || (*e && !strchr(";?>", *e)))
+		unsigned long port = 0;
+
+		for (len = 1; isdigit((unsigned char)p[len]) && len < 7; len++)
+			port = port * 10 + (unsigned long)(p[len] - '0');
+		if (len == 1 || port < 1 || port > 65535 || (p[len] && !strchr(";?", p[len])))
 			return *why = "bad port in URI", EINVAL;
 		loc->port = (uint16_t)port;
+		p += len;
 	}
-	if (!loc->numeric) {
-		struct in_addr a4;
-
-		loc->numeric = inet_pton(AF_INET, loc->domain, &a4) == 1;
-	}
+	if (*p && *p != ';' && *p != '?')
+		return *why = "character not allowed after the host", EINVAL;
+	if (p[span(p, "[]/:&+$;=?")])
+		return *why = "character not allowed in the URI parameters", EINVAL;
+	params = strcspn(p, "?");
+	for (const char *m = p; (m = memchr(m, ';', params - (size_t)(m - p))); m++)
+		if (!strncasecmp(m + 1, "maddr=", 6))
+			return *why = "maddr parameter: the request would not go to the host", EINVAL;
 	return 0;
 }
 

@@ -153,21 +153,36 @@ void sipdance_policy_free(struct sipdance_policy *p)
 	free(p);
 }
 
-/* find - the rule for @domain, or NULL */
+/* name_len - length of @domain without one trailing dot; 0 for an empty name or an empty label */
+static size_t name_len(const char *domain)
+{
+	size_t n = strlen(domain);
+
+	if (n > 1 && domain[n - 1] == '.')
+		n--;
+	if (!n || domain[0] == '.' || domain[n - 1] == '.' || strstr(domain, ".."))
+		return 0;
+	return n;
+}
+
+/* find - the rule for @domain (compared as the normalised name), or NULL */
 static struct rule *find(const struct sipdance_policy *p, const char *domain)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcasecmp(p->rules[i].domain, domain))
+	size_t n = name_len(domain);
+
+	for (size_t i = 0; n && i < p->n; i++)
+		if (strlen(p->rules[i].domain) == n && !strncasecmp(p->rules[i].domain, domain, n))
 			return &p->rules[i];
 	return NULL;
 }
 
-/* sipdance_policy_set - add or replace a domain's mode */
+/* sipdance_policy_set - add or replace a domain's mode, keyed on the normalised name */
 int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipdance_dane_mode mode)
 {
 	struct rule *r, *rules;
+	size_t n;
 
-	if (!p || !domain || !*domain || mode > SIPDANCE_MODE_REQUIRED)
+	if (!p || !domain || !(n = name_len(domain)) || mode > SIPDANCE_MODE_REQUIRED)
 		return EINVAL;
 	if ((r = find(p, domain))) {
 		r->mode = mode;
@@ -176,7 +191,7 @@ int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipd
 	if (!(rules = realloc(p->rules, (p->n + 1) * sizeof(*rules))))
 		return ENOMEM;
 	p->rules = rules;
-	if (!(rules[p->n].domain = strdup(domain)))
+	if (!(rules[p->n].domain = strndup(domain, n)))
 		return ENOMEM;
 	rules[p->n++].mode = mode;
 	return 0;

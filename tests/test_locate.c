@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_locate.c - what locate decides without DNS: URI parsing and its
- * errors, IP literals (no DNSSEC, so never DANE), and target verification
- * per decision. The DNS paths run against Knot in tests/check-live.sh.
+ * errors, the host a URI names and the policy keyed on it, IP literals (no
+ * DNSSEC, so never DANE), and target verification per decision. The DNS paths run against Knot in tests/check-live.sh.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,8 +50,39 @@ static void bad_uris(void)
 		{ "sips:b.example:0", "bad port in URI" },
 		{ "sips:b.example:65536", "bad port in URI" },
 		{ "sips:b.example:50x", "bad port in URI" },
+		{ "sips:b.example:0000005061", "bad port in URI" },
 		{ "sips:[::1", "unterminated IPv6 reference" },
-		{ "sips:b/example", "host is not a domain name or address" },
+		{ "sips:b/example", "character not allowed in a host name" },
+		/* a bracketed host is an IPv6 address or nothing */
+		{ "sips:[b.example]", "bracketed host is not an IPv6 address" },
+		{ "sip:bob@[a.example]:5061", "bracketed host is not an IPv6 address" },
+		{ "sips:[127.0.0.1]", "bracketed host is not an IPv6 address" },
+		{ "sips:[]", "URI has no host" },
+		/* empty labels: never a name the policy table does not know */
+		{ "sips:nodane.example..", "empty label in host name" },
+		{ "sips:b..example", "empty label in host name" },
+		{ "sips:.b.example", "empty label in host name" },
+		{ "sips:.", "host is neither a domain name nor an IPv4 address" },
+		{ "sips:-b.example", "host name label starts with a hyphen" },
+		{ "sips:b-.example", "host name label ends with a hyphen" },
+		{ "sips:b_x.example", "character not allowed in a host name" },
+		{ "sips:b%2eexample", "character not allowed in a host name" },
+		{ "sips:1.2.3", "host is neither a domain name nor an IPv4 address" },
+		{ "sips:127.0.0.256", "host is neither a domain name nor an IPv4 address" },
+		{ "sips:b.example.123", "host is neither a domain name nor an IPv4 address" },
+		{ "sips:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example",
+		  "host name label longer than 63 octets" },
+		/* one parse for everybody: the only '@' ends the user part */
+		{ "sip:a@b@c.example", "more than one '@' in the URI" },
+		{ "sip:@b.example", "URI has an empty user part" },
+		{ "sip:bob smith@b.example", "character not allowed in the user part" },
+		{ "sip:bob:pw:x@b.example", "character not allowed in the user part" },
+		{ "sip:bob@b.example>", "character not allowed in a host name" },
+		{ "sip:bob@[::1]>", "character not allowed after the host" },
+		{ "sip:bob@b.example;lr>", "character not allowed in the URI parameters" },
+		{ "sip:bob@b.example;x=\"y\"", "character not allowed in the URI parameters" },
+		{ "sip:bob@a.example;maddr=127.0.0.9", "maddr parameter: the request would not go to the host" },
+		{ "sip:bob@a.example;lr;MADDR=b.example?x=y", "maddr parameter: the request would not go to the host" },
 	};
 	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
 
@@ -66,6 +97,52 @@ static void bad_uris(void)
 		CU_ASSERT_STRING_EQUAL(why, cases[i].why);
 		CU_ASSERT_PTR_NULL(loc);
 	}
+}
+
+/*
+ * hosts - the host a URI names, as a proxy parsing RFC 3261 routes it:
+ * ';' and '?' before the '@' are part of the user, case and one trailing
+ * dot are normalised, the domain policy applies to the normalised name.
+ * The resolution is started and dropped at once: no DNS answer is needed.
+ */
+static void hosts(void)
+{
+	static const struct { const char *uri, *domain; unsigned port; enum sipdance_dane_mode mode; } cases[] = {
+		{ "sip:a.example;@badsig.example", "badsig.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sip:a.example?x=y@badsig.example", "badsig.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sips:B.Example.", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sip:bob@b.example:5071;transport=tls?subject=x%20y", "b.example", 5071, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sip:+15551234;phone-context=b.example@b.example;user=phone", "b.example", 0,
+		  SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sip:bob:secret@b.example", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sip:b%40x@b.example", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		{ "sips:nodane.example", "nodane.example", 0, SIPDANCE_MODE_REQUIRED },
+		{ "sips:NoDane.Example.", "nodane.example", 0, SIPDANCE_MODE_REQUIRED },
+		{ "sips:x.nodane.example", "x.nodane.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+	};
+	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_policy_set(policy, "nodane.example.", SIPDANCE_MODE_REQUIRED), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sipdance_locate *loc = NULL;
+		const char *why = NULL;
+
+		if (sipdance_locate_start(&loc, &conf, cases[i].uri, NULL, NULL, &why))
+			fprintf(stderr, "\n  %s: %s\n", cases[i].uri, why);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(loc);
+		CU_ASSERT_STRING_EQUAL(sipdance_locate_domain(loc), cases[i].domain);
+		CU_ASSERT_EQUAL(sipdance_locate_mode(loc), cases[i].mode);
+		sipdance_locate_free(loc);
+	}
+	for (size_t i = 0; i < 2; i++) { /* the explicit port, seen through a numeric host */
+		static const char *const uris[] = { "sip:a.example;@127.0.0.9:5081", "sip:x?@[::1]:5081;lr" };
+		struct sipdance_locate *loc = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sipdance_locate_sync(&loc, &conf, uris[i], NULL), 0);
+		CU_ASSERT_EQUAL(sipdance_locate_target(loc, 0)->port, 5081);
+		sipdance_locate_free(loc);
+	}
+	CU_ASSERT_EQUAL(sipdance_policy_set(policy, "nodane.example", SIPDANCE_MODE_OPPORTUNISTIC), 0);
 }
 
 /* literals - an IP host needs no DNS and can only be PKIX-authenticated */
@@ -151,6 +228,7 @@ CU_ErrorCode suite_locate(void)
 	CU_pSuite s = CU_add_suite("locate", setup, teardown);
 
 	if (!s || !CU_add_test(s, "malformed URIs", bad_uris) ||
+	    !CU_add_test(s, "the host of a URI", hosts) ||
 	    !CU_add_test(s, "IP literals", literals) ||
 	    !CU_add_test(s, "verification by decision", verify_by_decision))
 		return CU_get_error();

@@ -111,6 +111,19 @@ static void modes(void)
 	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example"), OFF);
 	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "sub.b.example"), OPP);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "", REQ), EINVAL);
+	/* the normalised name is the key: one trailing dot is the same name, an empty label none */
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, "nodane.example.", REQ), 0);
+	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "nodane.example"), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "NoDane.Example."), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "nodane.example.."), OPP);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, "c.example.", REQ), 0);
+	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example"), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, "c.example", OFF), 0);
+	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example."), OFF);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, "b..example", REQ), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, ".b.example", REQ), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, "b.example..", REQ), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_policy_set(p, ".", REQ), EINVAL);
 	sipdance_policy_free(p);
 	sipdance_policy_free(NULL);
 	CU_ASSERT_EQUAL(sipdance_policy_mode_parse("required", &m), 0);

@@ -72,7 +72,8 @@ struct sipdance_policy; /* default mode plus per-domain overrides */
 SIPDANCE_API int sipdance_policy_alloc(struct sipdance_policy **out,
 				       enum sipdance_dane_mode default_mode);
 SIPDANCE_API void sipdance_policy_free(struct sipdance_policy *p);
-/** Set the mode for @domain (case-insensitive, exact match). 0, EINVAL, ENOMEM. */
+/** Set the mode for @domain (case-insensitive, exact match; one trailing dot is
+ *  ignored, an empty label is EINVAL). 0, EINVAL, ENOMEM. */
 SIPDANCE_API int sipdance_policy_set(struct sipdance_policy *p, const char *domain,
 				     enum sipdance_dane_mode mode);
 SIPDANCE_API enum sipdance_dane_mode sipdance_policy_mode(const struct sipdance_policy *p,
