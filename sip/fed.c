@@ -80,7 +80,8 @@ struct px_fedreq {
 	char uri[300];
 	struct fconn *conn;
 	int inbound;                 /* an authorization, not a send */
-	STACK_OF(X509) *chain;       /* inbound: the client chain, refs held */
+	SSL *ssl;                    /* inbound: the client's connection, a reference */
+	STACK_OF(X509) *chain;       /* inbound: its client chain, refs held */
 	struct sockaddr_storage peer;
 	px_fed_auth_fn *auth;
 };
@@ -402,6 +403,7 @@ static void req_free(struct px_fedreq *r)
 	msg_destroy(r->msg);
 	msg_destroy(r->spare);
 	sk_X509_pop_free(r->chain, X509_free);
+	SSL_free(r->ssl);
 	free(r);
 }
 
@@ -1052,8 +1054,7 @@ static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance
 	 *    accepted; the DNS said that host serves the domain;
 	 *  - any other host: not this rule, the reason says which host it was.
 	 */
-	if (!px_hook_client_name(r->fed->hook, (const struct sockaddr *)&r->peer, name, sizeof(name),
-				 NULL, NULL) || sipdance_clientid_check(name, &kind, &cdomain, NULL) ||
+	if (!px_hook_client_name(r->ssl, name, sizeof(name), NULL, NULL) || sipdance_clientid_check(name, &kind, &cdomain, NULL) ||
 	    kind != SIPDANCE_CLIENTID_HOST)
 		return 0;
 	*rule = "dane-clientid";
@@ -1094,8 +1095,7 @@ static void authorize(struct px_fedreq *r)
 	       "peer=%s domain=%s rule=%s verdict=%s (inbound client: %s)",
 	       px_addr_str((const struct sockaddr *)&r->peer, peer, sizeof(peer)), domain, rule,
 	       ok ? "MATCH" : sipdance_result_str(v.result), ok ? v.reason : why);
-	px_hook_client_remember(r->fed->hook, (const struct sockaddr *)&r->peer,
-				sk_X509_value(r->chain, 0), domain, ok);
+	px_hook_client_remember(r->ssl, domain, ok);
 	if (ok) {
 		r->auth(r->arg, 1, NULL);
 		req_free(r);
@@ -1187,17 +1187,21 @@ int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char
 	return start(f, r, uri);
 }
 
-/* px_fed_authorize - does the TLS client at @peer authenticate for @domain? */
-int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, const struct sockaddr *peer,
-		     STACK_OF(X509) *chain, const char *domain, px_fed_auth_fn *auth, void *arg)
+/* px_fed_authorize - does the client of TLS connection @ssl authenticate for @domain? */
+int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const struct sockaddr *peer,
+		     const char *domain, px_fed_auth_fn *auth, void *arg)
 {
 	struct px_fedreq *r = calloc(1, sizeof(*r));
+	STACK_OF(X509) *chain = px_hook_client_chain(ssl);
 	char uri[300];
 
-	if (!r || !(r->chain = X509_chain_up_ref(chain))) {
+	if (!r || !chain || !(r->chain = X509_chain_up_ref(chain)) || !SSL_up_ref(ssl)) {
+		if (r)
+			sk_X509_pop_free(r->chain, X509_free);
 		free(r);
 		return ENOMEM;
 	}
+	r->ssl = ssl;
 	r->inbound = 1;
 	r->auth = auth;
 	r->arg = arg;

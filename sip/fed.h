@@ -32,9 +32,10 @@ void px_fed_flush(struct px_fed *f);
 /* px_fed_send - send @msg (taken) towards @uri's domain once a connection is authenticated */
 int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
 		nta_response_f *response, void *magic, px_fed_event_fn *event, void *arg);
-/* px_fed_authorize - whether the TLS client chain from @peer authenticates for @domain */
-int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, const struct sockaddr *peer,
-		     STACK_OF(X509) *chain, const char *domain, px_fed_auth_fn *auth, void *arg);
+/* px_fed_authorize - whether the client of TLS connection @ssl (from @peer)
+ * authenticates for @domain */
+int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const struct sockaddr *peer,
+		     const char *domain, px_fed_auth_fn *auth, void *arg);
 /* px_fed_failed - 1 if @r's connection was refused in its handshake (the
  * transport error nta reports may come first), with the Reason text in why[] */
 int px_fed_failed(const struct px_fedreq *r, char *why, size_t size);

@@ -54,6 +54,7 @@ struct txn {
 	sip_t *sip;
 	int tls;                  /* it came over TLS */
 	tport_t *flow;            /* that TLS connection (a reference), for the registrar */
+	SSL *conn;                /* its TLS identity, if its handshake completed (a reference) */
 	struct sockaddr_storage peer;
 	struct branch br[MAX_BRANCHES];
 	size_t nbr;
@@ -110,6 +111,7 @@ static void txn_free(struct txn *t)
 	msg_destroy(t->req);
 	if (t->flow)
 		tport_unref(t->flow);
+	SSL_free(t->conn);
 	if (t->irq)
 		nta_incoming_destroy(t->irq);
 	free(t);
@@ -666,12 +668,14 @@ static int check_from(struct txn *t)
 	 *  - From is our own domain, or has no host or an IP literal (no domain
  *    is claimed): local users, routed on.
 	 *  - Foreign From over UDP or TCP: nothing vouches for it: 403.
-	 *  - Foreign From over TLS without a client certificate: 403.
+	 *  - Foreign From over TLS without a client certificate on the very
+	 *    connection that delivered the request (t->conn: its handshake
+	 *    done, the key proven; another connection's chain never counts): 403.
 	 *  - Foreign From over TLS with a client chain: the chain must
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
-	 *    the policy falls back); the verdict is cached per connection.
+	 *    the policy falls back); the verdict is cached on that connection.
 	 */
-	if (t->tls && px_registrar_user_check(px->hook, peer, t->sip, px->conf->domain, why,
+	if (t->tls && px_registrar_user_check(t->conn, peer, t->sip, px->conf->domain, why,
 						 sizeof(why)))
 		return reply(t, 403, "Forbidden", why);
 	if (!domain || is_domain(px, domain) || is_numeric(domain))
@@ -683,14 +687,14 @@ static int check_from(struct txn *t)
 		       px_addr_str(peer, pstr, sizeof(pstr)), domain, why);
 		return reply(t, 403, "Forbidden", why);
 	}
-	if (!(chain = px_hook_client_chain(px->hook, peer))) {
+	if (!(chain = px_hook_client_chain(t->conn))) {
 		snprintf(why, sizeof(why), "forged domain: From %s but the TLS client presented "
 			 "no certificate", domain);
 		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=inbound verdict=REFUSE (%s)",
 		       px_addr_str(peer, pstr, sizeof(pstr)), domain, why);
 		return reply(t, 403, "Forbidden", why);
 	}
-	cached = px_hook_client_cached(px->hook, peer, domain);
+	cached = px_hook_client_cached(t->conn, domain);
 	if (cached == 1)
 		return route(t);
 	if (cached == 0) {
@@ -698,7 +702,7 @@ static int check_from(struct txn *t)
 			 domain);
 		return reply(t, 403, "Forbidden", why);
 	}
-	if (px_fed_authorize(px->fed, &t->auth, peer, chain, domain, on_auth, t))
+	if (px_fed_authorize(px->fed, &t->auth, t->conn, peer, domain, on_auth, t))
 		return reply(t, 500, "Server Internal Error", "out of memory");
 	return 0;
 }
@@ -791,8 +795,10 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	/* the transport that delivered this very message (ACK has no irq transport) */
 	if ((tp = nta_incoming_transport(px->agent, NULL, ref))) {
 		t->tls = tport_has_tls(tp);
-		if (t->tls && tport_is_secondary(tp))
+		if (t->tls && tport_is_secondary(tp)) {
 			t->flow = tport_ref(tp);
+			t->conn = px_hook_inbound(px->hook, tp, (const struct sockaddr *)&t->peer);
+		}
 		tport_unref(tp);
 	}
 	msg_destroy(ref);
@@ -800,6 +806,7 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	if (!t->sip) {
 		if (t->flow)
 			tport_unref(t->flow);
+		SSL_free(t->conn);
 		msg_destroy(t->req);
 		free(t);
 		return 500;

@@ -133,11 +133,16 @@ struct sipdance_clientid_conf;
  * presented outbound; 0 or an errno with why[] */
 int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *conf,
 		     char *why, size_t whysize);
-/* px_hook_client_name - the DANE-authenticated ClientName of the inbound TLS
- * connection from @peer, into @buf; 1, or 0 if none. With @verdict, the
- * outcome of a ClientName that was presented (0 if none was) */
-int px_hook_client_name(struct px_hook *h, const struct sockaddr *peer, char *buf, size_t size,
-			struct sipdance_verdict *verdict, int *presented);
+/* px_hook_inbound - the inbound TLS connection that delivered a message from
+ * @peer over transport @tp: its SSL with a reference (SSL_free it), or NULL
+ * if none completed its handshake there (or that cannot be told apart). The
+ * px_hook_client_* functions read that connection's identity. */
+SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer);
+/* px_hook_client_name - the DANE-authenticated ClientName of connection @ssl
+ * (px_hook_inbound) into @buf; 1, or 0 if none. With @verdict, the outcome of
+ * a ClientName that was presented (0 if none was) */
+int px_hook_client_name(SSL *ssl, char *buf, size_t size, struct sipdance_verdict *verdict,
+			int *presented);
 struct sipdance_chain_source;
 struct sipdance_chain_client;
 /* px_hook_chain_serve - serve @src (RFC 9102) on the @i-th caught SSL_CTX
@@ -157,14 +162,13 @@ int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct socka
 void px_hook_unexpect(struct px_expect *e);
 /* px_hook_expecting - whether a handshake is expected towards @addr */
 int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr);
-/* px_hook_client_chain - the client chain of the inbound TLS connection from
- * @peer (borrowed; NULL if none was presented) */
-STACK_OF(X509) *px_hook_client_chain(struct px_hook *h, const struct sockaddr *peer);
-/* px_hook_client_cached - 1/0 if @domain was already judged on that connection, else -1 */
-int px_hook_client_cached(struct px_hook *h, const struct sockaddr *peer, const char *domain);
-/* px_hook_client_remember - cache a judgement, if @leaf is still that connection's */
-void px_hook_client_remember(struct px_hook *h, const struct sockaddr *peer, X509 *leaf,
-			     const char *domain, int ok);
+/* px_hook_client_chain - the client chain of connection @ssl (borrowed; NULL
+ * if none was presented) */
+STACK_OF(X509) *px_hook_client_chain(SSL *ssl);
+/* px_hook_client_cached - 1/0 if @domain was already judged on connection @ssl, else -1 */
+int px_hook_client_cached(SSL *ssl, const char *domain);
+/* px_hook_client_remember - cache a judgement for @domain on connection @ssl */
+void px_hook_client_remember(SSL *ssl, const char *domain, int ok);
 
 /* Registrar: the in-memory location service plus static entries. */
 struct px_registrar;
@@ -177,8 +181,9 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
  * its connection, which the bindings keep for requests to them */
 int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow);
 /* px_registrar_user_check - a client with a DANCE user identity (dane_clientid
- * <hash>._user.<domain>) speaks only for that user: 0, or 403 with why[] */
-int px_registrar_user_check(struct px_hook *hook, const struct sockaddr *peer, const sip_t *sip,
+ * <hash>._user.<domain>) on connection @ssl (from @peer) speaks only for that
+ * user: 0, or 403 with why[] */
+int px_registrar_user_check(SSL *ssl, const struct sockaddr *peer, const sip_t *sip,
 			    const char *our_domain, char *why, size_t size);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
  * with its flow (NULL: not registered over TLS); *closed counts the bindings

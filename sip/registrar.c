@@ -366,7 +366,7 @@ static const url_t *paid_url(const sip_t *sip, su_home_t *home)
 
 /* px_registrar_user_check - a TLS client that presented a DANCE user identity
  * speaks only for that user: 0 to go on, or 403 with the Reason text in why[] */
-int px_registrar_user_check(struct px_hook *hook, const struct sockaddr *peer, const sip_t *sip,
+int px_registrar_user_check(SSL *ssl, const struct sockaddr *peer, const sip_t *sip,
 			    const char *our_domain, char *why, size_t size)
 {
 	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE };
@@ -391,7 +391,7 @@ int px_registrar_user_check(struct px_hook *hook, const struct sockaddr *peer, c
 	 *  - an authenticated user name: REGISTER's To, else P-Asserted-Identity,
 	 *    else From must hash to exactly that owner name; otherwise refused.
 	 */
-	if (!px_hook_client_name(hook, peer, name, sizeof(name), &v, &presented)) {
+	if (!px_hook_client_name(ssl, name, sizeof(name), &v, &presented)) {
 		if (!presented || (sip->sip_request->rq_method != sip_method_register &&
 				   (!sip->sip_from || !sip->sip_from->a_url->url_host ||
 				    strcasecmp(sip->sip_from->a_url->url_host, our_domain))))

@@ -7,12 +7,16 @@
  * the info callback forces peer verification, sets SNI and binds an outbound
  * connection to what the proxy expects there (peer address -> domain); the
  * verification callback then authenticates the chain before any SIP byte is
- * sent, and keeps inbound client chains for the SIP layer.
+ * sent, and keeps inbound client chains for the SIP layer. An inbound
+ * connection's identity exists only once its handshake is done (the client
+ * proved its key), belongs to that connection (its SSL) alone, and is found
+ * again from the transport that delivered a message (peer and listener).
  */
 #include "proxy.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +46,15 @@ struct px_expect {
 
 /* Per SSL: what the callbacks know about one connection. */
 struct conn {
-	struct conn *next;       /* in the hook's list of inbound connections */
+	struct conn *next;       /* in the hook's list of established inbound connections */
 	struct px_hook *hook;
+	SSL *ssl;
 	int server;
-	struct sockaddr_storage peer;
+	int fd;                  /* inbound: its socket, while it is open */
+	int established;         /* inbound: the handshake is done, the client proved its key */
+	struct sockaddr_storage peer, local;
 	struct px_expect *expect; /* outbound */
-	STACK_OF(X509) *chain;    /* inbound client chain, if presented */
+	STACK_OF(X509) *chain;    /* inbound client chain, if presented (valid once established) */
 	struct { char domain[256]; int ok; } cached[MAX_CACHED];
 	size_t ncached;
 	char client_name[SIPDANCE_CLIENTID_MAX + 1]; /* inbound: DANE-authenticated ClientName */
@@ -72,7 +79,6 @@ static __thread struct px_hook *armed;
 static int verify_cb(X509_STORE_CTX *sctx, void *arg);
 static void info_cb(const SSL *ssl, int where, int ret);
 static void unlink_expect(struct px_expect *e);
-static struct conn *find_inbound(struct px_hook *h, const struct sockaddr *peer);
 
 /* same_addr - whether two socket addresses are the same ip and port */
 static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
@@ -109,6 +115,9 @@ static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(ctx, 0);
+	/* a TLS 1.2 renegotiation could present another certificate on an
+	 * authenticated connection: none */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	h->stats.ctx_hooked++;
 }
 
@@ -259,11 +268,19 @@ void px_hook_expect_chain(struct px_expect *e, uint16_t port, int chain_only, in
 	e->via_chain = via;
 }
 
-/* px_hook_client_name - the authenticated ClientName of the connection from @peer */
-int px_hook_client_name(struct px_hook *h, const struct sockaddr *peer, char *buf, size_t size,
-			struct sipdance_verdict *verdict, int *presented)
+/* conn_of - what the hook knows about the inbound connection of @ssl, once established */
+static struct conn *conn_of(SSL *ssl)
 {
-	struct conn *c = find_inbound(h, peer);
+	struct conn *c = ssl ? SSL_get_ex_data(ssl, ssl_idx) : NULL;
+
+	return c && c->server && c->established ? c : NULL;
+}
+
+/* px_hook_client_name - the authenticated ClientName of connection @ssl */
+int px_hook_client_name(SSL *ssl, char *buf, size_t size, struct sipdance_verdict *verdict,
+			int *presented)
+{
+	struct conn *c = conn_of(ssl);
 
 	if (presented)
 		*presented = c && c->cid_presented;
@@ -332,28 +349,123 @@ int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr)
 	return 0;
 }
 
-/* find_inbound - the inbound connection from @peer that presented a chain */
-static struct conn *find_inbound(struct px_hook *h, const struct sockaddr *peer)
+/* same_host - whether @a and @b have the same address (ports aside) */
+static int same_host(const struct sockaddr *a, const struct sockaddr *b)
 {
-	for (struct conn *c = h->inbound; c; c = c->next)
-		if (same_addr((const struct sockaddr *)&c->peer, peer))
-			return c;
-	return NULL;
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, sizeof(struct in6_addr));
 }
 
-/* px_hook_client_chain - the chain the TLS client at @peer presented */
-STACK_OF(X509) *px_hook_client_chain(struct px_hook *h, const struct sockaddr *peer)
+/* port_of - the port of an IPv4 or IPv6 socket address */
+static uint16_t port_of(const struct sockaddr *sa)
 {
-	struct conn *c = find_inbound(h, peer);
+	return sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
+					 : ((const struct sockaddr_in *)(const void *)sa)->sin_port;
+}
+
+/* is_any - whether a listener's address is the wildcard (0.0.0.0 or ::) */
+static int is_any(const struct sockaddr *sa)
+{
+	static const struct in6_addr any6;
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr == 0;
+	return !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, &any6, sizeof(any6));
+}
+
+/* alive - whether @c's socket is still that connection (a closed descriptor
+ * may be reused by another socket: its addresses then differ) */
+static int alive(const struct conn *c)
+{
+	struct sockaddr_storage p, l;
+	socklen_t plen = sizeof(p), llen = sizeof(l);
+
+	return c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)&p, &plen) == 0 &&
+	       getsockname(c->fd, (struct sockaddr *)&l, &llen) == 0 &&
+	       same_addr((const struct sockaddr *)&p, (const struct sockaddr *)&c->peer) &&
+	       same_addr((const struct sockaddr *)&l, (const struct sockaddr *)&c->local);
+}
+
+/* unlink_inbound - take @c off the list of established inbound connections */
+static void unlink_inbound(struct conn *c)
+{
+	for (struct conn **pp = c->hook ? &c->hook->inbound : NULL; pp && *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			c->next = NULL;
+			return;
+		}
+}
+
+/* px_hook_inbound - the SSL of the inbound TLS connection that delivered a
+ * message from @peer over transport @tp, with a reference (SSL_free it); NULL */
+SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer)
+{
+	const su_addrinfo_t *ai = tp ? tport_get_address(tport_parent(tp)) : NULL;
+	const struct sockaddr *lsn = ai ? (const struct sockaddr *)ai->ai_addr : NULL;
+	struct conn *c, *next, *found = NULL;
+	size_t n = 0;
+	char pstr[64];
+
+	/*
+	 * Which connection delivered the message, case by case:
+	 *  - only connections whose handshake is done count: a client that sent
+	 *    a certificate but not (yet) the CertificateVerify proving its key
+	 *    has no identity at all;
+	 *  - the connection's peer is the message's source address and its
+	 *    local address is the listener the transport belongs to (port, and
+	 *    address unless the listener is the wildcard): the same ip:port
+	 *    talking to another listener is another connection;
+	 *  - its socket must still be that connection: a closed one is dropped
+	 *    here, its descriptor may belong to anyone now;
+	 *  - exactly one connection matches: that one; none, or several (one
+	 *    peer ip:port to two local addresses of a wildcard listener, where
+	 *    the transport cannot tell them apart): no identity, fail closed.
+	 */
+	if (!lsn || !peer || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
+		return NULL;
+	for (c = h->inbound; c; c = next) {
+		next = c->next;
+		if (!same_addr((const struct sockaddr *)&c->peer, peer) ||
+		    port_of((const struct sockaddr *)&c->local) != port_of(lsn) ||
+		    (!is_any(lsn) && !same_host((const struct sockaddr *)&c->local, lsn)))
+			continue;
+		if (!alive(c)) {
+			unlink_inbound(c);
+			continue;
+		}
+		found = c;
+		n++;
+	}
+	if (n > 1) {
+		px_log(SIPDANCE_LOG_WARN, "tls", "%zu connections from %s to one wildcard listener: "
+		       "no TLS identity for their messages", n, px_addr_str(peer, pstr, sizeof(pstr)));
+		return NULL;
+	}
+	if (!found)
+		return NULL;
+	SSL_up_ref(found->ssl);
+	return found->ssl;
+}
+
+/* px_hook_client_chain - the chain the client of connection @ssl presented */
+STACK_OF(X509) *px_hook_client_chain(SSL *ssl)
+{
+	struct conn *c = conn_of(ssl);
 
 	return c ? c->chain : NULL;
 }
 
-/* px_hook_client_cached - earlier decision for @domain on this connection:
+/* px_hook_client_cached - earlier decision for @domain on connection @ssl:
  * 1 authenticated, 0 refused, -1 not decided yet */
-int px_hook_client_cached(struct px_hook *h, const struct sockaddr *peer, const char *domain)
+int px_hook_client_cached(SSL *ssl, const char *domain)
 {
-	struct conn *c = find_inbound(h, peer);
+	struct conn *c = conn_of(ssl);
 
 	for (size_t i = 0; c && i < c->ncached; i++)
 		if (!strcasecmp(c->cached[i].domain, domain))
@@ -361,13 +473,12 @@ int px_hook_client_cached(struct px_hook *h, const struct sockaddr *peer, const 
 	return -1;
 }
 
-/* px_hook_client_remember - cache a decision, if @leaf still is that connection's */
-void px_hook_client_remember(struct px_hook *h, const struct sockaddr *peer, X509 *leaf,
-			     const char *domain, int ok)
+/* px_hook_client_remember - cache a decision for @domain on connection @ssl */
+void px_hook_client_remember(SSL *ssl, const char *domain, int ok)
 {
-	struct conn *c = find_inbound(h, peer);
+	struct conn *c = conn_of(ssl);
 
-	if (!c || !c->chain || X509_cmp(sk_X509_value(c->chain, 0), leaf) != 0)
+	if (!c)
 		return;
 	if (c->ncached == MAX_CACHED)
 		memmove(c->cached, c->cached + 1, sizeof(c->cached[0]) * --c->ncached);
@@ -398,6 +509,21 @@ static void bind_outbound(struct px_hook *h, SSL *ssl, struct conn *c)
 	}
 }
 
+/* forget_fd - a new inbound connection on descriptor @fd: any listed one
+ * that had that descriptor has closed */
+static void forget_fd(struct px_hook *h, int fd)
+{
+	struct conn *c, *next;
+
+	for (c = h->inbound; c; c = next) {
+		next = c->next;
+		if (c->fd == fd) {
+			unlink_inbound(c);
+			c->fd = -1;
+		}
+	}
+}
+
 /* info_cb - per-connection set-up at handshake start; fatal alerts end an expectation */
 static void info_cb(const SSL *cssl, int where, int ret)
 {
@@ -413,11 +539,17 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		if (!(c = calloc(1, sizeof(*c))))
 			return;
 		c->hook = h;
+		c->ssl = ssl;
 		c->server = SSL_is_server(ssl);
-		if (getpeername(SSL_get_fd(ssl), (struct sockaddr *)&c->peer, &len) != 0)
+		c->fd = SSL_get_fd(ssl);
+		if (getpeername(c->fd, (struct sockaddr *)&c->peer, &len) != 0)
 			memset(&c->peer, 0, sizeof(c->peer));
+		len = sizeof(c->local);
+		if (getsockname(c->fd, (struct sockaddr *)&c->local, &len) != 0)
+			memset(&c->local, 0, sizeof(c->local));
 		SSL_set_ex_data(ssl, ssl_idx, c);
 		if (c->server) {
+			forget_fd(h, c->fd);
 			/* request a client certificate; the SIP layer decides what it is
 			 * worth (dane_clientid may also require one: keep the context's bits) */
 			SSL_set_verify(ssl, SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(ssl)) |
@@ -430,8 +562,16 @@ static void info_cb(const SSL *cssl, int where, int ret)
 			h->stats.handshakes_out++;
 		}
 	}
-	if ((where & SSL_CB_HANDSHAKE_DONE) && c && c->server) {
+	if ((where & SSL_CB_HANDSHAKE_DONE) && c && c->server && !c->established) {
 		const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+		/* the client's Finished (after its CertificateVerify) is in: from
+		 * now on the chain, if any, is this connection's identity */
+		c->established = 1;
+		c->next = h->inbound;
+		h->inbound = c;
+		if (c->chain)
+			h->stats.chains_in++;
 
 		snprintf(h->stats.last_sni_in, sizeof(h->stats.last_sni_in), "%s", sni ? sni : "");
 		if (h->clientid) {
@@ -568,6 +708,12 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	 *    decides; only MATCH lets the handshake finish, so nothing is sent
 	 *    to a peer that did not authenticate for the domain.
 	 */
+	if (c->server && c->established) {
+		/* renegotiation is off; nothing may replace an established identity */
+		sk_X509_pop_free(chain, X509_free);
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
 	if (c->server) {
 		if (h->clientid) {
 			if (X509_verify_cert(sctx) <= 0) {
@@ -580,11 +726,6 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 		}
 		sk_X509_pop_free(c->chain, X509_free);
 		c->chain = chain;
-		if (!find_inbound(h, (const struct sockaddr *)&c->peer)) {
-			c->next = h->inbound;
-			h->inbound = c;
-		}
-		h->stats.chains_in++;
 		px_log(SIPDANCE_LOG_DEBUG, "tls", "inbound connection from %s presented a chain of %d",
 		       peer, sk_X509_num(chain));
 		return 1;
