@@ -2,7 +2,7 @@
 # bootstrap.sh - set up sipdance on a fresh Debian 12 machine (as root) and run it.
 #
 #   ./bootstrap.sh          install the Debian packages, then autogen, configure, make
-#   ./bootstrap.sh check    the above, then the whole test suite (what CI runs)
+#   ./bootstrap.sh check    the above, then the benchmarks built and the whole test suite (what CI runs)
 #   ./bootstrap.sh demo     the above, then the federated call demo
 #
 # Installing is idempotent and quiet when everything is already there.
@@ -73,6 +73,14 @@ case "${1:-}" in
 	;;
 check)
 	logs=
+	say "benchmarks (make bench): compiled, not run, so that none stops building unseen"
+	if make -s -C build -j"$(nproc)" bench >build/bench.out 2>&1; then
+		printf 'PASS: make bench\n# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >>build/bench.out
+	else
+		printf 'FAIL: make bench (build/bench.out)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >>build/bench.out
+	fi
+	grep -E '^(PASS|FAIL):' build/bench.out || true
+	logs="$logs build/bench.out"
 	say "test suite"
 	make -C build -j"$(nproc)" check >build/check.out 2>&1 || true
 	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):|^# ' build/check.out || true

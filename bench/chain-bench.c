@@ -16,6 +16,7 @@
 #include <sipdance/chain.h>
 #include <sipdance/dns.h>
 #include "chain_int.h"
+#include "internal.h"
 
 /* now_us - monotonic microseconds */
 static double now_us(void)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chain_int.h - internals of the RFC 9102 chain module shared by chain*.c,
- * its tests, fuzz target and benchmark: decoded records, wire-name helpers
- * and the DNSSEC signature and digest primitives.
+ * its tests, fuzz target and benchmark: decoded records and wire-name helpers
+ * (the DNSSEC signature and digest primitives are in internal.h).
  */
 #ifndef SIPDANCE_CHAIN_INT_H
 #define SIPDANCE_CHAIN_INT_H
