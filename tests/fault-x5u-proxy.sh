@@ -52,12 +52,6 @@ conns() { grep -c connection "$tmp/http-$1.log"; }
 tel=tel:+12025551000 to="sip:+12025552000@b.example;user=phone"
 # identity URL - an Identity header from `sipdance passport sign` with x5u URL
 identity() { echo "Identity: $("$sd" passport sign --key "$data/ee.key" --x5u "$1" --orig 12025551000 --dest 12025552000 --attest A)"; }
-# answer_ms TRACE - ms from the INVITE sent to the first final response (SIPp's timestamps; 99999: none)
-answer_ms() {
-	awk '/^-+ [0-9]/ { split($3, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]; next }
-		/^INVITE / && !t0 { t0 = s } /^SIP\/2.0 [2-6]/ && !t1 { t1 = s }
-		END { print t1 ? int((t1 - t0 + (t1 < t0) * 86400) * 1000) : 99999 }' "$1"
-}
 # call NAME SIP MEDIA CTRL IHDR - one INVITE through the proxy from SIPp ports SIP/MEDIA/CTRL; sets $rc $ms
 call() {
 	sipp_run "$1" 127.0.0.1:$P -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p "$2" -mp "$3" -cp "$4" \

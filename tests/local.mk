@@ -50,6 +50,7 @@ EXTRA_DIST += \
 	tests/timeout.sh \
 	tests/ports.sh \
 	tests/wait-for.sh \
+	tests/stress.sh \
 	tests/check-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/headers.sh \

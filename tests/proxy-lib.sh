@@ -8,17 +8,19 @@ srcdir=${srcdir:-.}
 PROXY=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance-proxy")
 TESTBED="$srcdir/tests/testbed/testbed.sh"
 pass=0 fail=0 pids="" tbdir=""
-# vg_slow - factor for waits on our programs (tests/timeout.sh sets it under valgrind)
+# vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
 vg_slow=${VG_SLOW:-1}
+# wait_for - tests/wait-for.sh: until a log line (or a bound port) appears
+wait_for="$srcdir/tests/wait-for.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-proxy-test.XXXXXX")
 
-# reap PID... - SIGTERM, then SIGKILL what has not exited 20 s later (room for
-# a sanitizer build's leak report at exit); returns 1 when something had to be
-# killed: a process must exit on SIGTERM, never hang the test
+# reap PID... - SIGTERM, then SIGKILL what has not exited 20 s (times vg_slow)
+# later (room for a sanitizer's or memcheck's report at exit); returns 1 when
+# something had to be killed: a process must exit on SIGTERM, never hang the test
 reap() {
 	for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt $((200 * vg_slow)) ]; do
 		alive=
 		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
 		[ -z "$alive" ] && break
@@ -74,11 +76,12 @@ start_testbed() {
 }
 
 # start_proxy NAME ARGS... - run sipdance-proxy in the background, log in $tmp/NAME.log;
-# waits for its "serving" line; the pid is in $NAME_pid (under memcheck with VALGRIND=1)
+# waits for its "serving" line; the pid is in $NAME_pid (under memcheck with VALGRIND=1).
+# Its TLS handshake limit is 2 s times vg_slow unless ARGS set --handshake-timeout.
 start_proxy() {
 	name=$1
 	shift
-	"$PROXY" "$@" >"$tmp/$name.log" 2>&1 &
+	"$PROXY" --handshake-timeout $((2000 * vg_slow)) "$@" >"$tmp/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
 	pids="$pids $!"
 	i=0 limit=$((100 * vg_slow))
@@ -99,23 +102,27 @@ stop_proxy() {
 	pids=$(echo "$pids" | sed "s/ $p\b//")
 }
 
-# sipp_run NAME ARGS... - one SIPp run with a message trace $tmp/NAME.msg, at most 20 s
+# sipp_run NAME ARGS... - one SIPp run with a message trace $tmp/NAME.msg, at most
+# 20 s times vg_slow (its own -timeout 15 s times vg_slow unless ARGS give one);
+# SIPp gives up on a request after its usual 5 (INVITE) or 7 retransmissions times vg_slow
 sipp_run() {
 	name=$1
 	shift
-	timeout 20 sipp "$@" -m 1 -nostdin -timeout 15 -trace_msg -message_file "$tmp/$name.msg" \
+	timeout $((20 * vg_slow)) sipp -timeout $((15 * vg_slow)) -max_non_invite_retrans $((7 * vg_slow)) \
+		-max_invite_retrans $((5 * vg_slow)) "$@" -m 1 -nostdin -trace_msg -message_file "$tmp/$name.msg" \
 		>"$tmp/$name.out" 2>&1
 }
 
-# sipp_bg NAME ARGS... - a SIPp UAS in the background ($NAME_pid)
+# sipp_bg NAME ARGS... - a SIPp UAS in the background ($NAME_pid), its -p port bound on return
 sipp_bg() {
 	name=$1
 	shift
-	timeout 30 sipp "$@" -m 1 -nostdin -timeout 25 -trace_msg -message_file "$tmp/$name.msg" \
-		>"$tmp/$name.out" 2>&1 &
+	timeout $((30 * vg_slow)) sipp -timeout $((25 * vg_slow)) "$@" -m 1 -nostdin -trace_msg \
+		-message_file "$tmp/$name.msg" >"$tmp/$name.out" 2>&1 &
 	eval "${name}_pid=$!"
 	pids="$pids $!"
-	sleep 0.3
+	bg_port=$(echo " $* " | sed -n 's/.* -p \([0-9]*\) .*/\1/p')
+	[ -z "$bg_port" ] || "$wait_for" -u "$bg_port" || bad "SIPp $name listening on UDP port $bg_port"
 }
 
 # msg FILE sent|received FIRSTLINE_RE - the first such message of a SIPp trace, CRs removed
@@ -140,3 +147,14 @@ status() { grep -E '^SIP/2.0 [2-6][0-9][0-9]' "$1" | head -1 | cut -d' ' -f2; }
 
 # elapsed_ms START_NS - milliseconds since START_NS (date +%s%N)
 elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# answer_ms TRACE [REQUEST [RESPONSE-RE]] - ms from the first REQUEST (INVITE by default)
+# in a SIPp trace to the first response after it matching RESPONSE-RE (any final one by
+# default), by SIPp's own timestamps: what the proxy took, not the time programs take
+# to start (99999: none)
+answer_ms() {
+	awk -v req="^${2:-INVITE} " -v resp="^${3:-SIP/2.0 [2-6]}" '
+		/^-+ [0-9]/ { split($3, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]; next }
+		$0 ~ req && !t0 { t0 = s } t0 && $0 ~ resp && !t1 { t1 = s }
+		END { print t1 ? int((t1 - t0 + (t1 < t0) * 86400) * 1000) : 99999 }' "$1"
+}

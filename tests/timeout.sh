@@ -6,6 +6,8 @@
 # test starts through tests/valgrind.sh, run under memcheck, and any error or
 # definite leak they report fails the test; VG_SLOW (6) is the factor the
 # tests stretch their waits by, as programs take seconds to start there.
+# With STRESS=1 every core is kept busy while the tests run (tests/stress.sh).
+[ -z "${STRESS-}" ] || "$(dirname "$0")/stress.sh"
 [ -n "${VALGRIND-}" ] || exec timeout -k 10 "${SD_TEST_TIMEOUT:-600}" "$@"
 VG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-vg.XXXXXX") || exit 99
 VG_SLOW=6
