@@ -60,7 +60,7 @@ client() {
 }
 
 # 1. alice with her published _user TLSA: registers and calls
-sipp_bg uas -sn uas -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 client good $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/inv" "$tmp/forged" "$tmp/paid"
 out=$(cat "$tmp/good.out")
 check "alice (valid _user TLSA) registers: 200" eval 'sed -n 1p "$tmp/good.out" | grep -q "^SIP/2.0 200"'

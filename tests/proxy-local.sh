@@ -28,7 +28,7 @@ sipp_run reg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -
 check "REGISTER bob@a.example: 200" eval '[ "$(status "$tmp/reg.msg")" = 200 ]'
 check "the 200 lists the binding with its expiry" \
 	grep -q "Contact: <sip:bob@127.0.0.1:$uas_p>;expires=60" "$tmp/reg.msg"
-sipp_bg uas -sn uas -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 sipp_run uac 127.0.0.1:$P -sn uac $opts -p $uac_p -s bob
 rc=$?
 wait "$uas_pid" 2>/dev/null
@@ -43,7 +43,7 @@ check "after Expires: 0 bob has no binding: 404" eval '[ "$(status "$tmp/gone.ms
 
 # 2. forking: one contact busy, the other answers; the 200 wins
 sipp_bg busy -sf "$srcdir/tests/sip-busy.xml" -i 127.0.0.1 -p $busy_p -mp $busy_m -cp $busy_c
-sipp_bg ans -sn uas -i 127.0.0.1 -p $ans_p -mp $ans_m -cp $ans_c
+sipp_bg ans -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $ans_p -mp $ans_m -cp $ans_c
 sipp_run fork 127.0.0.1:$P -sn uac $opts -p $uac_p -s fork
 rc=$?
 wait "$busy_pid" "$ans_pid" 2>/dev/null
