@@ -46,6 +46,7 @@ static const struct key {
 	{ "client-domains", K_STR, offsetof(struct px_conf, client_domains), "D,D client domains whose TLSA is looked up (default: --domain)" },
 	{ "chain", K_STR, offsetof(struct px_conf, chain), "MODE       RFC 9102 DNSSEC chain: required | prefer (default) | off" },
 	{ "chain-lifetime", K_UINT, offsetof(struct px_conf, chain_lifetime), "H ExtSupportLifetime we serve, hours (default 0: no pinning)" },
+	{ "chain-refresh", K_UINT, offsetof(struct px_conf, chain_refresh), "S refresh the chain we serve at least every S seconds (default: 3/4 into its TTL)" },
 	{ "chain-pins", K_STR, offsetof(struct px_conf, chain_pins), "FILE  pins of peers that served a chain (default: memory only)" },
 	{ "client-name", K_STR, offsetof(struct px_conf, client_name), "HOST our dane_clientid on outbound TLS, e.g. sip.a.example" },
 	{ "stir", K_STR, offsetof(struct px_conf, stir), "MODE          STIR/SHAKEN: off (default) | verify | sign | verify,sign" },

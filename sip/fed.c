@@ -247,7 +247,8 @@ static void chain_update(struct px_fed *f, int all)
 			       why ? why : "?", sipdance_chain_source_get(f->chain_src[i], now, &len)
 			       ? "the current one is still valid" : "serving none");
 		else if (sipdance_chain_source_get(f->chain_src[i], now, &len))
-			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes)", len);
+			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s)", len,
+			       all ? "SIGHUP" : "timer");
 	}
 	chain_schedule(f);
 }
@@ -289,7 +290,8 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 						 .pin_file = conf->chain_pins, .ca_file = conf->ca_file };
 	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
 						 .resolver = conf->resolver, .host = conf->client_name,
-						 .lifetime = (uint16_t)conf->chain_lifetime };
+						 .lifetime = (uint16_t)conf->chain_lifetime,
+						 .refresh_s = conf->chain_refresh };
 	const char *w = NULL;
 	size_t k = 0, len = 0;
 	int err;

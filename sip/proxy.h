@@ -68,6 +68,7 @@ struct px_conf {
 	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */
 	const char *chain;             /* RFC 9102: required | prefer | off */
 	unsigned chain_lifetime;       /* ExtSupportLifetime we serve, hours (0: clients do not pin) */
+	unsigned chain_refresh;        /* refresh our chains at least every N s (0: as the TTLs say) */
 	const char *chain_pins;        /* pin store file of the client side */
 	const char *config_file;
 	/* STIR/SHAKEN (sip/stir.c): --stir off | verify | sign | verify,sign */

@@ -279,6 +279,8 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 	ext = NULL;
 	s->expires = r.expires;
 	s->next = now + (time_t)(r.ttl / 4 * 3);
+	if (s->conf.refresh_s && s->next > now + (time_t)s->conf.refresh_s)
+		s->next = now + (time_t)s->conf.refresh_s;
 	if (s->next > r.expires - EXPIRY_MARGIN)
 		s->next = r.expires - EXPIRY_MARGIN;
 	if (s->next < now + MIN_REFRESH)

@@ -121,6 +121,7 @@ struct sipdance_chain_source_conf {
 	uint16_t port;            /* our TLS port */
 	uint16_t lifetime;        /* ExtSupportLifetime in hours (0 = clients must not pin) */
 	unsigned timeout_ms;      /* DNS timeout; 0 = 3000 */
+	unsigned refresh_s;       /* refresh at least this often, seconds (0 = as the TTLs say) */
 };
 
 struct sipdance_chain_source; /* the current extension_data and when it expires */
@@ -142,8 +143,9 @@ SIPDANCE_API int sipdance_chain_source_refresh(struct sipdance_chain_source *s,
 					       const char **why);
 /**
  * When the host should call sipdance_chain_source_refresh(): three quarters
- * into the smallest TTL, and at least 10 minutes before the earliest RRSIG
- * expiration; sooner (30 s) after a failed refresh.
+ * into the smallest TTL (or after refresh_s, when sooner), and at least 10
+ * minutes before the earliest RRSIG expiration; never sooner than 10 s;
+ * 30 s after a failed refresh.
  */
 SIPDANCE_API time_t sipdance_chain_source_next_refresh(const struct sipdance_chain_source *s);
 /**
