@@ -7,6 +7,14 @@
 #include <stddef.h>
 #include <time.h>
 #include <sipdance/common.h>
+#include <sipdance/loop.h>
+
+/* The event-loop contract, as modules use it (loop.c): watch @fd for @events (0: stop),
+ * and timers (opaque, NULL when out of memory) armed in @ms (< 0: disarmed). */
+int sd_loop_watch(struct sipdance_loop *l, int fd, int events, sipdance_loop_io_fn *fn, void *arg);
+void *sd_timer_alloc(struct sipdance_loop *l, sipdance_loop_timer_fn *fn, void *arg);
+void sd_timer_set(struct sipdance_loop *l, void *t, long ms);
+void sd_timer_free(struct sipdance_loop *l, void *t);
 
 /* Decode hex digits (white space allowed between them); 0 or EINVAL. */
 int sd_hex_decode(const char *s, size_t slen, uint8_t *out, size_t outsize,

@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libsdcore.la
 libsdcore_la_SOURCES = \
 	src/internal.h \
 	src/util.c \
+	src/loop.c \
 	src/tlsa.c \
 	src/dane.c \
 	src/stir-internal.h \
@@ -37,6 +38,7 @@ include_HEADERS = src/sipdance.h
 sipdanceincludedir = $(includedir)/sipdance
 sipdanceinclude_HEADERS = \
 	src/sipdance/common.h \
+	src/sipdance/loop.h \
 	src/sipdance/tlsa.h \
 	src/sipdance/dane.h \
 	src/sipdance/stir.h \

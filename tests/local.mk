@@ -5,6 +5,7 @@ tests_run_tests_SOURCES = \
 	tests/suites.h \
 	tests/run-tests.c \
 	tests/test_util.c \
+	tests/test_loop.c \
 	tests/test_tlsa.c \
 	tests/test_dane.c \
 	tests/test_stir.c \

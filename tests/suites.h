@@ -8,6 +8,7 @@
 /* X-macro: one entry per suite; suite_NAME() registers it. */
 #define SUITES(XX) \
 	XX(util)   \
+	XX(loop)   \
 	XX(tlsa)   \
 	XX(dane)   \
 	XX(stir)   \
