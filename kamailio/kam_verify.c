@@ -2,12 +2,11 @@
 /*
  * kam_verify.c - what the Kamailio module decides, without Kamailio: a
  * per-process resolver/verifier/policy, the library's asynchronous DNS run
- * on a private poll() loop that gives up at a deadline (so one script call
- * never blocks longer than max_wait), and destination, peer and user checks.
+ * on the library's poll loop up to a deadline (so one script call never
+ * blocks longer than max_wait), and destination, peer and user checks.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,94 +19,13 @@
 #include <sipdance/locate.h>
 #include "kam_verify.h"
 
-#define MAX_FDS 64
-#define NEVER UINT64_MAX
-
 struct kv {
 	struct sipdance_dns *dns;
 	struct sipdance_dane *dane;
 	struct sipdance_policy *policy;
 	unsigned max_wait_ms;
-	struct pollfd fds[MAX_FDS]; /* what the DNS layer wants watched */
-	size_t nfds;
-	uint64_t timer_at;          /* when it wants sipdance_dns_timeout(), ms */
+	struct sipdance_loop *loop; /* the library's poll loop: lookups run on it */
 };
-
-/* mono_ms - monotonic clock in milliseconds */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* on_io - the DNS layer changes what it waits for on @fd */
-static void on_io(void *host, int fd, int events)
-{
-	struct kv *kv = host;
-	size_t i;
-
-	for (i = 0; i < kv->nfds && kv->fds[i].fd != fd; i++)
-		;
-	if (!events) {
-		if (i < kv->nfds)
-			kv->fds[i] = kv->fds[--kv->nfds];
-		return;
-	}
-	if (i == kv->nfds) {
-		if (kv->nfds == MAX_FDS)
-			return; /* not watched: its lookup ends at the deadline */
-		kv->nfds++;
-	}
-	kv->fds[i] = (struct pollfd){ .fd = fd,
-				      .events = (short)(((events & SIPDANCE_DNS_READ) ? POLLIN : 0) |
-							((events & SIPDANCE_DNS_WRITE) ? POLLOUT : 0)) };
-}
-
-/* on_timer - the DNS layer wants its timeout in @ms (-1: never) */
-static void on_timer(void *host, long ms)
-{
-	struct kv *kv = host;
-
-	kv->timer_at = ms < 0 ? NEVER : mono_ms() + (uint64_t)ms;
-}
-
-/* run_until - drive the DNS layer until *done or max_wait has passed; 0 or ETIMEDOUT */
-static int run_until(struct kv *kv, const int *done)
-{
-	uint64_t deadline = mono_ms() + kv->max_wait_ms;
-
-	while (!*done) {
-		struct pollfd snap[MAX_FDS];
-		uint64_t now = mono_ms(), until = kv->timer_at < deadline ? kv->timer_at : deadline;
-		size_t n = kv->nfds;
-		int ms;
-
-		if (now >= deadline)
-			return ETIMEDOUT;
-		ms = until <= now ? 0 : (int)(until - now);
-		memcpy(snap, kv->fds, n * sizeof(snap[0]));
-		if (poll(snap, (nfds_t)n, ms) < 0 && errno != EINTR)
-			return errno;
-		/* a snapshot: processing one descriptor may change the watched set */
-		for (size_t i = 0; i < n && !*done; i++) {
-			int ev = 0;
-
-			if (snap[i].revents & (POLLIN | POLLERR | POLLHUP))
-				ev |= SIPDANCE_DNS_READ;
-			if (snap[i].revents & (POLLOUT | POLLERR | POLLHUP))
-				ev |= SIPDANCE_DNS_WRITE;
-			if (ev)
-				sipdance_dns_process(kv->dns, snap[i].fd, ev);
-		}
-		if (!*done && kv->timer_at <= mono_ms()) {
-			kv->timer_at = NEVER;
-			sipdance_dns_timeout(kv->dns);
-		}
-	}
-	return 0;
-}
 
 /* set_str - copy @s into a fixed field */
 static void set_str(char *dst, size_t size, const char *s)
@@ -193,7 +111,11 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 	if (!(kv = calloc(1, sizeof(*kv))))
 		return *why = "out of memory", ENOMEM;
 	kv->max_wait_ms = conf->max_wait_ms;
-	kv->timer_at = NEVER;
+	if ((err = sipdance_loop_poll_alloc(&kv->loop))) {
+		*why = "out of memory";
+		goto fail;
+	}
+	dc.loop = kv->loop;
 	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)))
 		goto fail;
 	if ((err = sipdance_dane_alloc(&kv->dane, conf->ca_file))) {
@@ -218,7 +140,6 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 			goto fail;
 		}
 	}
-	sipdance_dns_set_loop(kv->dns, on_io, on_timer, kv);
 	*out = kv;
 	return 0;
 fail:
@@ -234,6 +155,7 @@ void kv_free(struct kv *kv)
 	sipdance_dns_free(kv->dns);
 	sipdance_dane_free(kv->dane);
 	sipdance_policy_free(kv->policy);
+	sipdance_loop_free(kv->loop);
 	free(kv);
 }
 
@@ -261,7 +183,7 @@ static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv
 		kv_fail(r, "NOMATCH", "cannot locate %s: %s", what, why ? why : strerror(err));
 		return NULL;
 	}
-	if ((err = run_until(kv, &done))) {
+	if ((err = sipdance_loop_run(kv->loop, &done, (long)kv->max_wait_ms))) {
 		sipdance_locate_free(loc);
 		kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
 		return NULL;
@@ -422,7 +344,7 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, st
 		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
 		return -1;
 	}
-	if (run_until(kv, &u.done)) {
+	if (sipdance_loop_run(kv->loop, &u.done, (long)kv->max_wait_ms)) {
 		sipdance_dns_cancel(q);
 		kv_fail(r, "INDETERMINATE", "TLSA %s: no answer within %u ms", r->name, kv->max_wait_ms);
 		return -1;

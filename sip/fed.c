@@ -32,8 +32,8 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #include "fed.h"
+#include "suloop.h"
 
-#define MAX_WATCH 32
 #define MAX_CLIENT_DOMAINS 32
 /* An authenticated connection is reused without a new location for this
  * long; after that each request locates again (answers come from the DNS
@@ -94,9 +94,7 @@ struct px_fed {
 	struct sipdance_dns *dns;
 	struct sipdance_policy *policy;
 	struct sipdance_dane *dane;
-	su_timer_t *dns_timer;
-	struct { int fd, index; su_wait_t wait; } watch[MAX_WATCH];
-	size_t nwatch;
+	struct px_suloop *loop;      /* libsipdance's loop contract on root */
 	struct fconn *conns;
 	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
 	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
@@ -111,75 +109,6 @@ struct px_fed {
 
 static void conn_dispatch(struct fconn *c);
 static void req_connect(struct px_fedreq *r);
-
-/* dns_wakeup - a DNS descriptor is ready */
-static int dns_wakeup(struct px_proxy *px, su_wait_t *w, void *arg)
-{
-	struct px_fed *f = arg;
-	int fd = su_wait_socket(w), ev = su_wait_events(w, fd), out = 0;
-
-	if (ev & (SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP))
-		out |= SIPDANCE_DNS_READ;
-	if (ev & SU_WAIT_OUT)
-		out |= SIPDANCE_DNS_WRITE;
-	sipdance_dns_process(f->dns, fd, out);
-	return 0;
-}
-
-/* dns_io - the DNS layer wants @fd watched for @events (0: no longer) */
-static void dns_io(void *host, int fd, int events)
-{
-	struct px_fed *f = host;
-	int su_ev = ((events & SIPDANCE_DNS_READ) ? SU_WAIT_IN : 0) |
-		    ((events & SIPDANCE_DNS_WRITE) ? SU_WAIT_OUT : 0);
-	size_t i;
-
-	for (i = 0; i < f->nwatch && f->watch[i].fd != fd; i++)
-		;
-	if (i < f->nwatch) {
-		/* a descriptor number reused by a new socket is unknown to the
-		 * loop: register that one afresh */
-		if (events && su_root_eventmask(f->root, f->watch[i].index, fd, su_ev) == 0)
-			return;
-		su_root_deregister(f->root, f->watch[i].index);
-		f->watch[i] = f->watch[--f->nwatch];
-		i = f->nwatch;
-		if (!events)
-			return;
-	}
-	if (!events || f->nwatch == MAX_WATCH || su_wait_create(&f->watch[i].wait, fd, su_ev) != 0) {
-		if (events)
-			px_log(SIPDANCE_LOG_ERR, "dns", "cannot watch descriptor %d", fd);
-		return;
-	}
-	f->watch[i].fd = fd;
-	f->watch[i].index = su_root_register(f->root, &f->watch[i].wait, dns_wakeup, f, 0);
-	if (f->watch[i].index < 0) {
-		su_wait_destroy(&f->watch[i].wait);
-		px_log(SIPDANCE_LOG_ERR, "dns", "cannot register descriptor %d", fd);
-		return;
-	}
-	f->nwatch++;
-}
-
-/* dns_timer_fired - the DNS layer's timer */
-static void dns_timer_fired(struct px_proxy *px, su_timer_t *t, void *arg)
-{
-	struct px_fed *f = arg;
-
-	sipdance_dns_timeout(f->dns);
-}
-
-/* dns_timer - the DNS layer wants its timer in @ms (-1: cancel) */
-static void dns_timer(void *host, long ms)
-{
-	struct px_fed *f = host;
-
-	if (ms < 0)
-		su_timer_reset(f->dns_timer);
-	else
-		su_timer_set_interval(f->dns_timer, dns_timer_fired, f, ms > 0 ? ms : 1);
-}
 
 /* clientid_setup - dane_clientid on the proxy's TLS contexts: inbound clients
  * (--client-auth, --client-domains) and our own name outbound (--client-name) */
@@ -359,14 +288,14 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 		return clientid_setup(f, why, whysize);
 	dc.resolver = conf->resolver;
 	dc.trust_anchor = conf->trust_anchor;
+	if ((err = px_suloop_alloc(&f->loop, root)))
+		return err;
+	dc.loop = px_suloop_loop(f->loop);
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
 		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,
 			 conf->trust_anchor, dwhy ? dwhy : strerror(err));
 		return err;
 	}
-	if (!(f->dns_timer = su_timer_create(su_root_task(root), 0)))
-		return ENOMEM;
-	sipdance_dns_set_loop(f->dns, dns_io, dns_timer, f);
 	if ((err = clientid_setup(f, why, whysize)))
 		return err;
 	return chain_setup(f, why, whysize);
@@ -449,10 +378,8 @@ void px_fed_free(struct px_fed *f)
 		c->waiting = c->blocked = NULL;
 		conn_free(c);
 	}
-	for (size_t i = 0; i < f->nwatch; i++)
-		su_root_deregister(f->root, f->watch[i].index);
 	sipdance_dns_free(f->dns);
-	su_timer_destroy(f->dns_timer);
+	px_suloop_free(f->loop);
 	sipdance_policy_free(f->policy);
 	sipdance_dane_free(f->dane);
 	sipdance_dns_free(f->cid_dns);

@@ -10,6 +10,8 @@ libsdproxy_la_SOURCES = \
 	sip/conf.c \
 	sip/tlshook.c \
 	sip/registrar.c \
+	sip/suloop.h \
+	sip/suloop.c \
 	sip/fed.c \
 	sip/stir.h \
 	sip/stir.c \

@@ -2,13 +2,13 @@
 /*
  * dns.c - DNSSEC-validated lookups through getdns in stub mode: one configured
  * resolver, a private trust anchor, a status per answer, a TTL cache with an
- * LRU bound, shared in-flight lookups and an event loop run by the host.
+ * LRU bound, shared in-flight lookups, on the host's loop (sipdance/loop.h)
+ * or a private poll loop for blocking lookups.
  * CNAMEs are followed hop by hop; NAPTR never reaches getdns' validator
  * (getdns 1.6.0 aborts on it) and is checked with sd_rrsig_verify instead.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,9 +254,9 @@ struct sipdance_dns {
 	unsigned timeout_ms;
 	size_t cache_size;
 	uint32_t max_ttl, neg_ttl;
-	sipdance_dns_io_fn *io;
-	sipdance_dns_timer_fn *timer;
-	void *host;
+	struct sipdance_loop *host; /* where getdns' descriptors and deadlines are watched */
+	struct sipdance_loop *own;  /* a private poll loop when the configuration named none */
+	void *timer;                /* our one timer on it */
 	uint64_t (*clock)(void *arg);
 	void *clock_arg;
 	TAILQ_HEAD(, ev) evs;
@@ -264,7 +264,7 @@ struct sipdance_dns {
 	TAILQ_HEAD(, sipdance_dns_query) ready;
 	struct watch *watch;
 	size_t nwatch, capwatch;
-	uint64_t timer_at;         /* deadline the host was given, or NEVER */
+	uint64_t timer_at;         /* deadline the timer was armed for, or NEVER */
 	unsigned round;
 	struct entry **bucket;
 	size_t nbuckets, count;
@@ -646,7 +646,9 @@ void sipdance_dns_flush(struct sipdance_dns *dns)
 	}
 }
 
-/* Event loop: getdns schedules on it; the host or a private poll() drives it */
+/* Event loop: getdns schedules on it, the loop contract (sipdance/loop.h) drives it */
+
+static void on_io(void *arg, int fd, int events);
 
 /* loop_schedule - getdns wants @gev on @fd (or a timer for fd -1) */
 static getdns_return_t loop_schedule(getdns_eventloop *loop, int fd, uint64_t timeout,
@@ -669,9 +671,9 @@ static getdns_return_t loop_schedule(getdns_eventloop *loop, int fd, uint64_t ti
 	return GETDNS_RETURN_GOOD;
 }
 
-/* unwatch - tell the host at once to stop watching @fd: getdns may close it
- * next and reuse the number for a new socket, which the host must then see
- * as a new registration (epoll keeps no entry for a closed descriptor) */
+/* unwatch - stop watching @fd at once: getdns may close it next and reuse the
+ * number for a new socket, which the loop must then see as a new watch (epoll
+ * keeps no entry for a closed descriptor) */
 static void unwatch(struct sipdance_dns *dns, int fd)
 {
 	struct ev *e;
@@ -682,8 +684,8 @@ static void unwatch(struct sipdance_dns *dns, int fd)
 	for (size_t i = 0; i < dns->nwatch; i++) {
 		if (dns->watch[i].fd != fd)
 			continue;
-		if (dns->watch[i].events && dns->io)
-			dns->io(dns->host, fd, 0);
+		if (dns->watch[i].events)
+			sd_loop_watch(dns->host, fd, 0, NULL, NULL);
 		dns->watch[i] = dns->watch[--dns->nwatch];
 		return;
 	}
@@ -728,9 +730,9 @@ static void fire_fd(struct sipdance_dns *dns, int fd, int events)
 				continue;
 			e->round = round;
 			gev = e->gev;
-			if ((events & SIPDANCE_DNS_READ) && gev->read_cb)
+			if ((events & SIPDANCE_LOOP_READ) && gev->read_cb)
 				cb = gev->read_cb;
-			else if ((events & SIPDANCE_DNS_WRITE) && gev->write_cb)
+			else if ((events & SIPDANCE_LOOP_WRITE) && gev->write_cb)
 				cb = gev->write_cb;
 			if (cb)
 				break;
@@ -786,22 +788,20 @@ static int fd_events(const struct sipdance_dns *dns, int fd)
 		if (e->fd != fd)
 			continue;
 		if (e->gev->read_cb)
-			events |= SIPDANCE_DNS_READ;
+			events |= SIPDANCE_LOOP_READ;
 		if (e->gev->write_cb)
-			events |= SIPDANCE_DNS_WRITE;
+			events |= SIPDANCE_LOOP_WRITE;
 	}
 	return events;
 }
 
-/* tell_host - pass changed descriptor interests and the next deadline to the host */
+/* tell_host - pass changed descriptor interests and the next deadline to the loop */
 static void tell_host(struct sipdance_dns *dns)
 {
 	struct ev *e;
 	uint64_t t;
 	size_t i;
 
-	if (!dns->io || !dns->timer)
-		return;
 	for (i = 0; i < dns->nwatch; i++)
 		dns->watch[i].seen = 0;
 	TAILQ_FOREACH(e, &dns->evs, link) {
@@ -828,8 +828,10 @@ static void tell_host(struct sipdance_dns *dns)
 		int events = w->seen ? fd_events(dns, w->fd) : 0;
 
 		if (events != w->events) {
+			/* a watch the loop refused: the lookup ends at its timeout */
+			if (sd_loop_watch(dns->host, w->fd, events, on_io, dns) && events)
+				sd_log(SIPDANCE_LOG_ERR, "dns", "the loop cannot watch descriptor %d", w->fd);
 			w->events = events;
-			dns->io(dns->host, w->fd, events);
 		}
 		if (!w->seen)
 			*w = dns->watch[--dns->nwatch];
@@ -841,127 +843,71 @@ static void tell_host(struct sipdance_dns *dns)
 		uint64_t now = mono_ms();
 
 		dns->timer_at = t;
-		dns->timer(dns->host, t == NEVER ? -1 : t <= now ? 0 : (long)(t - now));
+		sd_timer_set(dns->host, dns->timer, t == NEVER ? -1 : t <= now ? 0 : (long)(t - now));
 	}
 }
 
-/* run_once - one round of a private poll() over the loop's descriptors */
-static void run_once(struct sipdance_dns *dns, int blocking)
+/* on_io - the loop found @fd ready */
+static void on_io(void *arg, int fd, int events)
 {
-	struct pollfd *pfd;
-	size_t n = 0, cap = 0;
-	struct ev *e;
-	uint64_t t = next_deadline(dns), now = mono_ms();
-	int ms = !blocking || t <= now ? 0 : t == NEVER ? -1 : (int)(t - now > 60000 ? 60000 : t - now);
+	struct sipdance_dns *dns = arg;
 
-	TAILQ_FOREACH(e, &dns->evs, link)
-		cap++;
-	if (!(pfd = calloc(cap ? cap : 1, sizeof(*pfd))))
-		return;
-	TAILQ_FOREACH(e, &dns->evs, link) {
-		size_t i;
-
-		if (e->fd < 0)
-			continue;
-		for (i = 0; i < n && pfd[i].fd != e->fd; i++)
-			;
-		if (i == n)
-			pfd[n++].fd = e->fd;
-		if (e->gev->read_cb)
-			pfd[i].events |= POLLIN;
-		if (e->gev->write_cb)
-			pfd[i].events |= POLLOUT;
-	}
-	if (n == 0 && ms < 0) {
-		free(pfd);
-		return;
-	}
-	if (poll(pfd, (nfds_t)n, ms) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			int ev = 0;
-
-			if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-				ev |= SIPDANCE_DNS_READ;
-			if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP))
-				ev |= SIPDANCE_DNS_WRITE;
-			if (ev)
-				fire_fd(dns, pfd[i].fd, ev);
-		}
-	}
-	free(pfd);
-	fire_timeouts(dns);
+	fire_fd(dns, fd, events);
 	deliver(dns);
-}
-
-/* loop_run_once - getdns asks for one round */
-static void loop_run_once(getdns_eventloop *loop, int blocking)
-{
-	struct sipdance_dns *dns = (struct sipdance_dns *)loop;
-
-	run_once(dns, blocking);
 	tell_host(dns);
 }
 
-/* loop_run - getdns asks to run until nothing is left */
+/* on_timer - the loop's timer ran out */
+static void on_timer(void *arg)
+{
+	struct sipdance_dns *dns = arg;
+
+	dns->timer_at = NEVER;
+	fire_timeouts(dns);
+	deliver(dns);
+	tell_host(dns);
+}
+
+/* loop_run_once - getdns asks for one round, at most until its next deadline:
+ * only a private loop can give it */
+static void loop_run_once(getdns_eventloop *loop, int blocking)
+{
+	struct sipdance_dns *dns = (struct sipdance_dns *)loop;
+	uint64_t t = next_deadline(dns), now = mono_ms();
+
+	sipdance_loop_run(dns->own, NULL, !blocking || t <= now ? 0 : t == NEVER ? 1000 : (long)(t - now));
+}
+
+/* loop_run - getdns asks to run until nothing is left: only a private loop can */
 static void loop_run(getdns_eventloop *loop)
 {
 	struct sipdance_dns *dns = (struct sipdance_dns *)loop;
 
-	while (!TAILQ_EMPTY(&dns->evs) || !TAILQ_EMPTY(&dns->ready))
-		run_once(dns, 1);
-	tell_host(dns);
+	sipdance_loop_run(dns->own, NULL, -1);
 }
 
 static getdns_eventloop_vmt loop_vmt = {
 	loop_cleanup, loop_schedule, loop_clear, loop_run, loop_run_once
 };
 
-/* detach_host - tell the host to stop watching and timing for us */
+/* detach_host - stop watching and timing, free our timer */
 static void detach_host(struct sipdance_dns *dns)
 {
-	if (dns->io && dns->timer) {
+	if (dns->host) {
 		for (size_t i = 0; i < dns->nwatch; i++)
 			if (dns->watch[i].events)
-				dns->io(dns->host, dns->watch[i].fd, 0);
-		if (dns->timer_at != NEVER)
-			dns->timer(dns->host, -1);
+				sd_loop_watch(dns->host, dns->watch[i].fd, 0, NULL, NULL);
+		sd_timer_free(dns->host, dns->timer);
 	}
+	dns->timer = NULL;
 	dns->nwatch = 0;
 	dns->timer_at = NEVER;
 }
 
-/* sipdance_dns_set_loop - attach the host's event loop, detaching the previous one */
-void sipdance_dns_set_loop(struct sipdance_dns *dns, sipdance_dns_io_fn *io,
-			   sipdance_dns_timer_fn *timer, void *host)
+/* sd_dns_loop - the loop @dns runs on, for modules that wait on it */
+struct sipdance_loop *sd_dns_loop(const struct sipdance_dns *dns)
 {
-	if (!dns)
-		return;
-	detach_host(dns);
-	dns->io = io;
-	dns->timer = timer;
-	dns->host = host;
-	tell_host(dns);
-}
-
-/* sipdance_dns_process - the host saw @events on @fd */
-void sipdance_dns_process(struct sipdance_dns *dns, int fd, int events)
-{
-	if (!dns)
-		return;
-	fire_fd(dns, fd, events);
-	deliver(dns);
-	tell_host(dns);
-}
-
-/* sipdance_dns_timeout - the host's timer fired */
-void sipdance_dns_timeout(struct sipdance_dns *dns)
-{
-	if (!dns)
-		return;
-	dns->timer_at = NEVER;
-	fire_timeouts(dns);
-	deliver(dns);
-	tell_host(dns);
+	return dns->host;
 }
 
 /* Replies */
@@ -1715,6 +1661,12 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	if (!(dns = calloc(1, sizeof(*dns))))
 		return fail(why, "out of memory", ENOMEM);
 	dns->loop.vmt = &loop_vmt;
+	if (!(dns->host = conf->loop) && (err = sipdance_loop_poll_alloc(&dns->own))) {
+		free(dns);
+		return fail(why, "out of memory", err);
+	}
+	if (!dns->host)
+		dns->host = dns->own;
 	TAILQ_INIT(&dns->evs);
 	TAILQ_INIT(&dns->flights);
 	TAILQ_INIT(&dns->ready);
@@ -1732,7 +1684,8 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 					 dns->timeout_ms, why)))
 		goto out;
 	err = fail(why, "out of memory", ENOMEM);
-	if (!(dns->bucket = calloc(dns->nbuckets, sizeof(*dns->bucket))) ||
+	if (!(dns->timer = sd_timer_alloc(dns->host, on_timer, dns)) ||
+	    !(dns->bucket = calloc(dns->nbuckets, sizeof(*dns->bucket))) ||
 	    !(dns->ext_val = getdns_dict_create()) || !(dns->ext_raw = getdns_dict_create()) ||
 	    !(opt = getdns_dict_create()) ||
 	    getdns_dict_set_int(dns->ext_val, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE) ||
@@ -1783,6 +1736,7 @@ void sipdance_dns_free(struct sipdance_dns *dns)
 		sipdance_dns_flush(dns);
 	free(dns->bucket);
 	free(dns->watch);
+	sipdance_loop_free(dns->own);
 	getdns_dict_destroy(dns->ext_val);
 	getdns_dict_destroy(dns->ext_raw);
 	getdns_list_destroy(dns->ta);
@@ -1911,20 +1865,23 @@ static void sync_cb(void *arg, const struct sipdance_dns_answer *a)
 	r->ans = sipdance_dns_answer_ref(a);
 }
 
-/* sipdance_dns_lookup_sync - lookup run on a private poll() loop */
+/* sipdance_dns_lookup_sync - a lookup run to its end on the resolver's poll loop */
 int sipdance_dns_lookup_sync(struct sipdance_dns *dns, const char *name, uint16_t type,
 			     struct sipdance_dns_answer **out)
 {
 	struct sync_result r = { 0, NULL };
+	struct sipdance_dns_query *q;
 	int err;
 
 	if (!out)
 		return EINVAL;
-	if ((err = sipdance_dns_lookup(dns, name, type, sync_cb, &r, NULL)))
+	if ((err = sipdance_dns_lookup(dns, name, type, sync_cb, &r, &q)))
 		return err;
-	while (!r.done)
-		run_once(dns, 1);
-	tell_host(dns);
+	/* every lookup ends by its timeout, so the loop never runs dry before */
+	if ((err = sipdance_loop_run(dns->host, &r.done, -1))) {
+		sipdance_dns_cancel(q);
+		return err == EINVAL ? EINVAL : EIO;
+	}
 	*out = r.ans;
 	return 0;
 }

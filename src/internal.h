@@ -15,6 +15,9 @@ int sd_loop_watch(struct sipdance_loop *l, int fd, int events, sipdance_loop_io_
 void *sd_timer_alloc(struct sipdance_loop *l, sipdance_loop_timer_fn *fn, void *arg);
 void sd_timer_set(struct sipdance_loop *l, void *t, long ms);
 void sd_timer_free(struct sipdance_loop *l, void *t);
+struct sipdance_dns;
+/* The loop a resolver runs on (dns.c). */
+struct sipdance_loop *sd_dns_loop(const struct sipdance_dns *dns);
 
 /* Decode hex digits (white space allowed between them); 0 or EINVAL. */
 int sd_hex_decode(const char *s, size_t slen, uint8_t *out, size_t outsize,

@@ -47,7 +47,6 @@ struct sipdance_locate {
 	struct sipdance_locate_conf conf;
 	sipdance_locate_cb *cb;
 	void *arg;
-	int sync;
 	char domain[256];
 	uint16_t port;          /* explicit port, 0 if none */
 	int numeric;            /* the host is an IP literal */
@@ -166,10 +165,9 @@ static void record_step(struct sipdance_locate *loc, const char *what,
 /* on_answer - the DNS layer's callback: record, dispatch, maybe advance */
 static void on_answer(void *arg, const struct sipdance_dns_answer *a);
 
-/* lookup - start one lookup for @index; in sync mode it completes at once */
+/* lookup - start one lookup for @index */
 static void lookup(struct sipdance_locate *loc, const char *name, uint16_t type, int index)
 {
-	struct sipdance_dns_answer *ans;
 	struct req *r;
 
 	if (loc->conf.max_wait_ms && (loc->gave_up || elapsed_ms(loc) > loc->conf.max_wait_ms)) {
@@ -185,16 +183,7 @@ static void lookup(struct sipdance_locate *loc, const char *name, uint16_t type,
 	*r = (struct req){ .loc = loc, .type = type, .index = index };
 	loc->reqs[loc->nreqs++] = r;
 	loc->pending++;
-	if (loc->sync) {
-		if (sipdance_dns_lookup_sync(loc->conf.dns, name, type, &ans) == 0) {
-			on_answer(r, ans);
-			sipdance_dns_answer_unref(ans);
-		} else {
-			r->done = 1;
-			loc->pending--;
-			set_why(loc, NULL, "lookup of %s failed", name);
-		}
-	} else if (sipdance_dns_lookup(loc->conf.dns, name, type, on_answer, r, &r->q)) {
+	if (sipdance_dns_lookup(loc->conf.dns, name, type, on_answer, r, &r->q)) {
 		r->done = 1;
 		loc->pending--;
 		set_why(loc, NULL, "lookup of %s failed", name);
@@ -467,7 +456,7 @@ static void decide(struct sipdance_locate *loc)
 static void advance(struct sipdance_locate *loc)
 {
 	/* A batch holds one extra count while it issues, so answers that come
-	 * back at once (sync mode, errors) cannot advance the phase early. */
+	 * back at once (errors) cannot advance the phase early. */
 	loc->pending++;
 	switch (loc->phase) {
 	case PH_NAPTR:
@@ -707,7 +696,7 @@ static void numeric_target(struct sipdance_locate *loc)
 
 /* start - shared by the async and sync entry points */
 static int start(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
-		 const char *uri, sipdance_locate_cb *cb, void *arg, int sync, const char **why)
+		 const char *uri, sipdance_locate_cb *cb, void *arg, const char **why)
 {
 	struct sipdance_locate *loc;
 	const char *dummy;
@@ -723,7 +712,6 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 	loc->conf = *conf;
 	loc->cb = cb;
 	loc->arg = arg;
-	loc->sync = sync;
 	loc->srv_status = SIPDANCE_DNS_SECURE;
 	clock_gettime(CLOCK_MONOTONIC, &loc->started);
 	if ((err = parse_uri(loc, uri, why))) {
@@ -748,14 +736,34 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 int sipdance_locate_start(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
 			  const char *uri, sipdance_locate_cb *cb, void *arg, const char **why)
 {
-	return start(out, conf, uri, cb, arg, 0, why);
+	return start(out, conf, uri, cb, arg, why);
 }
 
-/* sipdance_locate_sync - blocking resolution */
+/* sync_done - a blocking resolution has its result */
+static void sync_done(void *arg, struct sipdance_locate *loc)
+{
+	*(int *)arg = 1;
+}
+
+/* sipdance_locate_sync - the asynchronous resolution, run to its end on the resolver's poll loop */
 int sipdance_locate_sync(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
 			 const char *uri, const char **why)
 {
-	return start(out, conf, uri, NULL, NULL, 1, why);
+	const char *dummy;
+	int done = 0, err;
+
+	if ((err = start(out, conf, uri, sync_done, &done, why ? why : &dummy)))
+		return err;
+	/* every lookup ends by its timeout, so the loop never runs dry before */
+	if (!done && (err = sipdance_loop_run(sd_dns_loop(conf->dns), &done, -1))) {
+		sipdance_locate_free(*out);
+		*out = NULL;
+		if (why)
+			*why = err == EINVAL ? "the resolver runs on the host's loop: use sipdance_locate_start"
+					      : "the resolver's loop failed";
+		return err == EINVAL ? EINVAL : EIO;
+	}
+	return 0;
 }
 
 /* sipdance_locate_free - cancel pending lookups, free everything */

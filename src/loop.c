@@ -257,7 +257,7 @@ static void fire_timers(struct poller *p)
 	}
 }
 
-/* sipdance_loop_run - poll and dispatch until done, timed out or idle */
+/* sipdance_loop_run - poll and dispatch until done, timed out or idle; at least one round */
 int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 {
 	uint64_t end = timeout_ms < 0 ? NEVER : now_ms() + (uint64_t)timeout_ms;
@@ -274,10 +274,6 @@ int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 
 		if (!n && at == NEVER) {
 			err = EAGAIN;
-			break;
-		}
-		if (now >= end) {
-			err = ETIMEDOUT;
 			break;
 		}
 		if (n > cap) {
@@ -297,13 +293,18 @@ int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 						  ((p->w[i].events & SIPDANCE_LOOP_WRITE) ? POLLOUT : 0)),
 			};
 		if (poll(pfd, (nfds_t)n, ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			break;
+			if (errno != EINTR) {
+				err = errno;
+				break;
+			}
+			n = 0; /* interrupted: no descriptor is known to be ready */
 		}
 		fire_fds(p, pfd, n);
 		fire_timers(p);
+		if (!(done && *done) && now_ms() >= end) {
+			err = ETIMEDOUT;
+			break;
+		}
 	}
 	free(pfd);
 	return err;

@@ -5,6 +5,7 @@
  * the cache, shared lookups, cancel, and the host event-loop interface.
  * Run by tests/dns-live.sh, which starts the testbed and exports env.sh.
  */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <unistd.h>
@@ -117,13 +118,17 @@ static int tlsa_is(const struct sipdance_dns_answer *a, const char *hex)
 	return !strcmp(buf, hex);
 }
 
-/* The host side of the event-loop interface: a tiny poll() loop. */
+/* The host side of the event-loop contract: a tiny poll() loop with one timer. */
 struct host {
 	struct pollfd fd[16];
+	struct { sipdance_loop_io_fn *fn; void *arg; } cb[16];
 	int nfd;
 	long deadline;   /* -1 = no timer */
+	sipdance_loop_timer_fn *tfn;
+	void *targ;
 	int io_calls, timer_calls;
 	int fake, rcode; /* a fake resolver's socket (or -1) and the rcode it answers */
+	struct sipdance_loop *loop;
 };
 
 /* fake_answer - answer one query on the fake resolver's socket with h->rcode */
@@ -149,8 +154,8 @@ static void fake_answer(struct host *h)
 	sendto(h->fake, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
 }
 
-/* host_io - the library asks to watch @fd */
-static void host_io(void *arg, int fd, int events)
+/* host_watch - the library asks to watch @fd */
+static int host_watch(void *arg, int fd, int events, sipdance_loop_io_fn *fn, void *fnarg)
 {
 	struct host *h = arg;
 	int i;
@@ -159,22 +164,37 @@ static void host_io(void *arg, int fd, int events)
 	for (i = 0; i < h->nfd && h->fd[i].fd != fd; i++)
 		;
 	if (!events) {
-		if (i < h->nfd)
+		if (i < h->nfd) {
 			h->fd[i] = h->fd[--h->nfd];
-		return;
+			h->cb[i] = h->cb[h->nfd];
+		}
+		return 0;
 	}
 	if (i == h->nfd) {
 		if (h->nfd == 16)
-			abort();
+			return ENOSPC;
 		h->nfd++;
 	}
 	h->fd[i].fd = fd;
-	h->fd[i].events = (short)(((events & SIPDANCE_DNS_READ) ? POLLIN : 0) |
-				  ((events & SIPDANCE_DNS_WRITE) ? POLLOUT : 0));
+	h->fd[i].events = (short)(((events & SIPDANCE_LOOP_READ) ? POLLIN : 0) |
+				  ((events & SIPDANCE_LOOP_WRITE) ? POLLOUT : 0));
+	h->cb[i].fn = fn;
+	h->cb[i].arg = fnarg;
+	return 0;
 }
 
-/* host_timer - the library asks for a timeout */
-static void host_timer(void *arg, long ms)
+/* host_timer_alloc - the resolver's one timer */
+static void *host_timer_alloc(void *arg, sipdance_loop_timer_fn *fn, void *fnarg)
+{
+	struct host *h = arg;
+
+	h->tfn = fn;
+	h->targ = fnarg;
+	return h;
+}
+
+/* host_timer_set - the library asks for a timeout */
+static void host_timer_set(void *arg, void *t, long ms)
 {
 	struct host *h = arg;
 
@@ -182,8 +202,31 @@ static void host_timer(void *arg, long ms)
 	h->deadline = ms < 0 ? -1 : now_ms() + ms;
 }
 
+/* host_timer_free - the resolver lets go of its timer */
+static void host_timer_free(void *arg, void *t)
+{
+	struct host *h = arg;
+
+	h->tfn = NULL;
+	h->deadline = -1;
+}
+
+/* host_init - a host loop for a resolver configuration */
+static int host_init(struct host *h, struct sipdance_dns_conf *conf)
+{
+	static const struct sipdance_loop_ops ops = {
+		sizeof(ops), host_watch, host_timer_alloc, host_timer_set, host_timer_free,
+	};
+
+	conf->loop = NULL;
+	if (sipdance_loop_alloc(&h->loop, &ops, h))
+		return -1;
+	conf->loop = h->loop;
+	return 0;
+}
+
 /* host_run - run the host loop until *done reaches @want or @limit ms pass */
-static void host_run(struct host *h, struct sipdance_dns *dns, const int *done, int want, long limit)
+static void host_run(struct host *h, const int *done, int want, long limit)
 {
 	long end = now_ms() + limit;
 
@@ -201,16 +244,20 @@ static void host_run(struct host *h, struct sipdance_dns *dns, const int *done, 
 			if (h->fake >= 0 && (fds[n].revents & POLLIN))
 				fake_answer(h);
 			for (int i = 0; i < n; i++) {
-				int ev = ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? SIPDANCE_DNS_READ : 0) |
-					 ((fds[i].revents & POLLOUT) ? SIPDANCE_DNS_WRITE : 0);
+				int ev = ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? SIPDANCE_LOOP_READ : 0) |
+					 ((fds[i].revents & POLLOUT) ? SIPDANCE_LOOP_WRITE : 0);
+				int j;
 
-				if (ev)
-					sipdance_dns_process(dns, fds[i].fd, ev);
+				/* an earlier callback may have dropped or replaced this watch */
+				for (j = 0; j < h->nfd && h->fd[j].fd != fds[i].fd; j++)
+					;
+				if (ev && j < h->nfd)
+					h->cb[j].fn(h->cb[j].arg, fds[i].fd, ev);
 			}
 		}
-		if (h->deadline >= 0 && h->deadline <= now_ms()) {
+		if (h->deadline >= 0 && h->deadline <= now_ms() && h->tfn) {
 			h->deadline = -1;
-			sipdance_dns_timeout(dns);
+			h->tfn(h->targ);
 		}
 	}
 }
@@ -440,9 +487,10 @@ static void test_cache(struct sipdance_dns *dns)
 }
 
 /* test_async - the host loop, shared flights, cancel, callbacks always later */
-static void test_async(struct sipdance_dns *dns)
+static void test_async(struct sipdance_dns_conf conf)
 {
 	struct host h = { .deadline = -1, .fake = -1 };
+	struct sipdance_dns *dns;
 	struct got g[4];
 	int done = 0;
 	struct sipdance_dns_query *q;
@@ -452,15 +500,17 @@ static void test_async(struct sipdance_dns *dns)
 	memset(g, 0, sizeof(g));
 	for (int i = 0; i < 4; i++)
 		g[i].done = &done;
-	sipdance_dns_set_loop(dns, host_io, host_timer, &h);
-	sipdance_dns_flush(dns);
+	if (host_init(&h, &conf) || sipdance_dns_alloc(&dns, &conf, NULL)) {
+		check(0, "resolver on the host's loop");
+		return;
+	}
 	snprintf(name, sizeof(name), "_%s._tcp.sip.b.example", env("TB_B_TLS_PORT"));
 	tlsa = knot_queries("query-type[TLSA]");
 	check(sipdance_dns_lookup(dns, name, SIPDANCE_DNS_TLSA, got_cb, &g[0], NULL) == 0 &&
 	      sipdance_dns_lookup(dns, name, SIPDANCE_DNS_TLSA, got_cb, &g[1], NULL) == 0,
 	      "two async lookups of the same name started");
 	check(done == 0 && h.nfd > 0, "no callback yet; the host watches %d descriptor(s)", h.nfd);
-	host_run(&h, dns, &done, 2, 5000);
+	host_run(&h, &done, 2, 5000);
 	check(g[0].calls == 1 && g[1].calls == 1, "both callbacks ran once");
 	check(g[0].a && g[1].a && sipdance_dns_answer_status(g[0].a) == SIPDANCE_DNS_SECURE &&
 	      sipdance_dns_answer_status(g[1].a) == SIPDANCE_DNS_SECURE &&
@@ -473,7 +523,7 @@ static void test_async(struct sipdance_dns *dns)
 	done = 0;
 	check(sipdance_dns_lookup(dns, name, SIPDANCE_DNS_TLSA, got_cb, &g[2], NULL) == 0 &&
 	      done == 0 && h.deadline >= 0, "cached lookup: callback deferred to a zero-delay timer");
-	host_run(&h, dns, &done, 1, 1000);
+	host_run(&h, &done, 1, 1000);
 	check(g[2].calls == 1 && sipdance_dns_answer_cached(g[2].a), "cached answer delivered from the timer");
 
 	done = 0;
@@ -481,11 +531,13 @@ static void test_async(struct sipdance_dns *dns)
 	sipdance_dns_cancel(q);
 	sipdance_dns_lookup(dns, "sip.b.example", SIPDANCE_DNS_A, got_cb, &g[3], &q);
 	sipdance_dns_cancel(q);
-	host_run(&h, dns, &done, 1, 500);
+	host_run(&h, &done, 1, 500);
 	check(g[3].calls == 0, "cancelled lookups (cached and in flight) never call back");
 	for (int i = 0; i < 3; i++)
 		sipdance_dns_answer_unref(g[i].a);
-	sipdance_dns_set_loop(dns, NULL, NULL, NULL);
+	sipdance_dns_free(dns);
+	check(h.nfd == 0 && !h.tfn, "the freed resolver left nothing on the host's loop");
+	sipdance_loop_free(h.loop);
 }
 
 /* udp_socket - a UDP socket on 127.0.0.1 and an ephemeral port, as "127.0.0.1@PORT" */
@@ -516,15 +568,14 @@ static void test_rcode(const char *anchor, int rcode, const char *name)
 	int done = 0;
 	struct got g = { &done, NULL, 0 };
 
-	if ((h.fake = udp_socket(resolver, sizeof(resolver))) < 0 ||
+	if ((h.fake = udp_socket(resolver, sizeof(resolver))) < 0 || host_init(&h, &conf) ||
 	    (conf.resolver = resolver, sipdance_dns_alloc(&dns, &conf, NULL))) {
 		check(0, "fake resolver answering %s", name);
 		return;
 	}
 	h.rcode = rcode;
-	sipdance_dns_set_loop(dns, host_io, host_timer, &h);
 	sipdance_dns_lookup(dns, "_5061._tcp.sip.a.example", SIPDANCE_DNS_TLSA, got_cb, &g, NULL);
-	host_run(&h, dns, &done, 1, 3000);
+	host_run(&h, &done, 1, 3000);
 	snprintf(want, sizeof(want), "%s from %s", name, resolver);
 	check(g.calls == 1 && sipdance_dns_answer_status(g.a) == SIPDANCE_DNS_INDETERMINATE &&
 	      sipdance_dns_answer_rcode(g.a) == SIPDANCE_DNS_NONE &&
@@ -533,6 +584,7 @@ static void test_rcode(const char *anchor, int rcode, const char *name)
 	      g.a ? sipdance_dns_answer_why(g.a) : "(no answer)", want);
 	sipdance_dns_answer_unref(g.a);
 	sipdance_dns_free(dns);
+	sipdance_loop_free(h.loop);
 	close(h.fake);
 }
 
@@ -615,8 +667,8 @@ int main(int argc, char **argv)
 	test_zones(dns);
 	test_cname(dns);
 	test_cache(dns);
-	test_async(dns);
 	sipdance_dns_free(dns);
+	test_async(conf);
 	conf.trust_anchor = env("TB_ANCHOR_DNSKEY");
 	if (sipdance_dns_alloc(&dns, &conf, &why)) {
 		check(0, "DNSKEY trust anchor: %s", why);

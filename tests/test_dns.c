@@ -215,44 +215,82 @@ static uint64_t fake_clock(void *arg)
 	return clock_now;
 }
 
-/* resolver - an offline resolver (nothing is ever asked) with a small cache */
-static struct sipdance_dns *resolver(size_t cache_size)
+/* The host side: a loop that records what the library asked for. */
+struct host {
+	int timer_calls;
+	long ms;
+	int calls;
+	struct sipdance_dns_answer *a;
+	struct sipdance_loop *loop;
+	sipdance_loop_timer_fn *fire; /* the one timer the resolver made */
+	void *fire_arg;
+};
+
+/* host_watch - no descriptor is expected offline */
+static int host_watch(void *arg, int fd, int events, sipdance_loop_io_fn *fn, void *fnarg)
 {
+	if (events)
+		CU_FAIL("offline test asked to watch a descriptor");
+	return 0;
+}
+
+/* host_timer_alloc - keep the callback to fire by hand */
+static void *host_timer_alloc(void *arg, sipdance_loop_timer_fn *fn, void *fnarg)
+{
+	struct host *h = arg;
+
+	h->fire = fn;
+	h->fire_arg = fnarg;
+	return h;
+}
+
+/* host_timer_set - record the timer asked for */
+static void host_timer_set(void *arg, void *t, long ms)
+{
+	struct host *h = arg;
+
+	h->timer_calls++;
+	h->ms = ms;
+}
+
+/* host_timer_free - nothing to free */
+static void host_timer_free(void *arg, void *t)
+{
+}
+
+/* host_fire - the host's timer runs out */
+static void host_fire(struct host *h)
+{
+	h->fire(h->fire_arg);
+}
+
+/* resolver - an offline resolver (nothing is ever asked) with a small cache, on @h's
+ * loop (or a private one when @h is NULL) */
+static struct sipdance_dns *resolver_on(size_t cache_size, struct host *h)
+{
+	static const struct sipdance_loop_ops ops = {
+		sizeof(ops), host_watch, host_timer_alloc, host_timer_set, host_timer_free,
+	};
 	struct sipdance_dns_conf conf = {
 		.resolver = "127.0.0.1@9", .trust_anchor = file("ds", ROOT_DS),
 		.cache_size = cache_size, .max_ttl = 3600, .neg_ttl = 30,
 	};
 	struct sipdance_dns *dns = NULL;
 
+	if (h) {
+		*h = (struct host){ .ms = -1 };
+		CU_ASSERT_FATAL(sipdance_loop_alloc(&h->loop, &ops, h) == 0);
+		conf.loop = h->loop;
+	}
 	CU_ASSERT_FATAL(sipdance_dns_alloc(&dns, &conf, NULL) == 0);
 	sd_dns_set_clock(dns, fake_clock, NULL);
 	return dns;
 }
 
-/* The host side: what the library asked for. */
-struct host {
-	int timer_calls;
-	long ms;
-	int calls;
-	struct sipdance_dns_answer *a;
-};
-
-/* host_io - no descriptor is expected offline */
-static void host_io(void *arg, int fd, int events)
+/* resolver - the same on a private loop */
+static struct sipdance_dns *resolver(size_t cache_size)
 {
-	(void)arg;
-	(void)fd;
-	(void)events;
-	CU_FAIL("offline test asked to watch a descriptor");
-}
-
-/* host_timer - record the timer asked for */
-static void host_timer(void *arg, long ms)
-{
-	struct host *h = arg;
-
-	h->timer_calls++;
-	h->ms = ms;
+	return resolver_on(cache_size, NULL);
 }
 
 /* host_cb - record the answer */
@@ -273,17 +311,16 @@ static void lookup_cached(struct sipdance_dns *dns, struct host *h, const char *
 	CU_ASSERT_EQUAL_FATAL(sipdance_dns_lookup(dns, name, type, host_cb, h, NULL), 0);
 	CU_ASSERT_EQUAL(h->calls, calls);
 	CU_ASSERT_EQUAL(h->ms, 0);
-	sipdance_dns_timeout(dns);
+	host_fire(h);
 	CU_ASSERT_EQUAL(h->calls, calls + 1);
 }
 
 /* cache_lru - the cache holds cache_size entries and evicts the least recently used */
 static void cache_lru(void)
 {
-	struct sipdance_dns *dns = resolver(3);
-	struct host h = { 0, -1, 0, NULL };
+	struct host h;
+	struct sipdance_dns *dns = resolver_on(3, &h);
 
-	sipdance_dns_set_loop(dns, host_io, host_timer, &h);
 	CU_ASSERT_EQUAL(sd_dns_cache_add(dns, "one.example", SIPDANCE_DNS_A, SIPDANCE_DNS_SECURE,
 					 SIPDANCE_DNS_NODATA, 60), 0);
 	CU_ASSERT_EQUAL(sd_dns_cache_add(dns, "two.example", SIPDANCE_DNS_A, SIPDANCE_DNS_SECURE,
@@ -313,6 +350,7 @@ static void cache_lru(void)
 	CU_ASSERT(!sd_dns_cache_has(dns, "one.example", SIPDANCE_DNS_A));
 	sipdance_dns_answer_unref(h.a);
 	sipdance_dns_free(dns);
+	sipdance_loop_free(h.loop);
 }
 
 /* cache_ttl - entries live for their TTL, capped at max_ttl, failures at neg_ttl */
@@ -354,12 +392,12 @@ static void cache_ttl(void)
 /* cache_delivery - a cached answer is delivered later, from a zero-delay timer; cancel works */
 static void cache_delivery(void)
 {
-	struct sipdance_dns *dns = resolver(0);
-	struct host h = { 0, -1, 0, NULL };
+	struct host h;
+	struct sipdance_dns *dns = resolver_on(0, &h);
+	struct sipdance_dns_answer *a = NULL;
 	struct sipdance_dns_query *q;
 
 	sd_dns_cache_add(dns, "x.example", SIPDANCE_DNS_SRV, SIPDANCE_DNS_INSECURE, SIPDANCE_DNS_NXDOMAIN, 60);
-	sipdance_dns_set_loop(dns, host_io, host_timer, &h);
 	CU_ASSERT_EQUAL(h.timer_calls, 0);
 	lookup_cached(dns, &h, "x.example", SIPDANCE_DNS_SRV);
 	CU_ASSERT_EQUAL(h.timer_calls, 1); /* the one-shot timer fired; nothing is left to time */
@@ -372,13 +410,16 @@ static void cache_delivery(void)
 
 	CU_ASSERT_EQUAL(sipdance_dns_lookup(dns, "x.example", SIPDANCE_DNS_SRV, host_cb, &h, &q), 0);
 	sipdance_dns_cancel(q);
-	sipdance_dns_timeout(dns);
+	host_fire(&h);
 	CU_ASSERT_EQUAL(h.calls, 1);
 
+	/* a resolver on the host's loop has no blocking lookups, even from the cache */
+	CU_ASSERT_EQUAL(sipdance_dns_lookup_sync(dns, "x.example", SIPDANCE_DNS_SRV, &a), EINVAL);
 	CU_ASSERT_EQUAL(sipdance_dns_lookup(dns, "x.example", SIPDANCE_DNS_SRV, host_cb, &h, NULL), 0);
 	sipdance_dns_free(dns);
 	CU_ASSERT_EQUAL(h.calls, 1);
 	sipdance_dns_answer_unref(h.a);
+	sipdance_loop_free(h.loop);
 }
 
 /* lookup_args - malformed names and unsupported types are refused */
@@ -390,7 +431,7 @@ static void lookup_args(void)
 	};
 	struct sipdance_dns *dns = resolver(0);
 	struct sipdance_dns_answer *a = NULL;
-	struct host h = { 0, -1, 0, NULL };
+	struct host h = { .ms = -1 };
 	char longname[300];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

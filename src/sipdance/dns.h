@@ -5,16 +5,16 @@
  * getdns in stub mode asks one configured resolver and validates every
  * answer itself, up to a configured trust anchor. Answers are cached for
  * their TTL (positive and negative), and lookups of the same name and type
- * in flight are shared. The asynchronous API runs on the host's event loop
- * (c-ares style: the library says which descriptors and timer it needs, the
- * host calls back when they fire); sipdance_dns_lookup_sync() runs a private
- * loop for tools.
+ * in flight are shared. The asynchronous API runs on the loop given in the
+ * configuration (sipdance/loop.h); sipdance_dns_lookup_sync() runs a poll
+ * loop, the resolver's own when the configuration names none.
  */
 #ifndef SIPDANCE_DNS_H
 #define SIPDANCE_DNS_H
 
 #include <stdint.h>
 #include <sipdance/common.h>
+#include <sipdance/loop.h>
 #include <sipdance/tlsa.h>
 
 #ifdef __cplusplus
@@ -78,6 +78,7 @@ struct sipdance_dns_conf {
 	size_t cache_size;        /* answers kept; 0 = 4096, bounded LRU */
 	uint32_t max_ttl;         /* cap on cached TTLs, seconds; 0 = 3600 */
 	uint32_t neg_ttl;         /* cap for failures (BOGUS, INDETERMINATE); 0 = 30 */
+	struct sipdance_loop *loop; /* where lookups run; NULL = a private poll loop (blocking only) */
 };
 
 /**
@@ -97,29 +98,13 @@ SIPDANCE_API void sipdance_dns_free(struct sipdance_dns *dns);
 /** Drop every cached answer (e.g. on SIGHUP). */
 SIPDANCE_API void sipdance_dns_flush(struct sipdance_dns *dns);
 
-/* Event-loop integration (the host owns the loop). */
-enum { SIPDANCE_DNS_READ = 1, SIPDANCE_DNS_WRITE = 2 };
-/** Watch @fd for @events (0 = stop watching). */
-typedef void (sipdance_dns_io_fn)(void *host, int fd, int events);
-/** Call sipdance_dns_timeout() after @ms milliseconds (-1 = cancel the timer). */
-typedef void (sipdance_dns_timer_fn)(void *host, long ms);
-
-/** Attach the host loop. Without it only sipdance_dns_lookup_sync() works. */
-SIPDANCE_API void sipdance_dns_set_loop(struct sipdance_dns *dns,
-					sipdance_dns_io_fn *io,
-					sipdance_dns_timer_fn *timer, void *host);
-/** The host saw @events on @fd. */
-SIPDANCE_API void sipdance_dns_process(struct sipdance_dns *dns, int fd, int events);
-/** The host's timer fired. */
-SIPDANCE_API void sipdance_dns_timeout(struct sipdance_dns *dns);
-
 /** Called once per lookup with a borrowed answer (take a reference to keep it). */
 typedef void (sipdance_dns_cb)(void *arg, const struct sipdance_dns_answer *a);
 
 /**
  * Look up @name (absolute or not; trailing dot optional) of @type. The
- * callback always runs later, from sipdance_dns_process/timeout, even for a
- * cached answer. *q (may be NULL) can cancel it. 0, EINVAL or ENOMEM.
+ * callback always runs later, from the loop, even for a cached answer. *q (may
+ * be NULL) can cancel it. 0, EINVAL or ENOMEM.
  */
 SIPDANCE_API int sipdance_dns_lookup(struct sipdance_dns *dns, const char *name,
 				     uint16_t type, sipdance_dns_cb *cb, void *arg,
@@ -127,7 +112,9 @@ SIPDANCE_API int sipdance_dns_lookup(struct sipdance_dns *dns, const char *name,
 /** Cancel a pending lookup; its callback will not run. */
 SIPDANCE_API void sipdance_dns_cancel(struct sipdance_dns_query *q);
 
-/** Blocking lookup for tools; the caller unrefs *out. 0, EINVAL or ENOMEM. */
+/** Blocking lookup for tools: runs the resolver's loop, which must be a poll loop
+ *  (EINVAL on a loop the host drives), until the answer; the caller unrefs *out.
+ *  0, EINVAL, ENOMEM or EIO. Not from inside a callback of that loop. */
 SIPDANCE_API int sipdance_dns_lookup_sync(struct sipdance_dns *dns, const char *name,
 					  uint16_t type,
 					  struct sipdance_dns_answer **out);
