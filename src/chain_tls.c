@@ -541,7 +541,8 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 	 *  - it validates:
 	 *      - TLSA records: DANE matching against the peer's chain; only
 	 *        MATCH passes (names: the caller's, else the host);
-	 *      - a denial: NODATA; the connection's own verification decides;
+	 *      - a denial: NODATA, or INSECURE for a name in a zone proven
+	 *        unsigned; the connection's own verification decides;
 	 *    the pin changes from its lifetime (0 removes it) only once the
 	 *    handshake has completed (info_cb): the lifetime is not signed, and
 	 *    the server proves its key only after this callback;
@@ -552,6 +553,10 @@ static int decide(SSL *s, struct conn *c, X509_STORE_CTX *xctx)
 	if (c->seen && !c->r.secure)
 		return refuse(c, xctx, SIPDANCE_BOGUS, "DNSSEC chain: %s", c->r.why);
 	if (c->seen) {
+		if (c->r.insecure) {
+			sd_verdict_set(&c->v, SIPDANCE_INSECURE, "DNSSEC chain proves no usable TLSA: %s", c->r.why);
+			return c->accepted = X509_verify_cert(xctx) == 1;
+		}
 		if (c->r.denial) {
 			sd_verdict_set(&c->v, SIPDANCE_NODATA, "DNSSEC chain proves no TLSA at %s", c->r.name);
 			return c->accepted = X509_verify_cert(xctx) == 1;

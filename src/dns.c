@@ -5,7 +5,7 @@
  * LRU bound, shared in-flight lookups, on the host's loop (sipdance/loop.h)
  * or a private poll loop for blocking lookups.
  * CNAMEs are followed hop by hop; NAPTR never reaches getdns' validator
- * (getdns 1.6.0 aborts on it) and is checked with sd_rrsig_verify instead.
+ * (getdns 1.6.0 aborts on it) and is checked with sd_dnssec_validate_wire instead.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <getdns/getdns_extra.h>
 
 #include <sipdance/dns.h>
+#include "dnssec_int.h"
 #include "internal.h"
 
 #define DEFAULT_TIMEOUT_MS 3000
@@ -1460,7 +1461,7 @@ static void auth_signer(getdns_dict *tree, char *signer, size_t size)
  *  - a CNAME at cur: check that hop validated, then go on at its target
  *  - NAPTRs at cur: keep the reply; fetch the validated DNSKEY RRset of
  *    their signer (of cur itself when unsigned, to learn whether the zone
- *    is signed), then check the RRSIG with sd_rrsig_verify
+ *    is signed), then validate the NAPTR RRset with sd_dnssec_validate_wire
  *  - none: keep the reply (a denial); fetch the validated DNSKEY RRset of
  *    the signer of its authority section (or of cur), then let getdns
  *    validate this very reply offline: asking again could bring NAPTRs
@@ -2044,7 +2045,7 @@ size_t sd_dns_cache_count(const struct sipdance_dns *dns)
 	return dns->count;
 }
 
-/* NAPTR signatures, checked with sd_rrsig_verify instead of by getdns */
+/* NAPTR signatures, checked with sd_dnssec_validate_wire instead of by getdns */
 
 /* A list of RRs in uncompressed wire form. */
 struct wires {
@@ -2081,90 +2082,59 @@ static void wires_free(struct wires *ws)
 	free(ws->w);
 }
 
-/* labels - number of labels of text name @name (no trailing dot) */
-static unsigned labels(const char *name)
-{
-	unsigned n = 1;
-
-	for (; *name; name++)
-		n += *name == '.';
-	return n;
-}
-
 /*
- * naptr_verify - 0 if an RRSIG over the NAPTR RRset at @owner in reply @resp
- * verifies with a key of the SECURE DNSKEY RRset @keys of @signer; else
- * EBADMSG or ENOMEM with @why. An RRSIG counts only if every case holds:
- *  - it covers NAPTR, is owned by @owner and names @signer
- *  - its labels field equals the owner's label count: a wildcard expansion
- *    would need a proof of no closer match, which is not checked here
- *  - sd_rrsig_verify accepts it now with one of the zone keys
+ * naptr_verify - 0 if the NAPTR RRset at @owner in reply @resp validates
+ * with the SECURE DNSKEY RRset @keys of @signer (sd_dnssec_validate_wire,
+ * over the reply's answer and authority: a wildcard expansion only with its
+ * proof); else EBADMSG or ENOMEM with @why:
+ *  - an RRSIG outside its validity period: "expired" with the date;
+ *  - a signature that does not verify with the signer's key;
+ *  - anything else: the validator's reason.
  */
 static int naptr_verify(getdns_dict *resp, const char *owner, const char *signer,
 			getdns_list *keys, char *why, size_t size)
 {
 	struct wires rrs = { 0 }, dnskeys = { 0 };
-	getdns_list *tree, *answer;
-	getdns_dict *reply, *rr, *rd;
+	struct sd_dnssec_result res = { 0 };
+	getdns_list *tree, *answer, *auth = NULL;
+	getdns_dict *reply, *rr;
 	char name[NAMELEN], day[16];
-	int err = 0, ok = 0;
+	int err = 0;
 
-	snprintf(why, size, "no RRSIG of %.150s over the NAPTR RRset", signer);
 	if (getdns_dict_get_list(resp, "replies_tree", &tree) ||
-	    getdns_list_get_dict(tree, 0, &reply) || getdns_dict_get_list(reply, "answer", &answer))
+	    getdns_list_get_dict(tree, 0, &reply) || getdns_dict_get_list(reply, "answer", &answer)) {
+		snprintf(why, size, "no NAPTR answer to verify");
 		return EBADMSG;
+	}
+	getdns_dict_get_list(reply, "authority", &auth);
 	for (size_t i = 0; !err && !getdns_list_get_dict(answer, i, &rr); i++)
-		if (rr_type(rr) == GETDNS_RRTYPE_NAPTR && !rr_name(rr, "name", name, sizeof(name)) &&
-		    !strcmp(name, owner))
-			err = wires_add(&rrs, rr);
+		err = wires_add(&rrs, rr);
+	for (size_t i = 0; !err && auth && !getdns_list_get_dict(auth, i, &rr); i++)
+		err = wires_add(&rrs, rr);
 	for (size_t i = 0; !err && !getdns_list_get_dict(keys, i, &rr); i++)
 		if (rr_type(rr) == GETDNS_RRTYPE_DNSKEY && !rr_name(rr, "name", name, sizeof(name)) &&
 		    !strcmp(name, signer))
 			err = wires_add(&dnskeys, rr);
-	for (size_t i = 0; !err && !ok && rrs.n && !getdns_list_get_dict(answer, i, &rr); i++) {
-		struct wires sig = { 0 };
-		uint32_t covered, lab;
-		const char *reason;
-		time_t expires = 0;
-		int v;
-
-		if (rr_type(rr) != GETDNS_RRTYPE_RRSIG || rr_name(rr, "name", name, sizeof(name)) ||
-		    strcmp(name, owner) || getdns_dict_get_dict(rr, "rdata", &rd) ||
-		    getdns_dict_get_int(rd, "type_covered", &covered) || covered != GETDNS_RRTYPE_NAPTR ||
-		    rr_name(rd, "signers_name", name, sizeof(name)) || strcmp(name, signer) ||
-		    getdns_dict_get_int(rd, "labels", &lab))
-			continue;
-		if (lab != labels(owner)) {
-			snprintf(why, size, "NAPTR of %.150s is a wildcard expansion", owner);
-			continue;
-		}
-		if ((err = wires_add(&sig, rr)))
-			break;
-		v = sd_rrsig_verify(rrs.w, rrs.n, &sig.w[0], dnskeys.w, dnskeys.n, time(NULL),
-				    &expires, &reason);
-		wires_free(&sig);
-		if (v == 0) {
-			ok = 1;
-		} else if (v == ETIME) {
-			date((uint32_t)expires, day, sizeof(day));
-			if ((int64_t)expires < (int64_t)time(NULL))
-				snprintf(why, size, "RRSIG of %.150s expired %s", owner, day);
-			else
-				snprintf(why, size, "RRSIG of %.150s: %s", owner, reason);
-		} else if (v == ENOMEM) {
-			err = ENOMEM;
-		} else if (v == EKEYREJECTED) {
-			snprintf(why, size, "RRSIG of %.150s does not verify with the DNSKEY of %.150s",
-				 owner, signer);
-		} else {
-			snprintf(why, size, "RRSIG of %.150s: %s", owner, reason);
-		}
-	}
+	if (!err)
+		err = sd_dnssec_validate_wire(rrs.w, rrs.n, dnskeys.w, dnskeys.n, owner, GETDNS_RRTYPE_NAPTR,
+					      time(NULL), &res);
 	wires_free(&rrs);
 	wires_free(&dnskeys);
-	if (err == ENOMEM)
-		snprintf(why, size, "out of memory");
-	return ok ? 0 : err ? err : EBADMSG;
+	if (err) {
+		snprintf(why, size, err == ENOMEM ? "out of memory" : "NAPTR answer cannot be encoded");
+		return err == ENOMEM ? ENOMEM : EBADMSG;
+	}
+	if (res.status == SD_DNSSEC_SECURE && res.answer == SD_DNSSEC_DATA)
+		return 0;
+	if (res.fault == SD_DNSSEC_FAULT_TIME && res.fault_time < time(NULL)) {
+		date((uint32_t)res.fault_time, day, sizeof(day));
+		snprintf(why, size, "RRSIG of %.150s expired %s", owner, day);
+	} else if (res.fault == SD_DNSSEC_FAULT_SIGNATURE) {
+		snprintf(why, size, "RRSIG of %.150s does not verify with the DNSKEY of %.150s", owner, signer);
+	} else {
+		snprintf(why, size, "%s", res.why);
+	}
+	return EBADMSG;
 }
 
 /* sig_rejected - whether an RRSIG of @answer is refused by its signer's DNSKEYs in @chain */
@@ -2176,8 +2146,8 @@ static int sig_rejected(getdns_list *answer, getdns_list *chain, char *why, size
 	int rejected = 0;
 
 	for (size_t i = 0; !rejected && !getdns_list_get_dict(answer, i, &sig); i++) {
-		struct wires rrs = { 0 }, keys = { 0 }, one = { 0 };
-		const char *reason;
+		struct wires rrs = { 0 }, keys = { 0 };
+		struct sd_dnssec_result res;
 		int err = 0;
 
 		if (rr_type(sig) != GETDNS_RRTYPE_RRSIG || rr_name(sig, "name", owner, sizeof(owner)) ||
@@ -2193,16 +2163,16 @@ static int sig_rejected(getdns_list *answer, getdns_list *chain, char *why, size
 			if (rr_type(rr) == GETDNS_RRTYPE_DNSKEY &&
 			    !rr_name(rr, "name", name, sizeof(name)) && !strcmp(name, signer))
 				err = wires_add(&keys, rr);
-		if (!err && rrs.n && keys.n && !wires_add(&one, sig) &&
-		    sd_rrsig_verify(rrs.w, rrs.n, &one.w[0], keys.w, keys.n, time(NULL), NULL,
-				    &reason) == EKEYREJECTED) {
+		if (!err && rrs.n && keys.n && !wires_add(&rrs, sig) &&
+		    !sd_dnssec_validate_wire(rrs.w, rrs.n, keys.w, keys.n, owner, (uint16_t)covered,
+					     time(NULL), &res) &&
+		    res.fault == SD_DNSSEC_FAULT_SIGNATURE) {
 			snprintf(why, size, "RRSIG of %.150s does not verify with the DNSKEY of %.150s",
 				 owner, signer);
 			rejected = 1;
 		}
 		wires_free(&rrs);
 		wires_free(&keys);
-		wires_free(&one);
 	}
 	return rejected;
 }

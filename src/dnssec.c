@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * dnssec.c - DNSSEC primitives over OpenSSL 3, shared by the RFC 9102 chain
- * validator and rrsig.c: DNSKEY public keys
- * (RFC 3110 RSA, RFC 6605 ECDSA, RFC 8080 EdDSA) into EVP_PKEYs, RRSIG
- * signature checks, and DS digests (RFC 4509 SHA-256, RFC 6605 SHA-384).
+ * dnssec.c - the DNSSEC validator's primitives over OpenSSL 3: DNSKEY public
+ * keys (RFC 3110 RSA, RFC 6605 ECDSA, RFC 8080 EdDSA) into EVP_PKEYs, RRSIG
+ * signature checks, DS digests (RFC 4509 SHA-256, RFC 6605 SHA-384), key
+ * tags and NSEC3 hashes (RFC 5155).
  */
 #include <errno.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "internal.h"
+#include "dnssec_int.h"
 
 /* ec_key - P-256 / P-384 key from the raw X||Y of a DNSKEY */
 static EVP_PKEY *ec_key(const char *group, const uint8_t *key, size_t len)
@@ -150,18 +150,11 @@ const char *sd_dnssec_verify_pkey(uint8_t alg, EVP_PKEY *pk, const uint8_t *data
 	return why;
 }
 
-/* sd_dnssec_verify - one signature check */
-const char *sd_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen,
-			     const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen)
+/* sd_dnssec_alg_supported - the signature algorithms we verify (RFC 8624 MUST
+ * and RECOMMENDED, without the SHA-1 ones) */
+int sd_dnssec_alg_supported(uint8_t alg)
 {
-	const char *why;
-	EVP_PKEY *pk = sd_dnssec_pkey(alg, key, keylen, &why);
-
-	if (!pk)
-		return why;
-	why = sd_dnssec_verify_pkey(alg, pk, data, len, sig, siglen);
-	EVP_PKEY_free(pk);
-	return why;
+	return alg == 8 || alg == 10 || (alg >= 13 && alg <= 16);
 }
 
 /* sd_dnssec_digest - DS digest */
@@ -189,4 +182,30 @@ uint16_t sd_dnssec_key_tag(const uint8_t *rdata, size_t len)
 		ac += (i & 1) ? rdata[i] : (uint32_t)rdata[i] << 8;
 	ac += ac >> 16 & 0xffff;
 	return (uint16_t)(ac & 0xffff);
+}
+
+/* sd_dnssec_nsec3_hash - RFC 5155 §5: H(x) = SHA-1(x || salt), iterated */
+int sd_dnssec_nsec3_hash(const uint8_t *name, const uint8_t *salt, size_t saltlen,
+			 unsigned iterations, uint8_t out[20])
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	uint8_t lname[255];
+	size_t nl = 0;
+	int ok = m != NULL;
+
+	/* the owner name in canonical (lowercase) form */
+	while (name[nl]) {
+		lname[nl] = name[nl];
+		for (unsigned i = 1; i <= name[nl]; i++)
+			lname[nl + i] = name[nl + i] >= 'A' && name[nl + i] <= 'Z' ? name[nl + i] + 32 :
+					name[nl + i];
+		nl += 1u + name[nl];
+	}
+	lname[nl++] = 0;
+	for (unsigned i = 0; ok && i <= iterations; i++)
+		ok = EVP_DigestInit_ex(m, EVP_sha1(), NULL) == 1 &&
+		     EVP_DigestUpdate(m, i ? out : lname, i ? 20 : nl) == 1 &&
+		     EVP_DigestUpdate(m, salt, saltlen) == 1 && EVP_DigestFinal_ex(m, out, NULL) == 1;
+	EVP_MD_CTX_free(m);
+	return ok ? 0 : ENOMEM;
 }

@@ -52,28 +52,6 @@ int sd_getdns_context_new(struct getdns_context **out, const char *resolver,
 			  const char *trust_anchor, unsigned timeout_ms,
 			  const char **why);
 
-/*
- * getdns 1.6.0 aborts the process when it validates a NAPTR answer, so
- * dns.c fetches NAPTR with the DO bit and checks the RRSIG itself with
- * sd_rrsig_verify() against the signer's DNSKEY RRset, which getdns validates.
- *
- * sd_rrsig_verify - verify one RRSIG over an RRset with a DNSKEY RRset
- * (RFC 4034 §3.1.8.1, §6 canonical form). Every RR is in uncompressed wire
- * form (owner, type, class, TTL, rdlength, rdata), as getdns_rr_dict2wire
- * writes it. Returns 0 when valid at @now; EBADMSG (malformed input),
- * ENOKEY (no DNSKEY with that tag/algorithm), EKEYREJECTED (signature does
- * not verify), ETIME (outside the validity window), EPROTONOSUPPORT
- * (algorithm); *why says which. *expires (may be NULL) gets the RRSIG
- * expiration time.
- */
-struct sd_wire {
-	const uint8_t *p;
-	size_t len;
-};
-int sd_rrsig_verify(const struct sd_wire *rrs, size_t nrr, const struct sd_wire *rrsig,
-		    const struct sd_wire *dnskeys, size_t nkeys, time_t now,
-		    time_t *expires, const char **why);
-
 struct ssl_st;
 struct x509_st;
 struct sipdance_tlsa_set;
@@ -98,22 +76,5 @@ int sd_dns_cache_add(struct sipdance_dns *dns, const char *name, uint16_t type,
 		     int status, int rcode, uint32_t ttl);
 int sd_dns_cache_has(struct sipdance_dns *dns, const char *name, uint16_t type);
 size_t sd_dns_cache_count(const struct sipdance_dns *dns);
-
-/* DNSSEC primitives (dnssec.c). */
-/* Verify DNSSEC signature @sig over @data with DNSKEY public key @key of
- * algorithm @alg (8, 10, 13, 14, 15, 16): NULL when valid, else why. */
-const char *sd_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen,
-			     const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen);
-/* The EVP public key of DNSKEY key data, or NULL with *why. */
-struct evp_pkey_st;
-struct evp_pkey_st *sd_dnssec_pkey(uint8_t alg, const uint8_t *key, size_t keylen, const char **why);
-/* Verify with a key from sd_dnssec_pkey(): NULL when valid, else why. */
-const char *sd_dnssec_verify_pkey(uint8_t alg, struct evp_pkey_st *pk, const uint8_t *data, size_t len,
-				  const uint8_t *sig, size_t siglen);
-/* DS digest of type @dtype (2 SHA-256, 4 SHA-384) over @in into @md;
- * 0, or EINVAL for an unsupported type (@in NULL: only ask whether supported). */
-int sd_dnssec_digest(uint8_t dtype, const uint8_t *in, size_t len, uint8_t *md, size_t *mdlen);
-/* RFC 4034 Appendix B key tag of DNSKEY RDATA. */
-uint16_t sd_dnssec_key_tag(const uint8_t *rdata, size_t len);
 
 #endif

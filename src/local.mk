@@ -16,13 +16,15 @@ libsdcore_la_SOURCES = \
 	src/clientid.c \
 	src/clientid_tls.c \
 	src/clientid_dns.c \
-	src/rrsig.c \
 	src/policy.c \
 	src/locate.c \
 	src/dns.c \
+	src/dnssec_int.h \
+	src/dnssec.c \
+	src/dnssec_rr.c \
+	src/dnssec_val.c \
 	src/chain_int.h \
 	src/chain.c \
-	src/dnssec.c \
 	src/chain_fetch.c \
 	src/chain_tls.c
 libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS)

@@ -10,7 +10,7 @@ tests_run_tests_SOURCES = \
 	tests/test_dane.c \
 	tests/test_stir.c \
 	tests/test_clientid.c \
-	tests/test_rrsig.c \
+	tests/test_dnssec.c \
 	tests/test_policy.c \
 	tests/test_locate.c \
 	tests/test_stun.c \
@@ -59,7 +59,7 @@ EXTRA_DIST += \
 	tests/media-baresip.sh \
 	tests/data/dane.in \
 	tests/data/mkcerts.sh \
-	tests/data/rrsig \
+	tests/data/dnssec \
 	tests/data/dns \
 	tests/check-live.sh \
 	tests/testbed \

@@ -12,7 +12,7 @@
 	XX(tlsa)   \
 	XX(dane)   \
 	XX(stir)   \
-	XX(rrsig)  \
+	XX(dnssec) \
 	XX(policy) \
 	XX(locate) \
 	XX(stun)   \

@@ -169,7 +169,9 @@ static int verify(int argc, char **argv)
 		rc = EXIT_NO;
 		goto out;
 	}
-	if (r.denial) {
+	if (r.insecure) {
+		fprintf(stderr, "no TLSA: unsigned zone: %s\n", r.why);
+	} else if (r.denial) {
 		fprintf(stderr, "no TLSA: validated denial at %s\n", r.name);
 	} else {
 		for (size_t i = 0; i < sipdance_tlsa_set_count(r.tlsa); i++) {

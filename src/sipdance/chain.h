@@ -74,22 +74,26 @@ SIPDANCE_API int sipdance_chain_parse(const uint8_t *chain, size_t len, size_t *
 /* What a chain proves, like a DNS answer: status, rcode and the records. */
 struct sipdance_chain_result {
 	int secure;                     /* 1: validated up to the anchor; 0: bogus */
-	int denial;                     /* 1: validated proof that there is no TLSA */
+	int denial;                     /* 1: validated proof that no TLSA applies: none
+					 * exists, or the name is in an unsigned zone */
+	int insecure;                   /* 1: that unsigned zone (why: which delegation) */
 	struct sipdance_tlsa_set *tlsa; /* the validated TLSA RRset (secure, !denial) */
 	char name[256];                 /* the TLSA owner after validated aliases */
 	uint32_t ttl;                   /* smallest TTL of the RRsets used */
 	time_t expires;                 /* earliest RRSIG expiration used */
-	char why[200];                  /* when bogus: which RRset failed and why */
+	char why[200];                  /* bogus: which RRset failed and why; insecure: where */
 };
 
 /**
  * Validate @chain (bare AuthenticationChain) against @ta at time @at (0 =
  * now) for TLSA owner @owner (e.g. "_5061._tcp.sip.a.example", trailing dot
  * optional). Checks every RRSIG (window, algorithm, key tag, signer is the
- * owner's zone or an ancestor), DS->DNSKEY links from the anchor down, CNAME
- * aliases, and NSEC denial. Returns 0 with *r filled: secure with records,
- * secure with a denial, or not secure with r->why naming the RRset and the
- * cause. EINVAL (NULL argument, malformed @owner) or ENOMEM otherwise.
+ * zone that holds the RRset), DS->DNSKEY links from the anchor down, CNAME
+ * and DNAME aliases, wildcard expansions with their proof, NSEC and NSEC3
+ * denials, insecure delegations (no DS, NSEC3 opt-out, DS of unsupported
+ * algorithms only). Returns 0 with *r filled: secure with records, secure
+ * with a denial (or insecure), or not secure with r->why naming the RRset
+ * and the cause. EINVAL (NULL argument, malformed @owner) or ENOMEM otherwise.
  * Release r->tlsa with sipdance_chain_result_clear().
  */
 SIPDANCE_API int sipdance_chain_validate(const struct sipdance_chain_anchor *ta,
@@ -249,7 +253,8 @@ SIPDANCE_API int sipdance_chain_client_decide(X509_STORE_CTX *xctx);
  *  - chain validated, TLSA records: DANE matching (sipdance_dane_verify);
  *    only MATCH passes;
  *  - chain present but not valid (or TLSA records all unusable): fails;
- *  - chain validated, no TLSA (denial): the SSL's own verification decides;
+ *  - chain validated, no TLSA (denial, or the name in a zone proven unsigned):
+ *    the SSL's own verification decides;
  *  - the pin (name, port) changes from the chain's lifetime only when the
  *    handshake completes after one of the two cases above passed;
  *  - no chain: fails if pinned or policy is required, else the SSL's own
@@ -264,9 +269,10 @@ SIPDANCE_API int sipdance_chain_client_attach(SSL *ssl, struct sipdance_chain_cl
  * After the handshake of an attached @ssl: MATCH (authenticated by the chain,
  * no DNS lookup), NOMATCH/UNUSABLE (records from the chain did not match),
  * BOGUS (invalid chain, with the reason naming the RRset), NODATA (validated
- * denial: no TLSA), INDETERMINATE (no chain: pinned, required, or left to
+ * denial: no TLSA), INSECURE (the name is in a zone proven unsigned: no
+ * usable TLSA), INDETERMINATE (no chain: pinned, required, or left to
  * the SSL's own verification). Only MATCH authenticates by the chain; after
- * NODATA or INDETERMINATE a completed handshake means the SSL's own
+ * NODATA, INSECURE or INDETERMINATE a completed handshake means the SSL's own
  * verification passed (SSL_get_verify_result), e.g. DANE with TLSA from DNS.
  * *lifetime (may be NULL) gets the ExtSupportLifetime received. 0 or EINVAL.
  */
