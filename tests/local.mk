@@ -76,7 +76,7 @@ EXTRA_DIST += $(FAULT_TESTS) tests/fault-lib.sh
 # builds them, tests/fuzz/run.sh runs them.
 if FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz-tlsa tests/fuzz/fuzz-passport tests/fuzz/fuzz-stun tests/fuzz/fuzz-clientid tests/fuzz/fuzz-chain \
-	tests/fuzz/fuzz-sdp tests/fuzz/fuzz-sip
+	tests/fuzz/fuzz-dnssec tests/fuzz/fuzz-sdp tests/fuzz/fuzz-sip
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 fuzz_ldflags = -fsanitize=fuzzer
 tests_fuzz_fuzz_tlsa_SOURCES = tests/fuzz/fuzz_tlsa.c
@@ -91,6 +91,9 @@ tests_fuzz_fuzz_clientid_LDADD = libsdcore.la $(OPENSSL_LIBS)
 tests_fuzz_fuzz_chain_SOURCES = tests/fuzz/fuzz_chain.c
 tests_fuzz_fuzz_chain_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_chain_LDADD = libsdcore.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_dnssec_SOURCES = tests/fuzz/fuzz_dnssec.c
+tests_fuzz_fuzz_dnssec_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_dnssec_LDADD = libsdcore.la $(OPENSSL_LIBS)
 tests_fuzz_fuzz_stun_SOURCES = tests/fuzz/fuzz_stun.c
 tests_fuzz_fuzz_stun_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_stun_LDADD = libsdmedia.la libsdcore.la $(OPENSSL_LIBS) $(SRTP_LIBS)
