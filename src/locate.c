@@ -109,41 +109,66 @@ set_why(struct sipdance_locate *loc, const struct sipdance_dns_answer *a, const 
 			 sipdance_dns_status_str(sipdance_dns_answer_status(a)), *w ? ": " : "", w);
 }
 
-/* rr_text - presentation form of one record for a step line */
-static void rr_text(const struct sipdance_dns_rr *rr, char *buf, size_t size)
+/* quoted - a NAPTR character-string in presentation form: "...", with \" \\ \DDD */
+static void quoted(FILE *f, const char *s)
 {
-	char addr[INET6_ADDRSTRLEN], hex[40];
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c > 0x7e)
+			fprintf(f, "\\%03u", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
+}
+
+/* rr_text - presentation form of one record, whole (TLSA data in full hex) */
+static void rr_text(FILE *f, const struct sipdance_dns_rr *rr)
+{
+	char addr[INET6_ADDRSTRLEN];
 
 	switch (rr->type) {
 	case SIPDANCE_DNS_NAPTR:
-		snprintf(buf, size, "%u %u \"%.15s\" \"%.63s\" \"%.63s\" %.150s", rr->u.naptr.order,
-			 rr->u.naptr.pref, rr->u.naptr.flags, rr->u.naptr.services,
-			 rr->u.naptr.regexp, rr->u.naptr.replacement);
+		fprintf(f, "%u %u ", rr->u.naptr.order, rr->u.naptr.pref);
+		quoted(f, rr->u.naptr.flags);
+		putc(' ', f);
+		quoted(f, rr->u.naptr.services);
+		putc(' ', f);
+		quoted(f, rr->u.naptr.regexp);
+		fprintf(f, " %s", rr->u.naptr.replacement);
 		break;
 	case SIPDANCE_DNS_SRV:
-		snprintf(buf, size, "%u %u %u %.200s", rr->u.srv.prio, rr->u.srv.weight,
-			 rr->u.srv.port, rr->u.srv.target);
+		fprintf(f, "%u %u %u %s", rr->u.srv.prio, rr->u.srv.weight, rr->u.srv.port,
+			rr->u.srv.target);
 		break;
 	case SIPDANCE_DNS_A:
 	case SIPDANCE_DNS_AAAA:
-		inet_ntop(rr->u.addr.family, rr->u.addr.addr, addr, sizeof(addr));
-		snprintf(buf, size, "%s", addr);
+		fprintf(f, "%s", inet_ntop(rr->u.addr.family, rr->u.addr.addr, addr, sizeof(addr)));
 		break;
 	case SIPDANCE_DNS_TLSA:
-		snprintf(buf, size, "%u %u %u %s", rr->u.tlsa.usage, rr->u.tlsa.selector,
-			 rr->u.tlsa.mtype, sd_hex_short(rr->u.tlsa.data, rr->u.tlsa.len, hex, sizeof(hex)));
+		fprintf(f, "%u %u %u ", rr->u.tlsa.usage, rr->u.tlsa.selector, rr->u.tlsa.mtype);
+		for (size_t i = 0; i < rr->u.tlsa.len; i++)
+			fprintf(f, "%02x", rr->u.tlsa.data[i]);
 		break;
 	default:
-		snprintf(buf, size, "type %u", rr->type);
+		fprintf(f, "type %u", rr->type);
 	}
 }
 
-/* record_step - one resolution step for the report */
+static const char no_records[] = "";
+
+/* record_step - one resolution step for the report, its records whole */
 static void record_step(struct sipdance_locate *loc, const char *what,
 			const struct sipdance_dns_answer *a)
 {
 	struct sipdance_locate_step *s;
-	size_t off = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	if (loc->nsteps == MAX_STEPS)
 		return;
@@ -152,14 +177,18 @@ static void record_step(struct sipdance_locate *loc, const char *what,
 	s->status = sipdance_dns_answer_status(a);
 	s->rcode = sipdance_dns_answer_rcode(a);
 	snprintf(s->why, sizeof(s->why), "%s", sipdance_dns_answer_why(a));
-	s->records[0] = '\0';
-	for (size_t i = 0; i < sipdance_dns_answer_count(a) && off < sizeof(s->records); i++) {
-		char one[512];
-
-		rr_text(sipdance_dns_answer_rr(a, i), one, sizeof(one));
-		off += (size_t)snprintf(s->records + off, sizeof(s->records) - off, "%s%s",
-					i ? "; " : "", one);
+	s->records = no_records;
+	if (!(f = open_memstream(&buf, &len)))
+		return;
+	for (size_t i = 0; i < sipdance_dns_answer_count(a); i++) {
+		if (i)
+			fputs("; ", f);
+		rr_text(f, sipdance_dns_answer_rr(a, i));
 	}
+	if (fclose(f) == 0)
+		s->records = buf;
+	else
+		free(buf);
 }
 
 /* on_answer - the DNS layer's callback: record, dispatch, maybe advance */
@@ -778,6 +807,9 @@ void sipdance_locate_free(struct sipdance_locate *loc)
 	}
 	for (size_t i = 0; i < loc->nt; i++)
 		sipdance_tlsa_set_free(loc->t[i].tlsa);
+	for (size_t i = 0; i < loc->nsteps; i++)
+		if (loc->steps[i].records != no_records)
+			free((char *)loc->steps[i].records);
 	free(loc);
 }
 

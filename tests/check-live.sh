@@ -87,6 +87,19 @@ sdcheck "--json" 0 '"action": "DANE"' --json sips:a.example
 "$sd" check --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --json sips:a.example |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["usable"] and d["targets"][0]["tlsa_status"]=="SECURE"' &&
 	ok "--json is valid JSON" || not_ok "--json"
+# JSON is for programs: the records of each step whole, as the targets carry them
+"$sd" check --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --json sips:a.example >"$tmp/check.json"
+if python3 - "$tmp/check.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+tlsa = [s["records"] for s in d["steps"] if s["query"].startswith("TLSA") and s["rcode"] == "FOUND"]
+naptr = [s["records"] for s in d["steps"] if s["query"].startswith("NAPTR")]
+assert tlsa and tlsa[0] == "; ".join(d["targets"][0]["tlsa"]), (tlsa, d["targets"][0]["tlsa"])
+assert len(tlsa[0].split()[3]) == 64, tlsa[0]
+assert naptr and '10 10 "S" "SIPS+D2T" "" _sips._tcp.a.example' in naptr[0], naptr
+PY
+then ok "--json: steps[].records whole (TLSA data in full hex, NAPTR strings quoted)"
+else not_ok "--json: steps[].records whole"; fi
 
 # Bad input: exit 2 with a message.
 sdcheck "not a SIP URI" 2 "not a sip: or sips: URI" http://a.example

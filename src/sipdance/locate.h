@@ -53,7 +53,8 @@ struct sipdance_locate_step {
 	char what[320];              /* e.g. "NAPTR b.example", "SRV _sips._tcp.b.example" */
 	enum sipdance_dns_status status;
 	enum sipdance_dns_rcode rcode;
-	char records[512];           /* records found, presentation form, "; "-separated */
+	const char *records;         /* records found, presentation form, whole, "; "-separated
+					(owned by the resolution) */
 	char why[160];
 };
 
