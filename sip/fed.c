@@ -51,7 +51,8 @@ struct fconn {
 	struct sockaddr_storage addr;
 	enum conn_state state;
 	struct sipdance_verdict verdict;
-	int via_chain;               /* authenticated by the peer's RFC 9102 chain */
+	int via_chain;               /* decided by the peer's RFC 9102 chain (or its absence
+					under --chain required), not by DNS */
 	STACK_OF(X509) *chain;       /* the peer's chain, re-verified against fresh DNS */
 	time_t authenticated;        /* monotonic seconds, when the handshake authenticated it */
 	struct sipdance_locate *loc;  /* of the request that opened it: owns target */
@@ -172,7 +173,8 @@ static void chain_update(struct px_fed *f, int all)
 		if (!all && sipdance_chain_source_next_refresh(f->chain_src[i]) > now)
 			continue;
 		if (sipdance_chain_source_refresh(f->chain_src[i], &why))
-			px_log(SIPDANCE_LOG_WARN, "chain", "refresh of our DNSSEC chain failed: %s (%s)",
+			px_log(all ? SIPDANCE_LOG_ERR : SIPDANCE_LOG_WARN, "chain",
+			       "refresh of our DNSSEC chain failed: %s (%s)",
 			       why ? why : "?", sipdance_chain_source_get(f->chain_src[i], now, &len)
 			       ? "the current one is still valid" : "serving none");
 		else if (sipdance_chain_source_get(f->chain_src[i], now, &len))
@@ -201,6 +203,33 @@ static void chain_schedule(struct px_fed *f)
 				      next > now ? (su_duration_t)(next - now) * 1000 : 1000);
 }
 
+/* cert_chains - check (@set 0) or hold (@set 1) every chain we serve to
+ * @cert: 0, or an errno with the first failing chain's reason in @why */
+static int cert_chains(struct px_fed *f, STACK_OF(X509) *cert, int set, char *why, size_t whysize)
+{
+	const char *w = NULL;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < f->nchain_src; i++)
+		err = set ? sipdance_chain_source_set_cert(f->chain_src[i], cert, &w)
+			  : sipdance_chain_source_check_cert(f->chain_src[i], cert, &w);
+	if (err)
+		snprintf(why, whysize, "%s", w ? w : strerror(err));
+	return err;
+}
+
+/* px_fed_cert_check - whether @cert matches the chains we serve */
+int px_fed_cert_check(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize)
+{
+	return cert_chains(f, cert, 0, why, whysize);
+}
+
+/* px_fed_cert_set - hold the chains we serve to @cert from now on */
+int px_fed_cert_set(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize)
+{
+	return cert_chains(f, cert, 1, why, whysize);
+}
+
 /* tls_port - the port of a TLS --listen URI (default 5061) */
 static uint16_t tls_port(const char *uri)
 {
@@ -220,7 +249,9 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
 						 .resolver = conf->resolver, .host = conf->client_name,
 						 .lifetime = (uint16_t)conf->chain_lifetime,
-						 .refresh_s = conf->chain_refresh };
+						 .refresh_s = conf->chain_refresh, .ca_file = conf->ca_file };
+	STACK_OF(X509) *cert = NULL;
+	EVP_PKEY *key = NULL;
 	const char *w = NULL;
 	size_t k = 0, len = 0;
 	int err;
@@ -236,27 +267,38 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 	}
 	if (!(f->chain_timer = su_timer_create(su_root_task(f->root), 0)))
 		return ENOMEM;
-	/* our own chain needs our host name: the name peers send as SNI */
+	/* our own chain needs our host name: the name peers send as SNI; a
+	 * chain whose TLSA our certificate does not match would make every peer
+	 * that uses it refuse us: never served, the proxy does not start */
+	if (conf->client_name && conf->cert && conf->key &&
+	    px_hook_read_cert(conf->cert, conf->key, &cert, &key, why, whysize))
+		return EINVAL;
+	EVP_PKEY_free(key);
 	for (size_t i = 0; conf->client_name && i < conf->nlisten; i++) {
 		const char *u = conf->listen[i];
+		struct sipdance_chain_source **src = &f->chain_src[f->nchain_src];
 
 		if (strncasecmp(u, "sips:", 5) && !strstr(u, "transport=tls"))
 			continue;
 		sc.port = tls_port(u);
-		if ((err = sipdance_chain_source_alloc(&f->chain_src[f->nchain_src], &sc, &w))) {
+		if ((err = sipdance_chain_source_alloc(src, &sc, &w))) {
 			px_log(SIPDANCE_LOG_WARN, "chain", "no DNSSEC chain for _%u._tcp.%s: %s",
 			       sc.port, sc.host, w ? w : strerror(err));
-		} else if ((err = px_hook_chain_serve(f->hook, k, f->chain_src[f->nchain_src]))) {
-			sipdance_chain_source_free(f->chain_src[f->nchain_src]);
-			snprintf(why, whysize, "--chain: cannot serve on %s: %s", u, strerror(err));
+		} else if ((cert && (err = sipdance_chain_source_set_cert(*src, cert, &w))) ||
+			   (err = px_hook_chain_serve(f->hook, k, *src))) {
+			sipdance_chain_source_free(*src);
+			snprintf(why, whysize, "--chain: %s", w ? w : strerror(err));
+			sk_X509_pop_free(cert, X509_free);
 			return err;
 		} else {
 			sipdance_chain_source_get(f->chain_src[f->nchain_src++], 0, &len);
 			px_log(SIPDANCE_LOG_INFO, "chain", "serving our DNSSEC chain for _%u._tcp.%s "
 			       "(%zu bytes, lifetime %u h)", sc.port, sc.host, len, conf->chain_lifetime);
 		}
+		w = NULL;
 		k++;
 	}
+	sk_X509_pop_free(cert, X509_free);
 	chain_schedule(f);
 	return 0;
 }

@@ -27,6 +27,11 @@ typedef void (px_fed_auth_fn)(void *arg, int ok, const char *reason);
 int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
 		 const struct px_conf *conf, char *why, size_t whysize);
 void px_fed_free(struct px_fed *f);
+/* px_fed_cert_check - 0 when certificate chain @cert (end entity first) matches
+ * the TLSA records of every RFC 9102 chain we serve, else an errno and @why */
+int px_fed_cert_check(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize);
+/* px_fed_cert_set - the same check, then every later chain must match @cert */
+int px_fed_cert_set(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize);
 /* px_fed_flush - drop cached DNS and TLSA answers */
 void px_fed_flush(struct px_fed *f);
 /* px_fed_send - send @msg (taken) towards @uri's domain once a connection is authenticated */

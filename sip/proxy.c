@@ -949,18 +949,30 @@ void px_proxy_free(struct px_proxy *px)
 	su_home_unref(px->home);
 }
 
-/* px_proxy_reload - SIGHUP */
+/* px_proxy_reload - SIGHUP: DNS cache and our RFC 9102 chains first (held to
+ * the certificate in use), then the certificate files, taken only when they
+ * match the TLSA records of those fresh chains (a rollover publishes the
+ * next TLSA beside the current one first, RFC 7671 §8.1) */
 void px_proxy_reload(struct px_proxy *px)
 {
+	STACK_OF(X509) *cert = NULL;
+	EVP_PKEY *key = NULL;
 	char why[512];
 
-	if (px->conf->cert && px->conf->key &&
-	    px_hook_load_cert(px->hook, px->conf->cert, px->conf->key, why, sizeof(why)))
-		px_log(SIPDANCE_LOG_ERR, "proxy", "reload: %s (keeping the old certificate)", why);
-	else
-		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: certificates reloaded");
 	px_fed_flush(px->fed);
 	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
+	/* the files are read once: what is checked is what is served */
+	if (px->conf->cert && px->conf->key &&
+	    (px_hook_read_cert(px->conf->cert, px->conf->key, &cert, &key, why, sizeof(why)) ||
+	     px_fed_cert_check(px->fed, cert, why, sizeof(why)) ||
+	     px_hook_use_cert(px->hook, cert, key, why, sizeof(why))))
+		px_log(SIPDANCE_LOG_ERR, "proxy", "reload: %s (keeping the old certificate)", why);
+	else if (cert && px_fed_cert_set(px->fed, cert, why, sizeof(why)))
+		px_log(SIPDANCE_LOG_ERR, "proxy", "reload: %s", why);
+	else
+		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: certificates reloaded");
+	sk_X509_pop_free(cert, X509_free);
+	EVP_PKEY_free(key);
 	px_stir_flush(px->stir);
 }
 

@@ -124,9 +124,16 @@ void px_hook_free(struct px_hook *h);
 /* px_hook_arm - catch SSL_CTXs created from now on (0 disarms) */
 void px_hook_arm(struct px_hook *h, int on);
 /* px_hook_load_cert - the certificate chain and key into each caught SSL_CTX
- * (sofia-sip loads no chain; also SIGHUP) */
+ * (sofia-sip loads no chain) */
 int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key,
 		      char *why, size_t whysize);
+/* px_hook_read_cert - chain (end entity first) and key of PEM files, the key
+ * checked against the end entity: 0 or EINVAL with @why */
+int px_hook_read_cert(const char *cert, const char *key, STACK_OF(X509) **chain, EVP_PKEY **pkey,
+		      char *why, size_t whysize);
+/* px_hook_use_cert - what px_hook_read_cert read, into each caught SSL_CTX (SIGHUP) */
+int px_hook_use_cert(struct px_hook *h, STACK_OF(X509) *chain, EVP_PKEY *pkey,
+		     char *why, size_t whysize);
 const struct px_hook_stats *px_hook_stats(const struct px_hook *h);
 struct sipdance_clientid_conf;
 /* px_hook_clientid - dane_clientid (sipdance_clientid_attach) on every caught
@@ -152,8 +159,8 @@ int px_hook_chain_serve(struct px_hook *h, size_t i, struct sipdance_chain_sourc
 /* px_hook_chain_client - ask peers for their chain on every caught SSL_CTX */
 int px_hook_chain_client(struct px_hook *h, struct sipdance_chain_client *c);
 /* px_hook_expect_chain - @e's handshake asks for the peer's chain for TLSA
- * port @port; a valid one authenticates (*via set to 1); with @chain_only
- * nothing else can */
+ * port @port; a valid one authenticates; *via is set to 1 whenever the chain
+ * (or its absence, with @chain_only: nothing else can authenticate) decided */
 void px_hook_expect_chain(struct px_expect *e, uint16_t port, int chain_only, int *via);
 /* px_hook_expect - the next outbound TLS handshake to @addr must pass @verify */
 int px_hook_expect(struct px_hook *h, struct px_expect **out, const struct sockaddr *addr,

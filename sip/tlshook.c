@@ -41,7 +41,7 @@ struct px_expect {
 	SSL *ssl; /* bound at handshake start */
 	uint16_t chain_port; /* ask for the peer's RFC 9102 chain for this TLSA port (0: no) */
 	int chain_only;      /* only a valid chain can authenticate */
-	int *via_chain;      /* set to 1 when the chain authenticated */
+	int *via_chain;      /* set to 1 when the chain decided (authenticated or refused) */
 };
 
 /* Per SSL: what the callbacks know about one connection. */
@@ -192,23 +192,79 @@ void px_hook_arm(struct px_hook *h, int on)
 	armed = on ? h : NULL;
 }
 
-/* px_hook_load_cert - certificate chain and key into every caught SSL_CTX */
-int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key, char *why, size_t whysize)
+/* px_hook_read_cert - the certificate chain (end entity first) and key of two
+ * PEM files, the key checked against the end entity */
+int px_hook_read_cert(const char *cert, const char *key, STACK_OF(X509) **chain, EVP_PKEY **pkey,
+		      char *why, size_t whysize)
 {
+	FILE *cf = fopen(cert, "r"), *kf = fopen(key, "r");
+	X509 *x;
 	unsigned long e;
 
-	for (size_t i = 0; i < h->nctx; i++) {
-		if (SSL_CTX_use_certificate_chain_file(h->ctx[i], cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(h->ctx[i], key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(h->ctx[i]) != 1) {
+	*chain = sk_X509_new_null();
+	*pkey = kf ? PEM_read_PrivateKey(kf, NULL, NULL, NULL) : NULL;
+	while (cf && *chain && (x = PEM_read_X509(cf, NULL, NULL, NULL)))
+		if (!sk_X509_push(*chain, x))
+			X509_free(x);
+	if (cf)
+		fclose(cf);
+	if (kf)
+		fclose(kf);
+	if (*chain && sk_X509_num(*chain) > 0 && *pkey &&
+	    X509_check_private_key(sk_X509_value(*chain, 0), *pkey) == 1) {
+		ERR_clear_error();
+		return 0;
+	}
+	e = ERR_peek_last_error();
+	snprintf(why, whysize, "cannot use --cert %s / --key %s: %s", cert, key,
+		 !cf ? "certificate file unreadable" : !kf ? "key file unreadable"
+		 : !*chain || sk_X509_num(*chain) == 0 ? "no certificate" : !*pkey ? "no private key"
+		 : e ? ERR_reason_error_string(e) : "key does not match the certificate");
+	ERR_clear_error();
+	sk_X509_pop_free(*chain, X509_free);
+	EVP_PKEY_free(*pkey);
+	*chain = NULL;
+	*pkey = NULL;
+	return EINVAL;
+}
+
+/* px_hook_use_cert - @chain and @pkey (from px_hook_read_cert) into every caught SSL_CTX */
+int px_hook_use_cert(struct px_hook *h, STACK_OF(X509) *chain, EVP_PKEY *pkey, char *why,
+		     size_t whysize)
+{
+	STACK_OF(X509) *rest = sk_X509_dup(chain);
+	unsigned long e;
+	int err = 0;
+
+	if (!rest)
+		return ENOMEM;
+	(void)sk_X509_shift(rest);
+	for (size_t i = 0; !err && i < h->nctx; i++) {
+		if (SSL_CTX_use_cert_and_key(h->ctx[i], sk_X509_value(chain, 0), pkey, rest, 1) != 1) {
 			e = ERR_peek_last_error();
-			snprintf(why, whysize, "cannot use --cert %s / --key %s: %s", cert, key,
+			snprintf(why, whysize, "cannot use the certificate: %s",
 				 e ? ERR_reason_error_string(e) : "unknown error");
-			ERR_clear_error();
-			return EINVAL;
+			err = EINVAL;
 		}
 	}
-	return 0;
+	ERR_clear_error();
+	sk_X509_free(rest);
+	return err;
+}
+
+/* px_hook_load_cert - certificate chain and key files into every caught SSL_CTX */
+int px_hook_load_cert(struct px_hook *h, const char *cert, const char *key, char *why, size_t whysize)
+{
+	STACK_OF(X509) *chain;
+	EVP_PKEY *pkey;
+	int err;
+
+	if ((err = px_hook_read_cert(cert, key, &chain, &pkey, why, whysize)))
+		return err;
+	err = px_hook_use_cert(h, chain, pkey, why, whysize);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(pkey);
+	return err;
 }
 
 /* px_hook_stats - counters for the self-test */
@@ -741,8 +797,8 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	ok = h->chain_client && e->chain_port ? chain_decide(sctx, ssl, e, &v) : -1;
 	if (ok < 0)
 		ok = e->verify(e->arg, chain, &v) == 0 && v.result == SIPDANCE_MATCH;
-	else if (ok && e->via_chain)
-		*e->via_chain = 1;
+	else if (e->via_chain)
+		*e->via_chain = 1; /* the chain decided, either way */
 	if (!ok && !v.reason[0])
 		snprintf(v.reason, sizeof(v.reason), "verification failed");
 	sk_X509_pop_free(chain, X509_free);

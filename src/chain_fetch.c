@@ -2,7 +2,9 @@
 /*
  * chain_fetch.c - the server side of RFC 9102: fetch our own TLSA answer and
  * its validation chain through getdns, serialise it in RFC 9102 order, and
- * keep the extension_data to serve (refresh times, expiry: serve none).
+ * keep the extension_data to serve (refresh times, expiry: serve none), held
+ * to our own certificate: a chain whose TLSA records it does not match is
+ * never served.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <getdns/getdns_extra.h>
 
 #include <sipdance/chain.h>
+#include <sipdance/dane.h>
 #include "chain_int.h"
 #include "internal.h"
 
@@ -208,6 +211,8 @@ struct sipdance_chain_source {
 	struct sipdance_chain_source_conf conf;
 	char *resolver, *trust_anchor, *file, *host; /* owned copies */
 	struct sipdance_chain_anchor *ta;
+	struct sipdance_dane *dane; /* for cert_matches */
+	STACK_OF(X509) *cert;     /* ours: every chain loaded must match it; NULL: none set */
 	uint8_t *ext;             /* extension_data being served */
 	size_t ext_len;
 	time_t expires;           /* serve none from then on */
@@ -235,6 +240,34 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 	*out = b;
 	*len = n;
 	return 0;
+}
+
+/*
+ * cert_matches - whether the validated chain @r may be served with our
+ * certificate @cert: 0, or EBADMSG with *why. The cases:
+ *  - a validated denial (no TLSA): peers fall back to PKIX, nothing to match;
+ *  - TLSA records: @cert must MATCH them as a peer checks it (DANE with our
+ *    host as reference identifier, PKIX-TA/EE against the configured CA
+ *    file); NOMATCH or UNUSABLE means peers would refuse us: never served.
+ */
+static int cert_matches(const struct sipdance_chain_source *s, const struct sipdance_chain_result *r,
+			STACK_OF(X509) *cert, const char **why)
+{
+	static __thread char buf[400];
+	const char *names[] = { s->host };
+	struct sipdance_dane_params p = { .names = names, .nnames = 1 };
+	struct sipdance_verdict v;
+	int err;
+
+	if (r->denial)
+		return 0;
+	if ((err = sipdance_dane_verify(s->dane, r->tlsa, cert, &p, &v)))
+		return fail(why, err == ENOMEM ? "out of memory" : "no certificate to match", err);
+	if (v.result == SIPDANCE_MATCH)
+		return 0;
+	snprintf(buf, sizeof(buf), "our certificate does not match the TLSA records of our chain for "
+		 "_%u._tcp.%s: %s", s->conf.port, s->host, v.reason);
+	return fail(why, buf, EBADMSG);
 }
 
 /* load - fetch or read, then validate our own chain before serving it */
@@ -272,6 +305,10 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		err = fail(why, "own chain does not validate", EBADMSG);
 		goto out;
 	}
+	if (s->cert && (err = cert_matches(s, &r, s->cert, why))) {
+		sipdance_chain_result_clear(&r);
+		goto out;
+	}
 	pthread_mutex_lock(&s->lock);
 	free(s->ext);
 	s->ext = ext;
@@ -306,6 +343,8 @@ void sipdance_chain_source_free(struct sipdance_chain_source *s)
 	free(s->host);
 	free(s->ext);
 	sipdance_chain_anchor_free(s->ta);
+	sipdance_dane_free(s->dane);
+	sk_X509_pop_free(s->cert, X509_free);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -336,6 +375,8 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 		return fail(why, "out of memory", ENOMEM);
 	}
 	if ((err = sipdance_chain_anchor_load(&s->ta, conf->trust_anchor, why)) ||
+	    (err = sipdance_dane_alloc(&s->dane, conf->ca_file) ?
+		   fail(why, "CA file unreadable or without a certificate", EINVAL) : 0) ||
 	    (err = load(s, time(NULL), why))) {
 		sipdance_chain_source_free(s);
 		return err;
@@ -358,6 +399,52 @@ int sipdance_chain_source_refresh(struct sipdance_chain_source *s, const char **
 		pthread_mutex_unlock(&s->lock);
 	}
 	return err;
+}
+
+/* sipdance_chain_source_check_cert - whether the chain served now matches @cert */
+int sipdance_chain_source_check_cert(const struct sipdance_chain_source *s, STACK_OF(X509) *cert,
+				     const char **why)
+{
+	struct sipdance_chain_source *m = (struct sipdance_chain_source *)s;
+	struct sipdance_chain_result r;
+	const uint8_t *bare;
+	uint8_t *ext;
+	size_t len = 0, bare_len;
+	uint16_t life;
+	char owner[300];
+	int err;
+
+	if (!s || !cert || sk_X509_num(cert) < 1)
+		return fail(why, "no source or no certificate", EINVAL);
+	if (!(ext = sd_chain_source_copy(m, time(NULL), &len)))
+		return fail(why, "no valid chain to match (expired or out of memory)", EBADMSG);
+	snprintf(owner, sizeof(owner), "_%u._tcp.%s", s->conf.port, s->host);
+	if (!(err = sipdance_chain_ext_decode(ext, len, &life, &bare, &bare_len, why)) &&
+	    !(err = sipdance_chain_validate(s->ta, bare, bare_len, owner, 0, &r))) {
+		err = r.secure ? cert_matches(s, &r, cert, why)
+			       : fail(why, "own chain does not validate", EBADMSG);
+		sipdance_chain_result_clear(&r);
+	}
+	free(ext);
+	return err;
+}
+
+/* sipdance_chain_source_set_cert - hold every later load to @cert, if the current chain matches it */
+int sipdance_chain_source_set_cert(struct sipdance_chain_source *s, STACK_OF(X509) *cert,
+				   const char **why)
+{
+	STACK_OF(X509) *copy;
+	int err;
+
+	if ((err = sipdance_chain_source_check_cert(s, cert, why)))
+		return err;
+	if (!(copy = X509_chain_up_ref(cert)))
+		return fail(why, "out of memory", ENOMEM);
+	pthread_mutex_lock(&s->lock);
+	sk_X509_pop_free(s->cert, X509_free);
+	s->cert = copy;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 /* sipdance_chain_source_next_refresh - when to refresh */

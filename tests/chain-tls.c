@@ -8,7 +8,9 @@
  * Exit 0 when the handshake succeeded, 1 when it failed, 2 on setup errors.
  * With --flip-each FILE --name OWNER: flip the last RDATA octet of each
  * record of an extension_data file in turn, print why each is refused;
- * exit 0 when every one is.
+ * exit 0 when every one is. With --serve ADDR:PORT: only the server, on that
+ * address, handshaking with each client in turn until killed (a peer for a
+ * proxy under test that serves whatever chain the options make).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +30,7 @@
 
 struct opts {
 	const char *anchor, *resolver, *ext_file, *cert, *key, *host, *pins, *stop_dns, *fallback;
-	const char *policy, *flip_each, *name, *sni;
+	const char *policy, *flip_each, *name, *sni, *serve;
 	unsigned port, lifetime;
 	int tamper, no_ext, tls12;
 };
@@ -65,6 +67,28 @@ static void *serve(void *arg)
 	SSL_free(ssl);
 	close(c);
 	return NULL;
+}
+
+/* serve_forever - --serve ADDR:PORT: accept and handshake until killed */
+static void serve_forever(struct server *s, const char *where) __attribute__((noreturn));
+static void serve_forever(struct server *s, const char *where)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char addr[64];
+	unsigned port;
+	int one = 1;
+
+	if (sscanf(where, "%63[^:]:%u", addr, &port) != 2 || inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+		die("--serve", where);
+	a.sin_port = htons((uint16_t)port);
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) || listen(s->fd, 16))
+		die("--serve", strerror(errno));
+	printf("serving on %s\n", where);
+	fflush(stdout);
+	for (;;)
+		serve(s);
 }
 
 /* listen_any - a loopback listener on an ephemeral port */
@@ -236,6 +260,7 @@ int main(int argc, char **argv)
 		{ "flip-each", required_argument, NULL, 'F' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "sni", required_argument, NULL, 'S' },
+		{ "serve", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .port = 5061, .policy = "required" };
@@ -265,6 +290,7 @@ int main(int argc, char **argv)
 		case 'F': o.flip_each = optarg; break;
 		case 'N': o.name = optarg; break;
 		case 'S': o.sni = optarg; break;
+		case 'V': o.serve = optarg; break;
 		default: return 2;
 		}
 	}
@@ -273,6 +299,8 @@ int main(int argc, char **argv)
 	if (!o.anchor || !o.cert || !o.key || !o.host || (!o.resolver && !o.ext_file && !o.no_ext))
 		die("usage", "--trust-anchor --cert --key --host and --resolver or --ext-file needed");
 	s.ctx = server_ctx(&o, &src);
+	if (o.serve)
+		serve_forever(&s, o.serve);
 	/* the chain is built: from here on no DNS is needed */
 	if (o.stop_dns && system(o.stop_dns) != 0)
 		die("--stop-dns", o.stop_dns);

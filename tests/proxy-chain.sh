@@ -8,10 +8,13 @@
 # handshake is authenticated by the chain alone (log: via=rfc9102) and A's
 # DNS log shows no TLSA query ever. A server that serves no chain, a chain
 # for another name, and a valid chain whose TLSA does not match the server's
-# key are each refused by A. B rebuilds its chain on SIGHUP at once, and
-# refreshes it on a timer (--chain-refresh 10): with knotd gone the refresh
-# fails and B keeps serving the chain it has, still valid. The records' TTL
-# is an hour, so nothing A cached expires during the test, however slow.
+# key are each refused by A (log: rule=rfc9102-chain via=rfc9102, the chain's
+# cause). A proxy whose certificate its own chain's TLSA does not match does
+# not start, and a SIGHUP bringing such a certificate keeps the old one. B
+# rebuilds its chain on SIGHUP at once, and refreshes it on a timer
+# (--chain-refresh 10): with knotd gone the refresh fails and B keeps serving
+# the chain it has, still valid. The records' TTL is an hour, so nothing A
+# cached expires during the test, however slow.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) dnsp=$((base + 8))
@@ -21,6 +24,7 @@ need sipp knotd keymgr kdig ldns-signzone openssl
 export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip TB_TTL=3600
 start_testbed $dnsp
 dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
+chaintls=$("$srcdir/tests/valgrind.sh" "$top_builddir/tests/chain-tls")
 
 # OPTIONS sip:b.example from an IP-literal From (no domain claimed: B answers
 # itself, without locating a.example, so B needs no DNS once started)
@@ -76,30 +80,57 @@ case "$st $reason" in
 *) bad "B without a chain refused (status $st)" "$reason$(grep 'auth:' "$tmp/A.log" | tail -2)" ;;
 esac
 stop_proxy B0
-start_b B1 --cert "$TB_CERT_B" --key "$TB_KEY_B" --client-name sip.c.example || exit 1
-check "B1 built a chain for another name (_$b_tls._tcp.sip.c.example)" \
-	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.c.example" "$tmp/B1.log"
+# A proxy never serves a chain its certificate does not match (below); a
+# misbehaving server is tests/chain-tls --serve, serving what it is told.
+# bad_server NAME HOST CERT KEY - chain-tls serving the chain of _$b_tls._tcp.HOST at B's address
+bad_server() {
+	n=$1
+	"$chaintls" --serve "127.0.0.2:$b_tls" --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
+		--host "$2" --port "$b_tls" --cert "$3" --key "$4" >"$tmp/$n.log" 2>&1 &
+	eval "${n}_pid=$!"
+	pids="$pids $!"
+	"$wait_for" "$tmp/$n.log" "serving on" || bad "$n started" "$(cat "$tmp/$n.log")"
+}
+bad_server B1 sip.c.example "$TB_CERT_B" "$TB_KEY_B"
 opt othername
 check "a chain for another name: refused as BOGUS ($st)" \
-	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=BOGUS via=dns tls=TLSv1\.[23] \(DNSSEC chain" "$tmp/A.log"'
+	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=rfc9102-chain verdict=BOGUS via=rfc9102 tls=TLSv1\.[23] \(DNSSEC chain" "$tmp/A.log"'
 stop_proxy B1
-start_b B2 --cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" --client-name sip.b.example || exit 1
+bad_server B2 sip.b.example "$TB_CERT_WRONG" "$TB_KEY_WRONG"
 opt wrongkey
-check "a valid chain whose TLSA does not match B's key: refused (NOMATCH, $st)" \
-	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=.* verdict=NOMATCH" "$tmp/A.log"'
-check "B2 never received a request over a refused connection" eval '! grep -q "OPTIONS sip:b.example" "$tmp/B2.log"'
+check "a valid chain whose TLSA does not match B's key: refused (NOMATCH, $st), the log names the chain" \
+	eval '[ "$st" = 502 ] && grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=rfc9102-chain verdict=NOMATCH via=rfc9102 " "$tmp/A.log"'
 stop_proxy B2
+check "A refused by a chain never logs the DNS path for it (via=dns)" \
+	eval '! grep -Eq "auth: peer=127.0.0.2:$b_tls .*via=dns" "$tmp/A.log"'
+
+# a proxy whose certificate does not match the TLSA records of its own chain does not start
+timeout $((20 * vg_slow)) "$PROXY" --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
+	--listen "sips:127.0.0.2:$b_tls;transport=tls" --client-auth off $dns \
+	--cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" --client-name sip.b.example >"$tmp/Bwrong.log" 2>&1
+rc=$?
+check "B with a certificate its chain's TLSA does not match: refuses to start (exit $rc)" \
+	eval '[ $rc != 0 ] && [ $rc != 124 ] && grep -q "our certificate does not match the TLSA records of our chain for _$b_tls._tcp.sip.b.example" "$tmp/Bwrong.log" && ! grep -q "serving our DNSSEC chain\|proxy: serving" "$tmp/Bwrong.log"'
 
 # 3. B builds its chain, knotd stops, B's refresh fails on its timer and B keeps
 # serving the valid chain it has; then A reaches B by the chain alone (B's next
 # try is 30 s after the failed one: no blocking refresh meets A's handshake)
-start_b B --cert "$TB_CERT_B" --key "$TB_KEY_B" --client-name sip.b.example --chain-lifetime 1 \
+cp "$TB_CERT_B" "$tmp/b.pem"
+cp "$TB_KEY_B" "$tmp/b.key"
+start_b B --cert "$tmp/b.pem" --key "$tmp/b.key" --client-name sip.b.example --chain-lifetime 1 \
 	--chain-refresh 10 || exit 1
 check "B built and serves its chain for _$b_tls._tcp.sip.b.example" \
 	grep -q "serving our DNSSEC chain for _$b_tls._tcp.sip.b.example" "$tmp/B.log"
 kill -HUP "$B_pid"
 check "SIGHUP: B rebuilt its chain at once (logged as SIGHUP, not timer)" \
 	"$wait_for" "$tmp/B.log" "chain: our DNSSEC chain refreshed \([0-9]+ bytes, SIGHUP\)"
+"$wait_for" "$tmp/B.log" "reload: certificates reloaded"
+# SIGHUP with certificate files its chain's TLSA does not match: refused loudly, the old one kept
+cp "$TB_CERT_WRONG" "$tmp/b.pem"
+cp "$TB_KEY_WRONG" "$tmp/b.key"
+kill -HUP "$B_pid"
+check "SIGHUP with a certificate the chain's TLSA does not match: error logged, the old one kept" \
+	"$wait_for" "$tmp/B.log" "error proxy: reload: our certificate does not match the TLSA records of our chain for _$b_tls._tcp.sip.b.example: .* \(keeping the old certificate\)"
 "$TESTBED" stop "$tbdir" >/dev/null 2>&1
 check "knotd stopped (kdig gets no answer)" \
 	eval '! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A >/dev/null 2>&1 || ! kdig @127.0.0.1 -p $dnsp +time=1 +tries=1 sip.b.example A | grep -q "status: NOERROR"'

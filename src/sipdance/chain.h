@@ -126,6 +126,8 @@ struct sipdance_chain_source_conf {
 	uint16_t lifetime;        /* ExtSupportLifetime in hours (0 = clients must not pin) */
 	unsigned timeout_ms;      /* DNS timeout; 0 = 3000 */
 	unsigned refresh_s;       /* refresh at least this often, seconds (0 = as the TTLs say) */
+	const char *ca_file;      /* PKIX roots for PKIX-TA/EE records when our certificate is
+				     matched (sipdance_chain_source_set_cert); NULL: none */
 };
 
 struct sipdance_chain_source; /* the current extension_data and when it expires */
@@ -145,6 +147,22 @@ SIPDANCE_API void sipdance_chain_source_free(struct sipdance_chain_source *s);
  */
 SIPDANCE_API int sipdance_chain_source_refresh(struct sipdance_chain_source *s,
 					       const char **why);
+/**
+ * Whether the chain @s serves now matches our certificate @cert (end entity
+ * first) as a peer would check it: its TLSA records MATCH @cert (DANE, our
+ * host as reference identifier), or it proves there is no TLSA. 0; EBADMSG
+ * with *why (no match, no valid chain); EINVAL.
+ */
+SIPDANCE_API int sipdance_chain_source_check_cert(const struct sipdance_chain_source *s,
+						  STACK_OF(X509) *cert, const char **why);
+/**
+ * Hold @s to our certificate @cert: checked now (as above: EBADMSG, nothing
+ * changes), then every refresh whose chain does not match it fails like one
+ * that does not validate, and the current chain stays. References to @cert
+ * are taken. 0, EBADMSG, EINVAL, ENOMEM.
+ */
+SIPDANCE_API int sipdance_chain_source_set_cert(struct sipdance_chain_source *s,
+						STACK_OF(X509) *cert, const char **why);
 /**
  * When the host should call sipdance_chain_source_refresh(): three quarters
  * into the smallest TTL (or after refresh_s, when sooner), and at least 10
