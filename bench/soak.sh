@@ -61,8 +61,9 @@ px() {
 		sleep 0.05
 	done
 }
+# SIPp on 127.0.0.1 stands for a.example's PBX: A trusts it (no Digest round trip per call)
 px A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" --listen "sips:127.0.0.1:$a_tls;transport=tls" \
-	--cert "$TB_CERT_A" --key "$TB_KEY_A"
+	--cert "$TB_CERT_A" --key "$TB_KEY_A" --trusted 127.0.0.1/32
 px B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" --listen "sips:127.0.0.2:$b_tls;transport=tls" \
 	--cert "$TB_CERT_B" --key "$TB_KEY_B" --location "bob@b.example=sip:bob@127.0.0.2:$uas"
 (cd "$tmp" && exec sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.2 -p "$uas" -mp $((base + 20)) \

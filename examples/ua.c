@@ -69,6 +69,9 @@ struct ua {
 	X509 *cert;
 	EVP_PKEY *key;
 	const char *tls_cert, *tls_key, *tls_listen; /* SIP over TLS, DANCE client identity */
+	const char *digest;       /* "Digest:\"realm\":user:password" (--digest), or NULL */
+	char digest_buf[600];
+	unsigned digest_tries;    /* challenges answered: a second refusal ends it */
 	/* state */
 	struct sipdance_stun_ep *ep;
 	struct sipdance_sdp_media local;
@@ -343,7 +346,8 @@ static void place_call(struct ua *ua)
 	sipdance_sdp_media_format(&ua->local, (unsigned long long)ua->ssrc, body, sizeof(body));
 	ua->call = nua_handle(ua->nua, ua, SIPTAG_TO_STR(ua->target), SIPTAG_FROM_STR(ua->aor), TAG_END());
 	say("calling %s", ua->target);
-	nua_invite(ua->call, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(body), TAG_END());
+	nua_invite(ua->call, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(body),
+		   TAG_IF(ua->digest, NUTAG_AUTH(ua->digest)), TAG_END());
 }
 
 /* ready - registered (or no registrar): call or wait */
@@ -353,6 +357,16 @@ static void ready(struct ua *ua)
 		place_call(ua);
 	else
 		say("waiting for a call on %s", ua->listen);
+}
+
+/* challenged - answer a 401/407 once with the --digest credentials: 1 if answered */
+static int challenged(struct ua *ua, nua_handle_t *nh, int status)
+{
+	if ((status != 401 && status != 407) || !ua->digest || ua->digest_tries++ > 0)
+		return 0;
+	say("challenged (%d): answering with Digest credentials", status);
+	nua_authenticate(nh, NUTAG_AUTH(ua->digest), TAG_END());
+	return 1;
 }
 
 /* event - the nua callback */
@@ -367,7 +381,7 @@ static void event(nua_event_t ev, int status, char const *phrase, nua_t *nua, st
 		say("event %s %d %s", nua_event_name(ev), status, phrase ? phrase : "");
 	switch (ev) {
 	case nua_r_register:
-		if (status < 200)
+		if (status < 200 || challenged(ua, nh, status))
 			break;
 		if (status != 200) {
 			say("registration failed: %d %s", status, phrase);
@@ -382,7 +396,7 @@ static void event(nua_event_t ev, int status, char const *phrase, nua_t *nua, st
 		on_invite(ua, nh, sip);
 		break;
 	case nua_r_invite:
-		if (status < 200)
+		if (status < 200 || challenged(ua, nh, status))
 			break;
 		if (status >= 300) {
 			say("call failed: %d %s", status, phrase);
@@ -495,12 +509,36 @@ static void usage(FILE *f)
 	      "                   (--call SIP-URI | --answer) [--duration SECONDS] [--expect PACKETS]\n"
 	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--ice-lite]\n"
 	      "                   [--allow-sha1] [--tls-cert PEM --tls-key PEM [--tls-listen SIPS-URI]]\n"
-	      "                   [--tamper-fingerprint local|remote] [--verbose]\n"
+	      "                   [--tamper-fingerprint local|remote] [--digest FILE] [--verbose]\n"
 	      "Places or answers one call with DTLS-SRTP media; exit 0 when media was\n"
 	      "authenticated and at least PACKETS (default 10) packets were received.\n"
 	      "--proxy (default: the registrar) is the outbound proxy for the call.\n"
 	      "--tamper-fingerprint (testing) flips a bit of the fingerprint we send (local)\n"
-	      "or of those we receive (remote): the DTLS handshake must then be refused.\n", f);
+	      "or of those we receive (remote): the DTLS handshake must then be refused.\n"
+	      "--digest FILE: \"user:password\" (one line) answers one 401/407 per request\n"
+	      "(realm: the AOR's domain; sofia-sip computes MD5 only).\n", f);
+}
+
+/* read_digest - "user:password" from @file into NUTAG_AUTH form, realm the AOR's domain; 0 or -1 */
+static int read_digest(struct ua *ua, const char *file)
+{
+	char line[512], *colon;
+	const char *at = ua->aor ? strchr(ua->aor, '@') : NULL;
+	FILE *f = fopen(file, "r");
+	int ok = f && fgets(line, sizeof(line), f) && (colon = strchr(line, ':')) && at;
+
+	if (f)
+		fclose(f);
+	if (!ok) {
+		fprintf(stderr, "sipdance-ua: --digest %s: want a \"user:password\" line (and --aor first)\n", file);
+		return -1;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	*colon = '\0';
+	snprintf(ua->digest_buf, sizeof(ua->digest_buf), "Digest:\"%.*s\":%s:%s",
+		 (int)strcspn(at + 1, ";>"), at + 1, line, colon + 1);
+	ua->digest = ua->digest_buf;
+	return 0;
 }
 
 /* parse_args - options into @ua; -1 on a usage error */
@@ -513,7 +551,7 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		{ "expect", 1, NULL, 'e' }, { "media-addr", 1, NULL, 'm' }, { "cert", 1, NULL, 'C' },
 		{ "key", 1, NULL, 'K' }, { "no-ice", 0, NULL, 'n' }, { "allow-sha1", 0, NULL, 's' },
 		{ "ice-lite", 0, NULL, 'L' }, { "tls-cert", 1, NULL, 't' }, { "tls-key", 1, NULL, 'k' },
-		{ "tls-listen", 1, NULL, 'S' },
+		{ "tls-listen", 1, NULL, 'S' }, { "digest", 1, NULL, 'D' },
 		{ "verbose", 0, NULL, 'v' }, { "tamper-fingerprint", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *key = NULL;
@@ -539,6 +577,10 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		case 't': ua->tls_cert = optarg; break;
 		case 'k': ua->tls_key = optarg; break;
 		case 'S': ua->tls_listen = optarg; break;
+		case 'D':
+			if (read_digest(ua, optarg))
+				return -1;
+			break;
 		case 'n': ua->no_ice = 1; break;
 		case 'L': ua->ice_lite = 1; break;
 		case 's': ua->fp_flags |= SIPDANCE_SDP_ALLOW_SHA1; break;
@@ -616,7 +658,8 @@ int main(int argc, char **argv)
 	}
 	if (ua.registrar) {
 		ua.reg = nua_handle(ua.nua, &ua, SIPTAG_TO_STR(ua.aor), SIPTAG_FROM_STR(ua.aor), TAG_END());
-		nua_register(ua.reg, NUTAG_REGISTRAR(ua.registrar), TAG_END());
+		nua_register(ua.reg, NUTAG_REGISTRAR(ua.registrar), TAG_IF(ua.digest, NUTAG_AUTH(ua.digest)),
+			     TAG_END());
 	} else {
 		ready(&ua);
 	}

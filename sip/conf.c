@@ -16,6 +16,7 @@
 
 #include <sipdance/clientid.h>
 #include <sofia-sip/su_string.h>
+#include "auth.h"
 #include "stir.h"
 
 enum kind { K_STR, K_LISTEN, K_LOCATION, K_DANE, K_LEVEL, K_UINT, K_CONFIG };
@@ -58,8 +59,13 @@ static const struct key {
 	{ "stir-x5u-tls-ca", K_STR, offsetof(struct px_conf, stir_x5u_tls_ca), "F  roots for x5u HTTPS servers (default: system)" },
 	{ "stir-key", K_STR, offsetof(struct px_conf, stir_key), "PEM       EC P-256 signing key for --stir sign" },
 	{ "stir-x5u", K_STR, offsetof(struct px_conf, stir_x5u), "URL       x5u of the signing certificate chain" },
-	{ "stir-attest", K_STR, offsetof(struct px_conf, stir_attest), "A|B|C  SHAKEN attestation of what we sign (default A)" },
+	{ "stir-attest", K_STR, offsetof(struct px_conf, stir_attest), "A|B|C  highest attestation signed (default A; each call earns its own)" },
 	{ "stir-orig-range", K_STR, offsetof(struct px_conf, stir_orig_range), "R,R numbers we sign for: 12025551000 or 1202555* (required to sign)" },
+	{ "local-auth", K_STR, offsetof(struct px_conf, local_auth), "MODE  local users authenticated: required (default) | off (open relay)" },
+	{ "users", K_STR, offsetof(struct px_conf, users), "FILE         Digest users: user:realm:HA1-MD5:HA1-SHA-256[:NUMBERS] lines" },
+	{ "trusted", K_STR, offsetof(struct px_conf, trusted), "CIDR[,CIDR] PBXs and gateways of ours, routed unauthenticated (attestation C)" },
+	{ "digest-algorithms", K_STR, offsetof(struct px_conf, digest_algorithms), "L Digest algorithms offered, in order: SHA-256,MD5 (default)" },
+	{ "auth-secret", K_STR, offsetof(struct px_conf, auth_secret), "FILE   key of Digest nonces and dialog tokens (default: random per start)" },
 };
 
 /* px_conf_usage - the --help text */
@@ -289,7 +295,7 @@ static int check(const struct px_conf *c, char *why, size_t whysize)
 		snprintf(why, whysize, "--client-name %s: not a host name", c->client_name);
 		return EINVAL;
 	}
-	if (px_stir_conf_check(c, why, whysize))
+	if (px_stir_conf_check(c, why, whysize) || px_auth_conf_check(c, why, whysize))
 		return EINVAL;
 	if (!!c->resolver != !!c->trust_anchor) {
 		snprintf(why, whysize, "--resolver and --trust-anchor go together (DNSSEC validation "

@@ -15,6 +15,11 @@ libsdproxy_la_SOURCES = \
 	sip/fed.c \
 	sip/stir.h \
 	sip/stir.c \
+	sip/digest.h \
+	sip/digest.c \
+	sip/auth.h \
+	sip/users.c \
+	sip/auth.c \
 	sip/proxy.c
 libsdproxy_la_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
 libsdproxy_la_LIBADD = libsipdance.la $(SOFIA_LIBS) $(OPENSSL_LIBS)
@@ -31,6 +36,13 @@ tests_sip_hook_test_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
 tests_sip_hook_test_LDADD = libsdproxy.la $(OPENSSL_LIBS)
 TESTS += tests/sip-hook-test
 
+# The users file, Digest computation (RFC 7616 vectors) and canonical addresses.
+check_PROGRAMS += tests/sip-auth-test
+tests_sip_auth_test_SOURCES = tests/sip-auth-test.c
+tests_sip_auth_test_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
+tests_sip_auth_test_LDADD = libsdproxy.la $(OPENSSL_LIBS)
+TESTS += tests/sip-auth-test
+
 # A one-shot SIP-over-TLS client with dane_clientid, for the client-auth tests.
 check_PROGRAMS += tests/sip-tls-client
 tests_sip_tls_client_SOURCES = tests/sip-tls-client.c
@@ -42,7 +54,7 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 # DANCE client auth, RFC 9102 chains, failover. VALGRIND=1 runs them under memcheck (tests/timeout.sh).
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
-	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh
+	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -57,6 +69,8 @@ EXTRA_DIST += \
 	tests/proxy-failover.sh \
 	tests/proxy-hostile.sh \
 	tests/hostile.py \
+	tests/proxy-auth.sh \
+	tests/sip-digest.py \
 	tests/sip-uac.xml \
 	tests/sip-uas.xml \
 	tests/sip-options.xml \

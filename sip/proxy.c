@@ -31,6 +31,7 @@
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
+#include "auth.h"
 #include "certdir.h"
 #include "fed.h"
 #include "stir.h"
@@ -53,6 +54,8 @@ struct txn {
 	msg_t *req;               /* our copy of the request */
 	sip_t *sip;
 	int tls;                  /* it came over TLS */
+	char proto[4];            /* "udp", "tcp" or "tls" */
+	struct px_auth_result who; /* who originated it, as sip/auth.c decided */
 	tport_t *flow;            /* that TLS connection (a reference), for the registrar */
 	SSL *conn;                /* its TLS identity, if its handshake completed (a reference) */
 	struct sockaddr_storage peer;
@@ -80,11 +83,11 @@ struct px_proxy {
 	struct px_registrar *reg;
 	struct px_fed *fed;
 	struct px_stir *stir;
+	struct px_auth *auth;
 	struct txn *txns;
 	int draining;
 	unsigned pending;         /* txns alive: requests waiting for their final answer */
 	time_t overload_logged;   /* the last overload log line (one per second at most) */
-	char rr[300];
 	url_t *self[PX_MAX_LISTEN];
 	size_t nself;
 };
@@ -173,6 +176,12 @@ static int is_self(const struct px_proxy *px, const url_t *url)
 			return 1;
 	}
 	return 0;
+}
+
+/* names_us - is_self() for sip/auth.c */
+static int names_us(void *arg, const url_t *url)
+{
+	return is_self(arg, url);
 }
 
 /* is_numeric - whether a host is an IP literal */
@@ -402,7 +411,8 @@ static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow)
 	msg_t *msg = msg_copy(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
-	char mf[16], rr[sizeof(t->px->rr) + PX_FLOW_TOKEN + 1], token[PX_FLOW_TOKEN];
+	char mf[16], rr[400], token[PX_FLOW_TOKEN];
+	char dt[PX_DIALOG_TOKEN];
 	sip_method_t m;
 
 	if (!msg || !sip)
@@ -424,11 +434,12 @@ static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow)
 	 * step 4); on a user's flow, its token leads the dialog's requests back to it */
 	if ((m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
 	    !(sip->sip_to && sip->sip_to->a_tag)) {
+		px_auth_dialog_token(t->px->auth, sip, dt);
 		if (px_registrar_flow_token(t->px->reg, flow, token) ||
 		    px_registrar_flow_token(t->px->reg, t->flow, token))
-			snprintf(rr, sizeof(rr), "<sip:%s@%s;lr>", token, t->px->conf->domain);
+			snprintf(rr, sizeof(rr), "<sip:%s@%s;lr;dt=%s>", token, t->px->conf->domain, dt);
 		else
-			snprintf(rr, sizeof(rr), "%s", t->px->rr);
+			snprintf(rr, sizeof(rr), "<sip:%s;lr;dt=%s>", t->px->conf->domain, dt);
 		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, rr));
 	}
 	return msg;
@@ -529,12 +540,13 @@ static int route(struct txn *t)
 
 	/* STIR: the verification service first (it may wait for an x5u), then signing */
 	if (px->stir && !t->stir_done) {
-		if ((err = px_stir_ingress(px->stir, t->req, sip, &t->stirq, on_stir, t)) == 1)
+		if ((err = px_stir_ingress(px->stir, t->req, sip, t->who.origin == PX_ORIGIN_USER,
+					   &t->stirq, on_stir, t)) == 1)
 			return 0;
 		if (err)
 			return reply(t, 500, "Server Internal Error", "out of memory");
 		t->stir_done = 1;
-		px_stir_egress(px->stir, t->req, sip);
+		px_stir_egress(px->stir, t->req, sip, t->who.attest);
 	}
 	self_routes(t, token);
 	t->setting_up = 1;
@@ -596,7 +608,11 @@ static int route(struct txn *t)
 				return reply(t, 200, "OK", NULL);
 			return reply(t, 404, "Not Found", "no user in the Request-URI");
 		}
-		snprintf(aor, sizeof(aor), "%s@%s", ruri->url_user, px->conf->domain);
+		if (px_canon_aor(ruri, aor, sizeof(aor)))
+			snprintf(aor, sizeof(aor), "%s", ruri->url_user);
+		else
+			*strchr(aor, '@') = '\0';
+		snprintf(aor + strlen(aor), sizeof(aor) - strlen(aor), "@%s", px->conf->domain);
 		n = px_registrar_lookup(px->reg, aor, contacts, flows, MAX_BRANCHES, &closed);
 		if (n == 0 && closed) {
 			t->setting_up = 0;
@@ -651,22 +667,34 @@ static void on_auth(void *arg, int ok, const char *why)
 	route(t);
 }
 
-/* check_from - a foreign From domain only on a connection authenticated for it */
+/* dialog_token - the dialog token (dt=) of the last Route naming us at the top, or NULL */
+static const char *dialog_token(struct txn *t, char *buf, size_t size)
+{
+	const char *found = NULL;
+
+	for (const sip_route_t *r = t->sip->sip_route; r && is_self(t->px, r->r_url); r = r->r_next)
+		if (r->r_url->url_params && url_param(r->r_url->url_params, "dt", buf, size) > 0)
+			found = buf;
+	return found;
+}
+
+/* check_from - who originated the request (sip/auth.c), then, for a foreign
+ * From domain, the federation's inbound rule */
 static int check_from(struct txn *t)
 {
 	struct px_proxy *px = t->px;
 	const char *domain = t->sip->sip_from->a_url->url_host;
 	const struct sockaddr *peer = (const struct sockaddr *)&t->peer;
 	STACK_OF(X509) *chain;
-	char why[400], pstr[64];
+	char why[400], pstr[64], dt[PX_DIALOG_TOKEN + 8];
 	int cached;
 
 	/*
 	 * The decision, case by case:
-	 *  - Over TLS, a client that presented a DANCE identity speaks only for
-	 *    it (px_registrar_user_check): a mismatch or failed identity: 403.
-	 *  - From is our own domain, or has no host or an IP literal (no domain
- *    is claimed): local users, routed on.
+	 *  - sip/auth.c's rule first (px_auth_check: dialogs, DANCE users,
+	 *    trusted peers, Digest users, REGISTER): routed, challenged (401,
+	 *    407), refused (403) or dropped (ACK); a From naming another domain
+	 *    goes on here;
 	 *  - Foreign From over UDP or TCP: nothing vouches for it: 403.
 	 *  - Foreign From over TLS without a client certificate on the very
 	 *    connection that delivered the request (t->conn: its handshake
@@ -675,11 +703,25 @@ static int check_from(struct txn *t)
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
 	 *    the policy falls back); the verdict is cached on that connection.
 	 */
-	if (t->tls && px_registrar_user_check(t->conn, peer, t->sip, px->conf->domain, why,
-						 sizeof(why)))
-		return reply(t, 403, "Forbidden", why);
-	if (!domain || is_domain(px, domain) || is_numeric(domain))
+	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn,
+		      px_auth_dialog_check(px->auth, t->sip, dialog_token(t, dt, sizeof(dt))), &t->who);
+	switch (t->who.verdict) {
+	case PX_AUTH_ROUTE:
+		px_auth_forward(px->auth, t->req, t->sip, &t->who);
 		return route(t);
+	case PX_AUTH_CHALLENGE:
+		if (t->irq)
+			px_auth_reply(px->auth, t->irq, t->sip, peer, &t->who);
+		t->final_sent = 1;
+		txn_free(t);
+		return 0;
+	case PX_AUTH_REFUSE:
+		return reply(t, t->stateless ? 0 : t->who.status, "Forbidden", t->who.why);
+	case PX_AUTH_DROP:
+		return reply(t, 0, NULL, NULL);
+	case PX_AUTH_FEDERATION:
+		break;
+	}
 	if (!t->tls) {
 		snprintf(why, sizeof(why), "forged domain: From %s over an unauthenticated "
 			 "(non-TLS) connection", domain);
@@ -793,8 +835,11 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	if ((ai = msg_addrinfo(ref)) && ai->ai_addrlen <= sizeof(t->peer))
 		memcpy(&t->peer, ai->ai_addr, ai->ai_addrlen);
 	/* the transport that delivered this very message (ACK has no irq transport) */
+	snprintf(t->proto, sizeof(t->proto), "udp");
 	if ((tp = nta_incoming_transport(px->agent, NULL, ref))) {
 		t->tls = tport_has_tls(tp);
+		if (t->tls || !tport_is_dgram(tp))
+			snprintf(t->proto, sizeof(t->proto), "%s", t->tls ? "tls" : "tcp");
 		if (t->tls && tport_is_secondary(tp)) {
 			t->flow = tport_ref(tp);
 			t->conn = px_hook_inbound(px->hook, tp, (const struct sockaddr *)&t->peer);
@@ -908,10 +953,11 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return ENOMEM;
 	px->root = root;
 	px->conf = c;
-	snprintf(px->rr, sizeof(px->rr), "<sip:%s;lr>", c->domain);
 	if ((err = px_hook_alloc(&px->hook)) || (err = px_registrar_alloc(&px->reg, px->home,
 									   c->max_expires)))
 		return snprintf(why, whysize, "out of memory"), err;
+	if ((err = px_auth_alloc(&px->auth, c, names_us, px, why, whysize)))
+		return err;
 	for (size_t i = 0; i < c->nlocation; i++) {
 		if ((err = px_registrar_add_static(px->reg, c->location[i].aor, c->location[i].contact))) {
 			snprintf(why, whysize, "--location %s=%s: the contact is not a sip: URI with a host",
@@ -943,6 +989,7 @@ void px_proxy_free(struct px_proxy *px)
 	if (px->leg)
 		nta_leg_destroy(px->leg);
 	px_registrar_free(px->reg);
+	px_auth_free(px->auth);
 	if (px->agent)
 		nta_agent_destroy(px->agent);
 	px_hook_free(px->hook);
@@ -959,6 +1006,7 @@ void px_proxy_reload(struct px_proxy *px)
 	EVP_PKEY *key = NULL;
 	char why[512];
 
+	px_auth_reload(px->auth);
 	px_fed_flush(px->fed);
 	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
 	/* the files are read once: what is checked is what is served */

@@ -75,6 +75,12 @@ struct px_conf {
 	const char *stir, *stir_fail, *stir_ca_file, *stir_x5u_allow, *stir_x5u_tls_ca;
 	unsigned stir_x5u_timeout_ms, stir_max_age;
 	const char *stir_key, *stir_x5u, *stir_attest, *stir_orig_range;
+	/* who the proxy vouches for (sip/auth.c) */
+	const char *users;             /* Digest users file */
+	const char *trusted;           /* CIDR[,CIDR...] of PBXs and gateways of ours */
+	const char *local_auth;        /* required (default) | off */
+	const char *auth_secret;       /* key of nonces and dialog tokens (default: random per start) */
+	const char *digest_algorithms; /* challenge order and what is accepted: SHA-256,MD5 (default) */
 };
 
 /* px_conf_parse - defaults, then the config file (--config), then the command
@@ -188,11 +194,6 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 /* px_registrar_handle - answer a REGISTER for our domain; over TLS, @flow is
  * its connection, which the bindings keep for requests to them */
 int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow);
-/* px_registrar_user_check - a client with a DANCE user identity (dane_clientid
- * <hash>._user.<domain>) on connection @ssl (from @peer) speaks only for that
- * user: 0, or 403 with why[] */
-int px_registrar_user_check(SSL *ssl, const struct sockaddr *peer, const sip_t *sip,
-			    const char *our_domain, char *why, size_t size);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
  * with its flow (NULL: not registered over TLS); *closed counts the bindings
  * of @aor just removed because their TLS connection had closed */
@@ -212,7 +213,7 @@ struct px_proxy;
 int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf *conf,
 		   char *why, size_t whysize);
 void px_proxy_free(struct px_proxy *px);
-/* px_proxy_reload - SIGHUP: certificates again, DNS/TLSA cache flushed */
+/* px_proxy_reload - SIGHUP: certificates and users again, DNS/TLSA cache flushed */
 void px_proxy_reload(struct px_proxy *px);
 /* px_proxy_drain - SIGTERM: refuse new requests; 1 once nothing is pending */
 int px_proxy_drain(struct px_proxy *px);

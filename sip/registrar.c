@@ -10,7 +10,7 @@
  * that requests inside the dialog find the same connection (RFC 5626 §5.3);
  * a flow and its token last as long as bindings use the connection.
  */
-#include "proxy.h"
+#include "auth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include <openssl/rand.h>
-#include <sipdance/clientid.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
@@ -135,21 +134,6 @@ void px_registrar_free(struct px_registrar *r)
 	su_home_zap(r->home);
 }
 
-/* aor_of - "user@host" of @url, lowercase, into buf; 0 or EINVAL */
-static int aor_of(const url_t *url, char *buf, size_t size)
-{
-	int n;
-
-	if (!url || !url->url_user || !url->url_host)
-		return EINVAL;
-	n = snprintf(buf, size, "%s@%s", url->url_user, url->url_host);
-	if (n < 0 || (size_t)n >= size)
-		return EINVAL;
-	for (char *p = buf; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	return 0;
-}
-
 /* expire - remove bindings that have run out or whose flow has closed;
  * the number of those of @aor (if given) that lost their flow */
 static size_t expire(struct px_registrar *r, const char *aor)
@@ -263,7 +247,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 	int err = 0, status;
 
 	expire(r, NULL);
-	if (!sip->sip_to || aor_of(sip->sip_to->a_url, aor, sizeof(aor)))
+	if (!sip->sip_to || px_canon_aor(sip->sip_to->a_url, aor, sizeof(aor)))
 		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
 	if (sip->sip_expires)
 		dflt = sip->sip_expires->ex_delta;
@@ -349,86 +333,4 @@ tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token)
 		if (!strcmp(r->f[i].token, token))
 			return tport_is_closed(r->f[i].tp) ? NULL : r->f[i].tp;
 	return NULL;
-}
-
-/* paid_url - the URI of the first P-Asserted-Identity (sofia-sip's default
- * parser keeps it as an unknown header), parsed into @home; NULL if none */
-static const url_t *paid_url(const sip_t *sip, su_home_t *home)
-{
-	sip_from_t *a;
-
-	for (const sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next)
-		if (u->un_name && !strcasecmp(u->un_name, "P-Asserted-Identity") && u->un_value &&
-		    (a = sip_from_make(home, u->un_value)))
-			return a->a_url;
-	return NULL;
-}
-
-/* px_registrar_user_check - a TLS client that presented a DANCE user identity
- * speaks only for that user: 0 to go on, or 403 with the Reason text in why[] */
-int px_registrar_user_check(SSL *ssl, const struct sockaddr *peer, const sip_t *sip,
-			    const char *our_domain, char *why, size_t size)
-{
-	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE };
-	enum sipdance_clientid_kind kind;
-	char name[SIPDANCE_CLIENTID_MAX + 1], owner[SIPDANCE_CLIENTID_MAX + 1], addr[512], pstr[64];
-	const char *domain, *which, *uwhy = NULL;
-	const url_t *url;
-	su_home_t home[1] = { SU_HOME_INIT(home) };
-	int presented = 0;
-
-	/*
-	 * The decision, case by case:
-	 *  - no ClientName presented on the connection (plain TLS, TLS 1.2, no
-	 *    certificate): no DANCE identity, nothing decided here;
-	 *  - a ClientName presented but not authenticated (no TLSA, insecure,
-	 *    not in --client-domains; a mismatch never gets this far, the
-	 *    handshake refuses it): a REGISTER, or a request whose From is in our
-	 *    domain, is refused (a failed identity is no identity); a peer
-	 *    proxy's foreign From goes on to the From-domain check;
-	 *  - an authenticated host name (a peer proxy): nothing decided here, the
-	 *    From-domain check uses it;
-	 *  - an authenticated user name: REGISTER's To, else P-Asserted-Identity,
-	 *    else From must hash to exactly that owner name; otherwise refused.
-	 */
-	if (!px_hook_client_name(ssl, name, sizeof(name), &v, &presented)) {
-		if (!presented || (sip->sip_request->rq_method != sip_method_register &&
-				   (!sip->sip_from || !sip->sip_from->a_url->url_host ||
-				    strcasecmp(sip->sip_from->a_url->url_host, our_domain))))
-			return 0;
-		snprintf(why, size, "client not authenticated: dane_clientid %s (%s)",
-			 sipdance_result_str(v.result), v.reason);
-		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s user=? rule=dane-clientid verdict=REFUSE (%s)",
-		       px_addr_str(peer, pstr, sizeof(pstr)), why);
-		return 403;
-	}
-	if (sipdance_clientid_check(name, &kind, &domain, NULL) || kind != SIPDANCE_CLIENTID_USER)
-		return 0;
-	if (sip->sip_request->rq_method == sip_method_register) {
-		url = sip->sip_to ? sip->sip_to->a_url : NULL;
-		which = "To";
-	} else if ((url = paid_url(sip, home))) {
-		which = "P-Asserted-Identity";
-	} else {
-		url = sip->sip_from ? sip->sip_from->a_url : NULL;
-		which = "From";
-	}
-	if (!url || !url->url_user || !url->url_host ||
-	    snprintf(addr, sizeof(addr), "%s@%s", url->url_user, url->url_host) >= (int)sizeof(addr) ||
-	    sipdance_clientid_user_name(addr, owner, sizeof(owner), &uwhy) ||
-	    strcasecmp(owner, name)) {
-		snprintf(why, size, "identity mismatch: %s %s is not the user authenticated by "
-			 "dane_clientid (%.16s..._user.%s)", which,
-			 url && url->url_user && url->url_host ? addr : "(no user@host)", name, domain);
-		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s user=%s rule=dane-clientid verdict=REFUSE (%s)",
-		       px_addr_str(peer, pstr, sizeof(pstr)), url && url->url_user ? addr : "?", why);
-		su_home_deinit(home);
-		return 403;
-	}
-	px_log(SIPDANCE_LOG_INFO, "auth", "peer=%s user=%s rule=dane-clientid verdict=MATCH "
-	       "(%s %s hashes to the authenticated %.16s..._user.%s)",
-	       px_addr_str(peer, pstr, sizeof(pstr)), addr, sip->sip_request->rq_method_name, which,
-	       name, domain);
-	su_home_deinit(home);
-	return 0;
 }

@@ -355,7 +355,7 @@ static void on_verdict(void *arg, const struct sipdance_stir_verdict *v,
 }
 
 /* px_stir_ingress - start verifying an initial INVITE from a foreign number */
-int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, struct px_stirq **out,
+int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, int ours, struct px_stirq **out,
 		    px_stir_fn *fn, void *arg)
 {
 	const char *ids[MAX_IDENT], *fps[MAX_FP];
@@ -369,14 +369,14 @@ int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, struct px_stirq *
 	 * What is verified:
 	 *  - initial INVITEs (no To tag) only; requests inside a dialog and other
 	 *    methods pass;
-	 *  - From of our own domain: our caller, signed (or not) at egress, never
-	 *    verified here;
+	 *  - From of our own domain, or a caller authenticated here as a user of
+	 *    ours: signed (or not) at egress, never verified here;
 	 *  - From not a telephone number (tel:, user=phone or digits): a SIP
 	 *    identity, which DANE authenticates at the TLS layer: passes;
 	 *  - everything else is verified, with or without an Identity (none: 428).
 	 */
 	*out = NULL;
-	if (!s || !s->verify || !is_initial_invite(sip) || is_local(s, sip) ||
+	if (!s || !s->verify || ours || !is_initial_invite(sip) || is_local(s, sip) ||
 	    uri_tn(sip->sip_from, from))
 		return 0;
 	if (!(q = calloc(1, sizeof(*q))))
@@ -419,7 +419,7 @@ void px_stir_cancel(struct px_stirq *q)
 }
 
 /* px_stir_egress - the authentication service for local callers */
-void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip)
+void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip, char attest)
 {
 	const char *ids[1], *fps[MAX_FP], *why = "";
 	char fpbuf[MAX_FP][256], value[SIPDANCE_STIR_MAX_TOKEN + SIPDANCE_STIR_MAX_URL + 80];
@@ -431,23 +431,33 @@ void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip)
 
 	/*
 	 * The decision:
-	 *  - only initial INVITEs from a caller of our domain, without an
-	 *    Identity already (one present is forwarded as it is);
+	 *  - only initial INVITEs without an Identity already (one present is
+	 *    forwarded as it is) whose originator sip/auth.c authenticated: A for
+	 *    a user entitled to the number, B for a user who is not, C for a
+	 *    trusted gateway, lowered to --stir-attest at most; a request nobody
+	 *    authenticated here (a peer's, a dialog's, --local-auth off) is never
+	 *    signed (RFC 8588, ATIS-1000074);
 	 *  - From and To must both be telephone numbers, else nothing is signed;
 	 *  - the library refuses numbers outside --stir-orig-range (EPERM): the
 	 *    request goes on unsigned and the refusal is logged;
 	 *  - a Date header present and more than 60 s off is not signed over
 	 *    (RFC 8224 §6.1); a missing one is added with the iat.
 	 */
-	if (!s || !s->sign || !is_initial_invite(sip) || !is_local(s, sip) ||
-	    identities(sip, ids, 1))
+	if (!s || !s->sign || !is_initial_invite(sip) || identities(sip, ids, 1))
 		return;
 	if (uri_tn(sip->sip_from, pp.orig) || uri_tn(sip->sip_to, pp.dest[0])) {
 		px_log(SIPDANCE_LOG_DEBUG, "stir", "sign: From or To is not a telephone number, not signed");
 		return;
 	}
+	if (!attest) {
+		px_log(SIPDANCE_LOG_INFO, "stir", "sign orig=%s dest=%s: not signed (the caller was not "
+		       "authenticated by this proxy)", pp.orig, pp.dest[0]);
+		return;
+	}
+	if (attest < s->attest)
+		attest = s->attest;
 	pp.ndest = 1;
-	pp.attest[0] = s->attest;
+	pp.attest[0] = attest;
 	if (sip->sip_date) {
 		long long d = (long long)sip->sip_date->d_time - (long long)SU_TIME_EPOCH;
 
@@ -491,5 +501,5 @@ void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip)
 		return;
 	}
 	px_log(SIPDANCE_LOG_INFO, "stir", "sign orig=%s dest=%s attest=%c mky=%zu: Identity added",
-	       pp.orig, pp.dest[0], s->attest, pp.nmky);
+	       pp.orig, pp.dest[0], attest, pp.nmky);
 }

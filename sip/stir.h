@@ -27,14 +27,17 @@ void px_stir_free(struct px_stir *s);
 /* px_stir_flush - SIGHUP: drop the cached x5u chains and failures */
 void px_stir_flush(struct px_stir *s);
 /* px_stir_ingress - verify @msg if it is an initial INVITE from a caller that
- * is a telephone number outside our domain: 1 with @fn to come (*q cancels
- * it), 0 when there is nothing to verify, or an errno */
-int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, struct px_stirq **q,
+ * is a telephone number outside our domain and not a user authenticated here
+ * (@ours): 1 with @fn to come (*q cancels it), 0 when there is nothing to
+ * verify, or an errno */
+int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, int ours, struct px_stirq **q,
 		    px_stir_fn *fn, void *arg);
 /* px_stir_cancel - the callback of a pending verification will not run */
 void px_stir_cancel(struct px_stirq *q);
 /* px_stir_egress - add Date (if missing) and a signed Identity to an initial
- * INVITE without one from a local caller whose number is in range */
-void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip);
+ * INVITE without one whose originator earned attestation @attest ('A', 'B'
+ * or 'C', by sip/auth.c; 0: not authenticated here, never signed) and whose
+ * number is in range */
+void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip, char attest);
 
 #endif

@@ -15,18 +15,21 @@ export TB_INSECURE_TLS_PORT=$((base + 7)) TB_INSECURE_SIP_PORT=$((base + 6))
 start_a() {
 	start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 		--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
+		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --trusted 127.0.0.1/32 --log-level debug "$@"
 }
 start_b() {
 	bname=${BNAME:-B}
 	start_proxy "$bname" --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 		--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "${BCERT:-$TB_CERT_B}" \
 		--key "${BKEY:-$TB_KEY_B}" --location "bob@b.example=sip:bob@127.0.0.2:$uas_p" \
-		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --log-level debug "$@"
+		--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" --trusted 127.0.0.1/32 --log-level debug "$@"
 }
 
 # federation [A-ARGS] - the testbed (TB_TTL as exported), A (extra ARGS) and B up;
-# requests come From an IP literal ($fromd): B's inbound check claims no domain, needs no DNS
+# requests come From an IP literal ($fromd) out of 127.0.0.1, which both
+# proxies trust (--trusted 127.0.0.1/32: the client stands for a.example's
+# PBX, A for a gateway on B's network), so B's inbound side needs no DNS;
+# the inbound federation rule is tested in proxy-federation.sh
 federation() {
 	need knotd keymgr kdig knotc ldns-signzone openssl perl
 	start_testbed $dnsp

@@ -59,11 +59,12 @@ call() {
 	rc=$? ms=$(answer_ms "$tmp/$1.msg")
 }
 uas() { sipp_bg "$1" -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c; }
-# proxy TIMEOUT - (re)start the verifying proxy with that x5u timeout
+# proxy TIMEOUT - (re)start the verifying proxy with that x5u timeout (it trusts SIPp's address:
+# the caller stands for an interconnect carrier's gateway)
 proxy() {
 	start_proxy V --domain b.example --listen "sip:127.0.0.1:$P;transport=udp" --e164-route "sip:127.0.0.1:$uas_p;transport=udp" \
 		--stir verify --stir-ca-file "$data/root.pem" --stir-x5u-allow private,any-port,http --stir-x5u-timeout "$1" \
-		--log-level info || { finish; exit 1; }
+		--trusted 127.0.0.1/32 --log-level info || { finish; exit 1; }
 }
 # rejected NAME TRACE REASON-RE MAX-MS [MIN-MS] - 436/437 with a matching Reason, in MIN..MAX ms
 rejected() {

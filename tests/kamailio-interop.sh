@@ -14,12 +14,14 @@ export TB_A_SIP_PORT=$((base + 6))
 uac=$((base + 7)) uas_b=$((base + 8)) uas_a=$((base + 9))
 tb_start
 
-# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp, TLS for the federation
+# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp (on 127.0.0.1, standing for a
+# PBX of a.example: trusted), TLS for the federation (Kamailio on 127.0.0.2 is judged as b.example)
 px_start() {
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
 		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
 		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
-		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --log-level info >"$tmp/px.log" 2>&1 &
+		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --trusted 127.0.0.1/32 \
+		--log-level info >"$tmp/px.log" 2>&1 &
 	px_pid=$!
 	other_pids="$other_pids $px_pid"
 	for _ in $(seq $((50 * vg_slow))); do

@@ -26,8 +26,10 @@ start_testbed $dnsp
 dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 chaintls=$("$srcdir/tests/valgrind.sh" "$top_builddir/tests/chain-tls")
 
-# OPTIONS sip:b.example from an IP-literal From (no domain claimed: B answers
-# itself, without locating a.example, so B needs no DNS once started)
+# OPTIONS sip:b.example from an IP-literal From, through A, which trusts
+# SIPp's address (--trusted 127.0.0.1/32: a PBX of a.example); B answers an
+# OPTIONS for itself without authenticating or locating anyone, so B needs
+# no DNS once started
 cat >"$tmp/opt.xml" <<'EOF'
 <?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="options to a domain">
@@ -66,7 +68,7 @@ start_b() {
 
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-	--chain required $dns --log-level debug || exit 1
+	--chain required --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
 
 # 1. nothing at B yet: A locates b.example (no TLSA lookup) and fails fast
 opt first

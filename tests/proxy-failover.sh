@@ -5,6 +5,7 @@
 # listeners in both families, tries ::1 first (IPv6 first), gets a refused
 # connection and goes on to 127.0.0.2: the request arrives, authenticated.
 # Then B is stopped: with every address dead the caller gets a fast 503.
+# SIPp on 127.0.0.1 stands for a.example's PBX (--trusted 127.0.0.1/32).
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) a_tls6=$((base + 4))
@@ -16,7 +17,7 @@ start_testbed $dnsp
 dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --listen "sips:[::1]:$a_tls6;transport=tls" \
-	--cert "$TB_CERT_A" --key "$TB_KEY_A" $dns --log-level debug || exit 1
+	--cert "$TB_CERT_A" --key "$TB_KEY_A" --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	$dns --log-level debug || exit 1

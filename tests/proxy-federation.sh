@@ -6,7 +6,8 @@
 # fast and explained (bogus zone, TLSA that no longer matches B's key, no
 # usable target); a connection authenticated for b.example is never used for
 # another domain at the same address; a foreign From on an unauthenticated
-# connection gets 403; SIGHUP flushes the DNS cache.
+# connection gets 403; SIGHUP flushes the DNS cache. SIPp on 127.0.0.1
+# stands for a.example's PBX (A --trusted 127.0.0.1/32); B trusts nobody.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: a block of our own (tests/ports.sh)
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -23,7 +24,7 @@ start_testbed $dnsp
 dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-	--ca-file "$TB_PKIX_CA" $dns --log-level debug || exit 1
+	--ca-file "$TB_PKIX_CA" --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	--location "bob@b.example=sip:bob@127.0.0.2:$uas_p" $dns --log-level debug || exit 1
@@ -59,8 +60,8 @@ check "A authenticated B by DANE inside the handshake (log line)" \
 	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/A.log"
 check "B authenticated A's client chain for From a.example (log line)" \
 	grep -Eq 'auth: peer=127.0.0.1:[0-9]+ domain=a.example rule=secure-tlsa verdict=MATCH' "$tmp/B.log"
-check "B saw Record-Route of both proxies and Max-Forwards 68" \
-	eval 'grep -q "^Record-Route: <sip:b.example;lr>" "$tmp/inv.recv" && grep -q "^Record-Route: <sip:a.example;lr>" "$tmp/inv.recv" && grep -q "^Max-Forwards: 68" "$tmp/inv.recv"'
+check "B saw Record-Route of both proxies (with dialog tokens) and Max-Forwards 68" \
+	eval 'grep -q "^Record-Route: <sip:b.example;lr;dt=" "$tmp/inv.recv" && grep -q "^Record-Route: <sip:a.example;lr;dt=" "$tmp/inv.recv" && grep -q "^Max-Forwards: 68" "$tmp/inv.recv"'
 n1=$(grep -c "new TLS connection to 127.0.0.2:$b_tls for b.example" "$tmp/A.log")
 
 # one request, its status and Reason: opt NAME PROXYADDR RDOMAIN FROMDOMAIN

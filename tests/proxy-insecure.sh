@@ -4,7 +4,8 @@
 # proxy on 127.0.0.4 with a certificate from a private PKIX CA): with
 # --dane opportunistic the RFC 5922 PKIX fallback authenticates it with the
 # right CA file and refuses it with the wrong one; --dane required refuses it
-# outright. Its TLSA record (unsigned) is never used.
+# outright. Its TLSA record (unsigned) is never used. SIPp on 127.0.0.1
+# stands for a.example's PBX (--trusted 127.0.0.1/32).
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: a block of our own (tests/ports.sh)
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -27,7 +28,7 @@ start_proxy I --domain insecure.example --listen "sip:127.0.0.4:$i_sip;transport
 run_a() {
 	start_proxy "$1" --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 		--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-		--dane "$2" --ca-file "$3" $dns --log-level debug || return 1
+		--dane "$2" --ca-file "$3" --trusted 127.0.0.1/32 $dns --log-level debug || return 1
 	sipp_run "$1-opt" 127.0.0.1:$a_sip -sf "$srcdir/tests/sip-options.xml" -i 127.0.0.1 -p $opt_p \
 		-mp $opt_m -cp $opt_c -s carol -key rdomain insecure.example -key fromdomain a.example
 	st=$(status "$tmp/$1-opt.msg")

@@ -5,7 +5,9 @@
 # forking to two contacts (the 200 beats a 486, whichever answers first),
 # CANCEL of a ringing call, E.164 numbers to --e164-route, Max-Forwards 0,
 # the config file, overload (503 past --max-pending, service again once
-# requests end), and clear startup errors for bad configurations.
+# requests end), and clear startup errors for bad configurations. The SIPp
+# clients on 127.0.0.1 stand for a PBX of a.example: the proxy trusts that
+# address (--trusted 127.0.0.1/32); Digest users are tested in proxy-auth.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: a block of our own (tests/ports.sh)
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -19,7 +21,7 @@ need sipp
 start_proxy L --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" \
 	--listen "sip:127.0.0.1:$P;transport=tcp" --e164-route "sip:127.0.0.1:$e164_p;transport=udp" \
 	--location "fork@a.example=sip:fork@127.0.0.1:$busy_p" --location "fork@a.example=sip:fork@127.0.0.1:$ans_p" \
-	--log-level debug || exit 1
+	--trusted 127.0.0.1/32 --log-level debug || exit 1
 opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
 
 # 1. registrar
@@ -33,8 +35,8 @@ sipp_run uac 127.0.0.1:$P -sn uac $opts -p $uac_p -s bob
 rc=$?
 wait "$uas_pid" 2>/dev/null
 check "call to bob@a.example reached the registered contact and completed" eval '[ $rc = 0 ]'
-check "the callee saw Record-Route and Max-Forwards 69" \
-	eval 'grep -q "^Record-Route: <sip:a.example;lr>" "$tmp/uas.msg" && grep -q "^Max-Forwards: 69" "$tmp/uas.msg"'
+check "the callee saw Record-Route (with the dialog token) and Max-Forwards 69" \
+	eval 'grep -Eq "^Record-Route: <sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/uas.msg" && grep -q "^Max-Forwards: 69" "$tmp/uas.msg"'
 sipp_run unreg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 0
 sipp_run gone 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
@@ -95,6 +97,7 @@ domain = a.example
 listen = sip:127.0.0.1:$P;transport=udp
 log-level = info
 trace = on
+trusted = 127.0.0.1/32
 CONF
 start_proxy F --config "$tmp/proxy.conf" --log-level debug || exit 1
 sipp_run opt 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s nobody \
@@ -128,7 +131,7 @@ Content-Length: 0
   <recv request="ACK" optional="true"/>
 </scenario>
 EOF
-start_proxy O --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --max-pending 2 \
+start_proxy O --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --max-pending 2 --trusted 127.0.0.1/32 \
 	--location "slow@a.example=sip:slow@127.0.0.1:$slow_p" || exit 1
 timeout 30 sipp -sf "$tmp/slow.xml" -i 127.0.0.1 -p $slow_p -mp $slow_m -cp $slow_c -m 3 -nostdin \
 	-timeout 25 >/dev/null 2>&1 &
@@ -179,8 +182,16 @@ bad_start "unreadable trust anchor" "trust anchor" --domain a.example $L --resol
 bad_start "missing --cert file" "--cert /nonexistent" --domain a.example --listen "sips:127.0.0.1:$P;transport=tls" --cert /nonexistent --key /nonexistent
 bad_start "unreadable --ca-file" "--ca-file /nonexistent" --domain a.example $L --ca-file /nonexistent
 printf 'domain = a.example\nfrobnicate = 1\n' >"$tmp/bad.conf"
+bad_start "bad --local-auth" "--local-auth maybe: want required or off" --domain a.example $L --local-auth maybe
+bad_start "bad --trusted" "--trusted 300.1.2.3: want ADDRESS" --domain a.example $L --trusted 127.0.0.1,300.1.2.3
+bad_start "bad --trusted prefix" "--trusted 10.0.0.0/33: want ADDRESS" --domain a.example $L --trusted 10.0.0.0/33
+bad_start "missing --users file" "--users /nonexistent: No such file" --domain a.example $L --users /nonexistent
+printf 'alice:a.example:xyz\n' >"$tmp/users.bad"
+bad_start "bad --users line (its number, no credential echoed)" "users.bad:1: HA1-MD5 is 32 hex" --domain a.example $L --users "$tmp/users.bad"
+printf 'short' >"$tmp/secret.short"
+bad_start "short --auth-secret" "--auth-secret .*: want at least 16" --domain a.example $L --auth-secret "$tmp/secret.short"
 bad_start "unknown key in the config file" 'bad.conf:2: unknown key "frobnicate"' --config "$tmp/bad.conf" $L
 bad_start "address not available" "cannot listen on sip:192.0.2.1" --domain a.example --listen "sip:192.0.2.1:$P;transport=udp"
 "$PROXY" --help >"$tmp/help.out" 2>&1
-check "--help lists every key" eval 'for k in domain listen cert key trust-anchor resolver dane ca-file location e164-route log-level trace config; do grep -q -- "--$k " "$tmp/help.out" || exit 1; done'
+check "--help lists every key" eval 'for k in domain listen cert key trust-anchor resolver dane ca-file location e164-route log-level trace config local-auth users trusted auth-secret; do grep -q -- "--$k " "$tmp/help.out" || exit 1; done'
 finish

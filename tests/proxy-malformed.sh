@@ -4,7 +4,8 @@
 # sipdance-proxy: garbage, binary noise, oversized headers and bodies,
 # missing Via/From/CSeq, lying Content-Length, truncated messages, plain text
 # to the TLS port, over UDP, TCP and TLS. After each one the proxy must
-# still be running and answer an OPTIONS.
+# still be running and answer an OPTIONS (with its Digest challenge: the
+# proxy runs its default configuration, every request unauthenticated).
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: a block of our own (tests/ports.sh)
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -36,7 +37,7 @@ alive() {
 	fi
 	sipp_run alive 127.0.0.1:$P -sf "$srcdir/tests/sip-options.xml" -i 127.0.0.1 -p $opt_p \
 		-mp $opt_m -cp $opt_c -s nobody -key rdomain a.example -key fromdomain a.example
-	if [ "$(status "$tmp/alive.msg")" = 404 ]; then ok "$1"; else bad "$1: no answer afterwards"; fi
+	if [ "$(status "$tmp/alive.msg")" = 407 ]; then ok "$1"; else bad "$1: no answer afterwards"; fi
 	rm -f "$tmp/alive.msg"
 }
 

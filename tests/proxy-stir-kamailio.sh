@@ -105,18 +105,24 @@ while ! ss -uln 2>/dev/null | grep -q "127.0.0.1:$K "; do
 done
 ok "Kamailio with the secsipid module started"
 
+# V trusts 127.0.0.1 (Kamailio and SIPp stand for an interconnect delivering calls); S
+# authenticates its caller: SIPp answers the 407 as alice, a Digest user entitled to 12025551000
+pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$pw" | "$sd" user-digest alice a.example 12025551000 >"$tmp/users"
 start_proxy V --domain b.example --listen "sip:127.0.0.1:$V;transport=udp" \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --stir verify --stir-ca-file "$data/root.pem" \
-	--stir-x5u-allow private,any-port --stir-x5u-tls-ca "$data/root.pem" --log-level debug || { finish; exit 1; }
+	--stir-x5u-allow private,any-port --stir-x5u-tls-ca "$data/root.pem" --trusted 127.0.0.1/32 \
+	--log-level debug || { finish; exit 1; }
 start_proxy S --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" \
 	--e164-route "sip:127.0.0.1:$K;transport=udp" --stir sign --stir-key "$data/ee.key" \
-	--stir-x5u "$X5U" --stir-orig-range "1202555*" --log-level debug || { finish; exit 1; }
+	--stir-x5u "$X5U" --stir-orig-range "1202555*" --users "$tmp/users" \
+	--digest-algorithms MD5,SHA-256 --log-level debug || { finish; exit 1; }
 
 # call NAME PROXYPORT FROM TO - the SIPp caller, R-URI sip:+12025552000@b.example;user=phone
 call() {
 	sipp_run "$1" 127.0.0.1:$2 -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m \
 		-cp $uac_c -s +12025552000 -key rdomain "b.example;user=phone" -key from "$3" -key to "$4" \
-		-key ihdr "X-Filler: none"
+		-key ihdr "X-Filler: none" -au alice -ap "$pw"
 }
 uas() { sipp_bg "$1" -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c; }
 bto="sip:+12025552000@b.example;user=phone"

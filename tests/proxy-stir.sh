@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # proxy-stir.sh - STIR/SHAKEN in sipdance-proxy, on loopback with SIPp:
-# --stir sign adds an Identity to a local caller's call (verified by
-# `sipdance passport verify` and by secsipidx when installed) and leaves other
-# calls alone; --stir verify passes a valid PASSporT (ours or secsipidx's)
+# --stir sign adds an Identity to an authenticated caller's call (verified by
+# `sipdance passport verify` and by secsipidx when installed) with the
+# attestation the caller earned (A: a Digest user calling from one of her
+# numbers; B: from a number that is nobody's; C: a trusted gateway), signs
+# nothing for an unauthenticated caller (407) and leaves other calls alone; --stir verify passes a valid PASSporT (ours or secsipidx's)
 # with Identity and body byte-exact, and rejects a tampered, stale, misdirected,
 # untrusted, unreachable or missing one with the RFC 8224 status and a Reason,
 # while a slow x5u server does not hold up another call; --stir-fail annotate
 # routes the failure on with a Reason. x5u is served by openssl s_server -WWW.
+# The verifying proxies trust the SIPp caller (--trusted 127.0.0.1/32): it
+# stands for an interconnect carrier's gateway delivering calls.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 # ports: a block of our own (tests/ports.sh)
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -50,11 +54,35 @@ sign_id() {
 	"$sd" passport sign --key "$data/$k" --x5u "$X5U/$p" --attest A "$@"
 }
 
-# call NAME PROXYPORT FROM TO RURI-USER RDOMAIN IHDR - one call from the SIPp UAC (trace $tmp/NAME.msg)
+# call NAME PROXYPORT FROM TO RURI-USER RDOMAIN IHDR - one call from the SIPp UAC (trace
+# $tmp/NAME.msg), from address ${uac_ip:-127.0.0.1}, answering a 407 as ${uac_user:-nobody}
 call() {
 	n=$1 pp=$2 from=$3 to=$4 ru=$5 rd=$6 ih=$7
-	sipp_run "$n" 127.0.0.1:$pp -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m \
-		-cp $uac_c -s "$ru" -key rdomain "$rd" -key from "$from" -key to "$to" -key ihdr "$ih"
+	sipp_run "$n" 127.0.0.1:$pp -sf "$srcdir/tests/sip-stir-uac.xml" -i "${uac_ip:-127.0.0.1}" -p $uac_p \
+		-mp $uac_m -cp $uac_c -s "$ru" -key rdomain "$rd" -key from "$from" -key to "$to" \
+		-key ihdr "$ih" -au "${uac_user:-nobody}" -ap "${uac_pw:-none}"
+}
+
+# attest_of IDENTITY - the attest claim of a PASSporT (payload decoded, not verified)
+attest_of() {
+	python3 -c 'import base64, json, sys
+p = sys.argv[1].split(";")[0].split(".")[1]
+print(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["attest"])' "$1"
+}
+
+# sx_check NAME IDENTITY ATTEST - secsipidx verifies the signature, and the attestation is ATTEST
+sx_check() {
+	if ! command -v secsipidx >/dev/null; then
+		echo "# secsipidx not installed: its check of $1 skipped"
+		return
+	fi
+	printf '%s' "$2" >"$tmp/$1.id"
+	if secsipidx -check -fidentity "$tmp/$1.id" -fpubkey "$data/ee.pem" -expire 60 >"$tmp/$1.sx" 2>&1 &&
+		grep -q '^ok' "$tmp/$1.sx" && [ "$(attest_of "$2")" = "$3" ]; then
+		ok "$1: secsipidx -check accepts it, attestation $3"
+	else
+		bad "$1: secsipidx -check accepts it, attestation $3 (got $(attest_of "$2" 2>&1))" "$(cat "$tmp/$1.sx")"
+	fi
 }
 
 # uas NAME [PORT] - a SIPp callee behind the proxies' --e164-route
@@ -96,14 +124,21 @@ local_from="sip:+12025551000@a.example;user=phone"
 to="sip:+12025552000@a.example;user=phone"
 
 # ---- 1. signing at egress ----
+# alice: a Digest user entitled to 12025551000 (SIPp answers the 407 as her, MD5);
+# 127.0.0.5: a trusted gateway of a.example
+uac_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$uac_pw" | "$sd" user-digest alice a.example 12025551000 >"$tmp/users"
+chmod 600 "$tmp/users"
 start_proxy S --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --stir sign --stir-key "$data/ee.key" \
 	--stir-x5u "$X5U/ee-chain.pem" --stir-attest A --stir-orig-range "1303555*,1202555*" \
+	--users "$tmp/users" --digest-algorithms MD5,SHA-256 --trusted 127.0.0.5/32 \
 	--log-level debug || { finish; exit 1; }
+uac_user=alice
 answered call s1 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
 msg "$tmp/s1uas.msg" received '^INVITE' >"$tmp/s1.inv"
 id=$(header Identity <"$tmp/s1.inv" | sed 's/^Identity: //')
-check "sign: local caller in range, call completed with one Identity at the callee" \
+check "sign: alice (Digest) from her number, call completed with one Identity at the callee" \
 	eval '[ $rc = 0 ] && [ "$(header Identity <"$tmp/s1.inv" | wc -l)" = 1 ]'
 check "sign: Identity has info=<x5u>;alg=ES256;ppt=shaken and a Date was added" \
 	eval 'echo "$id" | grep -q ";info=<$X5U/ee-chain.pem>;alg=ES256;ppt=shaken\$" && header Date <"$tmp/s1.inv" | grep -q GMT'
@@ -116,17 +151,7 @@ else
 fi
 check "sign: sipdance passport verify rejects it for another destination" \
 	eval '! "$sd" passport verify --cert "$data/ee-chain.pem" --ca-file "$data/root.pem" --dest 12025559999 "$id" >/dev/null'
-if command -v secsipidx >/dev/null; then
-	printf '%s' "$id" >"$tmp/s1.id"
-	if secsipidx -check -fidentity "$tmp/s1.id" -fpubkey "$data/ee.pem" -expire 60 >"$tmp/s1.sx" 2>&1 &&
-		grep -q '^ok' "$tmp/s1.sx"; then
-		ok "sign: secsipidx -check accepts it"
-	else
-		bad "sign: secsipidx -check accepts it" "$(cat "$tmp/s1.sx")"
-	fi
-else
-	echo "# secsipidx not installed: its check skipped"
-fi
+sx_check "sign: alice, her number" "$id" A
 check "sign: body byte-exact at the callee" \
 	eval '[ "$(msg "$tmp/s1.msg" sent "^INVITE" | body)" = "$(body <"$tmp/s1.inv")" ]'
 check "sign: one log line for the signature" grep -q 'stir: sign orig=12025551000 dest=12025552000 attest=A' "$tmp/S.log"
@@ -134,9 +159,27 @@ check "sign: one log line for the signature" grep -q 'stir: sign orig=1202555100
 answered call s2 $S "sip:+14155551000@a.example;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
 check "sign: caller outside --stir-orig-range: call goes on unsigned" \
 	eval '[ $rc = 0 ] && ! msg "$tmp/s2uas.msg" received "^INVITE" | grep -qi "^Identity:" && grep -q "orig=14155551000.*not signed (orig is outside" "$tmp/S.log"'
-answered call s3 $S "sip:+12025551000@127.0.0.1;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
-check "sign: caller not of our domain: not signed" \
-	eval '[ $rc = 0 ] && ! msg "$tmp/s3uas.msg" received "^INVITE" | grep -qi "^Identity:"'
+answered call s1b $S "sip:+12025553333@a.example;user=phone" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
+id=$(msg "$tmp/s1buas.msg" received '^INVITE' | header Identity | sed 's/^Identity: //')
+check "sign: alice from a number of nobody's, in range: signed, attestation B (log line)" \
+	eval '[ $rc = 0 ] && [ -n "$id" ] && grep -q "stir: sign orig=12025553333 dest=12025552000 attest=B" "$tmp/S.log"'
+sx_check "sign: alice, a number of nobody's" "$id" B
+uac_user= uac_ip=127.0.0.5
+answered call s1c $S "$local_from" "$to" +12025552000 "a.example;user=phone" "X-Filler: none"
+uac_ip= uac_user=alice
+id=$(msg "$tmp/s1cuas.msg" received '^INVITE' | header Identity | sed 's/^Identity: //')
+check "sign: a trusted gateway (127.0.0.5): signed, attestation C (log lines)" \
+	eval '[ $rc = 0 ] && [ -n "$id" ] && grep -q "rule=trusted verdict=MATCH attest=C" "$tmp/S.log" && grep -q "stir: sign orig=12025551000 dest=12025552000 attest=C" "$tmp/S.log"'
+sx_check "sign: trusted gateway" "$id" C
+n_sign=$(grep -c "stir: sign orig" "$tmp/S.log")
+python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 $S INVITE "sip:+12025552000@a.example;user=phone" \
+	--from "$local_from" --to "$to" --no-auth >"$tmp/s3.out" 2>&1
+check "sign: an unauthenticated caller claiming alice's number: 407, nothing signed or routed" \
+	eval 'grep -q "^407 " "$tmp/s3.out" && [ "$(grep -c "stir: sign orig" "$tmp/S.log")" = "$n_sign" ]'
+python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 $S INVITE "sip:+12025552000@a.example;user=phone" \
+	--from "tel:+12025551000" --to "$to" --user alice --password wrong >"$tmp/s3b.out" 2>&1
+check "sign: a tel: From (no domain) with a wrong password: 407 twice, nothing signed" \
+	eval '[ "$(grep -c "^407 " "$tmp/s3b.out")" = 2 ] && [ "$(grep -c "stir: sign orig" "$tmp/S.log")" = "$n_sign" ]'
 theirs=$(sign_id ee-chain.pem ee.key --orig 12025551000 --dest 12025552000)
 answered call s4 $S "$local_from" "$to" +12025552000 "a.example;user=phone" "Identity: $theirs"
 check "sign: an Identity already present is neither replaced nor doubled" \
@@ -150,8 +193,10 @@ stop_proxy S
 x5u_ms=$((4000 * vg_slow))
 vopts="--stir verify --stir-ca-file $data/root.pem --stir-x5u-allow private,any-port --stir-x5u-tls-ca $data/root.pem --stir-x5u-timeout $x5u_ms"
 # shellcheck disable=SC2086
+uac_user=
 start_proxy V --domain b.example --listen "sip:127.0.0.1:$V;transport=udp" \
-	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --log-level debug || { finish; exit 1; }
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --trusted 127.0.0.1/32 \
+	--log-level debug || { finish; exit 1; }
 tel="tel:+12025551000"
 bto="sip:+12025552000@b.example;user=phone"
 vcall() { call "$1" $V "$tel" "$bto" +12025552000 "b.example;user=phone" "$2"; }
@@ -246,13 +291,13 @@ rc2=$rc
 n2=$(fetches)
 check "verify: x5u cached across calls ($n0 -> $n1 fetches), fetched again after SIGHUP ($n2)" \
 	eval '[ $rc = 0 ] && [ $rc2 = 0 ] && [ $n0 -ge 1 ] && [ $n1 = $n0 ] && [ $n2 = $((n1 + 1)) ] && grep -q "x5u cache flushed" "$tmp/V.log"'
-check "verify: the E.164 calls never went through DANE" eval '! grep -q "rule=\|locate" "$tmp/V.log"'
+check "verify: the E.164 calls never went through DANE" eval '! grep -q "domain=.* rule=\|locate" "$tmp/V.log"'
 stop_proxy V
 
 # ---- 3. --stir-fail annotate ----
 # shellcheck disable=SC2086
 start_proxy VA --domain b.example --listen "sip:127.0.0.1:$VA;transport=udp" \
-	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --stir-fail annotate --log-level debug ||
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts --stir-fail annotate --trusted 127.0.0.1/32 --log-level debug ||
 	{ finish; exit 1; }
 answered call a1 $VA "$tel" "$bto" +12025552000 "b.example;user=phone" "Identity: $(good | tamper)"
 check "annotate: a failed verification still reaches the callee with Reason: SIP;cause=438" \

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* cmd_user.c - `sipdance user-name` and `sipdance user-tlsa`: DANE client names of users. */
+/* cmd_user.c - `sipdance user-name` and `sipdance user-tlsa`: DANE client names of users;
+ * `sipdance user-digest`: the Digest line of a user for sipdance-proxy --users. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/x509v3.h>
 
+#include <openssl/crypto.h>
 #include <sipdance.h>
+#include "../sip/digest.h"
 #include "tool.h"
 
 static const char name_usage[] =
@@ -106,5 +109,49 @@ int cmd_user_tlsa(int argc, char **argv)
 	sipdance_tlsa_format(t, rdata, sizeof(rdata));
 	sipdance_tlsa_free(t);
 	printf("%s IN TLSA %s\n", name, rdata);
+	return EXIT_OK;
+}
+
+static const char digest_usage[] =
+	"usage: sipdance user-digest USER REALM [NUMBERS] < PASSWORD\n"
+	"  Print the sipdance-proxy --users line of USER in REALM (the proxy's --domain):\n"
+	"  USER:REALM:HA1-MD5:HA1-SHA-256[:NUMBERS], the password read from the first line\n"
+	"  of standard input (never from the command line). NUMBERS: the telephone numbers\n"
+	"  the user may call from (STIR attestation A), comma-separated: 12025551000, a\n"
+	"  prefix 1202555*, or * for every number of --stir-orig-range. Leave the MD5 field\n"
+	"  empty (edit the line) to refuse MD5 for this user.\n";
+
+/* cmd_user_digest - one users-file line, the password from stdin */
+int cmd_user_digest(int argc, char **argv)
+{
+	char pw[1024], line[2048];
+	const char *why = "";
+	size_t n;
+	int rc;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(digest_usage, stdout);
+		return EXIT_OK;
+	}
+	if (argc < 3 || argc > 4) {
+		fputs(digest_usage, stderr);
+		return EXIT_INPUT;
+	}
+	if (!fgets(pw, sizeof(pw), stdin))
+		return tool_error("no password on standard input");
+	n = strcspn(pw, "\r\n");
+	if (pw[n] == '\0' && n == sizeof(pw) - 1) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		return tool_error("password longer than %zu bytes", sizeof(pw) - 2);
+	}
+	pw[n] = '\0';
+	if (n == 0)
+		return tool_error("empty password");
+	rc = px_users_line(line, sizeof(line), argv[1], argv[2], pw, argc == 4 ? argv[3] : NULL, &why);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc)
+		return tool_error("%s", why);
+	puts(line);
+	OPENSSL_cleanse(line, sizeof(line));
 	return EXIT_OK;
 }

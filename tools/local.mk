@@ -7,6 +7,8 @@ sipdance_SOURCES = \
 	tools/cmd_passport.c \
 	tools/cmd_check.c \
 	tools/cmd_user.c \
-	tools/cmd_chain.c
+	tools/cmd_chain.c \
+	sip/digest.h \
+	sip/digest.c
 sipdance_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 sipdance_LDADD = libsipdance.la $(OPENSSL_LIBS) $(JANSSON_LIBS)

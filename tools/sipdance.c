@@ -18,6 +18,7 @@ static const struct tool_cmd cmds[] = {
 	{ "check", cmd_check, "locate a SIP domain's servers with DNSSEC, show the DANE decision" },
 	{ "user-name", cmd_user_name, "the DANE client name (TLSA owner) of a user address" },
 	{ "user-tlsa", cmd_user_tlsa, "the TLSA record a user (or a user CA) publishes" },
+	{ "user-digest", cmd_user_digest, "a sipdance-proxy --users line (Digest HA1s) for a user" },
 	{ "chain", cmd_chain, "build and verify RFC 9102 DNSSEC chains (TLS extension 59)" },
 };
 

@@ -33,6 +33,7 @@ int cmd_passport(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_user_name(int argc, char **argv);
 int cmd_user_tlsa(int argc, char **argv);
+int cmd_user_digest(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 
 /* Print "<tool_name>: message" to stderr; returns EXIT_INPUT. */

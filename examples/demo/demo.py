@@ -18,6 +18,7 @@ import html
 import json
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -49,6 +50,9 @@ FEATURES = {
     "sipdance-proxy reaching TLS-registered users": True,
     # RFC 9102: b authenticates a by the DNSSEC chain a serves, no TLSA query (issue 8)
     "RFC 9102 chain in sipdance-proxy": ("proxy", "--chain"),
+    # the proxies authenticate their users (Digest from --users, DANCE, trusted peers) before
+    # they vouch for them: bob (baresip) and alice over UDP answer Digest challenges
+    "Digest authentication at the proxies": ("proxy", "--users"),
 }
 
 ORIG_TN, DEST_TN = "12025551000", "12025552000"
@@ -330,6 +334,7 @@ class Demo:
         self.step(True, "Knot serves the DNSSEC-signed hierarchy on 127.0.0.1@%d" % p["dns"],
                   "%d zones, private root trust anchor; fresh keys and certificates" % len(zones))
         self.stir_pki()
+        self.users()
         self.start_proxies()
         self.start_verifier()
         self.start_baresip()
@@ -376,6 +381,31 @@ class Demo:
         self.step(True, "STIR: a demo STI-CA and a SHAKEN certificate with TNAuthList for a.example",
                   "x5u %s served from the verifier's cache" % X5U)
 
+    def users(self):
+        """--users files: alice (a.example, her number) and bob (b.example), MD5 HA1 only:
+        baresip 1.0 and sofia-sip 1.12 (sipdance-ua) compute MD5 only and give up on a challenge
+        that offers SHA-256, so the proxies offer them what their lines hold"""
+        if not self.has("Digest authentication at the proxies"):
+            return
+        d = os.path.join(self.dir, "users")
+        os.makedirs(d)
+        self.pw = {u: secrets.token_hex(8) for u in ("alice", "bob")}
+        for dom, user, numbers in (("a", "alice", [ORIG_TN]), ("b", "bob", [])):
+            r = subprocess.run([self.sd_bin, "user-digest", user, "%s.example" % dom] + numbers,
+                               input=self.pw[user] + "\n", stdout=subprocess.PIPE, text=True)
+            line = r.stdout.strip().split(":")
+            ok = r.returncode == 0 and len(line) >= 4
+            line[3] = ""  # no SHA-256 HA1: see above
+            path = os.path.join(d, "%s.users" % dom)
+            with open(path, "w") as fp:
+                fp.write(":".join(line) + "\n")
+            os.chmod(path, 0o600)
+        with open(os.path.join(d, "alice.digest"), "w") as fp:
+            fp.write("alice:%s\n" % self.pw["alice"])
+        self.step(ok, "users: alice at a.example (Digest, entitled to +%s), bob at b.example "
+                  "(Digest)" % ORIG_TN, "sipdance user-digest; HA1 values only, MD5 (baresip 1.0 and "
+                  "sofia-sip 1.12 know no SHA-256)")
+
     def proxy_argv(self, dom):
         e, p = self.env, self.p
         addr = "127.0.0.1" if dom == "a" else "127.0.0.2"
@@ -387,6 +417,8 @@ class Demo:
                 "--trace", "on", "--handshake-timeout", str(self.handshake_ms)]
         if self.has("dane_clientid between proxies"):
             argv += ["--client-name", "sip.%s.example" % dom, "--client-domains", "a.example,b.example"]
+        if self.has("Digest authentication at the proxies"):
+            argv += ["--users", os.path.join(self.dir, "users", "%s.users" % dom)]
         if dom == "a":
             argv += ["--e164-route", "sip:127.0.0.1:%d;transport=udp" % p["vrf"]]
             if self.has("STIR signing at proxy a"):
@@ -422,7 +454,9 @@ class Demo:
                 "module_app ctrl_tcp.so", "ctrl_tcp_listen 127.0.0.1:%d" % p["bob_ctrl"], ""]))
         with open(os.path.join(d, "accounts"), "w") as f:
             f.write("<sip:bob@b.example>;outbound=\"sip:127.0.0.2:%d;transport=udp\";regint=600;"
-                    "answermode=auto;audio_codecs=pcmu;mediaenc=dtls_srtp\n" % p["b_sip"])
+                    "answermode=auto;audio_codecs=pcmu;mediaenc=dtls_srtp%s\n" % (
+                        p["b_sip"], ";auth_pass=%s" % self.pw["bob"] if self.has("Digest authentication at the proxies")
+                        else ""))
         self.bs = self.start("baresip", ["baresip", "-f", d, "-v"])
         if not self.wait_for("baresip", r"baresip is ready", 10, self.bs):
             self.step(False, "baresip started", self.log("baresip")[-300:])
@@ -439,8 +473,13 @@ class Demo:
             raise SystemExit(1)
         threading.Thread(target=self.ctrl_reader, daemon=True).start()
         ok = self.wait_for("proxy-b", r"registrar: REGISTER bob@b\.example: <sip:bob", 5) is not None
-        if not self.step(ok, "bob = baresip %s (auto-answer, DTLS-SRTP) registered at b.example" % self.bs_version(),
-                         "outbound proxy 127.0.0.2:%d" % p["b_sip"]):
+        dg = re.search(r"auth: (peer=\S+ user=bob@b\.example method=REGISTER rule=digest verdict=MATCH .*)",
+                       self.log("proxy-b"))
+        if self.has("Digest authentication at the proxies"):
+            ok = ok and dg is not None
+        if not self.step(ok, "bob = baresip %s (auto-answer, DTLS-SRTP) registered at b.example%s" % (
+                self.bs_version(), ", authenticated by Digest" if dg else ""),
+                dg.group(1) if dg else "outbound proxy 127.0.0.2:%d" % p["b_sip"]):
             raise SystemExit(1)
 
     def bs_version(self):
@@ -635,6 +674,8 @@ class Demo:
                      "--registrar", "sip:127.0.0.1:%d;transport=tls" % p["a_tls"]]
         elif register:
             argv += ["--registrar", "sip:127.0.0.1:%d" % p["a_sip"]]
+        if not tls and self.has("Digest authentication at the proxies"):
+            argv += ["--digest", os.path.join(self.dir, "users", "alice.digest")]
         if proxy:
             argv += ["--proxy", proxy]
         argv += ["--answer"] if answer else ["--call", target]
@@ -762,9 +803,10 @@ class Demo:
         self.step("registered sip:alice@a.example" in ua_log and re.search(r"registrar: REGISTER alice@a\.example: <sips?:", alog),
                   "alice = sipdance-ua registered at a.example (%s)" % ("TLS" if tls else "UDP"))
         if tls:
-            m = re.search(r"auth: peer=\S+ user=alice@a\.example rule=dane-clientid verdict=MATCH \((INVITE[^)]*)\)", alog)
+            m = re.search(r"auth: peer=\S+ user=alice@a\.example method=(INVITE) rule=dane-clientid verdict=MATCH "
+                          r"\(([^)]*)", alog)
             self.step(m is not None, "a.example authenticated alice (REGISTER and INVITE) by dane_clientid and her "
-                      "_user TLSA", m.group(1) if m else "no dane-clientid MATCH for alice's INVITE")
+                      "_user TLSA", "INVITE " + m.group(2) if m else "no dane-clientid MATCH for alice's INVITE")
         elif not self.has("sipdance-ua over TLS with dane_clientid"):
             self.pend("sipdance-ua over TLS with dane_clientid",
                       "alice's UA registers and calls over TLS, authenticated by her _user TLSA "
@@ -890,6 +932,11 @@ class Demo:
         id_in = hget(into_a[0].hdrs, "identity", True) if into_a else []
         id_out = hget(out_a[0].hdrs, "identity", True) if out_a else []
         id_v = v[0][4] if v else []
+        if self.has("Digest authentication at the proxies"):
+            dg = re.search(r"auth: peer=\S+ (user=alice@a\.example method=INVITE rule=digest verdict=MATCH attest=A .*)",
+                           alog)
+            self.step(dg is not None, "proxy a authenticated alice by Digest, entitled to her number: attestation A",
+                      dg.group(1) if dg else "no Digest MATCH for alice's INVITE")
         if self.has("STIR signing at proxy a"):
             sg = re.search(r"stir: (sign .*)", alog)
             self.step(bool(id_out) and not id_in, "proxy a signed a SHAKEN PASSporT and added the Identity header",
@@ -903,10 +950,10 @@ class Demo:
                   "TNAuthList, iat, orig/dest, mky",
                   "%d %s" % (v[0][2], v[0][3]) if v else "no verdict")
         dq = {t: k1.get(t, 0) - k0.get(t, 0) for t in ("NAPTR", "SRV", "TLSA", "A", "AAAA")}
-        fed = re.search(r"^.*(fed|auth): .*$", alog, re.M)
+        fed = re.search(r"^.*(fed: |auth: peer=\S+ domain=).*$", alog, re.M)  # DANE decisions, not user auth
         self.step(sum(dq.values()) == 0 and fed is None, "no DNS/DANE lookup for the number",
-                  "Knot counted %s new NAPTR/SRV/TLSA/A/AAAA queries; no fed/auth line at a" % sum(dq.values())
-                  if k0 else "no auth/fed line at a (Knot counters unavailable)")
+                  "Knot counted %s new NAPTR/SRV/TLSA/A/AAAA queries; no DANE decision at a" % sum(dq.values())
+                  if k0 else "no DANE decision at a (Knot counters unavailable)")
         m = re.search(r"call failed: (\d+) (.*)", ua_log)
         self.info("alice's UA: %s" % (m.group(0) if m else ua_log.strip().split("\n")[-1:]))
         self.s3_identity = id_v[0] if id_v else None
@@ -983,12 +1030,13 @@ class Demo:
         self.reap(ua, 15)
         ms = int((time.time() - t) * 1000)
         resp = [m for m in self.msgs("proxy-a", "send", r"SIP/2.0 [3-6]", since, "127.0.0.1")
-                if "INVITE" in (hget(m.hdrs, "cseq") or "")]
+                if "INVITE" in (hget(m.hdrs, "cseq") or "") and not re.match(r"SIP/2.0 40[17]", m.first)]
         st = resp[0].first.split(" ", 2)[1] if resp else None
         reason = hget(resp[0].hdrs, "reason") if resp else None
         inv_at_b = self.msgs("proxy-b", "recv", r"INVITE sip:bob", since, wait=0)
         # time from the INVITE entering a to the refusal leaving it
         inv = self.msgs("proxy-a", "recv", r"INVITE sip:bob", since, "127.0.0.1")
+        inv = [m for m in inv if hget(m.hdrs, "proxy-authorization")] or inv  # the authenticated one
         rt = int((resp[0].t - inv[0].t) * 1000) if resp and inv else ms
         return st, reason, inv_at_b, rt, ua
 
@@ -1129,10 +1177,11 @@ class Demo:
             ua = self.alice("alice-4e", "sip:bob@b.example", duration=2, tls=True)
             self.reap(ua, 10)
             alog = self.a_log_since(ma)
-            m = re.search(r"auth: peer=\S+ user=alice@a\.example rule=dane-clientid verdict=MATCH \((INVITE[^)]*)\)", alog)
+            m = re.search(r"auth: peer=\S+ user=alice@a\.example method=(INVITE) rule=dane-clientid verdict=MATCH "
+                          r"\(([^)]*)", alog)
             self.step(m is not None and "TLS client identity" in self.log("alice-4e"),
                       "alice's own UA over TLS (sipdance-ua --tls-cert): her INVITE is authenticated as alice@a.example "
-                      "by dane_clientid and her _user TLSA", m.group(1) if m else "no dane-clientid MATCH for her INVITE")
+                      "by dane_clientid and her _user TLSA", "INVITE " + m.group(2) if m else "no dane-clientid MATCH for her INVITE")
         client = os.path.join(self.build, "tests", "sip-tls-client")
         if self.has("DANE client auth at proxy a") and os.access(client, os.X_OK):
             self.user_claims(client)
@@ -1143,6 +1192,65 @@ class Demo:
             self.pend("DANE client auth at proxy a",
                       "alice, authenticated by her _user TLSA, claims carol@a.example at her own proxy: 403")
         self.end('403 "forged domain"' + ('; 403 "identity mismatch"' if self.has("DANE client auth at proxy a") else ""))
+
+    def sip_req(self, dst, method, ruri, from_, to, contact=None):
+        """one request from a raw UDP client (no credentials); the final status line and Reason"""
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bK%d\r\nMax-Forwards: 70\r\n"
+               "From: %s;tag=atk\r\nTo: %s\r\nCall-ID: atk%d@127.0.0.1\r\nCSeq: 1 %s\r\nContact: <%s>\r\n%s"
+               "Content-Length: 0\r\n\r\n") % (method, ruri, port, time.time_ns(), from_, to, time.time_ns(), method,
+                                            contact or "sip:127.0.0.1:%d" % port,
+                                            "Expires: 3600\r\n" if method == "REGISTER" else "")
+        s.sendto(msg.encode(), dst)
+        end = time.time() + 5 * self.patience
+        first, reason = None, None
+        while time.time() < end and first is None:
+            r, _, _ = select.select([s], [], [], 0.2)
+            if r:
+                data, _ = s.recvfrom(65535)
+                f, hdrs, _ = sip_headers(data.decode("utf-8", "replace"))
+                if re.match(r"SIP/2.0 [2-6]", f):
+                    first, reason = f, hget(hdrs, "reason")
+        s.close()
+        return first, reason
+
+    def s4f(self):
+        self.begin("4f", "attack: no authentication, no vouching",
+                   "an unauthenticated REGISTER and INVITE are challenged, nothing is bound, routed or signed")
+        if not self.has("Digest authentication at the proxies"):
+            self.pend("Digest authentication at the proxies", "a.example authenticates its users before it vouches "
+                      "for them: an unauthenticated REGISTER hijack and INVITE are refused")
+            self.end("pending")
+            return
+        ma, mb, _ = self.marks()
+        a = ("127.0.0.1", self.p["a_sip"])
+        first, reason = self.sip_req(a, "REGISTER", "sip:a.example", "<sip:alice@a.example>",
+                                     "<sip:alice@a.example>", "sip:alice@192.0.2.66:5060")
+        alog = self.a_log_since(ma)
+        self.step(first is not None and first.startswith("SIP/2.0 401") and
+                  not re.search(r"registrar: .*192\.0\.2\.66", alog),
+                  "an attacker's REGISTER of alice's address to his own contact: challenged, no binding made",
+                  "%s, Reason: %s" % (first, reason))
+        first, reason = self.sip_req(a, "INVITE", "sip:bob@b.example", "<sip:alice@a.example>",
+                                     "<sip:bob@b.example>")
+        self.nap(0.3)
+        blog = self.log("proxy-b")[mb:]
+        self.step(first is not None and first.startswith("SIP/2.0 407") and "INVITE sip:bob@b.example" not in blog,
+                  "an INVITE From alice@a.example from anywhere: challenged, never routed to b.example",
+                  "%s, Reason: %s" % (first, reason))
+        first, reason = self.sip_req(a, "INVITE", "sip:+%s@a.example;user=phone" % DEST_TN,
+                                     "<sip:+%s@203.0.113.5;user=phone>" % ORIG_TN,
+                                     "<sip:+%s@a.example;user=phone>" % DEST_TN)
+        self.step(first is not None and first.startswith("SIP/2.0 407") and "stir: sign" not in self.a_log_since(ma),
+                  "alice's number From an IP literal (no domain): challenged, nothing signed",
+                  "%s, Reason: %s" % (first, reason))
+        alog = self.a_log_since(ma)
+        lines = re.findall(r"auth: (peer=\S+ user=\? method=\S+ rule=digest verdict=CHALLENGE .*)", alog)
+        self.step(len(lines) >= 3, "a.example logged each decision (peer, user, method, rule, verdict)",
+                  lines[0] if lines else "no auth line")
+        self.end("REGISTER 401, INVITE 407, numbers 407: nothing bound, routed or signed")
 
     def user_claims(self, client):
         """4e with dane_clientid: alice's own name authenticates, another user's address does not"""
@@ -1167,7 +1275,7 @@ class Demo:
             fp.write(r.stdout)
         out = r.stdout.split("\n")
         alog = self.a_log_since(ma)
-        au = re.search(r"auth: peer=\S+ user=alice@a\.example rule=dane-clientid verdict=MATCH \((.*?)\)", alog)
+        au = re.search(r"auth: peer=\S+ user=alice@a\.example method=REGISTER rule=dane-clientid verdict=MATCH \((.*?)\)$", alog, re.M)
         self.step(bool(out) and out[0].startswith("SIP/2.0 200") and au is not None,
                   "alice over TLS names herself (dane_clientid %s...): her _user TLSA matches, REGISTER 200" % name[:12],
                   au.group(0).split(" ", 1)[1] if au else r.stdout.strip()[:200])
@@ -1205,7 +1313,8 @@ class Demo:
 
         def keep(m):
             cseq = (hget(m.hdrs, "cseq") or "").split()
-            return not (cseq and cseq[-1] in ("REGISTER", "OPTIONS")) and not m.first.startswith("SIP/2.0 100")
+            return (not (cseq and cseq[-1] in ("REGISTER", "OPTIONS")) or s["key"] == "4f") and \
+                not m.first.startswith("SIP/2.0 100")
 
         relayed = any(m.who in ("mitm", "signer") for m in self.extra_msgs if t0 <= m.t <= t1)
 
@@ -1252,6 +1361,9 @@ class Demo:
                                (m.t, "PSTN verifier", "attacker", label(m), "udp"))
         if s["key"] == "4e":
             out = [(t, "alice (attacker)" if f == "alice" else f, "alice (attacker)" if x == "alice" else x, l, tr)
+                   for t, f, x, l, tr in out]
+        if s["key"] == "4f":
+            out = [(t, "attacker" if f == "alice" else f, "attacker" if x == "alice" else x, l, tr)
                    for t, f, x, l, tr in out]
         out.sort(key=lambda o: o[0])
         return out
@@ -1431,7 +1543,7 @@ def main():
     try:
         demo.out.head("sipdance federated call demo \u2014 a.example <-> b.example on loopback (%s)" % demo.dir)
         demo.setup()
-        for s in (demo.s1, demo.s2, demo.s3, demo.s4a, demo.s4b, demo.s4c, demo.s4d, demo.s4e):
+        for s in (demo.s1, demo.s2, demo.s3, demo.s4a, demo.s4b, demo.s4c, demo.s4d, demo.s4e, demo.s4f):
             try:
                 s()
             except Interrupted:

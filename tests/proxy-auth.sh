@@ -1,0 +1,278 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# proxy-auth.sh - sipdance-proxy vouches only for whom it authenticated, in
+# its default configuration (--local-auth required). The four attacks of an
+# open proxy each fail: an unauthenticated REGISTER hijacking alice's
+# binding, an unauthenticated INVITE From alice into the federation, the same
+# to a telephone number, and a From with no domain (no host, IP literal).
+# Digest (RFC 3261 §22, RFC 8760): SHA-256 and MD5, per user (a user without
+# an MD5 HA1 cannot be downgraded), wrong password, a stale nonce (forged
+# with the --auth-secret key), a replayed nonce count, a nonce issued to
+# another address, another realm, another digest uri, qop=auth-int, RFC 2069
+# clients (one request per nonce), a user registering or calling as someone
+# else, percent-encoding and case in addresses; SIPp [authentication] over
+# UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
+# in-dialog request is judged like any other); trusted networks (over TCP)
+# vs an address outside; P-Asserted-Identity set by the proxy; SIGHUP
+# reloads the users file and keeps the old one when the new one is broken;
+# --local-auth off routes unauthenticated requests with a warning.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+base=$("${srcdir:-.}/tests/ports.sh" $$)
+P=$base M=$((base + 1)) O=$((base + 2)) uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16))
+uac_p=$((base + 18)) uac_m=$((base + 20)) uac_c=$((base + 24)) reg_p=$((base + 26))
+need sipp python3 openssl
+
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
+DIG="python3 $srcdir/tests/sip-digest.py"
+
+# users: alice (a number), bob, carol without an MD5 HA1, dave from htdigest (MD5 only)
+pw_a=$(openssl rand -hex 8) pw_b=$(openssl rand -hex 8) pw_c=$(openssl rand -hex 8) pw_d=$(openssl rand -hex 8)
+{
+	echo "# test users"
+	echo "$pw_a" | "$sd" user-digest alice a.example 12025551000
+	echo "$pw_b" | "$sd" user-digest bob a.example
+	echo "$pw_c" | "$sd" user-digest carol a.example | awk -F: '{ $3 = ""; print }' OFS=:
+	printf 'dave:a.example:%s\n' "$(printf 'dave:a.example:%s' "$pw_d" | md5sum | cut -d' ' -f1)"
+} >"$tmp/users"
+chmod 600 "$tmp/users"
+openssl rand 32 >"$tmp/secret"
+check "sipdance user-digest: user:realm:HA1-MD5:HA1-SHA-256:numbers, the password from stdin only" \
+	eval 'grep -Eq "^alice:a.example:[0-9a-f]{32}:[0-9a-f]{64}:12025551000$" "$tmp/users" && ! grep -q "$pw_a" "$tmp/users"'
+
+start_proxy A --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --listen "sip:127.0.0.1:$P;transport=tcp" \
+	--users "$tmp/users" --auth-secret "$tmp/secret" --trusted 127.0.0.9/32 \
+	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --log-level debug || exit 1
+check "start-up: the users and the trusted network are logged, no credential" \
+	eval 'grep -q "auth: --users .*: 4 user(s)" "$tmp/A.log" && grep -q "trusted peers: 127.0.0.9/32" "$tmp/A.log" && ! grep -q "$(cut -d: -f3 "$tmp/users" | sed -n 2p)" "$tmp/A.log"'
+
+# d NAME ARGS... - sip-digest.py against A; its lines in $tmp/NAME.out
+d() { n=$1; shift; $DIG 127.0.0.1 $P "$@" >"$tmp/$n.out" 2>&1; }
+# line NAME N - the N-th response line of NAME
+line() { sed -n "${2}p" "$tmp/$1.out"; }
+# said NAME N STATUS [TEXT] - the N-th response was STATUS (and contains TEXT)
+said() { line "$1" "$2" | grep -q "^$3 ${4:+.*$4}"; }
+reg() { n=$1 to=$2; shift 2; d "$n" REGISTER sip:a.example --from "$to" --to "$to" --expires 60 "$@"; }
+
+# 1. REGISTER
+reg hijack sip:alice@a.example --no-auth --contact sip:mallory@192.0.2.66
+check "attack 1: an unauthenticated REGISTER for alice: 401, SHA-256 offered first, then MD5" \
+	eval 'said hijack 1 401 "algs=SHA-256,MD5"'
+check "  ... and no binding was made (nothing for alice in the registrar)" \
+	eval '! grep -q "registrar: REGISTER alice" "$tmp/A.log" && grep -q "user=? method=REGISTER rule=digest verdict=CHALLENGE" "$tmp/A.log"'
+reg a256 sip:alice@a.example --user alice --password "$pw_a" --algorithm SHA-256
+check "alice registers with Digest SHA-256: 200, logged with the rule" \
+	eval 'said a256 2 200 && grep -q "user=alice@a.example method=REGISTER rule=digest verdict=MATCH (To alice@a.example is the user authenticated by Digest" "$tmp/A.log"'
+reg amd5 sip:alice@a.example --user alice --password "$pw_a" --algorithm MD5
+check "alice registers with Digest MD5: 200" said amd5 2 200
+reg wrong sip:alice@a.example --user alice --password nothers
+check "a wrong password: 401 again (no stale), logged as such" \
+	eval 'said wrong 2 401 "stale=0" && grep -q "user=alice@a.example method=REGISTER rule=digest verdict=CHALLENGE (wrong response (password))" "$tmp/A.log"'
+reg other sip:alice@a.example --user bob --password "$pw_b"
+check "bob (authenticated) registering alice's address: 403 with Reason" \
+	eval 'said other 2 403 "identity mismatch: To alice@a.example is not bob@a.example"'
+reg replay sip:bob@a.example --user bob --password "$pw_b" --replay --again 1
+check "a replayed Authorization (same nonce count): 401 stale=true; the next count: 200" \
+	eval 'said replay 2 200 && said replay 3 401 "stale=1" && said replay 4 200 && grep -q "nonce count 00000001 replayed" "$tmp/A.log"'
+reg noqop sip:bob@a.example --user bob --password "$pw_b" --qop none --replay
+check "RFC 2069 client (no qop): 200 once, the same nonce again: 401 stale=true" \
+	eval 'said noqop 2 200 && said noqop 3 401 "stale=1"'
+reg ncplus sip:bob@a.example --user bob --password "$pw_b" --nc "+0000001"
+reg ncspace sip:bob@a.example --user bob --password "$pw_b" --nc " 0000001"
+check "a nonce count that is not 8 hex digits (+0000001, \" 0000001\"): 401, even with a correct response" \
+	eval 'said ncplus 2 401 && said ncspace 2 401 && [ "$(grep -c "qop=auth without a valid nc" "$tmp/A.log")" = 2 ]'
+reg authint sip:bob@a.example --user bob --password "$pw_b" --qop auth-int
+check "qop=auth-int (not offered): 401, logged" \
+	eval 'said authint 2 401 && grep -q "qop auth-int was not offered" "$tmp/A.log"'
+reg realm sip:bob@a.example --user bob --password "$pw_b" --realm b.example
+check "credentials for another realm are not ours: 401 (no credentials)" \
+	eval 'said realm 2 401 "authentication required"'
+reg uri sip:bob@a.example --user bob --password "$pw_b" --uri sip:elsewhere@b.example
+check "a digest uri that is neither the Request-URI nor this proxy: 401, logged" \
+	eval 'said uri 2 401 && grep -q "digest uri sip:elsewhere@b.example is neither the Request-URI nor this proxy" "$tmp/A.log"'
+reg c_md5 sip:carol@a.example --user carol --password "$pw_c" --algorithm MD5
+reg c_sha sip:carol@a.example --user carol --password "$pw_c" --algorithm SHA-256
+check "downgrade: carol has no MD5 HA1: MD5 401 (logged), SHA-256 200" \
+	eval 'said c_md5 2 401 && grep -q "user carol has no MD5 credentials" "$tmp/A.log" && said c_sha 2 200'
+reg d_sha sip:dave@a.example --user dave --password "$pw_d" --algorithm SHA-256
+reg d_md5 sip:dave@a.example --user dave --password "$pw_d" --algorithm MD5
+check "htdigest line (dave, MD5 only): SHA-256 401, MD5 200" eval 'said d_sha 2 401 && said d_md5 2 200'
+reg peer1 sip:bob@a.example --user bob --password "$pw_b" --nonce-out "$tmp/nonce"
+reg peer2 sip:bob@a.example --user bob --password "$pw_b" --bind 127.0.0.2 --nonce "$(cat "$tmp/nonce")"
+check "a nonce issued to 127.0.0.1, used from 127.0.0.2: 401 (not stale), logged" \
+	eval 'said peer2 2 401 "stale=0" && grep -q "a nonce this proxy did not issue to 127.0.0.2" "$tmp/A.log"'
+# a nonce 400 s old, made with the --auth-secret key (the nonce layout of sip/auth.c)
+old=$(python3 -c '
+import hashlib, hmac, os, struct, sys, time
+key = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
+ts, salt = struct.pack(">Q", int(time.time()) - 400), os.urandom(8)
+m = hmac.new(key, b"".join(p + b"\0" for p in (b"nonce", ts, salt, b"a.example", bytes([127, 0, 0, 1]))), "sha256")
+print((ts + salt + m.digest()[:16]).hex())' "$tmp/secret")
+reg stale sip:bob@a.example --user bob --password "$pw_b" --nonce "$old"
+check "a valid but 400 s old nonce: 401 stale=true (the client retries without asking for a password)" \
+	eval 'said stale 2 401 "stale=1" && grep -q "nonce expired (40[0-9] s old)" "$tmp/A.log"'
+reg pct "sip:%61lice@a.example" --user alice --password "$pw_a"
+reg case "sip:ALICE@A.EXAMPLE" --user alice --password "$pw_a"
+reg pctbob "sip:%61lice@a.example" --user bob --password "$pw_b"
+check "percent-encoding and case: %61lice and ALICE are alice (200), bob registering %61lice: 403" \
+	eval 'said pct 2 200 && said case 2 200 && said pctbob 2 403 && grep -q "registrar: REGISTER alice@a.example" "$tmp/A.log"'
+reg foreign sip:alice@b.example --user alice --password "$pw_a"
+check "REGISTER for another domain's address: 403 (bindings only for a.example)" \
+	eval 'said foreign 1 403 "outside our domain"'
+
+# 2. requests from our users
+d fed INVITE sip:carol@b.example --from sip:alice@a.example --no-auth
+check "attack 2: an unauthenticated INVITE From alice to b.example: 407, never located" \
+	eval 'said fed 1 407 && ! grep -q "locate\|b.example: " "$tmp/A.log"'
+d tel INVITE "sip:+12025552000@a.example;user=phone" --from "sip:+12025551000@a.example;user=phone" --no-auth
+check "attack 3: an unauthenticated INVITE From alice's number to a telephone number: 407" said tel 1 407
+d nohost OPTIONS sip:carol@b.example --from sip:x@203.0.113.5 --no-auth
+d telfrom OPTIONS sip:carol@b.example --from tel:+12025559999 --no-auth
+check "attack 4: a From with no domain (IP literal, tel:) gets no free pass: 407 each" \
+	eval 'said nohost 1 407 && said telfrom 1 407'
+sipp_bg e1 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d alice_ok OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --user alice \
+	--password "$pw_a" --hdr "P-Asserted-Identity: <sip:mallory@a.example>"
+wait "$e1_pid" 2>/dev/null
+msg "$tmp/e1.msg" received '^OPTIONS' >"$tmp/e1.req"
+check "alice (Digest) reaches a telephone number: 200 from the next hop" said alice_ok 2 200
+check "  ... which got P-Asserted-Identity <sip:alice@a.example> set by the proxy, hers removed" \
+	eval '[ "$(header P-Asserted-Identity <"$tmp/e1.req")" = "P-Asserted-Identity: <sip:alice@a.example>" ]'
+check "  ... and no Proxy-Authorization for our realm (RFC 3261 §22.3)" \
+	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Proxy-Authorization" "$tmp/e1.req"'
+d bob_as_alice OPTIONS sip:carol@b.example --from sip:alice@a.example --user bob --password "$pw_b"
+check "bob (authenticated) with From alice: 403 with Reason" \
+	eval 'said bob_as_alice 2 403 "identity mismatch: From alice@a.example is not bob@a.example"'
+d bob_num INVITE "sip:+12025552000@a.example;user=phone" --from "sip:+12025551000@a.example;user=phone" \
+	--user bob --password "$pw_b"
+check "bob with alice's number as From: 403 (the number belongs to another user)" \
+	eval 'said bob_num 2 403 "From number 12025551000 belongs to another user"'
+d tcp_ok OPTIONS sip:a.example --from sip:bob@a.example --transport tcp --no-auth
+check "OPTIONS for the proxy itself: answered (200), nothing routed, nobody asked" said tcp_ok 1 200
+
+# 3. trusted networks: the source address, over TCP here (UDP sources can be forged)
+sipp_bg e2 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d trusted OPTIONS "sip:+15551234567@a.example;user=phone" --from tel:+15550001111 --transport tcp --bind 127.0.0.9 --no-auth
+wait "$e2_pid" 2>/dev/null
+check "a trusted PBX (127.0.0.9, TCP) is routed unauthenticated, named in the log" \
+	eval 'said trusted 1 200 && grep -q "peer=127.0.0.9:[0-9]* user=? method=OPTIONS rule=trusted verdict=MATCH (trusted network 127.0.0.9/32, over tcp)" "$tmp/A.log"'
+d untrusted OPTIONS "sip:+15551234567@a.example;user=phone" --from tel:+15550001111 --transport tcp --bind 127.0.0.10 --no-auth
+check "the neighbouring address 127.0.0.10 is not trusted: 407" said untrusted 1 407
+
+# 4. dialogs: only with our token in the Route
+d forged BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.example;tag=x1" \
+	--hdr "Route: <sip:a.example;lr>" --no-auth
+d forged2 BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.example;tag=x1" \
+	--hdr "Route: <sip:a.example;lr;dt=0123456789abcdef01234567>" --no-auth
+check "a forged in-dialog request (To tag, Route to us, no or a wrong token): 407, not routed" \
+	eval 'said forged 1 407 && said forged2 1 407 && ! grep -q "rule=dialog" "$tmp/A.log"'
+# a dialog of ours (its token made with the --auth-secret key, as our Record-Route carries it):
+# routed by the dialog rule, and a P-Asserted-Identity inside it is removed
+tok=$(python3 -c '
+import hashlib, hmac, sys
+key = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
+print(hmac.new(key, b"dialog\0" + sys.argv[2].encode() + b"\0" + sys.argv[3].encode() + b"\0", "sha256").digest()[:12].hex())' \
+	"$tmp/secret" "dlg1@test" "caller1")
+sipp_bg e3 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d indialog OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg1@test \
+	--to "sip:+15551234567@a.example;tag=callee1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth \
+	--tag caller1 --hdr "P-Asserted-Identity: <sip:ceo@a.example>"
+wait "$e3_pid" 2>/dev/null
+check "inside a dialog of ours (its token, the caller's From tag): routed by the dialog rule" \
+	eval 'said indialog 1 200 && grep -q "method=OPTIONS rule=dialog verdict=MATCH" "$tmp/A.log"'
+check "  ... a P-Asserted-Identity inside the dialog is removed, not forwarded" \
+	eval 'grep -q "^OPTIONS " "$tmp/e3.msg" && ! grep -qi "^P-Asserted-Identity" "$tmp/e3.msg"'
+sipp_bg e4 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d indialog2 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:bob@b.example --call-id dlg1@test \
+	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth --tag callee1
+wait "$e4_pid" 2>/dev/null
+check "  ... the other end's request (the caller's tag in To): routed too" said indialog2 1 200
+d indialog3 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg2@test \
+	--to "sip:+15551234567@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth
+check "  ... that token with another Call-ID: not a dialog of ours, 407" said indialog3 1 407
+d cancel CANCEL sip:carol@b.example --from sip:alice@a.example --no-auth
+check "a CANCEL of nothing in progress (cannot be challenged): 403" said cancel 1 403 "CANCEL cannot be challenged"
+
+# 5. SIPp [authentication] over UDP (MD5: SIPp knows no SHA-256, so proxy M offers MD5 first)
+start_proxy M --domain a.example --listen "sip:127.0.0.1:$M;transport=udp" --users "$tmp/users" \
+	--digest-algorithms MD5,SHA-256 --e164-route "sip:127.0.0.1:$uas_p;transport=udp" --log-level debug || exit 1
+cat >"$tmp/reg.xml" <<'EOF'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="REGISTER answering 401 with [authentication]">
+  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@a.example>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@a.example>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Expires: 60
+Max-Forwards: 70
+Content-Length: 0
+]]>
+  </send>
+  <recv response="401" auth="true"/>
+  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@a.example>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@a.example>
+Call-ID: [call_id]
+CSeq: 2 REGISTER
+Contact: <sip:[service]@[local_ip]:[local_port]>
+[authentication]
+Expires: 60
+Max-Forwards: 70
+Content-Length: 0
+]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+EOF
+sipp_run sreg 127.0.0.1:$M -sf "$tmp/reg.xml" -i 127.0.0.1 -p $reg_p -mp $uac_m -cp $uac_c -s alice -au alice -ap "$pw_a"
+rc=$?
+check "SIPp REGISTER with [authentication] (MD5, UDP): 401 then 200" eval '[ $rc = 0 ] && [ "$(grep -c "^SIP/2.0 200" "$tmp/sreg.msg")" = 1 ]'
+sipp_run sregx 127.0.0.1:$M -sf "$tmp/reg.xml" -i 127.0.0.1 -p $reg_p -mp $uac_m -cp $uac_c -s alice -au alice -ap wrong
+check "SIPp REGISTER with a wrong password: no 200" eval '! grep -q "^SIP/2.0 200" "$tmp/sregx.msg"'
+sipp_bg scall_uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run scall 127.0.0.1:$M -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m -cp $uac_c \
+	-s +12025552000 -key rdomain "a.example;user=phone" -key from "sip:+12025551000@a.example;user=phone" \
+	-key to "sip:+12025552000@a.example;user=phone" -key ihdr "X-Filler: none" -au alice -ap "$pw_a"
+rc=$?
+wait "$scall_uas_pid" 2>/dev/null
+check "SIPp call with [authentication] (407, MD5, UDP): INVITE, 200, ACK, BYE reached the callee" \
+	eval '[ $rc = 0 ] && grep -q "^ACK " "$tmp/scall_uas.msg" && grep -q "^BYE " "$tmp/scall_uas.msg"'
+check "  ... alice authenticated from her number; ACK and BYE followed the dialog by its token" \
+	eval 'grep -q "user=alice@a.example method=INVITE rule=digest verdict=MATCH attest=A" "$tmp/M.log" && grep -q "method=BYE rule=dialog verdict=MATCH" "$tmp/M.log" && grep -q "method=ACK rule=dialog verdict=MATCH" "$tmp/M.log"'
+check "  ... the callee saw our Record-Route with the dialog token" \
+	grep -Eq "^Record-Route: <sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/scall_uas.msg"
+stop_proxy M
+
+# 6. SIGHUP: the users file again; a broken one keeps the old
+pw_e=$(openssl rand -hex 8)
+echo "$pw_e" | "$sd" user-digest erin a.example >>"$tmp/users"
+kill -HUP "$A_pid"
+"$srcdir/tests/wait-for.sh" "$tmp/A.log" "reload: --users .*: 5 user" 10
+reg erin sip:erin@a.example --user erin --password "$pw_e"
+check "SIGHUP reloads the users file: erin, added, registers (200)" said erin 2 200
+cp "$tmp/users" "$tmp/users.good"
+echo "broken line" >>"$tmp/users"
+kill -HUP "$A_pid"
+"$srcdir/tests/wait-for.sh" "$tmp/A.log" "reload: --users .*:7: want" 10
+reg erin2 sip:erin@a.example --user erin --password "$pw_e"
+check "a broken users file on SIGHUP: logged with its line, the old users kept (erin: 200)" \
+	eval 'said erin2 2 200 && grep -q "keeping the 5 user(s) loaded before" "$tmp/A.log"'
+cut -d: -f3,4 "$tmp/users.good" | tr ':' '\n' | grep . >"$tmp/ha1s"
+check "no HA1 in the log, ever" eval '[ -s "$tmp/ha1s" ] && ! grep -qFf "$tmp/ha1s" "$tmp/A.log"'
+stop_proxy A
+
+# 7. --local-auth off: a warning at start, unauthenticated requests routed
+start_proxy O --domain a.example --listen "sip:127.0.0.1:$O;transport=udp" --local-auth off --log-level debug || exit 1
+$DIG 127.0.0.1 $O REGISTER sip:a.example --from sip:alice@a.example --to sip:alice@a.example --no-auth >"$tmp/off.out" 2>&1
+check "--local-auth off: a loud warning at start-up" grep -q "warn auth: --local-auth off: .* WITHOUT authenticating anyone" "$tmp/O.log"
+check "--local-auth off: an unauthenticated REGISTER is bound (200), logged as not authenticated" \
+	eval 'said off 1 200 && grep -q "rule=local-auth-off verdict=MATCH (--local-auth off: NOT authenticated)" "$tmp/O.log"'
+stop_proxy O
+finish
