@@ -1007,11 +1007,11 @@ class Demo:
         """the zone as generated again, served when this returns (knotc -b waits)"""
         self.run(self.env["TB_KNOTC"].split() + ["-b", "zone-reload", zone])
 
-    def restart_b(self):
-        """stop b's proxy and start it again (same log, appended); its connections close"""
+    def restart_b(self, extra=()):
+        """stop b's proxy and start it again (same log, appended, @extra arguments); its connections close"""
         self.stop(self.pb)
         n = len(self.log("proxy-b"))
-        self.pb = self.start("proxy-b", self.proxy_argv("b"), append=True)
+        self.pb = self.start("proxy-b", self.proxy_argv("b") + list(extra), append=True)
         self.wait_for("proxy-b", r"serving", 5, self.pb, offset=n)
 
     def flush_a(self):
@@ -1048,8 +1048,10 @@ class Demo:
         self.info("knotc: %s TLSA 3 1 1 %s... (signed, valid DNSSEC, wrong key)"
                   % (owner, self.env["TB_SPKI_WRONG"][:12]) if not err else "knotc failed: " + err)
         # a keeps using a live connection it authenticated before the change: b's proxy
-        # restarts (closing it) and a's cache is flushed (SIGHUP), as after the TTL
-        self.restart_b()
+        # restarts (closing it) and a's cache is flushed (SIGHUP), as after the TTL. b's proxy
+        # refuses to serve an RFC 9102 chain whose TLSA names another key (it would not start):
+        # it serves none, and a judges b by the TLSA records in DNS
+        self.restart_b(["--chain", "off"])
         self.flush_a()
         self.info("b.example's proxy restarted (a's connection to it closed), a's DNS cache flushed (SIGHUP)")
         since = time.time()
