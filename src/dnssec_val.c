@@ -449,14 +449,14 @@ static struct cut *cut_at(struct val *v, const uint8_t *child, const uint8_t *pa
 		snprintf(c->why, sizeof(c->why), "out of memory");
 		return c;
 	}
-	if (verify_rrset(v, child, SD_T_DS, parent, NULL, &labels) == 0 && labels < owner_labels(child))
-		whyf(v, SD_DNSSEC_FAULT_OTHER, "%s DS: expanded from a wildcard", NAME(child, ct));
-	else if (!v->why[0] || !strstr(v->why, " DS: ")) {
+	if (verify_rrset(v, child, SD_T_DS, parent, NULL, &labels) == 0) {
 		k = rrset(v, child, SD_T_DS, ds);
 		for (size_t i = 0; i < k; i++)
 			if (ds_supported(ds[i]))
 				ds[nds++] = ds[i];
-		if (!nds) {
+		if (labels < owner_labels(child)) {
+			whyf(v, SD_DNSSEC_FAULT_OTHER, "%s DS: expanded from a wildcard", NAME(child, ct));
+		} else if (!nds) {
 			c->state = CUT_INSECURE;
 			snprintf(c->why, sizeof(c->why), "%s is an insecure zone: its DS RRset lists no "
 				 "supported algorithm and digest type", NAME(child, ct));
@@ -493,7 +493,6 @@ static const uint8_t *trust_path(struct val *v, const uint8_t *name, const struc
 
 		if (!c)
 			continue;
-		v->why[0] = '\0';
 		cut = cut_at(v, c, zone);
 		if (cut->state == CUT_TRUSTED) {
 			zone = c;
