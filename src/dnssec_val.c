@@ -34,6 +34,7 @@ struct hashed {
 /* What a denial proves. */
 enum proof { PROOF_NONE, PROOF_NODATA, PROOF_NXDOMAIN, PROOF_INSECURE };
 
+/* One validation: the records, what is trusted so far, the bounds spent, the reasons. */
 struct val {
 	const struct sd_dnssec_query *q;
 	struct sd_rr *rr;          /* the query's records, then the anchor's DNSKEYs */
@@ -94,11 +95,11 @@ static unsigned owner_labels(const uint8_t *n)
 	return l && n[0] == 1 && n[1] == '*' ? l - 1 : l;
 }
 
-/* name_txt, type_txt - for reasons */
+/* NAME, TYPE - a name and a type as text, for reasons */
 #define NAME(n, buf) sd_name_text((n), (buf), sizeof(buf))
 #define TYPE(t, buf) sd_type_text((t), (buf), sizeof(buf))
 
-/* timefmt - UTC date of a serial time near the validation time */
+/* serial_time - the time of an RRSIG field, the one nearest the validation time */
 static time_t serial_time(const struct val *v, uint32_t t)
 {
 	return v->at + (int32_t)(t - v->at32);
