@@ -855,15 +855,19 @@ static enum proof deny(struct val *v, const uint8_t *name, uint16_t type, const 
 /*
  * wild_proof - an RRset at @name expanded from the wildcard at its
  * @labels rightmost labels (within @zone) needs proof that no closer match
- * exists (RFC 4035 §5.3.4, RFC 5155 §8.8): a usable NSEC covering @name
- * whose implied closest encloser is the wildcard's parent, or a usable
- * NSEC3 covering the next closer name. 0, or -1 with v->why.
+ * exists (RFC 4035 §5.3.4, RFC 5155 §8.8):
+ *  - a usable NSEC covering @name whose implied closest encloser is the
+ *    wildcard's parent: 0;
+ *  - a usable NSEC3 covering the next closer name: 0, but 1 when it is an
+ *    opt-out span, which may hide an unsigned delegation holding the name
+ *    (the answer is then insecure, as an NXDOMAIN would be);
+ *  - else -1 with v->why.
  */
 static int wild_proof(struct val *v, const uint8_t *name, uint16_t type, unsigned labels,
 		      const uint8_t *zone)
 {
 	unsigned nl = sd_name_labels(name);
-	const uint8_t *ce = sd_name_skip(name, nl - labels);
+	const uint8_t *ce = sd_name_skip(name, nl - labels), *nc = sd_name_skip(name, nl - labels - 1);
 	char nt[256], tt[16];
 	struct n3 d;
 	long c;
@@ -872,15 +876,19 @@ static int wild_proof(struct val *v, const uint8_t *name, uint16_t type, unsigne
 		c = nsec_find(v, name, zone, 1);
 		if (c >= 0 && sd_name_eq(nsec_ce(&v->rr[c], name), ce))
 			return 0;
-		if (n3_find(v, sd_name_skip(name, nl - labels - 1), zone, 1, &d) == 0)
-			return 0;
+		if (n3_find(v, nc, zone, 1, &d) == 0) {
+			v->optout = d.optout;
+			v->unsigned_at = nc;
+			return d.optout;
+		}
 	}
 	whyf(v, SD_DNSSEC_FAULT_OTHER, "%s %s: wildcard expansion without proof that the name does "
 	     "not exist%s%s", NAME(name, nt), TYPE(type, tt), v->deny[0] ? ": " : "", v->deny);
 	return -1;
 }
 
-/* answer - the RRset (@name, @type) of @zone, a wildcard expansion with its proof */
+/* answer - the RRset (@name, @type) of @zone, a wildcard expansion with its
+ * proof: 0, 1 (insecure: opt-out), -1 with v->why */
 static int answer(struct val *v, const uint8_t *name, uint16_t type, const uint8_t *zone)
 {
 	unsigned labels;
@@ -967,8 +975,9 @@ static void failed(struct val *v, struct sd_dnssec_result *r, const uint8_t *nam
  *  - not under the anchor: BOGUS; a cut proven insecure above it: INSECURE;
  *  - a DNAME at a proper ancestor within the zone: validated, then followed;
  *  - the RRset asked for: validated (a wildcard expansion with its proof):
- *    SECURE;
- *  - a CNAME: validated, then followed (at most SD_DNSSEC_MAX_ALIASES steps);
+ *    SECURE, or INSECURE when that proof is an NSEC3 opt-out span;
+ *  - a CNAME: validated, then followed (at most SD_DNSSEC_MAX_ALIASES
+ *    steps); its expansion from an opt-out wildcard: INSECURE;
  *  - else a denial: NODATA or NXDOMAIN (SECURE), or an unsigned delegation
  *    (INSECURE), or BOGUS;
  *  - an RRset or alias present that does not validate is BOGUS, never a
@@ -986,6 +995,7 @@ static void resolve(struct val *v, struct sd_dnssec_result *r)
 		const uint8_t *zone = trust_path(v, target, &ins), *d, *to;
 		unsigned labels;
 		enum proof p;
+		int a;
 
 		if (!zone) {
 			whyf(v, SD_DNSSEC_FAULT_OTHER, "%s is not under the trust anchor %s", NAME(target, nt),
@@ -1014,12 +1024,12 @@ static void resolve(struct val *v, struct sd_dnssec_result *r)
 			return;
 		}
 		if (has_rrset(v, target, qtype)) {
-			if (answer(v, target, qtype, zone)) {
+			if ((a = answer(v, target, qtype, zone)) < 0)
 				failed(v, r, target, qtype, zone);
-				return;
-			}
-			r->status = SD_DNSSEC_SECURE;
-			r->answer = SD_DNSSEC_DATA;
+			else if (a > 0)
+				insecure(v, r, target);
+			else
+				r->status = SD_DNSSEC_SECURE;
 			return;
 		}
 		if (qtype != SD_T_CNAME && (to = target_of(v, target, SD_T_CNAME))) {
@@ -1027,8 +1037,11 @@ static void resolve(struct val *v, struct sd_dnssec_result *r)
 				whyf(v, SD_DNSSEC_FAULT_OTHER, "more than %d aliases", SD_DNSSEC_MAX_ALIASES);
 				return;
 			}
-			if (answer(v, target, SD_T_CNAME, zone)) {
-				failed(v, r, target, qtype, zone);
+			if ((a = answer(v, target, SD_T_CNAME, zone))) {
+				if (a < 0)
+					failed(v, r, target, qtype, zone);
+				else
+					insecure(v, r, target);
 				return;
 			}
 			memcpy(target, to, sd_name_len(to, 255, NULL));

@@ -10,6 +10,8 @@
 #   0.example       ECDSA P-256: the attacker's zone of the crafted denials
 #   n3max.example   NSEC3 with 150 iterations and a 255-octet salt
 #   n3over.example  NSEC3 with 151 iterations
+# (No wildcards here: dnspython 2.3's sign() counts the "*" label in the RRSIG
+# labels field, against RFC 4034 §3.1.3; ldns-signzone signs the wildcards.)
 # All signatures are valid 2025-01-01 to 2055-01-01.
 import datetime
 import os

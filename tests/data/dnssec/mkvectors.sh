@@ -15,6 +15,7 @@
 #   a.example.       ldns   ECDSA P-256 KSK+ZSK, NSEC: SIP records, alias,
 #                           wildcards, an unsigned delegation (insecure.a)
 #   rsa.example.     ldns   RSASHA256, NSEC3 (2 iterations, salt): wildcard
+#   optout.example.  ldns   ECDSA P-256, NSEC3 opt-out: wildcard
 #   k.example.       Knot   Ed25519 CSK, NSEC
 #   py.example. ...  dnspython (see mkvectors.py): P-384, Ed448, key-tag
 #                    collision, NSEC3 iteration bounds, crafted attacks
@@ -104,6 +105,8 @@ EOF
 ldns_zone a.example. ECDSAP256SHA256 $INC $EXP
 sip_zone rsa.example. >rsa.example.src
 ldns_zone rsa.example. RSASHA256 $INC $EXP -n -s 1234abcd -t 2
+sip_zone optout.example. >optout.example.src
+ldns_zone optout.example. ECDSAP256SHA256 $INC $EXP -n -p -s 9f -t 0
 for z in past future revoked sha1 sha1ds wrongds; do sip_zone $z.example. >$z.example.src; done
 ldns_zone past.example. ECDSAP256SHA256 20190101000000 20200101000000
 ldns_zone future.example. ECDSAP256SHA256 20600101000000 20610101000000
@@ -235,7 +238,7 @@ chain() {
 	pick "${parent}signed" "$1" DS
 	pick "${1}signed" "$1" DNSKEY
 }
-for z in a rsa k py sub.py ed448 collide 0 n3max n3over past future revoked sha1 sha1ds wrongds; do
+for z in a rsa optout k py sub.py ed448 collide 0 n3max n3over past future revoked sha1 sha1ds wrongds; do
 	chain $z.example. >chain-$z.zone
 done
 chain example. >chain-example.zone
@@ -251,6 +254,9 @@ pick a.example.signed '*._tcp.wild.a.example.' TLSA | expand - '_tcp.wild.a.exam
 pick a.example.signed '*.naptr.a.example.' NAPTR | expand - 'naptr.a.example.' 'x.naptr.a.example.' >a-naptr-wild.zone
 pick rsa.example.signed '*._tcp.wild.rsa.example.' TLSA | expand - '_tcp.wild.rsa.example.' '_5061._tcp.wild.rsa.example.' >rsa-wild.zone
 awk 'NR <= 2' rsa-nsec3.zone >rsa-nsec3-one.zone
+pick optout.example.signed '*._tcp.wild.optout.example.' TLSA |
+	expand - '_tcp.wild.optout.example.' '_5061._tcp.wild.optout.example.' >optout-wild.zone
+awk '$4 == "NSEC3" || ($4 == "RRSIG" && $5 == "NSEC3")' optout.example.signed >>optout-wild.zone
 
 # everything generated is replaced; the transcribed RFC 9102 vectors stay
 for f in "$here"/*.signed "$here"/*.zone "$here"/*.ds "$here"/*.dnskey; do
