@@ -19,6 +19,7 @@ knot knot-dnsutils ldnsutils python3-dnspython sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
 secsipidx libsecsipid-dev
 chromium kamailio-websocket-modules iproute2 time
+linphone-cli
 "
 # The web phone's build and its browser tests need node and npm: Debian's, unless some are installed.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

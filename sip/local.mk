@@ -54,7 +54,8 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 # DANCE client auth, RFC 9102 chains, failover. VALGRIND=1 runs them under memcheck (tests/timeout.sh).
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
-	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh
+	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh \
+	tests/proxy-linphone.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -70,6 +71,7 @@ EXTRA_DIST += \
 	tests/proxy-hostile.sh \
 	tests/hostile.py \
 	tests/proxy-auth.sh \
+	tests/proxy-linphone.sh \
 	tests/sip-digest.py \
 	tests/sip-uac.xml \
 	tests/sip-uas.xml \
