@@ -39,14 +39,15 @@ export TB_A_TLS_PORT=$((base + 7)) TB_INSECURE_TLS_PORT=$((base + 8))
 cat "$TB_CERT_B" "$TB_CERT_C" >"$tmp/roots.pem"
 
 # sdp NAME ADDR DOMAIN CERT KEY EXTRA... - start one sipdance-proxy; its pid in $tmp/NAME.pid
-# (SIPp on 127.0.0.1 stands for b.example's PBX: trusted, as Kamailio's config relays it unauthenticated)
+# (b trusts SIPp on 127.0.0.1, b.example's PBX, as Kamailio's config relays it unauthenticated; c trusts
+# nobody: it judges b by DANE whatever address b's connections come from)
 sdp() {
 	name=$1 addr=$2 dom=$3 cert=$4 key=$5
 	shift 5
 	"$proxy" --domain "$dom" --listen "sip:$addr:$( [ "$dom" = b.example ] && echo "$b_sip" || echo "$c_sip");transport=udp" \
 		--listen "sips:$addr:$( [ "$dom" = b.example ] && echo "$b_tls" || echo "$c_tls");transport=tls" \
 		--cert "$cert" --key "$key" --resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" \
-		--trusted 127.0.0.1/32 --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
+		--log-level warn "$@" >"$tmp/$name.log" 2>&1 &
 	echo $! >"$tmp/$name.pid"
 	pids="$pids $!"
 }
@@ -97,10 +98,11 @@ mode() {
 	pids="$pids $uas_pid"
 	case $label in
 	sipdance-dane)
-		sdp b 127.0.0.2 b.example "$TB_CERT_B" "$TB_KEY_B"
+		sdp b 127.0.0.2 b.example "$TB_CERT_B" "$TB_KEY_B" --trusted 127.0.0.1/32
 		sdp c 127.0.0.3 c.example "$TB_CERT_C" "$TB_KEY_C" --location "bob@c.example=sip:bob@127.0.0.1:$uas" ;;
 	sipdance-off)
-		sdp b 127.0.0.2 b.example "$TB_CERT_B" "$TB_KEY_B" --dane off --ca-file "$tmp/roots.pem"
+		sdp b 127.0.0.2 b.example "$TB_CERT_B" "$TB_KEY_B" --dane off --ca-file "$tmp/roots.pem" \
+			--trusted 127.0.0.1/32
 		sdp c 127.0.0.3 c.example "$TB_CERT_C" "$TB_KEY_C" --dane off --ca-file "$tmp/roots.pem" \
 			--location "bob@c.example=sip:bob@127.0.0.1:$uas" ;;
 	kamailio)

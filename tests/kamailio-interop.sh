@@ -14,13 +14,14 @@ export TB_A_SIP_PORT=$((base + 6))
 uac=$((base + 7)) uas_b=$((base + 8)) uas_a=$((base + 9))
 tb_start
 
-# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp (on 127.0.0.1, standing for a
-# PBX of a.example: trusted), TLS for the federation (Kamailio on 127.0.0.2 is judged as b.example)
+# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp (the caller on 127.0.0.5 stands for
+# a PBX of a.example: trusted), TLS for the federation (Kamailio is judged as b.example, whatever
+# loopback address its connections come from)
 px_start() {
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
 		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
 		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
-		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --trusted 127.0.0.1/32 \
+		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --trusted 127.0.0.5/32 \
 		--log-level info >"$tmp/px.log" 2>&1 &
 	px_pid=$!
 	other_pids="$other_pids $px_pid"
@@ -49,7 +50,7 @@ call() {
 		>"$tmp/uas-$name.out" 2>&1) &
 	uas=$!
 	sleep 0.3
-	(cd "$tmp" && timeout 40 sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.1 -p "$uac" \
+	(cd "$tmp" && timeout 40 sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.5 -p "$uac" \
 		-mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
 		-key extrahdr "Identity: $identity" -d 300 -m 1 -timeout 20 -recv_timeout 5000 -nostdin -trace_msg \
 		-message_file "$tmp/uac-$name.msg" >"$tmp/uac-$name.out" 2>&1)
@@ -105,7 +106,7 @@ grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/
 px_stop
 px_start "$TB_CERT_WRONG" "$TB_KEY_WRONG" || bad "sipdance-proxy (wrong cert) did not start" "$tmp/px.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
-	>"$tmp/resp" 2>&1
+	--bind 127.0.0.5 >"$tmp/resp" 2>&1
 expect "sipdance-proxy with the wrong certificate: Kamailio answers 403 with Reason" "^SIP/2.0 403 " \
 	'^Reason: SIP;cause=403;text="NOMATCH: a.example: '
 
@@ -120,7 +121,7 @@ mkdir -p "$tmp/run2"
 kam_pid=$!
 kam_wait || bad "Kamailio (wrong certificate) did not start" "$tmp/kam2.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
-	>"$tmp/resp" 2>&1
+	--bind 127.0.0.5 >"$tmp/resp" 2>&1
 expect "Kamailio with the wrong certificate: sipdance-proxy refuses (5xx, NOMATCH)" "^SIP/2.0 5[0-9][0-9] " \
 	"NOMATCH|no matching"
 kam_stop

@@ -4,7 +4,7 @@
 # and print the first response, for the Kamailio tests (Debian's SIPp has no TLS).
 #
 #   kamailio-sip.py udp|tls ADDR PORT METHOD REQUEST-URI FROM-URI [--cert C --key K] [--hdr "Name: v"]...
-#                   [--to URI] [--contact URI]
+#                   [--to URI] [--contact URI] [--bind ADDR]
 # Exit 0 with the response on stdout; 2 when no response arrived within 5 s.
 import argparse, random, socket, ssl, sys
 
@@ -16,6 +16,7 @@ p.add_argument("--cert"); p.add_argument("--key"); p.add_argument("--sni")
 p.add_argument("--hdr", action="append", default=[])
 p.add_argument("--to", help="To URI (default: the request URI)")
 p.add_argument("--contact", help="Contact URI (default: this socket)")
+p.add_argument("--bind", help="local address to send from (default: the kernel's choice)")
 a = p.parse_args()
 
 tag = "%08x" % random.getrandbits(32)
@@ -41,6 +42,8 @@ try:
     if a.transport == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(5)
+        if a.bind:
+            s.bind((a.bind, 0))
         s.connect((a.addr, a.port))
         s.send(request(s.getsockname()))
         data = s.recv(65535)

@@ -8,7 +8,8 @@
 # authenticates Chromium's certificate against the offer's fingerprint and counts the packets.
 # Then the other way (2b): sipdance-ua calls alice through sipdance-proxy and c's edge; the UA offers full
 # ICE (it controls) and is the DTLS server, so Chromium's DTLS 1.3-capable ClientHello meets OpenSSL.
-# sipdance-proxy trusts 127.0.0.1 (--trusted 127.0.0.1/32): the UA stands for a PBX-side endpoint.
+# sipdance-proxy trusts the calling UA's address (--trusted 127.0.0.5/32: a PBX-side endpoint), and
+# nothing else: c's edge is judged as c.example by DANE whatever loopback address it connects from.
 . "${srcdir:-.}/tests/webrtc-lib.sh"
 proxy=$("$top/tests/valgrind.sh" "$build/sipdance-proxy") ua=$("$top/tests/valgrind.sh" "$build/examples/sipdance-ua")
 for b in "$proxy" "$ua"; do [ -x "$b" ] || { bad "no $b"; finish; exit 1; }; done
@@ -17,7 +18,7 @@ edge_start c c.example 127.0.0.3 "$TB_CERT_C" "$TB_KEY_C" || { finish; exit 1; }
 "$proxy" --domain a.example --listen "sip:127.0.0.1:5060;transport=udp" \
 	--listen "sips:127.0.0.1:5061;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
 	--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
-	--location "ua@a.example=sip:ua@127.0.0.1:5070" --trusted 127.0.0.1/32 --log-level info >"$tmp/px.log" 2>&1 &
+	--location "ua@a.example=sip:ua@127.0.0.1:5070" --trusted 127.0.0.5/32 --log-level info >"$tmp/px.log" 2>&1 &
 pids="$pids $!"
 "$ua" --aor sip:ua@a.example --listen sip:127.0.0.1:5070 --answer --ice-lite --duration 20 --expect 50 \
 	>"$tmp/ua.log" 2>&1 &
@@ -42,7 +43,7 @@ grep -q "domain=c.example rule=secure-tlsa verdict=MATCH" "$tmp/px.log" &&
 
 echo "# 2b. sipdance-ua (a.example) calls alice's browser: the UA controls ICE and is the DTLS server"
 export WR_UA_LOG="$tmp/ua2.log"
-export WR_UA_CMD="exec '$ua' --aor sip:ua@a.example --listen sip:127.0.0.1:5072 --proxy sip:127.0.0.1:5060 \
+export WR_UA_CMD="exec '$ua' --aor sip:ua@a.example --listen sip:127.0.0.5:5072 --proxy sip:127.0.0.1:5060 \
 	--call sip:alice@c.example --duration 3 --expect 50"
 drive uacall
 grep -q "^ua: media secure: SRTP_[A-Z0-9_]*, fingerprint MATCH" "$tmp/ua2.log" &&
