@@ -249,6 +249,10 @@ struct watch {
 struct sipdance_dns {
 	getdns_eventloop loop;     /* first: getdns hands it back to us */
 	getdns_context *ctx;
+	/* Every query asks with DO and CD (RFC 4035 §4.9.2): we validate, and a
+	 * validating resolver must hand over bogus data (SERVFAIL would hide a
+	 * BOGUS answer as INDETERMINATE). getdns sets both for ext_val and for
+	 * its own DNSKEY/DS queries; ext_raw sets them itself. */
 	getdns_dict *ext_val, *ext_raw;
 	getdns_list *ta;           /* trust anchors, for offline validation */
 	char resolver[64];
@@ -1654,7 +1658,7 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 		       const char **why)
 {
 	struct sipdance_dns *dns;
-	getdns_dict *opt = NULL;
+	getdns_dict *opt = NULL, *hdr = NULL;
 	int err;
 
 	if (!out || !conf)
@@ -1678,7 +1682,9 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	dns->cache_size = conf->cache_size ? conf->cache_size : DEFAULT_CACHE_SIZE;
 	dns->max_ttl = conf->max_ttl ? conf->max_ttl : DEFAULT_MAX_TTL;
 	dns->neg_ttl = conf->neg_ttl ? conf->neg_ttl : DEFAULT_NEG_TTL;
-	snprintf(dns->resolver, sizeof(dns->resolver), "%s", conf->resolver ? conf->resolver : "");
+	/* reasons name the resolver as ADDR@PORT, the port always */
+	snprintf(dns->resolver, sizeof(dns->resolver), "%s%s", conf->resolver ? conf->resolver : "",
+		 conf->resolver && !strchr(conf->resolver, '@') ? "@53" : "");
 	for (dns->nbuckets = 16; dns->nbuckets < dns->cache_size && dns->nbuckets < (1u << 20);)
 		dns->nbuckets *= 2;
 	if ((err = sd_getdns_context_new(&dns->ctx, conf->resolver, conf->trust_anchor,
@@ -1688,19 +1694,22 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	if (!(dns->timer = sd_timer_alloc(dns->host, on_timer, dns)) ||
 	    !(dns->bucket = calloc(dns->nbuckets, sizeof(*dns->bucket))) ||
 	    !(dns->ext_val = getdns_dict_create()) || !(dns->ext_raw = getdns_dict_create()) ||
-	    !(opt = getdns_dict_create()) ||
+	    !(opt = getdns_dict_create()) || !(hdr = getdns_dict_create()) ||
 	    getdns_dict_set_int(dns->ext_val, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE) ||
 	    getdns_dict_set_int(dns->ext_val, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE) ||
 	    getdns_dict_set_int(opt, "do_bit", 1) ||
 	    getdns_dict_set_dict(dns->ext_raw, "add_opt_parameters", opt) ||
+	    getdns_dict_set_int(hdr, "cd", 1) || getdns_dict_set_dict(dns->ext_raw, "header", hdr) ||
 	    getdns_context_get_dnssec_trust_anchors(dns->ctx, &dns->ta) ||
 	    getdns_context_set_eventloop(dns->ctx, &dns->loop))
 		goto out;
 	getdns_dict_destroy(opt);
+	getdns_dict_destroy(hdr);
 	*out = dns;
 	return 0;
 out:
 	getdns_dict_destroy(opt);
+	getdns_dict_destroy(hdr);
 	sipdance_dns_free(dns);
 	return err;
 }

@@ -19,6 +19,7 @@ else
 	bad "knotc: replace b.example's DS"
 fi
 sleep 7
+resolver_flush
 restart_b
 req sip:b.example "" $fromd
 case "$st $reason" in
@@ -29,6 +30,7 @@ check "the refusal is logged as an authentication decision" \
 	grep -Eq 'auth: peer=- domain=b.example rule=[a-z-]* verdict=REFUSE' "$tmp/A.log"
 check "B never received the request" eval '! grep -q "OPTIONS sip:b.example" "$tmp/$cur_b.log"'
 $TB_KNOTC zone-reload example. >/dev/null 2>&1
+resolver_flush
 t0=$(date +%s)
 if until_ok 45 eval 'req sip:b.example "" $fromd 5; [ "$st" = 200 ]'; then
 	ok "DS restored: service resumed after $(($(date +%s) - t0)) s"

@@ -38,6 +38,13 @@ federation() {
 	fromd=127.0.0.1
 }
 
+# resolver_flush - behind the testbed's validating Unbound (TB_UNBOUND=1), a change made in knotd
+# reaches the proxies once Unbound's caches go too (DS and DNSKEY live an hour there): flushed; in
+# the default mode the proxies ask knotd itself and nothing is to be done
+resolver_flush() {
+	[ "${TB_RESOLVER_MODE:-knot}" = knot ] || $TB_UNBOUND_CONTROL flush_zone . >/dev/null
+}
+
 # warm_up - the first request through A to b.example (TLS + DANE) must get 200
 warm_up() {
 	req sip:b.example "" $fromd

@@ -72,6 +72,10 @@ FAULT_TESTS = tests/fault-dns.sh tests/fault-dns-down.sh tests/fault-bogus.sh te
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS) tests/fault-lib.sh
 
+# The DNS and policy integration tests again behind a validating Unbound (the testbed's second mode).
+TESTS += tests/unbound-mode.sh
+EXTRA_DIST += tests/unbound-mode.sh
+
 # libFuzzer targets (./configure --enable-fuzzing CC=clang); `make fuzz`
 # builds them, tests/fuzz/run.sh runs them.
 if FUZZING
