@@ -869,8 +869,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 			"dialog this proxy routed");
 		return;
 	}
-	if (reg && (px_canon_aor(to, to_aor, sizeof(to_aor)) ||
-		    strcasecmp(strchr(to_aor, '@') + 1, a->conf->domain))) {
+	if (reg && (px_canon_aor(to, to_aor, sizeof(to_aor)) || strcasecmp(to->url_host, a->conf->domain))) {
 		decided(r, PX_AUTH_REFUSE, 403, sip, peer, NULL, "register", "REGISTER for an address "
 			"outside our domain: bindings are only for its users");
 		return;

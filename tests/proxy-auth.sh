@@ -115,6 +115,10 @@ reg case "sip:ALICE@A.EXAMPLE" --user alice --password "$pw_a"
 reg pctbob "sip:%61lice@a.example" --user bob --password "$pw_b"
 check "percent-encoding and case: %61lice and ALICE are alice (200), bob registering %61lice: 403" \
 	eval 'said pct 2 200 && said case 2 200 && said pctbob 2 403 && grep -q "registrar: REGISTER alice@a.example" "$tmp/A.log"'
+reg at1 "sip:bob%40x@a.example" --user bob --password "$pw_b"
+reg at2 "sip:bob%40a.example@evil.example" --user bob --password "$pw_b"
+check "an escaped @ in the user part: bob%40x@a.example is not bob's (403), bob%40a.example@evil is not ours (403)" \
+	eval 'said at1 2 403 && said at2 1 403 "outside our domain"'
 reg foreign sip:alice@b.example --user alice --password "$pw_a"
 check "REGISTER for another domain's address: 403 (bindings only for a.example)" \
 	eval 'said foreign 1 403 "outside our domain"'

@@ -106,6 +106,12 @@ case "$st $reason" in
 *) bad "c.example with no server answered 5xx (status $st in ${ms} ms)" "$reason" ;;
 esac
 
+# 3c. a From with no domain gets no free pass at the receiving proxy either: A (trusting its PBX)
+# routes it, B (authenticated A as a.example, but From claims no domain) challenges it
+opt nodomain 127.0.0.1:$a_sip b.example 127.0.0.1
+check "From with no domain (IP literal), through A to B: 407 from B, nothing routed to bob" \
+	eval '[ "$st" = 407 ] && grep -q "user=? method=OPTIONS rule=digest verdict=CHALLENGE" "$tmp/B.log"'
+
 # 4. forged From: a.example claimed over plain UDP to B
 opt forged 127.0.0.2:$b_sip b.example a.example
 case "$st $reason" in
