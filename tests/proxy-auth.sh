@@ -18,7 +18,7 @@
 # --local-auth off routes unauthenticated requests with a warning.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
-P=$base M=$((base + 1)) O=$((base + 2)) uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16))
+P=$base M=$((base + 1)) O=$((base + 2)) T=$((base + 3)) uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16))
 uac_p=$((base + 18)) uac_m=$((base + 20)) uac_c=$((base + 24)) reg_p=$((base + 26))
 need sipp python3 openssl
 
@@ -39,7 +39,9 @@ openssl rand 32 >"$tmp/secret"
 check "sipdance user-digest: user:realm:HA1-MD5:HA1-SHA-256:numbers, the password from stdin only" \
 	eval 'grep -Eq "^alice:a.example:[0-9a-f]{32}:[0-9a-f]{64}:12025551000$" "$tmp/users" && ! grep -q "$pw_a" "$tmp/users"'
 
+cert=$srcdir/tests/data/certs
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --listen "sip:127.0.0.1:$P;transport=tcp" \
+	--listen "sips:127.0.0.1:$T;transport=tls" --cert "$cert/ee.pem" --key "$cert/ee.key" --client-auth off \
 	--users "$tmp/users" --auth-secret "$tmp/secret" --trusted 127.0.0.9/32 \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --log-level debug || exit 1
 check "start-up: the users and the trusted network are logged, no credential" \
@@ -150,6 +152,10 @@ d bob_num INVITE "sip:+12025552000@a.example;user=phone" --from "sip:+1202555100
 	--user bob --password "$pw_b"
 check "bob with alice's number as From: 403 (the number belongs to another user)" \
 	eval 'said bob_num 2 403 "From number 12025551000 belongs to another user"'
+python3 "$srcdir/tests/kamailio-sip.py" tls 127.0.0.1 $T OPTIONS sip:carol@b.example sip:alice@a.example \
+	--cert "$cert/ee.pem" --key "$cert/ee.key" >"$tmp/tlscert.out" 2>&1
+check "over TLS with a client certificate but no DANCE identity, From alice: 407 (a certificate is not a user)" \
+	grep -q "^SIP/2.0 407" "$tmp/tlscert.out"
 d tcp_ok OPTIONS sip:a.example --from sip:bob@a.example --transport tcp --no-auth
 check "OPTIONS for the proxy itself: answered (200), nothing routed, nobody asked" said tcp_ok 1 200
 
