@@ -2,8 +2,11 @@
 /*
  * fuzz_sip.c - libFuzzer target: SIP messages through sipdance-proxy's own
  * input path. One proxy (libsdproxy: nta agent, on_request, routing, the
- * registrar, From checks) listens on a loopback UDP port; each input is one
- * datagram sent to it, then the event loop runs until it is quiet. No
+ * registrar, From checks, user authentication) listens on a loopback UDP
+ * port; each input is one datagram sent to it, then the event loop runs
+ * until it is quiet. A datagram that mentions "Authorization" comes from
+ * 127.0.0.1 (Digest, with a users file), any other from 127.0.0.2, a trusted
+ * address, so that routing is reached without credentials. No
  * resolver is configured, so federation refuses without DNS. Every
  * connect/sendto/sendmsg to anything but 127.0.0.0/8, and every DNS query
  * (sofia's own resolver, which nta uses e.g. for strict routes), is redirected
@@ -103,7 +106,7 @@ const char *__asan_default_options(void)
 
 static su_root_t *root;
 static struct px_proxy *px;
-static int cfd = -1;
+static int cfd = -1, tfd = -1;  /* client sockets: 127.0.0.1, and 127.0.0.2 (trusted) */
 static struct sockaddr_in paddr;
 
 /* free_port - a UDP port free on 127.0.0.1 right now */
@@ -132,13 +135,20 @@ static int setup(void)
 	char why[512] = "";
 	int help = 0;
 	unsigned short port = free_port(), dead = free_port();
+	static char users[] = "/tmp/fuzz-sip-users.XXXXXX";
+	static const char line[] = "alice:a.example:c1315c20fa629201948ae020615aea75:"
+		"2603cb3da10da0951f664a720417d0f0ef30d4948f684ba03af6f41eafcc06d3:12025551000\n";
 	char *argv[] = { "fuzz-sip", "--domain", "a.example", "--listen", listen, "--location", loc,
 			 "--location", "carol@a.example=sip:carol@127.0.0.1:9", "--max-expires", "1",
-			 "--log-level", "error", NULL };
+			 "--users", users, "--trusted", "127.0.0.2/32", "--log-level", "error", NULL };
 	struct sockaddr_in me = { .sin_family = AF_INET };
+	int ufd = mkstemp(users);
 	socklen_t blen = sizeof(blackhole);
 	int bfd = socket(AF_INET, SOCK_DGRAM, 0);
 
+	if (ufd < 0 || write(ufd, line, sizeof(line) - 1) != (ssize_t)sizeof(line) - 1)
+		return -1;
+	close(ufd);
 	blackhole.sin_family = AF_INET;
 	blackhole.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bfd < 0 || bind(bfd, (struct sockaddr *)&blackhole, sizeof(blackhole)) != 0 ||
@@ -156,6 +166,7 @@ static int setup(void)
 	su_port_prefer(su_poll_port_create, su_poll_clone_start);
 	if (!(root = su_root_create(NULL)) || px_proxy_alloc(&px, root, &conf, why, sizeof(why)))
 		return fprintf(stderr, "fuzz-sip: proxy: %s\n", why), -1;
+	unlink(users);
 	paddr.sin_family = AF_INET;
 	paddr.sin_port = htons(port);
 	paddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -163,6 +174,21 @@ static int setup(void)
 	cfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (cfd < 0 || bind(cfd, (struct sockaddr *)&me, sizeof(me)) != 0)
 		return -1;
+	me.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+	tfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (tfd < 0 || bind(tfd, (struct sockaddr *)&me, sizeof(me)) != 0)
+		return -1;
+	return 0;
+}
+
+/* mentions - whether @word occurs in the @size bytes at @data */
+static int mentions(const uint8_t *data, size_t size, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i + n <= size; i++)
+		if (!memcmp(data + i, word, n))
+			return 1;
 	return 0;
 }
 
@@ -171,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	char sink[65536];
+	int fd;
 
 	if (!ready) {
 		if (setup() != 0)
@@ -179,12 +206,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0 || size > 65000)
 		return 0;
-	if (sendto(cfd, data, size, 0, (struct sockaddr *)&paddr, sizeof(paddr)) < 0)
+	fd = mentions(data, size, "Authorization") ? cfd : tfd;
+	if (sendto(fd, data, size, 0, (struct sockaddr *)&paddr, sizeof(paddr)) < 0)
 		return 0;
 	/* loopback delivers at once: polls that never sleep keep the target CPU-bound */
 	for (int i = 0; i < 8; i++) {
 		su_root_step(root, 0);
-		while (recv(cfd, sink, sizeof(sink), 0) > 0)
+		while (recv(cfd, sink, sizeof(sink), 0) > 0 || recv(tfd, sink, sizeof(sink), 0) > 0)
 			;
 	}
 	return 0;
