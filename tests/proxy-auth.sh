@@ -40,6 +40,13 @@ check "sipdance user-digest: user:realm:HA1-MD5:HA1-SHA-256:numbers, the passwor
 	eval 'grep -Eq "^alice:a.example:[0-9a-f]{32}:[0-9a-f]{64}:12025551000$" "$tmp/users" && ! grep -q "$pw_a" "$tmp/users"'
 
 cert=$srcdir/tests/data/certs
+line=$(printf 'Circle of Life\n' | "$sd" user-digest Mufasa http-auth@example.org)
+check "sipdance user-digest: the RFC 7616 HA1 values (MD5, SHA-256) of Mufasa" \
+	[ "$line" = "Mufasa:http-auth@example.org:3d78807defe7de2157e2b0b6573a855f:7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232" ]
+bad_cli() { printf '%s\n' "$1" | "$sd" user-digest $2 >/dev/null 2>"$tmp/cli.err"; [ $? = 2 ] && grep -q "$3" "$tmp/cli.err"; }
+check "sipdance user-digest refuses (exit 2): ':' in the user, an empty password, a bad number" \
+	eval 'bad_cli pw "a:b a.example" "no .:. or line break" && bad_cli "" "alice a.example" "empty password" &&
+	bad_cli pw "alice a.example 12x" "a number is digits"'
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --listen "sip:127.0.0.1:$P;transport=tcp" \
 	--listen "sips:127.0.0.1:$T;transport=tls" --cert "$cert/ee.pem" --key "$cert/ee.key" --client-auth off \
 	--users "$tmp/users" --auth-secret "$tmp/secret" --trusted 127.0.0.9/32 \
