@@ -1011,26 +1011,28 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 		sip_header_insert(msg, sip, (sip_header_t *)h);
 }
 
-/* dialog_mac - the token of Call-ID @cid and tag @tag into buf */
-static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag,
+/* dialog_mac - the token of Call-ID @cid, tag @tag and flow token @flow into buf */
+static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag, const char *flow,
 		       char buf[PX_DIALOG_TOKEN])
 {
 	unsigned char m[(PX_DIALOG_TOKEN - 1) / 2];
-	const void *p[] = { "dialog", cid, tag };
-	size_t l[] = { 6, strlen(cid), strlen(tag) };
+	const void *p[] = { "dialog", cid, tag, flow };
+	size_t l[] = { 6, strlen(cid), strlen(tag), strlen(flow) };
 
-	mac(a, m, sizeof(m), p, l, 3);
+	mac(a, m, sizeof(m), p, l, 4);
 	hex(buf, m, sizeof(m));
 }
 
-/* px_auth_dialog_token - over Call-ID and the From tag */
-void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, char buf[PX_DIALOG_TOKEN])
+/* px_auth_dialog_token - over Call-ID, the From tag and the flow token */
+void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
+			  char buf[PX_DIALOG_TOKEN])
 {
-	dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "", buf);
+	dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "", flow, buf);
 }
 
 /* px_auth_dialog_check - the From or the To tag's token */
-int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *token)
+int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *flow,
+			 const char *token)
 {
 	char want[PX_DIALOG_TOKEN];
 	int ok = 0;
@@ -1038,11 +1040,11 @@ int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *
 	if (!token || strlen(token) != PX_DIALOG_TOKEN - 1 || !sip->sip_call_id)
 		return 0;
 	if (sip->sip_from->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag, want);
+		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	if (sip->sip_to->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_to->a_tag, want);
+		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_to->a_tag, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	return ok;

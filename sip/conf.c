@@ -43,6 +43,8 @@ static const struct key {
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
 	{ "max-pending", K_UINT, offsetof(struct px_conf, max_pending), "N    new requests get 503 past N in progress (default 1000)" },
+	{ "max-contacts", K_UINT, offsetof(struct px_conf, max_contacts), "N   registrar: bindings per AOR (default 10)" },
+	{ "max-source-bindings", K_UINT, offsetof(struct px_conf, max_source_bindings), "N registrar: bindings from one source address (default 100)" },
 	{ "client-auth", K_STR, offsetof(struct px_conf, client_auth), "MODE dane_clientid on TLS listeners: off | optional (default) | required" },
 	{ "client-domains", K_STR, offsetof(struct px_conf, client_domains), "D,D client domains whose TLSA is looked up (default: --domain)" },
 	{ "chain", K_STR, offsetof(struct px_conf, chain), "MODE       RFC 9102 DNSSEC chain: required | prefer (default) | off" },
@@ -319,6 +321,8 @@ int px_conf_parse(struct px_conf *c, su_home_t *home, int argc, char **argv,
 	c->handshake_timeout_ms = 2000;
 	c->max_expires = 3600;
 	c->max_pending = 1000;
+	c->max_contacts = 10;
+	c->max_source_bindings = 100;
 	*help = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

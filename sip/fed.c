@@ -26,6 +26,7 @@
 #include <sipdance/dns.h>
 #include <sipdance/locate.h>
 #include <sofia-sip/sip.h>
+#include <sofia-sip/sip_protos.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport.h>
@@ -33,6 +34,7 @@
 #include <sofia-sip/url.h>
 #include "fed.h"
 #include "suloop.h"
+#include "stamp.h"
 
 #define MAX_CLIENT_DOMAINS 32
 /* An authenticated connection is reused without a new location for this
@@ -79,6 +81,7 @@ struct px_fedreq {
 	const struct sipdance_target *target;
 	struct sockaddr_storage addr;
 	char uri[300];
+	char loop[PX_LOOP_HEX + 1];  /* for our Via's branch */
 	struct fconn *conn;
 	int inbound;                 /* an authorization, not a send */
 	SSL *ssl;                    /* inbound: the client's connection, a reference */
@@ -91,6 +94,8 @@ struct px_fed {
 	su_root_t *root;
 	nta_agent_t *agent;
 	struct px_hook *hook;
+	struct px_stamp *stamp;
+	const struct px_self *me;
 	const struct px_conf *conf;
 	struct sipdance_dns *dns;
 	struct sipdance_policy *policy;
@@ -305,7 +310,8 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 
 /* px_fed_alloc - resolver, policy, verifier; federation is refused without a resolver */
 int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
-		 const struct px_conf *conf, char *why, size_t whysize)
+		 struct px_stamp *stamp, const struct px_self *me, const struct px_conf *conf,
+		 char *why, size_t whysize)
 {
 	struct px_fed *f = calloc(1, sizeof(*f));
 	struct sipdance_dns_conf dc = { 0 };
@@ -317,6 +323,8 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 	f->root = root;
 	f->agent = agent;
 	f->hook = hook;
+	f->stamp = stamp;
+	f->me = me;
 	f->conf = conf;
 	*out = f;
 	if ((err = sipdance_policy_alloc(&f->policy, conf->dane_mode)))
@@ -552,15 +560,18 @@ static void route_url(char *buf, size_t size, const char *domain, const struct s
 /* send_on - create the client transaction for @r, fresh connection or pinned */
 static nta_outgoing_t *send_on(struct px_fedreq *r, const char *domain, tport_t *tp)
 {
-	char url[400];
+	char url[400], branch[PX_BRANCH_MAX];
 	msg_t *msg = r->msg;
+	sip_t *sip = sip_object(msg);
 	nta_outgoing_t *orq;
 
 	route_url(url, sizeof(url), domain, (const struct sockaddr *)&r->addr);
 	r->msg = NULL;
+	/* a fresh branch for each transaction (failover sends again) */
+	px_stamp_branch(r->fed->stamp, r->loop, sip ? sip->sip_via : NULL, branch);
 	orq = nta_outgoing_mcreate(r->fed->agent, r->response, r->magic, (url_string_t *)url, msg,
-				   TAG_IF(tp, NTATAG_TPORT(tp)), TAG_IF(!tp, TPTAG_FRESH(1)),
-				   TAG_END());
+				   NTATAG_BRANCH_KEY(branch), TAG_IF(tp, NTATAG_TPORT(tp)),
+				   TAG_IF(!tp, TPTAG_FRESH(1)), TAG_END());
 	if (!orq)
 		msg_destroy(msg);
 	return orq;
@@ -903,7 +914,7 @@ static const struct sipdance_target *pick(const struct px_fed *f, const struct s
 			off += (size_t)snprintf(why + off, size - off, "%s%s:%u %s (%s)", off ? "; " : "",
 						t->host, t->port, t->decision.rule ? t->decision.rule : "?",
 						t->decision.action == SIPDANCE_ACT_REFUSE ? t->decision.reason
-						: "no address reachable from our TLS listeners");
+						: "no address reachable from our TLS listeners, or only this proxy's own");
 	}
 	if (!why[0])
 		snprintf(why, size, "%s", sipdance_locate_why(loc)[0] ? sipdance_locate_why(loc)
@@ -927,38 +938,39 @@ static int tls_family(const struct px_conf *conf, int af)
 }
 
 /* set_addr - the socket address of a target: its @n-th address of a family we
- * have, IPv6 ones first (RFC 8305); 0 if there is no such address */
+ * have, IPv6 ones first (RFC 8305), that is not one of our own listeners (a
+ * domain whose DNS points at us would have us send its requests to
+ * ourselves); 0 if there is no such address */
 static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t,
 		    size_t n)
 {
-	size_t i = t->naddr;
-
-	for (int pass = 0; pass < 2 && i == t->naddr; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		int af = pass ? AF_INET : AF_INET6;
 
 		if (!tls_family(f->conf, af))
 			continue;
-		for (i = 0; i < t->naddr; i++)
-			if (t->addr[i].family == af && n-- == 0)
-				break;
-	}
-	if (i == t->naddr)
-		return 0;
-	memset(ss, 0, sizeof(*ss));
-	if (t->addr[i].family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (void *)ss;
+		for (size_t i = 0; i < t->naddr; i++) {
+			if (t->addr[i].family != af)
+				continue;
+			memset(ss, 0, sizeof(*ss));
+			if (af == AF_INET6) {
+				struct sockaddr_in6 *in6 = (void *)ss;
 
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(t->port);
-		memcpy(&in6->sin6_addr, t->addr[i].addr, 16);
-	} else {
-		struct sockaddr_in *in = (void *)ss;
+				in6->sin6_family = AF_INET6;
+				in6->sin6_port = htons(t->port);
+				memcpy(&in6->sin6_addr, t->addr[i].addr, 16);
+			} else {
+				struct sockaddr_in *in = (void *)ss;
 
-		in->sin_family = AF_INET;
-		in->sin_port = htons(t->port);
-		memcpy(&in->sin_addr, t->addr[i].addr, 4);
+				in->sin_family = AF_INET;
+				in->sin_port = htons(t->port);
+				memcpy(&in->sin_addr, t->addr[i].addr, 4);
+			}
+			if (!px_self_addr(f->me, (const struct sockaddr *)ss) && n-- == 0)
+				return 1;
+		}
 	}
-	return 1;
+	return 0;
 }
 
 /*
@@ -1123,7 +1135,8 @@ static int start(struct px_fed *f, struct px_fedreq *r, const char *uri)
 
 /* px_fed_send - send @msg to foreign @uri (sip:host[:port]) once it is authenticated */
 int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
-		nta_response_f *response, void *magic, px_fed_event_fn *event, void *arg)
+		const char *loop, nta_response_f *response, void *magic, px_fed_event_fn *event,
+		void *arg)
 {
 	struct px_fedreq *r = calloc(1, sizeof(*r));
 	nta_outgoing_t *orq;
@@ -1139,6 +1152,7 @@ int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char
 	r->event = event;
 	r->arg = arg;
 	snprintf(r->uri, sizeof(r->uri), "%s", uri);
+	snprintf(r->loop, sizeof(r->loop), "%s", loop);
 	*out = r;
 	/* a live connection authenticated for this very URI in the last
 	 * REUSE_WITHOUT_LOCATE_S seconds: no new location (SIGHUP, a closed

@@ -24,8 +24,13 @@ typedef void (px_fed_event_fn)(void *arg, enum px_fed_event ev, nta_outgoing_t *
 /* @ok 1: the client authenticated for the domain; else @reason says why. */
 typedef void (px_fed_auth_fn)(void *arg, int ok, const char *reason);
 
+struct px_stamp;
+
+/* px_fed_alloc - resolver, policy, verifier; @stamp makes our Via branches,
+ * @me tells targets that are this proxy (both borrowed) */
 int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
-		 const struct px_conf *conf, char *why, size_t whysize);
+		 struct px_stamp *stamp, const struct px_self *me, const struct px_conf *conf,
+		 char *why, size_t whysize);
 void px_fed_free(struct px_fed *f);
 /* px_fed_cert_check - 0 when certificate chain @cert (end entity first) matches
  * the TLSA records of every RFC 9102 chain we serve, else an errno and @why */
@@ -34,9 +39,11 @@ int px_fed_cert_check(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t 
 int px_fed_cert_set(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize);
 /* px_fed_flush - drop cached DNS and TLSA answers */
 void px_fed_flush(struct px_fed *f);
-/* px_fed_send - send @msg (taken) towards @uri's domain once a connection is authenticated */
+/* px_fed_send - send @msg (taken) towards @uri's domain once a connection is
+ * authenticated; our Via's branch carries loop hash @loop (stamp.h) */
 int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
-		nta_response_f *response, void *magic, px_fed_event_fn *event, void *arg);
+		const char *loop, nta_response_f *response, void *magic, px_fed_event_fn *event,
+		void *arg);
 /* px_fed_authorize - whether the client of TLS connection @ssl (from @peer)
  * authenticates for @domain */
 int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const struct sockaddr *peer,

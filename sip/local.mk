@@ -12,6 +12,9 @@ libsdproxy_la_SOURCES = \
 	sip/registrar.c \
 	sip/suloop.h \
 	sip/suloop.c \
+	sip/self.c \
+	sip/stamp.h \
+	sip/stamp.c \
 	sip/fed.c \
 	sip/stir.h \
 	sip/stir.c \

@@ -8,7 +8,10 @@
  * contacts, E.164 numbers to the configured next hop, other domains through
  * fed.c; a request whose From domain is foreign must arrive on a TLS
  * connection whose client authenticated for that domain. With --stir,
- * stir.c verifies or signs initial INVITEs before they are routed.
+ * stir.c verifies or signs initial INVITEs before they are routed. Every
+ * request is checked before nta makes a transaction for it (on_message):
+ * loops (RFC 5393), flow tokens outside their dialog, overload; stray
+ * responses go only back where a request of ours came from.
  */
 #include "proxy.h"
 
@@ -34,9 +37,13 @@
 #include "auth.h"
 #include "certdir.h"
 #include "fed.h"
+#include "stamp.h"
 #include "stir.h"
 
 #define MAX_BRANCHES 8
+/* RFC 3261 §16.6 step 3 and RFC 5393 §5: what we forward at most */
+#define MAX_FORWARDS 70
+#define MAX_BREADTH 60
 
 struct txn;
 
@@ -71,6 +78,12 @@ struct txn {
 	struct px_fedreq *auth;   /* inbound authorization in progress */
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	int stir_done;            /* STIR verification and signing passed */
+	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
+	char flow_token[PX_FLOW_TOKEN]; /* that stamp's flow token, or "" */
+	char loop[PX_LOOP_HEX + 1]; /* RFC 5393 loop hash of the request as received */
+	unsigned breadth;         /* RFC 5393 Max-Breadth it came with (MAX_BREADTH if none) */
+	int udp;                  /* it came over UDP */
+	size_t req_len;           /* its size as received */
 };
 
 struct px_proxy {
@@ -78,7 +91,6 @@ struct px_proxy {
 	su_root_t *root;
 	const struct px_conf *conf;
 	nta_agent_t *agent;
-	nta_leg_t *leg;
 	struct px_hook *hook;
 	struct px_registrar *reg;
 	struct px_fed *fed;
@@ -88,8 +100,8 @@ struct px_proxy {
 	int draining;
 	unsigned pending;         /* txns alive: requests waiting for their final answer */
 	time_t overload_logged;   /* the last overload log line (one per second at most) */
-	url_t *self[PX_MAX_LISTEN];
-	size_t nself;
+	struct px_stamp *stamp;   /* our branches and Record-Route users */
+	struct px_self *me;       /* our listeners, numerically */
 };
 
 static void txn_check(struct txn *t);
@@ -156,26 +168,11 @@ static int is_domain(const struct px_proxy *px, const char *host)
 	return host && !strcasecmp(host, px->conf->domain);
 }
 
-/* is_self - whether @url names this proxy: our domain or one of our listeners */
+/* is_self - whether @url names this proxy: our domain, or one of our
+ * listeners compared as numbers (127.0.0.1:05800 is 127.0.0.1:5800) */
 static int is_self(const struct px_proxy *px, const url_t *url)
 {
-	const char *port = url->url_port;
-
-	if (is_domain(px, url->url_host))
-		return 1;
-	for (size_t i = 0; i < px->nself; i++) {
-		const char *sport = px->self[i]->url_port;
-
-		if (!url->url_host || strcasecmp(url->url_host, px->self[i]->url_host))
-			continue;
-		if (!port)
-			port = url->url_type == url_sips ? "5061" : "5060";
-		if (!sport)
-			sport = px->self[i]->url_type == url_sips ? "5061" : "5060";
-		if (!strcmp(port, sport))
-			return 1;
-	}
-	return 0;
+	return is_domain(px, url->url_host) || px_self_url(px->me, url) == 1;
 }
 
 /* names_us - is_self() for sip/auth.c */
@@ -264,8 +261,14 @@ static void branch_final(struct branch *b, int status, msg_t *msg, const char *w
 	int st = status == 503 && msg ? 500 : status; /* RFC 3261 §16.7 step 6 */
 
 	b->done = 1;
-	if (status >= 200 && status < 300 && msg) {
-		/* every 2xx goes up at once */
+	if (status >= 200 && status < 300 && msg && t->final_sent &&
+	    t->sip->sip_request->rq_method != sip_method_invite) {
+		/* a second 2xx of a forked non-INVITE: its transaction has its
+		 * final answer already (answering again would have nta drop a
+		 * reference to our listener it never took, and free it) */
+		msg_destroy(msg);
+	} else if (status >= 200 && status < 300 && msg) {
+		/* every 2xx to an INVITE goes up at once (RFC 3261 §16.7 step 5) */
 		relay(t, msg);
 		t->final_sent = 1;
 		if (t->sip->sip_request->rq_method == sip_method_invite)
@@ -404,24 +407,45 @@ static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int sta
 	}
 }
 
+/* unknown - the first header called @name that sofia-sip does not parse, or NULL */
+static sip_unknown_t *unknown(const sip_t *sip, const char *name)
+{
+	for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next)
+		if (u->un_name && !strcasecmp(u->un_name, name))
+			return u;
+	return NULL;
+}
+
 /* branch_msg - a copy of the request for one branch (sent over @flow if set):
- * Max-Forwards, Record-Route, R-URI */
-static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow)
+ * Max-Forwards, Max-Breadth, Record-Route, R-URI */
+static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow, unsigned breadth)
 {
 	msg_t *msg = msg_copy(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
-	char mf[16], rr[400], token[PX_FLOW_TOKEN];
-	char dt[PX_DIALOG_TOKEN];
+	char mf[16], rr[400], token[PX_FLOW_TOKEN], dt[PX_DIALOG_TOKEN], mb[32];
+	unsigned long in;
+	sip_unknown_t *u;
 	sip_method_t m;
 
 	if (!msg || !sip)
 		return msg_destroy(msg), NULL;
 	m = sip->sip_request->rq_method;
-	snprintf(mf, sizeof(mf), "%lu", sip->sip_max_forwards ? sip->sip_max_forwards->mf_count - 1 : 70);
+	/* one hop less, and never more than MAX_FORWARDS - 1 onwards: a huge
+	 * Max-Forwards would let a spiral go on for as many hops */
+	in = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : MAX_FORWARDS;
+	snprintf(mf, sizeof(mf), "%lu", (in > MAX_FORWARDS ? MAX_FORWARDS : in) - 1);
 	if (sip->sip_max_forwards)
 		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_max_forwards);
 	sip_header_insert(msg, sip, (sip_header_t *)sip_max_forwards_make(home, mf));
+	/* RFC 5393 §5: this branch's share of the breadth (a 2xx ACK is no fork) */
+	while ((u = unknown(sip, "Max-Breadth")))
+		sip_header_remove(msg, sip, (sip_header_t *)u);
+	if (breadth && m != sip_method_ack) {
+		snprintf(mb, sizeof(mb), "Max-Breadth: %u", breadth);
+		if ((u = (sip_unknown_t *)msg_header_make(home, sip_unknown_class, mb)))
+			sip_header_insert(msg, sip, (sip_header_t *)u);
+	}
 	if (ruri) {
 		sip_request_t *rq = sip_request_create(home, m, sip->sip_request->rq_method_name,
 						       (url_string_t const *)ruri, NULL);
@@ -431,26 +455,29 @@ static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow)
 					   (msg_header_t *)rq);
 	}
 	/* stay on the path of dialogs created by initial requests (RFC 3261 §16.6
-	 * step 4); on a user's flow, its token leads the dialog's requests back to it */
+	 * step 4), with the dialog token; on a user's flow, its token as the user
+	 * part, covered by the dialog token, so the dialog's requests (and only
+	 * they) find that connection again */
 	if ((m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
 	    !(sip->sip_to && sip->sip_to->a_tag)) {
-		px_auth_dialog_token(t->px->auth, sip, dt);
-		if (px_registrar_flow_token(t->px->reg, flow, token) ||
-		    px_registrar_flow_token(t->px->reg, t->flow, token))
-			snprintf(rr, sizeof(rr), "<sip:%s@%s;lr;dt=%s>", token, t->px->conf->domain, dt);
-		else
-			snprintf(rr, sizeof(rr), "<sip:%s;lr;dt=%s>", t->px->conf->domain, dt);
+		if (!px_registrar_flow_token(t->px->reg, flow, token) &&
+		    !px_registrar_flow_token(t->px->reg, t->flow, token))
+			token[0] = '\0';
+		px_auth_dialog_token(t->px->auth, sip, token, dt);
+		snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", token, token[0] ? "@" : "",
+			 t->px->conf->domain, dt);
 		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, rr));
 	}
 	return msg;
 }
 
 /* add_branch - one client transaction: direct (@route may be NULL; over the
- * connection @flow if set) or federated (@fed_uri) */
+ * connection @flow if set) or federated (@fed_uri); @breadth its Max-Breadth */
 static void add_branch(struct txn *t, const url_t *ruri, const char *route, const char *fed_uri,
-		       tport_t *flow)
+		       tport_t *flow, unsigned breadth)
 {
 	struct branch *b = &t->br[t->nbr];
+	char branch[PX_BRANCH_MAX];
 	msg_t *msg;
 
 	if (t->nbr == MAX_BRANCHES)
@@ -461,27 +488,31 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "",
 	       t->nbr, fed_uri ? "federation to " : route ? "route " : "request URI",
 	       fed_uri ? fed_uri : route ? route : "", flow ? " over the TLS connection it registered on" : "");
-	if (!(msg = branch_msg(t, ruri, flow))) {
+	if (!(msg = branch_msg(t, ruri, flow, breadth))) {
 		branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
 	if (fed_uri) {
-		if (px_fed_send(t->px->fed, &b->fr, msg, fed_uri, on_response, b, on_fed, b))
+		if (px_fed_send(t->px->fed, &b->fr, msg, fed_uri, t->loop, on_response, b, on_fed, b))
 			branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
+	/* our Via: the loop hash of what we received, bound to the hop it came from */
+	px_stamp_branch(t->px->stamp, t->loop, t->sip->sip_via, branch);
 	if (t->stateless) {
 		/* ACK of a 2xx: no transaction; nta_msg_tsend() adds our Via and frees msg
 		 * (an outgoing transaction made and destroyed at once kept msg alive) */
 		b->done = 1;
 		if (nta_msg_tsend(t->px->agent, msg, route ? URL_STRING_MAKE(route) : NULL,
-				  TAG_IF(flow, NTATAG_TPORT(flow)), TAG_END()) < 0)
+				  NTATAG_BRANCH_KEY(branch), TAG_IF(flow, NTATAG_TPORT(flow)),
+				  TAG_END()) < 0)
 			px_log(SIPDANCE_LOG_WARN, "proxy", "ACK not forwarded: cannot send to the next hop");
 		return;
 	}
 	b->orq = nta_outgoing_mcreate(t->px->agent, on_response, b,
 				      route ? URL_STRING_MAKE(route) : NULL, msg,
-				      TAG_IF(flow, NTATAG_TPORT(flow)), TAG_END());
+				      NTATAG_BRANCH_KEY(branch), TAG_IF(flow, NTATAG_TPORT(flow)),
+				      TAG_END());
 	if (!b->orq)
 		branch_final(b, 503, NULL, "cannot send to the next hop");
 }
@@ -505,24 +536,15 @@ static int to_address(struct txn *t, const url_t *u)
 		      "authenticated for a domain");
 		return 0;
 	}
-	add_branch(t, NULL, NULL, NULL, NULL);
+	add_branch(t, NULL, NULL, NULL, NULL, t->breadth);
 	return 1;
 }
 
-/* self_routes - remove the Routes naming us; the flow token of the last one
- * (its user part, if it is one) into @token, else "" */
-static void self_routes(struct txn *t, char *token)
+/* self_routes - remove the Routes naming us */
+static void self_routes(struct txn *t)
 {
-	sip_t *sip = t->sip;
-	const char *u;
-
-	token[0] = '\0';
-	while (sip->sip_route && is_self(t->px, sip->sip_route->r_url)) {
-		u = sip->sip_route->r_url->url_user;
-		if (u && strlen(u) == PX_FLOW_TOKEN - 1 && strspn(u, "0123456789abcdef") == PX_FLOW_TOKEN - 1)
-			memcpy(token, u, PX_FLOW_TOKEN);
-		sip_route_remove(t->req, sip);
-	}
+	while (t->sip->sip_route && is_self(t->px, t->sip->sip_route->r_url))
+		sip_route_remove(t->req, t->sip);
 }
 
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
@@ -533,8 +555,9 @@ static int route(struct txn *t)
 	const url_t *ruri = sip->sip_request->rq_url, *contacts[MAX_BRANCHES];
 	tport_t *flows[MAX_BRANCHES];
 	sip_method_t m = sip->sip_request->rq_method;
-	char aor[512], uri[512], token[PX_FLOW_TOKEN];
-	tport_t *flow;
+	const char *token = t->flow_token;
+	char aor[512], uri[512];
+	tport_t *flow = NULL;
 	size_t n, closed;
 	int err;
 
@@ -548,11 +571,12 @@ static int route(struct txn *t)
 		t->stir_done = 1;
 		px_stir_egress(px->stir, t->req, sip, t->who.attest);
 	}
-	self_routes(t, token);
+	self_routes(t);
 	t->setting_up = 1;
 	/*
 	 * A request inside a dialog with a user on a flow (our Record-Route
-	 * carried its token), case by case:
+	 * carried its token, stamped for this very dialog: on_request refused
+	 * any other use of it), case by case:
 	 *  - it came over that flow: from the user, routed on as usual;
 	 *  - the flow is open: to the user, over it (whatever the request URI);
 	 *  - the flow has closed, or the token is unknown: 430 Flow Failed
@@ -564,7 +588,7 @@ static int route(struct txn *t)
 			     "the user in this dialog has closed");
 	}
 	if (token[0] && flow != t->flow) {
-		add_branch(t, NULL, NULL, NULL, flow);
+		add_branch(t, NULL, NULL, NULL, flow, t->breadth);
 	} else if (sip->sip_route) {
 		/* loose routing: the next hop is the top Route */
 		const url_t *next = sip->sip_route->r_url;
@@ -586,18 +610,21 @@ static int route(struct txn *t)
 				return 0;
 		} else {
 			fed_uri(uri, sizeof(uri), next);
-			add_branch(t, NULL, NULL, uri, NULL);
+			add_branch(t, NULL, NULL, uri, NULL, t->breadth);
 		}
 	} else if (is_e164(ruri)) {
 		if (!px->conf->e164_route) {
 			t->setting_up = 0;
 			return reply(t, 404, "Not Found", "no --e164-route for telephone numbers");
 		}
-		add_branch(t, NULL, px->conf->e164_route, NULL, NULL);
+		add_branch(t, NULL, px->conf->e164_route, NULL, NULL, t->breadth);
 	} else if (ruri->url_host && is_self(px, ruri)) {
 		if (m == sip_method_register) {
+			struct px_regreq q = { .sip = sip, .flow = t->flow, .source = &t->peer,
+					       .udp = t->udp, .req_len = t->req_len };
+
 			t->setting_up = 0;
-			px_registrar_handle(px->reg, t->irq, sip, t->flow);
+			px_registrar_handle(px->reg, t->irq, &q);
 			t->final_sent = 1;
 			txn_free(t);
 			return 0;
@@ -623,8 +650,15 @@ static int route(struct txn *t)
 			t->setting_up = 0;
 			return reply(t, t->stateless ? 0 : 404, "Not Found", "no contact registered");
 		}
+		/* RFC 5393 §5: no more branches than the breadth allows, each with its share */
+		if (t->breadth == 0 && !t->stateless) {
+			t->setting_up = 0;
+			return reply(t, 440, "Max-Breadth Exceeded", "Max-Breadth 0: no branch allowed");
+		}
+		if (n > t->breadth && !t->stateless)
+			n = t->breadth;
 		for (size_t i = 0; i < n; i++)
-			add_branch(t, contacts[i], NULL, NULL, flows[i]);
+			add_branch(t, contacts[i], NULL, NULL, flows[i], t->stateless ? 0 : t->breadth / n);
 	} else if (!ruri->url_host) {
 		t->setting_up = 0;
 		return reply(t, 416, "Unsupported URI Scheme", "no host in the Request-URI");
@@ -633,7 +667,7 @@ static int route(struct txn *t)
 			return 0;
 	} else {
 		fed_uri(uri, sizeof(uri), ruri);
-		add_branch(t, NULL, NULL, uri, NULL);
+		add_branch(t, NULL, NULL, uri, NULL, t->breadth);
 	}
 	t->setting_up = 0;
 	txn_check(t);
@@ -667,17 +701,6 @@ static void on_auth(void *arg, int ok, const char *why)
 	route(t);
 }
 
-/* dialog_token - the dialog token (dt=) of the last Route naming us at the top, or NULL */
-static const char *dialog_token(struct txn *t, char *buf, size_t size)
-{
-	const char *found = NULL;
-
-	for (const sip_route_t *r = t->sip->sip_route; r && is_self(t->px, r->r_url); r = r->r_next)
-		if (r->r_url->url_params && url_param(r->r_url->url_params, "dt", buf, size) > 0)
-			found = buf;
-	return found;
-}
-
 /* check_from - who originated the request (sip/auth.c), then, for a foreign
  * From domain, the federation's inbound rule */
 static int check_from(struct txn *t)
@@ -686,7 +709,7 @@ static int check_from(struct txn *t)
 	const char *domain = t->sip->sip_from->a_url->url_host;
 	const struct sockaddr *peer = (const struct sockaddr *)&t->peer;
 	STACK_OF(X509) *chain;
-	char why[400], pstr[64], dt[PX_DIALOG_TOKEN + 8];
+	char why[400], pstr[64];
 	int cached;
 
 	/*
@@ -703,8 +726,7 @@ static int check_from(struct txn *t)
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
 	 *    the policy falls back); the verdict is cached on that connection.
 	 */
-	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn,
-		      px_auth_dialog_check(px->auth, t->sip, dialog_token(t, dt, sizeof(dt))), &t->who);
+	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn, t->dialog == 1, &t->who);
 	switch (t->who.verdict) {
 	case PX_AUTH_ROUTE:
 		px_auth_forward(px->auth, t->req, t->sip, &t->who);
@@ -775,23 +797,24 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 }
 
 /* overloaded - whether to refuse @sip at once because too much is in progress */
-static int overloaded(struct px_proxy *px, const sip_t *sip)
+static int overloaded(struct px_proxy *px, const sip_t *sip, int dialog)
 {
-	sip_method_t m = sip->sip_request->rq_method;
 	time_t now;
 
 	/*
 	 * The decision, case by case:
 	 *  - fewer than --max-pending requests waiting for their final answer:
 	 *    accepted;
-	 *  - ACK, and requests inside a dialog (To tag): accepted, so that calls
-	 *    in progress can end and give their resources back;
-	 *  - a new request past the bound: refused at once, 503 with Retry-After,
-	 *    before it costs a branch. Accepting past capacity makes every answer
-	 *    late; callers retransmit, the load doubles and the proxy never
-	 *    catches up (docs/reliability.md, Problems 6).
+	 *  - requests of a dialog we record-routed (our stamp for that very
+	 *    dialog in their Route, ACK for a 2xx included): accepted, so that
+	 *    calls in progress can end and give their resources back; a To tag
+	 *    or an ACK alone proves nothing, anyone can write one;
+	 *  - anything else past the bound: refused at once, 503 with
+	 *    Retry-After, before it costs a transaction. Accepting past capacity
+	 *    makes every answer late; callers retransmit, the load doubles and
+	 *    the proxy never catches up (docs/reliability.md, Problems 6).
 	 */
-	if (px->pending < px->conf->max_pending || m == sip_method_ack || sip->sip_to->a_tag)
+	if (px->pending < px->conf->max_pending || dialog == 1)
 		return 0;
 	if ((now = time(NULL)) != px->overload_logged) {
 		px->overload_logged = now;
@@ -801,42 +824,168 @@ static int overloaded(struct px_proxy *px, const sip_t *sip)
 	return 1;
 }
 
-/* on_request - every request the agent receives outside a transaction */
-static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, const sip_t *sip)
+/* via_self - whether Via @v's sent-by is one of our listeners */
+static int via_self(const struct px_proxy *px, const sip_via_t *v)
 {
+	url_t u = { .url_type = url_sip };
+
+	if (!v || !v->v_host)
+		return 0;
+	u.url_host = v->v_host;
+	u.url_port = v->v_port;
+	if (v->v_protocol && !strcasecmp(sip_via_transport(v), "TLS"))
+		u.url_type = url_sips;
+	return px_self_url(px->me, &u) == 1;
+}
+
+/* looped - RFC 5393 §4.2: a Via we added, with the loop hash @loop of this
+ * request as received (a spiral changes the hash: it goes on) */
+static int looped(const struct px_proxy *px, const sip_t *sip, const char *loop)
+{
+	char l[PX_LOOP_HEX + 1];
+
+	for (const sip_via_t *v = sip->sip_via; v; v = v->v_next)
+		if (via_self(px, v) && px_stamp_branch_check(px->stamp, v->v_branch, v->v_next, l) &&
+		    !strcmp(l, loop))
+			return 1;
+	return 0;
+}
+
+/* dialog_of - whether @sip is in a dialog we record-routed: 1 (a Route
+ * naming us carries its dialog token; the flow token that token covers, if
+ * any, into @flow), 0 (no such Route), -1 (a flow token its Route's dialog
+ * token does not cover for this dialog) */
+static int dialog_of(const struct px_proxy *px, const sip_t *sip, char *flow)
+{
+	char dt[PX_DIALOG_TOKEN + 8];
+	const char *u;
+	int known = 0, ok, is_flow;
+
+	/*
+	 * Each Route naming us, case by case:
+	 *  - its dialog token (dt=) matches this request's Call-ID and tags, and
+	 *    the flow token of its user part (or none): the dialog is ours;
+	 *  - it has a flow token that the dialog token does not cover, or the
+	 *    request is outside any dialog (no To tag): refused, the flow opens
+	 *    to requests of its own dialog only;
+	 *  - no dialog token, or a wrong one without a flow token: not a dialog
+	 *    we know (routed on as any request, but no overload exemption).
+	 */
+	flow[0] = '\0';
+	for (const sip_route_t *rt = sip->sip_route; rt && is_self(px, rt->r_url); rt = rt->r_next) {
+		u = rt->r_url->url_user;
+		is_flow = u && strlen(u) == PX_FLOW_TOKEN - 1 &&
+			  strspn(u, "0123456789abcdef") == PX_FLOW_TOKEN - 1;
+		ok = rt->r_url->url_params && url_param(rt->r_url->url_params, "dt", dt, sizeof(dt)) > 0 &&
+		     px_auth_dialog_check(px->auth, sip, is_flow ? u : "", dt);
+		if (is_flow && (!ok || !sip->sip_to->a_tag))
+			return -1;
+		if (ok && is_flow)
+			memcpy(flow, u, PX_FLOW_TOKEN);
+		known |= ok;
+	}
+	return known;
+}
+
+/* breadth_of - RFC 5393 Max-Breadth of @sip: its value, MAX_BREADTH if none */
+static unsigned breadth_of(const sip_t *sip)
+{
+	const sip_unknown_t *u = unknown(sip, "Max-Breadth");
+	unsigned long n;
+	char *end;
+
+	if (!u || !u->un_value)
+		return MAX_BREADTH;
+	n = strtoul(u->un_value, &end, 10);
+	return *end || u->un_value[0] == '-' || n > MAX_BREADTH ? MAX_BREADTH : (unsigned)n;
+}
+
+/* stateless - answer @msg at once without a transaction (an ACK: dropped) */
+static int stateless(struct px_proxy *px, msg_t *msg, const sip_t *sip, int status,
+		     const char *phrase, const char *why, const char *retry)
+{
+	char reason[300];
+	char pstr[64];
+	su_addrinfo_t *ai = msg_addrinfo(msg);
+
+	if (why) {
+		reason_str(reason, sizeof(reason), status, why);
+		px_log(SIPDANCE_LOG_INFO, "proxy", "%s from %s -> %d %s (%s)",
+		       sip->sip_request->rq_method_name,
+		       ai ? px_addr_str(ai->ai_addr, pstr, sizeof(pstr)) : "?", status, phrase, why);
+	}
+	if (sip->sip_request->rq_method == sip_method_ack) {
+		msg_destroy(msg);
+		return 0;
+	}
+	return nta_msg_treply(px->agent, msg, status, phrase, TAG_IF(why, SIPTAG_REASON_STR(reason)),
+			      TAG_IF(retry, SIPTAG_RETRY_AFTER_STR(retry)), TAG_END());
+}
+
+/* on_request - a request outside any transaction: checked and cleaned up
+ * before a server transaction exists, so that nothing the checks refuse ever
+ * costs one, and every answer goes where the request came from */
+static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	char loop[PX_LOOP_HEX + 1], flow[PX_FLOW_TOKEN];
 	struct txn *t;
-	msg_t *ref;
 	tport_t *tp;
 	su_addrinfo_t *ai;
+	int dialog;
 
-	if (!sip || !sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id ||
-	    !sip->sip_cseq)
-		return 400;
-	if (px->draining && sip->sip_request->rq_method != sip_method_ack)
-		return nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE,
-					   SIPTAG_RETRY_AFTER_STR("30"), TAG_END()), 503;
-	if (overloaded(px, sip))
-		return nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"),
-					   SIPTAG_REASON_STR("SIP;cause=503;text=\"overload: too many requests "
-							     "in progress\""), TAG_END()), 503;
-	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
-		if (sip->sip_request->rq_method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		return 483;
+	/*
+	 * Before any transaction, case by case:
+	 *  - headers missing (From, To, Call-ID, CSeq, Via): 400;
+	 *  - maddr in the top Via: removed. It would send our answers to a third
+	 *    party (a reflector, with the registrar's answers an amplifier) and
+	 *    have sofia-sip resolve a name there, blocking the loop; responses go
+	 *    to the source address (received, rport) instead;
+	 *  - a Via of ours with this request's loop hash: 482 (RFC 5393 loop);
+	 *  - a flow token (in our Record-Route) used outside its dialog: 403;
+	 *  - draining, or overloaded outside a dialog we know: 503;
+	 *  - Max-Forwards 0: 483.
+	 */
+	if (!sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq || !sip->sip_via)
+		return stateless(px, msg, sip, 400, "Missing Header", "From, To, Call-ID, CSeq "
+				 "and Via are required", NULL);
+	if (sip->sip_via->v_maddr) {
+		px_log(SIPDANCE_LOG_INFO, "proxy", "%s: maddr=%.64s in the top Via ignored (responses "
+		       "go to the source address)", sip->sip_request->rq_method_name, sip->sip_via->v_maddr);
+		msg_header_remove_param(sip->sip_via->v_common, "maddr");
 	}
-	if (!(t = calloc(1, sizeof(*t))))
-		return 500;
+	px_stamp_loop(sip, loop);
+	if (looped(px, sip, loop))
+		return stateless(px, msg, sip, 482, "Loop Detected", "loop: this request already "
+				 "passed here unchanged (RFC 5393)", NULL);
+	if ((dialog = dialog_of(px, sip, flow)) < 0)
+		return stateless(px, msg, sip, 403, "Forbidden", "the flow token in Route belongs to "
+				 "another dialog", NULL);
+	if (px->draining)
+		return stateless(px, msg, sip, 503, "Service Unavailable", NULL, "30");
+	if (overloaded(px, sip, dialog))
+		return stateless(px, msg, sip, 503, "Service Unavailable", "overload: too many "
+				 "requests in progress", "5");
+	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+		return stateless(px, msg, sip, 483, "Too Many Hops", NULL, NULL);
+	if (!(t = calloc(1, sizeof(*t))) || !(t->req = msg_copy(msg)) || !(t->sip = sip_object(t->req))) {
+		if (t)
+			msg_destroy(t->req);
+		free(t);
+		return stateless(px, msg, sip, 500, "Server Internal Error", NULL, NULL);
+	}
 	t->px = px;
-	t->irq = irq;
-	ref = nta_incoming_getrequest(irq);
-	t->req = msg_copy(ref);
-	if ((ai = msg_addrinfo(ref)) && ai->ai_addrlen <= sizeof(t->peer))
+	t->dialog = dialog;
+	memcpy(t->flow_token, flow, sizeof(flow));
+	memcpy(t->loop, loop, sizeof(loop));
+	t->breadth = breadth_of(sip);
+	if ((ai = msg_addrinfo(msg)) && ai->ai_addrlen <= sizeof(t->peer))
 		memcpy(&t->peer, ai->ai_addr, ai->ai_addrlen);
-	/* the transport that delivered this very message (ACK has no irq transport) */
+	/* the transport that delivered this very message */
 	snprintf(t->proto, sizeof(t->proto), "udp");
-	if ((tp = nta_incoming_transport(px->agent, NULL, ref))) {
+	t->req_len = msg_size(msg);
+	if ((tp = nta_incoming_transport(px->agent, NULL, msg))) {
+		t->udp = tport_is_udp(tp);
 		t->tls = tport_has_tls(tp);
 		if (t->tls || !tport_is_dgram(tp))
 			snprintf(t->proto, sizeof(t->proto), "%s", t->tls ? "tls" : "tcp");
@@ -846,16 +995,6 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 		}
 		tport_unref(tp);
 	}
-	msg_destroy(ref);
-	t->sip = sip_object(t->req);
-	if (!t->sip) {
-		if (t->flow)
-			tport_unref(t->flow);
-		SSL_free(t->conn);
-		msg_destroy(t->req);
-		free(t);
-		return 500;
-	}
 	t->next = px->txns;
 	px->txns = t;
 	px->pending++;
@@ -863,25 +1002,65 @@ static int on_request(struct px_proxy *px, nta_leg_t *leg, nta_incoming_t *irq, 
 	       sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url),
 	       px_addr_str((const struct sockaddr *)&t->peer, (char[64]){ 0 }, 64),
 	       t->tls ? "TLS" : "UDP/TCP");
-	if (sip->sip_request->rq_method == sip_method_ack) {
+	if (m == sip_method_ack) {
 		t->stateless = 1;
-		nta_incoming_destroy(irq);
-		t->irq = NULL;
-	} else if (sip->sip_request->rq_method == sip_method_invite) {
-		nta_incoming_bind(irq, on_cancel, t);
+		msg_destroy(msg);
+	} else if (!(t->irq = nta_incoming_create(px->agent, NULL, msg, sip, TAG_END()))) {
+		px_log(SIPDANCE_LOG_ERR, "proxy", "%s: cannot create a server transaction",
+		       t->sip->sip_request->rq_method_name);
+		txn_free(t);
+		return 0;
+	} else if (m == sip_method_invite) {
+		nta_incoming_bind(t->irq, on_cancel, t);
 	}
 	check_from(t);
 	return 0;
 }
 
-/* on_stray - responses outside any transaction (2xx retransmissions): forward statelessly */
-static int on_stray(struct px_proxy *px, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+/* on_stray - a response outside any transaction */
+static int on_stray(struct px_proxy *px, msg_t *msg, sip_t *sip)
 {
-	if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next) {
-		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
-		nta_msg_tsend(agent, msg, NULL, TAG_END());
-		return 0;
-	}
+	const sip_via_t *ours = sip->sip_via, *up = ours ? ours->v_next : NULL;
+	char loop[PX_LOOP_HEX + 1], pstr[64];
+	su_addrinfo_t *ai = msg_addrinfo(msg);
+	const char *why;
+
+	/*
+	 * Relayed only when all of these hold, else dropped (RFC 3261 §18.1.2,
+	 * RFC 6026 §8.10):
+	 *  - a 2xx to an INVITE: the caller's retransmitted answer when our
+	 *    first relay was lost (everything else has its transaction in nta,
+	 *    or is too late to matter);
+	 *  - the top Via is ours: sent-by one of our listeners, and a branch we
+	 *    made for a request that came with exactly the Via under it (so the
+	 *    response goes back where a request came from, nowhere else);
+	 *  - that Via is UDP, without maddr: a response never opens a connection,
+	 *    nor changes transport.
+	 * Relaying removes exactly our Via (nta_msg_tsend).
+	 */
+	if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite ||
+	    sip->sip_status->st_status / 100 != 2)
+		why = "not a 2xx to an INVITE";
+	else if (!via_self(px, ours) || !up ||
+		 !px_stamp_branch_check(px->stamp, ours->v_branch, up, loop))
+		why = "its top Via is not ours";
+	else if (strcasecmp(sip_via_transport(up), "UDP") || up->v_maddr)
+		why = "the next hop is not plain UDP";
+	else
+		return nta_msg_tsend(px->agent, msg, NULL, TAG_END()), 0;
+	px_log(SIPDANCE_LOG_DEBUG, "proxy", "stray %u response from %s dropped: %s",
+	       sip->sip_status->st_status, ai ? px_addr_str(ai->ai_addr, pstr, sizeof(pstr)) : "?", why);
+	msg_destroy(msg);
+	return 0;
+}
+
+/* on_message - everything nta does not match to a transaction */
+static int on_message(struct px_proxy *px, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+	if (sip && sip->sip_request)
+		return on_request(px, msg, sip);
+	if (sip && sip->sip_status)
+		return on_stray(px, msg, sip);
 	msg_destroy(msg);
 	return 0;
 }
@@ -904,7 +1083,7 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	if (tls && (err = px_certdir_write(dir, sizeof(dir), "--", c->cert, c->key, why, whysize)))
 		return err;
 	px_hook_arm(px->hook, 1);
-	px->agent = nta_agent_create(px->root, URL_STRING_MAKE(c->listen[0]), on_stray, px,
+	px->agent = nta_agent_create(px->root, URL_STRING_MAKE(c->listen[0]), on_message, px,
 				     NTATAG_UA(0), NTATAG_CANCEL_487(0), NTATAG_SERVER_RPORT(1),
 				     NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0), NTATAG_MAXSIZE(65536),
 				     TAG_IF(is_tls_listener(c->listen[0]), TPTAG_CERTIFICATE(dir)),
@@ -932,12 +1111,6 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	}
 	if (!err && tls)
 		err = px_hook_load_cert(px->hook, c->cert, c->key, why, whysize);
-	for (size_t i = 0; !err && i < c->nlisten; i++) {
-		url_t *u = url_hdup(px->home, (url_t *)url_make(px->home, c->listen[i]));
-
-		if (u && u->url_host && px->nself < PX_MAX_LISTEN)
-			px->self[px->nself++] = u;
-	}
 	return err;
 }
 
@@ -953,27 +1126,29 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return ENOMEM;
 	px->root = root;
 	px->conf = c;
-	if ((err = px_hook_alloc(&px->hook)) || (err = px_registrar_alloc(&px->reg, px->home,
-									   c->max_expires)))
+	if ((err = px_hook_alloc(&px->hook)) || (err = px_stamp_alloc(&px->stamp)) ||
+	    (err = px_self_alloc(&px->me, c, px->home)) ||
+	    (err = px_registrar_alloc(&px->reg, px->home, px->me, c)))
 		return snprintf(why, whysize, "out of memory"), err;
 	if ((err = px_auth_alloc(&px->auth, c, names_us, px, why, whysize)))
 		return err;
 	for (size_t i = 0; i < c->nlocation; i++) {
 		if ((err = px_registrar_add_static(px->reg, c->location[i].aor, c->location[i].contact))) {
-			snprintf(why, whysize, "--location %s=%s: the contact is not a sip: URI with a host",
-				 c->location[i].aor, c->location[i].contact);
+			snprintf(why, whysize, "--location %s=%s: %s", c->location[i].aor,
+				 c->location[i].contact, err == ELOOP ? "the contact is this proxy"
+				 : "the contact is not a sip: URI with a host");
 			return err;
 		}
 	}
+	/* requests reach on_message(): no default leg, so that each is checked
+	 * before nta makes a transaction for it */
 	if ((err = listen_all(px, why, whysize)))
 		return err;
-	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, c, why, whysize)))
+	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, px->stamp, px->me, c, why,
+				whysize)))
 		return err;
 	if ((err = px_stir_alloc(&px->stir, root, c, why, whysize)))
 		return err;
-	px->leg = nta_leg_tcreate(px->agent, on_request, px, NTATAG_NO_DIALOG(1), TAG_END());
-	if (!px->leg)
-		return snprintf(why, whysize, "cannot create the default leg"), ENOMEM;
 	return 0;
 }
 
@@ -986,13 +1161,13 @@ void px_proxy_free(struct px_proxy *px)
 		txn_free(px->txns);
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);
-	if (px->leg)
-		nta_leg_destroy(px->leg);
 	px_registrar_free(px->reg);
 	px_auth_free(px->auth);
 	if (px->agent)
 		nta_agent_destroy(px->agent);
 	px_hook_free(px->hook);
+	px_stamp_free(px->stamp);
+	px_self_free(px->me);
 	su_home_unref(px->home);
 }
 

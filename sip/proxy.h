@@ -63,6 +63,8 @@ struct px_conf {
 	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
 	unsigned max_expires;          /* registrar cap, seconds */
 	unsigned max_pending;          /* past this many requests in progress, new ones get 503 */
+	unsigned max_contacts;         /* registrar: bindings per AOR */
+	unsigned max_source_bindings;  /* registrar: bindings registered from one source address */
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
 	const char *client_domains;    /* comma-separated allowlist of client domains looked up */
 	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */
@@ -187,13 +189,26 @@ void px_hook_client_remember(SSL *ssl, const char *domain, int ok);
 /* Registrar: the in-memory location service plus static entries. */
 struct px_registrar;
 
-int px_registrar_alloc(struct px_registrar **out, su_home_t *home, unsigned max_expires);
+struct px_self;
+
+/* px_registrar_alloc - the location service of @conf's domain, within its
+ * limits; @me tells contacts that are this proxy */
+int px_registrar_alloc(struct px_registrar **out, su_home_t *home, const struct px_self *me,
+		       const struct px_conf *conf);
 void px_registrar_free(struct px_registrar *r);
-/* px_registrar_add_static - an entry that never expires */
+/* px_registrar_add_static - an entry that never expires: 0, EINVAL, or ELOOP
+ * if the contact is this proxy */
 int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact);
-/* px_registrar_handle - answer a REGISTER for our domain; over TLS, @flow is
- * its connection, which the bindings keep for requests to them */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow);
+/* One REGISTER as it arrived. */
+struct px_regreq {
+	const sip_t *sip;
+	tport_t *flow;                         /* its TLS connection (kept by the bindings), or NULL */
+	const struct sockaddr_storage *source; /* who sent it */
+	int udp;                               /* it came over UDP: the reply must stay small */
+	size_t req_len;                        /* its size in bytes */
+};
+/* px_registrar_handle - answer a REGISTER for our domain */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
  * with its flow (NULL: not registered over TLS); *closed counts the bindings
  * of @aor just removed because their TLS connection had closed */
@@ -206,6 +221,18 @@ size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t 
 int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf);
 /* px_registrar_flow_find - the open connection of flow @token, or NULL */
 tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token);
+
+/* Our listeners as addresses (self.c): numeric "is this us?". */
+struct px_self;
+
+/* px_self_alloc - the IP-literal and wildcard listeners of @c, and this host's addresses */
+int px_self_alloc(struct px_self **out, const struct px_conf *c, su_home_t *home);
+void px_self_free(struct px_self *s);
+/* px_self_addr - whether socket address @sa is one of our listeners */
+int px_self_addr(const struct px_self *s, const struct sockaddr *sa);
+/* px_self_url - whether @u, with an IP literal host, is one of our listeners:
+ * 1, 0, or -1 if its port is not a port number */
+int px_self_url(const struct px_self *s, const url_t *u);
 
 struct px_proxy;
 

@@ -9,11 +9,19 @@
  * Each such flow has a random token the proxy puts in its Record-Route, so
  * that requests inside the dialog find the same connection (RFC 5626 §5.3);
  * a flow and its token last as long as bindings use the connection.
+ *
+ * What one REGISTER may do is bounded: only our domain, contacts that are IP
+ * addresses other than ours and without maddr, at most --max-contacts
+ * bindings per AOR and --max-source-bindings per source address, and a reply
+ * over UDP no larger than the request or the 1300 bytes RFC 3261 §18.1.1
+ * allows, whichever is more (no amplification).
  */
 #include "auth.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -28,6 +36,10 @@
 #include <sofia-sip/url.h>
 
 #define MAX_BINDINGS 4096
+/* RFC 3261 §18.1.1: what goes over UDP when the path MTU is unknown */
+#define UDP_MAX 1300
+/* longest contact URI accepted */
+#define MAX_CONTACT 256
 
 struct binding {
 	char *aor;        /* "user@domain", lowercase */
@@ -35,6 +47,8 @@ struct binding {
 	char *contact_str;
 	time_t expires;   /* 0: static */
 	tport_t *flow;    /* the TLS connection it was registered over (its flow holds the reference), or NULL */
+	struct sockaddr_storage source; /* who registered it (family 0: static) */
+	int listed;       /* scratch: already in the reply being built */
 };
 
 struct flow {
@@ -49,17 +63,20 @@ struct px_registrar {
 	size_t n, cap;
 	struct flow *f;   /* one per connection that carries bindings, while it does */
 	size_t nf, fcap;
-	unsigned max_expires;
+	const struct px_conf *conf;
+	const struct px_self *me;
 };
 
-/* px_registrar_alloc - an empty location service */
-int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, unsigned max_expires)
+/* px_registrar_alloc - an empty location service for @conf's domain and limits */
+int px_registrar_alloc(struct px_registrar **out, su_home_t *parent, const struct px_self *me,
+		       const struct px_conf *conf)
 {
 	struct px_registrar *r = su_home_clone(parent, sizeof(*r));
 
 	if (!r)
 		return ENOMEM;
-	r->max_expires = max_expires;
+	r->conf = conf;
+	r->me = me;
 	*out = r;
 	return 0;
 }
@@ -168,7 +185,7 @@ static struct binding *find(struct px_registrar *r, const char *aor, const url_t
 
 /* add_binding - add or refresh a binding over @flow (may be NULL); expires 0 means static */
 static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires,
-		       tport_t *flow)
+		       tport_t *flow, const struct sockaddr_storage *source)
 {
 	struct binding *b = find(r, aor, contact);
 
@@ -176,6 +193,7 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 		if (!b->expires)
 			return 0;
 		b->expires = expires;
+		b->source = *source;
 		if (b->flow != flow) {
 			if (flow && flow_add(r, flow))
 				return ENOMEM;
@@ -195,6 +213,8 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 	b->contact_str = b->contact ? url_as_string(r->home, b->contact) : NULL;
 	b->expires = expires;
 	b->flow = NULL;
+	b->source = *source;
+	b->listed = 0;
 	if (!b->aor || !b->contact || !b->contact_str || (flow && flow_add(r, flow))) {
 		su_free(r->home, b->aor);
 		su_free(r->home, b->contact);
@@ -219,36 +239,185 @@ static void unbind(struct px_registrar *r, const char *aor, const url_t *contact
 	}
 }
 
-/* px_registrar_add_static - a configured binding */
+/* px_registrar_add_static - a configured binding; EINVAL, or ELOOP if it is us */
 int px_registrar_add_static(struct px_registrar *r, const char *aor, const char *contact)
 {
+	struct sockaddr_storage none = { 0 };
 	url_t *u = url_make(r->home, contact);
 	char key[512];
 	int err;
 
 	if (!u || (u->url_type != url_sip && u->url_type != url_sips) || !u->url_host)
 		return EINVAL;
+	if (px_self_url(r->me, u)) {
+		su_free(r->home, u);
+		return ELOOP;
+	}
 	snprintf(key, sizeof(key), "%s", aor);
 	for (char *p = key; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	err = add_binding(r, key, u, 0, NULL);
+	err = add_binding(r, key, u, 0, NULL, &none);
 	su_free(r->home, u);
 	return err;
 }
 
-/* px_registrar_handle - REGISTER for a user of our domain, received over @flow
- * (the TLS connection, or NULL) */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t *sip, tport_t *flow)
+/* same_source - the same source host (ports aside: one host, many ports) */
+static int same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	char aor[512], *list = NULL, *tmp;
+	if (a->ss_family != b->ss_family || !a->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+}
+
+/* is_ip - whether a URI host is an IP literal */
+static int is_ip(const char *host)
+{
+	unsigned char buf[16];
+
+	return host && (host[0] == '[' || inet_pton(AF_INET, host, buf) == 1);
+}
+
+/* contact_check - NULL if contact @m may be bound, else why not */
+static const char *contact_check(const struct px_registrar *r, const sip_contact_t *m)
+{
+	const url_t *u = m->m_url;
+	char buf[MAX_CONTACT + 1];
+
+	/*
+	 * The cases:
+	 *  - not a sip:/sips: URI with a host: refused;
+	 *  - longer than MAX_CONTACT: refused (it would be repeated in replies);
+	 *  - a host name: refused; requests to it would go through sofia-sip's
+	 *    resolver (outside DNSSEC, blocking) and could lead anywhere;
+	 *  - maddr: refused; requests would go to that third address;
+	 *  - one of our own listeners: refused; requests to the AOR would come
+	 *    back here and multiply (a loop);
+	 *  - anything else: accepted.
+	 */
+	if ((u->url_type != url_sip && u->url_type != url_sips) || !u->url_host)
+		return "the contact is not a sip: or sips: URI with a host";
+	if (url_e(buf, sizeof(buf), u) < 0 || strlen(buf) >= MAX_CONTACT)
+		return "the contact URI is too long";
+	if (!is_ip(u->url_host))
+		return "the contact host must be an IP address";
+	if (u->url_params && url_has_param(u, "maddr"))
+		return "maddr in a contact is not accepted";
+	if (px_self_url(r->me, u))
+		return "the contact is this proxy (a loop)";
+	return NULL;
+}
+
+/* limits - whether @aor may hold @n bindings, and @source @k: NULL, or why not */
+static const char *limits(struct px_registrar *r, const char *aor, size_t n_new, size_t n_aor,
+			  const struct sockaddr_storage *source, char *why, size_t size)
+{
+	size_t n_src = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		n_src += same_source(&r->b[i].source, source);
+	if (n_aor + n_new > r->conf->max_contacts) {
+		snprintf(why, size, "%.64s would have %zu bindings (--max-contacts %u)", aor,
+			 n_aor + n_new, r->conf->max_contacts);
+		return why;
+	}
+	if (n_src + n_new > r->conf->max_source_bindings) {
+		snprintf(why, size, "this source would hold %zu bindings (--max-source-bindings %u)",
+			 n_src + n_new, r->conf->max_source_bindings);
+		return why;
+	}
+	if (r->n + n_new > MAX_BINDINGS) {
+		snprintf(why, size, "location service full (%d bindings)", MAX_BINDINGS);
+		return why;
+	}
+	return NULL;
+}
+
+/* refuse - a final answer with a Reason, logged */
+static int refuse(nta_incoming_t *irq, const char *aor, int status, const char *phrase,
+		  const char *why)
+{
+	char reason[400];
+	size_t n = (size_t)snprintf(reason, sizeof(reason), "SIP;cause=%d;text=\"", status);
+
+	for (const char *p = why; *p && n + 2 < sizeof(reason); p++)
+		reason[n++] = *p == '"' || *p == '\\' ? '\'' : *p;
+	snprintf(reason + n, sizeof(reason) - n, "\"");
+	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s -> %d %s (%s)", aor, status, phrase, why);
+	nta_incoming_treply(irq, status, phrase, SIPTAG_REASON_STR(reason), TAG_END());
+	return status;
+}
+
+/* reply_contacts - the Contact list of a 200 for @aor, within @budget bytes:
+ * the bindings of this request (@sip) first, then the others; into @buf;
+ * the number left out in *trimmed */
+static void reply_contacts(struct px_registrar *r, const char *aor, const sip_t *sip,
+			   time_t now, size_t budget, char *buf, size_t size, size_t *trimmed)
+{
+	size_t len = 0, n;
+	char one[MAX_CONTACT + 64];
+
+	*trimmed = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->n; i++)
+		r->b[i].listed = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < r->n; i++) {
+			struct binding *b = &r->b[i];
+			int mine = 0;
+
+			if (b->listed || strcmp(b->aor, aor))
+				continue;
+			for (const sip_contact_t *m = sip->sip_contact; m && !mine; m = m->m_next)
+				mine = m->m_url->url_type != url_any && url_cmp_all(b->contact, m->m_url) == 0;
+			if (pass == 0 && !mine)
+				continue;
+			b->listed = 1;
+			n = (size_t)snprintf(one, sizeof(one), "%s<%s>;expires=%ld", len ? ", " : "",
+					     b->contact_str, b->expires ? (long)(b->expires - now)
+					     : (long)r->conf->max_expires);
+			if (n >= sizeof(one) || len + n >= size || len + n > budget) {
+				(*trimmed)++;
+				continue;
+			}
+			memcpy(buf + len, one, n + 1);
+			len += n;
+			if (b->flow)
+				px_log(SIPDANCE_LOG_INFO, "registrar", "%s: <%s> is reached over the TLS "
+				       "connection it registered on", aor, b->contact_str);
+		}
+	}
+}
+
+/* px_registrar_handle - REGISTER @q for a user of our domain */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q)
+{
+	const sip_t *sip = q->sip;
+	char aor[512], why[200], list[8192];
+	const char *no;
 	const sip_contact_t *m;
 	time_t now = time(NULL);
 	unsigned long dflt = 3600;
-	int err = 0, status;
+	size_t n_new = 0, n_aor = 0, trimmed, budget = sizeof(list);
+	int err = 0;
 
 	expire(r, NULL);
 	if (!sip->sip_to || px_canon_aor(sip->sip_to->a_url, aor, sizeof(aor)))
 		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
+	/*
+	 * What is refused before anything changes, case by case:
+	 *  - a To outside our domain: 403, we are not its registrar (RFC 3261
+	 *    §10.3 step 1);
+	 *  - a bad wildcard: 400;
+	 *  - a contact that may not be bound (contact_check): 403;
+	 *  - more bindings for the AOR, or from this source host, than allowed,
+	 *    or a full location service: 503, nothing bound.
+	 */
+	if (strcasecmp(sip->sip_to->a_url->url_host, r->conf->domain))
+		return refuse(irq, aor, 403, "Forbidden", "not a domain of this registrar");
 	if (sip->sip_expires)
 		dflt = sip->sip_expires->ex_delta;
 	/* "Contact: *" with Expires: 0 removes every binding (RFC 3261 §10.3 step 6) */
@@ -257,40 +426,53 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const sip_t
 			return nta_incoming_treply(irq, 400, "Bad Wildcard Contact", TAG_END()), 400;
 		unbind(r, aor, NULL);
 	}
+	for (size_t i = 0; i < r->n; i++)
+		n_aor += !strcmp(r->b[i].aor, aor);
+	for (m = sip->sip_contact; m; m = m->m_next) {
+		if (m->m_url->url_type == url_any)
+			continue;
+		if ((no = contact_check(r, m)))
+			return refuse(irq, aor, 403, "Forbidden", no);
+		n_new += !find(r, aor, m->m_url) &&
+			 (m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt) != 0;
+	}
+	if (n_new && (no = limits(r, aor, n_new, n_aor, q->source, why, sizeof(why))))
+		return refuse(irq, aor, 503, "Too Many Registered Contacts", no);
 	for (m = sip->sip_contact; m && !err; m = m->m_next) {
 		unsigned long e = m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt;
 
 		if (m->m_url->url_type == url_any)
 			continue;
-		if (e > r->max_expires)
-			e = r->max_expires;
+		if (e > r->conf->max_expires)
+			e = r->conf->max_expires;
 		if (e == 0)
 			unbind(r, aor, m->m_url);
 		else
-			err = add_binding(r, aor, m->m_url, now + (time_t)e, flow);
+			err = add_binding(r, aor, m->m_url, now + (time_t)e, q->flow, q->source);
 	}
-	if (err) {
-		status = err == ENOSPC ? 503 : 500;
-		nta_incoming_treply(irq, status, err == ENOSPC ? "Location Service Full"
-				    : "Internal Server Error", TAG_END());
-		return status;
+	if (err)
+		return refuse(irq, aor, err == ENOSPC ? 503 : 500, err == ENOSPC ? "Location Service Full"
+			      : "Internal Server Error", strerror(err));
+	/* the reply lists the bindings with their remaining time; over UDP within
+	 * max(request, UDP_MAX) bytes in all: never an amplifier */
+	if (q->udp) {
+		size_t cap = q->req_len > UDP_MAX ? q->req_len : UDP_MAX, contacts = 0, overhead;
+
+		for (m = sip->sip_contact; m; m = m->m_next) {
+			issize_t k = url_e(list, sizeof(list), m->m_url);
+
+			contacts += k > 0 ? (size_t)k + 12 : 0;
+		}
+		overhead = q->req_len > contacts ? q->req_len - contacts : 0;
+		budget = cap > overhead + 120 ? cap - overhead - 120 : 0;
 	}
-	/* the reply lists every current binding with its remaining time */
-	for (size_t i = 0; i < r->n; i++) {
-		if (strcmp(r->b[i].aor, aor))
-			continue;
-		tmp = su_sprintf(r->home, "%s%s<%s>;expires=%ld", list ? list : "", list ? ", " : "",
-				 r->b[i].contact_str, r->b[i].expires ? (long)(r->b[i].expires - now)
-				 : (long)r->max_expires);
-		if (r->b[i].flow)
-			px_log(SIPDANCE_LOG_INFO, "registrar", "%s: <%s> is reached over the TLS "
-			       "connection it registered on", aor, r->b[i].contact_str);
-		su_free(r->home, list);
-		list = tmp;
-	}
-	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %s", aor, list ? list : "no bindings");
-	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(list, SIPTAG_CONTACT_STR(list)), TAG_END());
-	su_free(r->home, list);
+	reply_contacts(r, aor, sip, now, budget, list, sizeof(list), &trimmed);
+	if (trimmed)
+		px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %zu binding(s) left out of the "
+		       "reply to keep it within %zu bytes over UDP", aor, trimmed,
+		       q->req_len > UDP_MAX ? q->req_len : (size_t)UDP_MAX);
+	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %s", aor, list[0] ? list : "no bindings");
+	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(list[0], SIPTAG_CONTACT_STR(list)), TAG_END());
 	return 200;
 }
 

@@ -11,14 +11,31 @@
 #   hostile.py tls ADDR PORT LPORT REQUEST [--cert C --key K] [--hold HOLDFILE]
 #       one request over TLS (LPORT 0: any), print the final status line;
 #       --hold keeps the connection open until HOLDFILE exists
-#   hostile.py udp|tcp ADDR PORT REQUEST [--wait S] [--from PORT]
-#       send a request (a file, CRLF line ends), print every response line 1
-#       and the size of each; --from binds the source port
-#   hostile.py sink udp|tcp ADDR PORT COUNTFILE
-#       a server that answers every request with 200 and writes the number of
-#       messages it got (and their sizes) to COUNTFILE; SIGTERM ends it
+#   hostile.py udp|tcp ADDR PORT REQUEST [--wait S] [--first] [--bind IP] [--source PORT]
+#       send a request (a file, CRLF line ends), print every response's line
+#       1 and size (until the first final one with --first)
+#   --auth USER:PASSWORD (udp, tcp, invite, tls-ua, stray): answer a Digest
+#       challenge once (MD5, qop=auth), as USER of the proxy's --users
+#   hostile.py sink udp|tcp ADDR PORT COUNTFILE [--silent]
+#       a UAS that answers every request with 200 (To tag, Record-Route
+#       copied; --silent: no answer at all) and writes the number of messages
+#       it got (and their sizes) to COUNTFILE, the last one to COUNTFILE.last;
+#       SIGTERM ends it
+#   hostile.py invite ADDR PORT RURI DIALOGFILE
+#       INVITE over UDP, ACK the 200; DIALOGFILE gets a BYE of that dialog
+#       (Route set from Record-Route, tags, Call-ID) to send later
+#   hostile.py tls-ua ADDR PORT AOR COUNTFILE HOLDFILE
+#       a user over TLS without a certificate: REGISTER AOR on the connection,
+#       then answer every request that comes over it with 200 (counted in
+#       COUNTFILE) until HOLDFILE exists
+#   hostile.py stray ADDR PORT RURI UASPORT SINKPORT
+#       a UAC and the UAS of RURI (at 127.0.0.2:UASPORT): INVITE, 200, then
+#       the UAS retransmits the 200 (a stray the proxy must relay), and sends
+#       forged ones: the Via under the proxy's pointing at SINKPORT, and a
+#       foreign top Via over a stack ending there (both must be dropped);
+#       prints how many 200s the UAC got
 # Request files may hold @LOCAL@ (this socket's ip:port) and @BRANCH@.
-import argparse, os, random, select, signal, socket, ssl, sys, time
+import argparse, hashlib, os, random, re, select, signal, socket, ssl, sys, time
 
 
 def load(path, local):
@@ -30,6 +47,43 @@ def load(path, local):
 
 def status_lines(data):
     return [l for l in data.split(b"\r\n") if l.startswith(b"SIP/2.0 ")]
+
+
+def challenged(data, auth, method_uri):
+    """Request @data again, answering the Digest challenge in response @method_uri[2]
+    as USER:PASSWORD @auth (MD5, qop=auth; RFC 2617), or None if it is no challenge."""
+    resp = method_uri[2]
+    if not auth or not resp or int(resp.split()[1]) not in (401, 407):
+        return None
+    name = b"WWW-Authenticate" if int(resp.split()[1]) == 401 else b"Proxy-Authenticate"
+    m = re.search(rb"(?im)^" + name + rb":\s*Digest\s+(.*)$", resp)
+    if not m:
+        return None
+    ch = dict((k.lower(), v.strip(b'"')) for k, v in re.findall(rb'(\w+)=("[^"]*"|[^,\s]+)', m.group(1)))
+    user, pw = auth.split(":", 1)
+    realm, nonce = ch[b"realm"].decode(), ch[b"nonce"].decode()
+    cnonce, nc = "%08x" % random.getrandbits(32), "00000001"
+    md5 = lambda t: hashlib.md5(t.encode()).hexdigest()
+    ha1, ha2 = md5("%s:%s:%s" % (user, realm, pw)), md5("%s:%s" % method_uri[:2])
+    qop = b"qop" in ch
+    r = md5("%s:%s:%s:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2) if qop else "%s:%s:%s" % (ha1, nonce, ha2))
+    hdr = 'Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=MD5' % (
+        user, realm, nonce, method_uri[1], r)
+    if qop:
+        hdr += ", qop=auth, nc=%s, cnonce=\"%s\"" % (nc, cnonce)
+    if b"opaque" in ch:
+        hdr += ', opaque="%s"' % ch[b"opaque"].decode()
+    hname = b"Authorization" if name == b"WWW-Authenticate" else b"Proxy-Authorization"
+    data = re.sub(rb"(?m)^(CSeq:\s*)(\d+)", lambda x: x.group(1) + b"%d" % (int(x.group(2)) + 1), data, 1)
+    data = re.sub(rb"branch=[^;\r\n]+", b"branch=z9hG4bK-h%08x" % random.getrandbits(32), data, 1)
+    return data.replace(b"\r\nContent-Length:", b"\r\n" + hname + b": " + hdr.encode() +
+                        b"\r\nContent-Length:", 1)
+
+
+def start_line(data):
+    """(method, request URI) of request @data."""
+    parts = data.split(b"\r\n", 1)[0].split()
+    return parts[0].decode(), parts[1].decode()
 
 
 def records(buf):
@@ -147,10 +201,11 @@ def send(a):
     kind = socket.SOCK_DGRAM if a.proto == "udp" else socket.SOCK_STREAM
     s = socket.socket(socket.AF_INET, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", a.source))
+    s.bind((a.bind, a.source))
     s.settimeout(a.wait)
     s.connect((a.addr, a.port))
-    s.sendall(load(a.request, s.getsockname()))
+    req = load(a.request, s.getsockname())
+    s.sendall(req)
     end = time.time() + a.wait
     while time.time() < end:
         try:
@@ -159,12 +214,51 @@ def send(a):
             break
         if not data:
             break
+        again = challenged(req, a.auth, start_line(req) + (data,))
+        if again:
+            req, a.auth = again, None
+            s.sendall(req)
+            continue
         for l in status_lines(data):
             print("%s size=%d" % (l.decode(), len(data)))
             sys.stdout.flush()
             if a.first and int(l.split()[1]) >= 200:
                 return 0
     return 0
+
+
+def headers(data):
+    """(first line, [(name, value)], body) of a SIP message."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    hs = []
+    for l in lines[1:]:
+        if l[:1] in (b" ", b"\t") and hs:
+            hs[-1] = (hs[-1][0], hs[-1][1] + b" " + l.strip())
+        elif b":" in l:
+            n, v = l.split(b":", 1)
+            hs.append((n.strip().lower(), v.strip()))
+    return lines[0], hs, body
+
+
+SHORT = {b"v": b"via", b"f": b"from", b"t": b"to", b"i": b"call-id", b"m": b"contact"}
+
+
+def values(hs, name):
+    return [v for n, v in hs if SHORT.get(n, n) == name]
+
+
+def answer(data, tag, extra=b""):
+    """A 200 for request @data: Via, From, To (with @tag), Call-ID, CSeq, Record-Route copied."""
+    first, hs, _ = headers(data)
+    out = [b"SIP/2.0 200 OK"]
+    for n, v in hs:
+        n = SHORT.get(n, n)
+        if n == b"to" and b";tag=" not in v:
+            v += b";tag=" + tag
+        if n in (b"via", b"from", b"to", b"call-id", b"cseq", b"record-route"):
+            out.append(n.title() + b": " + v)
+    return b"\r\n".join(out) + b"\r\n" + extra + b"Content-Length: 0\r\n\r\n"
 
 
 def sink(a):
@@ -181,15 +275,15 @@ def sink(a):
 
     def note(data, reply):
         seen.append(len(data))
+        with open(a.countfile + ".last", "wb") as f:
+            f.write(data)
         with open(a.countfile + ".tmp", "w") as f:
             f.write("%d %s\n" % (len(seen), " ".join(map(str, seen[-50:]))))
         os.rename(a.countfile + ".tmp", a.countfile)
-        head = data.split(b"\r\n\r\n")[0].split(b"\r\n")
-        if head[0].startswith(b"SIP/2.0") or head[0].startswith(b"ACK "):
+        if a.silent or data.startswith(b"SIP/2.0") or data.startswith(b"ACK "):
             return
-        keep = [h for h in head[1:] if h.split(b":")[0].strip().lower() in
-                (b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq")]
-        reply(b"SIP/2.0 200 OK\r\n" + b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n")
+        reply(answer(data, b"sink%d" % len(seen),
+                     b"Contact: <sip:sink@%s:%d>\r\n" % (a.addr.encode(), a.port)))
 
     while True:
         r, _, _ = select.select([s] + conns, [], [])
@@ -206,6 +300,192 @@ def sink(a):
                     x.close()
                 else:
                     note(data, x.sendall)
+
+
+def request(method, ruri, local, tp="UDP", callid=None, extra=b"", cseq=1, ftag=None, user="caller"):
+    return (b"%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s:%d;branch=z9hG4bK-h%08x;rport\r\n"
+            b"Max-Forwards: 70\r\nFrom: <sip:%s@b.example>;tag=%s\r\nTo: <%s>\r\n"
+            b"Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:caller@%s:%d>\r\n%s"
+            b"Content-Length: 0\r\n\r\n") % (
+                method.encode(), ruri.encode(), tp.encode(), local[0].encode(), local[1],
+                random.getrandbits(32), user.encode(), ftag or b"f%08x" % random.getrandbits(32),
+                ruri.encode(),
+                callid or b"h%016x@hostile" % random.getrandbits(64), cseq, method.encode(),
+                local[0].encode(), local[1], extra)
+
+
+def final(sock, wait=5.0):
+    """The first final response on UDP socket @sock (provisional ones skipped), or None."""
+    end = time.time() + wait
+    while time.time() < end:
+        sock.settimeout(max(0.05, end - time.time()))
+        try:
+            data = sock.recv(65536)
+        except (socket.timeout, OSError):
+            return None
+        if data.startswith(b"SIP/2.0 ") and int(data.split()[1]) >= 200:
+            return data
+    return None
+
+
+def ack_of(req, resp):
+    """The ACK of a non-2xx final response @resp to INVITE @req (RFC 3261 §17.1.1.3)."""
+    _, hs, _ = headers(resp)
+    first = req.split(b"\r\n", 1)[0].split()
+    keep = [l for l in req.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+            if l.split(b":")[0].lower() in (b"via", b"from", b"call-id", b"max-forwards")]
+    cseq = values(hs, b"cseq")[0].split()[0]
+    return b"\r\n".join([b"ACK " + first[1] + b" SIP/2.0"] + keep + [
+        b"To: " + values(hs, b"to")[0], b"CSeq: " + cseq + b" ACK", b"Content-Length: 0", b"", b""])
+
+
+def authenticate(sock, req, auth):
+    """Send @req on connected UDP @sock and answer its Digest challenge with
+    @auth (the challenge of an INVITE ACKed); the request finally sent."""
+    sock.send(req)
+    resp = final(sock)
+    again = challenged(req, auth, start_line(req) + (resp,))
+    if not again:
+        return req
+    if req.startswith(b"INVITE "):
+        sock.send(ack_of(req, resp))
+    sock.send(again)
+    return again
+
+
+def ask(sock, req, auth, wait=5.0):
+    """@req on connected UDP @sock, authenticated with @auth: (final response, request sent)."""
+    req = authenticate(sock, req, auth) if auth else (sock.send(req), req)[1]
+    return final(sock, wait), req
+
+
+def ok200(sock, wait=5.0):
+    """Whether the next final response on @sock is a 200."""
+    resp = final(sock, wait)
+    return bool(resp and resp.startswith(b"SIP/2.0 200"))
+
+
+def user_of(auth):
+    return auth.split(":")[0] if auth else "caller"
+
+
+def invite(a):
+    """A dialog through the proxy: INVITE, 200, ACK; a BYE template for later."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.connect((a.addr, a.port))
+    local = s.getsockname()
+    resp, req = ask(s, request("INVITE", a.ruri, local, user=user_of(a.auth)), a.auth)
+    if not resp or not resp.startswith(b"SIP/2.0 200"):
+        print("INVITE: %s" % (resp.split(b"\r\n")[0].decode() if resp else "no final response"))
+        return 2
+    _, hs, _ = headers(resp)
+    _, rq, _ = headers(req)
+    route = b", ".join(reversed(values(hs, b"record-route")))
+    target = values(hs, b"contact")[0].strip(b"<>").split(b">")[0]
+    common = b"From: %s\r\nTo: %s\r\nCall-ID: %s\r\n" % (
+        values(rq, b"from")[0], values(hs, b"to")[0], values(hs, b"call-id")[0])
+    rt = b"Route: %s\r\n" % route if route else b""
+    ack = (b"ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK-a%08x;rport\r\n"
+           b"Max-Forwards: 70\r\n%s%sCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n") % (
+               target, local[0].encode(), local[1], random.getrandbits(32), rt, common)
+    s.send(ack)
+    with open(a.dialogfile, "wb") as f:
+        f.write(b"BYE %s SIP/2.0\r\nVia: SIP/2.0/@TP@ @LOCAL@;branch=@BRANCH@;rport\r\n"
+                b"Max-Forwards: 70\r\n%s%sCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n" % (
+                    target, rt, common))
+    print("INVITE: 200, Route %s" % route.decode())
+    return 0
+
+
+def tls_ua(a):
+    """A user on TLS: REGISTER over the connection, then answer whatever comes on it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(socket.create_connection((a.addr, a.port), timeout=10))
+    local = s.getsockname()
+    user, domain = a.aor.split("@")
+    reg = (request("REGISTER", "sip:" + domain, local, "TLS",
+                   extra=b"Expires: 300\r\n").replace(
+        b"To: <sip:%s>" % domain.encode(), b"To: <sip:%s>" % a.aor.encode()).replace(
+        b"From: <sip:caller@b.example>", b"From: <sip:%s>" % a.aor.encode()).replace(
+        b"Contact: <sip:caller@", b"Contact: <sip:%s@" % user.encode()).replace(
+        b">\r\nContent-Length", b";transport=tls>\r\nContent-Length"))
+    s.sendall(reg)
+    n = 0
+    buf = b""
+    s.settimeout(0.1)
+    while not os.path.exists(a.holdfile):
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while b"\r\n\r\n" in buf:
+            msg, buf = buf.split(b"\r\n\r\n", 1)
+            msg += b"\r\n\r\n"
+            if msg.startswith(b"SIP/2.0 "):
+                again = challenged(reg, a.auth, start_line(reg) + (msg,))
+                if again:
+                    reg, a.auth = again, None
+                    s.sendall(reg)
+                    continue
+                print("registered: %s" % msg.split(b"\r\n")[0].decode())
+                sys.stdout.flush()
+                continue
+            n += 1
+            with open(a.countfile, "w") as f:
+                f.write("%d\n" % n)
+            if not msg.startswith(b"ACK "):
+                s.sendall(answer(msg, b"ua%d" % n, b"Contact: <sip:%s@%s:%d;transport=tls>\r\n" % (
+                    user.encode(), local[0].encode(), local[1])))
+    return 0
+
+
+def stray(a):
+    """Stray responses: the proxy relays a real one back where the request came from, nothing else."""
+    uac = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    uac.bind(("127.0.0.1", 0))
+    uac.connect((a.addr, a.port))
+    uas = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    uas.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    uas.bind(("127.0.0.2", a.uasport))
+    uas.settimeout(5)
+    req = request("INVITE", a.ruri, uac.getsockname(), user=user_of(a.auth))
+    if a.auth:
+        authenticate(uac, req, a.auth)
+    else:
+        uac.send(req)
+    try:
+        inv, proxy = uas.recvfrom(65536)
+    except socket.timeout:
+        print("the INVITE never reached the UAS")
+        return 2
+    ok = answer(inv, b"uas1", b"Contact: <sip:uas@127.0.0.2:%d>\r\n" % a.uasport)
+    uas.sendto(ok, proxy)
+    got = ok200(uac)
+    # the proxy's transaction is over: this one is a stray, the proxy must relay it
+    uas.sendto(ok, proxy)
+    got += ok200(uac, 2)
+    first, hs, _ = headers(ok)
+    vias = values(hs, b"via")
+    sink = b"SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK-sink;rport=%d;received=127.0.0.2" % (
+        a.sinkport, a.sinkport)
+    # the proxy's own Via on top, the next one changed to point at the sink
+    forged = ok.replace(vias[1], sink, 1)
+    uas.sendto(forged, proxy)
+    # a top Via that is not the proxy's at all over a stack that ends at the sink
+    fake = ok.replace(b"Via: " + vias[0], b"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-x\r\n"
+                      b"Via: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bK-y\r\nVia: " + sink, 1)
+    uas.sendto(fake, proxy)
+    got += ok200(uac, 1)
+    print("uac got %d 200s" % got)
+    return 0
 
 
 def main():
@@ -228,15 +508,31 @@ def main():
         c.add_argument("port", type=int)
         c.add_argument("request")
         c.add_argument("--wait", type=float, default=2.0)
-        c.add_argument("--source", type=int, default=0)
+        c.add_argument("--source", type=int, default=0, help="source port")
+        c.add_argument("--bind", default="127.0.0.1", help="source address")
         c.add_argument("--first", action="store_true", help="stop at the first final response")
+        c.add_argument("--auth", help="USER:PASSWORD answering a Digest challenge")
     c = sub.add_parser("sink")
     c.add_argument("proto", choices=["udp", "tcp"])
     c.add_argument("addr")
     c.add_argument("port", type=int)
     c.add_argument("countfile")
+    c.add_argument("--silent", action="store_true")
+    c = sub.add_parser("invite")
+    for n in ("addr", "port", "ruri", "dialogfile"):
+        c.add_argument(n, type=int if n == "port" else str)
+    c.add_argument("--auth")
+    c = sub.add_parser("tls-ua")
+    for n in ("addr", "port", "aor", "countfile", "holdfile"):
+        c.add_argument(n, type=int if n == "port" else str)
+    c.add_argument("--auth")
+    c = sub.add_parser("stray")
+    for n in ("addr", "port", "ruri", "uasport", "sinkport"):
+        c.add_argument(n, type=int if "port" in n else str)
+    c.add_argument("--auth")
     a = p.parse_args()
-    return {"stall-cert": stall_cert, "tls": tls, "udp": send, "tcp": send, "sink": sink}[a.cmd](a)
+    return {"stall-cert": stall_cert, "tls": tls, "udp": send, "tcp": send, "sink": sink,
+            "invite": invite, "tls-ua": tls_ua, "stray": stray}[a.cmd](a)
 
 
 if __name__ == "__main__":

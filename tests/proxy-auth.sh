@@ -182,12 +182,13 @@ d forged2 BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.e
 	--hdr "Route: <sip:a.example;lr;dt=0123456789abcdef01234567>" --no-auth
 check "a forged in-dialog request (To tag, Route to us, no or a wrong token): 407, not routed" \
 	eval 'said forged 1 407 && said forged2 1 407 && ! grep -q "rule=dialog" "$tmp/A.log"'
-# a dialog of ours (its token made with the --auth-secret key, as our Record-Route carries it):
+# a dialog of ours (its token made with the --auth-secret key, as our Record-Route carries it,
+# over Call-ID, the caller's tag and an empty flow token):
 # routed by the dialog rule, and a P-Asserted-Identity inside it is removed
 tok=$(python3 -c '
 import hashlib, hmac, sys
 key = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
-print(hmac.new(key, b"dialog\0" + sys.argv[2].encode() + b"\0" + sys.argv[3].encode() + b"\0", "sha256").digest()[:12].hex())' \
+print(hmac.new(key, b"dialog\0" + sys.argv[2].encode() + b"\0" + sys.argv[3].encode() + b"\0\0", "sha256").digest()[:12].hex())' \
 	"$tmp/secret" "dlg1@test" "caller1")
 sipp_bg e3 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 d indialog OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg1@test \

@@ -105,9 +105,10 @@ check "OPTIONS to alice@a.example reaches her UA over her registration's TLS con
 check "  ... and A opened no TLS connection to her address" \
 	eval '! grep -q "no-expectation" "$tmp/A.log"'
 $SEND OPTIONS "sips:alice@127.0.0.1:$((ua_p + 1))" sip:carol@a.example \
-	--hdr "Route: <sip:00112233445566778899aabbccddeeff@a.example;lr>" >"$tmp/token.out" 2>&1
-check "a Route with an unknown flow token: 430 Flow Failed with Reason" \
-	grep -q '^Reason: SIP;cause=430;text="the TLS connection of the user in this dialog has closed"' "$tmp/token.out"
+	--hdr "Route: <sip:00112233445566778899aabbccddeeff@a.example;lr;dt=00112233445566778899aabb>" \
+	>"$tmp/token.out" 2>&1
+check "a Route with a made-up flow token: 403 with Reason, not sent to any flow" \
+	grep -q '^Reason: SIP;cause=403;text="the flow token in Route belongs to another dialog"' "$tmp/token.out"
 kill -KILL $ua_pid 2>/dev/null
 wait $ua_pid 2>/dev/null
 sleep 0.3

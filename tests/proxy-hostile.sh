@@ -10,22 +10,43 @@
 H="python3 $srcdir/tests/hostile.py"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 b_sip=$base b_tls=$((base + 1)) b_tls2=$((base + 2)) dnsp=$((base + 8)) bob=$((base + 10))
-lport=$((base + 50))
+bob2=$((base + 11)) uas=$((base + 12)) sink=$((base + 13)) tsink=$((base + 14)) c_sip=$((base + 20))
+d_sip=$((base + 21)) p_sip=$((base + 22)) hole=$((base + 23)) lport=$((base + 50))
 need knotd keymgr kdig ldns-signzone openssl python3
 
 export TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip TB_A_TLS_PORT=$((base + 3)) TB_A_SIP_PORT=$((base + 4))
 start_testbed $dnsp
 
-$H sink udp 127.0.0.2 $bob "$tmp/bob.count" >"$tmp/sink.out" 2>&1 &
-pids="$pids $!"
+# users of b.example (Digest, MD5), one password: the attackers are users too
+pw=$(openssl rand -hex 8)
+for u in carol alice amp loop eve src0 src1 src2 src3 src4 src5 src6 src7 src8 src9; do
+	printf '%s:b.example:%s\n' $u "$(printf '%s:b.example:%s' $u "$pw" | md5sum | cut -d' ' -f1)"
+done >"$tmp/users"
+chmod 600 "$tmp/users"
+# as USER - hostile.py's Digest answer for USER
+as() { echo "--auth $1:$pw"; }
+
+# sinks: UAS that count what reaches them (bob, bob's second contact, the
+# addresses attacks aim at over UDP and TCP, a black hole)
+for x in "udp $bob bob" "udp $bob2 bob2" "udp $sink sink" "tcp $tsink tsink" "udp $hole hole --silent"; do
+	set -- $x
+	$H sink "$1" 127.0.0.2 "$2" "$tmp/$3.count" $4 >"$tmp/$3.out" 2>&1 &
+	pids="$pids $!"
+done
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sip:127.0.0.2:$b_sip;transport=tcp" --listen "sips:127.0.0.2:$b_tls;transport=tls" \
 	--listen "sips:127.0.0.2:$b_tls2;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" \
-	--location "bob@b.example=sip:bob@127.0.0.2:$bob" --log-level debug || exit 1
+	--location "bob@b.example=sip:bob@127.0.0.2:$bob" \
+	--location "fork@b.example=sip:bob@127.0.0.2:$bob" --location "fork@b.example=sip:bob@127.0.0.2:$bob2" \
+	--location "stray@b.example=sip:stray@127.0.0.2:$uas" --users "$tmp/users" --log-level debug || exit 1
 
+# count NAME - how many messages reached sink NAME
+count() { cut -d' ' -f1 "$tmp/$1.count" 2>/dev/null || echo 0; }
 # delivered - how many requests reached bob's sink
-delivered() { cut -d' ' -f1 "$tmp/bob.count" 2>/dev/null || echo 0; }
+delivered() { count bob; }
+# logged REGEX - wait (bounded) for a line of B's log
+logged() { "$srcdir/tests/wait-for.sh" "$tmp/B.log" "$1" 10; }
 
 # request FILE METHOD RURI FROM [EXTRA-HEADER...] - a request file for hostile.py
 request() {
@@ -87,5 +108,188 @@ check "bob got the authenticated MESSAGE only" eval '[ "$(delivered)" -eq $((n0 
 check "one MATCH for a.example in the log, the authenticated connection's" \
 	eval '[ "$(grep -c "domain=a.example rule=secure-tlsa verdict=MATCH" "$tmp/B.log")" -eq 1 ]'
 
+
+# 2. stray responses: relayed only back to where a request of ours came from
+n0=$(count sink)
+$H stray 127.0.0.2 $b_sip sip:stray@b.example $uas $sink $(as carol) >"$tmp/stray.out" 2>&1
+logged 'stray 200 response from 127.0.0.2:[0-9]+ dropped: its top Via is not ours' >/dev/null
+logged 'stray 200 response .* dropped: its top Via is not ours' >/dev/null
+check "a 2xx retransmitted after the transaction ended is relayed to the caller (2 of 2)" \
+	grep -q 'uac got 2 200s' "$tmp/stray.out"
+check "forged strays (the Via under ours changed; a foreign top Via) reach no one" \
+	eval '[ "$(count sink)" -eq "$n0" ] && [ "$(grep -c "dropped: its top Via is not ours" "$tmp/B.log")" -eq 2 ]'
+# the original attack: one datagram, three Vias, the third one the target, over UDP and TCP
+for tp in UDP TCP; do
+	port=$sink name=sink
+	[ $tp = TCP ] && port=$tsink name=tsink
+	n0=$(count $name)
+	printf 'SIP/2.0 200 OK\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-a\nVia: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bK-b\nVia: SIP/2.0/%s 127.0.0.2:%s;branch=z9hG4bK-c\nFrom: <sip:a@b.example>;tag=1\nTo: <sip:b@b.example>;tag=2\nCall-ID: stray-%s@hostile\nCSeq: 1 INVITE\nContent-Length: 0\n\n' \
+		$tp $port $tp >"$tmp/stray-$tp"
+	$H udp 127.0.0.2 $b_sip "$tmp/stray-$tp" --wait 0.5 >/dev/null
+	logged "stray 200 response from 127.0.0.1:[0-9]+ dropped" >/dev/null
+	check "a stray 200 whose third Via names $tp 127.0.0.2:$port: nothing sent there" \
+		eval '[ "$(count $name)" -eq "$n0" ]'
+done
+
+# 3. loops, forks and hop counts
+# 3a. a Route naming this proxy spelled differently (leading zero) is this proxy
+request "$tmp/self" OPTIONS sip:bob@b.example sip:carol@b.example "Route: <sip:127.0.0.2:0$b_sip;lr>"
+n0=$(delivered)
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/self")" --first $(as carol) >"$tmp/self.out"
+check "Route <sip:127.0.0.2:0$b_sip;lr> is recognised as us: delivered once (200)" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/self.out" && [ "$(delivered)" -eq $((n0 + 1)) ]'
+check "  ... and the proxy never sent it to itself" \
+	eval '! grep -q "OPTIONS sip:bob@b.example from 127.0.0.2:$b_sip over" "$tmp/B.log"'
+# 3b. Max-Forwards capped: 100000 in, 69 out
+request "$tmp/mf" OPTIONS sip:bob@b.example sip:carol@b.example
+sed -i 's/^Max-Forwards: 70/Max-Forwards: 100000/' "$tmp/mf"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/mf")" --first $(as carol) >/dev/null
+check "Max-Forwards 100000 leaves as 69" grep -q '^Max-Forwards: 69' "$tmp/bob.count.last"
+# 3c. Max-Breadth (RFC 5393): two contacts share 60; a request allowed one branch forks to one
+n0=$(count bob) n1=$(count bob2)
+request "$tmp/fork" OPTIONS sip:fork@b.example sip:carol@b.example
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/fork")" --first $(as carol) >/dev/null
+"$srcdir/tests/wait-for.sh" "$tmp/bob2.count" "^$((n1 + 1)) " 10
+check "a fork to two contacts: each branch carries Max-Breadth 30" \
+	eval 'grep -q "^Max-Breadth: 30" "$tmp/bob.count.last" && grep -q "^Max-Breadth: 30" "$tmp/bob2.count.last"'
+request "$tmp/fork1" OPTIONS sip:fork@b.example sip:carol@b.example "Max-Breadth: 1"
+n0=$(count bob) n1=$(count bob2)
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/fork1")" --first $(as carol) >"$tmp/fork1.out"
+check "Max-Breadth 1: one branch only (200), with Max-Breadth 1" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/fork1.out" && [ $(($(count bob) + $(count bob2))) -eq $((n0 + n1 + 1)) ]'
+request "$tmp/fork0" OPTIONS sip:fork@b.example sip:carol@b.example "Max-Breadth: 0"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/fork0")" --first $(as carol) >"$tmp/fork0.out"
+check "Max-Breadth 0: 440" grep -q '^SIP/2.0 440' "$tmp/fork0.out"
+# 3d. contacts pointing back at the proxy are refused (they would fork exponentially)
+request "$tmp/regloop" REGISTER sip:b.example sip:loop@b.example \
+	"Contact: <sip:loop@127.0.0.2:$b_sip>, <sip:loop@127.0.0.2:0$b_sip>" "Expires: 300"
+sed -i 's|^To: <sip:b.example>|To: <sip:loop@b.example>|' "$tmp/regloop"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/regloop")" --first $(as loop) >"$tmp/regloop.out"
+check "REGISTER of contacts that are this proxy: 403" grep -q '^SIP/2.0 403' "$tmp/regloop.out"
+# 3e. two proxies whose locations point at each other: RFC 5393 loop detection
+# (two nodes of one domain that trust each other's address; carol is a user of C)
+sed 's/b\.example/c.example/' "$tmp/users" | while IFS=: read -r u r _; do
+	printf '%s:c.example:%s\n' "$u" "$(printf '%s:c.example:%s' "$u" "$pw" | md5sum | cut -d' ' -f1)"
+done >"$tmp/users-c"
+start_proxy C --domain c.example --listen "sip:127.0.0.2:$c_sip;transport=udp" --users "$tmp/users-c" \
+	--trusted 127.0.0.2/32 --location "x@c.example=sip:x@127.0.0.2:$d_sip" --log-level debug || exit 1
+start_proxy D --domain c.example --listen "sip:127.0.0.2:$d_sip;transport=udp" --trusted 127.0.0.2/32 \
+	--location "x@c.example=sip:x@127.0.0.2:$c_sip" --log-level debug || exit 1
+request "$tmp/pingpong" OPTIONS sip:x@c.example sip:carol@c.example
+$H udp 127.0.0.2 $c_sip "$(over UDP "$tmp/pingpong")" --first --wait 10 $(as carol) >"$tmp/pingpong.out"
+check "a loop between two proxies ends in 482 Loop Detected" grep -q '^SIP/2.0 482' "$tmp/pingpong.out"
+check "  ... after at most 2 passes from one proxy to the other" \
+	eval '[ "$(grep -c "OPTIONS sip:x@.* from 127.0.0.2:" "$tmp/C.log")" -le 2 ] && [ "$(grep -c "OPTIONS sip:x@.* from 127.0.0.2:" "$tmp/D.log")" -le 2 ]'
+stop_proxy C
+stop_proxy D
+
+# 4. flow tokens open a user's connection only to requests of their dialog
+rm -f "$tmp/hold-ua"
+$H tls-ua 127.0.0.2 $b_tls alice@b.example "$tmp/ua.count" "$tmp/hold-ua" $(as alice) >"$tmp/ua.out" 2>&1 &
+ua=$!
+"$srcdir/tests/wait-for.sh" "$tmp/ua.out" 'registered: SIP/2.0 200' 10
+$H invite 127.0.0.2 $b_sip sip:alice@b.example "$tmp/dialog" $(as carol) >"$tmp/invite.out" 2>&1
+check "a call to alice goes over her TLS connection, Record-Route with her flow token" \
+	grep -Eq '^INVITE: 200, Route <sip:[0-9a-f]{32}@b.example;lr;dt=[0-9a-f]{24}>' "$tmp/invite.out"
+"$srcdir/tests/wait-for.sh" "$tmp/ua.count" '^2$' 10 # INVITE, ACK
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/dialog")" --first >"$tmp/bye.out"
+check "  ... a request of that dialog reaches her (200)" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/bye.out" && [ "$(cat "$tmp/ua.count")" = 3 ]'
+route=$(grep '^Route:' "$tmp/dialog")
+# (the caller is carol, a user of ours who authenticates: the token must not be worth more)
+request "$tmp/push" MESSAGE sip:anyone@192.0.2.9 sip:carol@b.example "$route"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/push")" --first $(as carol) >"$tmp/push.out"
+request "$tmp/push2" MESSAGE sip:anyone@192.0.2.9 sip:carol@b.example "$route"
+sed -i 's/^To: <sip:anyone@192.0.2.9>/&;tag=made-up/' "$tmp/push2"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/push2")" --first $(as carol) >"$tmp/push2.out"
+check "her token in another request (new Call-ID, with or without a To tag): 403" \
+	eval 'grep -q "^SIP/2.0 403" "$tmp/push.out" && grep -q "^SIP/2.0 403" "$tmp/push2.out"'
+check "  ... and nothing more reached her connection" eval '[ "$(cat "$tmp/ua.count")" = 3 ]'
+touch "$tmp/hold-ua"
+wait $ua
+
+# 5. the registrar
+# 5a. a foreign domain
+request "$tmp/regforeign" REGISTER sip:b.example sip:eve@b.example "Contact: <sip:eve@127.0.0.1:5999>"
+sed -i 's|^To: <sip:b.example>|To: <sip:eve@evil.example>|' "$tmp/regforeign"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/regforeign")" --first $(as eve) >"$tmp/regforeign.out"
+check "REGISTER for a domain that is not ours: 403, nothing bound" \
+	eval 'grep -q "^SIP/2.0 403" "$tmp/regforeign.out" && ! grep -q "registrar: REGISTER eve@evil.example: <" "$tmp/B.log"'
+# regmany FILE AOR N - a REGISTER of N long contacts for AOR
+regmany() {
+	c=$(i=0; while [ $i -lt "$3" ]; do
+		printf '%s<sip:u%03d-%0200d@127.0.0.1:5999>' "${i#0}" $i 0 | sed 's/^[1-9][0-9]*</, </'; i=$((i + 1))
+	done)
+	request "$1" REGISTER sip:b.example "sip:$2" "Contact: $c" "Expires: 300"
+	sed -i "s|^To: <sip:b.example>|To: <sip:$2>|" "$1"
+}
+# 5b. many bindings for one AOR
+regmany "$tmp/reg40" amp@b.example 40
+$H tcp 127.0.0.2 $b_sip "$(over TCP "$tmp/reg40")" --first $(as amp) >"$tmp/reg40.out"
+check "REGISTER of 40 contacts for one AOR: refused (503), none bound" \
+	eval 'grep -q "^SIP/2.0 503" "$tmp/reg40.out"'
+regmany "$tmp/reg10" amp@b.example 10
+$H tcp 127.0.0.2 $b_sip "$(over TCP "$tmp/reg10")" --first $(as amp) >"$tmp/reg10.out"
+check "REGISTER of 10 (--max-contacts): 200" grep -q '^SIP/2.0 200' "$tmp/reg10.out"
+# 5c. the amplifier: a small query over UDP for an AOR with long contacts
+request "$tmp/query" REGISTER sip:b.example sip:amp@b.example
+sed -i 's|^To: <sip:b.example>|To: <sip:amp@b.example>|' "$tmp/query"
+q=$(over UDP "$tmp/query")
+$H udp 127.0.0.2 $b_sip "$q" --first $(as amp) >"$tmp/query.out"
+size=$(sed -n 's/^SIP\/2.0 200 OK size=//p' "$tmp/query.out")
+check "a small query over UDP (with its credentials): answered within 1300 bytes (got ${size:-none})" \
+	eval '[ -n "$size" ] && [ "$size" -le 1300 ]'
+# 5d. maddr in the Via: ignored, the answer comes back to the sender; nothing to the third party
+n0=$(count sink)
+request "$tmp/maddr" REGISTER sip:b.example sip:amp@b.example
+sed -i "s|^To: <sip:b.example>|To: <sip:amp@b.example>|; s|;rport$|;rport;maddr=127.0.0.2|; s|@LOCAL@|127.0.0.2:$sink|" "$tmp/maddr"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/maddr")" --first $(as amp) >"$tmp/maddr.out"
+check "Via with maddr (and sent-by) of a third party: challenged and answered at the sender, nothing there" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/maddr.out" && [ "$(count sink)" -eq "$n0" ]'
+request "$tmp/maddrname" OPTIONS sip:b.example sip:carol@b.example
+sed -i 's|;rport$|;rport;maddr=unresolvable.invalid|' "$tmp/maddrname"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/maddrname")" --first $(as carol) >"$tmp/maddrname.out"
+check "Via maddr=a host name: ignored (no lookup), answered to the sender" \
+	grep -q '^SIP/2.0 200' "$tmp/maddrname.out"
+# 5e. per source: one address cannot fill the location service
+i=0
+while [ $i -lt 10 ]; do
+	regmany "$tmp/src$i" "src$i@b.example" 10
+	$H tcp 127.0.0.2 $b_sip "$(over TCP "$tmp/src$i")" --first $(as src$i) >"$tmp/src$i.out"
+	i=$((i + 1))
+done
+check "100 bindings from one address (10 AORs x 10): the last REGISTER refused (503)" \
+	eval 'grep -q "^SIP/2.0 503" "$tmp/src9.out" && grep -q "max-source-bindings" "$tmp/B.log"'
+request "$tmp/alice" REGISTER sip:b.example sip:alice@b.example "Contact: <sip:alice@127.0.0.3:5999>"
+sed -i 's|^To: <sip:b.example>|To: <sip:alice@b.example>|' "$tmp/alice"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/alice")" --first --bind 127.0.0.3 $(as alice) >"$tmp/alice.out"
+check "  ... while a user from another address still registers (200)" grep -q '^SIP/2.0 200' "$tmp/alice.out"
+
 stop_proxy B
+# a forked OPTIONS answered 200 twice once made nta free our UDP listener (a
+# second final answer on a finished transaction): a crash seconds later, an
+# assertion at exit
+check "B exits cleanly after all this (no assertion, no crash)" \
+	eval 'grep -q "drained, exiting" "$tmp/B.log" && ! grep -Eq "Assertion|Segmentation|Aborted" "$tmp/B.log"'
+
+# 6. --max-pending is no longer bypassed by a To tag or an ACK
+start_proxy P --domain b.example --listen "sip:127.0.0.2:$p_sip;transport=udp" --max-pending 3 \
+	--location "bob@b.example=sip:bob@127.0.0.2:$bob" --location "hole@b.example=sip:hole@127.0.0.2:$hole" \
+	--users "$tmp/users" --log-level debug || exit 1
+$H invite 127.0.0.2 $p_sip sip:bob@b.example "$tmp/pdialog" $(as carol) >"$tmp/pinvite.out" 2>&1
+request "$tmp/fill" INVITE sip:hole@b.example sip:carol@b.example
+for i in 1 2 3; do $H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/fill")" --wait 1 $(as carol) >/dev/null; done
+"$srcdir/tests/wait-for.sh" "$tmp/hole.count" '^([3-9]|[1-9][0-9]+) ' 10
+request "$tmp/totag" BYE sip:bob@127.0.0.2:$bob sip:carol@b.example
+sed -i 's/^To: <sip:bob@127.0.0.2:[0-9]*>/&;tag=made-up/' "$tmp/totag"
+$H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/totag")" --first >"$tmp/totag.out"
+check "overloaded (3 pending, --max-pending 3): a made-up To tag gets 503" grep -q '^SIP/2.0 503' "$tmp/totag.out"
+n0=$(count bob)
+sed 's/^BYE /ACK /; s/^CSeq: 1 BYE/CSeq: 1 ACK/' "$tmp/totag" >"$tmp/fakeack"
+$H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/fakeack")" --wait 0.5 >/dev/null
+"$srcdir/tests/wait-for.sh" "$tmp/P.log" 'ACK from 127.0.0.1:[0-9]+ -> 503' 10
+check "  ... a made-up ACK is dropped, not forwarded" eval '[ "$(count bob)" -eq "$n0" ]'
+$H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/pdialog")" --first >"$tmp/pbye.out"
+check "  ... a BYE of a dialog it record-routed still passes (200)" grep -q '^SIP/2.0 200' "$tmp/pbye.out"
+stop_proxy P
 finish
