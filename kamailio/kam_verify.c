@@ -24,6 +24,7 @@ struct kv {
 	struct sipdance_dane *dane;
 	struct sipdance_policy *policy;
 	unsigned max_wait_ms;
+	size_t max_targets;
 	struct sipdance_loop *loop; /* the library's poll loop: lookups run on it */
 };
 
@@ -111,6 +112,7 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 	if (!(kv = calloc(1, sizeof(*kv))))
 		return *why = "out of memory", ENOMEM;
 	kv->max_wait_ms = conf->max_wait_ms;
+	kv->max_targets = conf->max_targets;
 	if ((err = sipdance_loop_poll_alloc(&kv->loop))) {
 		*why = "out of memory";
 		goto fail;
@@ -169,23 +171,31 @@ static void locate_done(void *arg, struct sipdance_locate *loc)
 /* locate - resolve sips:@what (or @what when it is a URI) within max_wait; NULL with r filled on failure */
 static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv_result *r)
 {
-	struct sipdance_locate_conf lc = { .dns = kv->dns, .policy = kv->policy, .dane = kv->dane };
+	struct sipdance_locate_conf lc = { .dns = kv->dns, .policy = kv->policy, .dane = kv->dane,
+					   .max_targets = kv->max_targets };
 	struct sipdance_locate *loc = NULL;
 	const char *why = NULL;
-	char uri[320];
-	int done = 0, err;
+	char uri[640];
+	int done = 0, err, n;
 
 	if (!strncasecmp(what, "sip:", 4) || !strncasecmp(what, "sips:", 5))
-		snprintf(uri, sizeof(uri), "%s", what);
+		n = snprintf(uri, sizeof(uri), "%s", what);
 	else
-		snprintf(uri, sizeof(uri), "sips:%s", what);
+		n = snprintf(uri, sizeof(uri), "sips:%s", what);
+	if (n < 0 || (size_t)n >= sizeof(uri)) { /* never a truncated name */
+		kv_fail(r, "NOMATCH", "cannot locate %.64s...: too long", what);
+		return NULL;
+	}
 	if ((err = sipdance_locate_start(&loc, &lc, uri, locate_done, &done, &why))) {
 		kv_fail(r, "NOMATCH", "cannot locate %s: %s", what, why ? why : strerror(err));
 		return NULL;
 	}
 	if ((err = sipdance_loop_run(kv->loop, &done, (long)kv->max_wait_ms))) {
 		sipdance_locate_free(loc);
-		kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
+		if (err == ETIMEDOUT)
+			kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
+		else
+			kv_fail(r, "INDETERMINATE", "DNS for %s: %s", what, strerror(err));
 		return NULL;
 	}
 	return loc;

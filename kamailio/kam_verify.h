@@ -24,6 +24,7 @@ struct kv_conf {
 	unsigned timeout_ms;       /* per DNS lookup */
 	unsigned max_wait_ms;      /* per script function call, all lookups together */
 	size_t cache_size;         /* DNS answers kept per process */
+	size_t max_targets;        /* TLS targets of a domain used per call (0: the library's 16) */
 };
 
 /* What one call found: what the pseudo-variables show. */
@@ -33,7 +34,7 @@ struct kv_result {
 	char rule[32];      /* policy rule of the target that decided */
 	char target[300];   /* host:port of that target */
 	char addr[64];      /* a DNSSEC-validated address, IPv4 first: ADDR:PORT ([v6]:PORT); "" if none */
-	char name[300];     /* what was checked: domain, or the user's TLSA owner name */
+	char name[640];     /* what was checked: domain or address (never truncated), or the user's TLSA owner name */
 	char reason[256];   /* one line, safe inside a quoted SIP header value */
 };
 

@@ -7,7 +7,7 @@ EXTRA_DIST += kamailio/get-source.sh kamailio/sipdance_mod.c kamailio/kam_verify
 	tests/kamailio-lib.sh tests/kamailio-sip.py tests/kamailio-compare.py tests/kamailio-uac.xml \
 	tests/kamailio-uas.xml tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
 	tests/kamailio-interop.sh tests/kamailio-kemi.sh tests/kamailio-kemi.cfg tests/kamailio-kemi.js \
-	tests/kamailio-stir.sh tests/kamailio-stir.cfg \
+	tests/kamailio-stir.sh tests/kamailio-stir.cfg tests/kamailio-listen.py examples/kamailio/add-user.sh \
 	bench/kamailio-bench.sh bench/kamailio-bench.cfg docs/kamailio-module.md
 
 if KAMAILIO_MODULE

@@ -3,9 +3,10 @@
  * sipdance_mod.c - the Kamailio module sipdance.so: script functions and
  * KEMI exports that authenticate the TLS peer of a request (server TLSA of a
  * domain), a user's client certificate (_user TLSA) and check a destination's
- * DANE policy, with $sipdance(verdict|reason|action|rule|target|addr|name).
- * Built against the exact Kamailio source of the installed binary
- * (kamailio/get-source.sh); the decisions live in kam_verify.c.
+ * DANE policy. The result is $xavp(sipdance), read as $sipdance(verdict|
+ * reason|action|rule|target|addr|name): it belongs to the request and its
+ * transaction. Built against the exact Kamailio source of the installed
+ * binary (kamailio/get-source.sh); the decisions live in kam_verify.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,13 +19,18 @@
 #include "core/kemi.h"
 #include "core/dprint.h"
 #include "core/tcp_conn.h"
+#include "core/xavp.h"
 #include "core/parser/parse_from.h"
+#include "core/parser/parse_uri.h"
 #include "modules/tls/tls_server.h"
 
 #include <sipdance/common.h>
 #include "kam_verify.h"
 
 MODULE_VERSION
+
+/* The longest argument taken: a URI or user@domain holds a host of 253 octets and a local part of 255. */
+#define ARG_MAX 600
 
 static char *p_resolver;
 static char *p_trust_anchor;
@@ -33,13 +39,16 @@ static char *p_policy = "opportunistic";
 static int p_timeout = 1000;
 static int p_max_wait = 2000;
 static int p_cache_size = 4096;
+static int p_max_targets = 4;
 static struct kv_conf conf;
 
-static struct kv *ctx;           /* this process's context, made on first use */
-static struct kv_result last;    /* what the pseudo-variables show */
-static unsigned int last_msg_id; /* ... for this message only */
-static int last_msg_pid;
-static int have_last;
+static struct kv *ctx;       /* this process's context, made on first use */
+static struct kv_result cur; /* the call in progress, published as $xavp(sipdance) */
+
+/* $sipdance(NAME) reads the field NAME of $xavp(sipdance); kv_result order. */
+static str xname = str_init("sipdance");
+static const char *const pv_names[] = { "verdict", "reason", "action", "rule", "target", "addr", "name" };
+#define NFIELDS (sizeof(pv_names) / sizeof(pv_names[0]))
 
 /* on_log - libsipdance's log lines into Kamailio's log */
 static void on_log(enum sipdance_log_level level, const char *module, const char *msg, void *arg)
@@ -68,8 +77,8 @@ static int set_domain_policy(modparam_t type, void *val)
 /* fill_conf - the kv_conf from the module parameters */
 static int fill_conf(void)
 {
-	if (p_timeout <= 0 || p_max_wait <= 0 || p_cache_size <= 0) {
-		LM_ERR("timeout, max_wait and cache_size must be positive\n");
+	if (p_timeout <= 0 || p_max_wait <= 0 || p_cache_size <= 0 || p_max_targets <= 0) {
+		LM_ERR("timeout, max_wait, cache_size and max_targets must be positive\n");
 		return -1;
 	}
 	conf.resolver = p_resolver;
@@ -79,6 +88,7 @@ static int fill_conf(void)
 	conf.timeout_ms = (unsigned)p_timeout;
 	conf.max_wait_ms = (unsigned)p_max_wait;
 	conf.cache_size = (size_t)p_cache_size;
+	conf.max_targets = (size_t)p_max_targets;
 	return 0;
 }
 
@@ -98,8 +108,8 @@ static int mod_init(void)
 		return -1;
 	}
 	kv_free(probe);
-	LM_INFO("sipdance: resolver %s, policy %s, per-lookup timeout %d ms, at most %d ms per call\n",
-		p_resolver, p_policy, p_timeout, p_max_wait);
+	LM_INFO("sipdance: resolver %s, policy %s, per-lookup timeout %d ms, at most %d ms and %d targets "
+		"per call\n", p_resolver, p_policy, p_timeout, p_max_wait, p_max_targets);
 	return 0;
 }
 
@@ -128,24 +138,112 @@ static struct kv *get_ctx(void)
 	return ctx;
 }
 
-/* begin - start a fresh result for @msg */
-static struct kv_result *begin(struct sip_msg *msg)
+/* begin - a fresh result */
+static struct kv_result *begin(void)
 {
-	memset(&last, 0, sizeof(last));
-	last_msg_id = msg->id;
-	last_msg_pid = msg->pid;
-	have_last = 1;
-	return &last;
+	memset(&cur, 0, sizeof(cur));
+	return &cur;
 }
 
-/* finish - log a result; the script sees 1 or -1 (never 0, which would stop it) */
+/*
+ * publish - the result as $xavp(sipdance), replacing an earlier one. XAVPs
+ * belong to the message being routed, and tm moves a request's into its
+ * transaction: failure_route and onreply_route see the verdict of their own
+ * request, and a message that ran no sipdance function sees none.
+ */
+static void publish(const struct kv_result *r)
+{
+	const char *v[NFIELDS] = { r->verdict, r->reason, r->action, r->rule, r->target, r->addr, r->name };
+	sr_xavp_t *root = NULL;
+
+	xavp_rm_by_name(&xname, 1, NULL);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		str f = { (char *)pv_names[i], (int)strlen(pv_names[i]) };
+		sr_xval_t x = { .type = SR_XTYPE_STR };
+
+		x.v.s.s = (char *)v[i];
+		x.v.s.len = (int)strlen(v[i]);
+		if (i ? !xavp_add_value(&f, &x, &root->val.v.xavp)
+		      : !(root = xavp_add_xavp_value(&xname, &f, &x, NULL))) {
+			LM_ERR("sipdance: no shared memory for $xavp(sipdance)\n");
+			xavp_rm_by_name(&xname, 1, NULL);
+			return;
+		}
+	}
+}
+
+/* finish - log and publish the result; the script sees 1 or -1 (never 0, which would stop it) */
 static int finish(const char *func, int rc)
 {
 	if (rc > 0)
-		LM_DBG("%s(%s): %s: %s\n", func, last.name, last.verdict, last.reason);
+		LM_DBG("%s(%s): %s: %s\n", func, cur.name, cur.verdict, cur.reason);
 	else
-		LM_INFO("%s(%s): %s: %s\n", func, last.name, last.verdict, last.reason);
+		LM_INFO("%s(%s): %s: %s\n", func, cur.name, cur.verdict, cur.reason);
+	publish(&cur);
 	return rc > 0 ? 1 : -1;
+}
+
+/*
+ * copy_arg - @in as a C string in @out (ARG_MAX octets), or 0 with @r
+ * failed: an identity is never truncated, so what does not fit, holds a NUL
+ * or is empty is refused.
+ */
+static int copy_arg(const char *what, const str *in, char *out, struct kv_result *r)
+{
+	const char *bad = in->len <= 0 ? "empty" : in->len >= ARG_MAX ? "longer than 600 octets"
+			  : memchr(in->s, '\0', (size_t)in->len) ? "holds a NUL octet" : NULL;
+
+	if (bad) {
+		snprintf(r->name, sizeof(r->name), "%.*s%s", in->len > 64 ? 64 : in->len, in->s,
+			 in->len > 64 ? "..." : "");
+		kv_fail(r, "NOMATCH", "%s refused: %s", what, bad);
+		return 0;
+	}
+	memcpy(out, in->s, (size_t)in->len);
+	out[in->len] = '\0';
+	return 1;
+}
+
+/*
+ * uri_host - "HOST[:PORT]" of the sip:/sips: URI @uri, parsed by
+ * Kamailio's own parser: the host checked is the host Kamailio routes to.
+ * A maddr parameter (tm would send there instead) and anything else than a
+ * SIP URI with a host are refused; 0 with @r failed.
+ */
+static int uri_host(const char *uri, char *out, size_t size, struct kv_result *r)
+{
+	struct sip_uri u;
+	int v6;
+
+	if (parse_uri((char *)uri, (int)strlen(uri), &u) < 0 || (u.type != SIP_URI_T && u.type != SIPS_URI_T) ||
+	    u.host.len <= 0) {
+		kv_fail(r, "NOMATCH", "not a sip: or sips: URI with a host");
+		return 0;
+	}
+	if (u.maddr_val.len > 0) {
+		kv_fail(r, "NOMATCH", "maddr parameter: the request would not go to the host");
+		return 0;
+	}
+	v6 = memchr(u.host.s, ':', (size_t)u.host.len) && u.host.s[0] != '[';
+	snprintf(out, size, "%s%.*s%s%s%.*s", v6 ? "[" : "", u.host.len, u.host.s, v6 ? "]" : "",
+		 u.port.len > 0 ? ":" : "", u.port.len, u.port.s);
+	return 1;
+}
+
+/* is_uri - whether @s starts with sip: or sips: */
+static int is_uri(const char *s)
+{
+	return !strncasecmp(s, "sip:", 4) || !strncasecmp(s, "sips:", 5);
+}
+
+/* plain_host - @s is a host, host:port or [v6]:port and nothing else (no user, parameters, headers) */
+static int plain_host(const char *s, struct kv_result *r)
+{
+	if (s[strcspn(s, "@;?<> \t\r\n\"")]) {
+		kv_fail(r, "NOMATCH", "not a domain name: %s", s);
+		return 0;
+	}
+	return 1;
 }
 
 /* peer_chain - the TLS peer's chain of the connection @msg came on, end entity first */
@@ -189,12 +287,13 @@ static STACK_OF(X509) *peer_chain(struct sip_msg *msg, struct kv_result *r)
 /* verify_peer - the request's TLS peer is a server of @domain */
 static int verify_peer(struct sip_msg *msg, str *domain)
 {
-	struct kv_result *r = begin(msg);
+	struct kv_result *r = begin();
 	STACK_OF(X509) *chain;
-	char d[256];
+	char d[ARG_MAX];
 	int rc = -1;
 
-	snprintf(d, sizeof(d), "%.*s", domain->len, domain->s);
+	if (!copy_arg("domain", domain, d, r) || !plain_host(d, r))
+		return finish("sipdance_verify_peer", -1);
 	snprintf(r->name, sizeof(r->name), "%s", d);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
@@ -205,22 +304,38 @@ static int verify_peer(struct sip_msg *msg, str *domain)
 	return finish("sipdance_verify_peer", rc);
 }
 
-/* verify_user - the request's TLS client certificate is @address's (_user TLSA); NULL: the From URI */
+/* from_address - "user@host" of the From URI, by Kamailio's parser; 0 with @r failed */
+static int from_address(struct sip_msg *msg, char *out, struct kv_result *r)
+{
+	struct sip_uri *u = parse_from_uri(msg);
+
+	if (!u || (u->type != SIP_URI_T && u->type != SIPS_URI_T)) {
+		kv_fail(r, "NOMATCH", "no From header with a sip: or sips: URI");
+		return 0;
+	}
+	if (u->user.len <= 0 || u->host.len <= 0 || u->user.len + 1 + u->host.len >= ARG_MAX) {
+		kv_fail(r, "NOMATCH", "From URI refused: %s",
+			u->user.len <= 0 || u->host.len <= 0 ? "no user or no host" : "longer than 600 octets");
+		return 0;
+	}
+	snprintf(out, ARG_MAX, "%.*s@%.*s", u->user.len, u->user.s, u->host.len, u->host.s);
+	if (strlen(out) != (size_t)(u->user.len + 1 + u->host.len)) {
+		kv_fail(r, "NOMATCH", "From URI refused: holds a NUL octet");
+		return 0;
+	}
+	return 1;
+}
+
+/* verify_user - the request's TLS client certificate is @address's (_user TLSA); NULL: the From URI's */
 static int verify_user(struct sip_msg *msg, str *address)
 {
-	struct kv_result *r = begin(msg);
+	struct kv_result *r = begin();
 	STACK_OF(X509) *chain;
-	char a[300];
+	char a[ARG_MAX];
 	int rc = -1;
 
-	if (address) {
-		snprintf(a, sizeof(a), "%.*s", address->len, address->s);
-	} else if (parse_from_header(msg) < 0 || !get_from(msg)) {
-		kv_fail(r, "NOMATCH", "no parsable From header");
+	if (address ? !copy_arg("address", address, a, r) : !from_address(msg, a, r))
 		return finish("sipdance_verify_user", -1);
-	} else {
-		snprintf(a, sizeof(a), "%.*s", get_from(msg)->uri.len, get_from(msg)->uri.s);
-	}
 	snprintf(r->name, sizeof(r->name), "%s", a);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
@@ -234,16 +349,20 @@ static int verify_user(struct sip_msg *msg, str *address)
 /* check_dest - @dest may be relayed to under DANE policy */
 static int check_dest(struct sip_msg *msg, str *dest)
 {
-	struct kv_result *r = begin(msg);
-	char d[300];
+	struct kv_result *r = begin();
+	char d[ARG_MAX], h[ARG_MAX];
 	int rc = -1;
 
-	snprintf(d, sizeof(d), "%.*s", dest->len, dest->s);
+	(void)msg;
+	if (!copy_arg("destination", dest, d, r))
+		return finish("sipdance_check_dest", -1);
 	snprintf(r->name, sizeof(r->name), "%s", d);
+	if (is_uri(d) ? !uri_host(d, h, sizeof(h), r) : !plain_host(d, r))
+		return finish("sipdance_check_dest", -1);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
 	else
-		rc = kv_check_dest(ctx, d, r);
+		rc = kv_check_dest(ctx, is_uri(d) ? h : d, r);
 	return finish("sipdance_check_dest", rc);
 }
 
@@ -320,14 +439,10 @@ static int ki_check_dest(struct sip_msg *msg, str *dest)
 	return dest && dest->len > 0 ? check_dest(msg, dest) : -1;
 }
 
-/* $sipdance(NAME): the fields of the last result for this message. */
-enum { PV_VERDICT, PV_REASON, PV_ACTION, PV_RULE, PV_TARGET, PV_ADDR, PV_NAME };
-static const char *const pv_names[] = { "verdict", "reason", "action", "rule", "target", "addr", "name" };
-
 /* pv_parse_sd - the inner name of $sipdance(...) */
 static int pv_parse_sd(pv_spec_t *sp, str *in)
 {
-	for (size_t i = 0; i < sizeof(pv_names) / sizeof(pv_names[0]); i++) {
+	for (size_t i = 0; i < NFIELDS; i++) {
 		if (in->len == (int)strlen(pv_names[i]) && !strncmp(in->s, pv_names[i], (size_t)in->len)) {
 			sp->pvp.pvn.type = PV_NAME_INTSTR;
 			sp->pvp.pvn.u.isname.type = 0;
@@ -339,27 +454,20 @@ static int pv_parse_sd(pv_spec_t *sp, str *in)
 	return -1;
 }
 
-/* pv_get_sd - a field, or $null when no sipdance function ran for this message */
+/* pv_get_sd - a field of $xavp(sipdance), or $null when no sipdance function ran for this message */
 static int pv_get_sd(struct sip_msg *msg, pv_param_t *param, pv_value_t *res)
 {
-	const char *v;
-	str s;
+	int n = param->pvn.u.isname.name.n;
+	sr_xavp_t *x;
+	str f;
 
-	if (!msg || !have_last || msg->id != last_msg_id || msg->pid != last_msg_pid)
+	if (n < 0 || (size_t)n >= NFIELDS)
 		return pv_get_null(msg, param, res);
-	switch (param->pvn.u.isname.name.n) {
-	case PV_VERDICT: v = last.verdict; break;
-	case PV_REASON: v = last.reason; break;
-	case PV_ACTION: v = last.action; break;
-	case PV_RULE: v = last.rule; break;
-	case PV_TARGET: v = last.target; break;
-	case PV_ADDR: v = last.addr; break;
-	case PV_NAME: v = last.name; break;
-	default: return pv_get_null(msg, param, res);
-	}
-	s.s = (char *)v;
-	s.len = (int)strlen(v);
-	return pv_get_strval(msg, param, res, &s);
+	f.s = (char *)pv_names[n];
+	f.len = (int)strlen(pv_names[n]);
+	if (!(x = xavp_get_child_with_sval(&xname, &f)))
+		return pv_get_null(msg, param, res);
+	return pv_get_strval(msg, param, res, &x->val.v.s);
 }
 
 static cmd_export_t cmds[] = {
@@ -382,6 +490,7 @@ static param_export_t params[] = {
 	{ "timeout", PARAM_INT, &p_timeout },
 	{ "max_wait", PARAM_INT, &p_max_wait },
 	{ "cache_size", PARAM_INT, &p_cache_size },
+	{ "max_targets", PARAM_INT, &p_max_targets },
 	{ 0, 0, 0 }
 };
 

@@ -225,11 +225,17 @@ static struct sipdance_target *add_target(struct sipdance_locate *loc, const cha
 {
 	struct sipdance_target *t;
 
+	size_t max = loc->conf.max_targets && loc->conf.max_targets < MAX_TARGETS ? loc->conf.max_targets
+										     : MAX_TARGETS;
+
 	for (size_t i = 0; i < loc->nt; i++)
 		if (!strcasecmp(loc->t[i].host, host) && loc->t[i].port == port)
 			return NULL;
-	if (loc->nt == MAX_TARGETS)
+	if (loc->nt == max) {
+		sd_log(SIPDANCE_LOG_DEBUG, "locate", "%s: only the first %zu targets are used, not %s:%u",
+		       loc->domain, max, host, port);
 		return NULL;
+	}
 	t = &loc->t[loc->nt];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);

@@ -74,13 +74,23 @@ tb_start() {
 	. "$tmp/tb/env.sh"
 }
 
-# kam_env [CERT KEY] - the environment examples/kamailio/kamailio.cfg reads
+# Digest users of b.example (examples/kamailio/add-user.sh): bob and alice, with these passwords
+KAM_PW_BOB=bob-pw-3f1 KAM_PW_ALICE=alice-pw-9c2
+
+# kam_env [CERT KEY] - the environment examples/kamailio/kamailio.cfg reads, and its users database
 kam_env() {
 	export SD_DOMAIN=b.example SD_ADDR=127.0.0.2 SD_SIP_PORT=$TB_B_SIP_PORT SD_TLS_PORT=$TB_B_TLS_PORT
 	export SD_CERT=${1:-$TB_CERT_B} SD_KEY=${2:-$TB_KEY_B}
 	export SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR"
 	# the module's bound on a DNS answer, stretched like our waits when Kamailio runs under valgrind
-	export SD_MAX_WAIT=$((2000 * vg_slow))
+	export SD_MAX_WAIT=$((2000 * vg_slow)) SD_DNS_TIMEOUT=$((1000 * vg_slow))
+	# the tests send more than pike's 30 requests in 2 s from 127.0.0.1; KAM_PIKE_DEFAULT=1: the shipped rate
+	if [ -n "${KAM_PIKE_DEFAULT-}" ]; then unset SD_PIKE_DENSITY; else export SD_PIKE_DENSITY=100000; fi
+	if [ ! -s "$tmp/users/subscriber" ]; then
+		"$top/examples/kamailio/add-user.sh" "$tmp/users" bob b.example "$KAM_PW_BOB"
+		"$top/examples/kamailio/add-user.sh" "$tmp/users" alice b.example "$KAM_PW_ALICE"
+	fi
+	export SD_AUTH_DB="text://$tmp/users"
 }
 
 # kam_start [-A DEFINE]... - start Kamailio (config $KAM_CFG, default the example) as our child; wait until it answers
@@ -108,7 +118,7 @@ kam_wait() {
 sip() {
 	local tp=$1 port=$TB_B_SIP_PORT
 	shift
-	[ "$tp" = udp ] || port=$TB_B_TLS_PORT
+	[ "$tp" = tls ] && port=$TB_B_TLS_PORT
 	"$top/tests/kamailio-sip.py" "$tp" 127.0.0.2 "$port" "$@" >"$tmp/resp" 2>&1
 }
 

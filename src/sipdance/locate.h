@@ -70,6 +70,8 @@ struct sipdance_locate_conf {
 	unsigned max_wait_ms;             /* no lookup starts later than this after the start:
 					     the domain is then INDETERMINATE (0: no limit); the
 					     whole resolution is bounded by it plus one DNS timeout */
+	size_t max_targets;               /* TLS targets used, in RFC 3263 order (0: 16, also the
+					     most): bounds the lookups one resolution costs */
 };
 
 typedef void (sipdance_locate_cb)(void *arg, struct sipdance_locate *loc);
