@@ -41,7 +41,8 @@ px_stop() {
 	wait "$px_pid" 2>/dev/null
 }
 
-# call NAME UAS_PORT TARGET_ADDR TARGET_PORT RDOMAIN SERVICE FROMUSER FDOMAIN - one SIPp call through both proxies
+# call NAME UAS_PORT TARGET_ADDR TARGET_PORT RDOMAIN SERVICE FROMUSER FDOMAIN [PASSWORD] - one SIPp call through
+# both proxies (the UAC answers a Digest challenge with FROMUSER and PASSWORD)
 call() {
 	name=$1
 	rm -f "$tmp"/*.msg
@@ -49,10 +50,12 @@ call() {
 		-cp $((base + 10)) -m 1 -timeout 20 -nostdin -trace_msg -message_file "$tmp/uas-$name.msg" \
 		>"$tmp/uas-$name.out" 2>&1) &
 	uas=$!
-	sleep 0.3
+	# until the UAS's port is bound
+	for _ in $(seq $((50 * vg_slow))); do ss -Hunl "sport = :$2" | grep -q . && break; sleep 0.1; done
 	(cd "$tmp" && timeout 40 sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.5 -p "$uac" \
 		-mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
-		-key extrahdr "Identity: $identity" -d 300 -m 1 -timeout 20 -recv_timeout 5000 -nostdin -trace_msg \
+		-key extrahdr "Identity: $identity" -au "$7" -ap "${9:-none}" -d $((300 * vg_slow)) -m 1 -timeout 20 \
+		-recv_timeout 5000 -nostdin -trace_msg \
 		-message_file "$tmp/uac-$name.msg" >"$tmp/uac-$name.out" 2>&1)
 	rc=$?
 	wait "$uas"
@@ -84,9 +87,10 @@ if grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null; then export SD_ADDR6="[:
 # shellcheck disable=SC2086
 kam_start $v6 || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
 
-# bob registers at Kamailio (UDP), with his SIPp UAS as contact
-sip udp REGISTER sip:b.example sip:bob@b.example --to sip:bob@b.example --contact "sip:bob@127.0.0.1:$uas_b"
-expect "bob registers at Kamailio" "^SIP/2.0 200 "
+# bob registers at Kamailio (UDP, Digest) from the port of his SIPp UAS: Kamailio reaches him there
+sip udp REGISTER sip:b.example sip:bob@b.example --to sip:bob@b.example --contact "sip:bob@127.0.0.1:$uas_b" \
+	--auth "bob:$KAM_PW_BOB" --bind "127.0.0.1:$uas_b"
+expect "bob registers at Kamailio (Digest)" "^SIP/2.0 200 "
 
 # a -> b: SIPp -> sipdance-proxy (UDP) -> TLS, DANE both ways -> Kamailio -> bob's UAS
 call a-to-b "$uas_b" 127.0.0.1 "$TB_A_SIP_PORT" b.example bob alice a.example
@@ -95,7 +99,7 @@ grep -q "domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/px.log" &&
 	bad "a-to-b: no DANE MATCH for b.example in the proxy log" "$tmp/px.log"
 
 # b -> a: SIPp -> Kamailio (UDP) -> sipdance_check_dest -> TLS -> sipdance-proxy -> alice's UAS
-call b-to-a "$uas_a" 127.0.0.2 "$TB_B_SIP_PORT" a.example alice bob b.example
+call b-to-a "$uas_a" 127.0.0.2 "$TB_B_SIP_PORT" a.example alice bob b.example "$KAM_PW_BOB"
 grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/px.log" &&
 	ok "b-to-a: sipdance-proxy accepted Kamailio's request only as DANE-authenticated b.example" ||
 	bad "b-to-a: no inbound DANE MATCH for b.example in the proxy log" "$tmp/px.log"

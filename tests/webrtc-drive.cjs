@@ -10,7 +10,7 @@
 // calls sipdance-ua: ICE-lite, DTLS-SRTP, SRTP against Chromium), uacall (sipdance-ua, started with
 // WR_UA_CMD once alice registered, output in WR_UA_LOG, calls alice: the UA controls ICE, is DTLS server).
 // Environment: WR_CHROMIUM (binary), WR_HTTP (base URL of the page), WR_WS_C / WR_WS_B (the edges'
-// WebSocket URLs), WR_TARGET (whom alice calls), WR_SCREENSHOT (PNG path, call scenario), WR_TIMEOUT_MS.
+// WebSocket URLs), WR_PW_ALICE / WR_PW_BOB (the phones' Digest passwords), WR_TARGET (whom alice calls), WR_SCREENSHOT (PNG path, call scenario), WR_TIMEOUT_MS.
 'use strict';
 const crypto = require('crypto');
 const { chromium } = require('playwright-core');
@@ -70,7 +70,8 @@ async function open(browser, user, domain, ws) {
 	const logs = [];
 	page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
 	page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-	const url = `${env.WR_HTTP}/index.html?ws=${encodeURIComponent(ws)}&user=${user}&domain=${domain}`;
+	const pw = encodeURIComponent(env[`WR_PW_${user.toUpperCase()}`] || '');
+	const url = `${env.WR_HTTP}/index.html?ws=${encodeURIComponent(ws)}&user=${user}&domain=${domain}&password=${pw}`;
 	await page.goto(url);
 	const p = { ctx, page, frames, logs, user };
 	try {

@@ -77,6 +77,8 @@ export NODE_PATH="$WR_OUT/node_modules"
 export WR_HTTP=http://127.0.0.1:8000
 export WR_WS_C=ws://127.0.0.3:8080 WR_WS_B=ws://127.0.0.2:8080
 export TB_A_TLS_PORT=5061 TB_B_TLS_PORT=5061 TB_C_TLS_PORT=5061 TB_A_SIP_PORT=5060
+# the phones' Digest passwords at their edges (alice@c.example, bob@b.example)
+export WR_PW_ALICE=alice-wr-71d WR_PW_BOB=bob-wr-4e0
 
 # stop_pid PID - SIGTERM, SIGKILL after 5 s (times vg_slow)
 stop_pid() {
@@ -107,8 +109,13 @@ edge_start() {
 	local name=$1 domain=$2 addr=$3 cert=$4 key=$5 pid
 	shift 5
 	mkdir -p "$tmp/run-$name"
+	if [ ! -s "$tmp/users/subscriber" ]; then
+		"$top/examples/kamailio/add-user.sh" "$tmp/users" alice c.example "$WR_PW_ALICE"
+		"$top/examples/kamailio/add-user.sh" "$tmp/users" bob b.example "$WR_PW_BOB"
+	fi
 	SD_DOMAIN=$domain SD_ADDR=$addr SD_WS_PORT=8080 SD_TLS_PORT=5061 SD_CERT=$cert SD_KEY=$key \
 		SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR" \
+		SD_AUTH_DB="text://$tmp/users" SD_MAX_WAIT=$((2000 * vg_slow)) SD_DNS_TIMEOUT=$((1000 * vg_slow)) \
 		"$kamailio" -f "$top/examples/webrtc/kamailio-edge.cfg" -DD -E -Y "$tmp/run-$name" -w "$tmp/run-$name" \
 		-m 64 -M 8 "$@" >"$tmp/kam-$name.log" 2>&1 &
 	pid=$!

@@ -3,7 +3,9 @@
 // answers, and shows the call state and, from getStats(), the DTLS state, the remote certificate
 // fingerprint Chromium verified (compared with the a=fingerprint that crossed the federation) and the
 // bytes received. When DTLS fails the phone hangs up itself (JsSIP would keep the dialog up).
-// Bundled for the browser by build.sh; page parameters: ?ws=URL&user=NAME&domain=DOMAIN[&answer=auto].
+// The edge authenticates the phone with Digest (JsSIP answers its 401/407 challenges).
+// Bundled for the browser by build.sh; page parameters: ?ws=URL&user=NAME&domain=DOMAIN&password=SECRET
+// [&answer=auto] (a demo: the password is in the URL, and so in the browser's history).
 import JsSIP from 'jssip';
 
 const q = new URLSearchParams(location.search);
@@ -209,6 +211,7 @@ const media = { mediaConstraints: { audio: true, video: false }, pcConfig: { ice
 const ua = new JsSIP.UA({
 	sockets: [new JsSIP.WebSocketInterface(wsUrl)],
 	uri: `sip:${user}@${domain}`,
+	password: q.get('password') || '',
 	register: true,
 	session_timers: false,
 	user_agent: 'sipdance web phone (JsSIP)',
