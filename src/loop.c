@@ -263,7 +263,7 @@ int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 	uint64_t end = timeout_ms < 0 ? NEVER : now_ms() + (uint64_t)timeout_ms;
 	struct pollfd *pfd = NULL;
 	size_t cap = 0;
-	int err = 0;
+	int err = 0, ready, rechecked = 0;
 
 	if (!l || !l->poller)
 		return EINVAL;
@@ -292,7 +292,7 @@ int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 				.events = (short)(((p->w[i].events & SIPDANCE_LOOP_READ) ? POLLIN : 0) |
 						  ((p->w[i].events & SIPDANCE_LOOP_WRITE) ? POLLOUT : 0)),
 			};
-		if (poll(pfd, (nfds_t)n, ms) < 0) {
+		if ((ready = poll(pfd, (nfds_t)n, ms)) < 0) {
 			if (errno != EINTR) {
 				err = errno;
 				break;
@@ -300,6 +300,13 @@ int sipdance_loop_run(struct sipdance_loop *l, const int *done, long timeout_ms)
 			n = 0; /* interrupted: no descriptor is known to be ready */
 		}
 		fire_fds(p, pfd, n);
+		/* a timer that fell due while the callbacks worked waits for one more look at the
+		 * descriptors: an answer that arrived meanwhile is an answer, not a timeout */
+		if (ready > 0 && !rechecked && !(done && *done) && next_timer(p) <= now_ms()) {
+			rechecked = 1;
+			continue;
+		}
+		rechecked = 0;
 		fire_timers(p);
 		if (!(done && *done) && now_ms() >= end) {
 			err = ETIMEDOUT;

@@ -71,6 +71,67 @@ static void poll_io(void)
 	sipdance_loop_free(s.l);
 }
 
+/* on_slow - a callback that works past a timer's deadline, while another descriptor becomes readable */
+static void on_slow(void *arg, int fd, int events)
+{
+	struct seen *s = arg;
+	char b;
+
+	(void)events;
+	CU_ASSERT_EQUAL(read(fd, &b, 1), 1);
+	note(s, 'p');
+	sd_loop_watch(s->l, fd, 0, NULL, NULL);
+	CU_ASSERT_EQUAL(write(s->fd, "x", 1), 1);
+	usleep(60 * 1000); /* the work: the 20 ms timer falls due */
+}
+
+/* on_answer - the descriptor that became readable during on_slow */
+static void on_answer(void *arg, int fd, int events)
+{
+	struct seen *s = arg;
+	char b;
+
+	(void)events;
+	CU_ASSERT_EQUAL(read(fd, &b, 1), 1);
+	note(s, 'q');
+	sd_loop_watch(s->l, fd, 0, NULL, NULL);
+}
+
+/* on_timeout - the timer: the last event */
+static void on_timeout(void *arg)
+{
+	struct seen *s = arg;
+
+	note(s, 't');
+	s->done = 1;
+}
+
+/* poll_late_answer - what arrived while a callback worked is read before a timer due meanwhile fires */
+static void poll_late_answer(void)
+{
+	struct seen s = { 0 };
+	int p[2], q[2];
+	void *t;
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&s.l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(q), 0);
+	s.fd = q[1];
+	CU_ASSERT_EQUAL(sd_loop_watch(s.l, p[0], SIPDANCE_LOOP_READ, on_slow, &s), 0);
+	CU_ASSERT_EQUAL(sd_loop_watch(s.l, q[0], SIPDANCE_LOOP_READ, on_answer, &s), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t = sd_timer_alloc(s.l, on_timeout, &s));
+	sd_timer_set(s.l, t, 20);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(sipdance_loop_run(s.l, &s.done, 5000), 0);
+	CU_ASSERT_STRING_EQUAL(s.log, "pqt");
+	sd_timer_free(s.l, t);
+	for (int i = 0; i < 2; i++) {
+		close(p[i]);
+		close(q[i]);
+	}
+	sipdance_loop_free(s.l);
+}
+
 /* poll_timers - timers run in deadline order, a disarmed one never, a re-armed one again */
 static void poll_timers(void)
 {
@@ -200,6 +261,7 @@ CU_ErrorCode suite_loop(void)
 
 	if (!s || !CU_add_test(s, "poll loop: descriptors", poll_io) ||
 	    !CU_add_test(s, "poll loop: timers", poll_timers) ||
+	    !CU_add_test(s, "poll loop: an answer before a timeout", poll_late_answer) ||
 	    !CU_add_test(s, "poll loop: callbacks re-arm and free", poll_reentrant) ||
 	    !CU_add_test(s, "host loop: calls and refusals", host_loop))
 		return CU_get_error();
