@@ -8,6 +8,8 @@
  * transaction. Built against the exact Kamailio source of the installed
  * binary (kamailio/get-source.sh); the decisions live in kam_verify.c.
  */
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "core/pvar.h"
 #include "core/kemi.h"
 #include "core/dprint.h"
+#include "core/mem/shm.h"
 #include "core/tcp_conn.h"
 #include "core/xavp.h"
 #include "core/parser/parse_from.h"
@@ -113,11 +116,40 @@ static int mod_init(void)
 	return 0;
 }
 
-/* child_init - nothing shared across fork: each process makes its own context when first used */
+/*
+ * own_thread_state - OpenSSL keeps per-thread state (the error queue, the
+ * DRBGs) in thread-locals made on first use; under the tls module they are
+ * allocated in shared memory. The main process made them before forking, so
+ * every worker would use one error queue, concurrently, and corrupt shared
+ * memory (Kamailio 5.6 with OpenSSL 3; upstream issues 3222, 3695, 3791).
+ * A worker forgets every thread-local that points into shared memory, and
+ * OpenSSL makes the worker its own. The number forgotten.
+ */
+static int own_thread_state(void)
+{
+	int n = 0;
+
+	for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; k++) {
+		void *v = pthread_getspecific(k);
+
+		if (v && shm_address_in(v) && !pthread_setspecific(k, NULL))
+			n++;
+	}
+	return n;
+}
+
+/* child_init - nothing shared across fork: each process makes its own context when first used,
+ * and a worker its own OpenSSL thread state */
 static int child_init(int rank)
 {
-	(void)rank;
+	int n;
+
 	ctx = NULL;
+	if (rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_POSTCHILDINIT)
+		return 0;
+	if ((n = own_thread_state()))
+		LM_INFO("sipdance: process %d (rank %d): %d OpenSSL thread-local(s) of the main process left, "
+			"this process makes its own\n", getpid(), rank, n);
 	return 0;
 }
 
