@@ -3,7 +3,8 @@
 # valgrind.sh PROG - the command a test script runs PROG (a program of the build
 # tree, or one in PATH that loads our code, such as kamailio) with. Normally PROG itself; with VALGRIND=1 (tests/timeout.sh exports
 # VG_DIR) a wrapper that runs PROG under valgrind's memcheck, definite leaks
-# counted as errors, its report in VG_DIR/vg-PID.log so that the program's own
+# counted as errors (stacks 40 deep, so that suppressions see their anchors under deep ASN.1
+# frees), its report in VG_DIR/vg-PID.log so that the program's own
 # output stays what the test reads. timeout.sh fails the test on any report.
 # tests/valgrind.supp holds the libraries' own leaks (sofia-sip), nothing of ours.
 set -eu
@@ -19,7 +20,7 @@ w=$VG_DIR/bin/$(basename "$1")
 cat >"$w" <<WRAP
 #!/bin/sh
 exec "$build/libtool" --mode=execute valgrind --leak-check=full --errors-for-leak-kinds=definite \\
-	--suppressions="$supp" --log-file="$VG_DIR/vg-%p.log" "$prog" "\$@"
+	--num-callers=40 --suppressions="$supp" --log-file="$VG_DIR/vg-%p.log" "$prog" "\$@"
 WRAP
 chmod +x "$w"
 echo "$w"
