@@ -5,6 +5,8 @@
 # the other through its TLSA; the SDP (a=fingerprint, a=setup) and the Identity header arrive byte
 # for byte as sent. Kamailio presenting the wrong certificate is refused by sipdance-proxy, and
 # sipdance-proxy's certificate is what Kamailio authenticates (a wrong one gets 403 + Reason).
+# Each edge authenticates its own users by Digest before it vouches for them: alice at
+# sipdance-proxy (--users; MD5 offered first, SIPp computes no SHA-256), bob at Kamailio (auth_db).
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
 proxy=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance-proxy")
@@ -14,14 +16,17 @@ export TB_A_SIP_PORT=$((base + 6))
 uac=$((base + 7)) uas_b=$((base + 8)) uas_a=$((base + 9))
 tb_start
 
-# px_start CERT KEY - sipdance-proxy for a.example: UDP for SIPp (the caller on 127.0.0.5 stands for
-# a PBX of a.example: trusted), TLS for the federation (Kamailio is judged as b.example, whatever
-# loopback address its connections come from)
+# px_start CERT KEY - sipdance-proxy for a.example: UDP for its users (alice answers a Digest
+# challenge), TLS for the federation (Kamailio is judged as b.example by DANE)
+pw_alice=$(openssl rand -hex 8)
+echo "$pw_alice" | "${top_builddir:-.}/sipdance" user-digest alice a.example >"$tmp/px-users"
+chmod 600 "$tmp/px-users"
 px_start() {
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
 		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
 		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
-		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --trusted 127.0.0.5/32 \
+		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --users "$tmp/px-users" \
+		--digest-algorithms MD5,SHA-256 \
 		--log-level info >"$tmp/px.log" 2>&1 &
 	px_pid=$!
 	other_pids="$other_pids $px_pid"
@@ -93,13 +98,19 @@ sip udp REGISTER sip:b.example sip:bob@b.example --to sip:bob@b.example --contac
 expect "bob registers at Kamailio (Digest)" "^SIP/2.0 200 "
 
 # a -> b: SIPp -> sipdance-proxy (UDP) -> TLS, DANE both ways -> Kamailio -> bob's UAS
-call a-to-b "$uas_b" 127.0.0.1 "$TB_A_SIP_PORT" b.example bob alice a.example
+call a-to-b "$uas_b" 127.0.0.1 "$TB_A_SIP_PORT" b.example bob alice a.example "$pw_alice"
+grep -q "user=alice@a.example method=INVITE rule=digest verdict=MATCH" "$tmp/px.log" &&
+	ok "a-to-b: sipdance-proxy authenticated alice (Digest) before it sent her call to b.example" ||
+	bad "a-to-b: no Digest MATCH for alice in the proxy log" "$tmp/px.log"
 grep -q "domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/px.log" &&
 	ok "a-to-b: sipdance-proxy authenticated Kamailio as b.example (DANE-EE)" ||
 	bad "a-to-b: no DANE MATCH for b.example in the proxy log" "$tmp/px.log"
 
 # b -> a: SIPp -> Kamailio (UDP) -> sipdance_check_dest -> TLS -> sipdance-proxy -> alice's UAS
 call b-to-a "$uas_a" 127.0.0.2 "$TB_B_SIP_PORT" a.example alice bob b.example "$KAM_PW_BOB"
+grep -q "^SIP/2.0 407 " "$tmp/uac-b-to-a.msg" &&
+	ok "b-to-a: Kamailio challenged bob (407, Digest) before it vouched for him" ||
+	bad "b-to-a: Kamailio did not challenge bob" "$tmp/uac-b-to-a.msg"
 grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/px.log" &&
 	ok "b-to-a: sipdance-proxy accepted Kamailio's request only as DANE-authenticated b.example" ||
 	bad "b-to-a: no inbound DANE MATCH for b.example in the proxy log" "$tmp/px.log"
@@ -110,6 +121,7 @@ grep -q "domain=b.example rule=secure-tlsa verdict=MATCH (inbound client" "$tmp/
 px_stop
 px_start "$TB_CERT_WRONG" "$TB_KEY_WRONG" || bad "sipdance-proxy (wrong cert) did not start" "$tmp/px.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
+	--auth "alice:$pw_alice" \
 	--bind 127.0.0.5 >"$tmp/resp" 2>&1
 expect "sipdance-proxy with the wrong certificate: Kamailio answers 403 with Reason" "^SIP/2.0 403 " \
 	'^Reason: SIP;cause=403;text="NOMATCH: a.example: '
@@ -125,6 +137,7 @@ mkdir -p "$tmp/run2"
 kam_pid=$!
 kam_wait || bad "Kamailio (wrong certificate) did not start" "$tmp/kam2.log"
 "$top/tests/kamailio-sip.py" udp 127.0.0.1 "$TB_A_SIP_PORT" OPTIONS sip:bob@b.example sip:alice@a.example \
+	--auth "alice:$pw_alice" \
 	--bind 127.0.0.5 >"$tmp/resp" 2>&1
 expect "Kamailio with the wrong certificate: sipdance-proxy refuses (5xx, NOMATCH)" "^SIP/2.0 5[0-9][0-9] " \
 	"NOMATCH|no matching"
