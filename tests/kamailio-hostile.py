@@ -110,6 +110,10 @@ def side_b():
     u = client("udp", "sip:bob@b.example", ALICE_B)
     expect("REGISTER bob with alice's credentials: 403",
            u.request("REGISTER", "sip:b.example", to="sip:bob@b.example", contact=xuri(), hdrs=["X-Test: b11"]), "403")
+    u = client("tls", "sip:bob@b.example", cert=E["TB_CERT_BOB"], key=E["TB_KEY_BOB"])
+    expect("REGISTER alice's address over TLS with bob's DANCE certificate: 403",
+           u.request("REGISTER", "sip:b.example", to="sip:alice@b.example", hdrs=["X-Test: b11d"]), "403",
+           "its own address")
     u = client("udp", "sip:alice@b.example", ALICE_B)
     expect("REGISTER alice (authenticated) with Contact ...;received=\"sip:127.0.0.9\": 403",
            u.request("REGISTER", "sip:b.example", to="sip:alice@b.example", contact="", hdrs=[
@@ -161,6 +165,9 @@ def side_b():
     expect("From with a 900-octet user of b.example, bob's certificate: challenged, not authenticated (407)",
            u.request("MESSAGE", "sip:alice@a.example", hdrs=["X-Test: b23"]), "407")
     dialog_b()
+    u = client("tls", "sip:bob@b.example", cert=E["TB_CERT_BOB"], key=E["TB_KEY_BOB"])
+    expect("REGISTER bob's own address over TLS with his DANCE certificate: 200",
+           u.request("REGISTER", "sip:b.example", to="sip:bob@b.example", hdrs=["X-Test: b24", "Expires: 60"]), "200")
     u = client("udp", "sip:probe@b.example")
     expect("Kamailio still answers (keepalive)", u.request("OPTIONS", "sip:b.example"), "200")
 
@@ -189,6 +196,13 @@ def dialog_b():
     expect("in-dialog MESSAGE as alice@a.example over TLS without certificate: 403",
            fake.request("MESSAGE", "sip:bob@b.example", to="sip:bob@b.example", from_tag=bob.to_tag, to_tag=bob.tag,
                         route=["<sip:b.example;lr>"], hdrs=["X-Test: d5"]), "403")
+    fake = client("tls", "sip:alice@a.example", cert=E["TB_CERT_C"], key=E["TB_KEY_C"])
+    fake.callid = bob.callid
+    expect("the same from c.example's DANE-authenticated peer: 403 (not a.example)",
+           fake.request("MESSAGE", "sip:bob@b.example", to="sip:bob@b.example", from_tag=bob.to_tag, to_tag=bob.tag,
+                        route=["<sip:b.example;lr>"], hdrs=["X-Test: d5c"]), "403")
+    other.c.send(other.build("ACK", xuri(), to="sip:alice@a.example", to_tag=bob.to_tag, from_tag=bob.tag,
+                             route=bob.route, cseq=bob.invite_cseq, contact="", hdrs=["X-Test: d5a"]))
     fake = client("udp", "sip:alice@a.example")
     fake.callid = bob.callid
     expect("the same over UDP: 403", fake.request(

@@ -47,7 +47,7 @@ done
 export KB_ADDR=127.0.0.2 KB_SIP=$TB_B_SIP_PORT KB_TLS=$TB_B_TLS_PORT KC_ADDR=127.0.0.3 KC_WS=$kc_ws KC_TLS=$TB_C_TLS_PORT
 export X_ADDR=127.0.0.9 X_PORT=$xport A_LOG=$tmp/a.log X_LOG_UDP=$tmp/x.udp.log X_LOG_TCP=$tmp/x.tcp.log
 export PW_BOB=$KAM_PW_BOB PW_ALICE_B=$KAM_PW_ALICE PW_ALICE_C=alice-c-pw-5a1
-export TB_CERT_A TB_KEY_A TB_CERT_B TB_KEY_B TB_CERT_ALICE TB_KEY_ALICE TB_CERT_BOB TB_KEY_BOB
+export TB_CERT_A TB_KEY_A TB_CERT_B TB_KEY_B TB_CERT_C TB_KEY_C TB_CERT_ALICE TB_KEY_ALICE TB_CERT_BOB TB_KEY_BOB
 
 # drive SIDE - the attacks of one config (tests/kamailio-hostile.py); its ok/FAIL lines count here
 drive() {
