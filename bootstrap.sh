@@ -14,7 +14,7 @@ top=$(pwd)
 PACKAGES="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libssl-dev openssl libgetdns-dev getdns-utils libsofia-sip-ua-dev libsrtp2-dev
-libcunit1-dev libjansson-dev
+libcunit1-dev libjansson-dev libcurl4-openssl-dev
 knot knot-dnsutils ldnsutils python3-dnspython unbound sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
 secsipidx libsecsipid-dev

@@ -22,7 +22,7 @@ kamailio_sipdance_la_CPPFLAGS = $(AM_CPPFLAGS) -isystem $(KAMAILIO_DIR)/src $(KA
 	-DMOD_NAME='"sipdance"'
 kamailio_sipdance_la_CFLAGS = $(SD_WARN_CFLAGS) $(KAMAILIO_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS)
 # libsipdance linked in (PIC, hidden symbols): the module needs no libsipdance.so at run time.
-kamailio_sipdance_la_LIBADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS)
+kamailio_sipdance_la_LIBADD = libsdcore.la $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
 kamailio_sipdance_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(exports|mod_register|module_version|module_flags|module_interface_ver)$$'
 

@@ -11,6 +11,7 @@ libsdcore_la_SOURCES = \
 	src/passport.c \
 	src/identity.c \
 	src/x5u.c \
+	src/x5u_http.c \
 	src/stir.c \
 	src/sdp.c \
 	src/clientid.c \
@@ -27,8 +28,8 @@ libsdcore_la_SOURCES = \
 	src/chain.c \
 	src/chain_fetch.c \
 	src/chain_tls.c
-libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS)
-libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS)
+libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
 
 lib_LTLIBRARIES += libsipdance.la
 libsipdance_la_SOURCES =

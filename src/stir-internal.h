@@ -45,6 +45,56 @@ void sd_x5u_set_drop(struct sipdance_x5u *x, struct sipdance_x5u_query *q, void 
 /* Parse a PEM chain (certificates only, at least one): 0, EBADMSG or ENOMEM. */
 int sd_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out);
 
+/* ---- x5u over HTTPS ---- */
+
+#define SD_X5U_WHY_MAX 160   /* a fetch's reason */
+#define SD_X5U_HEAD_MAX 16384 /* response header bytes read */
+
+/* What x5u.c reads of a response's headers (sd_x5u_header, line by line). */
+struct sd_x5u_headers {
+	size_t bytes;            /* header bytes so far */
+	char cache_control[512]; /* the final response's Cache-Control values, comma-joined */
+	int cut;                 /* they did not fit or held a NUL: the chain is not cached */
+};
+
+struct sockaddr;
+/* Whether x5u may not connect to @sa without allow_private: 1 with a reason in @why, or 0. */
+int sd_x5u_refused_addr(const struct sockaddr *sa, char *why, size_t size);
+/* One header line as libcurl hands it over (CRLF included): 0, or EMSGSIZE past SD_X5U_HEAD_MAX. */
+int sd_x5u_header(struct sd_x5u_headers *h, const char *line, size_t len);
+/* Seconds a fetched chain is cached under @h's Cache-Control (0: not cached), at most @max_ttl. */
+unsigned sd_x5u_cache_ttl(const struct sd_x5u_headers *h, unsigned default_ttl, unsigned max_ttl);
+
+/* x5u_http.c: HTTPS GETs over libcurl's multi interface on one descriptor, no thread. */
+struct sd_http;
+
+struct sd_http_conf {
+	unsigned timeout_ms;   /* the configured fetch timeout, for reasons */
+	size_t max_size;       /* body bytes */
+	const char *ca_file;   /* TLS roots; NULL: the system's */
+	int allow_http, allow_private, allow_any_port;
+};
+
+/* A transfer ended: 0 with the body and headers (valid during the call), or
+ * an errno of sipdance_x5u_cb (body NULL) with @why. */
+typedef void (sd_http_done_fn)(void *arg, int err, const char *why, const char *body, size_t len,
+			       const struct sd_x5u_headers *h);
+
+/* Transport for x5u: 0, EINVAL (TLS roots unusable), ENOMEM. */
+int sd_http_alloc(struct sd_http **out, const struct sd_http_conf *conf);
+/* Every transfer ends without a callback; NULL ok. */
+void sd_http_free(struct sd_http *h);
+/* The descriptor to watch: readable when sd_http_run has work. */
+int sd_http_fd(const struct sd_http *h);
+/* Make the descriptor readable until the next sd_http_run (results of ours wait). */
+void sd_http_wake(struct sd_http *h);
+/* Start a GET of @url, everything within @timeout_ms: 0 (@done runs later, from
+ * sd_http_run), or a refusal by the URL policy now (EACCES, EINVAL; ENOMEM) with @why. */
+int sd_http_get(struct sd_http *h, const char *url, unsigned timeout_ms, sd_http_done_fn *done,
+		void *arg, char *why);
+/* Wait up to @wait_ms (0: not) for the descriptor, then advance the transfers. */
+void sd_http_run(struct sd_http *h, int wait_ms);
+
 /* Copy of a chain with each certificate referenced again; NULL on ENOMEM. */
 STACK_OF(X509) *sd_chain_dup(STACK_OF(X509) *chain);
 

@@ -1,62 +1,50 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * x5u.c - certificate chains from PASSporT x5u URLs: a minimal HTTP/1.1 GET
- * over OpenSSL (Content-Length, chunked or close-delimited bodies, Cache-
- * Control max-age/no-store), a URL and address policy, a cache of whole
- * PEM chains keyed by URL with a lifetime ceiling and negative entries, and
- * worker threads so that no fetch ever runs in the caller's event loop.
- *
- * Threads: workers take jobs from a queue, fetch, fill the cache and move
- * the waiting queries to a ready list, then signal an eventfd; the host
- * thread runs the callbacks from sipdance_x5u_process(). One mutex guards
- * the cache, the queues and the counters; fetches of one URL are shared.
- * Redirects are not followed; the DNS lookup of a host name is not bounded
- * by the timeout (a literal address needs none).
+ * x5u.c - certificate chains from PASSporT x5u URLs: the address policy, the
+ * response headers we read (Cache-Control max-age/no-store), the PEM body, a
+ * cache of whole chains keyed by URL with a lifetime ceiling and negative
+ * entries, and the queries waiting for a fetch. The HTTPS itself is
+ * libcurl's (x5u_http.c, the only file that knows curl): no thread, no HTTP
+ * parser of ours. Everything runs in the host's thread, from
+ * sipdance_x5u_process() or a *_sync call; fetches of one URL are shared.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "internal.h"
 #include "stir-internal.h"
 
 #define NBUCKETS 256
-#define HEAD_MAX 16384
-#define WHY_MAX 160
+#define MAX_CERTS 8 /* certificates in one x5u chain */
 
 struct entry {
 	struct entry *next;
 	char *url;
 	STACK_OF(X509) *chain; /* NULL: a cached failure */
 	int err;
-	char why[WHY_MAX];
+	char why[SD_X5U_WHY_MAX];
 	time_t expires;
 	unsigned long used;
 };
 
+/* One URL being fetched, or waiting for a free slot, and who waits for it. */
 struct job {
-	struct job *next;                 /* queue or in-flight list */
+	struct job *next;                 /* queue or running list */
+	struct sipdance_x5u *x;
 	char *url;
+	long long asked;                  /* monotonic us: the timeout counts from here */
 	struct sipdance_x5u_query *waiters;
-	unsigned refs;                    /* queue/worker + sync waiters */
+	unsigned refs;                    /* the fetch + sync waiters */
 	int done, err;
-	char why[WHY_MAX];
+	char why[SD_X5U_WHY_MAX];
 	STACK_OF(X509) *chain;
 };
 
@@ -67,20 +55,15 @@ struct sipdance_x5u_query {
 	void (*deferred)(void *); /* sd_x5u_defer: run this instead */
 	void (*drop)(void *);     /* run instead when the fetcher is freed first */
 	int cancelled, err;
-	char why[WHY_MAX];
+	char why[SD_X5U_WHY_MAX];
 	STACK_OF(X509) *chain;
 };
 
 struct sipdance_x5u {
 	struct sipdance_x5u_conf conf;
-	SSL_CTX *ctx;
-	int efd;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	pthread_t *threads;
-	unsigned nthreads;
-	int stop;
-	struct job *queue, *inflight;
+	struct sd_http *http;
+	struct job *queue, *running;
+	unsigned nrunning;
 	struct sipdance_x5u_query *ready;
 	struct entry *bucket[NBUCKETS];
 	size_t nentries;
@@ -88,22 +71,13 @@ struct sipdance_x5u {
 	struct sipdance_x5u_stats st;
 };
 
-/* A parsed x5u URL. */
-struct url {
-	int tls;
-	char host[256], port[6], path[SIPDANCE_STIR_MAX_URL + 1];
-};
-
-/* set_why - copy a reason into a fixed buffer */
-static int set_why(char *buf, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_why(char *buf, int err, const char *fmt, ...)
+/* now_us - monotonic microseconds */
+static long long now_us(void)
 {
-	va_list ap;
+	struct timespec ts;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, WHY_MAX, fmt, ap);
-	va_end(ap);
-	return err;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* sd_chain_dup - a new stack holding new references to the same certificates */
@@ -119,13 +93,13 @@ STACK_OF(X509) *sd_chain_dup(STACK_OF(X509) *chain)
 /* sd_pem_chain - every certificate of a PEM text, at least one */
 int sd_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out)
 {
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	BIO *b = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 	int err = 0;
 
-	if (!b || !chain || len > INT32_MAX) {
-		err = ENOMEM;
+	if (!b || !chain) {
+		err = len > INT32_MAX ? EBADMSG : ENOMEM;
 		goto out;
 	}
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
@@ -147,488 +121,199 @@ out:
 	return err;
 }
 
-/* parse_url - split and check an x5u URL against the scheme and port policy */
-static int parse_url(const struct sipdance_x5u_conf *c, const char *u, struct url *out, char *why)
-{
-	const char *p, *h, *hend, *port = NULL, *path;
-	size_t n;
-	long pn;
-
-	memset(out, 0, sizeof(*out));
-	if (strlen(u) > SIPDANCE_STIR_MAX_URL)
-		return set_why(why, EINVAL, "x5u URL too long");
-	for (p = u; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return set_why(why, EINVAL, "x5u URL has white space or non-ASCII");
-	if (!strncasecmp(u, "https://", 8)) {
-		out->tls = 1;
-		h = u + 8;
-	} else if (!strncasecmp(u, "http://", 7) && c->allow_http) {
-		h = u + 7;
-	} else {
-		return set_why(why, EACCES, "x5u scheme not allowed (%s only)",
-			       c->allow_http ? "https and http" : "https");
-	}
-	path = h + strcspn(h, "/?#");
-	if (memchr(h, '@', (size_t)(path - h)))
-		return set_why(why, EINVAL, "x5u URL has user information");
-	if (*h == '[') {
-		if (!(hend = memchr(h, ']', (size_t)(path - h))))
-			return set_why(why, EINVAL, "x5u URL has an unterminated IPv6 literal");
-		h++;
-		p = hend + 1;
-	} else {
-		hend = h + strcspn(h, ":/?#");
-		p = hend;
-	}
-	if (*p == ':')
-		port = p + 1;
-	else if (p != path)
-		return set_why(why, EINVAL, "x5u URL has a malformed host");
-	n = (size_t)(hend - h);
-	if (n == 0 || n >= sizeof(out->host))
-		return set_why(why, EINVAL, "x5u URL has no or a too long host");
-	memcpy(out->host, h, n);
-	if (port) {
-		char *end;
-
-		pn = strtol(port, &end, 10);
-		if (end != path || end == port || pn < 1 || pn > 65535)
-			return set_why(why, EINVAL, "x5u URL has a malformed port");
-	} else {
-		pn = out->tls ? 443 : 80;
-	}
-	if (!c->allow_any_port && pn != 443 && pn != 8443 && !(pn == 80 && !out->tls))
-		return set_why(why, EACCES, "x5u port %ld not allowed (443 and 8443 only)", pn);
-	snprintf(out->port, sizeof(out->port), "%ld", pn);
-	n = strcspn(path, "#");
-	if (*path == '/')
-		snprintf(out->path, sizeof(out->path), "%.*s", (int)n, path);
-	else
-		snprintf(out->path, sizeof(out->path), "/%.*s", (int)n, path);
-	return 0;
-}
-
-/* refused_addr - why an address is not fetched from without allow_private, or NULL */
-static const char *refused_addr(const struct sockaddr *sa)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const uint8_t *a;
-
-	if (sa->sa_family == AF_INET6) {
-		int zero = 1;
-
-		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-
-		for (int i = 0; i < 15; i++)
-			zero &= a[i] == 0;
-		if (zero)
-			return a[15] <= 1 ? "loopback or unspecified" : "reserved";
-		if ((a[0] & 0xfe) == 0xfc)
-			return "unique-local (private)";
-		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-			return "link-local";
-		if (a[0] == 0xff)
-			return "multicast";
-		if (memcmp(a, mapped, 12))
-			return NULL;
-		a += 12;
-	} else if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	} else {
-		return "not an IP address";
-	}
-	if (a[0] == 127 || a[0] == 0)
-		return "loopback or unspecified";
-	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
-	    (a[0] == 100 && (a[1] & 0xc0) == 64))
-		return "private";
-	if (a[0] == 169 && a[1] == 254)
-		return "link-local";
-	if (a[0] >= 224)
-		return "multicast or reserved";
-	return NULL;
-}
-
-/* Deadline-bounded I/O on one connection. */
-struct conn {
-	int fd;
-	SSL *ssl;
-	struct timespec deadline;
+/* Special-purpose addresses: IANA's IPv4 and IPv6 registries, what is not
+ * globally reachable unicast, and the IPv6 forms that embed an IPv4 address. */
+struct special {
+	uint8_t net[16];
+	int bits;
+	const char *why;  /* NULL: embeds an IPv4 address at @v4, judged as such */
+	int v4;
 };
 
-/* left_ms - milliseconds until the deadline, 0 if passed */
-static int left_ms(const struct conn *c)
-{
-	struct timespec now;
-	long long ms;
+static const struct special v4_special[] = {
+	{ { 0 }, 8, "unspecified (this network)", 0 },
+	{ { 10 }, 8, "private", 0 },
+	{ { 100, 64 }, 10, "shared address space (private)", 0 },
+	{ { 127 }, 8, "loopback", 0 },
+	{ { 169, 254 }, 16, "link-local", 0 },
+	{ { 172, 16 }, 12, "private", 0 },
+	{ { 192, 0, 0 }, 24, "reserved for IETF protocols", 0 },
+	{ { 192, 0, 2 }, 24, "documentation", 0 },
+	{ { 192, 88, 99 }, 24, "6to4 relay anycast (deprecated)", 0 },
+	{ { 192, 168 }, 16, "private", 0 },
+	{ { 198, 18 }, 15, "benchmarking", 0 },
+	{ { 198, 51, 100 }, 24, "documentation", 0 },
+	{ { 203, 0, 113 }, 24, "documentation", 0 },
+	{ { 224 }, 4, "multicast", 0 },
+	{ { 240 }, 4, "reserved or broadcast", 0 },
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(c->deadline.tv_sec - now.tv_sec) * 1000 +
-	     (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? (int)ms : 0;
+static const struct special v6_special[] = {
+	{ { [15] = 1 }, 128, "loopback", 0 },
+	{ { 0 }, 128, "unspecified", 0 },
+	{ { [10] = 0xff, 0xff }, 96, NULL, 12 },                  /* IPv4-mapped */
+	{ { 0, 0x64, 0xff, 0x9b }, 96, NULL, 12 },                /* NAT64 well-known */
+	{ { 0, 0x64, 0xff, 0x9b, 0, 1 }, 48, "local-use NAT64", 0 },
+	{ { 0 }, 96, "IPv4-compatible (deprecated)", 0 },
+	{ { 1 }, 64, "discard-only", 0 },
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation", 0 },
+	{ { 0x20, 0x01 }, 23, "reserved for IETF protocols (Teredo, benchmarking, ORCHID)", 0 },
+	{ { 0x20, 0x02 }, 16, NULL, 2 },                          /* 6to4 */
+	{ { 0x3f, 0xff }, 20, "documentation", 0 },
+	{ { 0xfc }, 7, "unique-local (private)", 0 },
+	{ { 0xfe, 0x80 }, 10, "link-local", 0 },
+	{ { 0xfe, 0xc0 }, 10, "site-local (deprecated)", 0 },
+	{ { 0xff }, 8, "multicast", 0 },
+};
+
+/* in_prefix - whether @a lies in @net/@bits */
+static int in_prefix(const uint8_t *a, const uint8_t *net, int bits)
+{
+	int bytes = bits / 8, rest = bits % 8;
+
+	return !memcmp(a, net, (size_t)bytes) &&
+	       (!rest || ((a[bytes] ^ net[bytes]) & (0xff00 >> rest)) == 0);
 }
 
-/* wait_fd - poll for @events until the deadline; 0 or ETIMEDOUT */
-static int wait_fd(const struct conn *c, short events)
+/* v4_refused - why an IPv4 address is refused, or NULL */
+static const char *v4_refused(const uint8_t *a)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = events };
-	int ms, r;
-
-	do {
-		if ((ms = left_ms(c)) == 0)
-			return ETIMEDOUT;
-		r = poll(&pfd, 1, ms);
-	} while (r < 0 && errno == EINTR);
-	return r > 0 ? 0 : ETIMEDOUT;
-}
-
-/* connect_one - non-blocking connect to one address; 0, ETIMEDOUT, or errno */
-static int connect_one(struct conn *c, const struct addrinfo *ai)
-{
-	int err, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			     ai->ai_protocol);
-	socklen_t len = sizeof(err);
-
-	if (fd < 0)
-		return errno;
-	c->fd = fd;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		err = errno;
-	else if ((err = wait_fd(c, POLLOUT)) == 0 &&
-		 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err) {
-		close(fd);
-		c->fd = -1;
-	}
-	return err;
-}
-
-/* ssl_wait - wait as OpenSSL asks after @r; 0 to retry, else an error */
-static int ssl_wait(struct conn *c, int r)
-{
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ: return wait_fd(c, POLLIN);
-	case SSL_ERROR_WANT_WRITE: return wait_fd(c, POLLOUT);
-	case SSL_ERROR_ZERO_RETURN: return EPIPE;
-	default: return ECONNRESET;
-	}
-}
-
-/* conn_io - read (@wr 0) or write all (@wr 1); bytes read, 0 at EOF, or -errno */
-static long conn_io(struct conn *c, void *buf, size_t len, int wr)
-{
-	size_t done = 0;
-	int err;
-
-	while (done < len || !wr) {
-		if (c->ssl) {
-			size_t n = 0;
-			int r = wr ? SSL_write_ex(c->ssl, (char *)buf + done, len - done, &n)
-				   : SSL_read_ex(c->ssl, buf, len, &n);
-
-			if (r == 1) {
-				if (!wr)
-					return (long)n;
-				done += n;
-				continue;
-			}
-			err = ssl_wait(c, r);
-			if (err == EPIPE && !wr)
-				return 0;
-			if (err)
-				return -err;
-		} else {
-			ssize_t n = wr ? send(c->fd, (char *)buf + done, len - done, MSG_NOSIGNAL)
-				       : recv(c->fd, buf, len, 0);
-
-			if (n >= 0) {
-				if (!wr)
-					return (long)n;
-				done += (size_t)n;
-				continue;
-			}
-			if (errno != EAGAIN && errno != EINTR)
-				return -errno;
-			if ((err = wait_fd(c, wr ? POLLOUT : POLLIN)))
-				return -err;
-		}
-	}
-	return (long)done;
-}
-
-/* open_conn - resolve, apply the address policy, connect, TLS handshake */
-static int open_conn(struct sipdance_x5u *x, const struct url *u, struct conn *c, char *why)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res, *ai;
-	const char *refused = NULL;
-	int err = EHOSTUNREACH, r;
-
-	if ((r = getaddrinfo(u->host, u->port, &hints, &res)))
-		return set_why(why, EHOSTUNREACH, "x5u host %s: %s", u->host, gai_strerror(r));
-	for (ai = res; ai; ai = ai->ai_next) {
-		if (!x->conf.allow_private && (refused = refused_addr(ai->ai_addr)))
-			continue;
-		if ((err = connect_one(c, ai)) == 0 || err == ETIMEDOUT)
-			break;
-	}
-	freeaddrinfo(res);
-	if (err == ETIMEDOUT)
-		return set_why(why, ETIMEDOUT, "x5u connect to %s timed out", u->host);
-	if (err && refused)
-		return set_why(why, EACCES, "x5u host %s is %s (not allowed)", u->host, refused);
-	if (err)
-		return set_why(why, EHOSTUNREACH, "x5u connect to %s: %s", u->host, strerror(err));
-	if (!u->tls)
-		return 0;
-	if (!(c->ssl = SSL_new(x->ctx)) || !SSL_set_fd(c->ssl, c->fd))
-		return set_why(why, ENOMEM, "out of memory");
-	if (inet_pton(AF_INET, u->host, &(struct in_addr){ 0 }) == 1 ||
-	    inet_pton(AF_INET6, u->host, &(struct in6_addr){ 0 }) == 1) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
-	} else {
-		SSL_set_tlsext_host_name(c->ssl, u->host);
-		SSL_set1_host(c->ssl, u->host);
-	}
-	while ((r = SSL_connect(c->ssl)) != 1) {
-		if ((err = ssl_wait(c, r))) {
-			long v = SSL_get_verify_result(c->ssl);
-
-			if (err == ETIMEDOUT)
-				return set_why(why, ETIMEDOUT, "x5u TLS handshake with %s timed out", u->host);
-			return set_why(why, EHOSTUNREACH, "x5u TLS handshake with %s failed: %s", u->host,
-				       v != X509_V_OK ? X509_verify_cert_error_string(v) : "protocol error");
-		}
-	}
-	return 0;
-}
-
-/* header - value of header @name in the head [h, end), or NULL; length in *len */
-static const char *header(const char *h, const char *end, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-
-	for (const char *l = memchr(h, '\n', (size_t)(end - h)); l && l + 1 < end;
-	     l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
-		const char *s = l + 1, *e = memchr(s, '\n', (size_t)(end - s));
-
-		if (!e)
-			e = end;
-		if ((size_t)(e - s) > nl && !strncasecmp(s, name, nl) && s[nl] == ':') {
-			s += nl + 1;
-			while (s < e && (*s == ' ' || *s == '\t'))
-				s++;
-			while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			*len = (size_t)(e - s);
-			return s;
-		}
-	}
+	for (size_t i = 0; i < sizeof(v4_special) / sizeof(v4_special[0]); i++)
+		if (in_prefix(a, v4_special[i].net, v4_special[i].bits))
+			return v4_special[i].why;
 	return NULL;
 }
 
-/* cache_ttl - lifetime from Cache-Control (no-store/no-cache: 0; max-age), capped */
-static unsigned cache_ttl(const struct sipdance_x5u_conf *c, const char *h, const char *end)
+/*
+ * sd_x5u_refused_addr - whether an x5u fetch may not connect to @sa without
+ * allow_private: 1 with the reason in @why, or 0. The cases:
+ *  - not IPv4 or IPv6: refused;
+ *  - IPv4 in a block of IANA's special-purpose registry that is not
+ *    globally reachable (private, shared, loopback, link-local, "this
+ *    network", 192.0.0.0/24, documentation, benchmarking, multicast,
+ *    reserved, broadcast): refused;
+ *  - IPv6 that embeds an IPv4 address the host reaches (IPv4-mapped, NAT64
+ *    64:ff9b::/96, 6to4 2002::/16): judged by that IPv4 address;
+ *  - other IPv6 in a special block (loopback, unspecified, IPv4-compatible,
+ *    local-use NAT64, discard, 2001::/23 with Teredo, documentation,
+ *    unique-local, link-local, site-local, multicast), or outside global
+ *    unicast 2000::/3 at all: refused.
+ */
+int sd_x5u_refused_addr(const struct sockaddr *sa, char *why, size_t size)
 {
-	size_t len;
-	const char *v = header(h, end, "Cache-Control", &len);
-	unsigned long ttl = c->default_ttl;
+	const uint8_t *a;
+	const char *r = NULL;
+	char v4[INET_ADDRSTRLEN];
 
-	if (v) {
-		char buf[256];
+	if (sa->sa_family == AF_INET) {
+		r = v4_refused((const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+		if (r)
+			snprintf(why, size, "%s", r);
+		return r != NULL;
+	}
+	if (sa->sa_family != AF_INET6) {
+		snprintf(why, size, "not an IP address");
+		return 1;
+	}
+	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	for (size_t i = 0; i < sizeof(v6_special) / sizeof(v6_special[0]); i++) {
+		const struct special *s = &v6_special[i];
 
-		snprintf(buf, sizeof(buf), "%.*s", (int)len, v);
-		for (char *save, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-			if (!strcasecmp(t, "no-store") || !strcasecmp(t, "no-cache"))
-				return 0;
-			if (!strncasecmp(t, "max-age=", 8))
-				ttl = strtoul(t + 8, NULL, 10);
+		if (!in_prefix(a, s->net, s->bits))
+			continue;
+		if (s->why) {
+			snprintf(why, size, "%s", s->why);
+			return 1;
 		}
+		if (!(r = v4_refused(a + s->v4)))
+			return 0;
+		inet_ntop(AF_INET, a + s->v4, v4, sizeof(v4));
+		snprintf(why, size, "%s (embeds %s)", r, v4);
+		return 1;
 	}
-	return ttl > c->max_ttl ? c->max_ttl : (unsigned)ttl;
-}
-
-/* dechunk - decode a chunked body in place; 0, EBADMSG or EMSGSIZE */
-static int dechunk(char *b, size_t len, size_t max, size_t *out)
-{
-	size_t r = 0, w = 0;
-
-	for (;;) {
-		char *end;
-		unsigned long n;
-		const char *eol = memchr(b + r, '\n', len - r);
-
-		if (!eol)
-			return EBADMSG;
-		n = strtoul(b + r, &end, 16);
-		if (end == b + r)
-			return EBADMSG;
-		r = (size_t)(eol - b) + 1;
-		if (n == 0)
-			break;
-		if (n > len - r || w + n > max)
-			return n > len - r ? EBADMSG : EMSGSIZE;
-		memmove(b + w, b + r, n);
-		w += n;
-		r += n;
-		if (r < len && b[r] == '\r')
-			r++;
-		if (r < len && b[r] == '\n')
-			r++;
+	if ((a[0] & 0xe0) != 0x20) {
+		snprintf(why, size, "not global unicast (outside 2000::/3)");
+		return 1;
 	}
-	*out = w;
 	return 0;
 }
 
-/* chunked_done - whether the chunked stream in [b, b+len) has its last chunk */
-static int chunked_done(const char *b, size_t len)
+/* sd_x5u_header - one response header line from libcurl (status lines start
+ * a new response: a 1xx's headers are forgotten): the bytes counted, the
+ * Cache-Control values joined; EMSGSIZE past SD_X5U_HEAD_MAX bytes */
+int sd_x5u_header(struct sd_x5u_headers *h, const char *line, size_t len)
 {
-	size_t r = 0;
+	static const char name[] = "cache-control:";
+	size_t n = strlen(h->cache_control);
 
-	for (;;) {
-		char *end;
-		unsigned long n;
-		const char *eol = memchr(b + r, '\n', len - r);
-
-		if (!eol)
-			return 0;
-		n = strtoul(b + r, &end, 16);
-		if (end == b + r)
-			return 1; /* malformed: stop reading, dechunk reports it */
-		r = (size_t)(eol - b) + 1;
-		if (n == 0)
-			return 1;
-		if (n + 2 > len - r)
-			return 0;
-		r += n + 2;
+	if (len > SD_X5U_HEAD_MAX - h->bytes)
+		return EMSGSIZE;
+	h->bytes += len;
+	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
+		h->cache_control[0] = '\0';
+		h->cut = 0;
+		return 0;
 	}
+	if (len < sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1))
+		return 0;
+	line += sizeof(name) - 1;
+	len -= sizeof(name) - 1;
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	if (n + len + 2 >= sizeof(h->cache_control) || memchr(line, '\0', len)) {
+		h->cut = 1; /* not understood whole: not cached */
+		return 0;
+	}
+	if (n)
+		h->cache_control[n++] = ',';
+	memcpy(h->cache_control + n, line, len);
+	h->cache_control[n + len] = '\0';
+	return 0;
 }
 
-/* get - GET @u; on success the body is parsed into *chain and *ttl set */
-static int get(struct sipdance_x5u *x, const struct url *u, STACK_OF(X509) **chain,
-	       unsigned *ttl, char *why)
+/*
+ * sd_x5u_cache_ttl - how long a fetched chain is kept, from the response's
+ * Cache-Control (RFC 9111 §5.2.2), capped at @max_ttl. The cases:
+ *  - headers not understood whole, no-store or no-cache: 0 (not kept);
+ *  - max-age=N (digits, optionally quoted; the first one counts): N; a
+ *    max-age that is not exactly that ("max-age = 5", "-1", "5s"): 0;
+ *  - no max-age: @default_ttl.
+ */
+unsigned sd_x5u_cache_ttl(const struct sd_x5u_headers *h, unsigned default_ttl, unsigned max_ttl)
 {
-	struct conn c = { .fd = -1 };
-	size_t cap = HEAD_MAX + 2 * x->conf.max_size + 64, len = 0, body, blen, hlen = 0;
-	char req[SIPDANCE_STIR_MAX_URL + 512], *buf = malloc(cap + 1), *hend = NULL;
-	const char *v;
-	long n, clen = -1;
-	int err, chunked = 0, status;
+	const char *p = h->cache_control;
+	unsigned long long ttl = default_ttl;
+	int seen = 0;
 
-	if (!buf)
-		return set_why(why, ENOMEM, "out of memory");
-	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
-	c.deadline.tv_sec += x->conf.timeout_ms / 1000;
-	c.deadline.tv_nsec += (long)(x->conf.timeout_ms % 1000) * 1000000;
-	if (c.deadline.tv_nsec >= 1000000000) {
-		c.deadline.tv_sec++;
-		c.deadline.tv_nsec -= 1000000000;
-	}
-	if ((err = open_conn(x, u, &c, why)))
-		goto out;
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\n"
-		     "Accept: application/pem-certificate-chain, application/x-pem-file, */*\r\n"
-		     "User-Agent: sipdance\r\nConnection: close\r\n\r\n", u->path,
-		     strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ? "]" : "",
-		     ":", u->port);
-	if ((n = conn_io(&c, req, (size_t)n, 1)) < 0) {
-		err = set_why(why, -n == ETIMEDOUT ? ETIMEDOUT : EHOSTUNREACH, "x5u request: %s",
-			      strerror((int)-n));
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			err = set_why(why, EMSGSIZE, "x5u response larger than %zu bytes", x->conf.max_size);
-			goto out;
-		}
-		if ((n = conn_io(&c, buf + len, cap - len, 0)) < 0) {
-			if (-n == ETIMEDOUT)
-				err = set_why(why, ETIMEDOUT, "x5u response timed out after %u ms",
-					      x->conf.timeout_ms);
-			else
-				err = set_why(why, EHOSTUNREACH, "x5u response: %s", strerror((int)-n));
-			goto out;
-		}
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (!hend) {
-			if (!(hend = strstr(buf, "\r\n\r\n"))) {
-				if (len > HEAD_MAX || n == 0) {
-					err = set_why(why, EHOSTUNREACH, "x5u response has no complete header");
-					goto out;
-				}
-				continue;
-			}
-			hlen = (size_t)(hend - buf) + 4;
-			if (sscanf(buf, "HTTP/1.%*1[01] %3d", &status) != 1) {
-				err = set_why(why, EHOSTUNREACH, "x5u response is not HTTP/1.x");
-				goto out;
-			}
-			if (status != 200) {
-				err = set_why(why, EHOSTUNREACH, "x5u HTTP status %d", status);
-				goto out;
-			}
-			if ((v = header(buf, hend + 2, "Transfer-Encoding", &blen)))
-				chunked = blen >= 7 && !strncasecmp(v + blen - 7, "chunked", 7);
-			if (!chunked && (v = header(buf, hend + 2, "Content-Length", &blen))) {
-				char *e;
+	if (h->cut)
+		return 0;
+	while (*p) {
+		const char *d = p + strspn(p, " \t,"), *end = d + strcspn(d, ",");
+		size_t n = (size_t)(end - d);
 
-				clen = strtol(v, &e, 10);
-				if (e != v + blen || clen < 0) {
-					err = set_why(why, EHOSTUNREACH, "x5u response has a bad Content-Length");
-					goto out;
-				}
+		while (n && (d[n - 1] == ' ' || d[n - 1] == '\t'))
+			n--;
+		if ((n == 8 && !strncasecmp(d, "no-store", 8)) || (n == 8 && !strncasecmp(d, "no-cache", 8)))
+			return 0;
+		if (n >= 7 && !strncasecmp(d, "max-age", 7) && !seen) {
+			const char *v = d + 8, *vend = d + n;
+
+			if (n < 9 || d[7] != '=')
+				return 0;
+			if (vend - v >= 2 && *v == '"' && vend[-1] == '"')
+				v++, vend--;
+			if (v == vend)
+				return 0;
+			for (ttl = 0; v < vend; v++) {
+				if (!isdigit((unsigned char)*v))
+					return 0;
+				ttl = ttl > max_ttl ? ttl : ttl * 10 + (unsigned)(*v - '0');
 			}
-			if (clen > (long)x->conf.max_size) {
-				err = set_why(why, EMSGSIZE, "x5u response larger than %zu bytes (Content-Length %ld)",
-					      x->conf.max_size, clen);
-				goto out;
-			}
+			seen = 1;
 		}
-		body = len - hlen;
-		if (n == 0 || (clen >= 0 && body >= (size_t)clen) ||
-		    (chunked && chunked_done(buf + hlen, body)))
-			break;
-		if (!chunked && body > x->conf.max_size) {
-			err = set_why(why, EMSGSIZE, "x5u response larger than %zu bytes", x->conf.max_size);
-			goto out;
-		}
+		p = end;
 	}
-	body = len - hlen;
-	if (clen >= 0 && body < (size_t)clen) {
-		err = set_why(why, EHOSTUNREACH, "x5u response truncated");
-		goto out;
-	}
-	if (clen >= 0)
-		body = (size_t)clen;
-	if (chunked && (err = dechunk(buf + hlen, body, x->conf.max_size, &body))) {
-		set_why(why, err, err == EMSGSIZE ? "x5u response larger than the size limit"
-						    : "x5u response has malformed chunks");
-		if (err == EBADMSG)
-			err = EHOSTUNREACH;
-		goto out;
-	}
-	if (body > x->conf.max_size) {
-		err = set_why(why, EMSGSIZE, "x5u response larger than %zu bytes", x->conf.max_size);
-		goto out;
-	}
-	*ttl = cache_ttl(&x->conf, buf, hend + 2);
-	if ((err = sd_pem_chain(buf + hlen, body, chain)))
-		set_why(why, err, err == EBADMSG ? "x5u content is not a PEM certificate chain"
-						 : "out of memory");
-out:
-	if (c.ssl) {
-		SSL_shutdown(c.ssl);
-		SSL_free(c.ssl);
-	}
-	if (c.fd >= 0)
-		close(c.fd);
-	ERR_clear_error();
-	free(buf);
-	return err;
+	return ttl > max_ttl ? max_ttl : (unsigned)ttl;
 }
 
 /* hash - bucket of a URL (FNV-1a) */
@@ -649,7 +334,7 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
-/* cache_find - live entry for @url (expired ones are dropped); mutex held */
+/* cache_find - live entry for @url (an expired one is dropped) */
 static struct entry *cache_find(struct sipdance_x5u *x, const char *url)
 {
 	struct entry **pe = &x->bucket[hash(url)], *e;
@@ -671,7 +356,7 @@ static struct entry *cache_find(struct sipdance_x5u *x, const char *url)
 	return NULL;
 }
 
-/* cache_evict - drop the least recently used entry; mutex held */
+/* cache_evict - drop the least recently used entry */
 static void cache_evict(struct sipdance_x5u *x)
 {
 	struct entry **victim = NULL;
@@ -689,7 +374,7 @@ static void cache_evict(struct sipdance_x5u *x)
 	}
 }
 
-/* cache_put - store a chain (a new reference) or a failure for @ttl seconds; mutex held */
+/* cache_put - store a chain (a new reference) or a failure for @ttl seconds */
 static void cache_put(struct sipdance_x5u *x, const char *url, STACK_OF(X509) *chain, int err,
 		      const char *why, unsigned ttl)
 {
@@ -722,16 +407,15 @@ static void cache_put(struct sipdance_x5u *x, const char *url, STACK_OF(X509) *c
 	x->nentries++;
 }
 
-/* signal_ready - wake the host loop */
-static void signal_ready(struct sipdance_x5u *x)
+/* make_ready - @q's result is in: run its callback at the next process() */
+static void make_ready(struct sipdance_x5u *x, struct sipdance_x5u_query *q)
 {
-	uint64_t one = 1;
-
-	if (write(x->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		sd_log(SIPDANCE_LOG_ERR, "x5u", "eventfd write: %s", strerror(errno));
+	q->next = x->ready;
+	x->ready = q;
+	sd_http_wake(x->http);
 }
 
-/* job_unref - drop a reference; mutex held */
+/* job_unref - drop a reference */
 static void job_unref(struct job *j)
 {
 	if (--j->refs)
@@ -741,115 +425,107 @@ static void job_unref(struct job *j)
 	free(j);
 }
 
-/* fetch_url - policy, GET, parse: the whole of one fetch, in a worker */
-static int fetch_url(struct sipdance_x5u *x, const char *url, STACK_OF(X509) **chain,
-		     unsigned *ttl, char *why)
+/* job_finish - the result of @j: cached, handed to every waiter, a slot freed */
+static void job_finish(struct job *j, int err, const char *why, STACK_OF(X509) *chain, unsigned ttl)
 {
-	struct url u;
-	int err;
+	struct sipdance_x5u *x = j->x;
 
-	/*
-	 * The decision, before any packet leaves:
-	 *  - cache_only: nothing is fetched (EACCES).
-	 *  - a scheme other than https (http only with allow_http; never file:,
-	 *    data: or others), user information in the URL, a malformed host or
-	 *    port: EACCES or EINVAL.
-	 *  - a port other than 443 or 8443 (80 for allowed http) without
-	 *    allow_any_port: EACCES.
-	 *  - every address of the host loopback, unspecified, private (RFC 1918,
-	 *    RFC 6598, fc00::/7), link-local or multicast, IPv4-mapped included,
-	 *    without allow_private: EACCES (open_conn skips such addresses).
-	 *  - the HTTPS server certificate must chain to the TLS roots and name
-	 *    the host (SSL_set1_host, or the IP address for a literal).
-	 */
-
-	*chain = NULL;
-	*ttl = x->conf.neg_ttl;
-	if (x->conf.cache_only)
-		return set_why(why, EACCES, "x5u %s not in the cache (fetching disabled)", url);
-	if ((err = parse_url(&x->conf, url, &u, why)))
-		return err;
-	err = get(x, &u, chain, ttl, why);
+	sd_log(err ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_DEBUG, "x5u", "fetch %s: %s", j->url,
+	       err ? why : "ok");
+	x->st.fetches++;
 	if (err)
-		*ttl = x->conf.neg_ttl;
-	return err;
-}
+		x->st.failures++;
+	cache_put(x, j->url, chain, err, why, err ? x->conf.neg_ttl : ttl);
+	j->done = 1;
+	j->err = err;
+	j->chain = chain;
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	while (j->waiters) {
+		struct sipdance_x5u_query *q = j->waiters;
 
-/* worker - take jobs, fetch, publish results */
-static void *worker(void *arg)
-{
-	struct sipdance_x5u *x = arg;
-	sigset_t pipe;
-
-	/* a peer that closes early must give EPIPE here, not kill the process */
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
-	pthread_mutex_lock(&x->mu);
-	for (;;) {
-		struct job *j, **pj;
-		STACK_OF(X509) *chain;
-		char why[WHY_MAX] = "";
-		unsigned ttl;
-		int err, any = 0;
-
-		while (!x->stop && !x->queue)
-			pthread_cond_wait(&x->work, &x->mu);
-		if (x->stop)
-			break;
-		j = x->queue;
-		x->queue = j->next;
-		j->next = x->inflight;
-		x->inflight = j;
-		pthread_mutex_unlock(&x->mu);
-
-		err = fetch_url(x, j->url, &chain, &ttl, why);
-		sd_log(err ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_DEBUG, "x5u", "fetch %s: %s", j->url,
-		       err ? why : "ok");
-
-		pthread_mutex_lock(&x->mu);
-		x->st.fetches++;
-		if (err)
-			x->st.failures++;
-		cache_put(x, j->url, chain, err, why, ttl);
-		for (pj = &x->inflight; *pj; pj = &(*pj)->next)
-			if (*pj == j) {
-				*pj = j->next;
-				break;
-			}
-		j->done = 1;
-		j->err = err;
-		j->chain = chain;
-		snprintf(j->why, sizeof(j->why), "%s", why);
-		while (j->waiters) {
-			struct sipdance_x5u_query *q = j->waiters;
-
-			j->waiters = q->next;
-			q->err = err;
-			snprintf(q->why, sizeof(q->why), "%s", why);
-			q->chain = err ? NULL : sd_chain_dup(chain);
-			if (!err && !q->chain) {
-				q->err = ENOMEM;
-				snprintf(q->why, sizeof(q->why), "out of memory");
-			}
-			q->next = x->ready;
-			x->ready = q;
-			any = 1;
+		j->waiters = q->next;
+		q->err = err;
+		snprintf(q->why, sizeof(q->why), "%s", why);
+		if (!err && !(q->chain = sd_chain_dup(chain))) {
+			q->err = ENOMEM;
+			snprintf(q->why, sizeof(q->why), "out of memory");
 		}
-		pthread_cond_broadcast(&x->done);
-		job_unref(j);
-		if (any)
-			signal_ready(x);
+		make_ready(x, q);
 	}
-	pthread_mutex_unlock(&x->mu);
-	return NULL;
+	job_unref(j);
 }
 
-/* sipdance_x5u_alloc - fetcher, TLS context, eventfd, workers */
+static void start_jobs(struct sipdance_x5u *x);
+
+/* on_fetched - x5u_http.c's result for a running job */
+static void on_fetched(void *arg, int err, const char *why, const char *body, size_t len,
+		       const struct sd_x5u_headers *h)
+{
+	struct job *j = arg, **pj;
+	struct sipdance_x5u *x = j->x;
+	STACK_OF(X509) *chain = NULL;
+	unsigned ttl = 0;
+
+	for (pj = &x->running; *pj; pj = &(*pj)->next)
+		if (*pj == j) {
+			*pj = j->next;
+			break;
+		}
+	x->nrunning--;
+	if (!err && (err = sd_pem_chain(body, len, &chain)))
+		why = err == EBADMSG ? "x5u content is not a PEM certificate chain" : "out of memory";
+	else if (!err && sk_X509_num(chain) > MAX_CERTS) {
+		err = EBADMSG;
+		why = "x5u chain has more than 8 certificates";
+		sk_X509_pop_free(chain, X509_free);
+		chain = NULL;
+	}
+	if (!err)
+		ttl = sd_x5u_cache_ttl(h, x->conf.default_ttl, x->conf.max_ttl);
+	job_finish(j, err, why, chain, ttl);
+	start_jobs(x);
+}
+
+/*
+ * start_jobs - start queued fetches while fewer than max_fetches run. The
+ * cases, for each:
+ *  - its timeout (counted from when it was asked for) is spent waiting for a
+ *    slot: ETIMEDOUT, no packet sent;
+ *  - refused by the URL policy (sd_http_get): that error, no packet sent;
+ *  - otherwise a transfer with what is left of its timeout.
+ */
+static void start_jobs(struct sipdance_x5u *x)
+{
+	while (x->queue && x->nrunning < x->conf.max_fetches) {
+		struct job *j = x->queue;
+		/* rounded up: never ended before its whole timeout has passed */
+		long long left = (j->asked + x->conf.timeout_ms * 1000LL - now_us() + 999) / 1000;
+		char why[SD_X5U_WHY_MAX];
+		int err;
+
+		x->queue = j->next;
+		if (left <= 0) {
+			snprintf(why, sizeof(why), "x5u fetch not started within %u ms (%u fetches in progress)",
+				 x->conf.timeout_ms, x->nrunning);
+			job_finish(j, ETIMEDOUT, why, NULL, 0);
+			continue;
+		}
+		if ((err = sd_http_get(x->http, j->url, (unsigned)left, on_fetched, j, why))) {
+			job_finish(j, err, why, NULL, 0);
+			continue;
+		}
+		j->next = x->running;
+		x->running = j;
+		x->nrunning++;
+	}
+}
+
+/* sipdance_x5u_alloc - fetcher: cache, queue, and the HTTPS transport */
 int sipdance_x5u_alloc(struct sipdance_x5u **out, const struct sipdance_x5u_conf *conf)
 {
 	struct sipdance_x5u *x;
-	unsigned n;
+	struct sd_http_conf hc = { 0 };
+	int err;
 
 	if (!out)
 		return EINVAL;
@@ -870,33 +546,20 @@ int sipdance_x5u_alloc(struct sipdance_x5u **out, const struct sipdance_x5u_conf
 		x->conf.neg_ttl = 30;
 	if (!x->conf.cache_size)
 		x->conf.cache_size = 1024;
-	n = x->conf.workers ? x->conf.workers : 2;
-	x->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	pthread_mutex_init(&x->mu, NULL);
-	pthread_cond_init(&x->work, NULL);
-	pthread_cond_init(&x->done, NULL);
-	x->ctx = SSL_CTX_new(TLS_client_method());
-	x->threads = calloc(n, sizeof(*x->threads));
-	if (x->efd < 0 || !x->ctx || !x->threads)
-		goto fail;
-	SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
-	/* a close without close_notify ends a body; truncation fails the PEM parse */
-	SSL_CTX_set_options(x->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (conf && conf->tls_ca_file ? SSL_CTX_load_verify_locations(x->ctx, conf->tls_ca_file, NULL) != 1
-				      : SSL_CTX_set_default_verify_paths(x->ctx) != 1) {
-		ERR_clear_error();
-		sipdance_x5u_free(x);
-		return EINVAL;
+	if (!x->conf.max_fetches)
+		x->conf.max_fetches = 16;
+	hc.timeout_ms = x->conf.timeout_ms;
+	hc.max_size = x->conf.max_size;
+	hc.ca_file = conf ? conf->tls_ca_file : NULL;
+	hc.allow_http = x->conf.allow_http;
+	hc.allow_private = x->conf.allow_private;
+	hc.allow_any_port = x->conf.allow_any_port;
+	if ((err = sd_http_alloc(&x->http, &hc))) {
+		free(x);
+		return err;
 	}
-	for (; x->nthreads < n; x->nthreads++)
-		if (pthread_create(&x->threads[x->nthreads], NULL, worker, x))
-			goto fail;
 	*out = x;
 	return 0;
-fail:
-	sipdance_x5u_free(x);
-	return ENOMEM;
 }
 
 /* query_free - a query and the chain it still holds */
@@ -914,21 +577,12 @@ static void query_drop(struct sipdance_x5u_query *q)
 	query_free(q);
 }
 
-/* sipdance_x5u_free - stop workers, drop everything */
-void sipdance_x5u_free(struct sipdance_x5u *x)
+/* drop_jobs - the waiters of every job of a list, dropped; the jobs freed */
+static void drop_jobs(struct job *j)
 {
-	if (!x)
-		return;
-	pthread_mutex_lock(&x->mu);
-	x->stop = 1;
-	pthread_cond_broadcast(&x->work);
-	pthread_mutex_unlock(&x->mu);
-	for (unsigned i = 0; i < x->nthreads; i++)
-		pthread_join(x->threads[i], NULL);
-	while (x->queue) {
-		struct job *j = x->queue;
+	while (j) {
+		struct job *next = j->next;
 
-		x->queue = j->next;
 		while (j->waiters) {
 			struct sipdance_x5u_query *q = j->waiters;
 
@@ -936,7 +590,18 @@ void sipdance_x5u_free(struct sipdance_x5u *x)
 			query_drop(q);
 		}
 		job_unref(j);
+		j = next;
 	}
+}
+
+/* sipdance_x5u_free - stop every transfer, drop everything */
+void sipdance_x5u_free(struct sipdance_x5u *x)
+{
+	if (!x)
+		return;
+	sd_http_free(x->http);
+	drop_jobs(x->running);
+	drop_jobs(x->queue);
 	while (x->ready) {
 		struct sipdance_x5u_query *q = x->ready;
 
@@ -944,36 +609,25 @@ void sipdance_x5u_free(struct sipdance_x5u *x)
 		query_drop(q);
 	}
 	sipdance_x5u_flush(x);
-	SSL_CTX_free(x->ctx);
-	if (x->efd >= 0)
-		close(x->efd);
-	pthread_cond_destroy(&x->work);
-	pthread_cond_destroy(&x->done);
-	pthread_mutex_destroy(&x->mu);
-	free(x->threads);
 	free(x);
 }
 
-/* sipdance_x5u_fd - the eventfd the host loop watches */
+/* sipdance_x5u_fd - the descriptor the host loop watches */
 int sipdance_x5u_fd(const struct sipdance_x5u *x)
 {
-	return x ? x->efd : -1;
+	return x ? sd_http_fd(x->http) : -1;
 }
 
-/* sipdance_x5u_process - run the callbacks of everything ready */
+/* sipdance_x5u_process - let the transfers advance, then run the callbacks of everything ready */
 void sipdance_x5u_process(struct sipdance_x5u *x)
 {
 	struct sipdance_x5u_query *q, *rev = NULL;
-	uint64_t v;
 
 	if (!x)
 		return;
-	if (read(x->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		sd_log(SIPDANCE_LOG_ERR, "x5u", "eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&x->mu);
+	sd_http_run(x->http, 0);
 	q = x->ready;
 	x->ready = NULL;
-	pthread_mutex_unlock(&x->mu);
 	while (q) { /* oldest first */
 		struct sipdance_x5u_query *n = q->next;
 
@@ -995,10 +649,10 @@ void sipdance_x5u_process(struct sipdance_x5u *x)
 	}
 }
 
-/* find_job - in-flight or queued job for @url; mutex held */
+/* find_job - running or queued job for @url */
 static struct job *find_job(struct sipdance_x5u *x, const char *url)
 {
-	for (struct job *j = x->inflight; j; j = j->next)
+	for (struct job *j = x->running; j; j = j->next)
 		if (!strcmp(j->url, url))
 			return j;
 	for (struct job *j = x->queue; j; j = j->next)
@@ -1007,26 +661,25 @@ static struct job *find_job(struct sipdance_x5u *x, const char *url)
 	return NULL;
 }
 
-/* start_job - existing or new job for @url; mutex held; NULL on ENOMEM */
-static struct job *start_job(struct sipdance_x5u *x, const char *url)
+/* new_job - a queued job for @url; NULL on ENOMEM */
+static struct job *new_job(struct sipdance_x5u *x, const char *url)
 {
-	struct job *j = find_job(x, url), **tail;
+	struct job *j = calloc(1, sizeof(*j)), **tail;
 
-	if (j)
-		return j;
-	if (!(j = calloc(1, sizeof(*j))) || !(j->url = strdup(url))) {
+	if (!j || !(j->url = strdup(url))) {
 		free(j);
 		return NULL;
 	}
+	j->x = x;
 	j->refs = 1;
+	j->asked = now_us();
 	for (tail = &x->queue; *tail; tail = &(*tail)->next)
 		;
 	*tail = j;
-	pthread_cond_signal(&x->work);
 	return j;
 }
 
-/* cached - a live cache entry's result into @q; 1 if there was one; mutex held */
+/* cached - a live cache entry's result; 1 if there was one */
 static int cached(struct sipdance_x5u *x, const char *url, int *err, char *why,
 		  STACK_OF(X509) **chain)
 {
@@ -1039,16 +692,26 @@ static int cached(struct sipdance_x5u *x, const char *url, int *err, char *why,
 	if (e->chain) {
 		x->st.hits++;
 		*err = (*chain = sd_chain_dup(e->chain)) ? 0 : ENOMEM;
-		snprintf(why, WHY_MAX, "%s", *err ? "out of memory" : "cached");
+		snprintf(why, SD_X5U_WHY_MAX, "%s", *err ? "out of memory" : "cached");
 	} else {
 		x->st.neg_hits++;
 		*err = e->err;
-		snprintf(why, WHY_MAX, "%.140s (cached failure)", e->why);
+		snprintf(why, SD_X5U_WHY_MAX, "%.140s (cached failure)", e->why);
 	}
 	return 1;
 }
 
-/* sipdance_x5u_fetch - cache hit or a shared background fetch; result later */
+/*
+ * sipdance_x5u_fetch - cache hit or a shared fetch; result later. Before any
+ * packet leaves:
+ *  - cache_only: nothing is fetched (EACCES);
+ *  - the URL policy (x5u_http.c check_url): https only (http with
+ *    allow_http), no user information or zone id, ports 443 and 8443
+ *    without allow_any_port;
+ *  - every address connected to passes sd_x5u_refused_addr without
+ *    allow_private; the server certificate chains to the TLS roots and
+ *    names the host.
+ */
 int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url, sipdance_x5u_cb *cb, void *arg,
 		       struct sipdance_x5u_query **qp)
 {
@@ -1061,20 +724,20 @@ int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url, sipdance_x5u_cb 
 		return ENOMEM;
 	q->cb = cb;
 	q->arg = arg;
-	pthread_mutex_lock(&x->mu);
 	if (cached(x, url, &q->err, q->why, &q->chain)) {
-		q->next = x->ready;
-		x->ready = q;
-		signal_ready(x);
-	} else if ((j = start_job(x, url))) {
+		make_ready(x, q);
+	} else if (x->conf.cache_only) {
+		q->err = EACCES;
+		snprintf(q->why, sizeof(q->why), "x5u %.100s not in the cache (fetching disabled)", url);
+		make_ready(x, q);
+	} else if ((j = find_job(x, url)) || (j = new_job(x, url))) {
 		q->next = j->waiters;
 		j->waiters = q;
+		start_jobs(x);
 	} else {
-		pthread_mutex_unlock(&x->mu);
 		free(q);
 		return ENOMEM;
 	}
-	pthread_mutex_unlock(&x->mu);
 	if (qp)
 		*qp = q;
 	return 0;
@@ -1084,15 +747,13 @@ int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url, sipdance_x5u_cb 
 void sipdance_x5u_cancel(struct sipdance_x5u_query *q)
 {
 	if (q)
-		__atomic_store_n(&q->cancelled, 1, __ATOMIC_RELAXED);
+		q->cancelled = 1;
 }
 
 /* sd_x5u_set_drop - cleanup of @q's argument should the fetcher be freed first */
 void sd_x5u_set_drop(struct sipdance_x5u *x, struct sipdance_x5u_query *q, void (*drop)(void *))
 {
-	pthread_mutex_lock(&x->mu);
 	q->drop = drop;
-	pthread_mutex_unlock(&x->mu);
 }
 
 /* sd_x5u_defer - queue a plain function for the next process() */
@@ -1105,43 +766,50 @@ int sd_x5u_defer(struct sipdance_x5u *x, void (*fn)(void *), void (*drop)(void *
 	q->deferred = fn;
 	q->drop = drop;
 	q->arg = arg;
-	pthread_mutex_lock(&x->mu);
-	q->next = x->ready;
-	x->ready = q;
-	signal_ready(x);
-	pthread_mutex_unlock(&x->mu);
+	make_ready(x, q);
 	return 0;
 }
 
-/* sipdance_x5u_fetch_sync - cache, or wait for the shared fetch */
+/* sipdance_x5u_fetch_sync - cache, or run the transfers until the shared fetch is done */
 int sipdance_x5u_fetch_sync(struct sipdance_x5u *x, const char *url, STACK_OF(X509) **chain,
 			    const char **why)
 {
-	static __thread char buf[WHY_MAX];
+	static __thread char buf[SD_X5U_WHY_MAX];
+	long long deadline;
 	struct job *j;
 	int err;
 
 	if (!x || !url || !chain)
 		return EINVAL;
 	*chain = NULL;
-	pthread_mutex_lock(&x->mu);
-	if (!cached(x, url, &err, buf, chain)) {
-		if (!(j = start_job(x, url))) {
-			pthread_mutex_unlock(&x->mu);
-			return ENOMEM;
-		}
-		j->refs++;
-		while (!j->done)
-			pthread_cond_wait(&x->done, &x->mu);
+	if (why)
+		*why = buf;
+	if (cached(x, url, &err, buf, chain))
+		return err;
+	if (x->conf.cache_only) {
+		snprintf(buf, sizeof(buf), "x5u %.100s not in the cache (fetching disabled)", url);
+		return EACCES;
+	}
+	if (!(j = find_job(x, url)) && !(j = new_job(x, url)))
+		return ENOMEM;
+	j->refs++;
+	start_jobs(x);
+	/* curl ends each transfer within its timeout; the deadline only guards that */
+	deadline = j->asked + (2LL * x->conf.timeout_ms + 1000) * 1000;
+	while (!j->done && now_us() < deadline)
+		sd_http_run(x->http, (int)((deadline - now_us()) / 1000 + 1));
+	if (j->done) {
 		err = j->err;
 		snprintf(buf, sizeof(buf), "%s", j->why);
 		if (!err && !(*chain = sd_chain_dup(j->chain)))
 			err = ENOMEM;
-		job_unref(j);
+	} else {
+		err = ETIMEDOUT;
+		snprintf(buf, sizeof(buf), "x5u fetch of %.100s did not end in time", url);
 	}
-	pthread_mutex_unlock(&x->mu);
-	if (why)
-		*why = buf;
+	job_unref(j);
+	if (x->ready)
+		sd_http_wake(x->http); /* results of others wait for process() */
 	return err;
 }
 
@@ -1150,24 +818,19 @@ int sipdance_x5u_put(struct sipdance_x5u *x, const char *url, STACK_OF(X509) *ch
 {
 	if (!x || !url || !chain || sk_X509_num(chain) < 1)
 		return EINVAL;
-	pthread_mutex_lock(&x->mu);
 	cache_put(x, url, chain, 0, "provisioned", ttl ? ttl : x->conf.max_ttl);
-	pthread_mutex_unlock(&x->mu);
 	return 0;
 }
 
 /* sipdance_x5u_stats - counters */
 void sipdance_x5u_stats(struct sipdance_x5u *x, struct sipdance_x5u_stats *st)
 {
-	pthread_mutex_lock(&x->mu);
 	*st = x->st;
-	pthread_mutex_unlock(&x->mu);
 }
 
 /* sipdance_x5u_flush - drop the cache */
 void sipdance_x5u_flush(struct sipdance_x5u *x)
 {
-	pthread_mutex_lock(&x->mu);
 	for (size_t b = 0; b < NBUCKETS; b++)
 		while (x->bucket[b]) {
 			struct entry *e = x->bucket[b];
@@ -1176,5 +839,4 @@ void sipdance_x5u_flush(struct sipdance_x5u *x)
 			entry_free(e);
 		}
 	x->nentries = 0;
-	pthread_mutex_unlock(&x->mu);
 }

@@ -10,7 +10,8 @@
 # (no cache directory): a failure is kept as a failure, so a repeat is 436 at
 # once with no new connection. With a 3000 ms timeout, a call needing a fresh
 # x5u fetch completes while a slow fetch is pending: the event loop is not
-# blocked. The CLI variant is fault-x5u.sh.
+# blocked; nor is it by two x5u name lookups that never end. The CLI variant is
+# fault-x5u.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need sipp perl
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -20,6 +21,7 @@ base=$("${srcdir:-.}/tests/ports.sh" $$)
 P=$base good=$((base + 1)) slow=$((base + 2)) dead=$((base + 3)) huge=$((base + 4))
 uac_p=$((base + 5)) u2_p=$((base + 6)) uas_p=$((base + 7)) uac_m=$((base + 8)) u2_m=$((base + 12))
 uas_m=$((base + 16)) uac_c=$((base + 20)) u2_c=$((base + 21)) uas_c=$((base + 22))
+u3_p=$((base + 30)) u3_m=$((base + 32)) u3_c=$((base + 36))
 
 # http PORT MODE - loopback HTTP: good (the chain), slow (never answers), huge (10 MB); one log line per connection
 http() {
@@ -122,4 +124,35 @@ wait "$pending_pid" 2>/dev/null
 ms=$(answer_ms "$tmp/pending.msg")
 rejected "the pending slow call" "$tmp/pending.msg" "x5u response timed out after 3000 ms" 5000 2900
 check "the good server was fetched twice (control, fresh): $(conns good)" [ "$(conns good)" = 2 ]
+stop_proxy V
+
+# ---- a name server that never answers (tests/slowdns.c holds names under slow.test 30 s):
+# two such lookups pending, a call with a fresh x5u still completes, and each of the two
+# ends at the x5u timeout ----
+slow_lookups on
+proxy 3000
+slow_lookups off
+l1=$(identity "http://a.slow.test:$good/ee-chain.pem")
+l2=$(identity "http://b.slow.test:$good/ee-chain.pem")
+fresh=$(identity "http://127.0.0.1:$good/fresh2.pem")
+(call lookup1 $u2_p $u2_m $u2_c "$l1") &
+l1_pid=$!
+(call lookup2 $u3_p $u3_m $u3_c "$l2") &
+l2_pid=$!
+pids="$pids $l1_pid $l2_pid"
+# both INVITEs sent: the proxy, one thread, has started both fetches before it reads the next one
+"$wait_for" "$tmp/lookup1.msg" "^INVITE" && "$wait_for" "$tmp/lookup2.msg" "^INVITE" ||
+	bad "the two calls with slow lookups were sent"
+uas luas
+call fresh2 $uac_p $uac_m $uac_c "$fresh"
+wait "$luas_pid" 2>/dev/null
+check "a call (fresh x5u) answered 200 in $ms ms while two name lookups hung" eval '[ $rc = 0 ] &&
+	[ "$(status "$tmp/fresh2.msg")" = 200 ] && [ $ms -lt 500 ] && kill -0 $l1_pid 2>/dev/null &&
+	kill -0 $l2_pid 2>/dev/null'
+for n in 1 2; do
+	eval "wait \$l${n}_pid" 2>/dev/null
+	ms=$(answer_ms "$tmp/lookup$n.msg")
+	h=$( [ $n = 1 ] && echo a || echo b )
+	rejected "hung name lookup $n" "$tmp/lookup$n.msg" "x5u name lookup of $h.slow.test timed out after 3000 ms" 5000 2900
+done
 finish

@@ -6,7 +6,7 @@
 # configured timeout (--timeout 1000), never hangs, never accepts. Driven
 # through the library CLI (`sipdance passport verify --x5u-cache`); the same
 # faults at sipdance-proxy --stir verify, with other calls routing meanwhile,
-# are tests/fault-x5u-proxy.sh.
+# are tests/fault-x5u-proxy.sh. Last, a name lookup that never ends.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need perl openssl
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -39,9 +39,9 @@ http $slow slow
 http $huge huge
 sleep 0.5
 
-# verify PORT - sign for x5u on PORT, verify with a fresh cache; sets $rc $out $ms
+# verify PORT [HOST] - sign for x5u on HOST:PORT (127.0.0.1), verify with a fresh cache; sets $rc $out $ms
 verify() {
-	x5u=http://127.0.0.1:$1/ee-chain.pem
+	x5u=http://${2:-127.0.0.1}:$1/ee-chain.pem
 	id=$("$sd" passport sign --key "$data/ee.key" --x5u "$x5u" --orig 12025551000 --dest 12025552000 --attest A)
 	rm -rf "$tmp/cache"; mkdir "$tmp/cache"
 	t0=$(date +%s%N)
@@ -70,4 +70,14 @@ status=43[67]*) check "10 MB x5u body: $out, exit $rc in ${ms} ms" eval '[ "$rc"
 *) bad "10 MB x5u body: 436/437 (exit $rc in ${ms} ms)" "$out" ;;
 esac
 check "nothing was cached from the failed fetches" eval '[ -z "$(ls -A "$tmp/cache")" ]'
+# a name server that never answers: the lookup (tests/slowdns.c holds names under slow.test
+# for 30 s) ends with the fetch's timeout too
+slow_lookups on
+verify $good x5u.slow.test
+slow_lookups off
+case "$out" in
+'status=436 reason="x5u name lookup of x5u.slow.test timed out after 1000 ms"') check \
+	"slow name lookup: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt $limit ]' ;;
+*) bad "slow name lookup: 436 within the timeout (exit $rc in ${ms} ms)" "$out" ;;
+esac
 finish

@@ -72,6 +72,12 @@ FAULT_TESTS = tests/fault-dns.sh tests/fault-dns-down.sh tests/fault-bogus.sh te
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS) tests/fault-lib.sh
 
+# An LD_PRELOAD shim for the x5u fault tests: name lookups under slow.test never answer.
+check_LTLIBRARIES = tests/libslowdns.la
+tests_libslowdns_la_SOURCES = tests/slowdns.c
+tests_libslowdns_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_libslowdns_la_LIBADD = -ldl
+
 # The DNS and policy integration tests again behind a validating Unbound (the testbed's second mode).
 TESTS += tests/unbound-mode.sh
 EXTRA_DIST += tests/unbound-mode.sh
@@ -80,7 +86,7 @@ EXTRA_DIST += tests/unbound-mode.sh
 # builds them, tests/fuzz/run.sh runs them.
 if FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz-tlsa tests/fuzz/fuzz-passport tests/fuzz/fuzz-stun tests/fuzz/fuzz-clientid tests/fuzz/fuzz-chain \
-	tests/fuzz/fuzz-dnssec tests/fuzz/fuzz-sdp tests/fuzz/fuzz-sip
+	tests/fuzz/fuzz-dnssec tests/fuzz/fuzz-sdp tests/fuzz/fuzz-sip tests/fuzz/fuzz-x5u
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 fuzz_ldflags = -fsanitize=fuzzer
 tests_fuzz_fuzz_tlsa_SOURCES = tests/fuzz/fuzz_tlsa.c
@@ -105,6 +111,10 @@ tests_fuzz_fuzz_sdp_SOURCES = tests/fuzz/fuzz_sdp.c
 tests_fuzz_fuzz_sdp_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_sdp_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_sdp_LDADD = libsdcore.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_x5u_SOURCES = tests/fuzz/fuzz_x5u.c
+tests_fuzz_fuzz_x5u_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_x5u_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_x5u_LDADD = libsdcore.la $(OPENSSL_LIBS)
 # SIP through the proxy's input path (sip/ linked as libsdproxy)
 tests_fuzz_fuzz_sip_SOURCES = tests/fuzz/fuzz_sip.c
 tests_fuzz_fuzz_sip_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)

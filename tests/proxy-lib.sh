@@ -61,6 +61,20 @@ finish() {
 	[ "$fail" -eq 0 ]
 }
 
+# slow_lookups on|off - programs started meanwhile preload tests/slowdns.c: names under slow.test
+# hang 30 s in getaddrinfo (ASan then tolerates a library ahead of its runtime)
+slow_lookups() {
+	if [ "$1" = on ]; then
+		LD_PRELOAD=$(cd "$top_builddir/tests/.libs" && pwd)/libslowdns.so
+		sd_asan=${ASAN_OPTIONS-}
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+		export LD_PRELOAD ASAN_OPTIONS
+	else
+		unset LD_PRELOAD
+		ASAN_OPTIONS=$sd_asan
+	fi
+}
+
 # need PROGRAM... - skip the script (77) when a program is missing
 need() {
 	for p in "$@"; do

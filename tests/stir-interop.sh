@@ -80,7 +80,7 @@ secsipidx -sign -header "{\"alg\":\"ES256\",\"ppt\":\"shaken\",\"typ\":\"passpor
 printf '%s;info=<%s>;alg=ES256;ppt=shaken' "$(cat "$tmp/future.jws")" "$x5u" >"$tmp/future.txt"
 check "secsipidx accepts iat 10 minutes ahead (its known gap)" 0 "^ok" \
 	secsipidx -check -fidentity "$tmp/future.txt" -fpubkey "$data/ee.pem" -expire 60
-check "ours rejects iat 10 minutes ahead" 1 '^status=403 reason="iat is (59[0-9]|600) s in the future' \
+check "ours rejects iat 10 minutes ahead" 1 '^status=403 reason="iat is [0-9]+ s in the future \(more than 60 s\)' \
 	"$sd" passport verify --cert "$data/ee-chain.pem" --ca-file "$data/root.pem" "$(cat "$tmp/future.txt")"
 "$sd" passport sign --key "$data/ee.key" --x5u "$x5u" --orig 12025551000 --dest 13035553000 \
 	--div 12025552000 >"$tmp/div.txt"
@@ -107,7 +107,9 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 done
 [ -n "$port" ] || { bad "x5u test server did not start" "$(cat "$tmp/srv.log")"; echo "$pass passed, $fail failed"; exit 1; }
 base=https://127.0.0.1:$port
-fetch="--x5u-cache $tmp/cache --ca-file $data/root.pem --x5u-tls-ca $data/root.pem --x5u-allow-private --x5u-allow-any-port --timeout 1000"
+# the x5u timeout: 1000 ms, times VG_SLOW under valgrind (a TLS connection setup takes a second there)
+to=$((1000 * ${VG_SLOW:-1}))
+fetch="--x5u-cache $tmp/cache --ca-file $data/root.pem --x5u-tls-ca $data/root.pem --x5u-allow-private --x5u-allow-any-port --timeout $to"
 sign_for() { "$sd" passport sign --key "$data/ee.key" --x5u "$base/$1" --orig 12025551000 --dest 12025552000 --attest A; }
 fetches() { grep -c "^FILE:$1" "$tmp/srv.log"; }
 
@@ -140,7 +142,7 @@ check "x5u: huge response" 1 '^status=436 reason="x5u response larger than 65536
 # shellcheck disable=SC2086
 check "x5u: not PEM" 1 '^status=437 reason="x5u content is not a PEM certificate chain"$' \
 	"$sd" passport verify $fetch "$(sign_for notpem.pem)"
-check "x5u: loopback refused by default" 1 '^status=436 reason="x5u host 127\.0\.0\.1 is loopback or unspecified \(not allowed\)"$' \
+check "x5u: loopback refused by default" 1 '^status=436 reason="x5u host 127\.0\.0\.1 is loopback \(not allowed\)"$' \
 	"$sd" passport verify --x5u-cache "$tmp/cache" --ca-file "$data/root.pem" \
 	"$("$sd" passport sign --key "$data/ee.key" --x5u https://127.0.0.1:8443/c.pem --orig 12025551000 --dest 12025552000)"
 check "x5u: port refused by default" 1 "^status=436 reason=\"x5u port $port not allowed \\(443 and 8443 only\\)\"\$" \
@@ -151,16 +153,16 @@ check "x5u: file: refused" 1 '^status=436 reason="x5u scheme not allowed \(https
 	"$sd" passport verify --x5u-cache "$tmp/cache" --ca-file "$data/root.pem" "$(cat "$tmp/file.txt")"
 
 # slow: the server stops answering (SIGSTOP); the kernel still accepts connections.
-# The bound is the 1000 ms timeout plus the program's start (seconds under valgrind).
-bound=2500
-[ -n "${VALGRIND-}" ] && bound=8000
+# The bound is the timeout plus the program's start (seconds under valgrind).
+bound=$((to + 1500))
+[ -n "${VALGRIND-}" ] && bound=$((to + 7000))
 kill -STOP "$srv"
 t0=$(ms)
 # shellcheck disable=SC2086
 check "x5u: slow server, 436 on timeout" 1 '^status=436 reason="x5u TLS handshake with 127\.0\.0\.1 timed out"$' \
 	"$sd" passport verify $fetch "$(sign_for slow.pem)"
 t1=$(ms)
-[ $((t1 - t0)) -lt $bound ] && ok "x5u: slow server answered within the timeout ($((t1 - t0)) ms, timeout 1000)" ||
+[ $((t1 - t0)) -lt $bound ] && ok "x5u: slow server answered within the timeout ($((t1 - t0)) ms, timeout $to)" ||
 	bad "x5u: slow server answered within the timeout ($((t1 - t0)) ms)"
 kill -CONT "$srv"
 kill "$srv"
@@ -173,6 +175,8 @@ check "x5u: unreachable" 1 '^status=436 reason="x5u connect to 127\.0\.0\.1: Con
 t1=$(ms)
 [ $((t1 - t0)) -lt $bound ] && ok "x5u: unreachable answered within the timeout" || bad "x5u: unreachable answered within the timeout"
 # shellcheck disable=SC2086
+# a fresh PASSporT for the cached x5u: the slow-server check took seconds (many under valgrind)
+id=$(sign_for ee-chain.pem)
 check "x5u: cached chain still verifies with the server gone" 0 '"attest":"A"' "$sd" passport verify $fetch "$id"
 
 echo "$pass passed, $fail failed"

@@ -179,7 +179,7 @@ SIPDANCE_API int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x
 /** Cancel a pending verification (only before its callback ran); the callback will not run. */
 SIPDANCE_API void sipdance_stir_cancel(struct sipdance_stir_query *q);
 
-/** Blocking verification for tools: waits while the fetcher's workers get each x5u. */
+/** Blocking verification for tools: runs the fetcher until each x5u is in. */
 SIPDANCE_API int sipdance_stir_verify_sync(struct sipdance_stir *s, struct sipdance_x5u *x,
 					   const struct sipdance_stir_request *req,
 					   struct sipdance_stir_verdict *v,
@@ -218,13 +218,14 @@ SIPDANCE_API int sipdance_stir_sign(const struct sipdance_stir_signer *s,
 /* ---- x5u certificate fetcher and cache ---- */
 
 struct sipdance_x5u_conf {
-	unsigned timeout_ms;   /* whole fetch (connect, TLS, response); 0 = 2000 */
+	unsigned timeout_ms;   /* whole fetch from when it is asked for (name lookup,
+				  connect, TLS, response); 0 = 2000 */
 	size_t max_size;       /* response body limit, bytes; 0 = 65536 */
 	unsigned max_ttl;      /* ceiling on cache lifetimes, seconds; 0 = 86400 */
 	unsigned default_ttl;  /* lifetime without Cache-Control max-age; 0 = 3600 */
 	unsigned neg_ttl;      /* lifetime of cached failures; 0 = 30 */
 	size_t cache_size;     /* URLs kept; 0 = 1024 (least recently used dropped) */
-	unsigned workers;      /* fetch threads; 0 = 2 */
+	unsigned max_fetches;  /* fetches at once, more wait (within their timeout); 0 = 16 */
 	const char *tls_ca_file; /* roots for the HTTPS server certificate; NULL = system */
 	int allow_http;        /* accept http: URLs (never file: or others) */
 	int allow_private;     /* accept loopback, private, link-local addresses */
@@ -232,15 +233,18 @@ struct sipdance_x5u_conf {
 	int cache_only;        /* never fetch: chains come from sipdance_x5u_put() */
 };
 
-/** A fetcher with its worker threads. 0, EINVAL, ENOMEM. */
+/**
+ * A fetcher (HTTPS by libcurl, no thread of its own): every call from the
+ * thread that runs its descriptor. 0, EINVAL (tls_ca_file unusable), ENOMEM.
+ */
 SIPDANCE_API int sipdance_x5u_alloc(struct sipdance_x5u **out,
 				    const struct sipdance_x5u_conf *conf);
-/** Stop the workers and free; pending callbacks (and verifications) are dropped silently. NULL is accepted. */
+/** Stop every fetch and free; pending callbacks (and verifications) are dropped silently. NULL is accepted. */
 SIPDANCE_API void sipdance_x5u_free(struct sipdance_x5u *x);
 
-/** Descriptor that becomes readable when results wait; then call sipdance_x5u_process(). */
+/** Descriptor that becomes readable when a fetch has work or results wait; then call sipdance_x5u_process(). */
 SIPDANCE_API int sipdance_x5u_fd(const struct sipdance_x5u *x);
-/** Run the callbacks of finished fetches (and verifications) in this thread. */
+/** Advance the fetches and run the callbacks of finished ones (and of verifications). */
 SIPDANCE_API void sipdance_x5u_process(struct sipdance_x5u *x);
 
 /**
@@ -260,9 +264,10 @@ SIPDANCE_API int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url,
 SIPDANCE_API void sipdance_x5u_cancel(struct sipdance_x5u_query *q);
 
 /**
- * Blocking fetch (cache first); on success *chain is the caller's. Returns
- * the error codes of sipdance_x5u_cb with *why (a static or cached string,
- * valid until the next call) set.
+ * Blocking fetch (cache first), running the fetcher until it is in (other
+ * fetches advance meanwhile; their callbacks wait for process()); on success
+ * *chain is the caller's. Returns the error codes of sipdance_x5u_cb with
+ * *why (a static or cached string, valid until the next call) set.
  */
 SIPDANCE_API int sipdance_x5u_fetch_sync(struct sipdance_x5u *x, const char *url,
 					 STACK_OF(X509) **chain, const char **why);
