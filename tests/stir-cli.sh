@@ -36,15 +36,8 @@ check "verify expired" 1 '^status=403 reason="certificate at depth 0: certificat
 	"$sd" passport verify --cert "$data/expired-chain.pem" --ca-file "$data/root.pem" --at 1795896363 "$id"
 check "verify no TNAuthList" 1 '^status=437 reason="certificate has no TNAuthList \(RFC 8226\)"$' \
 	"$sd" passport verify --cert "$data/notn-chain.pem" --ca-file "$data/root.pem" --at 1795896363 "$id"
-# tncert NAME SECTIONS - $tmp/NAME.pem: an end entity for ee.key issued by the fixture
-# intermediate (then the intermediate), its TNAuthList encoded by openssl from SECTIONS ([tn] first)
-tncert() {
-	printf '[v3]\nbasicConstraints = critical, CA:false\n1.3.6.1.5.5.7.1.26 = ASN1:SEQUENCE:tn\n%b' "$2" >"$tmp/$1.cnf"
-	openssl req -new -key "$data/ee.key" -subj "/CN=$1" -out "$tmp/$1.csr" 2>/dev/null &&
-		openssl x509 -req -in "$tmp/$1.csr" -CA "$data/int.pem" -CAkey "$data/int.key" -set_serial 77 \
-			-days 2 -extfile "$tmp/$1.cnf" -extensions v3 -out "$tmp/$1.pem" 2>/dev/null &&
-		cat "$data/int.pem" >>"$tmp/$1.pem"
-}
+# tncert NAME SECTIONS - $tmp/NAME.pem, a certificate with that TNAuthList (tests/data/stir/tncert.sh)
+tncert() { "$data/tncert.sh" "$tmp/$1.pem" "$2"; }
 # now ORIG - an Identity value for ORIG signed now (the certificates above start now)
 now() { sign --orig "$1" --dest 12025552000 --attest A; }
 tncert one '[tn]\ne = EXP:2,IA5:15551230000\n'
