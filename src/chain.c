@@ -19,20 +19,6 @@
 /* Bound on the records of a chain: real chains hold a few dozen. */
 #define MAX_RRS 128
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
-/* get16 - big-endian 16 bits */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* sd_chain_split - every RR of @chain into *out (malloc'd): well formed
  * (sd_rr_parse) and of the types a chain may hold; errors as
  * sipdance_chain_parse, *at = offset of the bad record */
@@ -53,11 +39,11 @@ int sd_chain_split(const uint8_t *chain, size_t len, struct sd_rr **out, size_t 
 		}
 		*at = (size_t)(rr[i].owner - chain);
 		free(rr);
-		return fail(why, "record type not expected in a DNSSEC chain", EBADMSG);
+		return sd_fail(why, "record type not expected in a DNSSEC chain", EBADMSG);
 	}
 	if (n == 0) {
 		free(rr);
-		return fail(why, "empty chain", EBADMSG);
+		return sd_fail(why, "empty chain", EBADMSG);
 	}
 	*out = rr;
 	*nrr = n;
@@ -72,9 +58,9 @@ int sipdance_chain_parse(const uint8_t *chain, size_t len, size_t *nrr, const ch
 	int err;
 
 	if (!chain)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	if (len > SIPDANCE_CHAIN_MAX)
-		return fail(why, "chain longer than 65535 octets", EMSGSIZE);
+		return sd_fail(why, "chain longer than 65535 octets", EMSGSIZE);
 	if ((err = sd_chain_split(chain, len, &rr, &n, &at, why)))
 		return err;
 	free(rr);
@@ -88,12 +74,12 @@ int sipdance_chain_ext_decode(const uint8_t *ext, size_t len, uint16_t *lifetime
 			      const uint8_t **chain, size_t *chain_len, const char **why)
 {
 	if (!ext || !lifetime || !chain || !chain_len)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	if (len < 3)
-		return fail(why, "extension_data shorter than lifetime plus one octet", EBADMSG);
+		return sd_fail(why, "extension_data shorter than lifetime plus one octet", EBADMSG);
 	if (len - 2 > SIPDANCE_CHAIN_MAX)
-		return fail(why, "chain longer than 65535 octets", EMSGSIZE);
-	*lifetime = get16(ext);
+		return sd_fail(why, "chain longer than 65535 octets", EMSGSIZE);
+	*lifetime = sd_get16(ext);
 	*chain = ext + 2;
 	*chain_len = len - 2;
 	return 0;
@@ -132,13 +118,13 @@ int sipdance_chain_anchor_load(struct sipdance_chain_anchor **out, const char *f
 	int err;
 
 	if (!out)
-		return fail(why, "no output", EINVAL);
+		return sd_fail(why, "no output", EINVAL);
 	if ((err = sd_getdns_anchors(file, &list, why)))
 		return err;
 	getdns_list_get_length(list, &n);
 	if (!(ta = calloc(1, sizeof(*ta) + n * sizeof(ta->rr[0])))) {
 		getdns_list_destroy(list);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	err = 0;
 	for (size_t i = 0; !err && i < n; i++) {
@@ -148,19 +134,19 @@ int sipdance_chain_anchor_load(struct sipdance_chain_anchor **out, const char *f
 		size_t k;
 
 		if (getdns_list_get_dict(list, i, &d) || getdns_rr_dict2wire(d, &wire, &wlen)) {
-			err = fail(why, "trust anchor record cannot be encoded", EINVAL);
+			err = sd_fail(why, "trust anchor record cannot be encoded", EINVAL);
 			break;
 		}
 		if (sd_chain_split(wire, wlen, &rr, &k, &at, why) || k != 1) {
 			free(wire);
-			err = fail(why, "trust anchor record is malformed", EINVAL);
+			err = sd_fail(why, "trust anchor record is malformed", EINVAL);
 			break;
 		}
 		ta->rr[used].wire = wire;
 		ta->rr[used].rr = rr[0];
 		free(rr);
 		if (used && !sd_name_eq(ta->rr[used].rr.owner, ta->rr[0].rr.owner))
-			err = fail(why, "trust anchor records of more than one zone", EINVAL);
+			err = sd_fail(why, "trust anchor records of more than one zone", EINVAL);
 		used++;
 	}
 	ta->n = used;

@@ -26,14 +26,6 @@
 #define RETRY_AFTER 30
 #define EXPIRY_MARGIN 600
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* One record to emit: its wire form (owned) and decoded view. */
 struct item {
 	uint8_t *wire;
@@ -157,7 +149,7 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 	int err;
 
 	if (!host || !out || !out_len || !port)
-		return fail(why, "no host or port", EINVAL);
+		return sd_fail(why, "no host or port", EINVAL);
 	if (sd_name_from_text(host, wire, sizeof(wire), why))
 		return EINVAL;
 	snprintf(qname, sizeof(qname), "_%u._tcp.%s", port, host);
@@ -166,24 +158,24 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 	if (!(ext = getdns_dict_create()) ||
 	    getdns_dict_set_int(ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE) ||
 	    getdns_dict_set_int(ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE)) {
-		err = fail(why, "out of memory", ENOMEM);
+		err = sd_fail(why, "out of memory", ENOMEM);
 		goto out;
 	}
 	if (getdns_general_sync(ctx, qname, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD) {
-		err = fail(why, "DNS lookup failed", ETIMEDOUT);
+		err = sd_fail(why, "DNS lookup failed", ETIMEDOUT);
 		goto out;
 	}
 	getdns_dict_get_int(resp, "status", &status);
 	if (status != GETDNS_RESPSTATUS_GOOD && status != GETDNS_RESPSTATUS_NO_NAME) {
-		err = fail(why, "no answer from the resolver", ETIMEDOUT);
+		err = sd_fail(why, "no answer from the resolver", ETIMEDOUT);
 		goto out;
 	}
 	if (getdns_dict_get_int(resp, "/replies_tree/0/dnssec_status", &dstatus)) {
-		err = fail(why, "no answer from the resolver", ETIMEDOUT);
+		err = sd_fail(why, "no answer from the resolver", ETIMEDOUT);
 		goto out;
 	}
 	if (dstatus != GETDNS_DNSSEC_SECURE) {
-		err = fail(why, dstatus == GETDNS_DNSSEC_BOGUS ? "TLSA answer is bogus" :
+		err = sd_fail(why, dstatus == GETDNS_DNSSEC_BOGUS ? "TLSA answer is bogus" :
 			   "TLSA answer is not secure (insecure or indeterminate)", EBADMSG);
 		goto out;
 	}
@@ -192,7 +184,7 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 	getdns_dict_get_list(resp, "validation_chain", &vchain);
 	if ((err = add_list(&it, answer, 0)) || (err = add_list(&it, authority, 1)) ||
 	    (err = add_list(&it, vchain, 2)) || (err = serialise(&it, out, out_len)))
-		fail(why, err == EMSGSIZE ? "chain longer than 65535 octets" : err == ENOMEM ?
+		sd_fail(why, err == EMSGSIZE ? "chain longer than 65535 octets" : err == ENOMEM ?
 		     "out of memory" : "answer cannot be serialised", err);
 out:
 	for (size_t i = 0; i < it.n; i++)
@@ -227,15 +219,15 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 	size_t n;
 
 	if (!f)
-		return fail(why, "chain file unreadable", EINVAL);
+		return sd_fail(why, "chain file unreadable", EINVAL);
 	b = malloc(SIPDANCE_CHAIN_MAX + 3);
 	n = b ? fread(b, 1, SIPDANCE_CHAIN_MAX + 3, f) : 0;
 	fclose(f);
 	if (!b)
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	if (n > SIPDANCE_CHAIN_MAX + 2) {
 		free(b);
-		return fail(why, "chain file too large", EMSGSIZE);
+		return sd_fail(why, "chain file too large", EMSGSIZE);
 	}
 	*out = b;
 	*len = n;
@@ -262,12 +254,12 @@ static int cert_matches(const struct sipdance_chain_source *s, const struct sipd
 	if (r->denial)
 		return 0;
 	if ((err = sipdance_dane_verify(s->dane, r->tlsa, cert, &p, &v)))
-		return fail(why, err == ENOMEM ? "out of memory" : "no certificate to match", err);
+		return sd_fail(why, err == ENOMEM ? "out of memory" : "no certificate to match", err);
 	if (v.result == SIPDANCE_MATCH)
 		return 0;
 	snprintf(buf, sizeof(buf), "our certificate does not match the TLSA records of our chain for "
 		 "_%u._tcp.%s: %s", s->conf.port, s->host, v.reason);
-	return fail(why, buf, EBADMSG);
+	return sd_fail(why, buf, EBADMSG);
 }
 
 /* load - fetch or read, then validate our own chain before serving it */
@@ -291,7 +283,7 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 						s->conf.timeout_ms, &chain, &len, why)))
 			return err;
 		if ((err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len))) {
-			fail(why, "chain too large for the extension", err);
+			sd_fail(why, "chain too large for the extension", err);
 			goto out;
 		}
 		bare = chain;
@@ -302,7 +294,7 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		goto out;
 	if (!r.secure) {
 		sd_log(SIPDANCE_LOG_WARN, "chain", "own chain for %s does not validate: %s", owner, r.why);
-		err = fail(why, "own chain does not validate", EBADMSG);
+		err = sd_fail(why, "own chain does not validate", EBADMSG);
 		goto out;
 	}
 	if (s->cert && (err = cert_matches(s, &r, s->cert, why))) {
@@ -364,19 +356,19 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 	int err;
 
 	if (!out || !conf || !conf->host || !conf->port || (!conf->resolver == !conf->file))
-		return fail(why, "need a host, a port, and either a resolver or a file", EINVAL);
+		return sd_fail(why, "need a host, a port, and either a resolver or a file", EINVAL);
 	if (!(s = calloc(1, sizeof(*s))))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	pthread_mutex_init(&s->lock, NULL);
 	s->conf = *conf;
 	if (dup(&s->resolver, conf->resolver) || dup(&s->trust_anchor, conf->trust_anchor) ||
 	    dup(&s->file, conf->file) || dup(&s->host, conf->host)) {
 		sipdance_chain_source_free(s);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	if ((err = sipdance_chain_anchor_load(&s->ta, conf->trust_anchor, why)) ||
 	    (err = sipdance_dane_alloc(&s->dane, conf->ca_file) ?
-		   fail(why, "CA file unreadable or without a certificate", EINVAL) : 0) ||
+		   sd_fail(why, "CA file unreadable or without a certificate", EINVAL) : 0) ||
 	    (err = load(s, time(NULL), why))) {
 		sipdance_chain_source_free(s);
 		return err;
@@ -392,7 +384,7 @@ int sipdance_chain_source_refresh(struct sipdance_chain_source *s, const char **
 	int err;
 
 	if (!s)
-		return fail(why, "no source", EINVAL);
+		return sd_fail(why, "no source", EINVAL);
 	if ((err = load(s, now, why))) {
 		pthread_mutex_lock(&s->lock);
 		s->next = now + RETRY_AFTER;
@@ -415,14 +407,14 @@ int sipdance_chain_source_check_cert(const struct sipdance_chain_source *s, STAC
 	int err;
 
 	if (!s || !cert || sk_X509_num(cert) < 1)
-		return fail(why, "no source or no certificate", EINVAL);
+		return sd_fail(why, "no source or no certificate", EINVAL);
 	if (!(ext = sd_chain_source_copy(m, time(NULL), &len)))
-		return fail(why, "no valid chain to match (expired or out of memory)", EBADMSG);
+		return sd_fail(why, "no valid chain to match (expired or out of memory)", EBADMSG);
 	snprintf(owner, sizeof(owner), "_%u._tcp.%s", s->conf.port, s->host);
 	if (!(err = sipdance_chain_ext_decode(ext, len, &life, &bare, &bare_len, why)) &&
 	    !(err = sipdance_chain_validate(s->ta, bare, bare_len, owner, 0, &r))) {
 		err = r.secure ? cert_matches(s, &r, cert, why)
-			       : fail(why, "own chain does not validate", EBADMSG);
+			       : sd_fail(why, "own chain does not validate", EBADMSG);
 		sipdance_chain_result_clear(&r);
 	}
 	free(ext);
@@ -439,7 +431,7 @@ int sipdance_chain_source_set_cert(struct sipdance_chain_source *s, STACK_OF(X50
 	if ((err = sipdance_chain_source_check_cert(s, cert, why)))
 		return err;
 	if (!(copy = X509_chain_up_ref(cert)))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	pthread_mutex_lock(&s->lock);
 	sk_X509_pop_free(s->cert, X509_free);
 	s->cert = copy;

@@ -23,14 +23,6 @@
 #define TLS12_MAX_EXT 65000
 #define PIN_SLACK 60
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* ---- Pins ---- */
 
 struct pin {
@@ -102,7 +94,7 @@ static int pins_load(struct sipdance_chain_pins *p, const char **why)
 	int err = 0;
 
 	if (!f)
-		return errno == ENOENT ? 0 : fail(why, "pin file unreadable", EINVAL);
+		return errno == ENOENT ? 0 : sd_fail(why, "pin file unreadable", EINVAL);
 	while (!err && fgets(line, sizeof(line), f)) {
 		struct pin pin;
 
@@ -110,7 +102,7 @@ static int pins_load(struct sipdance_chain_pins *p, const char **why)
 			continue;
 		if (sscanf(line, "%lld %u %299s", &until, &port, name) != 3 || port == 0 ||
 		    port > 65535 || until <= 0 || pin_key(name, pin.name)) {
-			err = fail(why, "pin file has a malformed line", EINVAL);
+			err = sd_fail(why, "pin file has a malformed line", EINVAL);
 			break;
 		}
 		pin.port = (uint16_t)port;
@@ -131,14 +123,14 @@ int sipdance_chain_pins_open(struct sipdance_chain_pins **out, const char *file,
 	int err;
 
 	if (!out)
-		return fail(why, "no output", EINVAL);
+		return sd_fail(why, "no output", EINVAL);
 	if (!(p = calloc(1, sizeof(*p))))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	pthread_mutex_init(&p->lock, NULL);
 	p->max = max ? max : 1024;
 	if (!(p->v = calloc(p->max, sizeof(*p->v))) || (file && !(p->file = strdup(file)))) {
 		sipdance_chain_pins_free(p);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	if (p->file && (err = pins_load(p, why))) {
 		sipdance_chain_pins_free(p);
@@ -475,15 +467,15 @@ int sipdance_chain_client_alloc(struct sipdance_chain_client **out,
 	int err;
 
 	if (!out || !conf)
-		return fail(why, "no configuration", EINVAL);
+		return sd_fail(why, "no configuration", EINVAL);
 	if (!(c = calloc(1, sizeof(*c))))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	c->policy = conf->policy;
 	if ((err = sipdance_chain_anchor_load(&c->ta, conf->trust_anchor, why)) ||
 	    (err = sipdance_chain_pins_open(&c->pins, conf->pin_file, conf->max_pins, why)))
 		goto out;
 	if ((err = sipdance_dane_alloc(&c->dane, conf->ca_file))) {
-		fail(why, err == ENOMEM ? "out of memory" : "CA file unreadable or empty", err);
+		sd_fail(why, err == ENOMEM ? "out of memory" : "CA file unreadable or empty", err);
 		err = err == ENOMEM ? ENOMEM : EINVAL;
 		goto out;
 	}

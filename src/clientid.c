@@ -21,14 +21,6 @@
 
 static const size_t digest_len[] = { 0, 32, 64 };
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* ldh - whether @c may appear in a label (letters, digits, hyphen) */
 static int ldh(int c)
 {
@@ -44,38 +36,38 @@ static int check_host(const char *s, size_t len, int min_labels, const char **wh
 	int labels = 1;
 
 	if (len == 0)
-		return fail(why, "empty name", EINVAL);
+		return sd_fail(why, "empty name", EINVAL);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '.') {
 			if (label == 0)
-				return fail(why, "empty label", EINVAL);
+				return sd_fail(why, "empty label", EINVAL);
 			if (s[i - 1] == '-')
-				return fail(why, "label ends with a hyphen", EINVAL);
+				return sd_fail(why, "label ends with a hyphen", EINVAL);
 			label = 0;
 			labels++;
 			continue;
 		}
 		if (c == '\\')
-			return fail(why, "escapes are not allowed", EINVAL);
+			return sd_fail(why, "escapes are not allowed", EINVAL);
 		if (c >= 0x80)
-			return fail(why, "non-ASCII name: use A-labels (xn--)", EINVAL);
+			return sd_fail(why, "non-ASCII name: use A-labels (xn--)", EINVAL);
 		if (c == '_')
-			return fail(why, "underscore label other than _user", EINVAL);
+			return sd_fail(why, "underscore label other than _user", EINVAL);
 		if (!ldh(c))
-			return fail(why, "character not allowed in a host name", EINVAL);
+			return sd_fail(why, "character not allowed in a host name", EINVAL);
 		if (label == 0 && c == '-')
-			return fail(why, "label starts with a hyphen", EINVAL);
+			return sd_fail(why, "label starts with a hyphen", EINVAL);
 		if (++label > 63)
-			return fail(why, "label longer than 63 octets", EINVAL);
+			return sd_fail(why, "label longer than 63 octets", EINVAL);
 	}
 	if (label == 0)
-		return fail(why, "name ends with a dot", EINVAL);
+		return sd_fail(why, "name ends with a dot", EINVAL);
 	if (s[len - 1] == '-')
-		return fail(why, "label ends with a hyphen", EINVAL);
+		return sd_fail(why, "label ends with a hyphen", EINVAL);
 	if (labels < min_labels)
-		return fail(why, "a single-label name", EINVAL);
+		return sd_fail(why, "a single-label name", EINVAL);
 	return 0;
 }
 
@@ -97,15 +89,15 @@ int sipdance_clientid_check(const char *name, enum sipdance_clientid_kind *kind,
 	int err;
 
 	if (!name)
-		return fail(why, "no name", EINVAL);
+		return sd_fail(why, "no name", EINVAL);
 	len = strlen(name);
 	if (len > SIPDANCE_CLIENTID_MAX)
-		return fail(why, "name longer than 255 octets", EINVAL);
+		return sd_fail(why, "name longer than 255 octets", EINVAL);
 	user = strstr(name, "._user.");
 	if (!user && len >= 6 && strcasecmp(name + len - 6, "._user") == 0)
-		return fail(why, "_user name without a domain", EINVAL);
+		return sd_fail(why, "_user name without a domain", EINVAL);
 	if (!user && (strncasecmp(name, "_user.", 6) == 0 || strstr(name, "._USER.")))
-		return fail(why, "_user label without the hashed local part", EINVAL);
+		return sd_fail(why, "_user label without the hashed local part", EINVAL);
 	if (user) {
 		/*
 		 * A user name is exactly <56 lowercase hex>._user.<domain>, the form
@@ -113,7 +105,7 @@ int sipdance_clientid_check(const char *name, enum sipdance_clientid_kind *kind,
 		 * label is refused rather than looked up.
 		 */
 		if (user - name != HASH_LABEL || !is_hash_label(name))
-			return fail(why, "_user name whose first label is not 56 lowercase hex digits",
+			return sd_fail(why, "_user name whose first label is not 56 lowercase hex digits",
 				    EINVAL);
 		if ((err = check_host(user + 7, strlen(user + 7), 2, why)))
 			return err;
@@ -173,28 +165,28 @@ static int owner_name(const char *local, size_t llen, const char *dom, size_t dl
 	int err;
 
 	if (llen == 0)
-		return fail(why, "empty local part", EINVAL);
+		return sd_fail(why, "empty local part", EINVAL);
 	if (llen > SIPDANCE_CLIENTID_MAX)
-		return fail(why, "local part longer than 255 octets", EINVAL);
+		return sd_fail(why, "local part longer than 255 octets", EINVAL);
 	if (!utf8_ok((const unsigned char *)local, llen))
-		return fail(why, "local part is not printable UTF-8", EINVAL);
+		return sd_fail(why, "local part is not printable UTF-8", EINVAL);
 	if (dlen && dom[dlen - 1] == '.')
 		dlen--;
 	if ((err = check_host(dom, dlen, 2, why)))
 		return err;
 	if (HASH_LABEL + 7 + dlen > SIPDANCE_CLIENTID_MAX)
-		return fail(why, "domain too long for a _user name", EINVAL);
+		return sd_fail(why, "domain too long for a _user name", EINVAL);
 	if (size < HASH_LABEL + 7 + dlen + 1)
-		return fail(why, "output buffer too small", EMSGSIZE);
+		return sd_fail(why, "output buffer too small", EMSGSIZE);
 	if (!(folded = malloc(llen)))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	/* Case folding: ASCII A-Z only (see sipdance/clientid.h). */
 	for (size_t i = 0; i < llen; i++)
 		folded[i] = (unsigned char)(local[i] >= 'A' && local[i] <= 'Z' ? local[i] + 32 : local[i]);
 	err = EVP_Digest(folded, llen, md, &mdlen, EVP_sha256(), NULL) ? 0 : ENOMEM;
 	free(folded);
 	if (err)
-		return fail(why, "SHA-256 failed", err);
+		return sd_fail(why, "SHA-256 failed", err);
 	sd_hex_encode(md, 28, out);
 	memcpy(out + HASH_LABEL, "._user.", 7);
 	for (size_t i = 0; i < dlen; i++)
@@ -209,13 +201,13 @@ int sipdance_clientid_user_name(const char *address, char *out, size_t size, con
 	const char *at;
 
 	if (!address || !out)
-		return fail(why, "no address", EINVAL);
+		return sd_fail(why, "no address", EINVAL);
 	if (strncasecmp(address, "sip:", 4) == 0)
 		address += 4;
 	else if (strncasecmp(address, "sips:", 5) == 0)
 		address += 5;
 	if (!(at = strrchr(address, '@')))
-		return fail(why, "address has no '@'", EINVAL);
+		return sd_fail(why, "address has no '@'", EINVAL);
 	return owner_name(address, (size_t)(at - address), at + 1, strlen(at + 1), out, size, why);
 }
 
@@ -244,23 +236,23 @@ int sipdance_clientid_ext_decode(const uint8_t *data, size_t len, char *name, si
 	size_t n;
 
 	if (!name || size == 0 || (len && !data))
-		return fail(why, "no buffer", EINVAL);
+		return sd_fail(why, "no buffer", EINVAL);
 	name[0] = '\0';
 	if (len == 0)
-		return fail(why, "empty extension_data: no ClientName length", EBADMSG);
+		return sd_fail(why, "empty extension_data: no ClientName length", EBADMSG);
 	if (len > 1 + SIPDANCE_CLIENTID_MAX)
-		return fail(why, "extension_data longer than any ClientName", EMSGSIZE);
+		return sd_fail(why, "extension_data longer than any ClientName", EMSGSIZE);
 	n = data[0];
 	if (len - 1 < n)
-		return fail(why, "ClientName truncated", EBADMSG);
+		return sd_fail(why, "ClientName truncated", EBADMSG);
 	if (len - 1 > n)
-		return fail(why, "data after the ClientName", EBADMSG);
+		return sd_fail(why, "data after the ClientName", EBADMSG);
 	if (n + 1 > size)
-		return fail(why, "ClientName longer than the buffer", EMSGSIZE);
+		return sd_fail(why, "ClientName longer than the buffer", EMSGSIZE);
 	if (n == 0)
 		return 0;
 	if (memchr(data + 1, '\0', n))
-		return fail(why, "NUL in ClientName", EINVAL);
+		return sd_fail(why, "NUL in ClientName", EINVAL);
 	memcpy(name, data + 1, n);
 	name[n] = '\0';
 	if (sipdance_clientid_check(name, NULL, NULL, why)) {

@@ -44,14 +44,6 @@ static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 static int ctx_idx = -1, ssl_idx = -1;
 static const unsigned char empty_name[1] = { 0 };
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* conf_free - free a configuration copy */
 static void conf_free(struct conf *c)
 {
@@ -352,13 +344,13 @@ static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out,
 	struct conf *c;
 
 	if (in->ext_type > 0xffff)
-		return fail(why, "extension type above 65535", EINVAL);
+		return sd_fail(why, "extension type above 65535", EINVAL);
 	if (in->name && sipdance_clientid_check(in->name, NULL, NULL, why))
 		return EINVAL;
 	if (in->server && !in->lookup)
-		return fail(why, "server role needs a TLSA lookup hook", EINVAL);
+		return sd_fail(why, "server role needs a TLSA lookup hook", EINVAL);
 	if (in->ndomains && !in->domains)
-		return fail(why, "allowlist count without a list", EINVAL);
+		return sd_fail(why, "allowlist count without a list", EINVAL);
 	if (!(c = calloc(1, sizeof(*c))))
 		return ENOMEM;
 	c->ext_type = in->ext_type ? in->ext_type : SIPDANCE_CLIENTID_EXT_TYPE;
@@ -379,7 +371,7 @@ static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out,
 			len--;
 		if (!len || !(c->domains[c->ndomains] = strndup(d, len))) {
 			conf_free(c);
-			return len ? ENOMEM : fail(why, "empty allowlist entry", EINVAL);
+			return len ? ENOMEM : sd_fail(why, "empty allowlist entry", EINVAL);
 		}
 	}
 	*out = c;
@@ -394,23 +386,23 @@ int sipdance_clientid_attach(SSL_CTX *ctx, const struct sipdance_clientid_conf *
 	int err;
 
 	if (!ctx || !conf)
-		return fail(why, "no context or configuration", EINVAL);
+		return sd_fail(why, "no context or configuration", EINVAL);
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes) || ctx_idx < 0 || ssl_idx < 0)
-		return fail(why, "no OpenSSL ex_data slot", ENOMEM);
+		return sd_fail(why, "no OpenSSL ex_data slot", ENOMEM);
 	if (SSL_CTX_get_ex_data(ctx, ctx_idx))
-		return fail(why, "dane_clientid already attached to this context", EINVAL);
+		return sd_fail(why, "dane_clientid already attached to this context", EINVAL);
 	if ((err = conf_copy(conf, &c, why)))
 		return err;
 	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, c)) {
 		conf_free(c);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	if (SSL_CTX_add_custom_ext(ctx, c->ext_type, SSL_EXT_TLS1_3_CERTIFICATE_REQUEST |
 				   SSL_EXT_TLS1_3_CERTIFICATE, add_cb, free_cb, c, parse_cb, c) != 1) {
 		SSL_CTX_set_ex_data(ctx, ctx_idx, NULL);
 		conf_free(c);
 		ERR_clear_error();
-		return fail(why, "extension type already registered or handled by OpenSSL",
+		return sd_fail(why, "extension type already registered or handled by OpenSSL",
 				   EINVAL);
 	}
 	if (!c->server)
@@ -424,7 +416,7 @@ int sipdance_clientid_attach(SSL_CTX *ctx, const struct sipdance_clientid_conf *
 	if (SSL_CTX_dane_enable(ctx) <= 0 || !SSL_CTX_set_num_tickets(ctx, 0) ||
 	    (c->require && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))) {
 		ERR_clear_error();
-		return fail(why, "cannot enable DANE on the context", ENOMEM);
+		return sd_fail(why, "cannot enable DANE on the context", ENOMEM);
 	}
 	c->prev = SSL_CTX_get_verify_callback(ctx);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER |

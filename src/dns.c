@@ -34,14 +34,6 @@
 /* getdns may create this directory for zero-config DNSSEC; it never can */
 #define NO_APPDATA_DIR "/dev/null/sipdance-getdns"
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* sd_getdns_anchors - DS or DNSKEY records of a zone-file fragment */
 int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **why)
 {
@@ -54,25 +46,25 @@ int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **w
 	int err = 0;
 
 	if (!file || !*file || !out)
-		return fail(why, "no trust anchor file configured", EINVAL);
+		return sd_fail(why, "no trust anchor file configured", EINVAL);
 	if (!(fp = fopen(file, "r")))
-		return fail(why, errno == ENOENT ? "trust anchor file not found"
+		return sd_fail(why, errno == ENOENT ? "trust anchor file not found"
 			    : "trust anchor file unreadable", EINVAL);
 	/* getdns_fp2rr_list() never returns on a descriptor that fails to read */
 	if (fstat(fileno(fp), &st) || !S_ISREG(st.st_mode))
-		err = fail(why, "trust anchor file is not a regular file", EINVAL);
+		err = sd_fail(why, "trust anchor file is not a regular file", EINVAL);
 	else if (getdns_fp2rr_list(fp, &list, NULL, 3600) != GETDNS_RETURN_GOOD)
-		err = fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
+		err = sd_fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
 	fclose(fp);
 	if (!err && getdns_list_get_length(list, &n) != GETDNS_RETURN_GOOD)
-		err = fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
+		err = sd_fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
 	if (!err && n == 0)
-		err = fail(why, "trust anchor file holds no DS or DNSKEY record", EINVAL);
+		err = sd_fail(why, "trust anchor file holds no DS or DNSKEY record", EINVAL);
 	for (size_t i = 0; !err && i < n; i++) {
 		if (getdns_list_get_dict(list, i, &rr) != GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_int(rr, "type", &type) != GETDNS_RETURN_GOOD ||
 		    (type != GETDNS_RRTYPE_DS && type != GETDNS_RRTYPE_DNSKEY))
-			err = fail(why, "trust anchor file holds a record that is not DS or DNSKEY",
+			err = sd_fail(why, "trust anchor file holds a record that is not DS or DNSKEY",
 				   EINVAL);
 	}
 	if (err) {
@@ -97,11 +89,11 @@ static int upstream(const char *resolver, getdns_list **out, const char **why)
 	char *p;
 
 	if (!resolver || !*resolver)
-		return fail(why, "no resolver configured", EINVAL);
+		return sd_fail(why, "no resolver configured", EINVAL);
 	at = strrchr(resolver, '@');
 	end = at ? at : resolver + strlen(resolver);
 	if ((size_t)(end - resolver) >= sizeof(addr))
-		return fail(why, "resolver address is not an IPv4 or IPv6 address", EINVAL);
+		return sd_fail(why, "resolver address is not an IPv4 or IPv6 address", EINVAL);
 	memcpy(addr, resolver, (size_t)(end - resolver));
 	addr[end - resolver] = '\0';
 	if (inet_pton(AF_INET, addr, bin) == 1)
@@ -109,12 +101,12 @@ static int upstream(const char *resolver, getdns_list **out, const char **why)
 	else if (inet_pton(AF_INET6, addr, bin) == 1)
 		data.size = 16, v6 = 1;
 	else
-		return fail(why, "resolver address is not an IPv4 or IPv6 address", EINVAL);
+		return sd_fail(why, "resolver address is not an IPv4 or IPv6 address", EINVAL);
 	if (at) {
 		errno = 0;
 		port = strtoul(at + 1, &p, 10);
 		if (at[1] < '0' || at[1] > '9' || *p || errno || port == 0 || port > 65535)
-			return fail(why, "resolver port is not a number 1-65535", EINVAL);
+			return sd_fail(why, "resolver port is not a number 1-65535", EINVAL);
 	}
 	if (!(up = getdns_dict_create()) || !(list = getdns_list_create()))
 		goto out;
@@ -129,7 +121,7 @@ static int upstream(const char *resolver, getdns_list **out, const char **why)
 out:
 	getdns_dict_destroy(up);
 	getdns_list_destroy(list);
-	return fail(why, "out of memory", err);
+	return sd_fail(why, "out of memory", err);
 }
 
 /* sd_getdns_context_new - stub-mode validating context for one resolver */
@@ -142,11 +134,11 @@ int sd_getdns_context_new(struct getdns_context **out, const char *resolver,
 	int err;
 
 	if (!out)
-		return fail(why, "no output", EINVAL);
+		return sd_fail(why, "no output", EINVAL);
 	if ((err = upstream(resolver, &ups, why)) ||
 	    (err = sd_getdns_anchors(trust_anchor, &ta, why)))
 		goto out;
-	err = fail(why, "cannot set up getdns context", ENOMEM);
+	err = sd_fail(why, "cannot set up getdns context", ENOMEM);
 	if (getdns_context_create(&ctx, 0) != GETDNS_RETURN_GOOD)
 		goto out;
 	if (getdns_context_set_resolution_type(ctx, GETDNS_RESOLUTION_STUB) ||
@@ -1662,13 +1654,13 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	int err;
 
 	if (!out || !conf)
-		return fail(why, "no configuration", EINVAL);
+		return sd_fail(why, "no configuration", EINVAL);
 	if (!(dns = calloc(1, sizeof(*dns))))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	dns->loop.vmt = &loop_vmt;
 	if (!(dns->host = conf->loop) && (err = sipdance_loop_poll_alloc(&dns->own))) {
 		free(dns);
-		return fail(why, "out of memory", err);
+		return sd_fail(why, "out of memory", err);
 	}
 	if (!dns->host)
 		dns->host = dns->own;
@@ -1690,7 +1682,7 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	if ((err = sd_getdns_context_new(&dns->ctx, conf->resolver, conf->trust_anchor,
 					 dns->timeout_ms, why)))
 		goto out;
-	err = fail(why, "out of memory", ENOMEM);
+	err = sd_fail(why, "out of memory", ENOMEM);
 	if (!(dns->timer = sd_timer_alloc(dns->host, on_timer, dns)) ||
 	    !(dns->bucket = calloc(dns->nbuckets, sizeof(*dns->bucket))) ||
 	    !(dns->ext_val = getdns_dict_create()) || !(dns->ext_raw = getdns_dict_create()) ||

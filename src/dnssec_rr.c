@@ -11,21 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "dnssec_int.h"
-
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
-/* get16 - big-endian 16 bits */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* lower - ASCII lowercase of one octet */
 static uint8_t lower(uint8_t c)
@@ -41,15 +28,15 @@ size_t sd_name_len(const uint8_t *p, size_t max, const char **why)
 
 	for (;;) {
 		if (off >= max)
-			return fail(why, "name runs past its record", 0), 0;
+			return sd_fail(why, "name runs past its record", 0), 0;
 		if (p[off] == 0)
 			break;
 		if (p[off] & 0xc0)
-			return fail(why, (p[off] & 0xc0) == 0xc0 ? "compressed name (uncompressed wire "
+			return sd_fail(why, (p[off] & 0xc0) == 0xc0 ? "compressed name (uncompressed wire "
 				    "form required)" : "unknown label type", 0), 0;
 		off += 1u + p[off];
 		if (off >= 255)
-			return fail(why, "name longer than 255 octets", 0), 0;
+			return sd_fail(why, "name longer than 255 octets", 0), 0;
 	}
 	return off + 1;
 }
@@ -154,15 +141,15 @@ int sd_name_from_text(const char *s, uint8_t *out, size_t size, const char **why
 	if (len && s[len - 1] == '.')
 		len--;
 	if (len == 0 || len > 253 || size < len + 2)
-		return fail(why, "name empty or longer than 253 characters", EINVAL);
+		return sd_fail(why, "name empty or longer than 253 characters", EINVAL);
 	while (len) {
 		const char *dot = memchr(s, '.', len);
 		size_t l = dot ? (size_t)(dot - s) : len;
 
 		if (l == 0 || l > 63)
-			return fail(why, "empty label or label longer than 63 characters", EINVAL);
+			return sd_fail(why, "empty label or label longer than 63 characters", EINVAL);
 		if (memchr(s, '\\', l) || memchr(s, '\0', l))
-			return fail(why, "escapes are not accepted in names", EINVAL);
+			return sd_fail(why, "escapes are not accepted in names", EINVAL);
 		out[o++] = (uint8_t)l;
 		memcpy(out + o, s, l);
 		o += l;
@@ -172,7 +159,7 @@ int sd_name_from_text(const char *s, uint8_t *out, size_t size, const char **why
 			s++;
 			len--;
 			if (!len)
-				return fail(why, "empty label", EINVAL);
+				return sd_fail(why, "empty label", EINVAL);
 		}
 	}
 	out[o] = 0;
@@ -356,10 +343,10 @@ int sd_rr_parse(const uint8_t *buf, size_t len, size_t max, struct sd_rr **out, 
 			w = "record header truncated";
 			goto bad;
 		}
-		r.type = get16(buf + off);
-		r.class = get16(buf + off + 2);
-		r.ttl = (uint32_t)get16(buf + off + 4) << 16 | get16(buf + off + 6);
-		r.rdlen = get16(buf + off + 8);
+		r.type = sd_get16(buf + off);
+		r.class = sd_get16(buf + off + 2);
+		r.ttl = (uint32_t)sd_get16(buf + off + 4) << 16 | sd_get16(buf + off + 6);
+		r.rdlen = sd_get16(buf + off + 8);
 		off += 10;
 		if (r.class != 1) {
 			w = "record class is not IN";
@@ -377,7 +364,7 @@ int sd_rr_parse(const uint8_t *buf, size_t len, size_t max, struct sd_rr **out, 
 			cap = cap ? 2 * cap : 16;
 			if (!(tmp = realloc(rr, cap * sizeof(*rr)))) {
 				free(rr);
-				return fail(why, "out of memory", ENOMEM);
+				return sd_fail(why, "out of memory", ENOMEM);
 			}
 			rr = tmp;
 		}
@@ -388,7 +375,7 @@ int sd_rr_parse(const uint8_t *buf, size_t len, size_t max, struct sd_rr **out, 
 	return 0;
 bad:
 	free(rr);
-	return fail(why, w, err);
+	return sd_fail(why, w, err);
 }
 
 /* One RR's RDATA in canonical form. */
@@ -422,7 +409,7 @@ uint8_t *sd_rr_signed_data(const struct sd_rr *sig, const struct sd_rr *const *s
 			   size_t *len)
 {
 	struct canon *c = calloc(k ? k : 1, sizeof(*c));
-	uint32_t ottl = (uint32_t)get16(sig->rdata + 4) << 16 | get16(sig->rdata + 6);
+	uint32_t ottl = (uint32_t)sd_get16(sig->rdata + 4) << 16 | sd_get16(sig->rdata + 6);
 	const uint8_t *owner = set && k ? set[0]->owner : NULL;
 	unsigned labels = owner ? sd_name_labels(owner) : 0;
 	uint8_t *b = NULL, wild[257];

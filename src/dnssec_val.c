@@ -14,6 +14,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "internal.h"
 #include "dnssec_int.h"
 
 /* A zone cut (a DS RRset of the records) met on the way down. */
@@ -62,18 +63,6 @@ struct val {
 	char link[200];            /* the first broken cut on the way down */
 	char deny[200];            /* why the last denial record was not usable */
 };
-
-/* get16 - big-endian 16 bits */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* get32 - big-endian 32 bits */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* whyf - the failure and its kind */
 static void __attribute__((format(printf, 3, 4)))
@@ -145,7 +134,7 @@ static int has_rrset(const struct val *v, const uint8_t *owner, uint16_t type)
 /* key_usable - a DNSKEY that may sign: zone key, protocol 3, not revoked (RFC 5011) */
 static int key_usable(const struct sd_rr *k)
 {
-	uint16_t flags = get16(k->rdata);
+	uint16_t flags = sd_get16(k->rdata);
 
 	return (flags & 0x0100) && !(flags & 0x0080) && k->rdata[2] == 3;
 }
@@ -217,11 +206,11 @@ static int verify_rrset(struct val *v, const uint8_t *owner, uint16_t type, cons
 		uint16_t tag;
 		int have_key = 0;
 
-		if (sig->type != SD_T_RRSIG || get16(sig->rdata) != type || !sd_name_eq(sig->owner, owner))
+		if (sig->type != SD_T_RRSIG || sd_get16(sig->rdata) != type || !sd_name_eq(sig->owner, owner))
 			continue;
-		tag = get16(sig->rdata + 16);
-		inception = get32(sig->rdata + 12);
-		expiration = get32(sig->rdata + 8);
+		tag = sd_get16(sig->rdata + 16);
+		inception = sd_get32(sig->rdata + 12);
+		expiration = sd_get32(sig->rdata + 8);
 		/*
 		 * Which RRSIGs may validate the RRset:
 		 *  - labels field above the owner's labels (a leading "*" not
@@ -280,7 +269,7 @@ static int verify_rrset(struct val *v, const uint8_t *owner, uint16_t type, cons
 			have_key = 1;
 			if (!(r = check_sig(v, sig, set, k, j, &w))) {
 				time_t exp = serial_time(v, expiration);
-				uint32_t ottl = get32(sig->rdata + 4);
+				uint32_t ottl = sd_get32(sig->rdata + 4);
 
 				*labels = sig->rdata[3];
 				if (ottl < ttl)
@@ -325,7 +314,7 @@ static int ds_matches(struct val *v, const struct sd_rr *ds, const struct sd_rr 
 	size_t o, mdlen;
 
 	if (key->rdlen > 4096 || ds->rdata[2] != key->rdata[3] ||
-	    get16(ds->rdata) != sd_dnssec_key_tag(key->rdata, key->rdlen) || ++v->digests > 4 * SD_DNSSEC_MAX_SIG_CHECKS)
+	    sd_get16(ds->rdata) != sd_dnssec_key_tag(key->rdata, key->rdlen) || ++v->digests > 4 * SD_DNSSEC_MAX_SIG_CHECKS)
 		return 0;
 	o = sd_name_len(key->owner, 255, NULL);
 	for (size_t i = 0; i < o; i++)
@@ -721,9 +710,9 @@ static int n3_usable(struct val *v, size_t i, const uint8_t *zone, struct n3 *d)
 	hl = rd[5 + sl];
 	if (rd[0] != 1 || rd[1] > 1 || hl != 20)
 		return 0;
-	if (get16(rd + 2) > SD_DNSSEC_MAX_ITERATIONS) {
+	if (sd_get16(rd + 2) > SD_DNSSEC_MAX_ITERATIONS) {
 		snprintf(v->deny, sizeof(v->deny), "%s NSEC3: %u iterations, more than %u",
-			 NAME(r->owner, ot), get16(rd + 2), SD_DNSSEC_MAX_ITERATIONS);
+			 NAME(r->owner, ot), sd_get16(rd + 2), SD_DNSSEC_MAX_ITERATIONS);
 		return 0;
 	}
 	if (!denial_valid(v, i, zone))
@@ -741,7 +730,7 @@ static int n3_usable(struct val *v, size_t i, const uint8_t *zone, struct n3 *d)
 static int n3_hash(struct val *v, const struct n3 *d, const uint8_t *name, uint8_t out[20])
 {
 	const uint8_t *salt = d->rr->rdata + 4;
-	uint16_t it = get16(d->rr->rdata + 2);
+	uint16_t it = sd_get16(d->rr->rdata + 2);
 	struct hashed *h;
 
 	for (size_t i = 0; i < v->nhc; i++) {

@@ -10,15 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "internal.h"
 #include "stir-internal.h"
-
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
 
 /* lws - whether @c is linear white space */
 static int lws(int c)
@@ -48,7 +41,7 @@ static int param_value(const char **pp, const char *end, const char **vs, size_t
 	*bracketed = 0;
 	if (p < end && *p == '<') {
 		if (!(q = memchr(p, '>', (size_t)(end - p))))
-			return fail(why, "unterminated <URI> in parameter", EINVAL);
+			return sd_fail(why, "unterminated <URI> in parameter", EINVAL);
 		*bracketed = 1;
 		*vs = p + 1;
 		*vl = (size_t)(q - p - 1);
@@ -60,7 +53,7 @@ static int param_value(const char **pp, const char *end, const char **vs, size_t
 			if (*q == '\\' && q + 1 < end)
 				q++;
 		if (q >= end)
-			return fail(why, "unterminated quoted parameter", EINVAL);
+			return sd_fail(why, "unterminated quoted parameter", EINVAL);
 		*vs = p + 1;
 		*vl = (size_t)(q - p - 1);
 		*pp = q + 1;
@@ -69,7 +62,7 @@ static int param_value(const char **pp, const char *end, const char **vs, size_t
 	for (q = p; q < end && token_char((unsigned char)*q); q++)
 		;
 	if (q == p)
-		return fail(why, "parameter value missing", EINVAL);
+		return sd_fail(why, "parameter value missing", EINVAL);
 	*vs = p;
 	*vl = (size_t)(q - p);
 	*pp = q;
@@ -84,13 +77,13 @@ static int set_param(struct sipdance_identity *id, const char *name, size_t nl, 
 		const char *colon = memchr(vs, ':', vl);
 
 		if (id->info[0])
-			return fail(why, "duplicate info parameter", EINVAL);
+			return sd_fail(why, "duplicate info parameter", EINVAL);
 		if (!bracketed)
-			return fail(why, "info parameter is not <URI>", EINVAL);
+			return sd_fail(why, "info parameter is not <URI>", EINVAL);
 		if (vl > SIPDANCE_STIR_MAX_URL)
-			return fail(why, "info URI too long", EMSGSIZE);
+			return sd_fail(why, "info URI too long", EMSGSIZE);
 		if (!colon || colon == vs || memchr(vs, ' ', vl) || memchr(vs, '\0', vl))
-			return fail(why, "info is not an absolute URI", EINVAL);
+			return sd_fail(why, "info is not an absolute URI", EINVAL);
 		memcpy(id->info, vs, vl);
 		id->info[vl] = '\0';
 		return 0;
@@ -99,14 +92,14 @@ static int set_param(struct sipdance_identity *id, const char *name, size_t nl, 
 		char *dst = tolower((unsigned char)name[0]) == 'a' ? id->alg : id->ppt;
 
 		if (*dst)
-			return fail(why, dst == id->alg ? "duplicate alg parameter"
+			return sd_fail(why, dst == id->alg ? "duplicate alg parameter"
 							: "duplicate ppt parameter", EINVAL);
 		if (bracketed || vl == 0 || vl >= sizeof(id->alg))
-			return fail(why, dst == id->alg ? "alg parameter is not a short token"
+			return sd_fail(why, dst == id->alg ? "alg parameter is not a short token"
 							: "ppt parameter is not a short token", EINVAL);
 		for (size_t i = 0; i < vl; i++)
 			if (!token_char((unsigned char)vs[i]))
-				return fail(why, "parameter value is not a token", EINVAL);
+				return sd_fail(why, "parameter value is not a token", EINVAL);
 		memcpy(dst, vs, vl);
 		dst[vl] = '\0';
 		return 0;
@@ -123,7 +116,7 @@ int sipdance_identity_parse(struct sipdance_identity *id, const char *value, siz
 	int err;
 
 	if (!id || !value)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	memset(id, 0, sizeof(*id));
 	p = value;
 	end = value + len;
@@ -135,18 +128,18 @@ int sipdance_identity_parse(struct sipdance_identity *id, const char *value, siz
 		;
 	dlen = (size_t)(d - p);
 	if (dlen == 0)
-		return fail(why, "Identity value has no PASSporT", EINVAL);
+		return sd_fail(why, "Identity value has no PASSporT", EINVAL);
 	if (dlen > SIPDANCE_STIR_MAX_TOKEN)
-		return fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
+		return sd_fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
 	first_dot = memchr(p, '.', dlen);
 	second_dot = first_dot ? memchr(first_dot + 1, '.', (size_t)(d - first_dot - 1)) : NULL;
 	if (!second_dot || memchr(second_dot + 1, '.', (size_t)(d - second_dot - 1)))
-		return fail(why, "PASSporT is not header.claims.signature", EINVAL);
+		return sd_fail(why, "PASSporT is not header.claims.signature", EINVAL);
 	if (second_dot + 1 == d)
-		return fail(why, "PASSporT has no signature", EINVAL);
+		return sd_fail(why, "PASSporT has no signature", EINVAL);
 	id->compact = first_dot == p && second_dot == p + 1;
 	if (!id->compact && (first_dot == p || second_dot == first_dot + 1))
-		return fail(why, "PASSporT has an empty header or claims part", EINVAL);
+		return sd_fail(why, "PASSporT has an empty header or claims part", EINVAL);
 	memcpy(id->jws, p, dlen);
 	id->jws[dlen] = '\0';
 	p = d;
@@ -160,13 +153,13 @@ int sipdance_identity_parse(struct sipdance_identity *id, const char *value, siz
 		if (p == end)
 			break;
 		if (*p != ';')
-			return fail(why, "unexpected text after the PASSporT", EINVAL);
+			return sd_fail(why, "unexpected text after the PASSporT", EINVAL);
 		for (p++; p < end && lws((unsigned char)*p); p++)
 			;
 		for (name = p; p < end && token_char((unsigned char)*p); p++)
 			;
 		if ((nl = (size_t)(p - name)) == 0)
-			return fail(why, "empty parameter", EINVAL);
+			return sd_fail(why, "empty parameter", EINVAL);
 		while (p < end && lws((unsigned char)*p))
 			p++;
 		if (p < end && *p == '=') {
@@ -179,7 +172,7 @@ int sipdance_identity_parse(struct sipdance_identity *id, const char *value, siz
 			return err;
 	}
 	if (!id->info[0])
-		return fail(why, "info parameter missing", EINVAL);
+		return sd_fail(why, "info parameter missing", EINVAL);
 	return 0;
 }
 

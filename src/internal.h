@@ -19,6 +19,31 @@ struct sipdance_dns;
 /* The loop a resolver runs on (dns.c). */
 struct sipdance_loop *sd_dns_loop(const struct sipdance_dns *dns);
 
+/* Set *why (when @why is not NULL) to @msg and return @err: every parser's failure path. */
+static inline int sd_fail(const char **why, const char *msg, int err)
+{
+	if (why)
+		*why = msg;
+	return err;
+}
+
+/* Big-endian loads and stores of wire formats. */
+static inline uint16_t sd_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t sd_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void sd_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 /* Decode hex digits (white space allowed between them); 0 or EINVAL. */
 int sd_hex_decode(const char *s, size_t slen, uint8_t *out, size_t outsize,
 		  size_t *outlen, const char **why);

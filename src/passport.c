@@ -19,14 +19,6 @@
 #include "internal.h"
 #include "stir-internal.h"
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* sd_b64url_encode - base64url, no padding, NUL-terminated */
@@ -120,7 +112,7 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 	int tel = 0;
 
 	if (!uri || !out)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	out[0] = '\0';
 	p = uri + strspn(uri, " \t");
 	end = p + strlen(p);
@@ -128,7 +120,7 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 		const char *gt = strchr(lt, '>');
 
 		if (!gt)
-			return fail(why, "unterminated <URI>", EINVAL);
+			return sd_fail(why, "unterminated <URI>", EINVAL);
 		p = lt + 1;
 		end = gt;
 	}
@@ -144,14 +136,14 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 
 		user = p + (p[3] == ':' ? 4 : 5);
 		if (!(at = memchr(user, '@', (size_t)(end - user))))
-			return fail(why, "SIP URI has no user part", EINVAL);
+			return sd_fail(why, "SIP URI has no user part", EINVAL);
 		/* with or without user=phone, the user part must be a number */
 		uend = at;
 	} else if (p < end && (isdigit((unsigned char)*p) || *p == '+' || *p == '(')) {
 		user = p;
 		uend = end;
 	} else {
-		return fail(why, "not a tel:, sip: or sips: URI or a number", EINVAL);
+		return sd_fail(why, "not a tel:, sip: or sips: URI or a number", EINVAL);
 	}
 	/* user-part parameters (isub, phone-context, ...) are not part of the number */
 	for (const char *s = user; s < uend; s++)
@@ -160,7 +152,7 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 			break;
 		}
 	if (tel && (uend == user || *user != '+'))
-		return fail(why, "tel URI is not a global (+) number", EINVAL);
+		return sd_fail(why, "tel URI is not a global (+) number", EINVAL);
 	if (user < uend && *user == '+')
 		user++;
 	for (const char *s = user; s < uend; s++) {
@@ -169,16 +161,16 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 		if (c == '-' || c == '.' || c == '(' || c == ')' || c == ' ')
 			continue;
 		if (!tn_char(c))
-			return fail(why, "not a telephone number", EINVAL);
+			return sd_fail(why, "not a telephone number", EINVAL);
 		if (n == SIPDANCE_STIR_MAX_TN - 1) {
 			out[0] = '\0';
-			return fail(why, "telephone number longer than 15 digits", EINVAL);
+			return sd_fail(why, "telephone number longer than 15 digits", EINVAL);
 		}
 		out[n++] = (char)c;
 	}
 	out[n] = '\0';
 	if (n == 0)
-		return fail(why, "telephone number has no digits", EINVAL);
+		return sd_fail(why, "telephone number has no digits", EINVAL);
 	return 0;
 }
 
@@ -189,17 +181,17 @@ int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const c
 	size_t alen, n = 0;
 
 	if (!fingerprint || !out)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	memset(out, 0, sizeof(*out));
 	p = fingerprint + strspn(fingerprint, " \t");
 	alen = strcspn(p, " \t");
 	if (alen == 0 || alen >= sizeof(out->alg))
-		return fail(why, "fingerprint hash name missing or too long", EINVAL);
+		return sd_fail(why, "fingerprint hash name missing or too long", EINVAL);
 	for (size_t i = 0; i < alen; i++) {
 		int c = (unsigned char)p[i];
 
 		if (!isalnum(c) && c != '-')
-			return fail(why, "fingerprint hash name is not a token", EINVAL);
+			return sd_fail(why, "fingerprint hash name is not a token", EINVAL);
 		out->alg[i] = (char)tolower(c);
 	}
 	hex = p + alen + strspn(p + alen, " \t");
@@ -207,9 +199,9 @@ int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const c
 		if (!isxdigit((unsigned char)hex[i]) || !isxdigit((unsigned char)hex[i + 1]) ||
 		    (hex[i + 2] && hex[i + 2] != ':' && !isspace((unsigned char)hex[i + 2])) ||
 		    (hex[i + 2] == ':' && !isxdigit((unsigned char)hex[i + 3])))
-			return fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
+			return sd_fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
 		if (n + 3 >= sizeof(out->dig)) /* room for the NUL */
-			return fail(why, "fingerprint too long", EINVAL);
+			return sd_fail(why, "fingerprint too long", EINVAL);
 		if (n)
 			out->dig[n++] = ':';
 		out->dig[n++] = (char)toupper((unsigned char)hex[i]);
@@ -218,12 +210,12 @@ int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const c
 			break;
 		if (isspace((unsigned char)hex[i + 2])) {
 			if (hex[i + 3 + strspn(hex + i + 3, " \t\r\n")])
-				return fail(why, "text after the fingerprint", EINVAL);
+				return sd_fail(why, "text after the fingerprint", EINVAL);
 			break;
 		}
 	}
 	if (n == 0)
-		return fail(why, "fingerprint value missing", EINVAL);
+		return sd_fail(why, "fingerprint value missing", EINVAL);
 	return 0;
 }
 
@@ -371,11 +363,11 @@ int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *
 	int derlen, ok = 0;
 
 	if (!p256(key))
-		return fail(why, "credential is not a P-256 key", EBADMSG);
+		return sd_fail(why, "credential is not a P-256 key", EBADMSG);
 	if (sd_b64url_decode(sig, siglen, raw, sizeof(raw), &rawlen))
-		return fail(why, "signature is not base64url", EBADMSG);
+		return sd_fail(why, "signature is not base64url", EBADMSG);
 	if (rawlen != 64)
-		return fail(why, rawlen && raw[0] == 0x30 ? "signature is DER, not raw r||s (RFC 7518 §3.4)"
+		return sd_fail(why, rawlen && raw[0] == 0x30 ? "signature is DER, not raw r||s (RFC 7518 §3.4)"
 			    : "signature is not 64 bytes of r||s", EBADMSG);
 	r = BN_bin2bn(raw, 32, NULL);
 	s = BN_bin2bn(raw + 32, 32, NULL);
@@ -383,7 +375,7 @@ int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *
 		BN_free(r);
 		BN_free(s);
 		ECDSA_SIG_free(es);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	derlen = i2d_ECDSA_SIG(es, &der);
 	if (derlen > 0 && (md = EVP_MD_CTX_new()) &&
@@ -393,7 +385,7 @@ int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *
 	OPENSSL_free(der);
 	ECDSA_SIG_free(es);
 	ERR_clear_error();
-	return ok ? 0 : fail(why, "signature does not verify", EBADMSG);
+	return ok ? 0 : sd_fail(why, "signature does not verify", EBADMSG);
 }
 
 /* sign_raw - ES256 signature of @input as base64url raw r||s into @out (87 bytes) */
@@ -432,15 +424,15 @@ int sd_passport_sign(EVP_PKEY *key, const struct sipdance_passport *pp, char *ou
 
 	if (!c) {
 		free(h);
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	}
 	hl = strlen(h);
 	cl = strlen(c);
 	need = (hl + 2) / 3 * 4 + 1 + (cl + 2) / 3 * 4 + 1 + 88;
 	if (!p256(key))
-		err = fail(why, "signing key is not an EC P-256 key", EINVAL);
+		err = sd_fail(why, "signing key is not an EC P-256 key", EINVAL);
 	else if (size < need || need > SIPDANCE_STIR_MAX_TOKEN + 1)
-		err = fail(why, "PASSporT too long", EMSGSIZE);
+		err = sd_fail(why, "PASSporT too long", EMSGSIZE);
 	if (!err) {
 		sd_b64url_encode((const uint8_t *)h, hl, out);
 		hl = strlen(out);
@@ -449,7 +441,7 @@ int sd_passport_sign(EVP_PKEY *key, const struct sipdance_passport *pp, char *ou
 		hl += 1 + strlen(out + hl + 1);
 		out[hl] = '.';
 		if (sign_raw(key, out, hl, out + hl + 1))
-			err = fail(why, "signing failed", ENOMEM);
+			err = sd_fail(why, "signing failed", ENOMEM);
 	}
 	free(h);
 	free(c);
@@ -604,27 +596,27 @@ int sipdance_passport_decode(struct sipdance_passport *pp, const char *jws, size
 	json_t *h, *c;
 
 	if (!pp || !jws)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	memset(pp, 0, sizeof(*pp));
 	if (len > SIPDANCE_STIR_MAX_TOKEN)
-		return fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
+		return sd_fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
 	d1 = memchr(jws, '.', len);
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
 	if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws)))
-		return fail(why, "PASSporT is not header.claims.signature", EBADMSG);
+		return sd_fail(why, "PASSporT is not header.claims.signature", EBADMSG);
 	if (d1 == jws || d2 == d1 + 1)
-		return fail(why, "compact form: header and claims left out", EBADMSG);
+		return sd_fail(why, "compact form: header and claims left out", EBADMSG);
 	if (!(h = parse_json(jws, (size_t)(d1 - jws))))
-		return fail(why, "header is not base64url JSON", EBADMSG);
+		return sd_fail(why, "header is not base64url JSON", EBADMSG);
 	msg = decode_header(pp, h);
 	json_decref(h);
 	if (msg)
-		return fail(why, msg, EBADMSG);
+		return sd_fail(why, msg, EBADMSG);
 	if (!(c = parse_json(d1 + 1, (size_t)(d2 - d1 - 1))))
-		return fail(why, "claims are not base64url JSON", EBADMSG);
+		return sd_fail(why, "claims are not base64url JSON", EBADMSG);
 	msg = decode_claims(pp, c);
 	json_decref(c);
 	if (msg)
-		return fail(why, msg, EBADMSG);
+		return sd_fail(why, msg, EBADMSG);
 	return 0;
 }

@@ -19,14 +19,6 @@
 #include <sipdance/sdp.h>
 #include "internal.h"
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* is_token_char - RFC 4566 token-char */
 static int is_token_char(int c)
 {
@@ -41,27 +33,27 @@ int sipdance_sdp_fingerprint_parse(struct sipdance_sdp_fingerprint *fp, const ch
 	size_t n = 0;
 
 	if (!fp || !value)
-		return fail(why, "no value", EINVAL);
+		return sd_fail(why, "no value", EINVAL);
 	memset(fp, 0, sizeof(*fp));
 	while (is_token_char((unsigned char)*p)) {
 		if (n == sizeof(fp->hash) - 1)
-			return fail(why, "hash function name too long", EINVAL);
+			return sd_fail(why, "hash function name too long", EINVAL);
 		fp->hash[n++] = (char)tolower((unsigned char)*p++);
 	}
 	if (!n)
-		return fail(why, "missing hash function", EINVAL);
+		return sd_fail(why, "missing hash function", EINVAL);
 	if (*p != ' ')
-		return fail(why, *p ? "hash function is not a token" : "missing fingerprint", EINVAL);
+		return sd_fail(why, *p ? "hash function is not a token" : "missing fingerprint", EINVAL);
 	p++;
 	if (!*p)
-		return fail(why, "missing fingerprint", EINVAL);
+		return sd_fail(why, "missing fingerprint", EINVAL);
 	for (;;) {
 		int hi, lo;
 
 		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			return fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
+			return sd_fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
 		if (fp->len == SIPDANCE_SDP_MAX_DIGEST)
-			return fail(why, "fingerprint longer than 64 bytes", EMSGSIZE);
+			return sd_fail(why, "fingerprint longer than 64 bytes", EMSGSIZE);
 		hi = isdigit((unsigned char)p[0]) ? p[0] - '0' : tolower((unsigned char)p[0]) - 'a' + 10;
 		lo = isdigit((unsigned char)p[1]) ? p[1] - '0' : tolower((unsigned char)p[1]) - 'a' + 10;
 		fp->md[fp->len++] = (uint8_t)(hi << 4 | lo);
@@ -72,7 +64,7 @@ int sipdance_sdp_fingerprint_parse(struct sipdance_sdp_fingerprint *fp, const ch
 	}
 	p += strspn(p, " \t\r\n");
 	if (*p)
-		return fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
+		return sd_fail(why, "fingerprint is not colon-separated hex pairs", EINVAL);
 	return 0;
 }
 
@@ -225,13 +217,13 @@ static const char *const setup_names[] = { "", "actpass", "active", "passive", "
 int sipdance_sdp_setup_parse(const char *value, enum sipdance_sdp_setup *out, const char **why)
 {
 	if (!value || !out)
-		return fail(why, "no value", EINVAL);
+		return sd_fail(why, "no value", EINVAL);
 	for (int i = SIPDANCE_SETUP_ACTPASS; i <= SIPDANCE_SETUP_HOLDCONN; i++)
 		if (!strcmp(value, setup_names[i])) {
 			*out = (enum sipdance_sdp_setup)i;
 			return 0;
 		}
-	return fail(why, "a=setup is not actpass, active, passive or holdconn", EINVAL);
+	return sd_fail(why, "a=setup is not actpass, active, passive or holdconn", EINVAL);
 }
 
 /* sipdance_sdp_setup_str - the attribute value */
@@ -245,7 +237,7 @@ int sipdance_sdp_setup_answer(enum sipdance_sdp_setup offer, enum sipdance_sdp_s
 			      const char **why)
 {
 	if (!answer)
-		return fail(why, "no answer", EINVAL);
+		return sd_fail(why, "no answer", EINVAL);
 	switch (offer) {
 	case SIPDANCE_SETUP_ACTPASS:
 	case SIPDANCE_SETUP_PASSIVE:
@@ -256,7 +248,7 @@ int sipdance_sdp_setup_answer(enum sipdance_sdp_setup offer, enum sipdance_sdp_s
 		*answer = SIPDANCE_SETUP_PASSIVE;
 		return 0;
 	default:
-		return fail(why, "offer is holdconn: no connection", EINVAL);
+		return sd_fail(why, "offer is holdconn: no connection", EINVAL);
 	}
 }
 
@@ -265,17 +257,17 @@ int sipdance_sdp_dtls_client(enum sipdance_sdp_setup local, enum sipdance_sdp_se
 			     int *client, const char **why)
 {
 	if (!client)
-		return fail(why, "no result", EINVAL);
+		return sd_fail(why, "no result", EINVAL);
 	if (local == SIPDANCE_SETUP_NONE)
 		local = SIPDANCE_SETUP_ACTIVE; /* RFC 4145 §4.1 */
 	if (remote == SIPDANCE_SETUP_NONE)
 		remote = SIPDANCE_SETUP_ACTIVE;
 	if (local == SIPDANCE_SETUP_HOLDCONN || remote == SIPDANCE_SETUP_HOLDCONN)
-		return fail(why, "a=setup:holdconn: no connection", EINVAL);
+		return sd_fail(why, "a=setup:holdconn: no connection", EINVAL);
 	if (local == SIPDANCE_SETUP_ACTPASS && remote == SIPDANCE_SETUP_ACTPASS)
-		return fail(why, "both sides actpass: the answer must choose", EINVAL);
+		return sd_fail(why, "both sides actpass: the answer must choose", EINVAL);
 	if (local == remote)
-		return fail(why, local == SIPDANCE_SETUP_ACTIVE ? "both sides active"
+		return sd_fail(why, local == SIPDANCE_SETUP_ACTIVE ? "both sides active"
 								 : "both sides passive", EINVAL);
 	*client = local == SIPDANCE_SETUP_ACTIVE || remote == SIPDANCE_SETUP_PASSIVE;
 	return 0;
@@ -299,7 +291,7 @@ static int chars_ok(const char *s, size_t min, size_t max, const char *extra)
 int sipdance_sdp_tls_id_check(const char *value, const char **why)
 {
 	if (!value || !chars_ok(value, 20, 255, "+/-_"))
-		return fail(why, "a=tls-id is not 20-255 of ALPHA DIGIT + / - _", EINVAL);
+		return sd_fail(why, "a=tls-id is not 20-255 of ALPHA DIGIT + / - _", EINVAL);
 	return 0;
 }
 
@@ -328,9 +320,9 @@ int sipdance_sdp_tls_id_generate(char out[33])
 int sipdance_sdp_ice_check(const char *ufrag, const char *pwd, const char **why)
 {
 	if (!ufrag || !chars_ok(ufrag, 4, 256, "+/"))
-		return fail(why, "a=ice-ufrag is not 4-256 ice-chars", EINVAL);
+		return sd_fail(why, "a=ice-ufrag is not 4-256 ice-chars", EINVAL);
 	if (!pwd || !chars_ok(pwd, 22, 256, "+/"))
-		return fail(why, "a=ice-pwd is not 22-256 ice-chars", EINVAL);
+		return sd_fail(why, "a=ice-pwd is not 22-256 ice-chars", EINVAL);
 	return 0;
 }
 
@@ -385,23 +377,23 @@ int sipdance_sdp_candidate_parse(struct sipdance_sdp_candidate *c, const char *v
 	const char *p = value;
 
 	if (!c || !value)
-		return fail(why, "no value", EINVAL);
+		return sd_fail(why, "no value", EINVAL);
 	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < 8; i++)
 		if (copy_word(&p, w[i], sizeof(w[i])))
-			return fail(why, "a=candidate has fewer than 8 fields or an over-long one", EINVAL);
+			return sd_fail(why, "a=candidate has fewer than 8 fields or an over-long one", EINVAL);
 	if (!chars_ok(w[0], 1, 32, "+/"))
-		return fail(why, "a=candidate foundation is not 1-32 ice-chars", EINVAL);
+		return sd_fail(why, "a=candidate foundation is not 1-32 ice-chars", EINVAL);
 	if (strcasecmp(w[2], "udp"))
-		return fail(why, "a=candidate transport is not UDP", EPROTONOSUPPORT);
+		return sd_fail(why, "a=candidate transport is not UDP", EPROTONOSUPPORT);
 	if (number(w[1], 256, &comp) || comp < 1 || number(w[3], 0xFFFFFFFFul, &prio) ||
 	    number(w[5], 65535, &port))
-		return fail(why, "a=candidate component, priority or port out of range", EINVAL);
+		return sd_fail(why, "a=candidate component, priority or port out of range", EINVAL);
 	if (!is_ip(w[4]))
-		return fail(why, "a=candidate address is not an IP literal (mDNS names are not resolved)",
+		return sd_fail(why, "a=candidate address is not an IP literal (mDNS names are not resolved)",
 			    EPROTONOSUPPORT);
 	if (strcmp(w[6], "typ") || strlen(w[7]) >= sizeof(c->type))
-		return fail(why, "a=candidate lacks \"typ host|srflx|prflx|relay\"", EINVAL);
+		return sd_fail(why, "a=candidate lacks \"typ host|srflx|prflx|relay\"", EINVAL);
 	strcpy(c->foundation, w[0]);
 	c->component = (unsigned)comp;
 	c->priority = (uint32_t)prio;
@@ -446,7 +438,7 @@ static int attr(struct level *l, struct sipdance_sdp_media *m, const char *a, co
 	v = v ? v + 1 : "";
 	if (!strcmp(name, "fingerprint")) {
 		if (l->nfp == SIPDANCE_SDP_MAX_FP)
-			return fail(why, "more than 8 a=fingerprint", EMSGSIZE);
+			return sd_fail(why, "more than 8 a=fingerprint", EMSGSIZE);
 		return sipdance_sdp_fingerprint_parse(&l->fp[l->nfp++], v, why);
 	}
 	if (!strcmp(name, "setup"))
@@ -457,21 +449,21 @@ static int attr(struct level *l, struct sipdance_sdp_media *m, const char *a, co
 		strcpy(l->tls_id, v);
 	} else if (!strcmp(name, "ice-ufrag")) {
 		if (!chars_ok(v, 4, 256, "+/"))
-			return fail(why, "a=ice-ufrag is not 4-256 ice-chars", EINVAL);
+			return sd_fail(why, "a=ice-ufrag is not 4-256 ice-chars", EINVAL);
 		strcpy(l->ufrag, v);
 	} else if (!strcmp(name, "ice-pwd")) {
 		if (!chars_ok(v, 22, 256, "+/"))
-			return fail(why, "a=ice-pwd is not 22-256 ice-chars", EINVAL);
+			return sd_fail(why, "a=ice-pwd is not 22-256 ice-chars", EINVAL);
 		strcpy(l->pwd, v);
 	} else if (!strcmp(name, "ice-lite")) {
 		l->ice_lite = 1;
 	} else if (!m && !strncmp(v, "BUNDLE", 6) && (v[6] == ' ' || !v[6]) && !strcmp(name, "group")) {
 		if (strlen(v + 6) + 2 > sizeof(l->bundle))
-			return fail(why, "a=group:BUNDLE longer than 253 bytes", EMSGSIZE);
+			return sd_fail(why, "a=group:BUNDLE longer than 253 bytes", EMSGSIZE);
 		snprintf(l->bundle, sizeof(l->bundle), "%s ", v + 6);
 	} else if (m && !strcmp(name, "mid")) {
 		if (!chars_ok(v, 1, sizeof(m->mid) - 1, "!#$%&'*+-.^_`{|}~"))
-			return fail(why, "a=mid is not a token of 1-32 characters", EINVAL);
+			return sd_fail(why, "a=mid is not a token of 1-32 characters", EINVAL);
 		strcpy(m->mid, v);
 	} else if (m && !strcmp(name, "rtcp-mux")) {
 		m->rtcp_mux = 1;
@@ -496,9 +488,9 @@ static int connection(struct level *l, const char *v, const char **why)
 	if (copy_word(&v, net, sizeof(net)) || copy_word(&v, type, sizeof(type)) ||
 	    copy_word(&v, addr, sizeof(addr)) || strcmp(net, "IN") ||
 	    (strcmp(type, "IP4") && strcmp(type, "IP6")))
-		return fail(why, "c= is not \"IN IP4|IP6 address\"", EINVAL);
+		return sd_fail(why, "c= is not \"IN IP4|IP6 address\"", EINVAL);
 	if (!is_ip(addr))
-		return fail(why, "c= address is not an IP literal", EINVAL);
+		return sd_fail(why, "c= address is not an IP literal", EINVAL);
 	strcpy(l->addr, addr);
 	return 0;
 }
@@ -511,12 +503,12 @@ static int media_line(struct sipdance_sdp_media *m, const char *v, const char **
 
 	if (copy_word(&v, media, sizeof(media)) || copy_word(&v, port, sizeof(port)) ||
 	    copy_word(&v, m->proto, sizeof(m->proto)) || copy_word(&v, fmt, sizeof(fmt)))
-		return fail(why, "m= is not \"media port proto fmt\"", EINVAL);
+		return sd_fail(why, "m= is not \"media port proto fmt\"", EINVAL);
 	if (number(port, 65535, &n))
-		return fail(why, "m= port out of range", EINVAL);
+		return sd_fail(why, "m= port out of range", EINVAL);
 	m->port = (uint16_t)n;
 	if (number(fmt, 127, &n))
-		return fail(why, "m= format is not an RTP payload type", EINVAL);
+		return sd_fail(why, "m= format is not an RTP payload type", EINVAL);
 	m->payload_type = (int)n;
 	while (m->payload_type != 0 && !copy_word(&v, fmt, sizeof(fmt)))
 		if (!strcmp(fmt, "0"))
@@ -533,19 +525,19 @@ int sipdance_sdp_media_parse(struct sipdance_sdp_media *m, const char *sdp, cons
 	int err;
 
 	if (!m || !sdp)
-		return fail(why, "no SDP", EINVAL);
+		return sd_fail(why, "no SDP", EINVAL);
 	memset(m, 0, sizeof(*m));
 	while (*sdp && state != 2) {
 		size_t n = strcspn(sdp, "\r\n");
 
 		if (n >= sizeof(line))
-			return fail(why, "SDP line longer than 1023 bytes", EMSGSIZE);
+			return sd_fail(why, "SDP line longer than 1023 bytes", EMSGSIZE);
 		memcpy(line, sdp, n);
 		line[n] = '\0';
 		sdp += n;
 		sdp += strspn(sdp, "\r\n");
 		if (n < 2 || line[1] != '=')
-			return fail(why, "SDP line is not \"x=...\"", EINVAL);
+			return sd_fail(why, "SDP line is not \"x=...\"", EINVAL);
 		if (line[0] == 'm') {
 			if (state == 1) {
 				state = 2;
@@ -570,10 +562,10 @@ int sipdance_sdp_media_parse(struct sipdance_sdp_media *m, const char *sdp, cons
 		}
 	}
 	if (state != 1 && state != 2)
-		return fail(why, "no m=audio section", EINVAL);
+		return sd_fail(why, "no m=audio section", EINVAL);
 	strcpy(m->addr, med.addr[0] ? med.addr : sess.addr);
 	if (!m->addr[0])
-		return fail(why, "no c= address for the audio section", EINVAL);
+		return sd_fail(why, "no c= address for the audio section", EINVAL);
 	m->setup = med.setup ? med.setup : sess.setup;
 	strcpy(m->tls_id, med.tls_id[0] ? med.tls_id : sess.tls_id);
 	strcpy(m->ice_ufrag, med.ufrag[0] ? med.ufrag : sess.ufrag);

@@ -20,14 +20,6 @@ struct sipdance_tlsa_set {
 	size_t n, cap;
 };
 
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
 /* sipdance_tlsa_alloc - record from fields and a copy of data */
 int sipdance_tlsa_alloc(struct sipdance_tlsa **out, uint8_t usage,
 			uint8_t selector, uint8_t mtype, const uint8_t *data, size_t len)
@@ -63,12 +55,12 @@ static int field(const char **pp, uint8_t *val, const char **why)
 	for (; isdigit((unsigned char)*p); p++) {
 		v = v * 10 + (unsigned)(*p - '0');
 		if (v > 255 || ++digits > 3)
-			return fail(why, "field out of range 0-255", ERANGE);
+			return sd_fail(why, "field out of range 0-255", ERANGE);
 	}
 	if (!digits)
-		return fail(why, *p ? "field is not a number" : "missing field", EINVAL);
+		return sd_fail(why, *p ? "field is not a number" : "missing field", EINVAL);
 	if (*p && !isspace((unsigned char)*p))
-		return fail(why, "field is not a number", EINVAL);
+		return sd_fail(why, "field is not a number", EINVAL);
 	*val = (uint8_t)v;
 	*pp = p;
 	return 0;
@@ -82,11 +74,11 @@ static int unparen(const char *text, char **out, const char **why)
 
 	if ((open == NULL) != (close == NULL) || (open && (close < open ||
 	    strchr(open + 1, '(') || strchr(close + 1, ')'))))
-		return fail(why, "unbalanced parentheses", EINVAL);
+		return sd_fail(why, "unbalanced parentheses", EINVAL);
 	if (close && close[1 + strspn(close + 1, " \t\r\n")])
-		return fail(why, "text after closing parenthesis", EINVAL);
+		return sd_fail(why, "text after closing parenthesis", EINVAL);
 	if (!(s = strdup(text)))
-		return fail(why, "out of memory", ENOMEM);
+		return sd_fail(why, "out of memory", ENOMEM);
 	if (open) {
 		s[open - text] = ' ';
 		s[close - text] = ' ';
@@ -105,7 +97,7 @@ int sipdance_tlsa_parse(struct sipdance_tlsa **out, const char *text, const char
 	int err;
 
 	if (!out || !text)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	if ((err = unparen(text, &s, why)))
 		return err;
 	p = s;
@@ -113,13 +105,13 @@ int sipdance_tlsa_parse(struct sipdance_tlsa **out, const char *text, const char
 		err = field(&p, &f[i], why);
 	hexlen = strlen(p);
 	if (!err && !(buf = malloc(SIPDANCE_TLSA_MAX_DATA)))
-		err = fail(why, "out of memory", ENOMEM);
+		err = sd_fail(why, "out of memory", ENOMEM);
 	if (!err)
 		err = sd_hex_decode(p, hexlen, buf, SIPDANCE_TLSA_MAX_DATA, &len, why);
 	if (err == EMSGSIZE)
-		fail(why, "association data too long", EMSGSIZE);
+		sd_fail(why, "association data too long", EMSGSIZE);
 	if (!err && len == 0)
-		err = fail(why, "missing association data", EINVAL);
+		err = sd_fail(why, "missing association data", EINVAL);
 	if (!err)
 		err = sipdance_tlsa_alloc(out, f[0], f[1], f[2], buf, len);
 	free(buf);
@@ -132,11 +124,11 @@ int sipdance_tlsa_from_wire(struct sipdance_tlsa **out, const uint8_t *rdata,
 			    size_t len, const char **why)
 {
 	if (!out || !rdata)
-		return fail(why, "no input", EINVAL);
+		return sd_fail(why, "no input", EINVAL);
 	if (len < 4)
-		return fail(why, "RDATA shorter than 4 octets", EINVAL);
+		return sd_fail(why, "RDATA shorter than 4 octets", EINVAL);
 	if (len - 3 > SIPDANCE_TLSA_MAX_DATA)
-		return fail(why, "association data too long", EMSGSIZE);
+		return sd_fail(why, "association data too long", EMSGSIZE);
 	return sipdance_tlsa_alloc(out, rdata[0], rdata[1], rdata[2], rdata + 3, len - 3);
 }
 

@@ -13,40 +13,14 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "internal.h"
 #include "stun.h"
-
-/* fail - set *why and return err */
-static int fail(const char **why, const char *msg, int err)
-{
-	if (why)
-		*why = msg;
-	return err;
-}
-
-/* get16 - big-endian 16 bits */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* get32 - big-endian 32 bits */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* put16 - store big-endian 16 bits */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* put32 - store big-endian 32 bits */
 static void put32(uint8_t *p, uint32_t v)
 {
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
+	sd_put16(p, (uint16_t)(v >> 16));
+	sd_put16(p + 2, (uint16_t)v);
 }
 
 /* sipdance_stun_crc32 - bitwise CRC-32, reflected polynomial 0xEDB88320 */
@@ -97,7 +71,7 @@ static int hmac_at(const uint8_t *msg, size_t off, size_t alen, const EVP_MD *md
 	if (off > sizeof(copy))
 		return EMSGSIZE;
 	memcpy(copy, msg, off);
-	put16(copy + 2, (uint16_t)(off + 4 + alen - SIPDANCE_STUN_HDR_LEN));
+	sd_put16(copy + 2, (uint16_t)(off + 4 + alen - SIPDANCE_STUN_HDR_LEN));
 	return HMAC(md, keylen ? key : &nokey, (int)keylen, copy, off, out, outlen) ? 0 : ENOMEM;
 }
 
@@ -108,16 +82,16 @@ static int decode_xor_addr(struct sipdance_stun_msg *m, const uint8_t *v, size_t
 	uint16_t port;
 
 	if (len < 4)
-		return fail(why, "XOR-MAPPED-ADDRESS shorter than 4 bytes", EBADMSG);
-	port = get16(v + 2) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16);
+		return sd_fail(why, "XOR-MAPPED-ADDRESS shorter than 4 bytes", EBADMSG);
+	port = sd_get16(v + 2) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16);
 	memset(&m->xor_mapped, 0, sizeof(m->xor_mapped));
 	if (v[1] == 1) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&m->xor_mapped;
 		uint32_t a;
 
 		if (len != 8)
-			return fail(why, "XOR-MAPPED-ADDRESS IPv4 length is not 8", EBADMSG);
-		a = get32(v + 4) ^ SIPDANCE_STUN_COOKIE;
+			return sd_fail(why, "XOR-MAPPED-ADDRESS IPv4 length is not 8", EBADMSG);
+		a = sd_get32(v + 4) ^ SIPDANCE_STUN_COOKIE;
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 		sin->sin_addr.s_addr = htonl(a);
@@ -125,13 +99,13 @@ static int decode_xor_addr(struct sipdance_stun_msg *m, const uint8_t *v, size_t
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&m->xor_mapped;
 
 		if (len != 20)
-			return fail(why, "XOR-MAPPED-ADDRESS IPv6 length is not 20", EBADMSG);
+			return sd_fail(why, "XOR-MAPPED-ADDRESS IPv6 length is not 20", EBADMSG);
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
 		for (int i = 0; i < 16; i++)
 			sin6->sin6_addr.s6_addr[i] = v[4 + i] ^ hdr[4 + i];
 	} else {
-		return fail(why, "XOR-MAPPED-ADDRESS unknown address family", EBADMSG);
+		return sd_fail(why, "XOR-MAPPED-ADDRESS unknown address family", EBADMSG);
 	}
 	m->has_xor_mapped = 1;
 	return 0;
@@ -143,13 +117,13 @@ static int decode_error(struct sipdance_stun_msg *m, const uint8_t *v, size_t le
 	unsigned cls, num;
 
 	if (len < 4)
-		return fail(why, "ERROR-CODE shorter than 4 bytes", EBADMSG);
+		return sd_fail(why, "ERROR-CODE shorter than 4 bytes", EBADMSG);
 	if (len > 4 + 763)
-		return fail(why, "ERROR-CODE reason longer than 763 bytes", EBADMSG);
+		return sd_fail(why, "ERROR-CODE reason longer than 763 bytes", EBADMSG);
 	cls = v[2] & 7;
 	num = v[3];
 	if (cls < 3 || cls > 6 || num > 99)
-		return fail(why, "ERROR-CODE out of range 300-699", EBADMSG);
+		return sd_fail(why, "ERROR-CODE out of range 300-699", EBADMSG);
 	m->error_code = (int)(cls * 100 + num);
 	m->error_reason = (struct sipdance_stun_str){ v + 4, len - 4 };
 	return 0;
@@ -159,9 +133,9 @@ static int decode_error(struct sipdance_stun_msg *m, const uint8_t *v, size_t le
 static int decode_unknown(struct sipdance_stun_msg *m, const uint8_t *v, size_t len, const char **why)
 {
 	if (len % 2)
-		return fail(why, "UNKNOWN-ATTRIBUTES length is odd", EBADMSG);
+		return sd_fail(why, "UNKNOWN-ATTRIBUTES length is odd", EBADMSG);
 	for (size_t i = 0; i + 1 < len && m->n_unknown_attrs < SIPDANCE_STUN_MAX_UNKNOWN; i += 2)
-		m->unknown_attrs[m->n_unknown_attrs++] = get16(v + i);
+		m->unknown_attrs[m->n_unknown_attrs++] = sd_get16(v + i);
 	return 0;
 }
 
@@ -170,7 +144,7 @@ static int text_attr(struct sipdance_stun_str *s, const uint8_t *v, size_t len, 
 		     const char *too_long, const char **why)
 {
 	if (len > max)
-		return fail(why, too_long, EBADMSG);
+		return sd_fail(why, too_long, EBADMSG);
 	*s = (struct sipdance_stun_str){ v, len };
 	return 0;
 }
@@ -190,22 +164,22 @@ static int decode_attr(struct sipdance_stun_msg *m, uint16_t type, const uint8_t
 		return text_attr(&m->software, v, len, 763, "SOFTWARE longer than 763 bytes", why);
 	case SIPDANCE_STUN_PRIORITY:
 		if (len != 4)
-			return fail(why, "PRIORITY length is not 4", EBADMSG);
+			return sd_fail(why, "PRIORITY length is not 4", EBADMSG);
 		m->has_priority = 1;
-		m->priority = get32(v);
+		m->priority = sd_get32(v);
 		return 0;
 	case SIPDANCE_STUN_USE_CANDIDATE:
 		if (len != 0)
-			return fail(why, "USE-CANDIDATE is not empty", EBADMSG);
+			return sd_fail(why, "USE-CANDIDATE is not empty", EBADMSG);
 		m->use_candidate = 1;
 		return 0;
 	case SIPDANCE_STUN_ICE_CONTROLLED:
 	case SIPDANCE_STUN_ICE_CONTROLLING:
 		if (len != 8)
-			return fail(why, "ICE-CONTROLLED/CONTROLLING length is not 8", EBADMSG);
+			return sd_fail(why, "ICE-CONTROLLED/CONTROLLING length is not 8", EBADMSG);
 		if (m->has_controlled || m->has_controlling)
-			return fail(why, "both ICE-CONTROLLED and ICE-CONTROLLING", EBADMSG);
-		m->tiebreaker = (uint64_t)get32(v) << 32 | get32(v + 4);
+			return sd_fail(why, "both ICE-CONTROLLED and ICE-CONTROLLING", EBADMSG);
+		m->tiebreaker = (uint64_t)sd_get32(v) << 32 | sd_get32(v + 4);
 		if (type == SIPDANCE_STUN_ICE_CONTROLLED)
 			m->has_controlled = 1;
 		else
@@ -228,9 +202,9 @@ static int decode_attr(struct sipdance_stun_msg *m, uint16_t type, const uint8_t
 static int seen_before(const uint8_t *buf, size_t end, uint16_t type)
 {
 	for (size_t off = SIPDANCE_STUN_HDR_LEN; off < end;) {
-		size_t alen = get16(buf + off + 2);
+		size_t alen = sd_get16(buf + off + 2);
 
-		if (get16(buf + off) == type)
+		if (sd_get16(buf + off) == type)
 			return 1;
 		off += 4 + ((alen + 3) & ~(size_t)3);
 	}
@@ -246,24 +220,24 @@ int sipdance_stun_decode(struct sipdance_stun_msg *m, const uint8_t *buf, size_t
 	int err;
 
 	if (!m || (!buf && len))
-		return fail(why, "no message", EINVAL);
+		return sd_fail(why, "no message", EINVAL);
 	memset(m, 0, sizeof(*m));
 	if (len > SIPDANCE_STUN_MAX_LEN)
-		return fail(why, "datagram larger than 1280 bytes", EMSGSIZE);
+		return sd_fail(why, "datagram larger than 1280 bytes", EMSGSIZE);
 	if (len < SIPDANCE_STUN_HDR_LEN)
-		return fail(why, "shorter than the 20-byte header", EBADMSG);
+		return sd_fail(why, "shorter than the 20-byte header", EBADMSG);
 	if (buf[0] & 0xC0)
-		return fail(why, "first two bits are not zero", EBADMSG);
-	if (get32(buf + 4) != SIPDANCE_STUN_COOKIE)
-		return fail(why, "wrong magic cookie", EBADMSG);
-	mlen = get16(buf + 2);
+		return sd_fail(why, "first two bits are not zero", EBADMSG);
+	if (sd_get32(buf + 4) != SIPDANCE_STUN_COOKIE)
+		return sd_fail(why, "wrong magic cookie", EBADMSG);
+	mlen = sd_get16(buf + 2);
 	if (mlen % 4)
-		return fail(why, "message length is not a multiple of 4", EBADMSG);
+		return sd_fail(why, "message length is not a multiple of 4", EBADMSG);
 	if (SIPDANCE_STUN_HDR_LEN + mlen > len)
-		return fail(why, "truncated: length field exceeds the datagram", EBADMSG);
+		return sd_fail(why, "truncated: length field exceeds the datagram", EBADMSG);
 	if (SIPDANCE_STUN_HDR_LEN + mlen < len)
-		return fail(why, "bytes after the end of the message", EBADMSG);
-	type = get16(buf);
+		return sd_fail(why, "bytes after the end of the message", EBADMSG);
+	type = sd_get16(buf);
 	m->method = (uint16_t)((type & 0x000F) | (type & 0x00E0) >> 1 | (type & 0x3E00) >> 2);
 	m->cls = (enum sipdance_stun_class)((type >> 4 & 1) | (type >> 7 & 2));
 	memcpy(m->txid, buf + 8, 12);
@@ -287,32 +261,32 @@ int sipdance_stun_decode(struct sipdance_stun_msg *m, const uint8_t *buf, size_t
 
 		/* len - off is a multiple of 4, so a header always fits, and so does
 		 * the padding of any value that fits. */
-		at = get16(buf + off);
-		alen = get16(buf + off + 2);
+		at = sd_get16(buf + off);
+		alen = sd_get16(buf + off + 2);
 		padded = (alen + 3) & ~(size_t)3;
 		if (padded > len - off - 4)
-			return fail(why, "attribute past the end", EBADMSG);
+			return sd_fail(why, "attribute past the end", EBADMSG);
 		if (m->has_fingerprint)
-			return fail(why, "attribute after FINGERPRINT", EBADMSG);
+			return sd_fail(why, "attribute after FINGERPRINT", EBADMSG);
 		if (at == SIPDANCE_STUN_FINGERPRINT) {
 			if (alen != 4)
-				return fail(why, "FINGERPRINT length is not 4", EBADMSG);
-			if (get32(buf + off + 4) != fingerprint_of(buf, off))
-				return fail(why, "FINGERPRINT does not match the message", EBADMSG);
+				return sd_fail(why, "FINGERPRINT length is not 4", EBADMSG);
+			if (sd_get32(buf + off + 4) != fingerprint_of(buf, off))
+				return sd_fail(why, "FINGERPRINT does not match the message", EBADMSG);
 			m->has_fingerprint = 1;
 		} else if (at == SIPDANCE_STUN_MESSAGE_INTEGRITY_SHA256) {
 			if (alen < 16 || alen > 32 || alen % 4)
-				return fail(why, "MESSAGE-INTEGRITY-SHA256 length is not 16-32 in steps of 4",
+				return sd_fail(why, "MESSAGE-INTEGRITY-SHA256 length is not 16-32 in steps of 4",
 					    EBADMSG);
 			if (m->mi256_off)
-				return fail(why, "MESSAGE-INTEGRITY-SHA256 twice", EBADMSG);
+				return sd_fail(why, "MESSAGE-INTEGRITY-SHA256 twice", EBADMSG);
 			m->mi256_off = off;
 			m->mi256_len = alen;
 		} else if (at == SIPDANCE_STUN_MESSAGE_INTEGRITY) {
 			if (alen != 20)
-				return fail(why, "MESSAGE-INTEGRITY length is not 20", EBADMSG);
+				return sd_fail(why, "MESSAGE-INTEGRITY length is not 20", EBADMSG);
 			if (m->mi_off || m->mi256_off)
-				return fail(why, "MESSAGE-INTEGRITY after an integrity attribute", EBADMSG);
+				return sd_fail(why, "MESSAGE-INTEGRITY after an integrity attribute", EBADMSG);
 			m->mi_off = off;
 		} else if (!m->mi_off && !m->mi256_off && !seen_before(buf, off, at)) {
 			/* After integrity only integrity and FINGERPRINT count (RFC 8489 §14.5). */
@@ -332,7 +306,7 @@ int sipdance_stun_check_integrity(const struct sipdance_stun_msg *m, const uint8
 	unsigned maclen;
 
 	if (!m || !m->raw || (!key && keylen))
-		return fail(why, "no message", EINVAL);
+		return sd_fail(why, "no message", EINVAL);
 	/*
 	 * Cases:
 	 *  - neither MESSAGE-INTEGRITY nor -SHA256: not authenticated, refused;
@@ -343,18 +317,18 @@ int sipdance_stun_check_integrity(const struct sipdance_stun_msg *m, const uint8
 	 * Comparisons are constant-time.
 	 */
 	if (!m->mi_off && !m->mi256_off)
-		return fail(why, "no MESSAGE-INTEGRITY", EACCES);
+		return sd_fail(why, "no MESSAGE-INTEGRITY", EACCES);
 	if (m->mi_off) {
 		if (hmac_at(m->raw, m->mi_off, 20, EVP_sha1(), key, keylen, mac, &maclen))
-			return fail(why, "out of memory", ENOMEM);
+			return sd_fail(why, "out of memory", ENOMEM);
 		if (CRYPTO_memcmp(mac, m->raw + m->mi_off + 4, 20) != 0)
-			return fail(why, "MESSAGE-INTEGRITY does not match", EACCES);
+			return sd_fail(why, "MESSAGE-INTEGRITY does not match", EACCES);
 	}
 	if (m->mi256_off) {
 		if (hmac_at(m->raw, m->mi256_off, m->mi256_len, EVP_sha256(), key, keylen, mac, &maclen))
-			return fail(why, "out of memory", ENOMEM);
+			return sd_fail(why, "out of memory", ENOMEM);
 		if (CRYPTO_memcmp(mac, m->raw + m->mi256_off + 4, m->mi256_len) != 0)
-			return fail(why, "MESSAGE-INTEGRITY-SHA256 does not match", EACCES);
+			return sd_fail(why, "MESSAGE-INTEGRITY-SHA256 does not match", EACCES);
 	}
 	return 0;
 }
@@ -380,13 +354,13 @@ static uint8_t *put_attr(struct encoder *e, uint16_t type, const void *val, size
 		return NULL;
 	}
 	p = e->buf + e->len;
-	put16(p, type);
-	put16(p + 2, (uint16_t)len);
+	sd_put16(p, type);
+	sd_put16(p + 2, (uint16_t)len);
 	if (val && len)
 		memcpy(p + 4, val, len);
 	memset(p + 4 + len, e->pad, padded - len);
 	e->len += 4 + padded;
-	put16(e->buf + 2, (uint16_t)(e->len - SIPDANCE_STUN_HDR_LEN));
+	sd_put16(e->buf + 2, (uint16_t)(e->len - SIPDANCE_STUN_HDR_LEN));
 	return p + 4;
 }
 
@@ -407,14 +381,14 @@ static void put_xor_addr(struct encoder *e, const struct sockaddr_storage *ss)
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
 
 		v[1] = 1;
-		put16(v + 2, ntohs(sin->sin_port) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16));
+		sd_put16(v + 2, ntohs(sin->sin_port) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16));
 		put32(v + 4, ntohl(sin->sin_addr.s_addr) ^ SIPDANCE_STUN_COOKIE);
 		n = 8;
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 
 		v[1] = 2;
-		put16(v + 2, ntohs(sin6->sin6_port) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16));
+		sd_put16(v + 2, ntohs(sin6->sin6_port) ^ (uint16_t)(SIPDANCE_STUN_COOKIE >> 16));
 		for (int i = 0; i < 16; i++)
 			v[4 + i] = sin6->sin6_addr.s6_addr[i] ^ e->buf[4 + i];
 		n = 20;
@@ -463,7 +437,7 @@ static void put_fields(struct encoder *e, const struct sipdance_stun_msg *m)
 		uint8_t *p = put_attr(e, SIPDANCE_STUN_UNKNOWN_ATTRIBUTES, NULL, 2 * m->n_unknown_attrs);
 
 		for (size_t i = 0; p && i < m->n_unknown_attrs; i++)
-			put16(p + 2 * i, m->unknown_attrs[i]);
+			sd_put16(p + 2 * i, m->unknown_attrs[i]);
 	}
 }
 
@@ -504,8 +478,8 @@ int sipdance_stun_encode(const struct sipdance_stun_msg *m, const uint8_t *key, 
 		return EMSGSIZE;
 	type = (uint16_t)((m->method & 0x000F) | (m->method & 0x0070) << 1 | (m->method & 0x0F80) << 2 |
 			  (m->cls & 1) << 4 | (m->cls & 2) << 7);
-	put16(buf, type);
-	put16(buf + 2, 0);
+	sd_put16(buf, type);
+	sd_put16(buf + 2, 0);
 	put32(buf + 4, SIPDANCE_STUN_COOKIE);
 	memcpy(buf + 8, m->txid, 12);
 	put_fields(&e, m);
