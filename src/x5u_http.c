@@ -218,13 +218,12 @@ static int check_url(const struct sd_http_conf *c, const char *u, CURLU **out, i
 		err = set_why(why, EINVAL, "x5u URL has user information");
 	else if (zone)
 		err = set_why(why, EINVAL, "x5u URL has an IPv6 zone id");
-	else if (!h || !*h || strlen(h) >= hostsize + 2)
-		err = set_why(why, EINVAL, "x5u URL has no or a too long host");
+	else if (!h || !*h)
+		err = set_why(why, EINVAL, "x5u URL has no host");
 	else if (!c->allow_any_port && pn != 443 && pn != 8443 && !(pn == 80 && !tls))
 		err = set_why(why, EACCES, "x5u port %ld not allowed (443 and 8443 only)", pn);
-	if (!err)
-		snprintf(host, hostsize, "%.*s", *h == '[' ? (int)strlen(h) - 2 : (int)strlen(h),
-			 *h == '[' ? h + 1 : h);
+	if (!err) /* for reasons: the host as given, an IPv6 literal without its brackets */
+		snprintf(host, hostsize, "%.*s", (int)strlen(h) - (*h == '[' ? 2 : 0), h + (*h == '['));
 	curl_free(scheme);
 	curl_free(user);
 	curl_free(pass);
