@@ -529,6 +529,17 @@ static int tn_scope(const struct sipdance_stir *s, X509 *leaf, const char *tn)
 	return !numbers || covered;
 }
 
+/* issuer_scope - the depth of the first certificate above the end entity of
+ * @chain whose TNAuthList does not authorize @tn (*r 0) or is malformed
+ * (*r -2); 0 when none: without a list, or with SPCs only, an issuer bounds nothing */
+static int issuer_scope(const struct sipdance_stir *s, STACK_OF(X509) *chain, const char *tn, int *r)
+{
+	for (int i = 1; i < sk_X509_num(chain); i++)
+		if ((*r = tn_scope(s, sk_X509_value(chain, i), tn)) == 0 || *r == -2)
+			return i;
+	return 0;
+}
+
 /* chain_digest - SHA-256 over the SHA-256 of each certificate of @chain */
 static int chain_digest(STACK_OF(X509) *chain, uint8_t out[32])
 {
@@ -641,7 +652,10 @@ static int credential(struct sipdance_stir_query *c, struct ident *d)
 	 *  - the end entity has no well-formed TNAuthList, or one whose numbers
 	 *    do not cover orig (for a div PASSporT: div, the number of the
 	 *    retargeting party that signs it, RFC 8946), or no P-256 key: 437
-	 *    (tn_scope: a list of SPCs only is not checked against numbers).
+	 *    (tn_scope: a list of SPCs only is not checked against numbers);
+	 *  - a certificate above it (as served) whose TNAuthList names numbers
+	 *    that do not include that number, or is malformed: 437 (RFC 9060: a
+	 *    delegate's numbers lie within its issuer's).
 	 *  - the ES256 signature over the bytes received fails: 438.
 	 */
 	if (d->err) {
@@ -663,6 +677,11 @@ static int credential(struct sipdance_stir_query *c, struct ident *d)
 		decide(c, d->index, 437, "certificate TNAuthList is malformed");
 	else if (r == 0)
 		decide(c, d->index, 437, "certificate TNAuthList does not cover %s %s",
+		       div ? "div" : "orig", tn);
+	else if ((depth = issuer_scope(c->s, d->chain, tn, &r)) && r == -2)
+		decide(c, d->index, 437, "certificate at depth %d: TNAuthList is malformed", depth);
+	else if (depth)
+		decide(c, d->index, 437, "certificate at depth %d: TNAuthList does not cover %s %s", depth,
 		       div ? "div" : "orig", tn);
 	else if (sd_es256_verify(X509_get0_pubkey(leaf), d->rebuilt ? d->rebuilt : d->id.jws,
 				 d->inlen, d->sig, strlen(d->sig), &why))

@@ -829,45 +829,77 @@ static void div_chain(void)
 	free(b);
 }
 
-/* tn_chain - [end entity, intermediate]: ee.key's public key certified by
- * int.key with the TNAuthList OpenSSL's ASN.1 generator makes of @tnauth
- * (sections of an openssl.cnf, the list in [tn]; or "DER:hex" as given) */
-static STACK_OF(X509) *tn_chain(const char *tnauth)
+/* tn_cert - a certificate for @pub issued by @issuer with @ikey, a CA or not,
+ * with the TNAuthList OpenSSL's ASN.1 generator makes of @tnauth (sections of
+ * an openssl.cnf, the list in [tn]; or "DER:hex" as given; NULL: none) */
+static X509 *tn_cert(EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey, const char *tnauth, int ca)
 {
-	STACK_OF(X509) *chain = read_chain("stir/int.pem");
-	X509 *ints = sk_X509_value(chain, 0), *x = X509_new();
-	EVP_PKEY *ee = read_key("stir/ee.key"), *ik = read_key("stir/int.key");
+	X509 *x = X509_new();
 	CONF *cnf = NCONF_new(NULL);
-	BIO *b = BIO_new_mem_buf(tnauth, -1);
+	BIO *b = BIO_new_mem_buf(tnauth ? tnauth : "", -1);
 	X509V3_CTX v3;
 	X509_EXTENSION *ext;
 	X509_NAME *name = X509_NAME_new();
 	long line;
 
-	if (strncmp(tnauth, "DER:", 4))
+	if (tnauth && strncmp(tnauth, "DER:", 4))
 		CU_ASSERT_FATAL(NCONF_load_bio(cnf, b, &line) == 1);
 	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
-	X509_set_issuer_name(x, X509_get_subject_name(ints));
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"TN fixture", -1, -1, 0);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 4243 : 4242);
+	X509_set_issuer_name(x, X509_get_subject_name(issuer));
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)(ca ? "TN fixture CA" : "TN fixture"), -1, -1, 0);
 	X509_set_subject_name(x, name);
 	ASN1_TIME_set_string(X509_getm_notBefore(x), "20250101000000Z");
 	ASN1_TIME_set_string(X509_getm_notAfter(x), "21250101000000Z");
-	X509_set_pubkey(x, ee);
-	X509V3_set_ctx(&v3, ints, x, NULL, NULL, 0);
+	X509_set_pubkey(x, pub);
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
 	X509V3_set_nconf(&v3, cnf);
-	ext = X509V3_EXT_nconf(cnf, &v3, "1.3.6.1.5.5.7.1.26",
-			       strncmp(tnauth, "DER:", 4) ? "ASN1:SEQUENCE:tn" : tnauth);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ext);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ext = X509V3_EXT_nconf(cnf, &v3, "basicConstraints",
+							    ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
 	X509_add_ext(x, ext, -1);
-	CU_ASSERT_FATAL(X509_sign(x, ik, EVP_sha256()) > 0);
-	sk_X509_insert(chain, x, 0);
 	X509_EXTENSION_free(ext);
+	if (tnauth) {
+		ext = X509V3_EXT_nconf(cnf, &v3, "1.3.6.1.5.5.7.1.26",
+				       strncmp(tnauth, "DER:", 4) ? "ASN1:SEQUENCE:tn" : tnauth);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	CU_ASSERT_FATAL(X509_sign(x, ikey, EVP_sha256()) > 0);
 	X509_NAME_free(name);
 	NCONF_free(cnf);
 	BIO_free(b);
+	return x;
+}
+
+/* tn_chain - [end entity, intermediate]: ee.key's public key certified by
+ * int.key with the TNAuthList @tnauth (see tn_cert) */
+static STACK_OF(X509) *tn_chain(const char *tnauth)
+{
+	STACK_OF(X509) *chain = read_chain("stir/int.pem");
+	EVP_PKEY *ee = read_key("stir/ee.key"), *ik = read_key("stir/int.key");
+
+	sk_X509_insert(chain, tn_cert(ee, sk_X509_value(chain, 0), ik, tnauth, 0), 0);
 	EVP_PKEY_free(ee);
 	EVP_PKEY_free(ik);
+	return chain;
+}
+
+/* delegate_chain - [end entity, delegating CA]: a CA of its own key under the
+ * fixture root with TNAuthList @ca_tn, and ee.key certified by it with @ee_tn */
+static STACK_OF(X509) *delegate_chain(const char *ca_tn, const char *ee_tn)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null(), *root = read_chain("stir/root.pem");
+	EVP_PKEY *ee = read_key("stir/ee.key"), *rk = read_key("stir/root.key"), *ck = EVP_EC_gen("P-256");
+	X509 *ca = tn_cert(ck, sk_X509_value(root, 0), rk, ca_tn, 1);
+
+	sk_X509_push(chain, tn_cert(ee, ca, ck, ee_tn, 0));
+	sk_X509_push(chain, ca);
+	sk_X509_pop_free(root, X509_free);
+	EVP_PKEY_free(ee);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ck);
 	return chain;
 }
 
@@ -965,6 +997,49 @@ static void tn_scope_table(void)
 		free(id);
 	}
 	sipdance_stir_free(s);
+}
+
+/* tn_scope_delegate - a delegate certificate's numbers lie within its issuer's
+ * (RFC 9060): a CA whose TNAuthList names numbers bounds what it certifies */
+static void tn_scope_delegate(void)
+{
+	static const struct {
+		const char *ca_tn, *ee_tn;
+		int status;
+		const char *reason;
+	} rows[] = {
+		{ TN_ONE("15551230000"), TN_ONE("12025551000"), 437,
+		  "certificate at depth 1: TNAuthList does not cover orig 12025551000" },
+		{ TN_RANGE("12025550000", "10000"), TN_ONE("12025551000"), 0, NULL },
+		{ TN_RANGE("12025550000", "1000"), TN_ONE("12025551000"), 437,
+		  "certificate at depth 1: TNAuthList does not cover orig 12025551000" },
+		{ "[tn]\na = EXP:0,IA5:1234\n", TN_ONE("12025551000"), 0, NULL },
+		{ NULL, TN_ONE("12025551000"), 0, NULL },
+		{ TN_RANGE("12025550000", "1"), TN_ONE("12025551000"), 437,
+		  "certificate at depth 1: TNAuthList is malformed" },
+		{ TN_ONE("12025551000"), TN_ONE("15551230000"), 437, NOT_COVERED("12025551000") },
+	};
+	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir *s = NULL;
+	char *id = mktoken(HDR, CLAIMS, "stir/ee.key", RAW, PARAMS);
+	const char *ids[] = { id };
+	struct sipdance_stir_request req = { .identity = ids, .nidentity = 1, .now = (time_t)IAT,
+					     .orig = "12025551000", .dest = "12025552000" };
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		STACK_OF(X509) *chain = delegate_chain(rows[i].ca_tn, rows[i].ee_tn);
+		struct sipdance_stir_verdict v;
+
+		CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
+		if (v.sip_status != rows[i].status)
+			fprintf(stderr, "\n  delegate row %zu: got %d \"%s\"\n", i, v.sip_status, v.reason);
+		CU_ASSERT_EQUAL(v.sip_status, rows[i].status);
+		CU_ASSERT_STRING_EQUAL(v.reason, rows[i].reason ? rows[i].reason : OK_REASON);
+		sk_X509_pop_free(chain, X509_free);
+	}
+	sipdance_stir_free(s);
+	free(id);
 }
 
 /* tn_scope_div - a div PASSporT is held to its div number (the retargeting
@@ -1794,6 +1869,7 @@ CU_ErrorCode suite_stir(void)
 	    !CU_add_test(s, "div PASSporT chain", div_chain) ||
 	    !CU_add_test(s, "TNAuthList scope", tn_scope_table) ||
 	    !CU_add_test(s, "TNAuthList scope of a div PASSporT", tn_scope_div) ||
+	    !CU_add_test(s, "TNAuthList of a delegating CA", tn_scope_delegate) ||
 	    !CU_add_test(s, "compact form", compact_form) ||
 	    !CU_add_test(s, "x5u fetch and cache", x5u_fetching) ||
 	    !CU_add_test(s, "x5u policy", x5u_policy) ||
