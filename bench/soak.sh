@@ -64,8 +64,10 @@ px() {
 # SIPp on 127.0.0.1 stands for a.example's PBX: A trusts it (no Digest round trip per call)
 px A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" --listen "sips:127.0.0.1:$a_tls;transport=tls" \
 	--cert "$TB_CERT_A" --key "$TB_KEY_A" --trusted 127.0.0.1/32
+# the churn peer (one address) stands for many clients: B lets it open more than 2 TLS connections a second
 px B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" --listen "sips:127.0.0.2:$b_tls;transport=tls" \
-	--cert "$TB_CERT_B" --key "$TB_KEY_B" --location "bob@b.example=sip:bob@127.0.0.2:$uas"
+	--cert "$TB_CERT_B" --key "$TB_KEY_B" --location "bob@b.example=sip:bob@127.0.0.2:$uas" \
+	--max-source-handshakes 100000
 (cd "$tmp" && exec sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.2 -p "$uas" -mp $((base + 20)) \
 	-cp $((base + 11)) -buff_size 4194304 -nostdin >/dev/null 2>&1) &
 pids="$pids $!"

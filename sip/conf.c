@@ -43,6 +43,11 @@ static const struct key {
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
 	{ "max-pending", K_UINT, offsetof(struct px_conf, max_pending), "N    new requests get 503 past N in progress (default 1000)" },
+	{ "idle-timeout", K_UINT, offsetof(struct px_conf, idle_timeout), "S   close a connection that carries no binding after S s unused (default 120)" },
+	{ "accept-timeout", K_UINT, offsetof(struct px_conf, accept_timeout_ms), "MS an inbound TLS handshake, or TCP data, must come by then (default 10000)" },
+	{ "max-connections", K_UINT, offsetof(struct px_conf, max_connections), "N inbound TCP and TLS connections at once (default 1024)" },
+	{ "max-source-connections", K_UINT, offsetof(struct px_conf, max_source_connections), "N from one address (default 64)" },
+	{ "max-source-handshakes", K_UINT, offsetof(struct px_conf, max_source_handshakes), "N new TLS connections from one address per 10 s (default 20)" },
 	{ "max-contacts", K_UINT, offsetof(struct px_conf, max_contacts), "N   registrar: bindings per AOR (default 10)" },
 	{ "max-source-bindings", K_UINT, offsetof(struct px_conf, max_source_bindings), "N registrar: bindings from one source address (default 100)" },
 	{ "client-auth", K_STR, offsetof(struct px_conf, client_auth), "MODE dane_clientid on TLS listeners: off | optional (default) | required" },
@@ -321,6 +326,11 @@ int px_conf_parse(struct px_conf *c, su_home_t *home, int argc, char **argv,
 	c->handshake_timeout_ms = 2000;
 	c->max_expires = 3600;
 	c->max_pending = 1000;
+	c->idle_timeout = 120;
+	c->accept_timeout_ms = 10000;
+	c->max_connections = 1024;
+	c->max_source_connections = 64;
+	c->max_source_handshakes = 20;
 	c->max_contacts = 10;
 	c->max_source_bindings = 100;
 	*help = 0;

@@ -37,6 +37,13 @@
 #include "stamp.h"
 
 #define MAX_CLIENT_DOMAINS 32
+/* dane_clientid lookups run inside TLS handshakes, on the event loop: at most
+ * this many milliseconds of them per second, and names known not to exist
+ * below a parent that does not exist are answered without a lookup, for
+ * ABSENT_S seconds at most (RFC 8020: nothing exists below NXDOMAIN) */
+#define LOOKUP_BUDGET_MS 250
+#define MAX_ABSENT 64
+#define ABSENT_S 60
 /* An authenticated connection is reused without a new location for this
  * long; after that each request locates again (answers come from the DNS
  * cache until their TTL runs out) and the connection's peer chain must still
@@ -104,6 +111,10 @@ struct px_fed {
 	struct fconn *conns;
 	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
 	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
+	struct { char name[256]; time_t until; } absent[MAX_ABSENT]; /* names with nothing below */
+	size_t nabsent;
+	time_t budget_at;            /* the second the lookup budget counts for */
+	long budget_ms;              /* time lookups blocked the loop in it */
 	char *cid_domains[MAX_CLIENT_DOMAINS];
 	size_t ncid_domains;
 	enum sipdance_chain_policy chain_policy;
@@ -115,6 +126,105 @@ struct px_fed {
 
 static void conn_dispatch(struct fconn *c);
 static void req_connect(struct px_fedreq *r);
+
+/* under_absent - whether @name is at or below a name known not to exist */
+static int under_absent(struct px_fed *f, const char *name, time_t now)
+{
+	size_t n = strlen(name), k;
+
+	for (size_t i = 0; i < f->nabsent; i++) {
+		if (f->absent[i].until <= now)
+			continue;
+		k = strlen(f->absent[i].name);
+		if (n >= k && !strcasecmp(name + n - k, f->absent[i].name) &&
+		    (n == k || name[n - k - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* remember_absent - @nx is NXDOMAIN: its highest ancestor below the client
+ * domain it falls under that does not exist either, if any, is remembered */
+static void remember_absent(struct px_fed *f, const char *nx, time_t now)
+{
+	struct sipdance_dns_answer *a;
+	const char *p, *top = NULL;
+	size_t i, n = strlen(nx), k;
+
+	for (i = 0; i < f->ncid_domains && !top; i++) {
+		k = strlen(f->cid_domains[i]);
+		if (n > k && nx[n - k - 1] == '.' && !strcasecmp(nx + n - k, f->cid_domains[i]))
+			top = nx + n - k;
+	}
+	/* from just below the client domain down to @nx: the first one that
+	 * does not exist (a secure NXDOMAIN; answers are cached by the DNS layer) */
+	for (p = top ? top - 1 : NULL; p && p > nx; p--) {
+		if (p[-1] != '.')
+			continue;
+		if (!sipdance_dns_lookup_sync(f->cid_dns, p, SIPDANCE_DNS_TLSA, &a)) {
+			int gone = sipdance_dns_answer_status(a) == SIPDANCE_DNS_SECURE &&
+				   sipdance_dns_answer_rcode(a) == SIPDANCE_DNS_NXDOMAIN;
+
+			sipdance_dns_answer_unref(a);
+			if (gone)
+				break;
+		}
+	}
+	if (!p || p <= nx)
+		return; /* every ancestor exists: nothing more than @nx itself is known */
+	i = f->nabsent < MAX_ABSENT ? f->nabsent++ : (size_t)(now % MAX_ABSENT);
+	snprintf(f->absent[i].name, sizeof(f->absent[i].name), "%s", p);
+	f->absent[i].until = now + ABSENT_S;
+	px_log(SIPDANCE_LOG_DEBUG, "clientid", "%s does not exist: names below it are not looked up "
+	       "for %d s", f->absent[i].name, ABSENT_S);
+}
+
+/* cid_lookup - the TLSA lookup of a dane_clientid ClientName, inside a TLS
+ * handshake on the event loop */
+static int cid_lookup(void *arg, const char *name, struct sipdance_clientid_answer *out)
+{
+	struct px_fed *f = arg;
+	struct timespec t0, t1;
+	time_t now = time(NULL);
+	int err;
+
+	/*
+	 * Case by case:
+	 *  - at or below a name known not to exist (a secure NXDOMAIN less than
+	 *    ABSENT_S seconds old): NXDOMAIN, no lookup; a client making up
+	 *    random names under it costs nothing;
+	 *  - lookups already blocked the loop LOOKUP_BUDGET_MS in this second:
+	 *    INDETERMINATE, the handshake is refused (fails closed) rather than
+	 *    every other request waiting behind it;
+	 *  - otherwise the lookup (answers cached for their TTL by the DNS layer);
+	 *    a secure NXDOMAIN also looks for the highest ancestor that does not
+	 *    exist, remembered for the next names.
+	 */
+	if (under_absent(f, name, now)) {
+		*out = (struct sipdance_clientid_answer){ .status = SIPDANCE_DNS_SECURE,
+							  .rcode = SIPDANCE_DNS_NXDOMAIN };
+		snprintf(out->why, sizeof(out->why), "a parent name does not exist (negative cache)");
+		return 0;
+	}
+	if (now != f->budget_at) {
+		f->budget_at = now;
+		f->budget_ms = 0;
+	}
+	if (f->budget_ms >= LOOKUP_BUDGET_MS) {
+		*out = (struct sipdance_clientid_answer){ .status = SIPDANCE_DNS_INDETERMINATE,
+							  .rcode = SIPDANCE_DNS_NONE };
+		snprintf(out->why, sizeof(out->why), "lookup budget spent (%d ms a second): too many "
+			 "new client names at once", LOOKUP_BUDGET_MS);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = sipdance_clientid_dns_lookup(f->cid_dns, name, out);
+	if (!err && out->status == SIPDANCE_DNS_SECURE && out->rcode == SIPDANCE_DNS_NXDOMAIN)
+		remember_absent(f, name, now);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	f->budget_ms += (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	return err;
+}
 
 /* clientid_setup - dane_clientid on the proxy's TLS contexts: inbound clients
  * (--client-auth, --client-domains) and our own name outbound (--client-name) */
@@ -155,8 +265,8 @@ static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
 		cc.require = !strcmp(mode, "required");
 		cc.domains = (const char *const *)f->cid_domains;
 		cc.ndomains = f->ncid_domains;
-		cc.lookup = sipdance_clientid_dns_lookup;
-		cc.lookup_arg = f->cid_dns;
+		cc.lookup = cid_lookup;
+		cc.lookup_arg = f;
 	}
 	if (!cc.server && !cc.name)
 		return 0;
@@ -448,6 +558,7 @@ void px_fed_free(struct px_fed *f)
  * the next refresh) */
 void px_fed_flush(struct px_fed *f)
 {
+	f->nabsent = 0;
 	if (f->dns)
 		sipdance_dns_flush(f->dns);
 	chain_update(f, 1);

@@ -13,6 +13,7 @@ libsdproxy_la_SOURCES = \
 	sip/suloop.h \
 	sip/suloop.c \
 	sip/self.c \
+	sip/limits.c \
 	sip/stamp.h \
 	sip/stamp.c \
 	sip/fed.c \
@@ -25,7 +26,7 @@ libsdproxy_la_SOURCES = \
 	sip/auth.c \
 	sip/proxy.c
 libsdproxy_la_CFLAGS = $(AM_CFLAGS) $(SOFIA_CFLAGS) $(OPENSSL_CFLAGS)
-libsdproxy_la_LIBADD = libsipdance.la $(SOFIA_LIBS) $(OPENSSL_LIBS)
+libsdproxy_la_LIBADD = libsipdance.la $(SOFIA_LIBS) $(OPENSSL_LIBS) -ldl
 
 sbin_PROGRAMS += sipdance-proxy
 sipdance_proxy_SOURCES = sip/main.c

@@ -102,6 +102,7 @@ struct px_proxy {
 	time_t overload_logged;   /* the last overload log line (one per second at most) */
 	struct px_stamp *stamp;   /* our branches and Record-Route users */
 	struct px_self *me;       /* our listeners, numerically */
+	struct px_limits *limits; /* what inbound connections may hold */
 };
 
 static void txn_check(struct txn *t);
@@ -1086,6 +1087,10 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	px->agent = nta_agent_create(px->root, URL_STRING_MAKE(c->listen[0]), on_message, px,
 				     NTATAG_UA(0), NTATAG_CANCEL_487(0), NTATAG_SERVER_RPORT(1),
 				     NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0), NTATAG_MAXSIZE(65536),
+				     /* a connection nothing refers to (no binding, no
+				      * transaction) closes after --idle-timeout unused; a
+				      * partial TCP message waits --accept-timeout at most */
+				     TPTAG_IDLE(c->idle_timeout * 1000), TPTAG_TIMEOUT(c->accept_timeout_ms),
 				     TAG_IF(is_tls_listener(c->listen[0]), TPTAG_CERTIFICATE(dir)),
 				     TAG_IF(c->trace && !strcmp(c->trace, "on"), TPTAG_LOG(1)),
 				     TAG_END());
@@ -1142,7 +1147,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	}
 	/* requests reach on_message(): no default leg, so that each is checked
 	 * before nta makes a transaction for it */
-	if ((err = listen_all(px, why, whysize)))
+	if ((err = listen_all(px, why, whysize)) ||
+	    (err = px_limits_alloc(&px->limits, root, c, px->hook, why, whysize)))
 		return err;
 	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, px->stamp, px->me, c, why,
 				whysize)))
@@ -1159,6 +1165,7 @@ void px_proxy_free(struct px_proxy *px)
 		return;
 	while (px->txns)
 		txn_free(px->txns);
+	px_limits_free(px->limits);
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);
 	px_registrar_free(px->reg);

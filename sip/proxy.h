@@ -63,6 +63,11 @@ struct px_conf {
 	unsigned handshake_timeout_ms; /* an outbound TLS handshake must end by then */
 	unsigned max_expires;          /* registrar cap, seconds */
 	unsigned max_pending;          /* past this many requests in progress, new ones get 503 */
+	unsigned idle_timeout;         /* s: a connection without bindings or transactions, unused */
+	unsigned accept_timeout_ms;    /* an inbound TLS handshake (TCP: data) must come by then */
+	unsigned max_connections;      /* inbound connections at once */
+	unsigned max_source_connections; /* inbound connections from one address */
+	unsigned max_source_handshakes;  /* new TLS connections from one address per 10 s */
 	unsigned max_contacts;         /* registrar: bindings per AOR */
 	unsigned max_source_bindings;  /* registrar: bindings registered from one source address */
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
@@ -154,6 +159,9 @@ int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *con
  * if none completed its handshake there (or that cannot be told apart). The
  * px_hook_client_* functions read that connection's identity. */
 SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer);
+/* px_hook_established_fd - whether the inbound TLS connection on descriptor
+ * @fd has completed its handshake: 1 or 0 */
+int px_hook_established_fd(struct px_hook *h, int fd);
 /* px_hook_client_name - the DANE-authenticated ClientName of connection @ssl
  * (px_hook_inbound) into @buf; 1, or 0 if none. With @verdict, the outcome of
  * a ClientName that was presented (0 if none was) */
@@ -221,6 +229,15 @@ size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t 
 int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf);
 /* px_registrar_flow_find - the open connection of flow @token, or NULL */
 tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token);
+
+/* Connection limits (limits.c): accept() guarded while the proxy runs. */
+struct px_limits;
+
+/* px_limits_alloc - limits of @c on every inbound connection from now on;
+ * @hook tells the TLS handshakes that completed; errors into why[] */
+int px_limits_alloc(struct px_limits **out, su_root_t *root, const struct px_conf *c,
+		    struct px_hook *hook, char *why, size_t whysize);
+void px_limits_free(struct px_limits *l);
 
 /* Our listeners as addresses (self.c): numeric "is this us?". */
 struct px_self;

@@ -509,6 +509,16 @@ SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer
 	return found->ssl;
 }
 
+/* px_hook_established_fd - whether the inbound TLS connection on descriptor
+ * @fd has completed its handshake */
+int px_hook_established_fd(struct px_hook *h, int fd)
+{
+	for (struct conn *c = h->inbound; c; c = c->next)
+		if (c->fd == fd && alive(c))
+			return 1;
+	return 0;
+}
+
 /* px_hook_client_chain - the chain the client of connection @ssl presented */
 STACK_OF(X509) *px_hook_client_chain(SSL *ssl)
 {

@@ -34,6 +34,13 @@
 #       forged ones: the Via under the proxy's pointing at SINKPORT, and a
 #       foreign top Via over a stack ending there (both must be dropped);
 #       prints how many 200s the UAC got
+#   hostile.py conns ADDR PORT N HOLDFILE [--bind IP...] [--send BYTES]
+#       open N TCP connections (spread over the --bind addresses), send
+#       nothing (or BYTES, hex) and print "open=K closed=M" whenever the
+#       server closes some, until HOLDFILE exists
+#   hostile.py handshakes ADDR PORT N [--bind IP]
+#       open N TCP connections at once, then a TLS handshake on each; print
+#       "handshakes ok=K refused=M"
 # Request files may hold @LOCAL@ (this socket's ip:port) and @BRANCH@.
 import argparse, hashlib, os, random, re, select, signal, socket, ssl, sys, time
 
@@ -488,6 +495,61 @@ def stray(a):
     return 0
 
 
+def conns(a):
+    """Silent (or almost silent) connections: which ones the server closes, and when."""
+    socks, closed, last = [], set(), None
+    for i in range(a.n):
+        s = socket.socket()
+        s.bind((a.bind[i % len(a.bind)], 0))
+        s.settimeout(10)
+        try:
+            s.connect((a.addr, a.port))
+        except OSError:
+            closed.add(i)
+            continue
+        if a.send:
+            s.send(bytes.fromhex(a.send))
+        socks.append((i, s))
+    while not os.path.exists(a.holdfile):
+        state = "open=%d closed=%d" % (a.n - len(closed), len(closed))
+        if state != last:
+            print(state)
+            sys.stdout.flush()
+            last = state
+        r, _, _ = select.select([s for i, s in socks if i not in closed], [], [], 0.1)
+        for s in r:
+            i = next(i for i, x in socks if x is s)
+            try:
+                gone = not s.recv(4096)
+            except OSError:
+                gone = True
+            if gone:
+                closed.add(i)
+    return 0
+
+
+def handshakes(a):
+    """N connections opened at once, then a TLS handshake on each."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks, ok = [], 0
+    for _ in range(a.n):
+        s = socket.socket()
+        s.bind((a.bind, 0))
+        s.settimeout(10)
+        s.connect((a.addr, a.port))
+        socks.append(s)
+    for s in socks:
+        try:
+            ctx.wrap_socket(s).close()
+            ok += 1
+        except (ssl.SSLError, OSError):
+            s.close()
+    print("handshakes ok=%d refused=%d" % (ok, a.n - ok))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -530,9 +592,19 @@ def main():
     for n in ("addr", "port", "ruri", "uasport", "sinkport"):
         c.add_argument(n, type=int if "port" in n else str)
     c.add_argument("--auth")
+    c = sub.add_parser("conns")
+    for n in ("addr", "port", "n", "holdfile"):
+        c.add_argument(n, type=int if n in ("port", "n") else str)
+    c.add_argument("--bind", nargs="+", default=["127.0.0.1"])
+    c.add_argument("--send")
+    c = sub.add_parser("handshakes")
+    for n in ("addr", "port", "n"):
+        c.add_argument(n, type=int if n in ("port", "n") else str)
+    c.add_argument("--bind", default="127.0.0.1")
     a = p.parse_args()
     return {"stall-cert": stall_cert, "tls": tls, "udp": send, "tcp": send, "sink": sink,
-            "invite": invite, "tls-ua": tls_ua, "stray": stray}[a.cmd](a)
+            "invite": invite, "tls-ua": tls_ua, "stray": stray, "conns": conns,
+            "handshakes": handshakes}[a.cmd](a)
 
 
 if __name__ == "__main__":

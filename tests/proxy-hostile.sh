@@ -8,10 +8,12 @@
 # counts, statuses and log lines, never elapsed time.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 H="python3 $srcdir/tests/hostile.py"
+CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 b_sip=$base b_tls=$((base + 1)) b_tls2=$((base + 2)) dnsp=$((base + 8)) bob=$((base + 10))
 bob2=$((base + 11)) uas=$((base + 12)) sink=$((base + 13)) tsink=$((base + 14)) c_sip=$((base + 20))
-d_sip=$((base + 21)) p_sip=$((base + 22)) hole=$((base + 23)) lport=$((base + 50))
+d_sip=$((base + 21)) p_sip=$((base + 22)) hole=$((base + 23)) e_sip=$((base + 24)) p_tls=$((base + 25))
+lport=$((base + 50))
 need knotd keymgr kdig ldns-signzone openssl python3
 
 export TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip TB_A_TLS_PORT=$((base + 3)) TB_A_SIP_PORT=$((base + 4))
@@ -39,7 +41,8 @@ start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--resolver "$TB_RESOLVER" --trust-anchor "$TB_ANCHOR" \
 	--location "bob@b.example=sip:bob@127.0.0.2:$bob" \
 	--location "fork@b.example=sip:bob@127.0.0.2:$bob" --location "fork@b.example=sip:bob@127.0.0.2:$bob2" \
-	--location "stray@b.example=sip:stray@127.0.0.2:$uas" --users "$tmp/users" --log-level debug || exit 1
+	--location "stray@b.example=sip:stray@127.0.0.2:$uas" --users "$tmp/users" \
+	--client-domains b.example,c.example --log-level debug || exit 1
 
 # count NAME - how many messages reached sink NAME
 count() { cut -d' ' -f1 "$tmp/$1.count" 2>/dev/null || echo 0; }
@@ -265,6 +268,56 @@ sed -i 's|^To: <sip:b.example>|To: <sip:alice@b.example>|' "$tmp/alice"
 $H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/alice")" --first --bind 127.0.0.3 $(as alice) >"$tmp/alice.out"
 check "  ... while a user from another address still registers (200)" grep -q '^SIP/2.0 200' "$tmp/alice.out"
 
+# 7. descriptors: silent connections, per address and in all
+fds() { ls "/proc/$B_pid/fd" 2>/dev/null | wc -l; }
+fd0=$(fds)
+rm -f "$tmp/hold7"
+$H conns 127.0.0.2 $b_sip 70 "$tmp/hold7" >"$tmp/conns.out" 2>&1 &
+cp=$!
+"$srcdir/tests/wait-for.sh" "$tmp/conns.out" '^open=64 closed=6$' 10
+check "70 silent TCP connections from one address: 6 closed at accept (--max-source-connections 64)" \
+	eval 'grep -q "^open=64 closed=6$" "$tmp/conns.out" && grep -q "too many connections from that address" "$tmp/B.log"'
+request "$tmp/other" OPTIONS sip:b.example sip:carol@b.example
+$H tcp 127.0.0.2 $b_sip "$(over TCP "$tmp/other")" --first --bind 127.0.0.7 $(as carol) >"$tmp/other.out"
+check "  ... meanwhile a client from another address is answered over TCP" grep -q '^SIP/2.0 200' "$tmp/other.out"
+rm -f "$tmp/hold7b"
+$H conns 127.0.0.2 $b_tls 3 "$tmp/hold7b" --bind 127.0.0.9 >"$tmp/tlsconns.out" 2>&1 &
+cp2=$!
+$H conns 127.0.0.2 $b_tls 1 "$tmp/hold7b" --bind 127.0.0.9 --send 160301 >"$tmp/tlsslow.out" 2>&1 &
+cp3=$!
+"$srcdir/tests/wait-for.sh" "$tmp/conns.out" '^open=0 closed=70$' 30
+check "  ... after --accept-timeout (10 s) the 64 silent ones are closed by the proxy" \
+	eval 'grep -q "^open=0 closed=70$" "$tmp/conns.out" && [ "$(grep -c "closed: no data within --accept-timeout" "$tmp/B.log")" -ge 64 ]'
+"$srcdir/tests/wait-for.sh" "$tmp/tlsslow.out" '^open=0 closed=1$' 30
+"$srcdir/tests/wait-for.sh" "$tmp/tlsconns.out" '^open=0 closed=3$' 30
+check "TLS connections that never finish a handshake (silent, or a ClientHello that stops) are closed" \
+	eval 'grep -q "^open=0 closed=3$" "$tmp/tlsconns.out" && grep -q "^open=0 closed=1$" "$tmp/tlsslow.out" && [ "$(grep -c "closed: no TLS handshake within --accept-timeout" "$tmp/B.log")" -ge 4 ]'
+touch "$tmp/hold7" "$tmp/hold7b"
+wait $cp $cp2 $cp3
+i=0
+while [ "$(fds)" -gt $((fd0 + 2)) ] && [ $i -lt $((100 * vg_slow)) ]; do sleep 0.1; i=$((i + 1)); done
+check "  ... and the proxy's descriptors are back to $fd0 (+2 at most; got $(fds))" eval '[ "$(fds)" -le $((fd0 + 2)) ]'
+
+# 8. TLS handshakes: per address, and dane_clientid lookups of made-up names
+$H handshakes 127.0.0.2 $b_tls 30 --bind 127.0.0.10 >"$tmp/hs.out" 2>&1
+check "30 TLS handshakes at once from one address: some refused at accept (--max-source-handshakes 20; $(cat "$tmp/hs.out"))" \
+	eval 'grep -Eq "^handshakes ok=([0-9]|1[0-9]|2[0-9]) refused=([1-9]|[12][0-9])$" "$tmp/hs.out" && grep -q "too many TLS handshakes from that address" "$tmp/B.log"'
+$H handshakes 127.0.0.2 $b_tls 1 --bind 127.0.0.11 >"$tmp/hs2.out" 2>&1
+check "  ... another address still completes its handshake" grep -q '^handshakes ok=1 refused=0$' "$tmp/hs2.out"
+request "$tmp/ping" OPTIONS sip:b.example sip:carol@b.example
+sed -i 's/@TP@/TLS/' "$tmp/ping"
+sed -i "s/@LOCAL@/127.0.0.1:5999/; s/@BRANCH@/z9hG4bK-ping/" "$tmp/ping"
+i=0
+while [ $i -lt 5 ]; do
+	timeout 30 "$CLIENT" 127.0.0.2 $b_tls "$TB_CERT_WRONG" "$TB_KEY_WRONG" \
+		"$(openssl rand -hex 28)._user.c.example" "$tmp/ping" >"$tmp/cid$i.out" 2>&1
+	i=$((i + 1))
+done
+check "5 handshakes with made-up user names under c.example (no user there): 1 DNS lookup of such a name" \
+	eval '[ "$(grep -Ec "dns: [0-9a-f]{56}._user.c.example/52: asking" "$tmp/B.log")" -eq 1 ]'
+check "  ... the rest answered from the negative cache (_user.c.example does not exist)" \
+	grep -q 'clientid: _user.c.example does not exist: names below it are not looked up' "$tmp/B.log"
+
 stop_proxy B
 # a forked OPTIONS answered 200 twice once made nta free our UDP listener (a
 # second final answer on a finished transaction): a crash seconds later, an
@@ -272,10 +325,49 @@ stop_proxy B
 check "B exits cleanly after all this (no assertion, no crash)" \
 	eval 'grep -q "drained, exiting" "$tmp/B.log" && ! grep -Eq "Assertion|Segmentation|Aborted" "$tmp/B.log"'
 
+# 9. out of descriptors: a proxy whose limit is 64 (below --max-connections) sheds, never spins
+printf '#!/bin/sh\nulimit -n 64\nexec "%s" "$@"\n' "$PROXY" >"$tmp/lowfd"
+chmod +x "$tmp/lowfd"
+PROXY=$tmp/lowfd start_proxy E --domain b.example --listen "sip:127.0.0.2:$e_sip;transport=udp" \
+	--listen "sip:127.0.0.2:$e_sip;transport=tcp" --users "$tmp/users" --log-level debug || exit 1
+rm -f "$tmp/hold9"
+$H conns 127.0.0.2 $e_sip 80 "$tmp/hold9" --bind 127.0.1.1 127.0.1.2 127.0.1.3 127.0.1.4 127.0.1.5 \
+	127.0.1.6 127.0.1.7 127.0.1.8 >"$tmp/emfile.out" 2>&1 &
+cp=$!
+"$srcdir/tests/wait-for.sh" "$tmp/E.log" 'for lack of descriptors' 10
+"$srcdir/tests/wait-for.sh" "$tmp/emfile.out" '^open=[0-9]+ closed=[1-9][0-9]*$' 10
+request "$tmp/eping" OPTIONS sip:b.example sip:carol@b.example
+$H udp 127.0.0.2 $e_sip "$(over UDP "$tmp/eping")" --first $(as carol) >"$tmp/eping.out"
+check "out of descriptors: pending connections accepted and closed (logged), the proxy still answers" \
+	eval 'grep -q "out of descriptors" "$tmp/E.log" && grep -q "^SIP/2.0 200" "$tmp/eping.out"'
+check "  ... accept() does not spin: sofia-sip logs no stream of EMFILE errors (got $(grep -c "Too many open files" "$tmp/E.log"))" \
+	eval '[ "$(grep -c "Too many open files" "$tmp/E.log")" -le 2 ]'
+touch "$tmp/hold9"
+wait $cp
+stop_proxy E
+
 # 6. --max-pending is no longer bypassed by a To tag or an ACK
 start_proxy P --domain b.example --listen "sip:127.0.0.2:$p_sip;transport=udp" --max-pending 3 \
+	--listen "sip:127.0.0.2:$p_sip;transport=tcp" --listen "sips:127.0.0.2:$p_tls;transport=tls" \
+	--cert "$TB_CERT_B" --key "$TB_KEY_B" --idle-timeout 2 \
 	--location "bob@b.example=sip:bob@127.0.0.2:$bob" --location "hole@b.example=sip:hole@127.0.0.2:$hole" \
 	--users "$tmp/users" --log-level debug || exit 1
+# (--idle-timeout 2 here: a connection that carries no binding closes after 2 s unused)
+rm -f "$tmp/hold6"
+$H tls-ua 127.0.0.2 $p_tls alice@b.example "$tmp/ua6.count" "$tmp/hold6" $(as alice) >"$tmp/ua6.out" 2>&1 &
+ua=$!
+"$srcdir/tests/wait-for.sh" "$tmp/ua6.out" 'registered: SIP/2.0 200' 10
+request "$tmp/idle" OPTIONS sip:b.example sip:carol@b.example
+sed -i "s/@TP@/TCP/; s/@LOCAL@/127.0.0.1:5999/; s/@BRANCH@/z9hG4bK-idle/" "$tmp/idle"
+$H conns 127.0.0.2 $p_sip 1 "$tmp/hold6" --send "$(sed 's/$/\r/' "$tmp/idle" | od -An -tx1 | tr -d ' \n')" \
+	>"$tmp/idle.out" 2>&1 &
+cp=$!
+"$srcdir/tests/wait-for.sh" "$tmp/idle.out" '^open=0 closed=1$' 30
+check "a TCP connection with nothing registered on it, unused for --idle-timeout: closed by the proxy" \
+	grep -q '^open=0 closed=1$' "$tmp/idle.out"
+check "  ... alice's TLS connection, which carries her binding, stays" kill -0 $ua
+touch "$tmp/hold6"
+wait $cp $ua
 $H invite 127.0.0.2 $p_sip sip:bob@b.example "$tmp/pdialog" $(as carol) >"$tmp/pinvite.out" 2>&1
 request "$tmp/fill" INVITE sip:hole@b.example sip:carol@b.example
 for i in 1 2 3; do $H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/fill")" --wait 1 $(as carol) >/dev/null; done
