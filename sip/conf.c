@@ -40,6 +40,7 @@ static const struct key {
 	{ "e164-route", K_STR, offsetof(struct px_conf, e164_route), "URI    next hop for tel: and user=phone numbers" },
 	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
 	{ "trace", K_STR, offsetof(struct px_conf, trace), "on|off      every SIP message sent and received, in the log (default off)" },
+	{ "dns-failure-ttl", K_UINT, offsetof(struct px_conf, dns_failure_ttl), "S  a failed lookup (timeout, SERVFAIL, bogus) is remembered S seconds (default 30)" },
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
 	{ "max-pending", K_UINT, offsetof(struct px_conf, max_pending), "N    new requests get 503 past N in progress (default 1000)" },

@@ -232,7 +232,8 @@ static int clientid_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
 	struct sipdance_clientid_conf cc = { .name = conf->client_name };
-	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor };
+	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
+					.neg_ttl = conf->dns_failure_ttl };
 	const char *mode = conf->client_auth ? conf->client_auth : "optional", *dwhy = NULL;
 	char *list, *tok, *save = NULL;
 	int err;
@@ -451,6 +452,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 	if ((err = px_suloop_alloc(&f->loop, root)))
 		return err;
 	dc.loop = px_suloop_loop(f->loop);
+	dc.neg_ttl = conf->dns_failure_ttl;
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
 		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,
 			 conf->trust_anchor, dwhy ? dwhy : strerror(err));

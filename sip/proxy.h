@@ -76,6 +76,7 @@ struct px_conf {
 	const char *chain;             /* RFC 9102: required | prefer | off */
 	unsigned chain_lifetime;       /* ExtSupportLifetime we serve, hours (0: clients do not pin) */
 	unsigned chain_refresh;        /* refresh our chains at least every N s (0: as the TTLs say) */
+	unsigned dns_failure_ttl;      /* seconds a failed lookup is cached (0: the library's 30) */
 	const char *chain_pins;        /* pin store file of the client side */
 	const char *config_file;
 	/* STIR/SHAKEN (sip/stir.c): --stir off | verify | sign | verify,sign */
