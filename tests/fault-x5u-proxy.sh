@@ -4,14 +4,15 @@
 # gets INVITEs whose PASSporT x5u is on a loopback HTTP server that is slow
 # (accepts, never answers), unreachable (nothing listens) or huge (10 MB,
 # close-delimited), and, as the control, good. Each failure is answered 436
-# with a Reason naming the cause within the x5u timeout (1000 ms) plus a
-# margin and logged once (verify and fetch lines); the control is routed on
-# to a SIPp callee and answered 200. The proxy's x5u cache is in memory only
-# (no cache directory): a failure is kept as a failure, so a repeat is 436 at
-# once with no new connection. With a 3000 ms timeout, a call needing a fresh
-# x5u fetch completes while a slow fetch is pending: the event loop is not
-# blocked; nor is it by two x5u name lookups that never end. The CLI variant is
-# fault-x5u.sh.
+# with a Reason naming the cause, the slow one after the x5u timeout T1
+# (1000 ms times vg_slow), the others before it, and logged once (verify and
+# fetch lines); the control is routed on to a SIPp callee and answered 200.
+# The proxy's x5u cache is in memory only (no cache directory): a failure is
+# kept as a failure, so a repeat is 436 at once with no new connection. With
+# a timeout T2 (3000 ms times vg_slow), a call needing a fresh x5u fetch
+# completes while a slow fetch is pending: the event loop is not blocked;
+# nor is it by two x5u name lookups that never end.
+# Times are SIPp's (answer_ms). The CLI variant is fault-x5u.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 need sipp perl
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -22,13 +23,14 @@ P=$base good=$((base + 1)) slow=$((base + 2)) dead=$((base + 3)) huge=$((base + 
 uac_p=$((base + 5)) u2_p=$((base + 6)) uas_p=$((base + 7)) uac_m=$((base + 8)) u2_m=$((base + 12))
 uas_m=$((base + 16)) uac_c=$((base + 20)) u2_c=$((base + 21)) uas_c=$((base + 22))
 u3_p=$((base + 30)) u3_m=$((base + 32)) u3_c=$((base + 36))
+T1=$((1000 * vg_slow)) T2=$((3000 * vg_slow))
 
 # http PORT MODE - loopback HTTP: good (the chain), slow (never answers), huge (10 MB); one log line per connection
 http() {
 	perl -MIO::Socket::INET -e '
 		my ($port, $mode, $file) = @ARGV;
 		my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port", Listen => 16, ReuseAddr => 1) or die "$!";
-		$SIG{ALRM} = sub { exit 0 }; alarm 90; $SIG{PIPE} = "IGNORE"; my @held;
+		$SIG{PIPE} = "IGNORE"; my @held;
 		my $pem = do { open(my $fh, "<", $file) or die; local $/; <$fh> };
 		print STDERR "listening\n";
 		while (my $c = $l->accept) {
@@ -45,10 +47,7 @@ http() {
 http $good good
 http $slow slow
 http $huge huge
-for _ in $(seq 100); do
-	[ "$(cat "$tmp"/http-*.log | grep -c listening)" = 3 ] && break
-	sleep 0.1
-done
+for m in good slow huge; do "$wait_for" "$tmp/http-$m.log" listening || bad "HTTP server $m listening"; done
 conns() { grep -c connection "$tmp/http-$1.log"; }
 
 tel=tel:+12025551000 to="sip:+12025552000@b.example;user=phone"
@@ -79,23 +78,23 @@ rejected() {
 	fi
 }
 
-# ---- x5u timeout 1000 ms: each bad server once, then the control ----
-proxy 1000
+# ---- x5u timeout T1: each bad server once, then the control ----
+proxy $T1
 call slow $uac_p $uac_m $uac_c "$(identity "http://127.0.0.1:$slow/slow.pem")"
-rejected "slow x5u server" "$tmp/slow.msg" "x5u response timed out after 1000 ms" 3000 900
+rejected "slow x5u server" "$tmp/slow.msg" "x5u response timed out after $T1 ms" $((3 * T1)) $((T1 - 100))
 call dead $uac_p $uac_m $uac_c "$(identity "http://127.0.0.1:$dead/dead.pem")"
-rejected "unreachable x5u server" "$tmp/dead.msg" "x5u connect to 127.0.0.1: Connection refused" 3000
+rejected "unreachable x5u server" "$tmp/dead.msg" "x5u connect to 127.0.0.1: Connection refused" $T1
 call huge $uac_p $uac_m $uac_c "$(identity "http://127.0.0.1:$huge/huge.pem")"
-rejected "10 MB x5u body" "$tmp/huge.msg" "x5u response larger than 65536 bytes" 3000
+rejected "10 MB x5u body" "$tmp/huge.msg" "x5u response larger than 65536 bytes" $T1
 call slow2 $uac_p $uac_m $uac_c "$(identity "http://127.0.0.1:$slow/slow.pem")"
-rejected "slow x5u again: the failure is remembered, not retried" "$tmp/slow2.msg" ".*\(cached failure\)" 900
+rejected "slow x5u again: the failure is remembered, not retried" "$tmp/slow2.msg" ".*\(cached failure\)" $((T1 - 100))
 check "slow x5u again: no new connection to the slow server ($(conns slow))" [ "$(conns slow)" = 1 ]
 uas cuas
 call good $uac_p $uac_m $uac_c "$(identity "http://127.0.0.1:$good/ee-chain.pem")"
 wait "$cuas_pid" 2>/dev/null
 check "control: good x5u: routed on to the callee, 200 (rc $rc, $(status "$tmp/good.msg") in $ms ms)" \
 	eval '[ $rc = 0 ] && [ "$(status "$tmp/good.msg")" = 200 ] && msg "$tmp/cuas.msg" received "^INVITE" | grep -q "^Identity:"'
-for r in "x5u response timed out after 1000 ms" "x5u connect to 127.0.0.1: Connection refused" \
+for r in "x5u response timed out after $T1 ms" "x5u connect to 127.0.0.1: Connection refused" \
 	"x5u response larger than 65536 bytes"; do
 	check "log: one verify line and one fetch line for '$r'" eval \
 		'[ "$(grep -c "stir: verify orig=12025551000 dest=12025552000 verdict=FAIL status=43[67] ($r)\$" "$tmp/V.log")" = 1 ] &&
@@ -105,24 +104,24 @@ check "log: the control verified (MATCH), the repeat logged as a cached failure"
 	'grep -q "verdict=MATCH" "$tmp/V.log" && grep -q "verdict=FAIL status=436 (.*(cached failure))" "$tmp/V.log"'
 stop_proxy V
 
-# ---- x5u timeout 3000 ms: a slow fetch pending, another call with a fresh x5u completes ----
-proxy 3000
+# ---- x5u timeout T2: a slow fetch pending, another call with a fresh x5u completes ----
+proxy $T2
 id=$(identity "http://127.0.0.1:$slow/pending.pem")
-# signed before the slow fetch starts: under valgrind signing takes seconds of its 3000 ms
+# signed before the slow fetch starts: under valgrind signing takes seconds
 fresh=$(identity "http://127.0.0.1:$good/fresh.pem")
 (call pending $u2_p $u2_m $u2_c "$id") &
 pending_pid=$!
 pids="$pids $pending_pid"
-for _ in $(seq 100); do [ "$(conns slow)" = 2 ] && break; sleep 0.05; done
+"$wait_for" -n 2 "$tmp/http-slow.log" connection
 uas fuas
 call fresh $uac_p $uac_m $uac_c "$fresh"
 wait "$fuas_pid" 2>/dev/null
 check "another call (fresh x5u) answered 200 in $ms ms while the slow fetch was pending" eval '[ $rc = 0 ] &&
-	[ "$(status "$tmp/fresh.msg")" = 200 ] && [ $ms -lt 500 ] && [ "$(conns slow)" = 2 ] &&
+	[ "$(status "$tmp/fresh.msg")" = 200 ] && [ $ms -lt $T2 ] && [ "$(conns slow)" = 2 ] &&
 	kill -0 $pending_pid 2>/dev/null && [ -z "$(status "$tmp/pending.msg")" ]'
 wait "$pending_pid" 2>/dev/null
 ms=$(answer_ms "$tmp/pending.msg")
-rejected "the pending slow call" "$tmp/pending.msg" "x5u response timed out after 3000 ms" 5000 2900
+rejected "the pending slow call" "$tmp/pending.msg" "x5u response timed out after $T2 ms" $((T2 * 5 / 3)) $((T2 - 100))
 check "the good server was fetched twice (control, fresh): $(conns good)" [ "$(conns good)" = 2 ]
 stop_proxy V
 
@@ -130,7 +129,7 @@ stop_proxy V
 # two such lookups pending, a call with a fresh x5u still completes, and each of the two
 # ends at the x5u timeout ----
 slow_lookups on
-proxy 3000
+proxy $T2
 slow_lookups off
 l1=$(identity "http://a.slow.test:$good/ee-chain.pem")
 l2=$(identity "http://b.slow.test:$good/ee-chain.pem")
@@ -147,12 +146,13 @@ uas luas
 call fresh2 $uac_p $uac_m $uac_c "$fresh"
 wait "$luas_pid" 2>/dev/null
 check "a call (fresh x5u) answered 200 in $ms ms while two name lookups hung" eval '[ $rc = 0 ] &&
-	[ "$(status "$tmp/fresh2.msg")" = 200 ] && [ $ms -lt 500 ] && kill -0 $l1_pid 2>/dev/null &&
+	[ "$(status "$tmp/fresh2.msg")" = 200 ] && [ $ms -lt $T2 ] && kill -0 $l1_pid 2>/dev/null &&
 	kill -0 $l2_pid 2>/dev/null'
 for n in 1 2; do
 	eval "wait \$l${n}_pid" 2>/dev/null
 	ms=$(answer_ms "$tmp/lookup$n.msg")
 	h=$( [ $n = 1 ] && echo a || echo b )
-	rejected "hung name lookup $n" "$tmp/lookup$n.msg" "x5u name lookup of $h.slow.test timed out after 3000 ms" 5000 2900
+	rejected "hung name lookup $n" "$tmp/lookup$n.msg" "x5u name lookup of $h.slow.test timed out after $T2 ms" \
+		$((T2 * 5 / 3)) $((T2 - 100))
 done
 finish

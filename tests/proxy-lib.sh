@@ -109,6 +109,14 @@ start_proxy() {
 	done
 }
 
+# hup NAME - SIGHUP to proxy NAME; returns once it logged its caches flushed
+hup() {
+	hn=$(grep -c "reload: DNS and TLSA cache flushed" "$tmp/$1.log")
+	kill -HUP "$(eval echo \$${1}_pid)"
+	"$wait_for" -n $((hn + 1)) "$tmp/$1.log" "reload: DNS and TLSA cache flushed" ||
+		bad "proxy $1 flushed its caches on SIGHUP"
+}
+
 # stop_proxy NAME - SIGTERM; it must exit within 20 s
 stop_proxy() {
 	p=$(eval echo \$${1}_pid)
@@ -137,6 +145,22 @@ sipp_bg() {
 	pids="$pids $!"
 	bg_port=$(echo " $* " | sed -n 's/.* -p \([0-9]*\) .*/\1/p')
 	[ -z "$bg_port" ] || "$wait_for" -u "$bg_port" || bad "SIPp $name listening on UDP port $bg_port"
+}
+
+# tls_req ADDR:PORT REQFILE OUT [S_CLIENT-ARGS...] - REQFILE sent over TLS (openssl
+# s_client), what comes back in OUT; returns once a final response is there, or the
+# server closed, or after 10 s times vg_slow
+tls_req() {
+	ta=$1 trf=$2 tout=$3
+	shift 3
+	timeout $((10 * vg_slow)) openssl s_client -connect "$ta" -quiet "$@" <"$trf" >"$tout" 2>/dev/null &
+	tpid=$!
+	"$wait_for" "$tout" "^SIP/2.0 [2-6]" 10 &
+	twait=$!
+	while kill -0 $twait 2>/dev/null && kill -0 $tpid 2>/dev/null; do sleep 0.05; done
+	kill $tpid $twait 2>/dev/null
+	wait $tpid $twait 2>/dev/null
+	return 0
 }
 
 # msg FILE sent|received FIRSTLINE_RE - the first such message of a SIPp trace, CRs removed
