@@ -5,6 +5,8 @@
 # "N passed, M failed" that automake's log and CI read.
 pass=0 fail=0
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+# vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
+vg_slow=${VG_SLOW:-1}
 
 # ok WHAT / not_ok WHAT - count one check
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
