@@ -119,17 +119,15 @@ case "$st $reason" in
 *) bad "forged From over UDP refused with 403 (status $st)" "$reason" ;;
 esac
 printf 'OPTIONS sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:1;branch=z9hG4bK-nocert\r\nFrom: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\nCall-ID: nocert@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' >"$tmp/nocert.req"
-(cat "$tmp/nocert.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
-	-servername b.example >"$tmp/nocert.out" 2>/dev/null
+tls_req 127.0.0.2:$b_tls "$tmp/nocert.req" "$tmp/nocert.out" -servername b.example
 check "From a.example over TLS without a client certificate: 403" grep -q '^SIP/2.0 403' "$tmp/nocert.out"
 sed 's/nocert/wrongcert/' "$tmp/nocert.req" >"$tmp/wrong.req"
-(cat "$tmp/wrong.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
-	-servername b.example -cert "$TB_CERT_WRONG" -key "$TB_KEY_WRONG" >"$tmp/wrong.out" 2>/dev/null
+tls_req 127.0.0.2:$b_tls "$tmp/wrong.req" "$tmp/wrong.out" -servername b.example -cert "$TB_CERT_WRONG" \
+	-key "$TB_KEY_WRONG"
 check "From a.example over TLS with a certificate not in a.example's TLSA: 403" \
 	grep -q '^SIP/2.0 403' "$tmp/wrong.out"
 sed 's/nocert/goodcert/' "$tmp/nocert.req" >"$tmp/good.req"
-(cat "$tmp/good.req"; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.2:$b_tls -quiet \
-	-servername b.example -cert "$TB_CERT_A" -key "$TB_KEY_A" >"$tmp/good.out" 2>/dev/null
+tls_req 127.0.0.2:$b_tls "$tmp/good.req" "$tmp/good.out" -servername b.example -cert "$TB_CERT_A" -key "$TB_KEY_A"
 check "From a.example over TLS with a.example's certificate: accepted (not 403)" \
 	eval 'grep -q "^SIP/2.0 [1-5]" "$tmp/good.out" && ! grep -q "^SIP/2.0 403" "$tmp/good.out"'
 
@@ -149,8 +147,7 @@ check "B never received the request over the refused connection" \
 	eval '! grep -q "OPTIONS sip:bob" "$tmp/B2.log"'
 
 # 6. SIGHUP: certificates reloaded, DNS/TLSA cache flushed
-kill -HUP "$A_pid"
-sleep 0.3
+hup A
 check "SIGHUP reloads certificates and flushes the DNS/TLSA cache" \
 	eval 'grep -q "reload: certificates reloaded" "$tmp/A.log" && grep -q "cache flushed" "$tmp/A.log"'
 

@@ -318,7 +318,7 @@ stop_proxy VA
 bad_start() {
 	name=$1 re=$2
 	shift 2
-	timeout 5 "$PROXY" --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" "$@" >"$tmp/err.out" 2>&1
+	timeout $((5 * vg_slow)) "$PROXY" --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" "$@" >"$tmp/err.out" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -Eq -- "$re" "$tmp/err.out"; then
 		ok "startup error: $name"
