@@ -14,6 +14,8 @@ command -v baresip >/dev/null || { echo "SKIP: baresip not installed (apt-get in
 # Ports: a block of our own (tests/ports.sh); fresh ones for each scenario (a
 # closed ctrl_tcp port stays in TIME_WAIT).
 base=$("${srcdir:-.}/tests/ports.sh" $$)
+# vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
+vg_slow=${VG_SLOW:-1}
 n=-1
 dir=$(mktemp -d)
 bspid= uapid=
@@ -74,7 +76,7 @@ EOF
 		>"$dir/bs/accounts"
 	baresip -f "$dir/bs" -v </dev/null >"$dir/bs.log" 2>&1 &
 	bspid=$!
-	for _ in $(seq 50); do
+	for _ in $(seq $((50 * vg_slow))); do
 		grep -aq "baresip is ready" "$dir/bs.log" && exec 3<>"/dev/tcp/127.0.0.1/$bs_ctrl" && break
 		sleep 0.1
 	done 2>/dev/null
@@ -90,7 +92,7 @@ ctrl() {
 # stop_baresip - quit baresip, wait for its log to be complete
 stop_baresip() {
 	ctrl quit
-	for _ in $(seq 30); do
+	for _ in $(seq $((30 * vg_slow))); do
 		kill -0 "$bspid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -102,6 +104,8 @@ stop_baresip() {
 
 # event TYPE - whether baresip reported event TYPE
 event() { grep -aq "\"type\":\"$1\"" "$dir/events"; }
+# closed - until baresip reports its call closed (its packet counts are then in its log)
+closed() { "${srcdir:-.}/tests/wait-for.sh" "$dir/events" '"type":"CALL_CLOSED"' 10; }
 # received LOG MIN - whether our UA's last report counts at least MIN authenticated packets, none bad
 received() { awk -v min="$2" '/packets sent/ { r = $6; b = $8 } END { exit !(r >= min && b == 0) }' "$1"; }
 # bs_received MIN - whether baresip's rtp_stats counted at least MIN received packets
@@ -114,7 +118,7 @@ start_baresip
 "$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
 	--duration 3 --expect 50 --no-ice >"$dir/ua1.log" 2>&1
 rc=$?
-sleep 0.5
+closed
 stop_baresip
 check "ua -> baresip: our UA exits 0" test "$rc" -eq 0
 check "ua -> baresip: our UA matched baresip's fingerprint" grep -q "fingerprint MATCH" "$dir/ua1.log"
@@ -126,18 +130,19 @@ check "ua -> baresip: baresip received >= 50 SRTP packets" bs_received 50
 
 # 2. baresip calls our UA: baresip offers actpass, we answer active (DTLS client).
 start_baresip
-"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --answer --duration 3 --expect 50 \
+"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --answer --duration 3 --expect 100 \
 	>"$dir/ua2.log" 2>&1 &
 uapid=$!
 "${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "waiting for a call"
 ctrl dial "sip:alice@127.0.0.1:$ua_sip"
-"${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "media secure|media failed"
-sleep 3
+# our UA says when 100 packets went each way (50 are checked at baresip, which may drop
+# the first ones, sent before its DTLS was done): then baresip hangs up
+"${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "media flowing|media failed" 20
 ctrl hangup
 wait "$uapid"
 rc=$?
 uapid=
-sleep 0.3
+closed
 stop_baresip
 check "baresip -> ua: our UA exits 0" test "$rc" -eq 0
 check "baresip -> ua: our UA (DTLS client) matched baresip's fingerprint" \
@@ -152,7 +157,7 @@ start_baresip
 "$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
 	--duration 3 --no-ice --tamper-fingerprint remote >"$dir/ua3.log" 2>&1
 rc=$?
-sleep 0.5
+closed
 stop_baresip
 check "altered peer fingerprint: our UA exits non-zero" test "$rc" -ne 0
 check "altered peer fingerprint: our UA refused the DTLS handshake" \
@@ -166,7 +171,7 @@ start_baresip
 "$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
 	--duration 3 --no-ice --tamper-fingerprint local >"$dir/ua4.log" 2>&1
 rc=$?
-sleep 0.5
+closed
 stop_baresip
 check "altered own fingerprint: our UA exits non-zero" test "$rc" -ne 0
 check "altered own fingerprint: baresip reported the mismatch" grep -aq "fingerprint mismatch" "$dir/bs.log"

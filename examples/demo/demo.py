@@ -172,6 +172,8 @@ class Demo:
         self.patience = args.patience
         # the proxies' TLS handshake limit, what "refused fast" is measured against
         self.handshake_ms = int(2000 * args.patience)
+        # the verifier's oldest iat (60 s, stretched: scenario 3's PASSporT is replayed in 4d)
+        self.max_age = int(60 * args.patience)
         self.proxy_bin = os.path.join(self.build, "sipdance-proxy")
         self.ua_bin = os.path.join(self.build, "examples", "sipdance-ua")
         self.sd_bin = os.path.join(self.build, "sipdance")
@@ -256,18 +258,17 @@ class Demo:
             self.stop(p)
 
     def talk(self, name, ua, until):
-        """alice's call: wait for her media (or a line of @until that ends it), let it flow for
-        3 s, bob hangs up, her UA exits"""
+        """alice's call: wait for her media (or a line of @until that ends it), let it flow until
+        her UA has received and sent 100 packets (--expect; the checks ask for 50 each way: her
+        first packets may come before bob's DTLS is done), bob hangs up, her UA exits, bob's
+        packet counts are logged"""
+        bs = len(self.log("baresip"))
         up = self.wait_for(name, until, 10, ua)
         if up and "media secure" in up.group(0):
-            time.sleep(3)  # media flows for 3 s
+            self.wait_for(name, r"media flowing|media failed|call ended", 10, ua)
         self.ctrl("hangup")
         self.reap(ua, 8)
-        self.nap(0.4)
-
-    def nap(self, seconds):
-        """a fixed pause, stretched by --patience"""
-        time.sleep(seconds * self.patience)
+        self.wait_for("baresip", r"^packets:", 5, offset=bs)
 
     def run(self, argv, **kw):
         return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
@@ -462,7 +463,7 @@ class Demo:
             self.step(False, "baresip started", self.log("baresip")[-300:])
             raise SystemExit(1)
         self.events = []
-        for _ in range(50):
+        for _ in range(int(50 * self.patience)):
             try:
                 self.ctrl_sock = socket.create_connection(("127.0.0.1", p["bob_ctrl"]), timeout=1)
                 break
@@ -573,7 +574,7 @@ class Demo:
         # freshness (RFC 8224 §6.2.1: 60 s) stretched by --patience, as every wait here: under
         # valgrind scenario 3's PASSporT must still be fresh when 4d replays it
         argv = [self.sd_bin, "passport", "verify", "--x5u-cache", self.stir["cache"], "--no-fetch",
-                "--ca-file", self.stir["root"], "--max-age", str(int(60 * self.patience))]
+                "--ca-file", self.stir["root"], "--max-age", str(self.max_age)]
         if orig:
             argv += ["--orig", orig]
         if dest:
@@ -669,7 +670,7 @@ class Demo:
         """our UA as alice; @tls: over TLS to a.example, authenticated by dane_clientid and her _user TLSA"""
         p = self.p
         argv = [self.ua_bin, "--aor", aor, "--listen", "sip:127.0.0.1:%d" % p["alice"],
-                "--duration", str(duration), "--expect", "50", "--no-ice"]
+                "--duration", str(duration), "--expect", "100", "--no-ice"]
         if tls:
             argv += ["--tls-cert", self.env["TB_CERT_ALICE"], "--tls-key", self.env["TB_KEY_ALICE"],
                      "--tls-listen", "sips:127.0.0.1:%d;transport=tls" % (p["alice"] + 1),
@@ -921,7 +922,6 @@ class Demo:
         self.reap(ua, 10)
         if stop_relay:
             stop_relay()
-        self.nap(0.2)
         k1 = self.knot_stats()
         alog = self.a_log_since(ma)
         ua_log = self.log("alice-3")
@@ -973,7 +973,7 @@ class Demo:
                         register=False, duration=4)
         self.reap(ua, 12)
         stop_relay()
-        self.nap(0.3)
+        self.wait_for("baresip", r"Call with .* terminated", 5, offset=mbs)
         ua_log = self.log("alice-4a")
         bsl = self.bs_log_since(mbs)
         sent = [m for m in self.extra_msgs if m.who == "mitm" and m.dir == "recv" and m.t >= since
@@ -1118,7 +1118,7 @@ class Demo:
                "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s") % (
             ruri, port, br, from_, to, cid, port, "".join(h + "\r\n" for h in extra), len(sdp), sdp)
         s.sendto(msg.encode(), dst)
-        end = time.time() + 5 * self.patience  # the verifier runs sipdance under valgrind too
+        end = time.time() + 5 * self.patience
         first, hdrs = None, []
         while time.time() < end:
             r, _, _ = select.select([s], [], [], 0.2)
@@ -1143,10 +1143,10 @@ class Demo:
         ruri = "sip:+%s@127.0.0.1:%d;user=phone" % (DEST_TN, self.p["vrf"])
         frm = "<sip:+%s@a.example;user=phone>" % ORIG_TN
         to = "<sip:+%s@a.example;user=phone>" % DEST_TN
-        stale = self.sign(iat=time.time() - 300 * self.patience)
+        stale = self.sign(iat=time.time() - 5 * self.max_age)
         first, reason = self.sip_uac(dst, ruri, frm, to, ["Identity: %s" % stale])
         self.step(first is not None and first.startswith("SIP/2.0 403") and reason and "old" in reason,
-                  "a PASSporT signed 5 minutes ago (captured, replayed late): refused as stale",
+                  "a PASSporT signed %d minutes ago (captured, replayed late): refused as stale" % (5 * self.max_age // 60),
                   "%s, Reason: %s" % (first, reason))
         ident = getattr(self, "s3_identity", None)
         if ident:
