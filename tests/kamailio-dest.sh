@@ -117,7 +117,7 @@ q4=$(($(knot_queries) - q0))
 # a resolver that never answers: the call returns within max_wait with INDETERMINATE
 kam_stop
 "$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null
-python3 -c 'import socket,time,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(60)' "$base" &
+python3 -c 'import signal,socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); signal.pause()' "$base" &
 blackhole=$!
 kam_start -A WITH_TESTHOOKS || bad "kamailio did not restart" "$tmp/kam.log"
 t0=$(date +%s%N)

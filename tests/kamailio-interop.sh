@@ -24,7 +24,7 @@ chmod 600 "$tmp/px-users"
 px_start() {
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
 		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
-		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
+		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) \
 		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --users "$tmp/px-users" \
 		--digest-algorithms MD5,SHA-256 \
 		--log-level info >"$tmp/px.log" 2>&1 &
@@ -51,16 +51,16 @@ px_stop() {
 call() {
 	name=$1
 	rm -f "$tmp"/*.msg
-	(cd "$tmp" && exec timeout 40 sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.1 -p "$2" -mp $((base + 20)) \
-		-cp $((base + 10)) -m 1 -timeout 20 -nostdin -trace_msg -message_file "$tmp/uas-$name.msg" \
-		>"$tmp/uas-$name.out" 2>&1) &
+	(cd "$tmp" && exec timeout $((40 * vg_slow)) sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.1 -p "$2" \
+		-mp $((base + 20)) -cp $((base + 10)) -m 1 -timeout $((20 * vg_slow)) -nostdin -trace_msg \
+		-message_file "$tmp/uas-$name.msg" >"$tmp/uas-$name.out" 2>&1) &
 	uas=$!
-	# until the UAS's port is bound
-	for _ in $(seq $((50 * vg_slow))); do ss -Hunl "sport = :$2" | grep -q . && break; sleep 0.1; done
-	(cd "$tmp" && timeout 40 sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.5 -p "$uac" \
-		-mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
-		-key extrahdr "Identity: $identity" -au "$7" -ap "${9:-none}" -d $((300 * vg_slow)) -m 1 -timeout 20 \
-		-recv_timeout 5000 -nostdin -trace_msg \
+	"$top/tests/wait-for.sh" -u "127.0.0.1:$2"
+	(cd "$tmp" && timeout $((40 * vg_slow)) sipp "$3:$4" -sf "$top/tests/kamailio-uac.xml" -s "$6" -i 127.0.0.5 \
+		-p "$uac" -mp $((base + 14)) -cp $((base + 11)) -key rdomain "$5" -key fromuser "$7" -key fdomain "$8" \
+		-key extrahdr "Identity: $identity" -au "$7" -ap "${9:-none}" -d $((300 * vg_slow)) -m 1 \
+		-timeout $((20 * vg_slow)) -recv_timeout $((5000 * vg_slow)) -max_invite_retrans $((5 * vg_slow)) \
+		-max_non_invite_retrans $((7 * vg_slow)) -nostdin -trace_msg \
 		-message_file "$tmp/uac-$name.msg" >"$tmp/uac-$name.out" 2>&1)
 	rc=$?
 	wait "$uas"

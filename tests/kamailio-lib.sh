@@ -41,7 +41,7 @@ cleanup() {
 	kam_stop
 	for p in $other_pids; do kill "$p" 2>/dev/null; done
 	for p in $other_pids; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq $((50 * vg_slow))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done

@@ -25,13 +25,8 @@ cp "$data/ee-chain.pem" "$tmp/www/"
 (cd "$tmp/www" && exec openssl s_server -WWW -accept 127.0.0.1:0 -naccept 1000 \
 	-cert "$data/server.pem" -key "$data/server.key" >"$tmp/www.log" 2>&1) &
 pids="$pids $!"
-wport=
-for _ in $(seq 50); do
-	wport=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/www.log")
-	[ -n "$wport" ] && break
-	sleep 0.1
-done
-[ -n "$wport" ] || { bad "x5u server started" "$(cat "$tmp/www.log")"; finish; exit 1; }
+"$wait_for" "$tmp/www.log" "^ACCEPT 127" || { bad "x5u server started" "$(cat "$tmp/www.log")"; finish; exit 1; }
+wport=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/www.log")
 X5U=https://127.0.0.1:$wport/ee-chain.pem
 openssl pkey -in "$data/ee.key" -pubout -out "$tmp/ee.pub" 2>/dev/null
 
@@ -96,7 +91,7 @@ pids="$pids $kam_pid"
 i=0
 while ! ss -uln 2>/dev/null | grep -q "127.0.0.1:$K "; do
 	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 $kam_pid 2>/dev/null; then
+	if [ $i -gt $((100 * vg_slow)) ] || ! kill -0 $kam_pid 2>/dev/null; then
 		bad "Kamailio with secsipid started" "$(tail -n 20 "$tmp/kam.log")"
 		finish
 		exit 1
@@ -112,6 +107,7 @@ echo "$pw" | "$sd" user-digest alice a.example 12025551000 >"$tmp/users"
 start_proxy V --domain b.example --listen "sip:127.0.0.1:$V;transport=udp" \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --stir verify --stir-ca-file "$data/root.pem" \
 	--stir-x5u-allow private,any-port --stir-x5u-tls-ca "$data/root.pem" --trusted 127.0.0.1/32 \
+	--stir-x5u-timeout $((2000 * vg_slow)) \
 	--log-level debug || { finish; exit 1; }
 start_proxy S --domain a.example --listen "sip:127.0.0.1:$S;transport=udp" \
 	--e164-route "sip:127.0.0.1:$K;transport=udp" --stir sign --stir-key "$data/ee.key" \

@@ -7,7 +7,7 @@
 // Scenarios: call (alice calls bob across the federation, media both ways, SDP byte-identical,
 // fingerprints verified), tamper (a hop rewrote a=fingerprint: DTLS refused, the page hangs up),
 // refused (the federation hop is not DANE-authenticated: the call fails, bob never rings), ua (alice
-// calls sipdance-ua: ICE-lite, DTLS-SRTP, SRTP against Chromium), uacall (sipdance-ua, started with
+// calls sipdance-ua, whose log is WR_UA_LOG: ICE-lite, DTLS-SRTP, SRTP against Chromium), uacall (sipdance-ua, started with
 // WR_UA_CMD once alice registered, output in WR_UA_LOG, calls alice: the UA controls ICE, is DTLS server).
 // Environment: WR_CHROMIUM (binary), WR_HTTP (base URL of the page), WR_WS_C / WR_WS_B (the edges'
 // WebSocket URLs), WR_PW_ALICE / WR_PW_BOB (the phones' Digest passwords), WR_TARGET (whom alice calls), WR_SCREENSHOT (PNG path, call scenario), WR_TIMEOUT_MS.
@@ -114,12 +114,12 @@ const rawCerts = (p) => p.page.evaluate(async () => {
 	return JSON.stringify(out);
 }).catch((e) => String(e));
 
-// media - wait until DTLS is connected and audio arrives on every page given
+// media - wait until DTLS is connected and audio flows both ways on every page given
 async function media(pages) {
 	return waitFor(async () => {
 		for (const p of pages) {
 			const s = await stats(p);
-			if (s.dtlsState !== 'connected' || !(s.bytesReceived > 1000))
+			if (s.dtlsState !== 'connected' || !(s.bytesReceived > 1000) || !(s.bytesSent > 1000))
 				return false;
 		}
 		return true;
@@ -159,7 +159,6 @@ async function call(browser) {
 	if (!await ringAndAnswer(alice, bob, 'bob@b.example'))
 		return;
 	const flowing = await media([alice, bob]);
-	await sleep(1500);
 	const a = await stats(alice), b = await stats(bob);
 	check(flowing && a.dtlsState === 'connected' && b.dtlsState === 'connected',
 		`DTLS connected in both browsers (${dtlsVersion(a.tlsVersion)}, ${a.srtpCipher})`,
@@ -237,7 +236,6 @@ async function ua(browser) {
 	const up = await waitFor(() => has(alice, /accepted/), timeout);
 	check(up, `sipdance-ua answers alice's call (${env.WR_TARGET || 'ua@a.example'})`, await dump(alice));
 	const flowing = await media([alice]);
-	await sleep(1500);
 	const a = await stats(alice);
 	const recv200 = sip(alice.frames, 'recv', /^SIP\/2\.0 200 /, 'INVITE');
 	const ans = recv200 ? recv200.body : '';
@@ -250,8 +248,11 @@ async function ua(browser) {
 	check(a.remoteFingerprint !== '' && a.remoteFingerprint.toLowerCase() === fingerprintOf(ans).toLowerCase(),
 		'Chromium verified the UA certificate against the a=fingerprint of the answer',
 		JSON.stringify({ cert: a.remoteFingerprint, sdp: fingerprintOf(ans) }) + '\n' + await rawCerts(alice));
+	// alice hangs up once the UA has had its --expect packets (it logs "media flowing")
+	if (env.WR_UA_LOG)
+		await waitFor(() => require('fs').readFileSync(env.WR_UA_LOG, 'utf8').includes('media flowing'), timeout);
 	await alice.page.evaluate(() => phone.hangup());
-	await waitFor(() => has(alice, /ended by/), 3000);
+	await waitFor(() => has(alice, /ended by/), timeout);
 }
 
 // scenario uacall: sipdance-ua (full ICE, controlling; DTLS server) calls alice's browser
@@ -266,7 +267,6 @@ async function uacall(browser) {
 		return;
 	await alice.page.evaluate(() => phone.answer());
 	const flowing = await media([alice]);
-	await sleep(1000);
 	const a = await stats(alice);
 	const inv = sip(alice.frames, 'recv', /^INVITE /);
 	check(flowing && a.dtlsState === 'connected' && a.dtlsRole === 'client',
@@ -277,7 +277,7 @@ async function uacall(browser) {
 	check(inv && a.remoteFingerprint !== '' && a.remoteFingerprint.toLowerCase() === fingerprintOf(inv.body).toLowerCase(),
 		"Chromium verified the UA certificate against the offer's a=fingerprint", JSON.stringify({ cert: a.remoteFingerprint }));
 	const code = await Promise.race([uaExit, sleep(timeout).then(() => 'timeout')]);
-	const bye = await waitFor(() => has(alice, /ended by remote/), 5000);
+	const bye = await waitFor(() => has(alice, /ended by remote/), timeout);
 	check(code === 0 && bye, `sipdance-ua hangs up after its media time (alice sees the BYE: ${bye}) and exits ${code}`,
 		fs.readFileSync(env.WR_UA_LOG, 'utf8') + await dump(alice));
 	if (code === 'timeout')

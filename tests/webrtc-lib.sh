@@ -15,6 +15,9 @@ export WR_CHROMIUM
 # kamailio - the edges' command (under memcheck with VALGRIND=1); vg_slow - factor for waits on our programs
 kamailio=$("$top/tests/valgrind.sh" kamailio)
 vg_slow=${VG_SLOW:-1}
+# the browser driver's bound on each wait (12 s, times vg_slow)
+WR_TIMEOUT_MS=${WR_TIMEOUT_MS:-$((12000 * vg_slow))}
+export WR_TIMEOUT_MS
 
 # ok NAME / bad NAME [DETAILS-FILE] - one result line
 ok() { pass=$((pass + 1)); echo "ok - $1"; }

@@ -17,7 +17,7 @@ start_common
 edge_start c c.example 127.0.0.3 "$TB_CERT_C" "$TB_KEY_C" || { finish; exit 1; }
 "$proxy" --domain a.example --listen "sip:127.0.0.1:5060;transport=udp" \
 	--listen "sips:127.0.0.1:5061;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-	--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" \
+	--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) \
 	--location "ua@a.example=sip:ua@127.0.0.1:5070" --trusted 127.0.0.5/32 --log-level info >"$tmp/px.log" 2>&1 &
 pids="$pids $!"
 "$ua" --aor sip:ua@a.example --listen sip:127.0.0.1:5070 --answer --ice-lite --duration 20 --expect 50 \
@@ -28,7 +28,7 @@ pids="$pids $ua_pid"
 	bad "sipdance-proxy and sipdance-ua started" "$tmp/px.log"
 
 echo "# 2. alice (browser, c.example) calls sipdance-ua (a.example) across the DANE-authenticated hop"
-WR_TARGET=ua@a.example drive ua
+WR_TARGET=ua@a.example WR_UA_LOG="$tmp/ua.log" drive ua
 for _ in $(seq $((50 * vg_slow))); do kill -0 "$ua_pid" 2>/dev/null || break; sleep 0.1; done
 wait "$ua_pid" 2>/dev/null
 rc=$?
