@@ -71,7 +71,7 @@ px B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" --listen "
 (cd "$tmp" && exec sipp -sf "$top/tests/kamailio-uas.xml" -i 127.0.0.2 -p "$uas" -mp $((base + 20)) \
 	-cp $((base + 11)) -buff_size 4194304 -nostdin >/dev/null 2>&1) &
 pids="$pids $!"
-sleep 0.5
+"$top/tests/wait-for.sh" -u "127.0.0.2:$uas" || { echo "the SIPp callee did not start" >&2; exit 1; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
@@ -121,9 +121,14 @@ printf 'OPTIONS sip:b.example SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:1;branch=z9h
 	n=0 end=$(($(date +%s) + secs))
 	while [ "$(date +%s)" -lt "$end" ] && [ "$n" -lt $((churn * secs)) ]; do
 		n=$((n + 1))
-		(cat "$tmp/churn.req"; sleep 0.5) | timeout 5 openssl s_client -connect "127.0.0.2:$b_tls" -quiet -no_ign_eof \
-			-servername sip.b.example -cert "$TB_CERT_A" -key "$TB_KEY_A" 2>/dev/null |
-			grep -q '^SIP/2.0 200' && echo ok || echo fail
+		# one fresh connection, closed (close_notify) once its answer is in, 5 s at most
+		r=$tmp/churn.$n
+		{ cat "$tmp/churn.req"; "$top/tests/wait-for.sh" "$r" '^SIP/2.0 [2-6]'; } |
+			timeout 10 openssl s_client -connect "127.0.0.2:$b_tls" -quiet -no_ign_eof \
+				-servername sip.b.example -cert "$TB_CERT_A" -key "$TB_KEY_A" >"$r" 2>"$r.err"
+		grep -q '^SIP/2.0 200' "$r" && echo ok ||
+			echo "fail at $(date +%T): $(grep -m1 -a '^SIP/2.0' "$r" || echo "no answer: $(tail -c 300 "$r.err" | tr '\n' ' ')")"
+		rm -f "$r" "$r.err"
 		sleep "$(awk -v c="$churn" 'BEGIN { printf "%.3f", 1 / c }')"
 	done >"$tmp/churn.out"
 ) &
@@ -174,6 +179,7 @@ set -- $last; la=$2 lb=$3 lfa=$4 lfb=$5
 per1k() { awk -v s="$1" -v r="$rate" 'BEGIN { if (s == "-" || r == 0) print "-"; else printf "%.0f", s / (r * 60) * 1000 }'; }
 echo "calls: $ok ok, $failed failed (of $calls at $rate/s)${stopped:+; STOPPED: $stopped}"
 echo "churn: $cok fresh TLS connections answered 200, $cfail failed"
+grep '^fail' "$tmp/churn.out" | head -5 | sed 's/^/#   churn /'
 echo "INVITE->200: p50 ${pct% *} ms, p99 ${pct#* } ms"
 echo "RSS A: $(($(echo "$first" | cut -d' ' -f2) / 1024)) MB at start, $((wa / 1024)) MB after warm-up (${warmup} s), $((la / 1024)) MB at the end; slope $sa kB/min ($(per1k "$sa") kB per 1000 calls)"
 echo "RSS B: $(($(echo "$first" | cut -d' ' -f3) / 1024)) MB at start, $((wb / 1024)) MB after warm-up, $((lb / 1024)) MB at the end; slope $sb kB/min ($(per1k "$sb") kB per 1000 calls)"
