@@ -9,7 +9,7 @@ sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 tool=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/chain-tls")
 pass=0 fail=0
 base=$("${srcdir:-.}/tests/ports.sh" $$)
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-chain-tls.XXXXXX")
 trap '"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 
 "$top/tests/testbed/testbed.sh" start "$tmp/tb" "$base" >/dev/null || { echo "FAIL - testbed did not start"; exit 1; }

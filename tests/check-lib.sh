@@ -4,7 +4,7 @@
 # "ok - ..." or "FAIL - ..." line per check, and the closing line
 # "N passed, M failed" that automake's log and CI read.
 pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-test.XXXXXX") && trap 'rm -rf "$tmp"' EXIT
 # vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
 vg_slow=${VG_SLOW:-1}
 

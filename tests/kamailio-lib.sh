@@ -6,7 +6,7 @@
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
 pass=0 fail=0
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-kamailio.XXXXXX")
 kam_pid=
 other_pids=
 # kamailio - the command; with VALGRIND=1 under memcheck, every process it forks

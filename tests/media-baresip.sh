@@ -17,7 +17,7 @@ base=$("${srcdir:-.}/tests/ports.sh" $$)
 # vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
 vg_slow=${VG_SLOW:-1}
 n=-1
-dir=$(mktemp -d)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-media-baresip.XXXXXX")
 bspid= uapid=
 pass=0 fail=0
 

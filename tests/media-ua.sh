@@ -11,7 +11,7 @@ srcdir=${srcdir:-.}
 ua=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
 [ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
 base=$("${srcdir:-.}/tests/ports.sh" $$)
-dir=$(mktemp -d)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-media-ua.XXXXXX")
 bobpid=
 pass=0 fail=0
 

@@ -8,7 +8,7 @@ set -u
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data="${srcdir:-.}/tests/data/stir"
 pass=0 fail=0
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-stir-interop.XXXXXX")
 srv=
 cleanup() {
 	[ -n "$srv" ] && kill -CONT "$srv" 2>/dev/null && kill "$srv" 2>/dev/null

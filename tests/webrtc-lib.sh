@@ -73,7 +73,7 @@ wr_enter_netns() {
 [ -n "${WR_IN_NETNS-}" ] || wr_enter_netns "$@"
 
 # --- inside the namespace ---
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-webrtc.XXXXXX")
 pids=
 KAMAILIO_MODDIR=${KAMAILIO_MODDIR:-/usr/lib/x86_64-linux-gnu/kamailio/modules}
 export NODE_PATH="$WR_OUT/node_modules"
