@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -403,12 +404,23 @@ static void on_media(void *arg, int rtcp, const uint8_t *pkt, size_t len)
 		p->bad_payload++;
 }
 
-/* make_peer - an endpoint on 127.0.0.1 with short timers (ICE and DTLS give up after @limit_ms) */
+/* vg - the factor for every interval below: VG_SLOW under valgrind (tests/timeout.sh), else 1;
+ * consent, ICE and DTLS limits are bounds a slow run must not reach by being slow */
+static int vg(void)
+{
+	const char *v = getenv("VG_SLOW");
+
+	return v && atoi(v) > 0 ? atoi(v) : 1;
+}
+
+/* make_peer - an endpoint on 127.0.0.1 with short timers (ICE and DTLS give up after @limit_ms,
+ * consent after 2 s, times vg()) */
 static void make_peer(struct peer *p, uint8_t tag, unsigned limit_ms)
 {
 	struct sipdance_stun_ep_cfg cfg = {
-		.addr = "127.0.0.1", .consent_interval_ms = 200, .consent_timeout_ms = 2000,
-		.ice_timeout_ms = limit_ms, .dtls_timeout_ms = limit_ms, .on_media = on_media, .arg = p,
+		.addr = "127.0.0.1", .consent_interval_ms = 200, .consent_timeout_ms = 2000 * (unsigned)vg(),
+		.ice_timeout_ms = limit_ms * (unsigned)vg(), .dtls_timeout_ms = limit_ms * (unsigned)vg(),
+		.on_media = on_media, .arg = p,
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -425,11 +437,12 @@ static long elapsed_ms(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* run_both - poll both endpoints until both reach @want, one fails, or @ms pass */
+/* run_both - poll both endpoints until both reach @want, one fails, or @ms (times vg()) pass */
 static void run_both(struct peer *a, struct peer *b, enum sipdance_stun_ep_state want, long ms)
 {
 	struct timespec t0;
 
+	ms *= vg();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (elapsed_ms(&t0) < ms) {
 		enum sipdance_stun_ep_state sa = sipdance_stun_ep_state(a->ep);
@@ -544,13 +557,13 @@ static void media_loopback(void)
 		sipdance_stun_ep_stats(a.ep, &sa);
 		CU_ASSERT(sa.rtcp_tx == 1 && sa.rtcp_rx == 1);
 	}
-	/* Consent keeps flowing while both run: 3 s, longer than its 2 s timeout. */
+	/* Consent keeps flowing while both run: 3 s, longer than its 2 s timeout (both times vg()). */
 	run_both(&a, &b, SIPDANCE_EP_FAILED, 3000);
 	CU_ASSERT_EQUAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
 	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
 	/* b gone: a's consent expires and it stops sending. */
 	sipdance_stun_ep_free(b.ep);
-	for (int i = 0; i < 500 && sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_FAILED; i++)
+	for (int i = 0; i < 500 * vg() && sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_FAILED; i++)
 		sipdance_stun_ep_poll(a.ep, 10);
 	CU_ASSERT_EQUAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_FAILED);
 	CU_ASSERT_NSTRING_EQUAL(sipdance_stun_ep_why(a.ep), "consent expired", 15);
@@ -579,7 +592,7 @@ static void refused(void (*edit_offer)(struct sipdance_sdp_media *),
 	make_peer(&b, 2, 10000);
 	offer_answer(&a, &b, edit_offer, edit_answer, 1);
 	run_both(&a, &b, SIPDANCE_EP_SECURE, 10000);
-	for (int i = 0; i < 30; i++) { /* let the other side's alert arrive */
+	for (int i = 0; i < 30 * vg(); i++) { /* let the other side's alert arrive */
 		sipdance_stun_ep_poll(a.ep, 5);
 		sipdance_stun_ep_poll(b.ep, 5);
 	}
@@ -622,7 +635,7 @@ static void ice_refused(void)
 	make_peer(&a, 1, 1500);
 	make_peer(&b, 2, 1500);
 	offer_answer(&a, &b, wrong_pwd, NULL, 1);
-	for (int i = 0; i < 1000 && (sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_FAILED ||
+	for (int i = 0; i < 1000 * vg() && (sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_FAILED ||
 				     sipdance_stun_ep_state(b.ep) != SIPDANCE_EP_FAILED); i++) {
 		sipdance_stun_ep_poll(a.ep, 5);
 		sipdance_stun_ep_poll(b.ep, 5);
@@ -715,7 +728,7 @@ static void no_ice(void)
 	r.to_a.sin_addr.s_addr = r.to_b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_start(b.ep, &b.sdp, &offer, 0, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_start(a.ep, &a.sdp, &answer, 1, NULL), 0);
-	for (int i = 0; i < 300 && (sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_SECURE ||
+	for (int i = 0; i < 300 * vg() && (sipdance_stun_ep_state(a.ep) != SIPDANCE_EP_SECURE ||
 				     sipdance_stun_ep_state(b.ep) != SIPDANCE_EP_SECURE); i++)
 		relay_run(&a, &b, &r, 30);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stun_ep_state(a.ep), SIPDANCE_EP_SECURE);
@@ -916,8 +929,8 @@ static void responder(void)
 static void make_peer_with(struct peer *p, uint8_t tag, int lite, const char *profiles)
 {
 	struct sipdance_stun_ep_cfg cfg = {
-		.addr = "127.0.0.1", .consent_interval_ms = 200, .consent_timeout_ms = 2000,
-		.ice_timeout_ms = 10000, .dtls_timeout_ms = 10000, .ice_lite = lite,
+		.addr = "127.0.0.1", .consent_interval_ms = 200, .consent_timeout_ms = 2000 * (unsigned)vg(),
+		.ice_timeout_ms = 10000 * (unsigned)vg(), .dtls_timeout_ms = 10000 * (unsigned)vg(), .ice_lite = lite,
 		.srtp_profiles = profiles, .on_media = on_media, .arg = p,
 	};
 
@@ -953,7 +966,7 @@ static void ice_lite_loopback(void)
 	CU_ASSERT_EQUAL(sipdance_stun_ep_state(b.ep), SIPDANCE_EP_SECURE);
 	/* ...and without them its consent expires. */
 	sipdance_stun_ep_free(a.ep);
-	for (int i = 0; i < 500 && sipdance_stun_ep_state(b.ep) != SIPDANCE_EP_FAILED; i++)
+	for (int i = 0; i < 500 * vg() && sipdance_stun_ep_state(b.ep) != SIPDANCE_EP_FAILED; i++)
 		sipdance_stun_ep_poll(b.ep, 10);
 	CU_ASSERT_NSTRING_EQUAL(sipdance_stun_ep_why(b.ep), "consent expired", 15);
 	sipdance_stun_ep_free(b.ep);
