@@ -391,7 +391,8 @@ wait_ready() {
 	local args='' z want deadline
 	want=$(echo "$SIGNED_BY_KNOT $PRESIGNED" | wc -w)
 	for z in $SIGNED_BY_KNOT $PRESIGNED $UNSIGNED; do args="$args $z SOA"; done
-	deadline=$(($(now_us) + 10000000))
+	# a bound on a hang (knotd signs in well under a second), times VG_SLOW: a loaded machine
+	deadline=$(($(now_us) + 30000000 * ${VG_SLOW:-1}))
 	while [ "$(now_us)" -lt "$deadline" ]; do
 		running_pid "$DIR" >/dev/null || die "knotd exited; see $DIR/knotd.log"
 		# shellcheck disable=SC2086 # word splitting of the query list is intended
@@ -403,7 +404,7 @@ wait_ready() {
 		fi
 		sleep 0.05
 	done
-	die "zones not ready after 10 s; see $DIR/knotd.log"
+	die "zones not ready after $((30 * ${VG_SLOW:-1})) s; see $DIR/knotd.log"
 }
 
 # Write DIR/unbound.conf: a validating Unbound on 127.0.0.1@UPORT with the testbed's anchor, forwarding
