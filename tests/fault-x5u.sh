@@ -3,7 +3,7 @@
 # fault-x5u.sh - the x5u server of a PASSporT misbehaves: slow (accepts, never
 # answers), unreachable (nothing listens), huge (10 MB body), and, as the
 # control, good. Verification fails with 436 (no certificate) within the
-# configured timeout (--timeout 1000), never hangs, never accepts. Driven
+# configured timeout (--timeout 1000, times vg_slow), never hangs, never accepts. Driven
 # through the library CLI (`sipdance passport verify --x5u-cache`); the same
 # faults at sipdance-proxy --stir verify, with other calls routing meanwhile,
 # are tests/fault-x5u-proxy.sh. Last, a name lookup that never ends.
@@ -13,9 +13,12 @@ sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 data=$srcdir/tests/data/stir
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 good=$base slow=$((base + 1)) dead=$((base + 2)) huge=$((base + 3))
-# limit - a bound on a hang: ms for one verification with its --timeout 1000, the
-# program's start included (3 s, times vg_slow); the Reason names the path taken
-limit=$((3000 * vg_slow))
+# xt - the x5u timeout (1000 ms, times vg_slow: a valgrinded fetch from the good server
+# must fit in it). "Within the timeout" is the Reason's own figure and path ("timed out
+# after $xt ms", "refused", "larger than"), and the program ending by itself (exit 1, not
+# the 124 of the hang guard, 20 s times vg_slow): its wall time is mostly its start and
+# exit (16 s under valgrind on busy cores), so it is printed, not compared.
+xt=$((1000 * vg_slow))
 
 # http PORT MODE - a loopback HTTP server: good (the chain), slow (never answers), huge (10 MB)
 http() {
@@ -45,7 +48,7 @@ verify() {
 	id=$("$sd" passport sign --key "$data/ee.key" --x5u "$x5u" --orig 12025551000 --dest 12025552000 --attest A)
 	rm -rf "$tmp/cache"; mkdir "$tmp/cache"
 	t0=$(date +%s%N)
-	out=$(timeout $((20 * vg_slow)) "$sd" passport verify --x5u-cache "$tmp/cache" --ca-file "$data/root.pem" --timeout 1000 \
+	out=$(timeout $((20 * vg_slow)) "$sd" passport verify --x5u-cache "$tmp/cache" --ca-file "$data/root.pem" --timeout $xt \
 		--x5u-allow-private --x5u-allow-any-port --x5u-allow-http "$id" 2>&1)
 	rc=$?
 	ms=$(elapsed_ms "$t0")
@@ -55,18 +58,20 @@ verify $good
 check "control: x5u served at once: valid (exit $rc in ${ms} ms)" [ "$rc" = 0 ]
 verify $slow
 case "$out" in
-status=43[67]*) check "slow x5u server: $out, exit $rc in ${ms} ms (timeout 1000 ms, limit $limit ms)" \
-	eval '[ "$rc" = 1 ] && [ "$ms" -lt $limit ]' ;;
+status=43[67]*) check "slow x5u server: $out, exit $rc in ${ms} ms (timeout $xt ms)" \
+	eval '[ "$rc" = 1 ] && echo "$out" | grep -q "timed out after $xt ms"' ;;
 *) bad "slow x5u server: 436/437 within the timeout (exit $rc in ${ms} ms)" "$out" ;;
 esac
 verify $dead
 case "$out" in
-status=43[67]*) check "unreachable x5u server: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt $limit ]' ;;
+status=43[67]*) check "unreachable x5u server: $out, exit $rc in ${ms} ms" \
+	eval '[ "$rc" = 1 ] && echo "$out" | grep -q "Connection refused"' ;;
 *) bad "unreachable x5u server: 436/437 (exit $rc in ${ms} ms)" "$out" ;;
 esac
 verify $huge
 case "$out" in
-status=43[67]*) check "10 MB x5u body: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt $limit ]' ;;
+status=43[67]*) check "10 MB x5u body: $out, exit $rc in ${ms} ms" \
+	eval '[ "$rc" = 1 ] && echo "$out" | grep -q "larger than 65536 bytes"' ;;
 *) bad "10 MB x5u body: 436/437 (exit $rc in ${ms} ms)" "$out" ;;
 esac
 check "nothing was cached from the failed fetches" eval '[ -z "$(ls -A "$tmp/cache")" ]'
@@ -76,8 +81,8 @@ slow_lookups on
 verify $good x5u.slow.test
 slow_lookups off
 case "$out" in
-'status=436 reason="x5u name lookup of x5u.slow.test timed out after 1000 ms"') check \
-	"slow name lookup: $out, exit $rc in ${ms} ms" eval '[ "$rc" = 1 ] && [ "$ms" -lt $limit ]' ;;
+"status=436 reason=\"x5u name lookup of x5u.slow.test timed out after $xt ms\"") check \
+	"slow name lookup: $out, exit $rc in ${ms} ms" [ "$rc" = 1 ] ;;
 *) bad "slow name lookup: 436 within the timeout (exit $rc in ${ms} ms)" "$out" ;;
 esac
 finish
