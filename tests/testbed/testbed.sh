@@ -432,6 +432,9 @@ write_unbound_conf() {
 		    trust-anchor-file: "$DIR/root-anchor.ds"
 		    module-config: "validator iterator"
 		    qname-minimisation: no
+		    # its random source ports stay out of the tests' blocks (10000-32699, tests/ports.sh),
+		    # where they took another test's port (its unbound then could not start)
+		    outgoing-port-avoid: 0-32767
 		    target-fetch-policy: "0 0 0 0 0"
 		    extended-statistics: yes
 		remote-control:
