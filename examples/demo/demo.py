@@ -1031,8 +1031,14 @@ class Demo:
                         proxy="sip:127.0.0.1:%d" % self.p["a_sip"], register=False)
         self.reap(ua, 15)
         ms = int((time.time() - t) * 1000)
-        resp = [m for m in self.msgs("proxy-a", "send", r"SIP/2.0 [3-6]", since, "127.0.0.1")
-                if "INVITE" in (hget(m.hdrs, "cseq") or "") and not re.match(r"SIP/2.0 40[17]", m.first)]
+        # the refusal (not the 407 challenge before it), once a's trace shows it
+        end = time.time() + 2 * self.patience
+        while True:
+            resp = [m for m in self.msgs_now("proxy-a", "send", r"SIP/2.0 [3-6]", since, "127.0.0.1")
+                    if "INVITE" in (hget(m.hdrs, "cseq") or "") and not re.match(r"SIP/2.0 40[17]", m.first)]
+            if resp or time.time() >= end:
+                break
+            time.sleep(0.05)
         st = resp[0].first.split(" ", 2)[1] if resp else None
         reason = hget(resp[0].hdrs, "reason") if resp else None
         inv_at_b = self.msgs("proxy-b", "recv", r"INVITE sip:bob", since, wait=0)
@@ -1239,7 +1245,8 @@ class Demo:
                   "%s, Reason: %s" % (first, reason))
         first, reason = self.sip_req(a, "INVITE", "sip:bob@b.example", "<sip:alice@a.example>",
                                      "<sip:bob@b.example>")
-        self.nap(0.3)
+        # a negative check: a wrongly routed INVITE is given a moment to show up at b
+        time.sleep(0.3 * self.patience)
         blog = self.log("proxy-b")[mb:]
         self.step(first is not None and first.startswith("SIP/2.0 407") and "INVITE sip:bob@b.example" not in blog,
                   "an INVITE From alice@a.example from anywhere: challenged, never routed to b.example",
