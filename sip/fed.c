@@ -33,7 +33,6 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #include "fed.h"
-#include "suloop.h"
 #include "stamp.h"
 
 #define MAX_CLIENT_DOMAINS 32
@@ -107,7 +106,7 @@ struct px_fed {
 	struct sipdance_dns *dns;
 	struct sipdance_policy *policy;
 	struct sipdance_dane *dane;
-	struct px_suloop *loop;      /* libsipdance's loop contract on root */
+	struct sipdance_loop *loop;  /* libsipdance's loop contract on root */
 	struct fconn *conns;
 	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
 	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
@@ -420,7 +419,8 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 }
 
 /* px_fed_alloc - resolver, policy, verifier; federation is refused without a resolver */
-int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
+int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loop,
+		 nta_agent_t *agent, struct px_hook *hook,
 		 struct px_stamp *stamp, const struct px_self *me, const struct px_conf *conf,
 		 char *why, size_t whysize)
 {
@@ -432,6 +432,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 	if (!f)
 		return ENOMEM;
 	f->root = root;
+	f->loop = loop;
 	f->agent = agent;
 	f->hook = hook;
 	f->stamp = stamp;
@@ -449,9 +450,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struc
 		return clientid_setup(f, why, whysize);
 	dc.resolver = conf->resolver;
 	dc.trust_anchor = conf->trust_anchor;
-	if ((err = px_suloop_alloc(&f->loop, root)))
-		return err;
-	dc.loop = px_suloop_loop(f->loop);
+	dc.loop = loop;
 	dc.neg_ttl = conf->dns_failure_ttl;
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
 		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,
@@ -541,7 +540,6 @@ void px_fed_free(struct px_fed *f)
 		conn_free(c);
 	}
 	sipdance_dns_free(f->dns);
-	px_suloop_free(f->loop);
 	sipdance_policy_free(f->policy);
 	sipdance_dane_free(f->dane);
 	sipdance_dns_free(f->cid_dns);

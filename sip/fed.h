@@ -28,7 +28,8 @@ struct px_stamp;
 
 /* px_fed_alloc - resolver, policy, verifier; @stamp makes our Via branches,
  * @me tells targets that are this proxy (both borrowed) */
-int px_fed_alloc(struct px_fed **out, su_root_t *root, nta_agent_t *agent, struct px_hook *hook,
+int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loop,
+		 nta_agent_t *agent, struct px_hook *hook,
 		 struct px_stamp *stamp, const struct px_self *me, const struct px_conf *conf,
 		 char *why, size_t whysize);
 void px_fed_free(struct px_fed *f);

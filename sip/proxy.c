@@ -39,6 +39,7 @@
 #include "fed.h"
 #include "stamp.h"
 #include "stir.h"
+#include "suloop.h"
 
 #define MAX_BRANCHES 8
 /* RFC 3261 §16.6 step 3 and RFC 5393 §5: what we forward at most */
@@ -89,6 +90,7 @@ struct txn {
 struct px_proxy {
 	su_home_t home[1];
 	su_root_t *root;
+	struct px_suloop *loop;   /* libsipdance's loop contract on root */
 	const struct px_conf *conf;
 	nta_agent_t *agent;
 	struct px_hook *hook;
@@ -1150,10 +1152,12 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	if ((err = listen_all(px, why, whysize)) ||
 	    (err = px_limits_alloc(&px->limits, root, c, px->hook, why, whysize)))
 		return err;
-	if ((err = px_fed_alloc(&px->fed, root, px->agent, px->hook, px->stamp, px->me, c, why,
-				whysize)))
+	if ((err = px_suloop_alloc(&px->loop, root)))
+		return snprintf(why, whysize, "out of memory"), err;
+	if ((err = px_fed_alloc(&px->fed, root, px_suloop_loop(px->loop), px->agent, px->hook,
+				px->stamp, px->me, c, why, whysize)))
 		return err;
-	if ((err = px_stir_alloc(&px->stir, root, c, why, whysize)))
+	if ((err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
 	return 0;
 }
@@ -1168,6 +1172,7 @@ void px_proxy_free(struct px_proxy *px)
 	px_limits_free(px->limits);
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);
+	px_suloop_free(px->loop);
 	px_registrar_free(px->reg);
 	px_auth_free(px->auth);
 	if (px->agent)

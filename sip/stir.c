@@ -2,9 +2,9 @@
 /*
  * stir.c - STIR/SHAKEN glue of sipdance-proxy: --stir verify checks the
  * Identity headers of initial INVITEs whose caller is a telephone number
- * from outside our domain (RFC 8224 verification service; the x5u fetcher's
- * eventfd is watched by the su_root, so a slow fetch never blocks other
- * calls), and --stir sign adds Date and a SHAKEN Identity to initial INVITEs
+ * from outside our domain (RFC 8224 verification service; the x5u fetcher
+ * runs on the proxy's loop, so a slow fetch never blocks other calls), and
+ * --stir sign adds Date and a SHAKEN Identity to initial INVITEs
  * of local callers in the configured number ranges. Identity values already
  * present and message bodies are never changed.
  */
@@ -30,15 +30,12 @@
 
 struct px_stir {
 	su_home_t home[1];
-	su_root_t *root;
 	const struct px_conf *conf;
 	int verify, sign, annotate;
 	char attest;
 	struct sipdance_stir *verifier;
 	struct sipdance_x5u *x5u;
 	struct sipdance_stir_signer *signer;
-	su_wait_t wait[1];
-	int wait_index;
 };
 
 struct px_stirq {
@@ -134,17 +131,6 @@ int px_stir_conf_check(const struct px_conf *c, char *why, size_t whysize)
 	return 0;
 }
 
-/* on_x5u - the fetcher's eventfd is readable: run finished verifications */
-static int on_x5u(struct px_proxy *magic, su_wait_t *w, void *arg)
-{
-	struct px_stir *s = arg;
-
-	(void)magic;
-	(void)w;
-	sipdance_x5u_process(s->x5u);
-	return 0;
-}
-
 /* make_signer - key, x5u and the comma-separated number ranges */
 static int make_signer(struct px_stir *s, char *why, size_t whysize)
 {
@@ -175,12 +161,12 @@ static int make_signer(struct px_stir *s, char *why, size_t whysize)
 }
 
 /* px_stir_alloc - what --stir asks for */
-int px_stir_alloc(struct px_stir **out, su_root_t *root, const struct px_conf *c,
+int px_stir_alloc(struct px_stir **out, struct sipdance_loop *loop, const struct px_conf *c,
 		  char *why, size_t whysize)
 {
 	struct sipdance_stir_conf vc = { .ca_file = c->stir_ca_file, .max_age = c->stir_max_age };
 	struct sipdance_x5u_conf xc = { .timeout_ms = c->stir_x5u_timeout_ms,
-					.tls_ca_file = c->stir_x5u_tls_ca };
+					.tls_ca_file = c->stir_x5u_tls_ca, .loop = loop };
 	struct px_stir *s;
 	int verify, sign, err;
 
@@ -192,13 +178,11 @@ int px_stir_alloc(struct px_stir **out, su_root_t *root, const struct px_conf *c
 	if (!(s = su_home_new(sizeof(*s))))
 		return ENOMEM;
 	*out = s;
-	s->root = root;
 	s->conf = c;
 	s->verify = verify;
 	s->sign = sign;
 	s->annotate = c->stir_fail && !strcmp(c->stir_fail, "annotate");
 	s->attest = c->stir_attest ? c->stir_attest[0] : 'A';
-	s->wait_index = -1;
 	if (sign && (err = make_signer(s, why, whysize)))
 		return err;
 	if (!verify)
@@ -213,11 +197,6 @@ int px_stir_alloc(struct px_stir **out, su_root_t *root, const struct px_conf *c
 			 "cannot load --stir-x5u-tls-ca" : strerror(err));
 		return err;
 	}
-	if (su_wait_create(s->wait, sipdance_x5u_fd(s->x5u), SU_WAIT_IN) != 0 ||
-	    (s->wait_index = su_root_register(root, s->wait, on_x5u, s, 0)) < 0) {
-		snprintf(why, whysize, "cannot watch the x5u fetcher");
-		return EIO;
-	}
 	return 0;
 }
 
@@ -226,8 +205,6 @@ void px_stir_free(struct px_stir *s)
 {
 	if (!s)
 		return;
-	if (s->wait_index >= 0)
-		su_root_deregister(s->root, s->wait_index);
 	sipdance_x5u_free(s->x5u);
 	sipdance_stir_free(s->verifier);
 	sipdance_stir_signer_free(s->signer);

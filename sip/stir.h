@@ -19,9 +19,9 @@ typedef void (px_stir_fn)(void *arg, int status, const char *phrase, const char 
 
 /* px_stir_conf_check - the stir-* keys, once everything is read: 0 or EINVAL with why[] */
 int px_stir_conf_check(const struct px_conf *c, char *why, size_t whysize);
-/* px_stir_alloc - verifier, x5u fetcher on @root and signer, per --stir;
+/* px_stir_alloc - verifier, x5u fetcher on @loop and signer, per --stir;
  * *out stays NULL when STIR is off */
-int px_stir_alloc(struct px_stir **out, su_root_t *root, const struct px_conf *c,
+int px_stir_alloc(struct px_stir **out, struct sipdance_loop *loop, const struct px_conf *c,
 		  char *why, size_t whysize);
 void px_stir_free(struct px_stir *s);
 /* px_stir_flush - SIGHUP: drop the cached x5u chains and failures */

@@ -36,7 +36,7 @@ int sd_mky_equal(const struct sipdance_mky *a, const struct sipdance_mky *b);
  * 0 when none is left. Commas inside <...> or "..." do not split. */
 int sd_identity_next(const char **p, const char *end, const char **start, size_t *len);
 
-/* Run @fn(@arg) later from sipdance_x5u_process(), or @drop(@arg) if the
+/* Run @fn(@arg) later from the fetcher's loop, or @drop(@arg) if the
  * fetcher is freed first; 0 or ENOMEM. */
 int sd_x5u_defer(struct sipdance_x5u *x, void (*fn)(void *), void (*drop)(void *), void *arg);
 /* Have @drop(arg) run instead of the callback of @q if the fetcher is freed first. */
@@ -65,7 +65,7 @@ int sd_x5u_header(struct sd_x5u_headers *h, const char *line, size_t len);
 /* Seconds a fetched chain is cached under @h's Cache-Control (0: not cached), at most @max_ttl. */
 unsigned sd_x5u_cache_ttl(const struct sd_x5u_headers *h, unsigned default_ttl, unsigned max_ttl);
 
-/* x5u_http.c: HTTPS GETs over libcurl's multi interface on one descriptor, no thread. */
+/* x5u_http.c: HTTPS GETs over libcurl's multi interface on the loop contract, no thread. */
 struct sd_http;
 
 struct sd_http_conf {
@@ -73,6 +73,7 @@ struct sd_http_conf {
 	size_t max_size;       /* body bytes */
 	const char *ca_file;   /* TLS roots; NULL: the system's */
 	int allow_http, allow_private, allow_any_port;
+	struct sipdance_loop *loop; /* where curl's sockets and timer are watched */
 };
 
 /* A transfer ended: 0 with the body and headers (valid during the call), or
@@ -84,16 +85,10 @@ typedef void (sd_http_done_fn)(void *arg, int err, const char *why, const char *
 int sd_http_alloc(struct sd_http **out, const struct sd_http_conf *conf);
 /* Every transfer ends without a callback; NULL ok. */
 void sd_http_free(struct sd_http *h);
-/* The descriptor to watch: readable when sd_http_run has work. */
-int sd_http_fd(const struct sd_http *h);
-/* Make the descriptor readable until the next sd_http_run (results of ours wait). */
-void sd_http_wake(struct sd_http *h);
 /* Start a GET of @url, everything within @timeout_ms: 0 (@done runs later, from
- * sd_http_run), or a refusal by the URL policy now (EACCES, EINVAL; ENOMEM) with @why. */
+ * the loop), or a refusal by the URL policy now (EACCES, EINVAL; ENOMEM) with @why. */
 int sd_http_get(struct sd_http *h, const char *url, unsigned timeout_ms, sd_http_done_fn *done,
 		void *arg, char *why);
-/* Wait up to @wait_ms (0: not) for the descriptor, then advance the transfers. */
-void sd_http_run(struct sd_http *h, int wait_ms);
 
 /* Copy of a chain with each certificate referenced again; NULL on ENOMEM. */
 STACK_OF(X509) *sd_chain_dup(STACK_OF(X509) *chain);

@@ -5,8 +5,8 @@
  * cache of whole chains keyed by URL with a lifetime ceiling and negative
  * entries, and the queries waiting for a fetch. The HTTPS itself is
  * libcurl's (x5u_http.c, the only file that knows curl): no thread, no HTTP
- * parser of ours. Everything runs in the host's thread, from
- * sipdance_x5u_process() or a *_sync call; fetches of one URL are shared.
+ * parser of ours. Everything runs on the loop of the configuration
+ * (sipdance/loop.h) or in a *_sync call; fetches of one URL are shared.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -61,6 +61,9 @@ struct sipdance_x5u_query {
 
 struct sipdance_x5u {
 	struct sipdance_x5u_conf conf;
+	struct sipdance_loop *loop;  /* conf.loop, or own */
+	struct sipdance_loop *own;   /* a private poll loop when the configuration names none */
+	void *ready_timer;           /* callbacks of what is ready run from it */
 	struct sd_http *http;
 	struct job *queue, *running;
 	unsigned nrunning;
@@ -407,12 +410,12 @@ static void cache_put(struct sipdance_x5u *x, const char *url, STACK_OF(X509) *c
 	x->nentries++;
 }
 
-/* make_ready - @q's result is in: run its callback at the next process() */
+/* make_ready - @q's result is in: its callback runs from the loop, never from inside a call */
 static void make_ready(struct sipdance_x5u *x, struct sipdance_x5u_query *q)
 {
 	q->next = x->ready;
 	x->ready = q;
-	sd_http_wake(x->http);
+	sd_timer_set(x->loop, x->ready_timer, 0);
 }
 
 /* job_unref - drop a reference */
@@ -520,6 +523,8 @@ static void start_jobs(struct sipdance_x5u *x)
 	}
 }
 
+static void on_ready(void *arg);
+
 /* sipdance_x5u_alloc - fetcher: cache, queue, and the HTTPS transport */
 int sipdance_x5u_alloc(struct sipdance_x5u **out, const struct sipdance_x5u_conf *conf)
 {
@@ -554,8 +559,19 @@ int sipdance_x5u_alloc(struct sipdance_x5u **out, const struct sipdance_x5u_conf
 	hc.allow_http = x->conf.allow_http;
 	hc.allow_private = x->conf.allow_private;
 	hc.allow_any_port = x->conf.allow_any_port;
-	if ((err = sd_http_alloc(&x->http, &hc))) {
+	if (!(x->loop = x->conf.loop) && (err = sipdance_loop_poll_alloc(&x->own))) {
 		free(x);
+		return err;
+	}
+	if (!x->loop)
+		x->loop = x->own;
+	hc.loop = x->loop;
+	if (!(x->ready_timer = sd_timer_alloc(x->loop, on_ready, x)))
+		err = ENOMEM;
+	else
+		err = sd_http_alloc(&x->http, &hc);
+	if (err) {
+		sipdance_x5u_free(x);
 		return err;
 	}
 	*out = x;
@@ -609,23 +625,17 @@ void sipdance_x5u_free(struct sipdance_x5u *x)
 		query_drop(q);
 	}
 	sipdance_x5u_flush(x);
+	sd_timer_free(x->loop, x->ready_timer);
+	sipdance_loop_free(x->own);
 	free(x);
 }
 
-/* sipdance_x5u_fd - the descriptor the host loop watches */
-int sipdance_x5u_fd(const struct sipdance_x5u *x)
+/* on_ready - the ready timer: run the callbacks of everything ready, oldest first */
+static void on_ready(void *arg)
 {
-	return x ? sd_http_fd(x->http) : -1;
-}
-
-/* sipdance_x5u_process - let the transfers advance, then run the callbacks of everything ready */
-void sipdance_x5u_process(struct sipdance_x5u *x)
-{
+	struct sipdance_x5u *x = arg;
 	struct sipdance_x5u_query *q, *rev = NULL;
 
-	if (!x)
-		return;
-	sd_http_run(x->http, 0);
 	q = x->ready;
 	x->ready = NULL;
 	while (q) { /* oldest first */
@@ -796,8 +806,12 @@ int sipdance_x5u_fetch_sync(struct sipdance_x5u *x, const char *url, STACK_OF(X5
 	start_jobs(x);
 	/* curl ends each transfer within its timeout; the deadline only guards that */
 	deadline = j->asked + (2LL * x->conf.timeout_ms + 1000) * 1000;
-	while (!j->done && now_us() < deadline)
-		sd_http_run(x->http, (int)((deadline - now_us()) / 1000 + 1));
+	err = j->done ? 0 : sipdance_loop_run(x->loop, &j->done, (long)((deadline - now_us()) / 1000 + 1));
+	if (err == EINVAL && !j->done) {
+		job_unref(j);
+		snprintf(buf, sizeof(buf), "a blocking fetch needs the fetcher on a poll loop");
+		return EINVAL;
+	}
 	if (j->done) {
 		err = j->err;
 		snprintf(buf, sizeof(buf), "%s", j->why);
@@ -808,8 +822,6 @@ int sipdance_x5u_fetch_sync(struct sipdance_x5u *x, const char *url, STACK_OF(X5
 		snprintf(buf, sizeof(buf), "x5u fetch of %.100s did not end in time", url);
 	}
 	job_unref(j);
-	if (x->ready)
-		sd_http_wake(x->http); /* results of others wait for process() */
 	return err;
 }
 

@@ -1,22 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * x5u_http.c - the HTTPS GET of x5u.c over libcurl's multi interface, and
- * all of the libcurl glue: curl's sockets and its one timer (a timerfd) in an
- * epoll set whose descriptor the host watches, a wake-up eventfd in the same
- * set, the URL and address policy applied to what curl parsed and to the
- * address it actually connects to, and curl's results turned into our errno
- * values and reasons. No thread of our own; curl's threaded resolver bounds
- * the name lookup by the transfer's timeout.
+ * all of the libcurl glue: curl's sockets and its one timer on the loop
+ * contract (sipdance/loop.h), the URL and address policy applied to what curl
+ * parsed and to the address it actually connects to, and curl's results
+ * turned into our errno values and reasons. No thread of our own; curl's
+ * threaded resolver bounds the name lookup by the transfer's timeout.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -24,13 +19,11 @@
 #include "internal.h"
 #include "stir-internal.h"
 
-#define MAX_EVENTS 16
-
 struct sd_http {
 	struct sd_http_conf conf;
 	char *ca_file;
 	CURLM *multi;
-	int epfd, tfd, efd;
+	void *timer;                /* curl's one timer, on conf.loop */
 	struct sd_http_xfer *xfers; /* in progress */
 };
 
@@ -65,40 +58,52 @@ static int set_why(char *buf, int err, const char *fmt, ...)
 	return err;
 }
 
-/* on_socket - CURLMOPT_SOCKETFUNCTION: what curl wants to hear of a socket, into the epoll set */
+static void finished(struct sd_http *h);
+
+/* on_io - the loop found a socket of curl's ready */
+static void on_io(void *arg, int fd, int events)
+{
+	struct sd_http *h = arg;
+	int running;
+
+	curl_multi_socket_action(h->multi, fd, (events & SIPDANCE_LOOP_READ ? CURL_CSELECT_IN : 0) |
+				 (events & SIPDANCE_LOOP_WRITE ? CURL_CSELECT_OUT : 0), &running);
+	finished(h);
+}
+
+/* on_curl_timer - curl's timer ran out */
+static void on_curl_timer(void *arg)
+{
+	struct sd_http *h = arg;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	finished(h);
+}
+
+/* on_socket - CURLMOPT_SOCKETFUNCTION: what curl wants to hear of a socket, to the loop
+ * (curl says REMOVE before it closes one) */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct sd_http *h = userp;
-	struct epoll_event ev = { .data.fd = s };
 	struct sd_http_xfer *x = NULL;
+	int events = (what & CURL_POLL_IN ? SIPDANCE_LOOP_READ : 0) |
+		     (what & CURL_POLL_OUT ? SIPDANCE_LOOP_WRITE : 0);
 
 	/* once an address was tried, a socket curl reads is a connected one */
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	if (x && x->resolved && (what & CURL_POLL_IN))
 		x->connected = 1;
-
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
-		return 0;
-	}
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT &&
-	    epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev))
-		return -1;
-	return 0;
+	return sd_loop_watch(h->conf.loop, s, what == CURL_POLL_REMOVE ? 0 : events, on_io, h) ? -1 : 0;
 }
 
-/* on_timer - CURLMOPT_TIMERFUNCTION: curl's one timer is our timerfd (-1 disarms, 0 at once) */
+/* on_timer - CURLMOPT_TIMERFUNCTION: curl's one timer on the loop (-1 disarms, 0 at once) */
 static int on_timer(CURLM *multi, long ms, void *userp)
 {
 	struct sd_http *h = userp;
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
-	if (ms >= 0) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = ms % 1000 * 1000000 + (ms == 0);
-	}
-	return timerfd_settime(h->tfd, 0, &its, NULL) ? -1 : 0;
+	sd_timer_set(h->conf.loop, h->timer, ms);
+	return 0;
 }
 
 /* open_socket - CURLOPT_OPENSOCKETFUNCTION: the address policy on the address
@@ -333,38 +338,8 @@ static void finished(struct sd_http *h)
 	}
 }
 
-/* sd_http_run - wait up to @wait_ms (0: not at all) for the descriptor, then
- * let curl handle what is ready; finished transfers call back from here */
-void sd_http_run(struct sd_http *h, int wait_ms)
-{
-	struct epoll_event ev[MAX_EVENTS];
-	int n = epoll_wait(h->epfd, ev, MAX_EVENTS, wait_ms), running;
-	uint64_t v;
-
-	for (int i = 0; i < n; i++) {
-		int fd = ev[i].data.fd, flags = 0;
-
-		if (fd == h->efd) {
-			if (read(h->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				sd_log(SIPDANCE_LOG_ERR, "x5u", "eventfd read: %s", strerror(errno));
-			continue;
-		}
-		if (fd == h->tfd) {
-			if (read(h->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				sd_log(SIPDANCE_LOG_ERR, "x5u", "timerfd read: %s", strerror(errno));
-			curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			continue;
-		}
-		flags |= ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0;
-		flags |= ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0;
-		flags |= ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0;
-		curl_multi_socket_action(h->multi, fd, flags, &running);
-	}
-	finished(h);
-}
-
 /* sd_http_get - start a GET of @url within @timeout_ms (lookup included):
- * 0 and @done later from sd_http_run, or a policy refusal now (@why) */
+ * 0 and @done later from the loop, or a policy refusal now (@why) */
 int sd_http_get(struct sd_http *h, const char *url, unsigned timeout_ms, sd_http_done_fn *done,
 		void *arg, char *why)
 {
@@ -440,15 +415,7 @@ int sd_http_get(struct sd_http *h, const char *url, unsigned timeout_ms, sd_http
 	return 0;
 }
 
-/* add_fd - @fd into the epoll set for reading */
-static int add_fd(struct sd_http *h, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* sd_http_alloc - curl's multi handle and the descriptors it runs on */
+/* sd_http_alloc - curl's multi handle on the loop */
 int sd_http_alloc(struct sd_http **out, const struct sd_http_conf *conf)
 {
 	struct sd_http *h;
@@ -471,11 +438,8 @@ int sd_http_alloc(struct sd_http **out, const struct sd_http_conf *conf)
 		return ENOMEM;
 	}
 	h->conf = *conf;
-	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if ((conf->ca_file && !(h->ca_file = strdup(conf->ca_file))) || h->epfd < 0 || h->tfd < 0 ||
-	    h->efd < 0 || add_fd(h, h->tfd) || add_fd(h, h->efd) || !(h->multi = curl_multi_init()) ||
+	if ((conf->ca_file && !(h->ca_file = strdup(conf->ca_file))) ||
+	    !(h->timer = sd_timer_alloc(conf->loop, on_curl_timer, h)) || !(h->multi = curl_multi_init()) ||
 	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
 	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) ||
 	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer) ||
@@ -501,28 +465,8 @@ void sd_http_free(struct sd_http *h)
 	}
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
-	if (h->epfd >= 0)
-		close(h->epfd);
-	if (h->tfd >= 0)
-		close(h->tfd);
-	if (h->efd >= 0)
-		close(h->efd);
+	sd_timer_free(h->conf.loop, h->timer);
 	free(h->ca_file);
 	free(h);
 	curl_global_cleanup();
-}
-
-/* sd_http_fd - the epoll descriptor: readable when sd_http_run has work */
-int sd_http_fd(const struct sd_http *h)
-{
-	return h->epfd;
-}
-
-/* sd_http_wake - make the descriptor readable (results of ours wait) */
-void sd_http_wake(struct sd_http *h)
-{
-	uint64_t one = 1;
-
-	if (write(h->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		sd_log(SIPDANCE_LOG_ERR, "x5u", "eventfd write: %s", strerror(errno));
 }

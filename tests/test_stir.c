@@ -1695,11 +1695,12 @@ static void on_fetched(void *arg, int err, STACK_OF(X509) *chain, const char *wh
 }
 
 /* x5u_concurrent - eight asynchronous fetches and a blocking one of a cold
- * URL: one fetch, nine results; the fetcher runs on its descriptor alone */
+ * URL: one fetch, nine results; the fetcher runs on a poll loop */
 static void x5u_concurrent(void)
 {
 	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
 					.allow_any_port = 1, .max_fetches = 3 };
+	struct sipdance_loop *l = NULL;
 	struct sipdance_x5u *x = NULL;
 	struct sipdance_x5u_stats st;
 	struct fetched f[8];
@@ -1709,6 +1710,8 @@ static void x5u_concurrent(void)
 
 	memset(f, 0, sizeof(f));
 	CU_ASSERT_EQUAL_FATAL(server_start(&sv), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&l), 0);
+	xc.loop = l;
 	CU_ASSERT_EQUAL_FATAL(sipdance_x5u_alloc(&x, &xc), 0);
 	for (int i = 0; i < 8; i++)
 		CU_ASSERT_EQUAL(sipdance_x5u_fetch(x, url(&sv, "/ok"), on_fetched, &f[i], NULL), 0);
@@ -1716,10 +1719,7 @@ static void x5u_concurrent(void)
 	CU_ASSERT_EQUAL(sk_X509_num(chain), 2);
 	sk_X509_pop_free(chain, X509_free);
 	for (int i = 0; i < 100 && calls < 8; i++) {
-		struct pollfd p = { .fd = sipdance_x5u_fd(x), .events = POLLIN };
-
-		if (poll(&p, 1, 50) > 0)
-			sipdance_x5u_process(x);
+		sipdance_loop_run(l, NULL, 50);
 		calls = 0;
 		for (int k = 0; k < 8; k++)
 			calls += f[k].calls;
@@ -1730,6 +1730,7 @@ static void x5u_concurrent(void)
 	CU_ASSERT_EQUAL(st.fetches, 1);
 	CU_ASSERT_EQUAL(__atomic_load_n(&sv.conns, __ATOMIC_RELAXED), 1);
 	sipdance_x5u_free(x);
+	sipdance_loop_free(l);
 	server_stop(&sv);
 }
 
@@ -1751,15 +1752,11 @@ static void on_verdict(void *arg, const struct sipdance_stir_verdict *v, const s
 	snprintf(s->orig, sizeof(s->orig), "%s", pp ? pp->orig : "");
 }
 
-/* loop - poll the fetcher's descriptor and process until @n callbacks ran */
-static void loop(struct sipdance_x5u *x, const int *calls, int n)
+/* loop - run the poll loop until @n callbacks ran (at most 100 rounds of 50 ms) */
+static void loop(struct sipdance_loop *l, const int *calls, int n)
 {
-	for (int i = 0; i < 100 && *calls < n; i++) {
-		struct pollfd p = { .fd = sipdance_x5u_fd(x), .events = POLLIN };
-
-		if (poll(&p, 1, 50) > 0)
-			sipdance_x5u_process(x);
-	}
+	for (int i = 0; i < 100 && *calls < n; i++)
+		sipdance_loop_run(l, NULL, 50);
 }
 
 /* verify_async - the event-loop interface: fetch, cache hit, early failure, cancel */
@@ -1773,6 +1770,7 @@ static void verify_async(void)
 	struct sipdance_stir_signer_conf sc = { .key_file = path("stir/ee.key") };
 	struct sipdance_stir_signer *signer = NULL;
 	struct sipdance_stir_query *q = NULL;
+	struct sipdance_loop *l = NULL;
 	struct sipdance_x5u *x = NULL;
 	struct sipdance_stir *s = NULL;
 	struct seen a = { 0 }, b = { 0 }, c = { 0 };
@@ -1787,18 +1785,20 @@ static void verify_async(void)
 	sc.x5u = x5u;
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_signer_alloc(&signer, &sc, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&l), 0);
+	xc.loop = l;
 	CU_ASSERT_EQUAL_FATAL(sipdance_x5u_alloc(&x, &xc), 0);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
 	/* the callback never runs inside the call */
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &a, NULL), 0);
 	CU_ASSERT_EQUAL(a.calls, 0);
-	loop(x, &a.calls, 1);
+	loop(l, &a.calls, 1);
 	CU_ASSERT_EQUAL(a.calls, 1);
 	CU_ASSERT_EQUAL(a.status, 0);
 	CU_ASSERT_STRING_EQUAL(a.orig, "12025551000");
 	/* warm cache: no new connection */
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &b, NULL), 0);
-	loop(x, &b.calls, 1);
+	loop(l, &b.calls, 1);
 	CU_ASSERT_EQUAL(b.calls, 1);
 	CU_ASSERT_EQUAL(b.status, 0);
 	CU_ASSERT_EQUAL(__atomic_load_n(&sv.conns, __ATOMIC_RELAXED), 1);
@@ -1806,7 +1806,7 @@ static void verify_async(void)
 	req.dest = "12025559999";
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &c, NULL), 0);
 	CU_ASSERT_EQUAL(c.calls, 0);
-	loop(x, &c.calls, 1);
+	loop(l, &c.calls, 1);
 	CU_ASSERT_EQUAL(c.status, 438);
 	CU_ASSERT_STRING_EQUAL(c.reason, "To 12025559999 is not a dest of the PASSporT");
 	/* x5u that times out: 436 */
@@ -1817,7 +1817,7 @@ static void verify_async(void)
 	req.dest = "12025552000";
 	memset(&c, 0, sizeof(c));
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &c, NULL), 0);
-	loop(x, &c.calls, 1);
+	loop(l, &c.calls, 1);
 	CU_ASSERT_EQUAL(c.status, 436);
 	CU_ASSERT(!strcmp(c.reason, "x5u response timed out after 1000 ms") ||
 		  !strcmp(c.reason, "x5u TLS handshake with 127.0.0.1 timed out"));
@@ -1829,12 +1829,7 @@ static void verify_async(void)
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), NULL), 0);
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &c, &q), 0);
 	sipdance_stir_cancel(q);
-	for (int i = 0; i < 10; i++) {
-		struct pollfd p = { .fd = sipdance_x5u_fd(x), .events = POLLIN };
-
-		if (poll(&p, 1, 50) > 0)
-			sipdance_x5u_process(x);
-	}
+	sipdance_loop_run(l, NULL, 500);
 	CU_ASSERT_EQUAL(c.calls, 0);
 	/* the fetcher freed while a verification waits: no callback, nothing leaks */
 	snprintf(x5u, sizeof(x5u), "%s", url(&sv, "/slow?again"));
@@ -1844,6 +1839,7 @@ static void verify_async(void)
 	CU_ASSERT_EQUAL(sipdance_stir_verify(s, x, &req, on_verdict, &c, NULL), 0);
 	sipdance_x5u_free(x);
 	CU_ASSERT_EQUAL(c.calls, 0);
+	sipdance_loop_free(l);
 	sipdance_stir_signer_free(signer);
 	sipdance_stir_free(s);
 	server_stop(&sv);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 #include <sipdance/common.h>
+#include <sipdance/loop.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -169,8 +170,8 @@ typedef void (sipdance_stir_cb)(void *arg, const struct sipdance_stir_verdict *v
 /**
  * Verify, fetching x5u certificates through @x (cache first). Checks that
  * need no certificate run first, so a stale or mismatched PASSporT costs no
- * fetch. The request is copied. The callback always runs later, from
- * sipdance_x5u_process(); *q (may be NULL) can cancel it. 0, EINVAL, ENOMEM.
+ * fetch. The request is copied. The callback always runs later, from the
+ * loop of @x; *q (may be NULL) can cancel it. 0, EINVAL, ENOMEM.
  */
 SIPDANCE_API int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x5u *x,
 				      const struct sipdance_stir_request *req,
@@ -231,21 +232,17 @@ struct sipdance_x5u_conf {
 	int allow_private;     /* accept loopback, private, link-local addresses */
 	int allow_any_port;    /* accept any port, not only 443 and 8443 */
 	int cache_only;        /* never fetch: chains come from sipdance_x5u_put() */
+	struct sipdance_loop *loop; /* where fetches run; NULL = a private poll loop (blocking only) */
 };
 
 /**
- * A fetcher (HTTPS by libcurl, no thread of its own): every call from the
- * thread that runs its descriptor. 0, EINVAL (tls_ca_file unusable), ENOMEM.
+ * A fetcher (HTTPS by libcurl, no thread of its own) on the loop of @conf:
+ * every call from the thread that runs it. 0, EINVAL (tls_ca_file unusable), ENOMEM.
  */
 SIPDANCE_API int sipdance_x5u_alloc(struct sipdance_x5u **out,
 				    const struct sipdance_x5u_conf *conf);
 /** Stop every fetch and free; pending callbacks (and verifications) are dropped silently. NULL is accepted. */
 SIPDANCE_API void sipdance_x5u_free(struct sipdance_x5u *x);
-
-/** Descriptor that becomes readable when a fetch has work or results wait; then call sipdance_x5u_process(). */
-SIPDANCE_API int sipdance_x5u_fd(const struct sipdance_x5u *x);
-/** Advance the fetches and run the callbacks of finished ones (and of verifications). */
-SIPDANCE_API void sipdance_x5u_process(struct sipdance_x5u *x);
 
 /**
  * Result of a fetch: 0 and a chain the callee may keep (sk_X509_pop_free it),
@@ -256,7 +253,7 @@ SIPDANCE_API void sipdance_x5u_process(struct sipdance_x5u *x);
 typedef void (sipdance_x5u_cb)(void *arg, int err, STACK_OF(X509) *chain, const char *why);
 
 struct sipdance_x5u_query;
-/** Fetch @url (cache first); the callback always runs later, from process(). */
+/** Fetch @url (cache first); the callback always runs later, from the fetcher's loop. */
 SIPDANCE_API int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url,
 				    sipdance_x5u_cb *cb, void *arg,
 				    struct sipdance_x5u_query **q);
@@ -264,10 +261,11 @@ SIPDANCE_API int sipdance_x5u_fetch(struct sipdance_x5u *x, const char *url,
 SIPDANCE_API void sipdance_x5u_cancel(struct sipdance_x5u_query *q);
 
 /**
- * Blocking fetch (cache first), running the fetcher until it is in (other
- * fetches advance meanwhile; their callbacks wait for process()); on success
- * *chain is the caller's. Returns the error codes of sipdance_x5u_cb with
- * *why (a static or cached string, valid until the next call) set.
+ * Blocking fetch (cache first): runs the fetcher's loop, which must be a
+ * poll loop (EINVAL otherwise), until the chain is in; whatever else runs on
+ * that loop advances meanwhile. On success *chain is the caller's. Returns
+ * the error codes of sipdance_x5u_cb with *why (a static or cached string,
+ * valid until the next call) set. Not from inside a callback of that loop.
  */
 SIPDANCE_API int sipdance_x5u_fetch_sync(struct sipdance_x5u *x, const char *url,
 					 STACK_OF(X509) **chain, const char **why);
