@@ -288,6 +288,8 @@ int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *con
 			snprintf(why, whysize, "dane_clientid: %s", w ? w : strerror(err));
 			return err;
 		}
+		/* ours stays the context's (it calls sipdance_clientid_decide) */
+		SSL_CTX_set_cert_verify_callback(h->ctx[i], verify_cb, h);
 	}
 	h->clientid = conf->server;
 	return 0;
@@ -759,10 +761,12 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer));
 	/*
 	 * The decision, case by case:
-	 *  - Inbound (we are the server): with dane_clientid attached, OpenSSL's
-	 *    verification runs with its DANE state (sipdance_clientid's callback):
-	 *    a ClientName whose TLSA does not match, a failed lookup, or (with
-	 *    --client-auth required) no authenticated name refuses the handshake;
+	 *  - Inbound (we are the server): with dane_clientid attached, the
+	 *    ClientName is judged (sipdance_clientid_decide: the client's own
+	 *    DNSSEC chain, or a lookup) and OpenSSL's verification runs with its
+	 *    DANE state: a ClientName whose TLSA does not match, an invalid
+	 *    chain, a failed lookup, or (with --client-auth required) no
+	 *    authenticated name refuses the handshake;
 	 *    otherwise the client chain is kept for the SIP layer, which
 	 *    authenticates it against the domain a request claims; the handshake
 	 *    itself goes on (accepting a chain here grants nothing).
@@ -782,7 +786,7 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 	}
 	if (c->server) {
 		if (h->clientid) {
-			if (X509_verify_cert(sctx) <= 0) {
+			if (sipdance_clientid_decide(sctx) <= 0) {
 				sk_X509_pop_free(chain, X509_free);
 				if (X509_STORE_CTX_get_error(sctx) == X509_V_OK)
 					X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);

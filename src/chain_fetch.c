@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * chain_fetch.c - the server side of RFC 9102: fetch our own TLSA answer and
- * its validation chain through getdns, serialise it in RFC 9102 order, and
- * keep the extension_data to serve (refresh times, expiry: serve none), held
- * to our own certificate: a chain whose TLSA records it does not match is
- * never served.
+ * chain_fetch.c - our own chain, the side that sends one: fetch our TLSA
+ * answer and its validation chain through getdns, serialise it in RFC 9102
+ * order, and keep the extension_data to send (refresh times, expiry: send
+ * none), held to our own certificate: a chain whose TLSA records it does not
+ * match is never sent. A server's TLSA name is _port._tcp.host; a DANCE
+ * client's is its ClientName (docs/client-chain.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <getdns/getdns_extra.h>
 
 #include <sipdance/chain.h>
+#include <sipdance/clientid.h>
 #include <sipdance/dane.h>
 #include "chain_int.h"
 #include "internal.h"
@@ -134,25 +136,22 @@ static int serialise(struct items *it, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* sipdance_chain_fetch - TLSA answer (or denial) plus validation chain */
-int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const char *host,
-			 uint16_t port, unsigned timeout_ms, uint8_t **out, size_t *out_len,
-			 const char **why)
+/* sipdance_chain_fetch_owner - TLSA answer (or denial) at @owner plus validation chain */
+int sipdance_chain_fetch_owner(const char *resolver, const char *trust_anchor, const char *owner,
+			       unsigned timeout_ms, uint8_t **out, size_t *out_len, const char **why)
 {
 	struct getdns_context *ctx = NULL;
 	getdns_dict *ext = NULL, *resp = NULL;
 	getdns_list *answer = NULL, *authority = NULL, *vchain = NULL;
 	struct items it = { 0 };
 	uint32_t status = 0, dstatus = 0;
-	char qname[300];
 	uint8_t wire[256];
 	int err;
 
-	if (!host || !out || !out_len || !port)
-		return sd_fail(why, "no host or port", EINVAL);
-	if (sd_name_from_text(host, wire, sizeof(wire), why))
+	if (!owner || !out || !out_len)
+		return sd_fail(why, "no TLSA owner name", EINVAL);
+	if (sd_name_from_text(owner, wire, sizeof(wire), why))
 		return EINVAL;
-	snprintf(qname, sizeof(qname), "_%u._tcp.%s", port, host);
 	if ((err = sd_getdns_context_new(&ctx, resolver, trust_anchor, timeout_ms, why)))
 		return err;
 	if (!(ext = getdns_dict_create()) ||
@@ -161,7 +160,7 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 		err = sd_fail(why, "out of memory", ENOMEM);
 		goto out;
 	}
-	if (getdns_general_sync(ctx, qname, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD) {
+	if (getdns_general_sync(ctx, owner, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD) {
 		err = sd_fail(why, "DNS lookup failed", ETIMEDOUT);
 		goto out;
 	}
@@ -196,12 +195,29 @@ out:
 	return err;
 }
 
+/* sipdance_chain_fetch - the chain of a server's TLSA name _port._tcp.host */
+int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const char *host,
+			 uint16_t port, unsigned timeout_ms, uint8_t **out, size_t *out_len,
+			 const char **why)
+{
+	char owner[300];
+	uint8_t wire[256];
+
+	if (!host || !port)
+		return sd_fail(why, "no host or port", EINVAL);
+	if (sd_name_from_text(host, wire, sizeof(wire), why))
+		return EINVAL;
+	snprintf(owner, sizeof(owner), "_%u._tcp.%s", port, host);
+	return sipdance_chain_fetch_owner(resolver, trust_anchor, owner, timeout_ms, out, out_len, why);
+}
+
 /* ---- Source ---- */
 
 struct sipdance_chain_source {
 	pthread_mutex_t lock;     /* handshakes copy ext while a refresh replaces it */
 	struct sipdance_chain_source_conf conf;
 	char *resolver, *trust_anchor, *file, *host; /* owned copies */
+	char owner[300];          /* the TLSA name: conf.owner, or _port._tcp.host */
 	struct sipdance_chain_anchor *ta;
 	struct sipdance_dane *dane; /* for cert_matches */
 	STACK_OF(X509) *cert;     /* ours: every chain loaded must match it; NULL: none set */
@@ -235,17 +251,21 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 }
 
 /*
- * cert_matches - whether the validated chain @r may be served with our
+ * cert_matches - whether the validated chain @r may be sent with our
  * certificate @cert: 0, or EBADMSG with *why. The cases:
  *  - a validated denial (no TLSA): peers fall back to PKIX, nothing to match;
- *  - TLSA records: @cert must MATCH them as a peer checks it (DANE with our
- *    host as reference identifier, PKIX-TA/EE against the configured CA
- *    file); NOMATCH or UNUSABLE means peers would refuse us: never served.
+ *  - a server's TLSA records: @cert must MATCH them as a client checks it
+ *    (DANE with our host as reference identifier, PKIX-TA/EE against the
+ *    configured CA file);
+ *  - a DANCE client's TLSA records (conf.owner): @cert must MATCH them as a
+ *    server checks a client (sipdance_clientid_verify: DANE-EE, or DANE-TA
+ *    with the ClientName in the certificate);
+ *  NOMATCH or UNUSABLE means peers would refuse us: never sent.
  */
 static int cert_matches(const struct sipdance_chain_source *s, const struct sipdance_chain_result *r,
 			STACK_OF(X509) *cert, const char **why)
 {
-	static __thread char buf[400];
+	static __thread char buf[640];
 	const char *names[] = { s->host };
 	struct sipdance_dane_params p = { .names = names, .nnames = 1 };
 	struct sipdance_verdict v;
@@ -253,12 +273,14 @@ static int cert_matches(const struct sipdance_chain_source *s, const struct sipd
 
 	if (r->denial)
 		return 0;
-	if ((err = sipdance_dane_verify(s->dane, r->tlsa, cert, &p, &v)))
+	err = s->conf.owner ? sipdance_clientid_verify(s->conf.owner, r->tlsa, cert, 0, &v)
+			    : sipdance_dane_verify(s->dane, r->tlsa, cert, &p, &v);
+	if (err)
 		return sd_fail(why, err == ENOMEM ? "out of memory" : "no certificate to match", err);
 	if (v.result == SIPDANCE_MATCH)
 		return 0;
 	snprintf(buf, sizeof(buf), "our certificate does not match the TLSA records of our chain for "
-		 "_%u._tcp.%s: %s", s->conf.port, s->host, v.reason);
+		 "%.260s: %s", s->owner, v.reason);
 	return sd_fail(why, buf, EBADMSG);
 }
 
@@ -269,7 +291,7 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 	uint8_t *chain = NULL, *ext = NULL;
 	const uint8_t *bare;
 	size_t len = 0, ext_len = 0, bare_len;
-	char owner[300];
+	const char *owner = s->owner;
 	uint16_t life;
 	int err;
 
@@ -279,8 +301,8 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		if ((err = sipdance_chain_ext_decode(ext, ext_len, &life, &bare, &bare_len, why)))
 			goto out;
 	} else {
-		if ((err = sipdance_chain_fetch(s->resolver, s->trust_anchor, s->host, s->conf.port,
-						s->conf.timeout_ms, &chain, &len, why)))
+		if ((err = sipdance_chain_fetch_owner(s->resolver, s->trust_anchor, owner,
+						      s->conf.timeout_ms, &chain, &len, why)))
 			return err;
 		if ((err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len))) {
 			sd_fail(why, "chain too large for the extension", err);
@@ -289,7 +311,6 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		bare = chain;
 		bare_len = len;
 	}
-	snprintf(owner, sizeof(owner), "_%u._tcp.%s", s->conf.port, s->host);
 	if ((err = sipdance_chain_validate(s->ta, bare, bare_len, owner, now, &r)))
 		goto out;
 	if (!r.secure) {
@@ -355,16 +376,25 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 	struct sipdance_chain_source *s;
 	int err;
 
-	if (!out || !conf || !conf->host || !conf->port || (!conf->resolver == !conf->file))
-		return sd_fail(why, "need a host, a port, and either a resolver or a file", EINVAL);
+	if (!out || !conf || (!conf->owner && (!conf->host || !conf->port)) ||
+	    (!conf->resolver == !conf->file))
+		return sd_fail(why, "need a TLSA owner (or a host and a port), and either a resolver or a "
+			    "file", EINVAL);
 	if (!(s = calloc(1, sizeof(*s))))
 		return sd_fail(why, "out of memory", ENOMEM);
 	pthread_mutex_init(&s->lock, NULL);
 	s->conf = *conf;
 	if (dup(&s->resolver, conf->resolver) || dup(&s->trust_anchor, conf->trust_anchor) ||
-	    dup(&s->file, conf->file) || dup(&s->host, conf->host)) {
+	    dup(&s->file, conf->file) || dup(&s->host, conf->owner ? conf->owner : conf->host)) {
 		sipdance_chain_source_free(s);
 		return sd_fail(why, "out of memory", ENOMEM);
+	}
+	/* a client's name is its whole TLSA owner; the borrowed one points at our copy */
+	if (conf->owner) {
+		s->conf.owner = s->host;
+		snprintf(s->owner, sizeof(s->owner), "%s", s->host);
+	} else {
+		snprintf(s->owner, sizeof(s->owner), "_%u._tcp.%s", conf->port, s->host);
 	}
 	if ((err = sipdance_chain_anchor_load(&s->ta, conf->trust_anchor, why)) ||
 	    (err = sipdance_dane_alloc(&s->dane, conf->ca_file) ?
@@ -403,16 +433,14 @@ int sipdance_chain_source_check_cert(const struct sipdance_chain_source *s, STAC
 	uint8_t *ext;
 	size_t len = 0, bare_len;
 	uint16_t life;
-	char owner[300];
 	int err;
 
 	if (!s || !cert || sk_X509_num(cert) < 1)
 		return sd_fail(why, "no source or no certificate", EINVAL);
 	if (!(ext = sd_chain_source_copy(m, time(NULL), &len)))
 		return sd_fail(why, "no valid chain to match (expired or out of memory)", EBADMSG);
-	snprintf(owner, sizeof(owner), "_%u._tcp.%s", s->conf.port, s->host);
 	if (!(err = sipdance_chain_ext_decode(ext, len, &life, &bare, &bare_len, why)) &&
-	    !(err = sipdance_chain_validate(s->ta, bare, bare_len, owner, 0, &r))) {
+	    !(err = sipdance_chain_validate(s->ta, bare, bare_len, s->owner, 0, &r))) {
 		err = r.secure ? cert_matches(s, &r, cert, why)
 			       : sd_fail(why, "own chain does not validate", EBADMSG);
 		sipdance_chain_result_clear(&r);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * chain_tls.c - RFC 9102 on OpenSSL: extension 59 as a custom extension
- * (ClientHello port; TLS 1.3 end-entity CertificateEntry or TLS 1.2
- * ServerHello), the client's certificate decision from the received chain,
- * and the (name, port) pin store with its file.
+ * chain_tls.c - RFC 9102 on OpenSSL: extension 59 as one custom extension
+ * per SSL_CTX for both directions: a server's chain (ClientHello port; TLS
+ * 1.3 end-entity CertificateEntry or TLS 1.2 ServerHello) and a client's
+ * (TLS 1.3: asked in the CertificateRequest, shipped in the client's
+ * end-entity CertificateEntry, docs/client-chain.md); the client's
+ * certificate decision from a server's chain, and the (name, port) pin store
+ * with its file.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <sipdance/chain.h>
+#include <sipdance/clientid.h>
 #include "chain_int.h"
 #include "internal.h"
 
@@ -260,8 +264,20 @@ struct sipdance_chain_client {
 
 /* What one SSL_CTX has attached. */
 struct ctx_state {
-	struct sipdance_chain_source *src;
-	struct sipdance_chain_client *client;
+	int registered;                      /* extension 59 is ours on this context */
+	struct sipdance_chain_source *src;   /* server: our chain, served */
+	struct sipdance_chain_client *client; /* client: servers' chains asked and judged */
+	int ask;                             /* server: clients asked for their chains */
+	struct sipdance_chain_source *ship;  /* client: our chain, shipped when asked */
+};
+
+/* One connection's client chain: on a server, what the client shipped; on a
+ * client, whether we shipped ours. OPENSSL_malloc'd: a host may keep SSLs in
+ * memory shared between processes (Kamailio), as OpenSSL's own data is. */
+struct shipped {
+	uint8_t *ext;
+	size_t len;
+	int ours;
 };
 
 /* One client connection. */
@@ -280,7 +296,7 @@ struct conn {
 	void (*info)(const SSL *, int, int); /* the SSL's own info callback, if it had one */
 };
 
-static int ctx_idx = -1, conn_idx = -1, port_idx = -1;
+static int ctx_idx = -1, conn_idx = -1, port_idx = -1, ship_idx = -1;
 static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
 
 /* conn_free - ex_data destructor of a client connection */
@@ -297,6 +313,16 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 	free(c);
 }
 
+/* shipped_free - ex_data destructor of a connection's client chain */
+static void shipped_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct shipped *sh = ptr;
+
+	if (sh)
+		OPENSSL_free(sh->ext);
+	OPENSSL_free(sh);
+}
+
 /* ctx_free - ex_data destructor of an SSL_CTX's state */
 static void ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -309,6 +335,7 @@ static void init_idx(void)
 	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, ctx_free);
 	conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
 	port_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ship_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, shipped_free);
 }
 
 /* ctx_state - the state of @ctx, created on first use; NULL on ENOMEM */
@@ -317,7 +344,7 @@ static struct ctx_state *ctx_state(SSL_CTX *ctx, int create)
 	struct ctx_state *st;
 
 	pthread_once(&idx_once, init_idx);
-	if (ctx_idx < 0 || conn_idx < 0 || port_idx < 0)
+	if (ctx_idx < 0 || conn_idx < 0 || port_idx < 0 || ship_idx < 0)
 		return NULL;
 	st = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	if (st || !create)
@@ -329,27 +356,71 @@ static struct ctx_state *ctx_state(SSL_CTX *ctx, int create)
 	return st;
 }
 
-/* ext_add - client: the port in the ClientHello; server: the chain in the
- * end-entity CertificateEntry (1.3) or ServerHello (1.2) */
+/* shipped_of - a connection's client-chain record, created on demand; NULL on ENOMEM */
+static struct shipped *shipped_of(SSL *s)
+{
+	struct shipped *sh = SSL_get_ex_data(s, ship_idx);
+
+	if (!sh && (sh = OPENSSL_zalloc(sizeof(*sh))) && !SSL_set_ex_data(s, ship_idx, sh)) {
+		OPENSSL_free(sh);
+		sh = NULL;
+	}
+	return sh;
+}
+
+/* client_add - client: the port in the ClientHello (a server's chain asked
+ * for); our own chain in our end-entity CertificateEntry (OpenSSL calls this
+ * only when the CertificateRequest asked for it) */
+static int client_add(SSL *s, struct ctx_state *st, unsigned int context, const unsigned char **out,
+		      size_t *outlen, size_t chainidx)
+{
+	struct conn *c = SSL_get_ex_data(s, conn_idx);
+	struct shipped *sh;
+	uint8_t *copy;
+	size_t len;
+
+	if (context == SSL_EXT_CLIENT_HELLO) {
+		if (!c || c->c->policy == SIPDANCE_CHAIN_OFF || !(copy = malloc(2)))
+			return 0;
+		copy[0] = (uint8_t)(c->port >> 8);
+		copy[1] = (uint8_t)c->port;
+		*out = copy;
+		*outlen = 2;
+		return 1;
+	}
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0 || !st->ship ||
+	    !(copy = sd_chain_source_copy(st->ship, time(NULL), &len)))
+		return 0;
+	if (len > SIPDANCE_CHAIN_MAX_EXT || len < 2 || !(sh = shipped_of(s))) {
+		free(copy);
+		return 0;
+	}
+	copy[0] = copy[1] = 0; /* ExtSupportLifetime: a server does not pin clients */
+	sh->ours = 1;
+	*out = copy;
+	*outlen = len;
+	return 1;
+}
+
+/* ext_add - what we send of extension 59, by role and message */
 static int ext_add(SSL *s, unsigned int type, unsigned int context, const unsigned char **out,
 		   size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
 {
+	static const unsigned char empty[1];
 	struct ctx_state *st = ctx_state(SSL_get_SSL_CTX(s), 0);
 	uint8_t *copy;
 	size_t len;
 
 	if (!st)
 		return 0;
-	if (!SSL_is_server(s)) {
-		struct conn *c = SSL_get_ex_data(s, conn_idx);
-
-		if (context != SSL_EXT_CLIENT_HELLO || !c || c->c->policy == SIPDANCE_CHAIN_OFF ||
-		    !(copy = malloc(2)))
+	if (!SSL_is_server(s))
+		return client_add(s, st, context, out, outlen, chainidx);
+	/* a server asking clients for their chains: empty in the CertificateRequest */
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST) {
+		if (!st->ask)
 			return 0;
-		copy[0] = (uint8_t)(c->port >> 8);
-		copy[1] = (uint8_t)c->port;
-		*out = copy;
-		*outlen = 2;
+		*out = empty;
+		*outlen = 0;
 		return 1;
 	}
 	/*
@@ -380,7 +451,8 @@ static int ext_add(SSL *s, unsigned int type, unsigned int context, const unsign
 static void ext_free(SSL *s, unsigned int type, unsigned int context, const unsigned char *out,
 		     void *arg)
 {
-	free((void *)out);
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
+		free((void *)out);
 }
 
 /* client_parse - validate a received chain now, before the certificate decision */
@@ -403,15 +475,15 @@ static int client_parse(SSL *s, struct conn *c, const unsigned char *in, size_t 
 	return 1;
 }
 
-/* ext_parse - server: the client's port; client: the server's chain */
-static int ext_parse(SSL *s, unsigned int type, unsigned int context, const unsigned char *in,
-		     size_t inlen, X509 *x, size_t chainidx, int *al, void *arg)
+/* server_parse - server: the port a client asks our chain for; a client's
+ * own chain, kept for the clientid decision */
+static int server_parse(SSL *s, unsigned int context, const unsigned char *in, size_t inlen,
+			size_t chainidx, int *al)
 {
-	struct conn *c;
+	struct ctx_state *st = ctx_state(SSL_get_SSL_CTX(s), 0);
+	struct shipped *sh;
 
-	if (SSL_is_server(s)) {
-		if (context != SSL_EXT_CLIENT_HELLO)
-			return 1;
+	if (context == SSL_EXT_CLIENT_HELLO) {
 		if (inlen != 2) {
 			*al = SSL_AD_DECODE_ERROR;
 			return 0;
@@ -419,6 +491,47 @@ static int ext_parse(SSL *s, unsigned int type, unsigned int context, const unsi
 		SSL_set_ex_data(s, port_idx, (void *)((uintptr_t)(in[0] << 8 | in[1]) + 1));
 		return 1;
 	}
+	/*
+	 * A client's chain, case by case:
+	 *  - we did not ask (no CertificateRequest offer): ignored;
+	 *  - in another entry than the end entity's: ignored, it speaks for
+	 *    nobody (a client with only such a one has shipped no chain);
+	 *  - in the end-entity entry: kept as it came; its contents are judged
+	 *    with the name it must prove (sipdance_clientid_*), not here.
+	 */
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || !st || !st->ask)
+		return 1;
+	if (chainidx != 0) {
+		sd_log(SIPDANCE_LOG_INFO, "chain", "client chain in certificate entry %zu ignored "
+		       "(only the end entity's counts)", chainidx);
+		return 1;
+	}
+	if (!(sh = shipped_of(s))) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return 0;
+	}
+	OPENSSL_free(sh->ext);
+	sh->len = 0;
+	if (!(sh->ext = OPENSSL_malloc(inlen ? inlen : 1))) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return 0;
+	}
+	memcpy(sh->ext, in, inlen);
+	sh->len = inlen;
+	return 1;
+}
+
+/* ext_parse - extension 59 received, by role and message */
+static int ext_parse(SSL *s, unsigned int type, unsigned int context, const unsigned char *in,
+		     size_t inlen, X509 *x, size_t chainidx, int *al, void *arg)
+{
+	struct conn *c;
+
+	if (SSL_is_server(s))
+		return server_parse(s, context, in, inlen, chainidx, al);
+	/* a CertificateRequest asking for our chain: OpenSSL lets client_add run */
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
+		return 1;
 	if (!(c = SSL_get_ex_data(s, conn_idx)) ||
 	    (context == SSL_EXT_TLS1_3_CERTIFICATE && chainidx != 0))
 		return 1;
@@ -427,17 +540,20 @@ static int ext_parse(SSL *s, unsigned int type, unsigned int context, const unsi
 	return client_parse(s, c, in, inlen);
 }
 
-/* register_ext - extension 59 on @ctx, once */
+/* register_ext - extension 59 on @ctx, once, for every message it may be
+ * in: OpenSSL takes one registration per type and context */
 static int register_ext(SSL_CTX *ctx, struct ctx_state *st)
 {
-	if (st->src || st->client)
+	if (st->registered)
 		return 0;
 	if (SSL_CTX_add_custom_ext(ctx, SIPDANCE_CHAIN_EXT_TYPE, SSL_EXT_CLIENT_HELLO |
-				   SSL_EXT_TLS1_3_CERTIFICATE | SSL_EXT_TLS1_2_SERVER_HELLO,
+				   SSL_EXT_TLS1_3_CERTIFICATE | SSL_EXT_TLS1_2_SERVER_HELLO |
+				   SSL_EXT_TLS1_3_CERTIFICATE_REQUEST,
 				   ext_add, ext_free, NULL, ext_parse, NULL) != 1) {
 		ERR_clear_error();
 		return EEXIST;
 	}
+	st->registered = 1;
 	return 0;
 }
 
@@ -457,6 +573,62 @@ int sipdance_chain_server_attach(SSL_CTX *ctx, struct sipdance_chain_source *src
 		return err;
 	st->src = src;
 	return 0;
+}
+
+/* sipdance_chain_ask_clients - ask @ctx's TLS 1.3 clients for their chains */
+int sipdance_chain_ask_clients(SSL_CTX *ctx)
+{
+	struct ctx_state *st;
+	int err;
+
+	if (!ctx)
+		return EINVAL;
+	if (!(st = ctx_state(ctx, 1)))
+		return ENOMEM;
+	if ((err = register_ext(ctx, st)))
+		return err;
+	st->ask = 1;
+	return 0;
+}
+
+/* sipdance_chain_ship - ship @src's chain to servers of @ctx that ask */
+int sipdance_chain_ship(SSL_CTX *ctx, struct sipdance_chain_source *src)
+{
+	struct ctx_state *st;
+	int err;
+
+	if (!ctx || !src)
+		return EINVAL;
+	if (!(st = ctx_state(ctx, 1)))
+		return ENOMEM;
+	if (st->ship)
+		return EEXIST;
+	if ((err = register_ext(ctx, st)))
+		return err;
+	st->ship = src;
+	return 0;
+}
+
+/* sipdance_chain_shipped - what the client of @ssl shipped in its end-entity entry */
+const uint8_t *sipdance_chain_shipped(const SSL *ssl, size_t *len)
+{
+	const struct shipped *sh;
+
+	pthread_once(&idx_once, init_idx);
+	if (!ssl || ship_idx < 0 || !(sh = SSL_get_ex_data(ssl, ship_idx)) || !sh->ext)
+		return NULL;
+	if (len)
+		*len = sh->len;
+	return sh->ext;
+}
+
+/* sipdance_chain_shipped_ours - whether we shipped our chain on @ssl */
+int sipdance_chain_shipped_ours(const SSL *ssl)
+{
+	const struct shipped *sh;
+
+	pthread_once(&idx_once, init_idx);
+	return ssl && ship_idx >= 0 && (sh = SSL_get_ex_data(ssl, ship_idx)) && sh->ours;
 }
 
 /* sipdance_chain_client_alloc - anchor, pins and verifier */
@@ -613,10 +785,14 @@ int sipdance_chain_client_decide(X509_STORE_CTX *xctx)
 	return decide(s, c, xctx);
 }
 
-/* cert_verify - the certificate callback of a client context */
-static int cert_verify(X509_STORE_CTX *xctx, void *arg)
+/* sd_tls_cert_verify - the certificate callback the library installs on a
+ * context: a server's SSL is judged by dane_clientid, a client's by the
+ * server's chain; each is X509_verify_cert() when not attached */
+int sd_tls_cert_verify(X509_STORE_CTX *xctx, void *arg)
 {
-	return sipdance_chain_client_decide(xctx);
+	SSL *s = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+
+	return s && SSL_is_server(s) ? sipdance_clientid_decide(xctx) : sipdance_chain_client_decide(xctx);
 }
 
 /* sipdance_chain_client_ctx_attach - extension and certificate callback on @ctx */
@@ -634,7 +810,7 @@ int sipdance_chain_client_ctx_attach(SSL_CTX *ctx, struct sipdance_chain_client 
 	if ((err = register_ext(ctx, st)))
 		return err;
 	st->client = c;
-	SSL_CTX_set_cert_verify_callback(ctx, cert_verify, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, sd_tls_cert_verify, NULL);
 	return 0;
 }
 

@@ -2,8 +2,9 @@
 /*
  * clientid.c - DANE client identities: user and host ClientNames, the
  * dane_clientid extension_data, the certificate name binding of DANE-TA
- * matches, and verification of a client chain against its TLSA RRset.
- * The TLS wiring is in clientid_tls.c.
+ * matches, verification of a client chain against its TLSA RRset, and what
+ * a client's shipped DNSSEC chain proves for its name. The TLS wiring is in
+ * clientid_tls.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include <sipdance/clientid.h>
+#include "dnssec_int.h"
 #include "internal.h"
 
 #define HASH_LABEL 56 /* hex of 28 octets */
@@ -522,5 +524,79 @@ out:
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
+	return err;
+}
+
+/* chain_bogus - a shipped chain that proves nothing: BOGUS with the reason */
+static int chain_bogus(struct sipdance_verdict *v, const char *what, const char *why)
+{
+	sd_verdict_set(v, SIPDANCE_BOGUS, "client chain %s%s%s", what, why ? ": " : "", why ? why : "");
+	return 0;
+}
+
+/* sd_clientid_chain_records - the TLSA RRset a shipped chain proves for @client_name, or the verdict */
+int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char *client_name,
+			      const uint8_t *ext, size_t len, time_t at,
+			      struct sipdance_tlsa_set **tlsa, struct sipdance_verdict *v)
+{
+	struct sipdance_chain_result r;
+	uint8_t want[256], got[256];
+	const uint8_t *chain;
+	const char *why = NULL;
+	size_t clen;
+	uint16_t life;
+	int err;
+
+	*tlsa = NULL;
+	*v = (struct sipdance_verdict){ .usage = -1, .selector = -1, .mtype = -1, .depth = -1 };
+	/*
+	 * What a shipped chain proves for @client_name, case by case:
+	 *  - malformed extension_data or chain: BOGUS;
+	 *  - does not validate under the anchor (a signature, an expired or
+	 *    not yet valid RRSIG, a broken DS link, records of another name, a
+	 *    denial that does not cover the name): BOGUS;
+	 *  - validates, but the owner it reached is not @client_name itself (a
+	 *    CNAME or DNAME on the way): BOGUS, a client's name is its owner;
+	 *  - validates a denial: NODATA; a zone proven unsigned: INSECURE;
+	 *  - validates the TLSA RRset at @client_name: its records.
+	 * Its lifetime is not read: a server does not pin clients.
+	 */
+	if (sipdance_chain_ext_decode(ext, len, &life, &chain, &clen, &why))
+		return chain_bogus(v, "malformed", why);
+	if ((err = sipdance_chain_validate(ta, chain, clen, client_name, at, &r)))
+		return err == ENOMEM ? err : chain_bogus(v, "for a name that is not a DNS name", NULL);
+	if (!r.secure) {
+		chain_bogus(v, "does not validate", r.why);
+	} else if (sd_name_from_text(client_name, want, sizeof(want), NULL) ||
+		   sd_name_from_text(r.name, got, sizeof(got), NULL) || !sd_name_eq(want, got)) {
+		sd_verdict_set(v, SIPDANCE_BOGUS, "client chain leads from %s to %s: a client's TLSA owner "
+			       "is its ClientName itself", client_name, r.name);
+	} else if (r.insecure) {
+		sd_verdict_set(v, SIPDANCE_INSECURE, "client chain proves an unsigned zone: %s", r.why);
+	} else if (r.denial) {
+		sd_verdict_set(v, SIPDANCE_NODATA, "client chain proves no TLSA at %s", client_name);
+	} else {
+		*tlsa = r.tlsa;
+		r.tlsa = NULL;
+	}
+	sipdance_chain_result_clear(&r);
+	return 0;
+}
+
+/* sipdance_clientid_verify_chain - a shipped chain and the client's certificates, offline */
+int sipdance_clientid_verify_chain(const struct sipdance_chain_anchor *ta, const char *client_name,
+				   const uint8_t *ext, size_t len, STACK_OF(X509) *chain, time_t at,
+				   struct sipdance_verdict *v)
+{
+	struct sipdance_tlsa_set *tlsa;
+	int err;
+
+	if (!ta || !ext || !chain || !v || sk_X509_num(chain) < 1 ||
+	    sipdance_clientid_check(client_name, NULL, NULL, NULL))
+		return EINVAL;
+	if ((err = sd_clientid_chain_records(ta, client_name, ext, len, at, &tlsa, v)) || !tlsa)
+		return err;
+	err = sipdance_clientid_verify(client_name, tlsa, chain, at, v);
+	sipdance_tlsa_set_free(tlsa);
 	return err;
 }

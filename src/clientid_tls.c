@@ -2,9 +2,12 @@
 /*
  * clientid_tls.c - dane_clientid on an OpenSSL SSL_CTX (TLS 1.3 only): the
  * server asks with an empty extension in CertificateRequest, the client
- * answers with its ClientName in its end-entity CertificateEntry, the server
- * looks up TLSA at that name through the caller's hook and lets OpenSSL's
- * DANE verifier match the live handshake; every failure is handshake_failure.
+ * answers with its ClientName in its end-entity CertificateEntry (and, when
+ * asked, the DNSSEC chain of its TLSA records beside it: chain_tls.c). Before
+ * the certificate is verified the server takes the TLSA records from that
+ * chain, offline, or through the caller's lookup hook, or leaves the name to
+ * the host to look up after the handshake; OpenSSL's DANE verifier then
+ * matches the live handshake. Every failure is handshake_failure.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +28,8 @@ struct conf {
 	size_t ndomains;
 	sipdance_clientid_lookup_fn *lookup;
 	void *lookup_arg;
+	enum sipdance_chain_policy chain;  /* clients' own chains */
+	struct sipdance_chain_anchor *ta;  /* they validate to it */
 	SSL_verify_cb prev; /* verify callback set before ours */
 };
 
@@ -33,6 +38,8 @@ struct conn {
 	char *send_name;   /* client: overrides conf->name */
 	int asked;         /* client: the server's CertificateRequest had the extension */
 	int seen;          /* server: the client sent a ClientName */
+	int settled;       /* server: the decision before verification is made */
+	enum sipdance_clientid_via via; /* server: how the ClientName is judged */
 	int dane;          /* server: DANE enabled with usable records */
 	int judged;        /* server: v holds an outcome */
 	int authenticated; /* server: MATCH */
@@ -53,6 +60,7 @@ static void conf_free(struct conf *c)
 		free(c->domains[i]);
 	free(c->domains);
 	free(c->name);
+	sipdance_chain_anchor_free(c->ta);
 	free(c);
 }
 
@@ -131,35 +139,16 @@ static int allowed(const struct conf *c, const char *name)
 	return 0;
 }
 
-/* lookup_and_arm - TLSA for the ClientName, DANE on @ssl when usable; 0 goes
- * on (authenticated or not yet), -1 refuses the handshake */
-static int lookup_and_arm(SSL *ssl, const struct conf *c, struct conn *cn)
+/* lookup - TLSA for the ClientName through the hook, in the handshake: 0
+ * with the records in *tlsa, or the verdict judged and 0 (go on) or -1 (refused) */
+static int lookup(const struct conf *c, struct conn *cn, struct sipdance_tlsa_set **tlsa)
 {
 	struct sipdance_clientid_answer a = { .status = SIPDANCE_DNS_INDETERMINATE,
 					      .rcode = SIPDANCE_DNS_NONE };
-	enum sipdance_clientid_kind kind;
-	const char *domain, *first_why;
 	char reason[256];
-	size_t usable;
 	int err, rc = 0;
 
-	sipdance_clientid_check(cn->name, &kind, &domain, NULL);
-	/*
-	 * The decision before the certificate is verified, case by case:
-	 *  - name outside the allowlist: not looked up (attackers choose the
-	 *    name), not authenticated.
-	 *  - lookup BOGUS or INDETERMINATE, or the hook failed: refused always;
-	 *    a failed lookup never downgrades to "no DANE".
-	 *  - INSECURE answer, or a secure NODATA/NXDOMAIN: not authenticated.
-	 *  - secure records, none usable: UNUSABLE, not authenticated.
-	 *  - secure usable records: DANE on; the verify callback decides.
-	 * "Not authenticated" is refused with .require, else the handshake goes
-	 * on without a DANE identity.
-	 */
-	if (!allowed(c, domain)) {
-		judge(cn, SIPDANCE_UNUSABLE, "client domain not in the allowlist: not looked up");
-		return c->require ? -1 : 0;
-	}
+	cn->via = SIPDANCE_CLIENTID_VIA_DNS;
 	err = c->lookup(c->lookup_arg, cn->name, &a);
 	if (err || a.status == SIPDANCE_DNS_BOGUS || a.status == SIPDANCE_DNS_INDETERMINATE) {
 		snprintf(reason, sizeof(reason), "TLSA lookup %s%s%s",
@@ -175,7 +164,81 @@ static int lookup_and_arm(SSL *ssl, const struct conf *c, struct conn *cn)
 		judge(cn, SIPDANCE_NODATA, a.rcode == SIPDANCE_DNS_NXDOMAIN
 		      ? "no such name (validated NXDOMAIN)" : "no TLSA record (validated NODATA)");
 		rc = c->require ? -1 : 0;
-	} else if (sd_clientid_add_records(ssl, a.tlsa, &usable, &first_why)) {
+	} else {
+		*tlsa = a.tlsa;
+		a.tlsa = NULL;
+	}
+	sipdance_tlsa_set_free(a.tlsa);
+	return rc;
+}
+
+/* settle - where the ClientName's TLSA records come from, before the
+ * certificate is verified; DANE on @ssl when usable. 0 goes on
+ * (authenticated or not yet), -1 refuses the handshake */
+static int settle(SSL *ssl, const struct conf *c, struct conn *cn)
+{
+	enum sipdance_clientid_kind kind;
+	struct sipdance_tlsa_set *tlsa = NULL;
+	struct sipdance_verdict v;
+	const char *domain, *first_why;
+	const uint8_t *ext = NULL;
+	char reason[256];
+	size_t usable, len = 0;
+	int rc = 0;
+
+	cn->settled = 1;
+	sipdance_clientid_check(cn->name, &kind, &domain, NULL);
+	if (c->chain != SIPDANCE_CHAIN_OFF)
+		ext = sipdance_chain_shipped(ssl, &len);
+	/*
+	 * The decision before the certificate is verified, case by case:
+	 *  - name outside the allowlist: neither looked up (attackers choose
+	 *    the name) nor its chain validated: not authenticated.
+	 *  - a chain shipped (we asked for it): judged offline for exactly this
+	 *    name (sd_clientid_chain_records). Whatever it fails to prove is
+	 *    BOGUS and refused, never a reason to look up instead; a validated
+	 *    denial or unsigned zone authenticates nothing; records: below.
+	 *  - no chain, chains required: refused, nothing looked up.
+	 *  - no chain, no lookup hook: PENDING; the handshake completes without
+	 *    a DANE identity and the host looks the name up after it.
+	 *  - no chain, the hook (lookup()): BOGUS or INDETERMINATE refused
+	 *    always, a failed lookup never downgrades to "no DANE"; INSECURE or
+	 *    a secure NODATA/NXDOMAIN authenticates nothing; records: below.
+	 *  - records, none usable: UNUSABLE, not authenticated; usable: DANE
+	 *    on, the verify callback decides (MATCH or refused).
+	 * "Not authenticated" is refused with .require, else the handshake goes
+	 * on without a DANE identity.
+	 */
+	if (!allowed(c, domain)) {
+		judge(cn, SIPDANCE_UNUSABLE, "client domain not in the allowlist: not looked up");
+		return c->require ? -1 : 0;
+	}
+	if (ext) {
+		cn->via = SIPDANCE_CLIENTID_VIA_CHAIN;
+		if (sd_clientid_chain_records(c->ta, cn->name, ext, len, 0, &tlsa, &v)) {
+			judge(cn, SIPDANCE_INDETERMINATE, "out of memory validating the client chain");
+			return -1;
+		}
+		if (!tlsa) {
+			snprintf(reason, sizeof(reason), "%s", v.reason);
+			judge(cn, v.result, reason);
+			return v.result == SIPDANCE_BOGUS || c->require ? -1 : 0;
+		}
+	} else if (c->chain == SIPDANCE_CHAIN_REQUIRED) {
+		judge(cn, SIPDANCE_INDETERMINATE, "no DNSSEC chain from the client (client chains "
+		      "required): not looked up");
+		return -1;
+	} else if (!c->lookup) {
+		cn->via = SIPDANCE_CLIENTID_VIA_PENDING;
+		cn->judged = 1;
+		sd_verdict_set(&cn->v, SIPDANCE_INDETERMINATE, "TLSA lookup after the handshake");
+		sd_log(SIPDANCE_LOG_DEBUG, "clientid", "%s: no DNSSEC chain: to be looked up after the "
+		       "handshake", cn->name);
+		return 0;
+	} else if ((rc = lookup(c, cn, &tlsa)) < 0 || !tlsa) {
+		return rc;
+	}
+	if (sd_clientid_add_records(ssl, tlsa, &usable, &first_why)) {
 		judge(cn, SIPDANCE_INDETERMINATE, "out of memory enabling DANE");
 		rc = -1;
 	} else if (usable == 0) {
@@ -185,7 +248,7 @@ static int lookup_and_arm(SSL *ssl, const struct conf *c, struct conn *cn)
 	} else {
 		cn->dane = 1;
 	}
-	sipdance_tlsa_set_free(a.tlsa);
+	sipdance_tlsa_set_free(tlsa);
 	return rc;
 }
 
@@ -262,7 +325,9 @@ static int parse_cb(SSL *ssl, unsigned int type, unsigned int context, const uns
 	/*
 	 * The ClientName itself: malformed extension_data, a zero-length name
 	 * (only servers send that) or a name outside our syntax is a protocol
-	 * violation and refused; otherwise look it up.
+	 * violation and refused; otherwise it is judged before the certificate
+	 * is verified (sipdance_clientid_decide), once every extension of the
+	 * entry, the client's chain among them, has been read.
 	 */
 	cn->seen = 1;
 	if (sipdance_clientid_ext_decode(in, inlen, name, sizeof(name), &why) || !name[0]) {
@@ -273,10 +338,6 @@ static int parse_cb(SSL *ssl, unsigned int type, unsigned int context, const uns
 		return 0;
 	}
 	memcpy(cn->name, name, sizeof(name));
-	if (lookup_and_arm(ssl, c, cn) < 0) {
-		*al = SSL_AD_HANDSHAKE_FAILURE;
-		return 0;
-	}
 	return 1;
 }
 
@@ -305,19 +366,28 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 		return refuse(xs);
 	/*
 	 * Case by case:
+	 *  - a ClientName whose decision never ran (the host's certificate
+	 *    callback does not call sipdance_clientid_decide): refused;
 	 *  - no DANE on this connection (no ClientName, or one judged not
-	 *    authenticated before): refused with .require or below TLS 1.3;
+	 *    authenticated before): refused with .require or below TLS 1.3,
+	 *    unless it is PENDING (the host looks it up after the handshake);
 	 *    otherwise the earlier callback (or acceptance) decides, without a
 	 *    DANE identity.
 	 *  - OpenSSL's check failed at any depth: NOMATCH, refused.
 	 *  - intermediate depths that passed: go on.
 	 *  - depth 0 passed: MATCH needs sd_clientid_decide (DANE-TA names).
 	 */
+	if (cn->seen && !cn->settled) {
+		judge(cn, SIPDANCE_INDETERMINATE, "not judged: the certificate callback does not call "
+		      "sipdance_clientid_decide()");
+		cn->settled = 1;
+		return refuse(xs);
+	}
 	if (!cn->dane) {
 		if (!cn->judged)
 			judge(cn, SIPDANCE_NODATA, SSL_version(ssl) < TLS1_3_VERSION
 			      ? "TLS below 1.3: no dane_clientid possible" : "client sent no dane_clientid");
-		if (c->require)
+		if (c->require && cn->via != SIPDANCE_CLIENTID_VIA_PENDING)
 			return refuse(xs);
 		return c->prev ? c->prev(ok, xs) : 1;
 	}
@@ -338,6 +408,25 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	return c->prev ? c->prev(ok, xs) : 1;
 }
 
+/* sipdance_clientid_decide - the ClientName judged, then the certificate verified */
+int sipdance_clientid_decide(X509_STORE_CTX *xctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	const struct conf *c = ssl ? conf_of(ssl) : NULL;
+	struct conn *cn;
+
+	if (!c || !c->server || !SSL_is_server(ssl))
+		return X509_verify_cert(xctx);
+	if (!(cn = conn_of(ssl, 1)))
+		return refuse(xctx);
+	if (cn->seen && !cn->settled && settle(ssl, c, cn) < 0)
+		return refuse(xctx);
+	/* records armed after OpenSSL set the verification up: hand them over */
+	if (cn->dane)
+		X509_STORE_CTX_set0_dane(xctx, SSL_get0_dane(ssl));
+	return X509_verify_cert(xctx);
+}
+
 /* conf_copy - validated private copy of the caller's configuration */
 static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out, const char **why)
 {
@@ -347,12 +436,21 @@ static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out,
 		return sd_fail(why, "extension type above 65535", EINVAL);
 	if (in->name && sipdance_clientid_check(in->name, NULL, NULL, why))
 		return EINVAL;
-	if (in->server && !in->lookup)
-		return sd_fail(why, "server role needs a TLSA lookup hook", EINVAL);
 	if (in->ndomains && !in->domains)
 		return sd_fail(why, "allowlist count without a list", EINVAL);
+	if (in->server && in->chain != SIPDANCE_CHAIN_OFF && !in->trust_anchor)
+		return sd_fail(why, "client chains need a trust anchor", EINVAL);
 	if (!(c = calloc(1, sizeof(*c))))
 		return ENOMEM;
+	if (in->server && in->chain != SIPDANCE_CHAIN_OFF) {
+		int err = sipdance_chain_anchor_load(&c->ta, in->trust_anchor, why);
+
+		if (err) {
+			conf_free(c);
+			return err;
+		}
+		c->chain = in->chain;
+	}
 	c->ext_type = in->ext_type ? in->ext_type : SIPDANCE_CLIENTID_EXT_TYPE;
 	c->server = in->server;
 	c->require = in->require;
@@ -405,19 +503,27 @@ int sipdance_clientid_attach(SSL_CTX *ctx, const struct sipdance_clientid_conf *
 		return sd_fail(why, "extension type already registered or handled by OpenSSL",
 				   EINVAL);
 	}
+	if ((conf->chain_source && (err = sipdance_chain_ship(ctx, conf->chain_source))) ||
+	    (c->server && c->chain != SIPDANCE_CHAIN_OFF && (err = sipdance_chain_ask_clients(ctx))))
+		return err == EEXIST ? sd_fail(why, "extension 59 (dnssec_chain) already registered on "
+					    "this context by someone else", EINVAL)
+				     : sd_fail(why, "out of memory", err);
 	if (!c->server)
 		return 0;
 	/*
-	 * Server role: DANE on the context; SSL_VERIFY_PEER with our callback
-	 * after any earlier one; no TLS 1.3 tickets (a resumed session skips the
-	 * client certificate, so it would carry no DANE identity); with
-	 * .require, nothing below TLS 1.3 (TLS 1.2 has no place for the name).
+	 * Server role: DANE on the context; the ClientName judged before the
+	 * certificate is verified (our certificate callback); SSL_VERIFY_PEER
+	 * with our verify callback after any earlier one; no TLS 1.3 tickets (a
+	 * resumed session skips the client certificate, so it would carry no
+	 * DANE identity); with .require, nothing below TLS 1.3 (TLS 1.2 has no
+	 * place for the name).
 	 */
 	if (SSL_CTX_dane_enable(ctx) <= 0 || !SSL_CTX_set_num_tickets(ctx, 0) ||
 	    (c->require && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))) {
 		ERR_clear_error();
 		return sd_fail(why, "cannot enable DANE on the context", ENOMEM);
 	}
+	SSL_CTX_set_cert_verify_callback(ctx, sd_tls_cert_verify, NULL);
 	c->prev = SSL_CTX_get_verify_callback(ctx);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER |
 			   (c->require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), verify_cb);
@@ -455,6 +561,33 @@ const char *sipdance_clientid_peer_name(const SSL *ssl)
 	if (!cn || !cn->authenticated || SSL_get_verify_result(ssl) != X509_V_OK)
 		return NULL;
 	return cn->name;
+}
+
+/* sipdance_clientid_peer_claimed - the ClientName sent, authenticated or not */
+const char *sipdance_clientid_peer_claimed(const SSL *ssl)
+{
+	const struct conn *cn = ssl ? conn_of(ssl, 0) : NULL;
+
+	return cn && cn->seen ? cn->name : NULL;
+}
+
+/* sipdance_clientid_peer_via - how the connection's ClientName is judged */
+enum sipdance_clientid_via sipdance_clientid_peer_via(const SSL *ssl)
+{
+	const struct conn *cn = ssl ? conn_of(ssl, 0) : NULL;
+
+	return cn && cn->seen ? cn->via : SIPDANCE_CLIENTID_VIA_NONE;
+}
+
+/* sipdance_clientid_via_str - the name of a way of judging */
+const char *sipdance_clientid_via_str(enum sipdance_clientid_via via)
+{
+	switch (via) {
+	case SIPDANCE_CLIENTID_VIA_CHAIN: return "client-chain";
+	case SIPDANCE_CLIENTID_VIA_DNS: return "dns";
+	case SIPDANCE_CLIENTID_VIA_PENDING: return "pending";
+	default: return "none";
+	}
 }
 
 /* sipdance_clientid_peer_verdict - the connection's outcome */

@@ -89,6 +89,20 @@ int sd_clientid_add_records(struct ssl_st *ssl, const struct sipdance_tlsa_set *
 /* The verdict once OpenSSL verified @leaf (error @verr) with DANE on @ssl. */
 void sd_clientid_decide(struct ssl_st *ssl, struct x509_st *leaf, const char *client_name,
 			int verr, struct sipdance_verdict *v);
+struct sipdance_chain_anchor;
+/* clientid.c: what a client's shipped extension_data @ext proves for
+ * @client_name under @ta at @at (0: now): 0 with the validated TLSA RRset in
+ * *tlsa (the caller frees it), or 0 with *tlsa NULL and *v the verdict that
+ * authenticates nothing (BOGUS: refused; NODATA or INSECURE: no TLSA); ENOMEM. */
+int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char *client_name,
+			      const uint8_t *ext, size_t len, time_t at,
+			      struct sipdance_tlsa_set **tlsa, struct sipdance_verdict *v);
+
+struct x509_store_ctx_st;
+/* chain_tls.c: the certificate callback the library installs on an SSL_CTX
+ * (sipdance_clientid_decide for a server's SSL, sipdance_chain_client_decide
+ * for a client's). */
+int sd_tls_cert_verify(struct x509_store_ctx_st *xctx, void *arg);
 
 /* dns.c internals, for tests: decode one rr_dict of a supported type (TLSA
  * data stays borrowed from it); replace the cache clock (ms); cache a

@@ -6,8 +6,12 @@
  * tests/testbed/testbed.sh env.sh) through the DNS layer and the default
  * hook sipdance_clientid_dns_lookup(), validating to the testbed's root
  * anchor, or, for records the testbed does not publish (the
- * *._user DANE-TA user CA), from a stub hook. Prints "ok - " / "FAIL - "
- * per check and "N passed, M failed"; exits 1 on failure.
+ * *._user DANE-TA user CA), from a stub hook. Clients that ship their own
+ * DNSSEC chain (docs/client-chain.md) do so through the library or, to
+ * attack the server, by registering extension 59 themselves and sending any
+ * file's bytes (chains made by tests/mkchain.py and `sipdance chain build`
+ * in CHAIN_DIR). Prints "ok - " / "FAIL - " per check and "N passed, M
+ * failed"; exits 1 on failure.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +44,14 @@ struct tcase {
 	unsigned srv_type, cli_type;    /* extension types (0: the default) */
 	int compose;                    /* server context already has a verify callback and
 					   another custom extension */
+	enum sipdance_chain_policy policy; /* server: clients' chains asked for (OFF: not) */
+	const char *ship;               /* client ships this file's bytes as extension 59 ... */
+	int ship_entry;                 /* ... in this CertificateEntry (0: the end entity's) */
+	const char *ship_lib;           /* client ships this chain file through the library */
+	int after;                      /* no lookup hook: look up after the handshake (async) */
+	enum sipdance_result want_after; /* ... with this verdict */
+	enum sipdance_clientid_via via; /* server's way of judging (checked unless NONE) */
+	int shipped;                    /* the client shipped its chain (checked with ship_lib) */
 };
 
 /* What the server thread saw. */
@@ -48,6 +60,9 @@ struct srv_result {
 	char peer[SIPDANCE_CLIENTID_MAX + 1];
 	int have_verdict;
 	struct sipdance_verdict v;
+	enum sipdance_clientid_via via;
+	int after_done;                 /* the lookup after the handshake called back */
+	struct sipdance_verdict after;  /* with this verdict */
 	char sni[256];                  /* server name indication seen by the server */
 	unsigned long err;
 };
@@ -55,12 +70,14 @@ struct srv_result {
 struct srv_arg {
 	SSL_CTX *ctx;
 	int lfd;
+	const struct tcase *tc;
 	struct srv_result r;
 };
 
 static int passed, failed, lookups, prev_calls;
 static char last_warning[512];
-static struct sipdance_dns *dns;
+static struct sipdance_dns *dns, *async_dns;
+static struct sipdance_loop *loop;
 static struct sipdance_tlsa_set *stub_set;
 static char certdir[4096];
 
@@ -162,6 +179,40 @@ static int other_parse(SSL *ssl, unsigned int type, unsigned int context, const 
 	return 1;
 }
 
+/* read_file - a whole file, malloc'd; exits on failure */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = malloc(70000);
+
+	if (!f || !b) {
+		fprintf(stderr, "clientid-tls: cannot read %s\n", path);
+		exit(2);
+	}
+	*len = fread(b, 1, 70000, f);
+	fclose(f);
+	return b;
+}
+
+/* ship_add - a client that registered 59 itself: the file's bytes in the entry it was told */
+static int ship_add(SSL *ssl, unsigned int type, unsigned int context, const unsigned char **out,
+		    size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
+{
+	const struct tcase *tc = arg;
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != (size_t)tc->ship_entry)
+		return 0;
+	*out = read_file(tc->ship, outlen);
+	return 1;
+}
+
+/* ship_free - what ship_add read */
+static void ship_free(SSL *ssl, unsigned int type, unsigned int context, const unsigned char *out,
+		      void *arg)
+{
+	free((void *)out);
+}
+
 /* server_ctx - the server: its own certificate (sip.a.example), dane_clientid attached */
 static SSL_CTX *server_ctx(const struct tcase *tc)
 {
@@ -169,8 +220,8 @@ static SSL_CTX *server_ctx(const struct tcase *tc)
 					       "wrongds.example", "insecure.example." };
 	struct sipdance_clientid_conf conf = {
 		.server = 1, .require = tc->require, .domains = domains,
-		.ndomains = sizeof(domains) / sizeof(domains[0]), .lookup = tc->lookup,
-		.ext_type = tc->srv_type,
+		.ndomains = sizeof(domains) / sizeof(domains[0]), .lookup = tc->after ? NULL : tc->lookup,
+		.ext_type = tc->srv_type, .chain = tc->policy, .trust_anchor = env("TB_ANCHOR"),
 	};
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	const char *why = "";
@@ -190,22 +241,63 @@ static SSL_CTX *server_ctx(const struct tcase *tc)
 	return ctx;
 }
 
-/* client_ctx - the client: its certificate, and its ClientName when it has one */
-static SSL_CTX *client_ctx(const struct tcase *tc)
+/* client_ctx - the client: its certificate, its ClientName when it has one,
+ * and the chain it ships, if any (*src: the library's source, to free) */
+static SSL_CTX *client_ctx(const struct tcase *tc, struct sipdance_chain_source **src)
 {
 	struct sipdance_clientid_conf conf = { .name = tc->name, .ext_type = tc->cli_type };
+	struct sipdance_chain_source_conf sc = { .trust_anchor = env("TB_ANCHOR"), .file = tc->ship_lib,
+						 .owner = tc->name };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	const char *why = "";
 
+	*src = NULL;
+	if (tc->ship_lib && sipdance_chain_source_alloc(src, &sc, &why)) {
+		fprintf(stderr, "client chain %s: %s\n", tc->ship_lib, why);
+		exit(2);
+	}
+	conf.chain_source = *src;
 	if (!ctx || (tc->cert && (SSL_CTX_use_certificate_chain_file(ctx, tc->chain ? tc->chain
 								      : tc->cert) != 1 ||
 				 SSL_CTX_use_PrivateKey_file(ctx, tc->key, SSL_FILETYPE_PEM) != 1)) ||
 	    (tc->tls12 && !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION)) ||
+	    (tc->ship && SSL_CTX_add_custom_ext(ctx, SIPDANCE_CHAIN_EXT_TYPE,
+						SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+						ship_add, ship_free, (void *)tc, NULL, NULL) != 1) ||
 	    sipdance_clientid_attach(ctx, &conf, &why)) {
 		fprintf(stderr, "client context: %s\n", why);
 		exit(2);
 	}
 	return ctx;
+}
+
+/* after_done - the lookup after the handshake called back */
+static void after_done(void *arg, const struct sipdance_verdict *v)
+{
+	struct srv_result *r = arg;
+
+	r->after_done = 1;
+	r->after = *v;
+}
+
+/* look_up_after - what a host with a loop does with a PENDING ClientName:
+ * the lookup on its loop, with the certificates the client proved */
+static void look_up_after(SSL *ssl, struct srv_result *r)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null(), *rest = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf = SSL_get1_peer_certificate(ssl);
+	struct sipdance_clientid_lookup *l = NULL;
+	const char *name = sipdance_clientid_peer_claimed(ssl);
+
+	if (!chain || !leaf || !sk_X509_push(chain, leaf))
+		exit(2);
+	for (int i = 0; rest && i < sk_X509_num(rest); i++)
+		if (X509_cmp(sk_X509_value(rest, i), leaf) && X509_up_ref(sk_X509_value(rest, i)))
+			sk_X509_push(chain, sk_X509_value(rest, i));
+	if (name && !sipdance_clientid_lookup_start(async_dns, name, chain, after_done, r, &l))
+		sipdance_loop_run(loop, &r->after_done, 30000);
+	sipdance_clientid_lookup_cancel(r->after_done ? NULL : l);
+	sk_X509_pop_free(chain, X509_free);
 }
 
 /* serve - accept one connection, handshake, say "ok" when accepted */
@@ -230,6 +322,9 @@ static void *serve(void *p)
 	if ((peer = sipdance_clientid_peer_name(ssl)))
 		snprintf(a->r.peer, sizeof(a->r.peer), "%s", peer);
 	a->r.have_verdict = sipdance_clientid_peer_verdict(ssl, &a->r.v) == 0;
+	a->r.via = sipdance_clientid_peer_via(ssl);
+	if (a->r.accepted && a->r.via == SIPDANCE_CLIENTID_VIA_PENDING)
+		look_up_after(ssl, &a->r);
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
 	close(fd);
@@ -239,12 +334,13 @@ static void *serve(void *p)
 
 /* run - one handshake; the client's outcome (0 = "ok" read, else the
  * OpenSSL reason code of its failure) */
-static unsigned long run(const struct tcase *tc, struct srv_result *r, int *asked)
+static unsigned long run(const struct tcase *tc, struct srv_result *r, int *asked, int *shipped)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t slen = sizeof(sin);
-	struct srv_arg a = { .ctx = server_ctx(tc) };
-	SSL_CTX *cctx = client_ctx(tc);
+	struct srv_arg a = { .ctx = server_ctx(tc), .tc = tc };
+	struct sipdance_chain_source *src;
+	SSL_CTX *cctx = client_ctx(tc, &src);
 	unsigned long creason = 0;
 	pthread_t th;
 	char buf[4];
@@ -269,12 +365,14 @@ static unsigned long run(const struct tcase *tc, struct srv_result *r, int *aske
 		creason = ERR_GET_REASON(ERR_peek_last_error()) ? ERR_GET_REASON(ERR_peek_last_error())
 								  : 1;
 	*asked = sipdance_clientid_server_asked(ssl);
+	*shipped = sipdance_chain_shipped_ours(ssl);
 	ERR_clear_error();
 	SSL_free(ssl);
 	close(fd);
 	pthread_join(th, NULL);
 	close(a.lfd);
 	SSL_CTX_free(cctx);
+	sipdance_chain_source_free(src);
 	SSL_CTX_free(a.ctx);
 	*r = a.r;
 	return creason;
@@ -285,11 +383,11 @@ static void run_case(const struct tcase *tc)
 {
 	struct srv_result r;
 	unsigned long creason;
-	int asked;
+	int asked, shipped;
 
 	last_warning[0] = '\0';
 	prev_calls = 0;
-	creason = run(tc, &r, &asked);
+	creason = run(tc, &r, &asked, &shipped);
 	if (tc->compose)
 		check(prev_calls > 0, "%s: the earlier verify callback ran too", tc->desc);
 	if (tc->want_auth) {
@@ -314,6 +412,15 @@ static void run_case(const struct tcase *tc)
 		      last_warning);
 	if (!tc->tls12 && tc->srv_type == tc->cli_type)
 		check(asked, "%s: the server asked for dane_clientid", tc->desc);
+	if (tc->via)
+		check(r.via == tc->via, "%s: judged via %s", tc->desc, sipdance_clientid_via_str(r.via));
+	if (tc->ship_lib)
+		check(shipped == tc->shipped, "%s: the client %s its chain", tc->desc,
+		      shipped ? "shipped" : "did not ship");
+	if (tc->after)
+		check(r.after_done && r.after.result == tc->want_after, "%s: looked up after the "
+		      "handshake: %s: %s", tc->desc, r.after_done ? sipdance_result_str(r.after.result)
+		      : "(no callback)", r.after_done ? r.after.reason : "");
 }
 
 /* fixture - path of a tests/clientid-certs file */
@@ -339,6 +446,127 @@ static const char *user_name(const char *address)
 	return n;
 }
 
+/* in_dir - path of a file of CHAIN_DIR (the chains clientid-tls.sh made) */
+static const char *in_dir(const char *file)
+{
+	static char paths[40][4200];
+	static int next;
+	char *p;
+
+	if (next == 40) {
+		fprintf(stderr, "clientid-tls: more than 40 chain paths in one table\n");
+		exit(2);
+	}
+	p = paths[next++];
+	snprintf(p, 4200, "%s/%s", env("CHAIN_DIR"), file);
+	return p;
+}
+
+/* chain_cases - clients that ship their own DNSSEC chain, and attacks with it */
+static void chain_cases(const char *alice)
+{
+	const unsigned long hf = SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE;
+	const enum sipdance_chain_policy P = SIPDANCE_CHAIN_PREFER, R = SIPDANCE_CHAIN_REQUIRED;
+	const enum sipdance_clientid_via CH = SIPDANCE_CLIENTID_VIA_CHAIN, DNS = SIPDANCE_CLIENTID_VIA_DNS,
+		PEND = SIPDANCE_CLIENTID_VIA_PENDING;
+	const char *ca = env("TB_CERT_ALICE"), *ka = env("TB_KEY_ALICE"), *bob = user_name("bob@b.example");
+	const char *expired = user_name("alice@expired.example"), *bob_a = user_name("bob@a.example");
+	const struct tcase cases[] = {
+		{ .desc = "alice ships her chain (the library's source)", .cert = ca, .key = ka,
+		  .name = alice, .require = 1, .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH,
+		  .policy = P, .ship_lib = in_dir("alice.ext"), .shipped = 1, .via = CH },
+		{ .desc = "alice ships a chain dnspython made", .cert = ca, .key = ka, .name = alice,
+		  .require = 1, .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH, .policy = R,
+		  .ship = in_dir("alice-py.ext"), .via = CH },
+		{ .desc = "bob's chain under alice's name", .cert = ca, .key = ka, .name = alice,
+		  .require = 1, .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "does not validate",
+		  .want_alert = hf, .policy = P, .ship = in_dir("bob.ext"), .via = CH },
+		{ .desc = "alice's chain under bob's name, bob's key", .cert = env("TB_CERT_BOB"),
+		  .key = env("TB_KEY_BOB"), .name = bob, .require = 0, .lookup = dns_lookup,
+		  .want = SIPDANCE_BOGUS, .want_log = "does not validate", .want_alert = hf, .policy = P,
+		  .ship = in_dir("alice.ext"), .via = CH },
+		{ .desc = "alice's chain, another key", .cert = env("TB_CERT_WRONG"),
+		  .key = env("TB_KEY_WRONG"), .name = alice, .require = 0, .lookup = dns_lookup,
+		  .want = SIPDANCE_NOMATCH, .want_log = "no matching DANE TLSA records", .want_alert = hf,
+		  .policy = P, .ship = in_dir("alice.ext"), .via = CH },
+		{ .desc = "a tampered chain", .cert = ca, .key = ka, .name = alice, .require = 0,
+		  .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "signature does not verify",
+		  .want_alert = hf, .policy = P, .ship = in_dir("tampered.ext"), .via = CH },
+		{ .desc = "an expired chain", .cert = ca, .key = ka, .name = expired, .require = 0,
+		  .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "RRSIG expired",
+		  .want_alert = hf, .policy = P, .ship = in_dir("expired.ext"), .via = CH },
+		{ .desc = "a chain proving there is no TLSA (required)", .cert = env("TB_CERT_BOB"),
+		  .key = env("TB_KEY_BOB"), .name = bob_a, .require = 1, .lookup = dns_lookup,
+		  .want = SIPDANCE_NODATA, .want_log = "proves no TLSA", .want_alert = hf, .policy = P,
+		  .ship = in_dir("denial.ext"), .via = CH },
+		{ .desc = "a chain proving there is no TLSA (optional)", .cert = env("TB_CERT_BOB"),
+		  .key = env("TB_KEY_BOB"), .name = bob_a, .lookup = dns_lookup, .want = SIPDANCE_NODATA,
+		  .policy = P, .ship = in_dir("denial.ext"), .via = CH },
+		{ .desc = "a truncated extension", .cert = ca, .key = ka, .name = alice, .lookup = dns_lookup,
+		  .want = SIPDANCE_BOGUS, .want_log = "malformed", .want_alert = hf, .policy = P,
+		  .ship = in_dir("truncated.ext"), .via = CH },
+		{ .desc = "garbage for a chain", .cert = ca, .key = ka, .name = alice, .lookup = dns_lookup,
+		  .want = SIPDANCE_BOGUS, .want_log = "does not validate", .want_alert = hf, .policy = P,
+		  .ship = in_dir("garbage.ext"), .via = CH },
+		{ .desc = "65000 octets of garbage", .cert = ca, .key = ka, .name = alice,
+		  .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "does not validate",
+		  .want_alert = hf, .policy = P, .ship = in_dir("oversized.ext"), .via = CH },
+		{ .desc = "an empty extension", .cert = ca, .key = ka, .name = alice, .lookup = dns_lookup,
+		  .want = SIPDANCE_BOGUS, .want_log = "malformed", .want_alert = hf, .policy = P,
+		  .ship = in_dir("empty.ext"), .via = CH },
+		{ .desc = "no chain, chains required", .cert = ca, .key = ka, .name = alice, .require = 0,
+		  .lookup = dns_lookup, .want = SIPDANCE_INDETERMINATE, .want_log = "not looked up",
+		  .want_alert = hf, .policy = R },
+		{ .desc = "the chain in the second certificate entry, chains required",
+		  .cert = ca, .key = ka, .chain = in_dir("alice+b.pem"), .policy = R, .name = alice,
+		  .lookup = dns_lookup, .want = SIPDANCE_INDETERMINATE, .want_log = "not looked up", .want_alert = hf,
+		  .ship = in_dir("alice.ext"), .ship_entry = 1 },
+		{ .desc = "the chain in the second certificate entry, chains preferred: a lookup",
+		  .cert = ca, .key = ka, .chain = in_dir("alice+b.pem"), .policy = P, .name = alice,
+		  .require = 1, .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH,
+		  .ship = in_dir("alice.ext"), .ship_entry = 1,
+		  .via = DNS },
+		{ .desc = "a chain without dane_clientid", .cert = ca, .key = ka, .require = 1,
+		  .lookup = dns_lookup, .want = (enum sipdance_result)-1,
+		  .want_log = "client sent no dane_clientid", .want_alert = hf, .policy = P,
+		  .ship = in_dir("alice.ext") },
+		{ .desc = "no chain, chains preferred: a lookup", .cert = ca, .key = ka, .name = alice,
+		  .require = 1, .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH, .policy = P,
+		  .via = DNS },
+		{ .desc = "chains not asked for: none shipped, a lookup", .cert = ca, .key = ka,
+		  .name = alice, .require = 1, .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH,
+		  .ship_lib = in_dir("alice.ext"), .shipped = 0, .via = DNS },
+		{ .desc = "a chain for another client's domain (allowlist)", .cert = env("TB_CERT_C"),
+		  .key = env("TB_KEY_C"), .name = "sip.c.example", .require = 1, .lookup = dns_lookup,
+		  .want = SIPDANCE_UNUSABLE, .want_log = "not in the allowlist", .want_alert = hf,
+		  .policy = P, .ship = in_dir("alice.ext") },
+		{ .desc = "no chain, no hook: looked up after the handshake", .cert = ca, .key = ka,
+		  .name = alice, .require = 1, .want = SIPDANCE_INDETERMINATE, .policy = P, .after = 1,
+		  .want_after = SIPDANCE_MATCH, .via = PEND },
+		{ .desc = "another key, looked up after the handshake", .cert = env("TB_CERT_WRONG"),
+		  .key = env("TB_KEY_WRONG"), .name = alice, .require = 1, .want = SIPDANCE_INDETERMINATE,
+		  .policy = P, .after = 1, .want_after = SIPDANCE_NOMATCH, .via = PEND },
+		{ .desc = "a denial, looked up after the handshake", .cert = env("TB_CERT_BOB"),
+		  .key = env("TB_KEY_BOB"), .name = bob_a, .require = 1, .want = SIPDANCE_INDETERMINATE,
+		  .policy = P, .after = 1, .want_after = SIPDANCE_NODATA, .via = PEND },
+		{ .desc = "a bogus zone, looked up after the handshake", .cert = ca, .key = ka,
+		  .name = expired, .require = 1, .want = SIPDANCE_INDETERMINATE, .policy = P, .after = 1,
+		  .want_after = SIPDANCE_BOGUS, .via = PEND },
+		{ .desc = "a chain beside a lookup hook: the chain decides", .cert = env("TB_CERT_WRONG"),
+		  .key = env("TB_KEY_WRONG"), .name = alice, .lookup = fail_lookup,
+		  .want = SIPDANCE_NOMATCH, .want_alert = hf, .policy = P, .ship = in_dir("alice.ext"),
+		  .via = CH },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int before = lookups;
+
+		run_case(&cases[i]);
+		if (cases[i].via != DNS)
+			check(lookups == before, "%s: no TLSA lookup in the handshake", cases[i].desc);
+	}
+}
+
 int main(void)
 {
 	const char *alice_name, *bob_in_a;
@@ -355,6 +583,14 @@ int main(void)
 						.trust_anchor = env("TB_ANCHOR") };
 		const char *why = "";
 
+		if (sipdance_loop_poll_alloc(&loop))
+			return 2;
+		dc.loop = loop;
+		if (sipdance_dns_alloc(&async_dns, &dc, &why)) {
+			fprintf(stderr, "clientid-tls: DNS layer: %s\n", why);
+			return 2;
+		}
+		dc.loop = NULL;
 		if (sipdance_dns_alloc(&dns, &dc, &why)) {
 			fprintf(stderr, "clientid-tls: DNS layer: %s\n", why);
 			return 2;
@@ -382,61 +618,94 @@ int main(void)
 	{
 		const unsigned long hf = SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE;
 		const struct tcase cases[] = {
-			{ "alice, per-user TLSA 3 1 1", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"), NULL,
-			  alice, 0, 1, dns_lookup, 1, SIPDANCE_MATCH, NULL, 0, 0, 0, 0 },
-			{ "alice's name, wrong key", env("TB_CERT_WRONG"), env("TB_KEY_WRONG"), NULL,
-			  alice, 0, 1, dns_lookup, 0, SIPDANCE_NOMATCH, "no matching DANE TLSA records", hf, 0, 0, 0 },
-			{ "bob's name in a.example (secure denial)", env("TB_CERT_BOB"), env("TB_KEY_BOB"),
-			  NULL, bob_in_a, 0, 1, dns_lookup, 0, SIPDANCE_NODATA, "validated NXDOMAIN", hf, 0, 0, 0 },
-			{ "_user name in a bogus zone (expired RRSIGs)", env("TB_CERT_ALICE"),
-			  env("TB_KEY_ALICE"), NULL, bogus, 0, 1, dns_lookup, 0, SIPDANCE_BOGUS,
-			  "TLSA lookup BOGUS", hf, 0, 0, 0 },
-			{ "_user name in a bogus zone (wrong DS)", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"),
-			  NULL, wrongds, 0, 1, dns_lookup, 0, SIPDANCE_BOGUS, "TLSA lookup BOGUS", hf, 0, 0, 0 },
-			{ "_user name in an unsigned zone", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"), NULL,
-			  insecure, 0, 1, dns_lookup, 0, SIPDANCE_INSECURE, "not DNSSEC-signed", hf, 0, 0, 0 },
-			{ "alice over TLS 1.2 only", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"), NULL, alice,
-			  1, 1, dns_lookup, 0, (enum sipdance_result)-1, NULL,
-			  SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, 0, 0, 0 },
-			{ "certificate without dane_clientid", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"),
-			  NULL, NULL, 0, 1, dns_lookup, 0, (enum sipdance_result)-1,
-			  "client sent no dane_clientid", hf, 0, 0, 0 },
-			{ "no client certificate at all", NULL, NULL, NULL, alice, 0, 1, dns_lookup, 0,
-			  (enum sipdance_result)-1, NULL, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED, 0, 0,
-			  0 },
-			{ "peer proxy sip.b.example, client TLSA", env("TB_CERT_B"), env("TB_KEY_B"), NULL,
-			  "sip.b.example", 0, 1, dns_lookup, 1, SIPDANCE_MATCH, NULL, 0, 0, 0, 0 },
-			{ "peer proxy claiming sip.b.example with c's key", env("TB_CERT_C"), env("TB_KEY_C"),
-			  NULL, "sip.b.example", 0, 1, dns_lookup, 0, SIPDANCE_NOMATCH,
-			  "no matching DANE TLSA records", hf, 0, 0, 0 },
-			{ "peer proxy outside the allowlist", env("TB_CERT_C"), env("TB_KEY_C"), NULL,
-			  "sip.c.example", 0, 1, dns_lookup, 0, SIPDANCE_UNUSABLE, "not in the allowlist", hf, 0, 0, 0 },
-			{ "user CA: alice's certificate", fixture("alice.pem"), fixture("alice.key"),
-			  fixture("alice-chain.pem"), alice, 0, 1, stub_lookup, 1, SIPDANCE_MATCH, NULL, 0, 0, 0, 0 },
-			{ "user CA: carol's certificate with alice's name", fixture("carol.pem"),
-			  fixture("carol.key"), fixture("carol-chain.pem"), alice, 0, 1, stub_lookup, 0,
-			  SIPDANCE_NOMATCH, "does not name", hf, 0, 0, 0 },
-			{ "user CA: carol's certificate with carol's name", fixture("carol.pem"),
-			  fixture("carol.key"), fixture("carol-chain.pem"), user_name("carol@a.example"), 0,
-			  1, stub_lookup, 1, SIPDANCE_MATCH, NULL, 0, 0, 0, 0 },
-			{ "resolver unreachable", env("TB_CERT_ALICE"), env("TB_KEY_ALICE"), NULL, alice, 0,
-			  1, fail_lookup, 0, SIPDANCE_INDETERMINATE, "TLSA lookup failed", hf, 0, 0, 0 },
-			{ "optional mode: client without dane_clientid", env("TB_CERT_ALICE"),
-			  env("TB_KEY_ALICE"), NULL, NULL, 0, 0, dns_lookup, 0, (enum sipdance_result)-1,
-			  NULL, 0, 0, 0, 0 },
-			{ "optional mode: secure denial goes on unauthenticated", env("TB_CERT_BOB"),
-			  env("TB_KEY_BOB"), NULL, bob_in_a, 0, 0, dns_lookup, 0, SIPDANCE_NODATA, NULL, 0, 0, 0, 0 },
-			{ "optional mode: wrong key still refused", env("TB_CERT_WRONG"), env("TB_KEY_WRONG"),
-			  NULL, alice, 0, 0, dns_lookup, 0, SIPDANCE_NOMATCH, NULL, hf, 0, 0, 0 },
-			{ "extension type set at run time on both sides", env("TB_CERT_ALICE"),
-			  env("TB_KEY_ALICE"), NULL, alice, 0, 1, dns_lookup, 1, SIPDANCE_MATCH, NULL, 0,
-			  0xFF42, 0xFF42, 0 },
-			{ "extension types differ: no ClientName sent", env("TB_CERT_ALICE"),
-			  env("TB_KEY_ALICE"), NULL, alice, 0, 1, dns_lookup, 0, (enum sipdance_result)-1,
-			  "client sent no dane_clientid", hf, 0xFF42, 0, 0 },
-			{ "attached after another verify callback and extension", env("TB_CERT_ALICE"),
-			  env("TB_KEY_ALICE"), NULL, alice, 0, 1, dns_lookup, 1, SIPDANCE_MATCH, NULL, 0,
-			  0, 0, 1 },
+			{ .desc = "alice, per-user TLSA 3 1 1", .cert = env("TB_CERT_ALICE"),
+			  .key = env("TB_KEY_ALICE"), .name = alice, .require = 1,
+			  .lookup = dns_lookup, .want_auth = 1, .want = SIPDANCE_MATCH },
+			{ .desc = "alice's name, wrong key", .cert = env("TB_CERT_WRONG"),
+			  .key = env("TB_KEY_WRONG"), .name = alice, .require = 1,
+			  .lookup = dns_lookup, .want = SIPDANCE_NOMATCH,
+			  .want_log = "no matching DANE TLSA records", .want_alert = hf },
+			{ .desc = "bob's name in a.example (secure denial)",
+			  .cert = env("TB_CERT_BOB"), .key = env("TB_KEY_BOB"), .name = bob_in_a,
+			  .require = 1, .lookup = dns_lookup, .want = SIPDANCE_NODATA,
+			  .want_log = "validated NXDOMAIN", .want_alert = hf },
+			{ .desc = "_user name in a bogus zone (expired RRSIGs)",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"), .name = bogus,
+			  .require = 1, .lookup = dns_lookup, .want = SIPDANCE_BOGUS,
+			  .want_log = "TLSA lookup BOGUS", .want_alert = hf },
+			{ .desc = "_user name in a bogus zone (wrong DS)",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"),
+			  .name = wrongds, .require = 1, .lookup = dns_lookup,
+			  .want = SIPDANCE_BOGUS, .want_log = "TLSA lookup BOGUS",
+			  .want_alert = hf },
+			{ .desc = "_user name in an unsigned zone", .cert = env("TB_CERT_ALICE"),
+			  .key = env("TB_KEY_ALICE"), .name = insecure, .require = 1,
+			  .lookup = dns_lookup, .want = SIPDANCE_INSECURE,
+			  .want_log = "not DNSSEC-signed", .want_alert = hf },
+			{ .desc = "alice over TLS 1.2 only", .cert = env("TB_CERT_ALICE"),
+			  .key = env("TB_KEY_ALICE"), .name = alice, .tls12 = 1, .require = 1,
+			  .lookup = dns_lookup, .want = (enum sipdance_result)-1,
+			  .want_alert = SSL_R_TLSV1_ALERT_PROTOCOL_VERSION },
+			{ .desc = "certificate without dane_clientid",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"), .require = 1,
+			  .lookup = dns_lookup, .want = (enum sipdance_result)-1,
+			  .want_log = "client sent no dane_clientid", .want_alert = hf },
+			{ .desc = "no client certificate at all", .name = alice, .require = 1,
+			  .lookup = dns_lookup, .want = (enum sipdance_result)-1,
+			  .want_alert = SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED },
+			{ .desc = "peer proxy sip.b.example, client TLSA",
+			  .cert = env("TB_CERT_B"), .key = env("TB_KEY_B"),
+			  .name = "sip.b.example", .require = 1, .lookup = dns_lookup,
+			  .want_auth = 1, .want = SIPDANCE_MATCH },
+			{ .desc = "peer proxy claiming sip.b.example with c's key",
+			  .cert = env("TB_CERT_C"), .key = env("TB_KEY_C"),
+			  .name = "sip.b.example", .require = 1, .lookup = dns_lookup,
+			  .want = SIPDANCE_NOMATCH, .want_log = "no matching DANE TLSA records",
+			  .want_alert = hf },
+			{ .desc = "peer proxy outside the allowlist", .cert = env("TB_CERT_C"),
+			  .key = env("TB_KEY_C"), .name = "sip.c.example", .require = 1,
+			  .lookup = dns_lookup, .want = SIPDANCE_UNUSABLE,
+			  .want_log = "not in the allowlist", .want_alert = hf },
+			{ .desc = "user CA: alice's certificate", .cert = fixture("alice.pem"),
+			  .key = fixture("alice.key"), .chain = fixture("alice-chain.pem"),
+			  .name = alice, .require = 1, .lookup = stub_lookup, .want_auth = 1,
+			  .want = SIPDANCE_MATCH },
+			{ .desc = "user CA: carol's certificate with alice's name",
+			  .cert = fixture("carol.pem"), .key = fixture("carol.key"),
+			  .chain = fixture("carol-chain.pem"), .name = alice, .require = 1,
+			  .lookup = stub_lookup, .want = SIPDANCE_NOMATCH,
+			  .want_log = "does not name", .want_alert = hf },
+			{ .desc = "user CA: carol's certificate with carol's name",
+			  .cert = fixture("carol.pem"), .key = fixture("carol.key"),
+			  .chain = fixture("carol-chain.pem"),
+			  .name = user_name("carol@a.example"), .require = 1,
+			  .lookup = stub_lookup, .want_auth = 1, .want = SIPDANCE_MATCH },
+			{ .desc = "resolver unreachable", .cert = env("TB_CERT_ALICE"),
+			  .key = env("TB_KEY_ALICE"), .name = alice, .require = 1,
+			  .lookup = fail_lookup, .want = SIPDANCE_INDETERMINATE,
+			  .want_log = "TLSA lookup failed", .want_alert = hf },
+			{ .desc = "optional mode: client without dane_clientid",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"),
+			  .lookup = dns_lookup, .want = (enum sipdance_result)-1 },
+			{ .desc = "optional mode: secure denial goes on unauthenticated",
+			  .cert = env("TB_CERT_BOB"), .key = env("TB_KEY_BOB"), .name = bob_in_a,
+			  .lookup = dns_lookup, .want = SIPDANCE_NODATA },
+			{ .desc = "optional mode: wrong key still refused",
+			  .cert = env("TB_CERT_WRONG"), .key = env("TB_KEY_WRONG"), .name = alice,
+			  .lookup = dns_lookup, .want = SIPDANCE_NOMATCH, .want_alert = hf },
+			{ .desc = "extension type set at run time on both sides",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"), .name = alice,
+			  .require = 1, .lookup = dns_lookup, .want_auth = 1,
+			  .want = SIPDANCE_MATCH, .srv_type = 0xFF42, .cli_type = 0xFF42 },
+			{ .desc = "extension types differ: no ClientName sent",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"), .name = alice,
+			  .require = 1, .lookup = dns_lookup, .want = (enum sipdance_result)-1,
+			  .want_log = "client sent no dane_clientid", .want_alert = hf,
+			  .srv_type = 0xFF42 },
+			{ .desc = "attached after another verify callback and extension",
+			  .cert = env("TB_CERT_ALICE"), .key = env("TB_KEY_ALICE"), .name = alice,
+			  .require = 1, .lookup = dns_lookup, .want_auth = 1,
+			  .want = SIPDANCE_MATCH, .compose = 1 },
 		};
 		int before;
 
@@ -448,7 +717,10 @@ int main(void)
 				check(lookups == before, "%s: no TLSA lookup", cases[i].desc);
 		}
 	}
+	chain_cases(alice);
 	sipdance_tlsa_set_free(stub_set);
+	sipdance_dns_free(async_dns);
+	sipdance_loop_free(loop);
 	sipdance_dns_free(dns);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

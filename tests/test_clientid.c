@@ -386,10 +386,13 @@ static void attach_errors(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	CU_ASSERT_EQUAL(sipdance_clientid_attach(NULL, &conf, &why), EINVAL);
-	conf.lookup = NULL;
+	conf.chain = SIPDANCE_CHAIN_PREFER;
 	CU_ASSERT_EQUAL(sipdance_clientid_attach(ctx, &conf, &why), EINVAL);
-	CU_ASSERT_STRING_EQUAL(why, "server role needs a TLSA lookup hook");
-	conf.lookup = no_lookup;
+	CU_ASSERT_STRING_EQUAL(why, "client chains need a trust anchor");
+	conf.trust_anchor = "/nonexistent/root.ds";
+	CU_ASSERT_EQUAL(sipdance_clientid_attach(ctx, &conf, &why), EINVAL);
+	conf.trust_anchor = NULL;
+	conf.chain = SIPDANCE_CHAIN_OFF;
 	conf.ext_type = 0x10000;
 	CU_ASSERT_EQUAL(sipdance_clientid_attach(ctx, &conf, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "extension type above 65535");
@@ -408,6 +411,14 @@ static void attach_errors(void)
 	CU_ASSERT_STRING_EQUAL(why, "extension type already registered or handled by OpenSSL");
 	conf.ext_type = 43; /* supported_versions */
 	CU_ASSERT_EQUAL(sipdance_clientid_attach(other, &conf, &why), EINVAL);
+	/* a chain source where someone else registered dnssec_chain (59) */
+	SSL_CTX_free(other);
+	other = SSL_CTX_new(TLS_server_method());
+	CU_ASSERT_EQUAL_FATAL(SSL_CTX_add_custom_ext(other, SIPDANCE_CHAIN_EXT_TYPE, SSL_EXT_CLIENT_HELLO,
+						     noop_add, NULL, NULL, NULL, NULL), 1);
+	CU_ASSERT_EQUAL(sipdance_chain_ask_clients(other), EEXIST);
+	CU_ASSERT_PTR_NULL(sipdance_chain_shipped(NULL, NULL));
+	conf.ext_type = 0;
 	/* per-connection accessors before any handshake */
 	ssl = SSL_new(ctx);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ssl);

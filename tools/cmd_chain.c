@@ -13,9 +13,13 @@
 static const char build_usage[] =
 	"usage: sipdance chain build --trust-anchor F --resolver ADDR[@PORT] [--port P]\n"
 	"                            [--lifetime H] --out FILE HOST\n"
+	"       sipdance chain build --trust-anchor F --resolver ADDR[@PORT] --name OWNER\n"
+	"                            --out FILE\n"
 	"  Fetch the DNSSEC chain of the TLSA RRset at _P._tcp.HOST (default port 5061),\n"
-	"  or its signed denial, check it, and write the RFC 9102 extension_data\n"
-	"  (2-octet lifetime in hours, default 0, then the chain) to FILE.\n";
+	"  or at OWNER (a DANCE client's own name, e.g. <hash>._user.a.example, whose\n"
+	"  chain it ships: docs/client-chain.md), or its signed denial, check it, and\n"
+	"  write the RFC 9102 extension_data (2-octet lifetime in hours, default 0,\n"
+	"  then the chain) to FILE.\n";
 
 static const char verify_usage[] =
 	"usage: sipdance chain verify --trust-anchor F [--at UNIXTIME] [--bare] --name OWNER FILE\n"
@@ -34,10 +38,12 @@ static int build(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "lifetime", required_argument, NULL, 'l' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ta = NULL, *resolver = NULL, *out = NULL, *why = "unknown error";
+	const char *ta = NULL, *resolver = NULL, *out = NULL, *owner = NULL, *why = "unknown error";
+	char name[300];
 	long port = 5061, lifetime = 0;
 	uint8_t *chain = NULL, *ext = NULL;
 	size_t len, ext_len;
@@ -51,6 +57,7 @@ static int build(int argc, char **argv)
 		case 'p': port = tool_number(optarg, 65535); break;
 		case 'l': lifetime = tool_number(optarg, 65535); break;
 		case 'o': out = optarg; break;
+		case 'n': owner = optarg; break;
 		case 'h': fputs(build_usage, stdout); return EXIT_OK;
 		default: fputs(build_usage, stderr); return EXIT_INPUT;
 		}
@@ -62,11 +69,14 @@ static int build(int argc, char **argv)
 	if (!ta || !resolver || !out)
 		return tool_usage(build_usage, "--%s is required",
 				  !ta ? "trust-anchor" : !resolver ? "resolver" : "out");
-	if (optind != argc - 1)
-		return tool_usage(build_usage, "expected one HOST");
-	err = sipdance_chain_fetch(resolver, ta, argv[optind], (uint16_t)port, 0, &chain, &len, &why);
-	if (err)
-		return tool_error("cannot build the chain for _%ld._tcp.%s: %s", port, argv[optind], why);
+	if (optind != argc - !owner)
+		return tool_usage(build_usage, owner ? "--name takes no HOST" : "expected one HOST");
+	if (owner)
+		snprintf(name, sizeof(name), "%s", owner);
+	else
+		snprintf(name, sizeof(name), "_%ld._tcp.%s", port, argv[optind]);
+	if ((err = sipdance_chain_fetch_owner(resolver, ta, name, 0, &chain, &len, &why)))
+		return tool_error("cannot build the chain for %s: %s", name, why);
 	if ((err = sipdance_chain_ext_encode((uint16_t)lifetime, chain, len, &ext, &ext_len))) {
 		tool_error("cannot encode the extension: %s", strerror(err));
 		goto done;

@@ -3,7 +3,10 @@
  * sipdance/chain.h - the TLS DNSSEC chain extension (RFC 9102, type 59): build
  * the chain for our own TLSA name, serve it, and on the client validate a
  * received chain offline against the trust anchor, honour pins and feed the
- * TLSA records to DANE matching. No DNS lookup happens on the client.
+ * TLSA records to DANE matching. No DNS lookup happens on the client. The
+ * same extension in the other direction (docs/client-chain.md): a TLS 1.3
+ * server asks for it in its CertificateRequest, a DANCE client ships the
+ * chain of its own TLSA name, and the server needs no lookup either.
  *
  * AuthenticationChain: uncompressed wire RRs, each RRset followed by its
  * RRSIGs; first the TLSA RRset (or a signed NSEC denial), then DNSKEY and DS
@@ -103,7 +106,15 @@ SIPDANCE_API int sipdance_chain_validate(const struct sipdance_chain_anchor *ta,
 /** Free the records of a result and zero it. */
 SIPDANCE_API void sipdance_chain_result_clear(struct sipdance_chain_result *r);
 
-/* ---- Building (server side) ---- */
+/* ---- Building (the side that sends its chain) ---- */
+
+/**
+ * Fetch the chain of the TLSA RRset at @owner (e.g. a DANCE client's
+ * ClientName "<hash>._user.a.example") like sipdance_chain_fetch().
+ */
+SIPDANCE_API int sipdance_chain_fetch_owner(const char *resolver, const char *trust_anchor,
+					    const char *owner, unsigned timeout_ms,
+					    uint8_t **out, size_t *out_len, const char **why);
 
 /**
  * Fetch the chain for "_<port>._tcp.<host>" through @resolver ("ADDR[@PORT]")
@@ -116,13 +127,16 @@ SIPDANCE_API int sipdance_chain_fetch(const char *resolver, const char *trust_an
 				      const char *host, uint16_t port, unsigned timeout_ms,
 				      uint8_t **out, size_t *out_len, const char **why);
 
-/* Where a server's chain comes from. */
+/* Where our chain comes from: a server's, or a DANCE client's (.owner). */
 struct sipdance_chain_source_conf {
 	const char *trust_anchor; /* file; required (the chain is checked before use) */
 	const char *resolver;     /* "ADDR[@PORT]": fetch live, or */
 	const char *file;         /* extension_data file written by `sipdance chain build` */
 	const char *host;         /* our host name (SNI the clients send) */
 	uint16_t port;            /* our TLS port */
+	const char *owner;        /* a client's TLSA owner (its ClientName) instead of
+				     _port._tcp.host; our certificate is then matched as
+				     a server matches a client (sipdance_clientid_verify) */
 	uint16_t lifetime;        /* ExtSupportLifetime in hours (0 = clients must not pin) */
 	unsigned timeout_ms;      /* DNS timeout; 0 = 3000 */
 	unsigned refresh_s;       /* refresh at least this often, seconds (0 = as the TTLs say) */
@@ -224,6 +238,35 @@ SIPDANCE_API int sipdance_chain_policy_parse(const char *s, enum sipdance_chain_
  * already serves a source.
  */
 SIPDANCE_API int sipdance_chain_server_attach(SSL_CTX *ctx, struct sipdance_chain_source *src);
+
+/* ---- Client-shipped chains (docs/client-chain.md) ---- */
+
+/**
+ * Server: ask every TLS 1.3 client of @ctx for its own chain (extension 59,
+ * empty, in the CertificateRequest) and keep what the client's end-entity
+ * CertificateEntry carries for sipdance_chain_shipped(); one in another entry
+ * is ignored. Judging it is the caller's (sipdance_clientid_attach() does it
+ * with the dane_clientid name; sipdance_clientid_verify_chain() otherwise).
+ * 0, EINVAL, ENOMEM; EEXIST when 59 was registered on @ctx by someone else.
+ */
+SIPDANCE_API int sipdance_chain_ask_clients(SSL_CTX *ctx);
+
+/**
+ * Client: when a server asks, ship @src's current chain (with lifetime 0: a
+ * server does not pin clients) in our end-entity CertificateEntry; nothing
+ * once it has expired. @src must outlive @ctx. 0, EINVAL, ENOMEM; EEXIST
+ * when @ctx already ships a source or 59 was registered by someone else.
+ */
+SIPDANCE_API int sipdance_chain_ship(SSL_CTX *ctx, struct sipdance_chain_source *src);
+
+/**
+ * Server: the extension_data the client of @ssl shipped in its end-entity
+ * CertificateEntry (borrowed from @ssl, *len set), or NULL if none.
+ */
+SIPDANCE_API const uint8_t *sipdance_chain_shipped(const SSL *ssl, size_t *len);
+
+/** Client: whether we shipped our chain on @ssl (the server asked, we had one). */
+SIPDANCE_API int sipdance_chain_shipped_ours(const SSL *ssl);
 
 /* The client side: anchor, pins, DANE verifier and policy, shared by
  * connections, also of several threads (the pin store has a lock). */

@@ -222,7 +222,8 @@ sip_records() {
 }
 
 # proxy_zone D ADDR TLS SIP USER: a secure SIP domain D.example with its proxy at ADDR, the proxy's TLSA at
-# the TLS port and at the bare host name (client auth between proxies), and the _user TLSA of USER@D.example.
+# the TLS port and at the bare host name and the domain itself (client auth between proxies: a ClientName
+# sip.D.example or D.example), and the _user TLSA of USER@D.example.
 proxy_zone() {
 	local d=$1 addr=$2 tls=$3 sip=$4 user=$5 spki
 	spki=$(cat "$DIR/certs/sip.$d.example.spki")
@@ -230,6 +231,7 @@ proxy_zone() {
 	sip_records "$d.example." "$addr" "$tls" "$sip" "$spki"
 	echo "sip.$d.example. AAAA ::1"
 	echo "sip.$d.example. TLSA 3 1 1 $spki"
+	echo "$d.example. TLSA 3 1 1 $spki"
 	[ -z "$user" ] || echo "$(user_label "$user")._user.$d.example. TLSA 3 1 1 $(cat "$DIR/certs/$user.spki")"
 }
 
@@ -285,6 +287,8 @@ write_zones() {
 		{
 			zone_head "$z.example."
 			sip_records "$z.example." 127.0.0.2 "$TB_B_TLS_PORT" "$TB_B_SIP_PORT" "$spki_b"
+			# alice's key under expired RRSIGs: a DANCE client chain that has expired
+			[ $z != expired ] || echo "$(user_label alice)._user.$z.example. TLSA 3 1 1 $(cat "$DIR/certs/alice.spki")"
 		} >"$DIR/zones/$z.example.zone"
 	done
 	alias_zone >"$DIR/zones/alias.example.zone"
