@@ -50,6 +50,14 @@ running_pid() {
 	case $cmd in *"$prog"*" -c $dir/$conf ") echo "$pid" ;; *) return 1 ;; esac
 }
 
+# alive PID - our child PID has not exited (it may not have exec'd its program yet, when
+# running_pid would not know it: a start must not take that for an exit)
+alive() {
+	local st
+	st=$({ cat "/proc/$1/stat"; } 2>/dev/null) || return 1
+	case ${st##*) } in Z* | X*) return 1 ;; esac
+}
+
 # stop_one DIR PROG - SIGTERM, wait up to 10 s, then SIGKILL. Succeeds if nothing is running.
 stop_one() {
 	local dir=$1 prog=$2 pid deadline
@@ -398,7 +406,7 @@ wait_ready() {
 	# a bound on a hang (knotd signs in well under a second), times VG_SLOW: a loaded machine
 	deadline=$(($(now_us) + 30000000 * ${VG_SLOW:-1}))
 	while [ "$(now_us)" -lt "$deadline" ]; do
-		running_pid "$DIR" >/dev/null || die "knotd exited; see $DIR/knotd.log"
+		alive "$(cat "$DIR/knotd.pid")" || die "knotd exited; see $DIR/knotd.log"
 		# shellcheck disable=SC2086 # word splitting of the query list is intended
 		if knotc -c "$DIR/knot.conf" -t 1 status >/dev/null 2>&1 && kdig @127.0.0.1 -p "$PORT" +dnssec +norec +time=1 +retry=0 $args 2>/dev/null | awk -v want="$want" -v u="$UNSIGNED" '
 			$3 == "IN" && $4 == "RRSIG" && $5 == "SOA" { signed[$1] = 1 }
@@ -463,7 +471,7 @@ start_unbound() {
 	echo $! >"$DIR/unbound.pid"
 	deadline=$(($(now_us) + 10000000))
 	while [ "$(now_us)" -lt "$deadline" ]; do
-		running_pid "$DIR" unbound >/dev/null || die "unbound exited; see $DIR/unbound.log"
+		alive "$(cat "$DIR/unbound.pid")" || die "unbound exited; see $DIR/unbound.log"
 		if kdig @127.0.0.1 -p "$UPORT" +dnssec +time=1 +retry=0 a.example SOA 2>/dev/null |
 			grep -q '^;; Flags: .* ad' &&
 			kdig @127.0.0.1 -p "$UPORT" +dnssec +time=1 +retry=0 expired.example SOA 2>/dev/null |
