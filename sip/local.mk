@@ -16,7 +16,10 @@ libsdproxy_la_SOURCES = \
 	sip/limits.c \
 	sip/stamp.h \
 	sip/stamp.c \
+	sip/fed_int.h \
 	sip/fed.c \
+	sip/fed_out.c \
+	sip/fed_in.c \
 	sip/stir.h \
 	sip/stir.c \
 	sip/digest.h \
