@@ -309,7 +309,7 @@ sed -i 's/@TP@/TLS/' "$tmp/ping"
 sed -i "s/@LOCAL@/127.0.0.1:5999/; s/@BRANCH@/z9hG4bK-ping/" "$tmp/ping"
 i=0
 while [ $i -lt 5 ]; do
-	timeout 30 "$CLIENT" 127.0.0.2 $b_tls "$TB_CERT_WRONG" "$TB_KEY_WRONG" \
+	timeout $((30 * vg_slow)) "$CLIENT" 127.0.0.2 $b_tls "$TB_CERT_WRONG" "$TB_KEY_WRONG" \
 		"$(openssl rand -hex 28)._user.c.example" "$tmp/ping" >"$tmp/cid$i.out" 2>&1
 	i=$((i + 1))
 done

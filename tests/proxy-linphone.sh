@@ -46,9 +46,9 @@ domain=a.example
 EOF
 	re="user=$2@a.example method=REGISTER rule=digest verdict=(MATCH|CHALLENGE \\(wrong)"
 	n0=$(grep -Ec "$re" "$tmp/A.log")
-	HOME=$home timeout 20 linphonecsh init -c "$home/rc" -d 6 -l "$home/linphone.log" >/dev/null 2>&1
+	HOME=$home timeout $((20 * vg_slow)) linphonecsh init -c "$home/rc" -d 6 -l "$home/linphone.log" >/dev/null 2>&1
 	"$srcdir/tests/wait-for.sh" -n $((n0 + 1)) "$tmp/A.log" "$re" 10 >/dev/null 2>&1
-	HOME=$home timeout 10 linphonecsh exit >/dev/null 2>&1
+	HOME=$home timeout $((10 * vg_slow)) linphonecsh exit >/dev/null 2>&1
 	"$srcdir/tests/wait-for.sh" "$home/linphone.log" "Destroying core" 10 >/dev/null 2>&1
 }
 
