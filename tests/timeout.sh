@@ -19,6 +19,11 @@ esac
 rc=$?
 runs=$(ls "$VG_DIR" | grep -c '^vg-.*\.log$')
 done_=$(grep -l '== ERROR SUMMARY: ' "$VG_DIR"/vg-*.log 2>/dev/null | wc -l)
+if grep -l '== FATAL' "$VG_DIR"/vg-*.log >/dev/null 2>&1; then
+	echo "FAIL - valgrind could not run (reports kept in $VG_DIR)"
+	grep -h -A3 '== FATAL' "$VG_DIR"/vg-*.log | head -20 | sed 's/^/#   /'
+	exit 1
+fi
 if grep -l '== ERROR SUMMARY: [1-9]' "$VG_DIR"/vg-*.log >/dev/null 2>&1; then
 	echo "FAIL - valgrind (memcheck): errors or definite leaks (reports kept in $VG_DIR)"
 	grep -h -B60 '== ERROR SUMMARY: [1-9]' "$VG_DIR"/vg-*.log | head -150 | sed 's/^/#   /'
