@@ -19,7 +19,11 @@ libsdcore_la_SOURCES = \
 	src/clientid_dns.c \
 	src/policy.c \
 	src/locate.c \
+	src/dns_int.h \
 	src/dns.c \
+	src/dns_cache.c \
+	src/dns_loop.c \
+	src/dns_diag.c \
 	src/dnssec_int.h \
 	src/dnssec.c \
 	src/dnssec_rr.c \
@@ -28,6 +32,11 @@ libsdcore_la_SOURCES = \
 	src/chain.c \
 	src/chain_fetch.c \
 	src/chain_tls.c
+if NAPTR_WORKAROUND
+libsdcore_la_SOURCES += src/dns_naptr.c
+else
+EXTRA_DIST += src/dns_naptr.c
+endif
 libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
 

@@ -20,7 +20,7 @@ tests_run_tests_SOURCES = \
 tests_run_tests_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(CUNIT_CFLAGS)
 tests_run_tests_LDADD = libsdmedia.la libsdcore.la $(OPENSSL_LIBS) $(SRTP_LIBS) $(CUNIT_LIBS)
 
-TESTS += tests/run-tests tests/headers.sh tests/cli-tlsa.sh tests/check-live.sh tests/media-ua.sh tests/media-baresip.sh
+TESTS += tests/run-tests tests/headers.sh tests/naptr-variant.sh tests/cli-tlsa.sh tests/check-live.sh tests/media-ua.sh tests/media-baresip.sh
 
 # RFC 9102: the CLI offline and against the live testbed, TLS handshakes with the chain.
 check_PROGRAMS += tests/chain-tls
@@ -55,6 +55,7 @@ EXTRA_DIST += \
 	tests/check-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/headers.sh \
+	tests/naptr-variant.sh \
 	tests/media-ua.sh \
 	tests/media-baresip.sh \
 	tests/data/dane.in \
