@@ -462,7 +462,10 @@ int sipdance_dns_answer_tlsa(const struct sipdance_dns_answer *a, struct sipdanc
 /* sipdance_dns_status_str - printable status */
 const char *sipdance_dns_status_str(enum sipdance_dns_status s)
 {
-	static const char *const names[] = { "SECURE", "INSECURE", "BOGUS", "INDETERMINATE" };
+	static const char *const names[] = {
+		[SIPDANCE_DNS_INDETERMINATE] = "INDETERMINATE", [SIPDANCE_DNS_BOGUS] = "BOGUS",
+		[SIPDANCE_DNS_INSECURE] = "INSECURE", [SIPDANCE_DNS_SECURE] = "SECURE",
+	};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
 }
@@ -470,7 +473,10 @@ const char *sipdance_dns_status_str(enum sipdance_dns_status s)
 /* sipdance_dns_rcode_str - printable rcode */
 const char *sipdance_dns_rcode_str(enum sipdance_dns_rcode r)
 {
-	static const char *const names[] = { "FOUND", "NODATA", "NXDOMAIN", "NONE" };
+	static const char *const names[] = {
+		[SIPDANCE_DNS_NONE] = "NONE", [SIPDANCE_DNS_FOUND] = "FOUND",
+		[SIPDANCE_DNS_NODATA] = "NODATA", [SIPDANCE_DNS_NXDOMAIN] = "NXDOMAIN",
+	};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "UNKNOWN";
 }

@@ -55,7 +55,8 @@ struct sipdance_locate {
 	int pending;
 	struct timespec started;
 	int gave_up;            /* max_wait_ms passed: no more lookups */
-	enum sipdance_dns_status srv_status;
+	enum sipdance_dns_status srv_status; /* INDETERMINATE until an answer says otherwise */
+	int srv_seen;           /* NAPTR/SRV answers that counted in srv_status */
 	char srvnames[MAX_SRVNAMES][300];
 	size_t nsrvnames;
 	struct sipdance_target t[MAX_TARGETS];
@@ -87,6 +88,13 @@ static enum sipdance_dns_status worst(enum sipdance_dns_status a, enum sipdance_
 				    [SIPDANCE_DNS_INDETERMINATE] = 2, [SIPDANCE_DNS_BOGUS] = 3 };
 
 	return rank[b] > rank[a] ? b : a;
+}
+
+/* note_srv - one more NAPTR/SRV answer of status @st: the chain is the worst of
+ * those seen, and stays INDETERMINATE while none is */
+static void note_srv(struct sipdance_locate *loc, enum sipdance_dns_status st)
+{
+	loc->srv_status = loc->srv_seen++ ? worst(loc->srv_status, st) : st;
 }
 
 /* set_why - the first explanation of a failure wins; with an answer,
@@ -242,12 +250,8 @@ static struct sipdance_target *add_target(struct sipdance_locate *loc, const cha
 	snprintf(t->base_domain, sizeof(t->base_domain), "%s", host);
 	t->port = port;
 	t->transport = SIPDANCE_TP_TLS;
-	t->addr_status = SIPDANCE_DNS_SECURE;
-	t->tlsa_status = SIPDANCE_DNS_INDETERMINATE;
-	t->tlsa_rcode = SIPDANCE_DNS_NONE;
-	loc->ts[loc->nt] = (struct tstate){ .from_srv = from_srv,
-					    .a_status = SIPDANCE_DNS_SECURE,
-					    .aaaa_status = SIPDANCE_DNS_SECURE };
+	/* every status starts INDETERMINATE (zero) and only an answer raises it */
+	loc->ts[loc->nt] = (struct tstate){ .from_srv = from_srv };
 	loc->nt++;
 	return t;
 }
@@ -307,7 +311,7 @@ static void on_naptr(struct sipdance_locate *loc, const struct sipdance_dns_answ
 	 */
 	if (st == SIPDANCE_DNS_BOGUS || st == SIPDANCE_DNS_INDETERMINATE) {
 		set_why(loc, a, "NAPTR %s", loc->domain);
-		loc->srv_status = st;
+		note_srv(loc, st);
 		return;
 	}
 	if (sipdance_dns_answer_rcode(a) == SIPDANCE_DNS_FOUND && (v = sorted(a, &n, naptr_cmp))) {
@@ -318,7 +322,7 @@ static void on_naptr(struct sipdance_locate *loc, const struct sipdance_dns_answ
 					 "%s", v[i]->u.naptr.replacement);
 		free(v);
 		if (loc->nsrvnames)
-			loc->srv_status = worst(loc->srv_status, st);
+			note_srv(loc, st);
 	}
 	if (!loc->nsrvnames)
 		snprintf(loc->srvnames[loc->nsrvnames++], sizeof(loc->srvnames[0]), "_sips._tcp.%s",
@@ -333,7 +337,7 @@ static void on_srv(struct sipdance_locate *loc, const struct sipdance_dns_answer
 	size_t n;
 
 	/* Only the first SRV name (in NAPTR order) that answers decides; a failed one taints the chain. */
-	loc->srv_status = worst(loc->srv_status, st);
+	note_srv(loc, st);
 	if (st == SIPDANCE_DNS_BOGUS || st == SIPDANCE_DNS_INDETERMINATE) {
 		set_why(loc, a, "SRV %s", loc->srvnames[index]);
 		return;
@@ -495,8 +499,10 @@ static void advance(struct sipdance_locate *loc)
 	loc->pending++;
 	switch (loc->phase) {
 	case PH_NAPTR:
+		/* a NAPTR answer that failed stops here; no NAPTR at all leaves it to SRV */
 		loc->phase = PH_SRV;
-		if (loc->srv_status == SIPDANCE_DNS_BOGUS || loc->srv_status == SIPDANCE_DNS_INDETERMINATE)
+		if (loc->srv_seen && (loc->srv_status == SIPDANCE_DNS_BOGUS ||
+				      loc->srv_status == SIPDANCE_DNS_INDETERMINATE))
 			loc->phase = PH_DONE;
 		for (size_t i = 0; loc->phase == PH_SRV && i < loc->nsrvnames; i++)
 			lookup(loc, loc->srvnames[i], SIPDANCE_DNS_SRV, (int)i);
@@ -726,6 +732,10 @@ static void numeric_target(struct sipdance_locate *loc)
 	inet_pton(t->addr[0].family, loc->domain, t->addr[0].addr);
 	t->naddr = 1;
 	tlsa_name(t, t->host);
+	/* no DNS step to judge: the chain is vacuous, and without a TLSA lookup
+	 * the policy falls back (PKIX, or refuses under dane=required) */
+	loc->srv_status = t->addr_status = SIPDANCE_DNS_SECURE;
+	loc->srv_seen = 1;
 	loc->phase = PH_DONE;
 }
 
@@ -747,7 +757,6 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 	loc->conf = *conf;
 	loc->cb = cb;
 	loc->arg = arg;
-	loc->srv_status = SIPDANCE_DNS_SECURE;
 	clock_gettime(CLOCK_MONOTONIC, &loc->started);
 	if ((err = parse_uri(loc, uri, why))) {
 		free(loc);
@@ -758,8 +767,11 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 	loc->pending = 1;
 	if (loc->numeric)
 		numeric_target(loc);
-	else if (loc->port) /* explicit port: no NAPTR, no SRV (RFC 3263 §4.2) */
+	else if (loc->port) { /* explicit port: no NAPTR, no SRV (RFC 3263 §4.2), nothing to judge */
 		loc->phase = PH_SRV;
+		loc->srv_status = SIPDANCE_DNS_SECURE;
+		loc->srv_seen = 1;
+	}
 	else
 		lookup(loc, loc->domain, SIPDANCE_DNS_NAPTR, 0);
 	if (--loc->pending == 0)

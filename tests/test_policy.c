@@ -94,6 +94,11 @@ static void reasons(void)
 	in = (struct sipdance_policy_input){ REQ, S, S, 1, S, NODATA, 0, 1 };
 	sipdance_policy_decide(&in, &d);
 	CU_ASSERT_STRING_EQUAL(d.reason, "dane=required and no TLSA record (validated denial of existence)");
+	/* nothing said about the lookups (a zeroed input): refused, never a fallback */
+	in = (struct sipdance_policy_input){ .mode = OPP, .have_ca = 1 };
+	sipdance_policy_decide(&in, &d);
+	CU_ASSERT_EQUAL(d.action, SIPDANCE_ACT_REFUSE);
+	CU_ASSERT_STRING_EQUAL(d.reason, "NAPTR/SRV lookup is INDETERMINATE");
 }
 
 /* modes - default, overrides, names */

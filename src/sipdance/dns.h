@@ -33,21 +33,21 @@ enum sipdance_dns_type {
 /*
  * DNSSEC status of an answer (RFC 4035 §4.3). INDETERMINATE covers every
  * answer that could not be had (timeout, SERVFAIL, refused, network error):
- * it is never "insecure".
+ * it is never "insecure". It is zero: a status nobody set fails closed.
  */
 enum sipdance_dns_status {
-	SIPDANCE_DNS_SECURE,
-	SIPDANCE_DNS_INSECURE,
-	SIPDANCE_DNS_BOGUS,
 	SIPDANCE_DNS_INDETERMINATE,
+	SIPDANCE_DNS_BOGUS,
+	SIPDANCE_DNS_INSECURE,
+	SIPDANCE_DNS_SECURE,
 };
 
-/* What the answer says exists. */
+/* What the answer says exists; zero, NONE, claims nothing. */
 enum sipdance_dns_rcode {
+	SIPDANCE_DNS_NONE,     /* no answer at all (status INDETERMINATE or BOGUS) */
 	SIPDANCE_DNS_FOUND,    /* records of the asked type */
 	SIPDANCE_DNS_NODATA,   /* the name exists, the type does not */
 	SIPDANCE_DNS_NXDOMAIN, /* the name does not exist */
-	SIPDANCE_DNS_NONE,     /* no answer at all (status INDETERMINATE or BOGUS) */
 };
 
 /*

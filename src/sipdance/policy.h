@@ -37,7 +37,8 @@ enum sipdance_action {
 struct sipdance_policy_input {
 	enum sipdance_dane_mode mode;
 	enum sipdance_dns_status srv_status;  /* the NAPTR/SRV steps (worst of them); SECURE if none taken
-	                                         because the URI named the host (its address then decides) */
+	                                         because the URI named the host (its address then decides);
+	                                         every status left zero is INDETERMINATE: refused */
 	enum sipdance_dns_status addr_status; /* A/AAAA of the target (worst of the CNAME chain) */
 	int tlsa_looked_up;                   /* 0 when an earlier step was not secure */
 	enum sipdance_dns_status tlsa_status;
