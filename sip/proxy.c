@@ -1195,7 +1195,6 @@ void px_proxy_reload(struct px_proxy *px)
 
 	px_auth_reload(px->auth);
 	px_fed_flush(px->fed);
-	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
 	/* the files are read once: what is checked is what is served */
 	if (px->conf->cert && px->conf->key &&
 	    (px_hook_read_cert(px->conf->cert, px->conf->key, &cert, &key, why, sizeof(why)) ||
@@ -1208,6 +1207,8 @@ void px_proxy_reload(struct px_proxy *px)
 		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: certificates reloaded");
 	sk_X509_pop_free(cert, X509_free);
 	EVP_PKEY_free(key);
+	/* last: tests (and operators) read this line as "the reload is done" */
+	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
 	px_stir_flush(px->stir);
 }
 
