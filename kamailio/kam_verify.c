@@ -78,7 +78,7 @@ static void result_clear(struct kv_result *r, const char *name)
 /* kv_check_conf - everything the parameters must say before any process starts */
 int kv_check_conf(const struct kv_conf *conf, const char **why)
 {
-	enum sipdance_dane_mode m;
+	enum sipdance_policy_mode m;
 
 	if (!conf->resolver || !*conf->resolver)
 		return *why = "modparam resolver is required (ADDR[@PORT] of a DNS server)", EINVAL;
@@ -102,7 +102,7 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 {
 	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
 					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size };
-	enum sipdance_dane_mode mode = SIPDANCE_MODE_OPPORTUNISTIC;
+	enum sipdance_policy_mode mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	struct kv *kv;
 	int err;
 
@@ -133,7 +133,7 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 	for (size_t i = 0; i < conf->ndomain_policy; i++) {
 		const char *s = conf->domain_policy[i], *eq = strchr(s, '=');
 		char domain[256];
-		enum sipdance_dane_mode m;
+		enum sipdance_policy_mode m;
 
 		snprintf(domain, sizeof(domain), "%.*s", (int)(eq - s), s);
 		sipdance_policy_mode_parse(eq + 1, &m);
@@ -261,7 +261,7 @@ int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
 
 		if (t->decision.action == SIPDANCE_ACT_REFUSE)
 			continue;
-		set_str(r->action, sizeof(r->action), sipdance_action_str(t->decision.action));
+		set_str(r->action, sizeof(r->action), sipdance_policy_action_str(t->decision.action));
 		set_str(r->rule, sizeof(r->rule), t->decision.rule);
 		set_target(r, t);
 		kv_fail(r, r->action, "%s: %s", r->target, t->decision.reason);
@@ -295,7 +295,7 @@ int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, str
 
 		if (t->decision.action == SIPDANCE_ACT_REFUSE)
 			continue;
-		if (sipdance_target_verify(kv->dane, t, chain, &v)) {
+		if (sipdance_locate_target_verify(kv->dane, t, chain, &v)) {
 			v.result = SIPDANCE_INDETERMINATE;
 			snprintf(v.reason, sizeof(v.reason), "verification error");
 		}
@@ -311,7 +311,7 @@ int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, str
 		sipdance_locate_free(loc);
 		return -1;
 	}
-	set_str(r->action, sizeof(r->action), sipdance_action_str(ft->decision.action));
+	set_str(r->action, sizeof(r->action), sipdance_policy_action_str(ft->decision.action));
 	set_str(r->rule, sizeof(r->rule), ft->decision.rule);
 	set_target(r, ft);
 	kv_fail(r, sipdance_result_str(first.result), "%s: %s", domain, first.reason);

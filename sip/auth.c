@@ -644,7 +644,7 @@ static int is_numeric(const char *host)
 
 /* from_tn - the canonical telephone number of @url (its user part
  * percent-decoded), or "" */
-static void from_tn(const url_t *url, char tn[SIPDANCE_STIR_MAX_TN])
+static void from_tn(const url_t *url, char tn[SIPDANCE_PASSPORT_MAX_TN])
 {
 	char buf[600], user[256];
 	size_t n;
@@ -652,7 +652,7 @@ static void from_tn(const url_t *url, char tn[SIPDANCE_STIR_MAX_TN])
 	tn[0] = '\0';
 	if (url->url_type == url_tel) {
 		if (url->url_host && snprintf(buf, sizeof(buf), "tel:%s", url->url_host) < (int)sizeof(buf))
-			sipdance_stir_tn(buf, tn, NULL);
+			sipdance_passport_tn(buf, tn, NULL);
 		return;
 	}
 	if (!url->url_user || strlen(url->url_user) >= sizeof(user))
@@ -660,7 +660,7 @@ static void from_tn(const url_t *url, char tn[SIPDANCE_STIR_MAX_TN])
 	n = url_unescape_to(user, url->url_user, sizeof(user) - 1);
 	user[n] = '\0';
 	if (strlen(user) == n && snprintf(buf, sizeof(buf), "sip:%s@x", user) < (int)sizeof(buf) &&
-	    sipdance_stir_tn(buf, tn, NULL))
+	    sipdance_passport_tn(buf, tn, NULL))
 		tn[0] = '\0';
 }
 
@@ -697,7 +697,7 @@ static void identity(struct px_auth *a, const sip_t *sip, const struct sockaddr 
 	const char *which = reg ? "To" : "From", *rule = !strncmp(how, "Digest", 6) ? "digest" :
 		"dane-clientid";
 	const struct px_user *owner;
-	char addr[300] = "", tn[SIPDANCE_STIR_MAX_TN] = "", shown[300];
+	char addr[300] = "", tn[SIPDANCE_PASSPORT_MAX_TN] = "", shown[300];
 
 	/*
 	 * The cases (the user authenticated as @uaor):
@@ -883,7 +883,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 		return;
 	}
 	if ((n = trusted(a, peer))) {
-		char tn[SIPDANCE_STIR_MAX_TN];
+		char tn[SIPDANCE_PASSPORT_MAX_TN];
 
 		from_tn(from, tn);
 		r->origin = PX_ORIGIN_TRUSTED;
@@ -936,7 +936,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 void px_auth_reply(struct px_auth *a, nta_incoming_t *irq, const sip_t *sip,
 		   const struct sockaddr *peer, const struct px_auth_result *r)
 {
-	char nonce[NONCE_HEX + 1], c[2][300], reason[200], aor[300], tn[SIPDANCE_STIR_MAX_TN];
+	char nonce[NONCE_HEX + 1], c[2][300], reason[200], aor[300], tn[SIPDANCE_PASSPORT_MAX_TN];
 	const struct px_user *u = NULL;
 	const url_t *who = r->status == 401 ? sip->sip_to->a_url : sip->sip_from->a_url;
 	int www = r->status == 401;

@@ -322,7 +322,7 @@ int px_conf_parse(struct px_conf *c, su_home_t *home, int argc, char **argv,
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->dane_mode = SIPDANCE_MODE_OPPORTUNISTIC;
+	c->dane_mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	c->log_level = SIPDANCE_LOG_INFO;
 	c->handshake_timeout_ms = 2000;
 	c->max_expires = 3600;

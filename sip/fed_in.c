@@ -189,7 +189,7 @@ static int rule_server_tlsa(struct px_fedreq *r, const char **rule, struct sipda
 			snprintf(why, size, "%s (%s)", t->decision.reason, *rule);
 			continue;
 		}
-		if (sipdance_target_verify(r->fed->dane, t, r->chain, v) == 0 &&
+		if (sipdance_locate_target_verify(r->fed->dane, t, r->chain, v) == 0 &&
 		    v->result == SIPDANCE_MATCH)
 			return 1;
 		snprintf(why, size, "%s", v->reason);

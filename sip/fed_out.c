@@ -42,7 +42,7 @@ static int target_verify(void *arg, STACK_OF(X509) *chain, struct sipdance_verdi
 
 	sk_X509_pop_free(c->chain, X509_free);
 	c->chain = X509_chain_up_ref(chain);
-	return sipdance_target_verify(c->fed->dane, c->target, chain, v);
+	return sipdance_locate_target_verify(c->fed->dane, c->target, chain, v);
 }
 
 /* conn_later - continue a connection's completion outside OpenSSL's callbacks */

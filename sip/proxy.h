@@ -53,7 +53,7 @@ struct px_conf {
 	const char *cert, *key;
 	const char *trust_anchor;
 	const char *resolver;
-	enum sipdance_dane_mode dane_mode;
+	enum sipdance_policy_mode dane_mode;
 	const char *ca_file;
 	struct { const char *aor, *contact; } location[PX_MAX_LOCATION];
 	size_t nlocation;

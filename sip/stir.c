@@ -45,7 +45,7 @@ struct px_stirq {
 	sip_t *sip;
 	px_stir_fn *fn;
 	void *arg;
-	char orig[SIPDANCE_STIR_MAX_TN], dest[SIPDANCE_STIR_MAX_TN];
+	char orig[SIPDANCE_PASSPORT_MAX_TN], dest[SIPDANCE_PASSPORT_MAX_TN];
 };
 
 /* modes - "verify", "sign", "verify,sign" (either order) or "off": 0 or -1 */
@@ -228,7 +228,7 @@ static int is_initial_invite(const sip_t *sip)
 }
 
 /* uri_tn - the canonical number of an address's URI: 0, or -1 if it is none */
-static int uri_tn(const sip_addr_t *a, char tn[SIPDANCE_STIR_MAX_TN])
+static int uri_tn(const sip_addr_t *a, char tn[SIPDANCE_PASSPORT_MAX_TN])
 {
 	char buf[600];
 	isize_t n = url_e(buf, sizeof(buf), a->a_url);
@@ -236,7 +236,7 @@ static int uri_tn(const sip_addr_t *a, char tn[SIPDANCE_STIR_MAX_TN])
 	if (n <= 0 || (size_t)n >= sizeof(buf))
 		return -1;
 	buf[n] = '\0';
-	return sipdance_stir_tn(buf, tn, NULL) ? -1 : 0;
+	return sipdance_passport_tn(buf, tn, NULL) ? -1 : 0;
 }
 
 /* is_local - the caller claims our domain */
@@ -336,7 +336,7 @@ int px_stir_ingress(struct px_stir *s, msg_t *msg, sip_t *sip, int ours, struct 
 		    px_stir_fn *fn, void *arg)
 {
 	const char *ids[MAX_IDENT], *fps[MAX_FP];
-	char fpbuf[MAX_FP][256], from[SIPDANCE_STIR_MAX_TN], f[600], t[600];
+	char fpbuf[MAX_FP][256], from[SIPDANCE_PASSPORT_MAX_TN], f[600], t[600];
 	struct sipdance_stir_request req = { 0 };
 	struct px_stirq *q;
 	isize_t nf, nt;
@@ -399,7 +399,7 @@ void px_stir_cancel(struct px_stirq *q)
 void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip, char attest)
 {
 	const char *ids[1], *fps[MAX_FP], *why = "";
-	char fpbuf[MAX_FP][256], value[SIPDANCE_STIR_MAX_TOKEN + SIPDANCE_STIR_MAX_URL + 80];
+	char fpbuf[MAX_FP][256], value[SIPDANCE_PASSPORT_MAX_TOKEN + SIPDANCE_PASSPORT_MAX_URL + 80];
 	struct sipdance_passport pp = { 0 };
 	msg_header_t *h;
 	size_t nfp;
@@ -449,17 +449,17 @@ void px_stir_egress(struct px_stir *s, msg_t *msg, sip_t *sip, char attest)
 	}
 	nfp = fingerprints(sip, fpbuf, fps);
 	for (size_t i = 0; i < nfp; i++) {
-		struct sipdance_mky m;
+		struct sipdance_passport_mky m;
 		size_t j = 0;
 
-		if (sipdance_stir_mky(fps[i], &m, &why)) {
+		if (sipdance_passport_mky_parse(fps[i], &m, &why)) {
 			px_log(SIPDANCE_LOG_WARN, "stir", "sign orig=%s: SDP fingerprint unusable (%s), "
 			       "not signed", pp.orig, why);
 			return;
 		}
 		while (j < pp.nmky && (strcmp(m.alg, pp.mky[j].alg) || strcmp(m.dig, pp.mky[j].dig)))
 			j++;
-		if (j == pp.nmky && pp.nmky < SIPDANCE_STIR_MAX_MKY)
+		if (j == pp.nmky && pp.nmky < SIPDANCE_PASSPORT_MAX_MKY)
 			pp.mky[pp.nmky++] = m;
 	}
 	if ((err = sipdance_stir_sign(s->signer, &pp, value, sizeof(value) - 10, &why))) {

@@ -148,8 +148,8 @@ static int san_names_match(X509 *cert, const char *domain)
 	return -1;
 }
 
-/* sipdance_cert_has_domain - RFC 5922 §7.1 domain identity check */
-int sipdance_cert_has_domain(X509 *cert, const char *domain)
+/* sipdance_dane_cert_has_domain - RFC 5922 §7.1 domain identity check */
+int sipdance_dane_cert_has_domain(X509 *cert, const char *domain)
 {
 	char cn[256];
 	int r;
@@ -168,7 +168,7 @@ int sipdance_cert_has_domain(X509 *cert, const char *domain)
 static int names_ok(X509 *leaf, const struct sipdance_dane_params *p, const char **matched)
 {
 	for (size_t i = 0; p && i < p->nnames; i++) {
-		if (sipdance_cert_has_domain(leaf, p->names[i])) {
+		if (sipdance_dane_cert_has_domain(leaf, p->names[i])) {
 			*matched = p->names[i];
 			return 1;
 		}
@@ -303,8 +303,8 @@ out:
 	return err;
 }
 
-/* sipdance_pkix_verify - RFC 5922 PKIX: chain to the CA file's roots, then names */
-int sipdance_pkix_verify(const struct sipdance_dane *d, STACK_OF(X509) *chain,
+/* sipdance_dane_pkix_verify - RFC 5922 PKIX: chain to the CA file's roots, then names */
+int sipdance_dane_pkix_verify(const struct sipdance_dane *d, STACK_OF(X509) *chain,
 			 const struct sipdance_dane_params *p, struct sipdance_verdict *v)
 {
 	const char *name = NULL;

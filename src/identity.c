@@ -80,7 +80,7 @@ static int set_param(struct sipdance_identity *id, const char *name, size_t nl, 
 			return sd_fail(why, "duplicate info parameter", EINVAL);
 		if (!bracketed)
 			return sd_fail(why, "info parameter is not <URI>", EINVAL);
-		if (vl > SIPDANCE_STIR_MAX_URL)
+		if (vl > SIPDANCE_PASSPORT_MAX_URL)
 			return sd_fail(why, "info URI too long", EMSGSIZE);
 		if (!colon || colon == vs || memchr(vs, ' ', vl) || memchr(vs, '\0', vl))
 			return sd_fail(why, "info is not an absolute URI", EINVAL);
@@ -129,7 +129,7 @@ int sipdance_identity_parse(struct sipdance_identity *id, const char *value, siz
 	dlen = (size_t)(d - p);
 	if (dlen == 0)
 		return sd_fail(why, "Identity value has no PASSporT", EINVAL);
-	if (dlen > SIPDANCE_STIR_MAX_TOKEN)
+	if (dlen > SIPDANCE_PASSPORT_MAX_TOKEN)
 		return sd_fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
 	first_dot = memchr(p, '.', dlen);
 	second_dot = first_dot ? memchr(first_dot + 1, '.', (size_t)(d - first_dot - 1)) : NULL;

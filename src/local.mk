@@ -53,6 +53,9 @@ sipdanceinclude_HEADERS = \
 	src/sipdance/loop.h \
 	src/sipdance/tlsa.h \
 	src/sipdance/dane.h \
+	src/sipdance/passport.h \
+	src/sipdance/identity.h \
+	src/sipdance/x5u.h \
 	src/sipdance/stir.h \
 	src/sipdance/sdp.h \
 	src/sipdance/clientid.h \

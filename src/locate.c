@@ -50,7 +50,7 @@ struct sipdance_locate {
 	char domain[256];
 	uint16_t port;          /* explicit port, 0 if none */
 	int numeric;            /* the host is an IP literal */
-	enum sipdance_dane_mode mode;
+	enum sipdance_policy_mode mode;
 	enum phase phase;
 	int pending;
 	struct timespec started;
@@ -762,7 +762,7 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 		free(loc);
 		return err;
 	}
-	loc->mode = sipdance_policy_mode(conf->policy, loc->domain);
+	loc->mode = sipdance_policy_get(conf->policy, loc->domain);
 	*out = loc;
 	loc->pending = 1;
 	if (loc->numeric)
@@ -832,7 +832,7 @@ void sipdance_locate_free(struct sipdance_locate *loc)
 }
 
 const char *sipdance_locate_domain(const struct sipdance_locate *loc) { return loc->domain; }
-enum sipdance_dane_mode sipdance_locate_mode(const struct sipdance_locate *loc) { return loc->mode; }
+enum sipdance_policy_mode sipdance_locate_mode(const struct sipdance_locate *loc) { return loc->mode; }
 size_t sipdance_locate_count(const struct sipdance_locate *loc) { return loc->nt; }
 size_t sipdance_locate_step_count(const struct sipdance_locate *loc) { return loc->nsteps; }
 const char *sipdance_locate_why(const struct sipdance_locate *loc) { return loc->why; }
@@ -847,15 +847,15 @@ const struct sipdance_locate_step *sipdance_locate_step(const struct sipdance_lo
 	return i < loc->nsteps ? &loc->steps[i] : NULL;
 }
 
-const char *sipdance_transport_str(enum sipdance_transport t)
+const char *sipdance_locate_transport_str(enum sipdance_transport t)
 {
 	static const char *const names[] = { "udp", "tcp", "tls" };
 
 	return t <= SIPDANCE_TP_TLS ? names[t] : "unknown";
 }
 
-/* sipdance_target_verify - authenticate a peer chain for one target */
-int sipdance_target_verify(const struct sipdance_dane *d, const struct sipdance_target *target,
+/* sipdance_locate_target_verify - authenticate a peer chain for one target */
+int sipdance_locate_target_verify(const struct sipdance_dane *d, const struct sipdance_target *target,
 			   STACK_OF(X509) *chain, struct sipdance_verdict *v)
 {
 	struct sipdance_dane_params p = { .names = target ? target->refids : NULL,
@@ -874,7 +874,7 @@ int sipdance_target_verify(const struct sipdance_dane *d, const struct sipdance_
 		return sipdance_dane_verify(d, target->tlsa, chain, &p, v);
 	case SIPDANCE_ACT_PKIX:
 		p.nnames = 1; /* RFC 5922: the SIP domain only */
-		return sipdance_pkix_verify(d, chain, &p, v);
+		return sipdance_dane_pkix_verify(d, chain, &p, v);
 	case SIPDANCE_ACT_REFUSE:
 		break;
 	}
@@ -903,7 +903,7 @@ int sipdance_locate_verify(const struct sipdance_locate *loc, const struct sipda
 	for (size_t i = 0; i < loc->nt; i++) {
 		int refuse = loc->t[i].decision.action == SIPDANCE_ACT_REFUSE;
 
-		if ((err = sipdance_target_verify(d, &loc->t[i], chain, v)))
+		if ((err = sipdance_locate_target_verify(d, &loc->t[i], chain, v)))
 			return err;
 		if (v->result == SIPDANCE_MATCH) {
 			if (index)

@@ -96,7 +96,7 @@ static int canonical_tn(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= SIPDANCE_STIR_MAX_TN)
+	if (n == 0 || n >= SIPDANCE_PASSPORT_MAX_TN)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!tn_char((unsigned char)s[i]))
@@ -104,8 +104,8 @@ static int canonical_tn(const char *s)
 	return 1;
 }
 
-/* sipdance_stir_tn - canonical TN of a tel:/sip: URI, name-addr or bare number */
-int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char **why)
+/* sipdance_passport_tn - canonical TN of a tel:/sip: URI, name-addr or bare number */
+int sipdance_passport_tn(const char *uri, char out[SIPDANCE_PASSPORT_MAX_TN], const char **why)
 {
 	const char *p, *end, *user, *uend, *lt;
 	size_t n = 0;
@@ -162,7 +162,7 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 			continue;
 		if (!tn_char(c))
 			return sd_fail(why, "not a telephone number", EINVAL);
-		if (n == SIPDANCE_STIR_MAX_TN - 1) {
+		if (n == SIPDANCE_PASSPORT_MAX_TN - 1) {
 			out[0] = '\0';
 			return sd_fail(why, "telephone number longer than 15 digits", EINVAL);
 		}
@@ -174,8 +174,8 @@ int sipdance_stir_tn(const char *uri, char out[SIPDANCE_STIR_MAX_TN], const char
 	return 0;
 }
 
-/* sipdance_stir_mky - mky entry of "hash-func fingerprint" (RFC 8122 syntax) */
-int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const char **why)
+/* sipdance_passport_mky_parse - mky entry of "hash-func fingerprint" (RFC 8122 syntax) */
+int sipdance_passport_mky_parse(const char *fingerprint, struct sipdance_passport_mky *out, const char **why)
 {
 	const char *p, *hex;
 	size_t alen, n = 0;
@@ -220,7 +220,7 @@ int sipdance_stir_mky(const char *fingerprint, struct sipdance_mky *out, const c
 }
 
 /* sd_mky_equal - same hash name (any case) and same bytes (any case, colons or not) */
-int sd_mky_equal(const struct sipdance_mky *a, const struct sipdance_mky *b)
+int sd_mky_equal(const struct sipdance_passport_mky *a, const struct sipdance_passport_mky *b)
 {
 	const char *p = a->dig, *q = b->dig;
 
@@ -241,7 +241,7 @@ int sd_mky_equal(const struct sipdance_mky *a, const struct sipdance_mky *b)
 /* mky_cmp - qsort order of RFC 8225 §5.2.2: by alg, then by dig */
 static int mky_cmp(const void *a, const void *b)
 {
-	const struct sipdance_mky *x = a, *y = b;
+	const struct sipdance_passport_mky *x = a, *y = b;
 	int c = strcmp(x->alg, y->alg);
 
 	return c ? c : strcmp(x->dig, y->dig);
@@ -272,12 +272,12 @@ char *sd_passport_header_json(const struct sipdance_passport *pp)
 /* sd_passport_claims_json - the claims in deterministic form, mky sorted */
 char *sd_passport_claims_json(const struct sipdance_passport *pp)
 {
-	struct sipdance_mky mky[SIPDANCE_STIR_MAX_MKY];
+	struct sipdance_passport_mky mky[SIPDANCE_PASSPORT_MAX_MKY];
 	json_t *c = json_object(), *dest = json_array(), *m = json_array();
 	int bad = !c || !dest || !m;
-	size_t nmky = pp->nmky < SIPDANCE_STIR_MAX_MKY ? pp->nmky : SIPDANCE_STIR_MAX_MKY;
+	size_t nmky = pp->nmky < SIPDANCE_PASSPORT_MAX_MKY ? pp->nmky : SIPDANCE_PASSPORT_MAX_MKY;
 
-	for (size_t i = 0; !bad && i < pp->ndest && i < SIPDANCE_STIR_MAX_DEST; i++)
+	for (size_t i = 0; !bad && i < pp->ndest && i < SIPDANCE_PASSPORT_MAX_DEST; i++)
 		bad |= json_array_append_new(dest, json_string(pp->dest[i]));
 	memcpy(mky, pp->mky, nmky * sizeof(*mky));
 	qsort(mky, nmky, sizeof(*mky), mky_cmp);
@@ -431,7 +431,7 @@ int sd_passport_sign(EVP_PKEY *key, const struct sipdance_passport *pp, char *ou
 	need = (hl + 2) / 3 * 4 + 1 + (cl + 2) / 3 * 4 + 1 + 88;
 	if (!p256(key))
 		err = sd_fail(why, "signing key is not an EC P-256 key", EINVAL);
-	else if (size < need || need > SIPDANCE_STIR_MAX_TOKEN + 1)
+	else if (size < need || need > SIPDANCE_PASSPORT_MAX_TOKEN + 1)
 		err = sd_fail(why, "PASSporT too long", EMSGSIZE);
 	if (!err) {
 		sd_b64url_encode((const uint8_t *)h, hl, out);
@@ -478,7 +478,7 @@ static const char *get_tn(json_t *claims, const char *name, char *buf, int requi
 		return json_object_get(o, "uri") ? (k ? "div.uri not supported (telephone numbers only)"
 						      : "orig.uri not supported (telephone numbers only)")
 						 : (k ? "div.tn missing" : "orig.tn missing");
-	if (get_str(o, "tn", buf, SIPDANCE_STIR_MAX_TN) < 0 || !canonical_tn(buf)) {
+	if (get_str(o, "tn", buf, SIPDANCE_PASSPORT_MAX_TN) < 0 || !canonical_tn(buf)) {
 		buf[0] = '\0';
 		return k ? "div.tn is not a canonical telephone number"
 			 : "orig.tn is not a canonical telephone number";
@@ -516,7 +516,7 @@ static const char *decode_mky(struct sipdance_passport *pp, json_t *m)
 
 	if (!m)
 		return NULL;
-	if (!json_is_array(m) || json_array_size(m) == 0 || json_array_size(m) > SIPDANCE_STIR_MAX_MKY)
+	if (!json_is_array(m) || json_array_size(m) == 0 || json_array_size(m) > SIPDANCE_PASSPORT_MAX_MKY)
 		return "mky is not an array of 1-8 entries";
 	json_array_foreach(m, i, e) {
 		char alg[16], dig[200], fp[220];
@@ -525,7 +525,7 @@ static const char *decode_mky(struct sipdance_passport *pp, json_t *m)
 		    get_str(e, "dig", dig, sizeof(dig)) <= 0)
 			return "mky entry is not {\"alg\":..,\"dig\":..}";
 		snprintf(fp, sizeof(fp), "%s %s", alg, dig);
-		if (sipdance_stir_mky(fp, &pp->mky[i], NULL))
+		if (sipdance_passport_mky_parse(fp, &pp->mky[i], NULL))
 			return "mky entry is not a fingerprint";
 	}
 	pp->nmky = json_array_size(m);
@@ -554,10 +554,10 @@ static const char *decode_claims(struct sipdance_passport *pp, json_t *c)
 	if (!t)
 		return json_object_get(d, "uri") ? "dest.uri not supported (telephone numbers only)"
 						 : "dest.tn missing";
-	if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > SIPDANCE_STIR_MAX_DEST)
+	if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > SIPDANCE_PASSPORT_MAX_DEST)
 		return "dest.tn is not an array of 1-8 numbers";
 	json_array_foreach(t, i, e) {
-		if (!json_is_string(e) || json_string_length(e) >= SIPDANCE_STIR_MAX_TN ||
+		if (!json_is_string(e) || json_string_length(e) >= SIPDANCE_PASSPORT_MAX_TN ||
 		    !canonical_tn(json_string_value(e)))
 			return "dest.tn entry is not a canonical telephone number";
 		strcpy(pp->dest[i], json_string_value(e));
@@ -580,7 +580,7 @@ static const char *decode_claims(struct sipdance_passport *pp, json_t *c)
 /* parse_json - base64url part to a JSON value; duplicate keys rejected */
 static json_t *parse_json(const char *b64, size_t len)
 {
-	uint8_t buf[SIPDANCE_STIR_MAX_TOKEN];
+	uint8_t buf[SIPDANCE_PASSPORT_MAX_TOKEN];
 	size_t n;
 
 	if (sd_b64url_decode(b64, len, buf, sizeof(buf), &n))
@@ -598,7 +598,7 @@ int sipdance_passport_decode(struct sipdance_passport *pp, const char *jws, size
 	if (!pp || !jws)
 		return sd_fail(why, "no input", EINVAL);
 	memset(pp, 0, sizeof(*pp));
-	if (len > SIPDANCE_STIR_MAX_TOKEN)
+	if (len > SIPDANCE_PASSPORT_MAX_TOKEN)
 		return sd_fail(why, "PASSporT longer than 4096 bytes", EMSGSIZE);
 	d1 = memchr(jws, '.', len);
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;

@@ -15,11 +15,11 @@
 
 struct rule {
 	char *domain;
-	enum sipdance_dane_mode mode;
+	enum sipdance_policy_mode mode;
 };
 
 struct sipdance_policy {
-	enum sipdance_dane_mode dflt;
+	enum sipdance_policy_mode dflt;
 	struct rule *rules;
 	size_t n;
 };
@@ -46,7 +46,7 @@ decide(struct sipdance_policy_decision *out, enum sipdance_action a, enum sipdan
 static void fallback(const struct sipdance_policy_input *in, struct sipdance_policy_decision *out,
 		     enum sipdance_result r, const char *rule, const char *why)
 {
-	if (in->mode == SIPDANCE_MODE_REQUIRED)
+	if (in->mode == SIPDANCE_POLICY_REQUIRED)
 		decide(out, SIPDANCE_ACT_REFUSE, r, "dane-required", "dane=required and %s", why);
 	else if (!in->have_ca)
 		decide(out, SIPDANCE_ACT_REFUSE, r, "no-ca-file",
@@ -83,7 +83,7 @@ void sipdance_policy_decide(const struct sipdance_policy_input *in,
 	 *     fallback to PKIX like a denial (required refuses). RFC 7672 would send
 	 *     unauthenticated TLS here; a SIP federation never does.
 	 */
-	if (in->mode == SIPDANCE_MODE_OFF) {
+	if (in->mode == SIPDANCE_POLICY_OFF) {
 		fallback(in, out, SIPDANCE_UNUSABLE, "dane-off", "dane=off");
 		return;
 	}
@@ -132,9 +132,9 @@ void sipdance_policy_decide(const struct sipdance_policy_input *in,
 }
 
 /* sipdance_policy_alloc - default mode, no overrides */
-int sipdance_policy_alloc(struct sipdance_policy **out, enum sipdance_dane_mode default_mode)
+int sipdance_policy_alloc(struct sipdance_policy **out, enum sipdance_policy_mode default_mode)
 {
-	if (!out || default_mode > SIPDANCE_MODE_REQUIRED)
+	if (!out || default_mode > SIPDANCE_POLICY_REQUIRED)
 		return EINVAL;
 	if (!(*out = calloc(1, sizeof(**out))))
 		return ENOMEM;
@@ -177,12 +177,12 @@ static struct rule *find(const struct sipdance_policy *p, const char *domain)
 }
 
 /* sipdance_policy_set - add or replace a domain's mode, keyed on the normalised name */
-int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipdance_dane_mode mode)
+int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipdance_policy_mode mode)
 {
 	struct rule *r, *rules;
 	size_t n;
 
-	if (!p || !domain || !(n = name_len(domain)) || mode > SIPDANCE_MODE_REQUIRED)
+	if (!p || !domain || !(n = name_len(domain)) || mode > SIPDANCE_POLICY_REQUIRED)
 		return EINVAL;
 	if ((r = find(p, domain))) {
 		r->mode = mode;
@@ -197,31 +197,31 @@ int sipdance_policy_set(struct sipdance_policy *p, const char *domain, enum sipd
 	return 0;
 }
 
-/* sipdance_policy_mode - the mode for a domain */
-enum sipdance_dane_mode sipdance_policy_mode(const struct sipdance_policy *p, const char *domain)
+/* sipdance_policy_get - the mode for a domain */
+enum sipdance_policy_mode sipdance_policy_get(const struct sipdance_policy *p, const char *domain)
 {
 	const struct rule *r = p && domain ? find(p, domain) : NULL;
 
-	return r ? r->mode : p ? p->dflt : SIPDANCE_MODE_OPPORTUNISTIC;
+	return r ? r->mode : p ? p->dflt : SIPDANCE_POLICY_OPPORTUNISTIC;
 }
 
 /* sipdance_policy_mode_parse - name to mode */
-int sipdance_policy_mode_parse(const char *s, enum sipdance_dane_mode *mode)
+int sipdance_policy_mode_parse(const char *s, enum sipdance_policy_mode *mode)
 {
 	for (int i = 0; s && i < 3; i++)
 		if (!strcmp(s, mode_names[i])) {
-			*mode = (enum sipdance_dane_mode)i;
+			*mode = (enum sipdance_policy_mode)i;
 			return 0;
 		}
 	return EINVAL;
 }
 
-const char *sipdance_policy_mode_str(enum sipdance_dane_mode m)
+const char *sipdance_policy_mode_str(enum sipdance_policy_mode m)
 {
-	return m <= SIPDANCE_MODE_REQUIRED ? mode_names[m] : "unknown";
+	return m <= SIPDANCE_POLICY_REQUIRED ? mode_names[m] : "unknown";
 }
 
-const char *sipdance_action_str(enum sipdance_action a)
+const char *sipdance_policy_action_str(enum sipdance_action a)
 {
 	return a <= SIPDANCE_ACT_REFUSE ? action_names[a] : "unknown";
 }

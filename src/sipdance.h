@@ -11,6 +11,9 @@
 #include <sipdance/dns.h>
 #include <sipdance/policy.h>
 #include <sipdance/locate.h>
+#include <sipdance/passport.h>
+#include <sipdance/identity.h>
+#include <sipdance/x5u.h>
 #include <sipdance/stir.h>
 #include <sipdance/sdp.h>
 #include <sipdance/clientid.h>

@@ -30,7 +30,7 @@ int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *
 		    size_t siglen, const char **why);
 
 /* Whether two mky entries name the same fingerprint (hash case-blind, hex colon-blind). */
-int sd_mky_equal(const struct sipdance_mky *a, const struct sipdance_mky *b);
+int sd_mky_equal(const struct sipdance_passport_mky *a, const struct sipdance_passport_mky *b);
 
 /* Next comma-separated Identity value of [*p, end): start and length, trimmed;
  * 0 when none is left. Commas inside <...> or "..." do not split. */

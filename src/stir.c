@@ -44,7 +44,7 @@ struct sipdance_stir {
 
 struct sipdance_stir_signer {
 	EVP_PKEY *key;
-	char x5u[SIPDANCE_STIR_MAX_URL + 1];
+	char x5u[SIPDANCE_PASSPORT_MAX_URL + 1];
 	char **ranges;
 	size_t nranges;
 };
@@ -67,8 +67,8 @@ struct ident {
 /* The state of one verification, request reduced to canonical form. */
 struct sipdance_stir_query {
 	const struct sipdance_stir *s;
-	char orig[SIPDANCE_STIR_MAX_TN], dest[SIPDANCE_STIR_MAX_TN];
-	struct sipdance_mky fps[SIPDANCE_STIR_MAX_MKY];
+	char orig[SIPDANCE_PASSPORT_MAX_TN], dest[SIPDANCE_PASSPORT_MAX_TN];
+	struct sipdance_passport_mky fps[SIPDANCE_PASSPORT_MAX_MKY];
 	size_t nfps;
 	time_t now;
 	struct ident ids[MAX_IDENTITY];
@@ -245,19 +245,19 @@ static int load(struct sipdance_stir_query *c, const struct sipdance_stir_reques
 
 	c->now = req->now ? req->now : time(NULL);
 	c->v.index = -1;
-	if (req->orig && sipdance_stir_tn(req->orig, c->orig, &why)) {
+	if (req->orig && sipdance_passport_tn(req->orig, c->orig, &why)) {
 		decide(c, -1, 438, "orig: From is not a telephone number (%s)", why);
 		return 0;
 	}
-	if (req->dest && sipdance_stir_tn(req->dest, c->dest, &why)) {
+	if (req->dest && sipdance_passport_tn(req->dest, c->dest, &why)) {
 		decide(c, -1, 438, "dest: To is not a telephone number (%s)", why);
 		return 0;
 	}
 	for (size_t i = 0; i < req->nfingerprints; i++) {
-		struct sipdance_mky m;
+		struct sipdance_passport_mky m;
 		size_t j = 0;
 
-		if (sipdance_stir_mky(req->fingerprints[i], &m, &why)) {
+		if (sipdance_passport_mky_parse(req->fingerprints[i], &m, &why)) {
 			decide(c, -1, 438, "SDP fingerprint unusable: %s", why);
 			return 0;
 		}
@@ -265,8 +265,8 @@ static int load(struct sipdance_stir_query *c, const struct sipdance_stir_reques
 			j++;
 		if (j < c->nfps)
 			continue;
-		if (c->nfps == SIPDANCE_STIR_MAX_MKY) {
-			decide(c, -1, 438, "more than %d distinct SDP fingerprints", SIPDANCE_STIR_MAX_MKY);
+		if (c->nfps == SIPDANCE_PASSPORT_MAX_MKY) {
+			decide(c, -1, 438, "more than %d distinct SDP fingerprints", SIPDANCE_PASSPORT_MAX_MKY);
 			return 0;
 		}
 		c->fps[c->nfps++] = m;
@@ -434,12 +434,12 @@ ASN1_ITEM_TEMPLATE(TN_AUTH_LIST) =
 static_ASN1_ITEM_TEMPLATE_END(TN_AUTH_LIST)
 
 /* tn_number - a TelephoneNumber as a C string: 1-15 of 0-9 * #, else NULL */
-static const char *tn_number(const ASN1_IA5STRING *s, char out[SIPDANCE_STIR_MAX_TN])
+static const char *tn_number(const ASN1_IA5STRING *s, char out[SIPDANCE_PASSPORT_MAX_TN])
 {
 	int n = ASN1_STRING_length(s);
 	const unsigned char *d = ASN1_STRING_get0_data(s);
 
-	if (n < 1 || n >= SIPDANCE_STIR_MAX_TN)
+	if (n < 1 || n >= SIPDANCE_PASSPORT_MAX_TN)
 		return NULL;
 	for (int i = 0; i < n; i++)
 		if (!d[i] || !strchr("0123456789*#", d[i]))
@@ -486,7 +486,7 @@ static int tn_scope(const struct sipdance_stir *s, X509 *leaf, const char *tn)
 	const ASN1_OCTET_STRING *os;
 	const unsigned char *p, *end;
 	STACK_OF(TN_ENTRY) *list;
-	char num[SIPDANCE_STIR_MAX_TN];
+	char num[SIPDANCE_PASSPORT_MAX_TN];
 
 	if (i < 0)
 		return -1;
@@ -922,7 +922,7 @@ int sipdance_stir_signer_alloc(struct sipdance_stir_signer **out,
 			*why = "key file and x5u are required";
 		return EINVAL;
 	}
-	if (strlen(conf->x5u) > SIPDANCE_STIR_MAX_URL || strpbrk(conf->x5u, " \t\r\n<>\"") ||
+	if (strlen(conf->x5u) > SIPDANCE_PASSPORT_MAX_URL || strpbrk(conf->x5u, " \t\r\n<>\"") ||
 	    (strncmp(conf->x5u, "https://", 8) && strncmp(conf->x5u, "http://", 7))) {
 		if (why)
 			*why = "x5u is not an http(s) URL";
@@ -1017,7 +1017,7 @@ int sipdance_stir_sign(const struct sipdance_stir_signer *s, const struct sipdan
 		       char *out, size_t size, const char **why)
 {
 	struct sipdance_passport pp;
-	char jws[SIPDANCE_STIR_MAX_TOKEN + 1], tn[SIPDANCE_STIR_MAX_TN];
+	char jws[SIPDANCE_PASSPORT_MAX_TOKEN + 1], tn[SIPDANCE_PASSPORT_MAX_TN];
 	int err, n;
 
 	if (!s || !in || !out) {
@@ -1032,21 +1032,21 @@ int sipdance_stir_sign(const struct sipdance_stir_signer *s, const struct sipdan
 	if (!pp.ppt[0])
 		strcpy(pp.ppt, "shaken");
 	pp.attest[sizeof(pp.attest) - 1] = pp.origid[sizeof(pp.origid) - 1] = '\0';
-	if (sipdance_stir_tn(pp.orig, tn, why) || strcmp(tn, pp.orig) || pp.ndest == 0 ||
-	    pp.ndest > SIPDANCE_STIR_MAX_DEST || pp.nmky > SIPDANCE_STIR_MAX_MKY) {
+	if (sipdance_passport_tn(pp.orig, tn, why) || strcmp(tn, pp.orig) || pp.ndest == 0 ||
+	    pp.ndest > SIPDANCE_PASSPORT_MAX_DEST || pp.nmky > SIPDANCE_PASSPORT_MAX_MKY) {
 		if (why)
 			*why = "orig must be a canonical number, dest 1-8 numbers, mky at most 8";
 		return EINVAL;
 	}
 	for (size_t i = 0; i < pp.ndest; i++)
-		if (sipdance_stir_tn(pp.dest[i], tn, NULL) || strcmp(tn, pp.dest[i])) {
+		if (sipdance_passport_tn(pp.dest[i], tn, NULL) || strcmp(tn, pp.dest[i])) {
 			if (why)
 				*why = "dest is not a canonical telephone number";
 			return EINVAL;
 		}
 	if ((strcmp(pp.ppt, "shaken") && strcmp(pp.ppt, "div")) ||
 	    (!strcmp(pp.ppt, "shaken") && (!pp.attest[0] || !strchr("ABC", pp.attest[0]))) ||
-	    (!strcmp(pp.ppt, "div") && (sipdance_stir_tn(pp.div, tn, NULL) || strcmp(tn, pp.div)))) {
+	    (!strcmp(pp.ppt, "div") && (sipdance_passport_tn(pp.div, tn, NULL) || strcmp(tn, pp.div)))) {
 		if (why)
 			*why = "ppt must be shaken (attest A, B or C) or div (with a div number)";
 		return EINVAL;

@@ -178,7 +178,7 @@ static char *part(CURLU *u, CURLUPart what, unsigned flags)
 /*
  * check_url - our URL policy on curl's own parse of @u (what we check is
  * what curl fetches): 0 with *out, or EACCES / EINVAL with @why. The cases:
- *  - longer than SIPDANCE_STIR_MAX_URL, white space or non-ASCII: EINVAL;
+ *  - longer than SIPDANCE_PASSPORT_MAX_URL, white space or non-ASCII: EINVAL;
  *  - not a URL curl parses (a port beyond 65535 among others): EINVAL;
  *  - a scheme other than https (and http with allow_http): EACCES;
  *  - user information, or an IPv6 zone id: EINVAL;
@@ -194,7 +194,7 @@ static int check_url(const struct sd_http_conf *c, const char *u, CURLU **out, i
 	long pn = 0;
 	int err = 0, tls;
 
-	if (strlen(u) > SIPDANCE_STIR_MAX_URL)
+	if (strlen(u) > SIPDANCE_PASSPORT_MAX_URL)
 		return set_why(why, EINVAL, "x5u URL too long");
 	for (const char *p = u; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)

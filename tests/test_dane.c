@@ -191,10 +191,10 @@ static void names(void)
 		STACK_OF(X509) *c = read_chain(cases[i].file);
 
 		CU_ASSERT_EQUAL_FATAL(sk_X509_num(c), 1);
-		if (sipdance_cert_has_domain(sk_X509_value(c, 0), cases[i].domain) != cases[i].want)
+		if (sipdance_dane_cert_has_domain(sk_X509_value(c, 0), cases[i].domain) != cases[i].want)
 			fprintf(stderr, "\n  %s / %s: want %d\n", cases[i].file, cases[i].domain,
 				cases[i].want);
-		CU_ASSERT_EQUAL(sipdance_cert_has_domain(sk_X509_value(c, 0), cases[i].domain),
+		CU_ASSERT_EQUAL(sipdance_dane_cert_has_domain(sk_X509_value(c, 0), cases[i].domain),
 				cases[i].want);
 		sk_X509_pop_free(c, X509_free);
 	}

@@ -28,7 +28,7 @@ static int setup(void)
 	snprintf(ca, sizeof(ca), "%s", test_data("certs/root.pem"));
 	c.trust_anchor = anchor;
 	return sipdance_dns_alloc(&dns, &c, NULL) || sipdance_dane_alloc(&dane, ca) ||
-	       sipdance_policy_alloc(&policy, SIPDANCE_MODE_OPPORTUNISTIC);
+	       sipdance_policy_alloc(&policy, SIPDANCE_POLICY_OPPORTUNISTIC);
 }
 
 static int teardown(void)
@@ -107,22 +107,22 @@ static void bad_uris(void)
  */
 static void hosts(void)
 {
-	static const struct { const char *uri, *domain; unsigned port; enum sipdance_dane_mode mode; } cases[] = {
-		{ "sip:a.example;@badsig.example", "badsig.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sip:a.example?x=y@badsig.example", "badsig.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sips:B.Example.", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sip:bob@b.example:5071;transport=tls?subject=x%20y", "b.example", 5071, SIPDANCE_MODE_OPPORTUNISTIC },
+	static const struct { const char *uri, *domain; unsigned port; enum sipdance_policy_mode mode; } cases[] = {
+		{ "sip:a.example;@badsig.example", "badsig.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sip:a.example?x=y@badsig.example", "badsig.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sips:B.Example.", "b.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sip:bob@b.example:5071;transport=tls?subject=x%20y", "b.example", 5071, SIPDANCE_POLICY_OPPORTUNISTIC },
 		{ "sip:+15551234;phone-context=b.example@b.example;user=phone", "b.example", 0,
-		  SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sip:bob:secret@b.example", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sip:b%40x@b.example", "b.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
-		{ "sips:nodane.example", "nodane.example", 0, SIPDANCE_MODE_REQUIRED },
-		{ "sips:NoDane.Example.", "nodane.example", 0, SIPDANCE_MODE_REQUIRED },
-		{ "sips:x.nodane.example", "x.nodane.example", 0, SIPDANCE_MODE_OPPORTUNISTIC },
+		  SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sip:bob:secret@b.example", "b.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sip:b%40x@b.example", "b.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
+		{ "sips:nodane.example", "nodane.example", 0, SIPDANCE_POLICY_REQUIRED },
+		{ "sips:NoDane.Example.", "nodane.example", 0, SIPDANCE_POLICY_REQUIRED },
+		{ "sips:x.nodane.example", "x.nodane.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
 	};
 	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
 
-	CU_ASSERT_EQUAL_FATAL(sipdance_policy_set(policy, "nodane.example.", SIPDANCE_MODE_REQUIRED), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_policy_set(policy, "nodane.example.", SIPDANCE_POLICY_REQUIRED), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sipdance_locate *loc = NULL;
 		const char *why = NULL;
@@ -142,7 +142,7 @@ static void hosts(void)
 		CU_ASSERT_EQUAL(sipdance_locate_target(loc, 0)->port, 5081);
 		sipdance_locate_free(loc);
 	}
-	CU_ASSERT_EQUAL(sipdance_policy_set(policy, "nodane.example", SIPDANCE_MODE_OPPORTUNISTIC), 0);
+	CU_ASSERT_EQUAL(sipdance_policy_set(policy, "nodane.example", SIPDANCE_POLICY_OPPORTUNISTIC), 0);
 }
 
 /* literals - an IP host needs no DNS and can only be PKIX-authenticated */
@@ -200,25 +200,25 @@ static void verify_by_decision(void)
 	sipdance_tlsa_set_add(t.tlsa, r);
 
 	t.decision.action = SIPDANCE_ACT_DANE;
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_MATCH);
 	t.decision.action = SIPDANCE_ACT_PKIX; /* the CA file has the fixture root */
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_MATCH);
 	t.refids[0] = "other.com";
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_NOMATCH);
 	t.refids[0] = "example.com";
 	t.decision.action = SIPDANCE_ACT_REFUSE;
 	t.decision.result = SIPDANCE_BOGUS;
 	snprintf(t.decision.reason, sizeof(t.decision.reason), "TLSA lookup is BOGUS");
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_BOGUS);
 	t.decision.result = SIPDANCE_MATCH; /* corrupt input: a refusal still never matches */
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, &t, chain, &v), 0);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, &t, chain, &v), 0);
 	CU_ASSERT_EQUAL(v.result, SIPDANCE_NOMATCH);
 	CU_ASSERT_STRING_EQUAL(v.reason, "target refused by policy: TLSA lookup is BOGUS");
-	CU_ASSERT_EQUAL(sipdance_target_verify(dane, NULL, chain, &v), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_locate_target_verify(dane, NULL, chain, &v), EINVAL);
 	sipdance_tlsa_set_free(t.tlsa);
 	sk_X509_pop_free(chain, X509_free);
 }

@@ -15,9 +15,9 @@
 #define FOUND SIPDANCE_DNS_FOUND
 #define NODATA SIPDANCE_DNS_NODATA
 #define NXDOMAIN SIPDANCE_DNS_NXDOMAIN
-#define OFF SIPDANCE_MODE_OFF
-#define OPP SIPDANCE_MODE_OPPORTUNISTIC
-#define REQ SIPDANCE_MODE_REQUIRED
+#define OFF SIPDANCE_POLICY_OFF
+#define OPP SIPDANCE_POLICY_OPPORTUNISTIC
+#define REQ SIPDANCE_POLICY_REQUIRED
 #define DANE SIPDANCE_ACT_DANE
 #define PKIX SIPDANCE_ACT_PKIX
 #define REFUSE SIPDANCE_ACT_REFUSE
@@ -73,8 +73,8 @@ static void decision_table(void)
 		sipdance_policy_decide(&rows[i].in, &d);
 		if (d.action != rows[i].action || strcmp(d.rule, rows[i].rule) || d.result != rows[i].result)
 			fprintf(stderr, "\n  row %zu: want %s/%s/%s, got %s/%s/%s (%s)\n", i,
-				sipdance_action_str(rows[i].action), rows[i].rule,
-				sipdance_result_str(rows[i].result), sipdance_action_str(d.action), d.rule,
+				sipdance_policy_action_str(rows[i].action), rows[i].rule,
+				sipdance_result_str(rows[i].result), sipdance_policy_action_str(d.action), d.rule,
 				sipdance_result_str(d.result), d.reason);
 		CU_ASSERT_EQUAL(d.action, rows[i].action);
 		CU_ASSERT_EQUAL(d.result, rows[i].result);
@@ -105,26 +105,26 @@ static void reasons(void)
 static void modes(void)
 {
 	struct sipdance_policy *p;
-	enum sipdance_dane_mode m;
+	enum sipdance_policy_mode m;
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_policy_alloc(&p, OPP), 0);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "b.example"), OPP);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "b.example"), OPP);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "B.example", REQ), 0);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "c.example", OFF), 0);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "b.example", REQ), 0);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "b.EXAMPLE"), REQ);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example"), OFF);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "sub.b.example"), OPP);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "b.EXAMPLE"), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "c.example"), OFF);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "sub.b.example"), OPP);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "", REQ), EINVAL);
 	/* the normalised name is the key: one trailing dot is the same name, an empty label none */
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "nodane.example.", REQ), 0);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "nodane.example"), REQ);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "NoDane.Example."), REQ);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "nodane.example.."), OPP);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "nodane.example"), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "NoDane.Example."), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "nodane.example.."), OPP);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "c.example.", REQ), 0);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example"), REQ);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "c.example"), REQ);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "c.example", OFF), 0);
-	CU_ASSERT_EQUAL(sipdance_policy_mode(p, "c.example."), OFF);
+	CU_ASSERT_EQUAL(sipdance_policy_get(p, "c.example."), OFF);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "b..example", REQ), EINVAL);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, ".b.example", REQ), EINVAL);
 	CU_ASSERT_EQUAL(sipdance_policy_set(p, "b.example..", REQ), EINVAL);
@@ -136,7 +136,7 @@ static void modes(void)
 	CU_ASSERT_EQUAL(sipdance_policy_mode_parse("Required", &m), EINVAL);
 	CU_ASSERT_EQUAL(sipdance_policy_mode_parse(NULL, &m), EINVAL);
 	CU_ASSERT_STRING_EQUAL(sipdance_policy_mode_str(OFF), "off");
-	CU_ASSERT_STRING_EQUAL(sipdance_action_str(REFUSE), "REFUSE");
+	CU_ASSERT_STRING_EQUAL(sipdance_policy_action_str(REFUSE), "REFUSE");
 }
 
 CU_ErrorCode suite_policy(void)

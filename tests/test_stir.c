@@ -200,9 +200,9 @@ static void json_canonical(void)
 	pp.iat = IAT;
 	strcpy(pp.attest, "B");
 	strcpy(pp.origid, "x");
-	CU_ASSERT_EQUAL(sipdance_stir_mky(FP2, &pp.mky[0], &why), 0);
-	CU_ASSERT_EQUAL(sipdance_stir_mky("SHA-1 0a:0b", &pp.mky[1], &why), 0);
-	CU_ASSERT_EQUAL(sipdance_stir_mky(FP1, &pp.mky[2], &why), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse(FP2, &pp.mky[0], &why), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("SHA-1 0a:0b", &pp.mky[1], &why), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse(FP1, &pp.mky[2], &why), 0);
 	pp.nmky = 3;
 	c = sd_passport_claims_json(&pp);
 	CU_ASSERT_STRING_EQUAL(c, "{\"attest\":\"B\",\"dest\":{\"tn\":[\"12025552000\",\"12025552001\"]},"
@@ -284,14 +284,14 @@ static void identity_forms(void)
 /* identity_oversized - a token at the limit parses, one byte more does not */
 static void identity_oversized(void)
 {
-	size_t n = SIPDANCE_STIR_MAX_TOKEN + 64;
+	size_t n = SIPDANCE_PASSPORT_MAX_TOKEN + 64;
 	char *v = malloc(n);
 	struct sipdance_identity *id = malloc(sizeof(*id));
 	const char *why = NULL;
 
-	memset(v, 'A', SIPDANCE_STIR_MAX_TOKEN);
+	memset(v, 'A', SIPDANCE_PASSPORT_MAX_TOKEN);
 	v[10] = v[20] = '.';
-	strcpy(v + SIPDANCE_STIR_MAX_TOKEN, ";info=<https://a/>");
+	strcpy(v + SIPDANCE_PASSPORT_MAX_TOKEN, ";info=<https://a/>");
 	CU_ASSERT_EQUAL(sipdance_identity_parse(id, v, strlen(v), &why), 0);
 	memmove(v + 1, v, strlen(v) + 1);
 	CU_ASSERT_EQUAL(sipdance_identity_parse(id, v, strlen(v), &why), EMSGSIZE);
@@ -345,9 +345,9 @@ static void tn_table(void)
 		{ "", NULL, "not a tel:, sip: or sips: URI or a number" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		char tn[SIPDANCE_STIR_MAX_TN];
+		char tn[SIPDANCE_PASSPORT_MAX_TN];
 		const char *why = NULL;
-		int err = sipdance_stir_tn(v[i].in, tn, &why);
+		int err = sipdance_passport_tn(v[i].in, tn, &why);
 
 		if (v[i].tn ? err || strcmp(tn, v[i].tn) : !err || strcmp(why, v[i].why))
 			fprintf(stderr, "\n  tn case %zu \"%s\": got %d \"%s\" \"%s\"\n", i, v[i].in, err,
@@ -367,16 +367,16 @@ static void tn_table(void)
 static void mky_longest(void)
 {
 	char fp[8 + 3 * 67];
-	struct sipdance_mky a, b;
+	struct sipdance_passport_mky a, b;
 	const char *why = NULL;
 
 	strcpy(fp, "sha-512 ");
 	for (int i = 0; i < 67; i++)
 		strcat(fp, i ? ":AB" : "AB");
-	CU_ASSERT_EQUAL(sipdance_stir_mky(fp, &a, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse(fp, &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "fingerprint too long");
 	fp[strlen(fp) - 3] = '\0';
-	CU_ASSERT_EQUAL_FATAL(sipdance_stir_mky(fp, &a, &why), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_passport_mky_parse(fp, &a, &why), 0);
 	CU_ASSERT_EQUAL(strlen(a.dig), 3 * 66 - 1);
 	b = a;
 	CU_ASSERT(sd_mky_equal(&a, &b));
@@ -387,10 +387,10 @@ static void mky_longest(void)
 /* mky_forms - fingerprints compare hash-name and hex case-blind, colon-blind */
 static void mky_forms(void)
 {
-	struct sipdance_mky a, b;
+	struct sipdance_passport_mky a, b;
 	const char *why = NULL;
 
-	CU_ASSERT_EQUAL(sipdance_stir_mky("SHA-256 0a:1b:2C", &a, &why), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("SHA-256 0a:1b:2C", &a, &why), 0);
 	CU_ASSERT_STRING_EQUAL(a.alg, "sha-256");
 	CU_ASSERT_STRING_EQUAL(a.dig, "0A:1B:2C");
 	strcpy(b.alg, "sha-256");
@@ -401,13 +401,13 @@ static void mky_forms(void)
 	strcpy(b.alg, "sha-1");
 	strcpy(b.dig, "0A:1B:2C");
 	CU_ASSERT(!sd_mky_equal(&a, &b));
-	CU_ASSERT_EQUAL(sipdance_stir_mky("sha-256 0a:1", &a, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("sha-256 0a:1", &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "fingerprint is not colon-separated hex pairs");
-	CU_ASSERT_EQUAL(sipdance_stir_mky("sha-256", &a, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("sha-256", &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "fingerprint value missing");
-	CU_ASSERT_EQUAL(sipdance_stir_mky("sha/256 0a", &a, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("sha/256 0a", &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "fingerprint hash name is not a token");
-	CU_ASSERT_EQUAL(sipdance_stir_mky("sha-256 0a:0b x", &a, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse("sha-256 0a:0b x", &a, &why), EINVAL);
 	CU_ASSERT_STRING_EQUAL(why, "text after the fingerprint");
 	mky_longest();
 }
@@ -708,8 +708,8 @@ static void sign_roundtrip(void)
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_signer_alloc(&signer, &sc, &why), 0);
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
-	CU_ASSERT_EQUAL(sipdance_stir_mky(FP1, &pp.mky[0], NULL), 0);
-	CU_ASSERT_EQUAL(sipdance_stir_mky(FP2, &pp.mky[1], NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse(FP1, &pp.mky[0], NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_passport_mky_parse(FP2, &pp.mky[1], NULL), 0);
 	pp.nmky = 2;
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), &why), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(id, PARAMS));
@@ -1738,7 +1738,7 @@ static void x5u_concurrent(void)
 struct seen {
 	int calls, status;
 	char reason[256];
-	char orig[SIPDANCE_STIR_MAX_TN];
+	char orig[SIPDANCE_PASSPORT_MAX_TN];
 };
 
 /* on_verdict - record one verification result */

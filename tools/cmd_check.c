@@ -124,7 +124,7 @@ static void handshake(SSL_CTX *ctx, const struct sipdance_dane *d, const struct 
 			 e ? ERR_reason_error_string(e) : "connection closed");
 	} else if (!(chain = SSL_get_peer_cert_chain(ssl)) || sk_X509_num(chain) < 1) {
 		snprintf(c->v.reason, sizeof(c->v.reason), "peer sent no certificate");
-	} else if (sipdance_target_verify(d, t, chain, &c->v)) {
+	} else if (sipdance_locate_target_verify(d, t, chain, &c->v)) {
 		snprintf(c->v.reason, sizeof(c->v.reason), "verification error");
 	}
 	ERR_clear_error();
@@ -156,13 +156,13 @@ static json_t *target_json(const struct sipdance_target *t, const struct conn *c
 	for (size_t i = 0; i < t->nrefids; i++)
 		json_array_append_new(refids, json_string(t->refids[i]));
 	o = json_pack("{s:s, s:i, s:s, s:o, s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s, s:s}}",
-		      "host", t->host, "port", t->port, "transport", sipdance_transport_str(t->transport),
+		      "host", t->host, "port", t->port, "transport", sipdance_locate_transport_str(t->transport),
 		      "addresses", addrs, "address_status", sipdance_dns_status_str(t->addr_status),
 		      "tlsa_name", t->tlsa_name, "tlsa_looked_up", t->tlsa_looked_up,
 		      "tlsa_status", t->tlsa_looked_up ? sipdance_dns_status_str(t->tlsa_status) : "",
 		      "tlsa_rcode", t->tlsa_looked_up ? sipdance_dns_rcode_str(t->tlsa_rcode) : "",
 		      "tlsa_why", t->tlsa_why, "tlsa", tlsa, "reference_ids", refids,
-		      "decision", "action", sipdance_action_str(t->decision.action),
+		      "decision", "action", sipdance_policy_action_str(t->decision.action),
 		      "rule", t->decision.rule, "reason", t->decision.reason);
 	json_object_set_new(o, "base_domain", json_string(t->base_domain));
 	if (c->tried)
@@ -199,7 +199,7 @@ static void print_text(const char *uri, const struct sipdance_locate *loc, const
 			       sipdance_tlsa_set_count(t->tlsa), t->tlsa_why[0] ? ": " : "", t->tlsa_why);
 		else
 			printf("  TLSA %s: not looked up (the chain to it is not secure)\n", t->tlsa_name);
-		printf("  policy: %s (%s): %s\n", sipdance_action_str(t->decision.action), t->decision.rule,
+		printf("  policy: %s (%s): %s\n", sipdance_policy_action_str(t->decision.action), t->decision.rule,
 		       t->decision.reason);
 		if (c[i].tried)
 			printf("  connect %s port %u, SNI %s: %s: %s\n", c[i].addr, t->port, t->base_domain,
@@ -231,7 +231,7 @@ int cmd_check(int argc, char **argv)
 	struct sipdance_policy *policy = NULL;
 	struct sipdance_locate *loc = NULL;
 	struct conn *conns = NULL;
-	enum sipdance_dane_mode mode = SIPDANCE_MODE_OPPORTUNISTIC;
+	enum sipdance_policy_mode mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	const char *ca_file = NULL, *why = NULL;
 	SSL_CTX *ctx = NULL;
 	int c, doconnect = 0, json = 0, rc = EXIT_INPUT, usable = 0, err;
@@ -282,7 +282,7 @@ int cmd_check(int argc, char **argv)
 		if (!ctx)
 			goto out;
 		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* sipdance_target_verify decides */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* sipdance_locate_target_verify decides */
 	}
 	/*
 	 * A target counts as usable when policy does not refuse it and, with

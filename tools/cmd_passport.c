@@ -45,9 +45,9 @@ static int add_dest(struct sipdance_passport *pp, const char *list)
 	if (!copy)
 		return tool_error("out of memory");
 	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		if (pp->ndest == SIPDANCE_STIR_MAX_DEST)
-			rc = tool_error("--dest: at most %d numbers", SIPDANCE_STIR_MAX_DEST);
-		else if (sipdance_stir_tn(t, pp->dest[pp->ndest++], &why))
+		if (pp->ndest == SIPDANCE_PASSPORT_MAX_DEST)
+			rc = tool_error("--dest: at most %d numbers", SIPDANCE_PASSPORT_MAX_DEST);
+		else if (sipdance_passport_tn(t, pp->dest[pp->ndest++], &why))
 			rc = tool_error("--dest %s: %s", t, why);
 	}
 	free(copy);
@@ -73,7 +73,7 @@ static int sign(int argc, char **argv)
 	struct sipdance_stir_signer_conf conf = { 0 };
 	struct sipdance_stir_signer *signer = NULL;
 	struct sipdance_passport pp = { .attest = "C" };
-	char out[SIPDANCE_STIR_MAX_TOKEN + SIPDANCE_STIR_MAX_URL + 64];
+	char out[SIPDANCE_PASSPORT_MAX_TOKEN + SIPDANCE_PASSPORT_MAX_URL + 64];
 	const char *why = "";
 	int c, err, have_orig = 0;
 	long iat;
@@ -83,7 +83,7 @@ static int sign(int argc, char **argv)
 		case 'k': conf.key_file = optarg; break;
 		case 'x': conf.x5u = optarg; break;
 		case 'o':
-			if (sipdance_stir_tn(optarg, pp.orig, &why))
+			if (sipdance_passport_tn(optarg, pp.orig, &why))
 				return tool_error("--orig %s: %s", optarg, why);
 			have_orig = 1;
 			break;
@@ -107,13 +107,13 @@ static int sign(int argc, char **argv)
 			pp.iat = iat;
 			break;
 		case 'm':
-			if (pp.nmky == SIPDANCE_STIR_MAX_MKY)
-				return tool_error("--mky: at most %d", SIPDANCE_STIR_MAX_MKY);
-			if (sipdance_stir_mky(optarg, &pp.mky[pp.nmky++], &why))
+			if (pp.nmky == SIPDANCE_PASSPORT_MAX_MKY)
+				return tool_error("--mky: at most %d", SIPDANCE_PASSPORT_MAX_MKY);
+			if (sipdance_passport_mky_parse(optarg, &pp.mky[pp.nmky++], &why))
 				return tool_error("--mky: %s", why);
 			break;
 		case 'v':
-			if (sipdance_stir_tn(optarg, pp.div, &why))
+			if (sipdance_passport_tn(optarg, pp.div, &why))
 				return tool_error("--div %s: %s", optarg, why);
 			strcpy(pp.ppt, "div");
 			pp.attest[0] = '\0';

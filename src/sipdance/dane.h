@@ -67,7 +67,7 @@ SIPDANCE_API int sipdance_dane_has_ca(const struct sipdance_dane *d);
  * p->at and its end entity must carry one of p->names. MATCH (depth = depth
  * of the trust anchor) or NOMATCH with a reason; UNUSABLE without a CA file.
  */
-SIPDANCE_API int sipdance_pkix_verify(const struct sipdance_dane *d,
+SIPDANCE_API int sipdance_dane_pkix_verify(const struct sipdance_dane *d,
 				      STACK_OF(X509) *chain,
 				      const struct sipdance_dane_params *p,
 				      struct sipdance_verdict *v);
@@ -77,7 +77,7 @@ SIPDANCE_API int sipdance_pkix_verify(const struct sipdance_dane *d,
  * if SAN URIs exist only "sip:<domain>" counts; else dNSName entries; the
  * subject CN only when there is no SAN at all; never a wildcard. 1 or 0.
  */
-SIPDANCE_API int sipdance_cert_has_domain(X509 *cert, const char *domain);
+SIPDANCE_API int sipdance_dane_cert_has_domain(X509 *cert, const char *domain);
 
 #ifdef __cplusplus
 }

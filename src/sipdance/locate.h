@@ -95,7 +95,7 @@ SIPDANCE_API void sipdance_locate_free(struct sipdance_locate *loc);
 
 /** The SIP domain of the URI (RFC 5922 reference identity). */
 SIPDANCE_API const char *sipdance_locate_domain(const struct sipdance_locate *loc);
-SIPDANCE_API enum sipdance_dane_mode sipdance_locate_mode(const struct sipdance_locate *loc);
+SIPDANCE_API enum sipdance_policy_mode sipdance_locate_mode(const struct sipdance_locate *loc);
 SIPDANCE_API size_t sipdance_locate_count(const struct sipdance_locate *loc);
 SIPDANCE_API const struct sipdance_target *sipdance_locate_target(const struct sipdance_locate *loc, size_t i);
 SIPDANCE_API size_t sipdance_locate_step_count(const struct sipdance_locate *loc);
@@ -110,7 +110,7 @@ SIPDANCE_API const char *sipdance_locate_why(const struct sipdance_locate *loc);
  * target never matches: *v then carries the decision's result (BOGUS,
  * INDETERMINATE, INSECURE, NODATA, UNUSABLE). 0, or EINVAL/ENOMEM.
  */
-SIPDANCE_API int sipdance_target_verify(const struct sipdance_dane *d,
+SIPDANCE_API int sipdance_locate_target_verify(const struct sipdance_dane *d,
 					const struct sipdance_target *target,
 					STACK_OF(X509) *chain,
 					struct sipdance_verdict *v);
@@ -128,7 +128,7 @@ SIPDANCE_API int sipdance_locate_verify(const struct sipdance_locate *loc,
 					STACK_OF(X509) *chain,
 					struct sipdance_verdict *v, size_t *index);
 
-SIPDANCE_API const char *sipdance_transport_str(enum sipdance_transport t);
+SIPDANCE_API const char *sipdance_locate_transport_str(enum sipdance_transport t);
 
 #ifdef __cplusplus
 }

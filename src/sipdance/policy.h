@@ -21,10 +21,10 @@
 extern "C" {
 #endif
 
-enum sipdance_dane_mode {
-	SIPDANCE_MODE_OFF,
-	SIPDANCE_MODE_OPPORTUNISTIC,
-	SIPDANCE_MODE_REQUIRED,
+enum sipdance_policy_mode {
+	SIPDANCE_POLICY_OFF,
+	SIPDANCE_POLICY_OPPORTUNISTIC,
+	SIPDANCE_POLICY_REQUIRED,
 };
 
 enum sipdance_action {
@@ -35,7 +35,7 @@ enum sipdance_action {
 
 /* What the lookups for one target said. */
 struct sipdance_policy_input {
-	enum sipdance_dane_mode mode;
+	enum sipdance_policy_mode mode;
 	enum sipdance_dns_status srv_status;  /* the NAPTR/SRV steps (worst of them); SECURE if none taken
 	                                         because the URI named the host (its address then decides);
 	                                         every status left zero is INDETERMINATE: refused */
@@ -71,19 +71,19 @@ SIPDANCE_API void sipdance_policy_decide(const struct sipdance_policy_input *in,
 struct sipdance_policy; /* default mode plus per-domain overrides */
 
 SIPDANCE_API int sipdance_policy_alloc(struct sipdance_policy **out,
-				       enum sipdance_dane_mode default_mode);
+				       enum sipdance_policy_mode default_mode);
 SIPDANCE_API void sipdance_policy_free(struct sipdance_policy *p);
 /** Set the mode for @domain (case-insensitive, exact match; one trailing dot is
  *  ignored, an empty label is EINVAL). 0, EINVAL, ENOMEM. */
 SIPDANCE_API int sipdance_policy_set(struct sipdance_policy *p, const char *domain,
-				     enum sipdance_dane_mode mode);
-SIPDANCE_API enum sipdance_dane_mode sipdance_policy_mode(const struct sipdance_policy *p,
+				     enum sipdance_policy_mode mode);
+SIPDANCE_API enum sipdance_policy_mode sipdance_policy_get(const struct sipdance_policy *p,
 							  const char *domain);
 
 /** "off", "opportunistic", "required" <-> mode; EINVAL for anything else. */
-SIPDANCE_API int sipdance_policy_mode_parse(const char *s, enum sipdance_dane_mode *mode);
-SIPDANCE_API const char *sipdance_policy_mode_str(enum sipdance_dane_mode m);
-SIPDANCE_API const char *sipdance_action_str(enum sipdance_action a);
+SIPDANCE_API int sipdance_policy_mode_parse(const char *s, enum sipdance_policy_mode *mode);
+SIPDANCE_API const char *sipdance_policy_mode_str(enum sipdance_policy_mode m);
+SIPDANCE_API const char *sipdance_policy_action_str(enum sipdance_action a);
 
 #ifdef __cplusplus
 }

@@ -37,9 +37,9 @@ static void identity(const char *v, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct sipdance_passport pp;
-	char *text = malloc(size + 1), tn[SIPDANCE_STIR_MAX_TN];
+	char *text = malloc(size + 1), tn[SIPDANCE_PASSPORT_MAX_TN];
 	const char *p, *start;
-	struct sipdance_mky m;
+	struct sipdance_passport_mky m;
 	size_t len;
 
 	if (!text)
@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		identity(start, len);
 	if (sipdance_passport_decode(&pp, text, size, NULL) == 0)
 		free(sipdance_passport_json(&pp));
-	if (sipdance_stir_tn(text, tn, NULL) == 0 && (strlen(tn) == 0 || strlen(tn) > 15))
+	if (sipdance_passport_tn(text, tn, NULL) == 0 && (strlen(tn) == 0 || strlen(tn) > 15))
 		abort();
-	sipdance_stir_mky(text, &m, NULL);
+	sipdance_passport_mky_parse(text, &m, NULL);
 	free(text);
 	return 0;
 }
