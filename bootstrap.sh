@@ -14,7 +14,7 @@ top=$(pwd)
 PACKAGES="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libssl-dev openssl libgetdns-dev getdns-utils libsofia-sip-ua-dev libsrtp2-dev
-libcunit1-dev libjansson-dev libcurl4-openssl-dev
+libcunit1-dev libjansson-dev libcurl4-openssl-dev doxygen
 knot knot-dnsutils ldnsutils python3-dnspython unbound sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
 secsipidx libsecsipid-dev
@@ -57,6 +57,20 @@ build() {
 	make -s -C "$dir" -j"$(nproc)"
 }
 
+# made NAME OUT CMD... - a build step whose test is that it succeeds: its output
+# and a PASS or FAIL line in OUT, which joins the logs the summary reads
+made() {
+	name=$1 out=$2
+	shift 2
+	if "$@" >"$out" 2>&1; then
+		printf 'PASS: %s\n# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' "$name" >>"$out"
+	else
+		printf 'FAIL: %s (%s)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' "$name" "$out" >>"$out"
+	fi
+	grep -E '^(PASS|FAIL):' "$out" || true
+	logs="$logs $out"
+}
+
 # summary LOG... - the plain "N passed, M failed" line over automake test logs
 summary() {
 	awk '/^# PASS:/ { p += $3 } /^# (FAIL|ERROR|XPASS):/ { f += $3 }
@@ -75,13 +89,9 @@ case "${1:-}" in
 check)
 	logs=
 	say "benchmarks (make bench): compiled, not run, so that none stops building unseen"
-	if make -s -C build -j"$(nproc)" bench >build/bench.out 2>&1; then
-		printf 'PASS: make bench\n# PASS: 1\n# FAIL: 0\n# ERROR: 0\n' >>build/bench.out
-	else
-		printf 'FAIL: make bench (build/bench.out)\n# PASS: 0\n# FAIL: 1\n# ERROR: 0\n' >>build/bench.out
-	fi
-	grep -E '^(PASS|FAIL):' build/bench.out || true
-	logs="$logs build/bench.out"
+	made "make bench" build/bench.out make -s -C build -j"$(nproc)" bench
+	say "the embedders' reference (make doc): the public headers' comments read by doxygen, no warning"
+	made "make doc" build/doc.out make -s -C build doc
 	say "test suite"
 	make -C build -j"$(nproc)" check >build/check.out 2>&1 || true
 	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):|^# ' build/check.out || true
