@@ -5,8 +5,8 @@
  * no hook there, so accept() is interposed from the executable (the proxy
  * checks at start that sofia-sip's calls reach it). At accept: at most
  * --max-connections inbound connections, --max-source-connections from one
- * address, and --max-source-handshakes new TLS connections per address in
- * 10 s; refused ones are closed at once. A connection must complete its TLS
+ * address (IPv6: one /64), and --max-source-handshakes new TLS connections
+ * per address in 10 s; refused ones are closed at once. A connection must complete its TLS
  * handshake (TLS) or send data (TCP) within --accept-timeout, or it is shut
  * down. When descriptors run out anyway (EMFILE), a spare one lets the
  * pending connection be accepted and closed: accept() never spins.
@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <openssl/rand.h>
 
 #define RESERVED_FDS 128  /* for listeners, DNS, outbound connections, logs */
 #define BUCKETS 4096      /* per-source handshake buckets (hashed) */
@@ -60,6 +61,7 @@ struct px_limits {
 	struct bucket b[BUCKETS];
 	unsigned tls_ports[PX_MAX_LISTEN];
 	size_t ntls_ports;
+	uint64_t seed;                /* of bucket_of()'s hash */
 	int spare;                    /* a descriptor to give back when they run out */
 	time_t logged;                /* the last refusal log line: one per second */
 	unsigned refused[4];          /* since it: total, source, handshakes, descriptors */
@@ -77,7 +79,8 @@ static long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-/* same_host - the same IP address, ports aside */
+/* same_host - the same source: one IPv4 address, or one IPv6 /64 (what one
+ * host gets, and can pick addresses from at will) */
 static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -87,7 +90,7 @@ static int same_host(const struct sockaddr_storage *a, const struct sockaddr_sto
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	return a->ss_family == AF_INET6 &&
 	       !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
 }
 
 /* inode - the inode of socket @fd, or 0 if it is closed */
@@ -134,18 +137,19 @@ static void note_refusal(struct px_limits *l, int kind, const struct sockaddr *p
 	memset(l->refused, 0, sizeof(l->refused));
 }
 
-/* bucket_of - the handshake bucket of @peer's address */
+/* bucket_of - the handshake bucket of @peer's source (same_host), by a hash
+ * keyed at start: no one can aim at another address's bucket */
 static struct bucket *bucket_of(struct px_limits *l, const struct sockaddr_storage *peer)
 {
 	const unsigned char *p = peer->ss_family == AF_INET6
 		? ((const struct sockaddr_in6 *)peer)->sin6_addr.s6_addr
 		: (const unsigned char *)&((const struct sockaddr_in *)peer)->sin_addr;
-	size_t n = peer->ss_family == AF_INET6 ? 16 : 4;
-	uint32_t h = 2166136261u;
+	size_t n = peer->ss_family == AF_INET6 ? 8 : 4;
+	uint64_t h = l->seed;
 
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return &l->b[h % BUCKETS];
+		h = (h ^ p[i]) * 1099511628211u;
+	return &l->b[(h ^ (h >> 32)) % BUCKETS];
 }
 
 /* admit - whether a connection from @peer on a TLS (@tls) or TCP listener may stay */
@@ -334,6 +338,8 @@ int px_limits_alloc(struct px_limits **out, su_root_t *root, const struct px_con
 	l->conf = c;
 	l->hook = hook;
 	l->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (RAND_bytes((unsigned char *)&l->seed, sizeof(l->seed)) != 1)
+		return EIO;
 	for (size_t i = 0; i < c->nlisten && l->ntls_ports < PX_MAX_LISTEN; i++) {
 		const char *u = c->listen[i], *p = strrchr(u, ']'), *colon;
 

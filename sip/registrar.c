@@ -261,7 +261,8 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 	return err;
 }
 
-/* same_source - the same source host (ports aside: one host, many ports) */
+/* same_source - the same source host: ports aside, and one IPv6 /64 (one
+ * host can pick addresses from it at will) */
 static int same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family || !a->ss_family)
@@ -270,7 +271,7 @@ static int same_source(const struct sockaddr_storage *a, const struct sockaddr_s
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8); /* one /64 */
 }
 
 /* is_ip - whether a URI host is an IP literal */
