@@ -10,6 +10,9 @@
  * handshake (TLS) or send data (TCP) within --accept-timeout, or it is shut
  * down. When descriptors run out anyway (EMFILE), a spare one lets the
  * pending connection be accepted and closed: accept() never spins.
+ * getaddrinfo() is interposed too: on the event loop, a host name is never
+ * resolved (sofia-sip would block on it for a Via maddr in its own error
+ * replies); IP literals pass, and other threads (x5u fetches) are untouched.
  */
 #define _GNU_SOURCE
 #include "proxy.h"
@@ -17,6 +20,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +73,10 @@ struct px_limits {
 };
 
 static struct px_limits *active;  /* the one proxy of this process whose accept() is guarded */
+static pthread_t loop_thread;     /* its event loop's */
 static int (*real_accept)(int, struct sockaddr *, socklen_t *); /* libc's */
+static int (*real_getaddrinfo)(const char *, const char *, const struct addrinfo *,
+			       struct addrinfo **);
 
 /* ms_since - milliseconds from @t to now (monotonic) */
 static long ms_since(const struct timespec *t)
@@ -269,6 +277,45 @@ int accept(int fd, struct sockaddr *sa, socklen_t *len)
 	return active ? guard(active, fd, s, sa, len) : s;
 }
 
+/* numeric - whether @host is an IPv4 or IPv6 literal */
+static int numeric(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* getaddrinfo - no host name resolved on the event loop while a proxy runs */
+__attribute__((visibility("default"))) int getaddrinfo(const char *node, const char *service,
+						       const struct addrinfo *hints,
+						       struct addrinfo **res);
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	static time_t logged;
+	time_t now;
+
+	if (!real_getaddrinfo && !(real_getaddrinfo = (int (*)(const char *, const char *,
+		const struct addrinfo *, struct addrinfo **))dlsym(RTLD_NEXT, "getaddrinfo")))
+		return EAI_SYSTEM;
+	/*
+	 * The cases: no proxy running, another thread, no host, or an IP
+	 * literal: resolved as asked. A host name on the event loop: refused.
+	 * Everything the proxy routes by name goes through its DNSSEC layer; a
+	 * name here came from a peer (a Via maddr in one of sofia-sip's own
+	 * error replies) and a blocking lookup would stall every request.
+	 */
+	if (active && node && pthread_equal(pthread_self(), loop_thread) && !numeric(node)) {
+		if ((now = time(NULL)) != logged) {
+			logged = now;
+			px_log(SIPDANCE_LOG_WARN, "limits", "host name %.64s not resolved: no blocking "
+			       "lookup on the event loop (a Via maddr?)", node);
+		}
+		return EAI_NONAME;
+	}
+	return real_getaddrinfo(node, service, hints, res);
+}
+
 /* received - whether TCP connection @fd has received data since it was
  * accepted (1 too when the kernel cannot tell: never shut down by mistake) */
 static int received(int fd)
@@ -348,15 +395,17 @@ int px_limits_alloc(struct px_limits **out, su_root_t *root, const struct px_con
 		colon = strchr(p ? p : strchr(u, ':') + 1, ':');
 		l->tls_ports[l->ntls_ports++] = colon ? (unsigned)atoi(colon + 1) : 5061;
 	}
-	/* sofia-sip must reach this file's accept(), not libc's */
-	if (dlsym(RTLD_DEFAULT, "accept") != (void *)accept) {
-		snprintf(why, whysize, "accept() is not guarded (sofia-sip's calls do not reach "
-			 "sip/limits.c): refusing to run without connection limits");
+	/* sofia-sip must reach this file's accept() and getaddrinfo(), not libc's */
+	if (dlsym(RTLD_DEFAULT, "accept") != (void *)accept ||
+	    dlsym(RTLD_DEFAULT, "getaddrinfo") != (void *)getaddrinfo) {
+		snprintf(why, whysize, "accept() and getaddrinfo() are not guarded (sofia-sip's "
+			 "calls do not reach sip/limits.c): refusing to run without them");
 		return EPROTO;
 	}
 	if (!(l->sweep = su_timer_create(su_root_task(root), 1000)))
 		return ENOMEM;
 	descriptors(c);
+	loop_thread = pthread_self();
 	active = l;
 	su_timer_set_interval(l->sweep, sweep, l, 1000);
 	return 0;

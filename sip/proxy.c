@@ -1149,8 +1149,7 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	}
 	/* requests reach on_message(): no default leg, so that each is checked
 	 * before nta makes a transaction for it */
-	if ((err = listen_all(px, why, whysize)) ||
-	    (err = px_limits_alloc(&px->limits, root, c, px->hook, why, whysize)))
+	if ((err = listen_all(px, why, whysize)))
 		return err;
 	if ((err = px_suloop_alloc(&px->loop, root)))
 		return snprintf(why, whysize, "out of memory"), err;
@@ -1159,7 +1158,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return err;
 	if ((err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
-	return 0;
+	/* last: from here on no host name is resolved on the loop */
+	return px_limits_alloc(&px->limits, root, c, px->hook, why, whysize);
 }
 
 /* px_proxy_free - stop everything; pending transactions get 500 from nta */

@@ -482,8 +482,9 @@ SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer
 	 *  - its socket must still be that connection: a closed one is dropped
 	 *    here, its descriptor may belong to anyone now;
 	 *  - exactly one connection matches: that one; none, or several (one
-	 *    peer ip:port to two local addresses of a wildcard listener, where
-	 *    the transport cannot tell them apart): no identity, fail closed.
+	 *    peer ip:port to two local addresses of a wildcard listener; sofia-
+	 *    sip binds each interface's address on its own, so this is only a
+	 *    safeguard): no identity, fail closed.
 	 */
 	if (!lsn || !peer || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
 		return NULL;

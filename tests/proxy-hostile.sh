@@ -11,7 +11,8 @@ H="python3 $srcdir/tests/hostile.py"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 b_sip=$base b_tls=$((base + 1)) b_tls2=$((base + 2)) dnsp=$((base + 8)) bob=$((base + 10))
-bob2=$((base + 11)) uas=$((base + 12)) sink=$((base + 13)) tsink=$((base + 14)) c_sip=$((base + 20))
+bob2=$((base + 11)) uas=$((base + 12)) sink=$((base + 13)) tsink=$((base + 14)) sink1=$((base + 15))
+c_sip=$((base + 20))
 d_sip=$((base + 21)) p_sip=$((base + 22)) hole=$((base + 23)) e_sip=$((base + 24)) p_tls=$((base + 25))
 lport=$((base + 50))
 need knotd keymgr kdig ldns-signzone openssl python3
@@ -30,9 +31,12 @@ as() { echo "--auth $1:$pw"; }
 
 # sinks: UAS that count what reaches them (bob, bob's second contact, the
 # addresses attacks aim at over UDP and TCP, a black hole)
-for x in "udp $bob bob" "udp $bob2 bob2" "udp $sink sink" "tcp $tsink tsink" "udp $hole hole --silent"; do
+for x in "udp $bob bob" "udp $bob2 bob2" "udp $sink sink" "tcp $tsink tsink" "udp $hole hole --silent" \
+	"udp $sink1 sink1 --on 127.0.0.1"; do
 	set -- $x
-	$H sink "$1" 127.0.0.2 "$2" "$tmp/$3.count" $4 >"$tmp/$3.out" 2>&1 &
+	a=127.0.0.2
+	[ "${4:-}" = --on ] && a=$5 && set -- "$1" "$2" "$3"
+	$H sink "$1" $a "$2" "$tmp/$3.count" ${4:-} >"$tmp/$3.out" 2>&1 &
 	pids="$pids $!"
 done
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
@@ -108,7 +112,7 @@ check "a.example's own key, handshake complete: 200 (positive control)" \
 check "its identity does not cross to the same ip:port on another listener: 403" \
 	grep -q '^SIP/2.0 403' "$tmp/imp3.out"
 check "bob got the authenticated MESSAGE only" eval '[ "$(delivered)" -eq $((n0 + 1)) ]'
-check "one MATCH for a.example in the log, the authenticated connection's" \
+check "one MATCH for a.example in B's log, the authenticated connection's" \
 	eval '[ "$(grep -c "domain=a.example rule=secure-tlsa verdict=MATCH" "$tmp/B.log")" -eq 1 ]'
 
 
@@ -255,6 +259,14 @@ sed -i 's|;rport$|;rport;maddr=unresolvable.invalid|' "$tmp/maddrname"
 $H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/maddrname")" --first $(as carol) >"$tmp/maddrname.out"
 check "Via maddr=a host name: ignored (no lookup), answered to the sender" \
 	grep -q '^SIP/2.0 200' "$tmp/maddrname.out"
+# a request sofia-sip answers itself (400: no Call-ID), Via maddr=localhost and a sink's port
+n0=$(count sink1)
+printf 'OPTIONS sip:b.example SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bK-nocid;maddr=localhost\nMax-Forwards: 70\nFrom: <sip:carol@b.example>;tag=1\nTo: <sip:b.example>\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n' \
+	$sink1 >"$tmp/nocid"
+$H udp 127.0.0.2 $b_sip "$tmp/nocid" --wait 0.5 >/dev/null
+logged 'host name localhost not resolved: no blocking lookup on the event loop' >/dev/null
+check "sofia-sip's own 400 to a maddr host name: the name is not resolved (no blocking lookup), nothing sent" \
+	eval 'grep -q "host name localhost not resolved" "$tmp/B.log" && [ "$(count sink1)" -eq "$n0" ]'
 # 5e. per source: one address cannot fill the location service
 i=0
 while [ $i -lt 10 ]; do
