@@ -8,5 +8,6 @@ EXTRA_DIST += examples/ua.md
 
 # The federated call demo (./bootstrap.sh demo); tests/demo.sh runs it in the suite.
 TESTS += tests/demo.sh
-EXTRA_DIST += tests/demo.sh examples/demo/demo.py examples/demo/README.md examples/demo/report-excerpt.png
+EXTRA_DIST += tests/demo.sh examples/demo/demo.py examples/demo/scenarios.py examples/demo/report.py \
+	examples/demo/README.md examples/demo/report-excerpt.png
 CLEANFILES += tests/demo-report.html

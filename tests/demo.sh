@@ -3,7 +3,7 @@
 # demo.sh - the federated call demo (examples/demo/demo.py, ./bootstrap.sh demo)
 # run non-interactively against this build: Knot, two sipdance-proxies, our UA
 # and baresip on loopback, every scenario checked. The demo's exit
-# code is the result (0: every non-pending check passed). Skipped (77) when
+# code is the result (0: every check passed). Skipped (77) when
 # baresip is not installed (Debian package baresip-core).
 set -u
 command -v baresip >/dev/null 2>&1 || { echo "# SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
