@@ -87,20 +87,6 @@ static long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-/* same_host - the same source: one IPv4 address, or one IPv6 /64 (what one
- * host gets, and can pick addresses from at will) */
-static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return a->ss_family == AF_INET6 &&
-	       !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
-}
-
 /* inode - the inode of socket @fd, or 0 if it is closed */
 static ino_t inode(int fd)
 {
@@ -182,7 +168,8 @@ static int admit(struct px_limits *l, int fd, const struct sockaddr_storage *pee
 			forget(l, i);
 			continue;
 		}
-		if (same_host(&l->a[i].peer, peer) && live(l, i))
+		if (px_addr_same((struct sockaddr *)&l->a[i].peer, (const struct sockaddr *)peer, 1) &&
+		    live(l, i))
 			same++;
 		i++;
 	}

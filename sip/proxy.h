@@ -246,6 +246,9 @@ struct px_self;
 /* px_self_alloc - the IP-literal and wildcard listeners of @c, and this host's addresses */
 int px_self_alloc(struct px_self **out, const struct px_conf *c, su_home_t *home);
 void px_self_free(struct px_self *s);
+/* px_addr_same - the same IP address, ports aside; with @net an IPv6 address
+ * counts by its /64 (one source host) */
+int px_addr_same(const struct sockaddr *a, const struct sockaddr *b, int net);
 /* px_self_addr - whether socket address @sa is one of our listeners */
 int px_self_addr(const struct px_self *s, const struct sockaddr *sa);
 /* px_self_url - whether @u, with an IP literal host, is one of our listeners:

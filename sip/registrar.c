@@ -261,19 +261,6 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 	return err;
 }
 
-/* same_source - the same source host: ports aside, and one IPv6 /64 (one
- * host can pick addresses from it at will) */
-static int same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || !a->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8); /* one /64 */
-}
-
 /* is_ip - whether a URI host is an IP literal */
 static int is_ip(const char *host)
 {
@@ -319,7 +306,8 @@ static const char *limits(struct px_registrar *r, const char *aor, size_t n_new,
 	size_t n_src = 0;
 
 	for (size_t i = 0; i < r->n; i++)
-		n_src += same_source(&r->b[i].source, source);
+		n_src += px_addr_same((const struct sockaddr *)&r->b[i].source,
+				      (const struct sockaddr *)source, 1);
 	if (n_aor + n_new > r->conf->max_contacts) {
 		snprintf(why, size, "%.64s would have %zu bindings (--max-contacts %u)", aor,
 			 n_aor + n_new, r->conf->max_contacts);

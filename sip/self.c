@@ -99,16 +99,24 @@ static int is_any(const struct sockaddr_storage *sa)
 	return !memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, &any6, sizeof(any6));
 }
 
-/* same_ip - the same address, ports aside */
+/* px_addr_same - the same IP address, ports aside; with @net an IPv6 address
+ * counts by its /64 (what one host holds and picks addresses from at will) */
+int px_addr_same(const struct sockaddr *a, const struct sockaddr *b, int net)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	return a->sa_family == AF_INET6 &&
+	       !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, net ? 8 : 16);
+}
+
+/* same_ip - px_addr_same() of two storages, exactly */
 static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	return px_addr_same((const struct sockaddr *)a, (const struct sockaddr *)b, 0);
 }
 
 /* port_of - the port of a socket address */

@@ -407,18 +407,6 @@ int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr)
 	return 0;
 }
 
-/* same_host - whether @a and @b have the same address (ports aside) */
-static int same_host(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return 0;
-	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, sizeof(struct in6_addr));
-}
-
 /* port_of - the port of an IPv4 or IPv6 socket address */
 static uint16_t port_of(const struct sockaddr *sa)
 {
@@ -492,7 +480,7 @@ SSL *px_hook_inbound(struct px_hook *h, tport_t *tp, const struct sockaddr *peer
 		next = c->next;
 		if (!same_addr((const struct sockaddr *)&c->peer, peer) ||
 		    port_of((const struct sockaddr *)&c->local) != port_of(lsn) ||
-		    (!is_any(lsn) && !same_host((const struct sockaddr *)&c->local, lsn)))
+		    (!is_any(lsn) && !px_addr_same((const struct sockaddr *)&c->local, lsn, 0)))
 			continue;
 		if (!alive(c)) {
 			unlink_inbound(c);

@@ -4,7 +4,7 @@
 # subcommand is one attack on sipdance-proxy, or a small server the attacks
 # aim at, and prints what it saw (one line per fact) for the script to assert.
 #
-#   hostile.py stall-cert ADDR PORT LPORT CERT KEY HOLDFILE [--rst]
+#   hostile.py stall-cert ADDR PORT LPORT CERT KEY --hold HOLDFILE [--rst]
 #       TLS 1.3 from local port LPORT: send CERT, then stop before
 #       CertificateVerify; hold the connection until HOLDFILE exists, then
 #       close it (with --rst: a reset, so that the port is free at once)
@@ -24,7 +24,7 @@
 #   hostile.py invite ADDR PORT RURI DIALOGFILE
 #       INVITE over UDP, ACK the 200; DIALOGFILE gets a BYE of that dialog
 #       (Route set from Record-Route, tags, Call-ID) to send later
-#   hostile.py tls-ua ADDR PORT AOR COUNTFILE HOLDFILE
+#   hostile.py tls-ua ADDR PORT AOR COUNTFILE --hold HOLDFILE
 #       a user over TLS without a certificate: REGISTER AOR on the connection,
 #       then answer every request that comes over it with 200 (counted in
 #       COUNTFILE) until HOLDFILE exists
@@ -34,7 +34,7 @@
 #       forged ones: the Via under the proxy's pointing at SINKPORT, and a
 #       foreign top Via over a stack ending there (both must be dropped);
 #       prints how many 200s the UAC got
-#   hostile.py conns ADDR PORT N HOLDFILE [--bind IP...] [--send BYTES]
+#   hostile.py conns ADDR PORT N --hold HOLDFILE [--bind IP...] [--send BYTES]
 #       open N TCP connections (spread over the --bind addresses), send
 #       nothing (or BYTES, hex) and print "open=K closed=M" whenever the
 #       server closes some, until HOLDFILE exists
@@ -144,7 +144,7 @@ def stall_cert(a):
     s.sendall(b"".join(recs[:n]))
     print("stalled before CertificateVerify (%d of %d records sent)" % (n, len(recs)))
     sys.stdout.flush()
-    while not os.path.exists(a.holdfile):
+    while not os.path.exists(a.hold):
         r, _, _ = select.select([s], [], [], 0.1)
         if r and not s.recv(65536):
             print("server closed connection 1")
@@ -423,7 +423,7 @@ def tls_ua(a):
     n = 0
     buf = b""
     s.settimeout(0.1)
-    while not os.path.exists(a.holdfile):
+    while not os.path.exists(a.hold):
         try:
             chunk = s.recv(65536)
         except socket.timeout:
@@ -510,7 +510,7 @@ def conns(a):
         if a.send:
             s.send(bytes.fromhex(a.send))
         socks.append((i, s))
-    while not os.path.exists(a.holdfile):
+    while not os.path.exists(a.hold):
         state = "open=%d closed=%d" % (a.n - len(closed), len(closed))
         if state != last:
             print(state)
@@ -554,8 +554,9 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("stall-cert")
-    for n in ("addr", "port", "lport", "cert", "key", "holdfile"):
+    for n in ("addr", "port", "lport", "cert", "key"):
         c.add_argument(n, type=int if "port" in n else str)
+    c.add_argument("--hold", required=True)
     c.add_argument("--rst", action="store_true")
     c = sub.add_parser("tls")
     for n in ("addr", "port", "lport", "request"):
@@ -585,16 +586,18 @@ def main():
         c.add_argument(n, type=int if n == "port" else str)
     c.add_argument("--auth")
     c = sub.add_parser("tls-ua")
-    for n in ("addr", "port", "aor", "countfile", "holdfile"):
+    for n in ("addr", "port", "aor", "countfile"):
         c.add_argument(n, type=int if n == "port" else str)
+    c.add_argument("--hold", required=True)
     c.add_argument("--auth")
     c = sub.add_parser("stray")
     for n in ("addr", "port", "ruri", "uasport", "sinkport"):
         c.add_argument(n, type=int if "port" in n else str)
     c.add_argument("--auth")
     c = sub.add_parser("conns")
-    for n in ("addr", "port", "n", "holdfile"):
+    for n in ("addr", "port", "n"):
         c.add_argument(n, type=int if n in ("port", "n") else str)
+    c.add_argument("--hold", required=True)
     c.add_argument("--bind", nargs="+", default=["127.0.0.1"])
     c.add_argument("--send")
     c = sub.add_parser("handshakes")

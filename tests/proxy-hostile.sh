@@ -67,6 +67,18 @@ request() {
 		printf 'Content-Length: 0\n\n'
 	} >"$f"
 }
+# hold NAME REGEX CMD... - run hostile.py CMD, which keeps its connection(s) until
+# $tmp/NAME.hold exists, in the background (output $tmp/NAME.out) and wait for REGEX there
+hold() {
+	n=$1 re=$2
+	shift 2
+	rm -f "$tmp/$n.hold"
+	$H "$@" --hold "$tmp/$n.hold" >"$tmp/$n.out" 2>&1 &
+	eval "${n}_hpid=$!"
+	"$srcdir/tests/wait-for.sh" "$tmp/$n.out" "$re" 10
+}
+# release NAME... - let them go, and wait until they have
+release() { for n in "$@"; do touch "$tmp/$n.hold"; wait "$(eval echo \$${n}_hpid)"; done; }
 # over TP FILE - the request file with its Via transport set
 over() { sed "s|@TP@|$1|" "$2" >"$2.$1"; echo "$2.$1"; }
 
@@ -76,37 +88,24 @@ imp=$(over TLS "$tmp/imp")
 n0=$(delivered)
 # 1a. a.example's certificate on one listener, stalled before CertificateVerify;
 # the same ip:port on the other listener, without a certificate, claims alice
-rm -f "$tmp/hold1"
-$H stall-cert 127.0.0.2 $b_tls $lport "$TB_CERT_A" "$TB_KEY_A" "$tmp/hold1" >"$tmp/stall1.out" 2>&1 &
-st=$!
-"$srcdir/tests/wait-for.sh" "$tmp/stall1.out" 'stalled|closed' 10
+hold stall1 'stalled|closed' stall-cert 127.0.0.2 $b_tls $lport "$TB_CERT_A" "$TB_KEY_A"
 $H tls 127.0.0.2 $b_tls2 $lport "$imp" >"$tmp/imp1.out" 2>&1
-touch "$tmp/hold1"
-wait $st
+release stall1
 check "stalled handshake: connection 1 sent the certificate, held CertificateVerify" \
 	grep -q 'stalled before CertificateVerify' "$tmp/stall1.out"
 check "same ip:port, other listener, no certificate, From alice@a.example: 403" \
 	grep -q '^SIP/2.0 403' "$tmp/imp1.out"
 # 1b. the stalled connection reset, the same ip:port again on the same listener
-rm -f "$tmp/hold2"
-$H stall-cert 127.0.0.2 $b_tls $lport "$TB_CERT_A" "$TB_KEY_A" "$tmp/hold2" --rst >"$tmp/stall2.out" 2>&1 &
-st=$!
-"$srcdir/tests/wait-for.sh" "$tmp/stall2.out" 'stalled|closed' 10
-touch "$tmp/hold2"
-wait $st
+hold stall2 'stalled|closed' stall-cert 127.0.0.2 $b_tls $lport "$TB_CERT_A" "$TB_KEY_A" --rst
+release stall2
 $H tls 127.0.0.2 $b_tls $lport "$imp" >"$tmp/imp2.out" 2>&1
 check "a dead connection's certificate, the same ip:port reconnecting without one: 403" \
 	grep -q '^SIP/2.0 403' "$tmp/imp2.out"
 # 1c. a complete handshake with a.example's key on one listener, kept open;
 # the same ip:port on the other listener without a certificate
-rm -f "$tmp/hold3"
-$H tls 127.0.0.2 $b_tls $lport "$imp" --cert "$TB_CERT_A" --key "$TB_KEY_A" --hold "$tmp/hold3" \
-	>"$tmp/good1.out" 2>&1 &
-st=$!
-"$srcdir/tests/wait-for.sh" "$tmp/good1.out" 'holding|no final' 10
+hold good1 'holding|no final' tls 127.0.0.2 $b_tls $lport "$imp" --cert "$TB_CERT_A" --key "$TB_KEY_A"
 $H tls 127.0.0.2 $b_tls2 $lport "$imp" >"$tmp/imp3.out" 2>&1
-touch "$tmp/hold3"
-wait $st
+release good1
 check "a.example's own key, handshake complete: 200 (positive control)" \
 	grep -q '^SIP/2.0 200' "$tmp/good1.out"
 check "its identity does not cross to the same ip:port on another listener: 403" \
@@ -192,10 +191,7 @@ stop_proxy C
 stop_proxy D
 
 # 4. flow tokens open a user's connection only to requests of their dialog
-rm -f "$tmp/hold-ua"
-$H tls-ua 127.0.0.2 $b_tls alice@b.example "$tmp/ua.count" "$tmp/hold-ua" $(as alice) >"$tmp/ua.out" 2>&1 &
-ua=$!
-"$srcdir/tests/wait-for.sh" "$tmp/ua.out" 'registered: SIP/2.0 200' 10
+hold ua 'registered: SIP/2.0 200' tls-ua 127.0.0.2 $b_tls alice@b.example "$tmp/ua.count" $(as alice)
 $H invite 127.0.0.2 $b_sip sip:alice@b.example "$tmp/dialog" $(as carol) >"$tmp/invite.out" 2>&1
 check "a call to alice goes over her TLS connection, Record-Route with her flow token" \
 	grep -Eq '^INVITE: 200, Route <sip:[0-9a-f]{32}@b.example;lr;dt=[0-9a-f]{24}>' "$tmp/invite.out"
@@ -213,8 +209,7 @@ $H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/push2")" --first $(as carol) >"$tmp/pu
 check "her token in another request (new Call-ID, with or without a To tag): 403" \
 	eval 'grep -q "^SIP/2.0 403" "$tmp/push.out" && grep -q "^SIP/2.0 403" "$tmp/push2.out"'
 check "  ... and nothing more reached her connection" eval '[ "$(cat "$tmp/ua.count")" = 3 ]'
-touch "$tmp/hold-ua"
-wait $ua
+release ua
 
 # 5. the registrar
 # 5a. a foreign domain
@@ -284,20 +279,14 @@ check "  ... while a user from another address still registers (200)" grep -q '^
 # 7. descriptors: silent connections, per address and in all
 fds() { ls "/proc/$B_pid/fd" 2>/dev/null | wc -l; }
 fd0=$(fds)
-rm -f "$tmp/hold7"
-$H conns 127.0.0.2 $b_sip 70 "$tmp/hold7" >"$tmp/conns.out" 2>&1 &
-cp=$!
-"$srcdir/tests/wait-for.sh" "$tmp/conns.out" '^open=64 closed=6$' 10
+hold conns '^open=64 closed=6$' conns 127.0.0.2 $b_sip 70
 check "70 silent TCP connections from one address: 6 closed at accept (--max-source-connections 64)" \
 	eval 'grep -q "^open=64 closed=6$" "$tmp/conns.out" && grep -q "too many connections from that address" "$tmp/B.log"'
 request "$tmp/other" OPTIONS sip:b.example sip:carol@b.example
 $H tcp 127.0.0.2 $b_sip "$(over TCP "$tmp/other")" --first --bind 127.0.0.7 $(as carol) >"$tmp/other.out"
 check "  ... meanwhile a client from another address is answered over TCP" grep -q '^SIP/2.0 200' "$tmp/other.out"
-rm -f "$tmp/hold7b"
-$H conns 127.0.0.2 $b_tls 3 "$tmp/hold7b" --bind 127.0.0.9 >"$tmp/tlsconns.out" 2>&1 &
-cp2=$!
-$H conns 127.0.0.2 $b_tls 1 "$tmp/hold7b" --bind 127.0.0.9 --send 160301 >"$tmp/tlsslow.out" 2>&1 &
-cp3=$!
+hold tlsconns '^open=3 closed=0$' conns 127.0.0.2 $b_tls 3 --bind 127.0.0.9
+hold tlsslow '^open=1 closed=0$' conns 127.0.0.2 $b_tls 1 --bind 127.0.0.9 --send 160301
 "$srcdir/tests/wait-for.sh" "$tmp/conns.out" '^open=0 closed=70$' 30
 check "  ... after --accept-timeout (10 s) the 64 silent ones are closed by the proxy" \
 	eval 'grep -q "^open=0 closed=70$" "$tmp/conns.out" && [ "$(grep -c "closed: no data within --accept-timeout" "$tmp/B.log")" -ge 64 ]'
@@ -305,8 +294,7 @@ check "  ... after --accept-timeout (10 s) the 64 silent ones are closed by the 
 "$srcdir/tests/wait-for.sh" "$tmp/tlsconns.out" '^open=0 closed=3$' 30
 check "TLS connections that never finish a handshake (silent, or a ClientHello that stops) are closed" \
 	eval 'grep -q "^open=0 closed=3$" "$tmp/tlsconns.out" && grep -q "^open=0 closed=1$" "$tmp/tlsslow.out" && [ "$(grep -c "closed: no TLS handshake within --accept-timeout" "$tmp/B.log")" -ge 4 ]'
-touch "$tmp/hold7" "$tmp/hold7b"
-wait $cp $cp2 $cp3
+release conns tlsconns tlsslow
 i=0
 while [ "$(fds)" -gt $((fd0 + 2)) ] && [ $i -lt $((100 * vg_slow)) ]; do sleep 0.1; i=$((i + 1)); done
 check "  ... and the proxy's descriptors are back to $fd0 (+2 at most; got $(fds))" eval '[ "$(fds)" -le $((fd0 + 2)) ]'
@@ -343,10 +331,8 @@ printf '#!/bin/sh\nulimit -n 64\nexec "%s" "$@"\n' "$PROXY" >"$tmp/lowfd"
 chmod +x "$tmp/lowfd"
 PROXY=$tmp/lowfd start_proxy E --domain b.example --listen "sip:127.0.0.2:$e_sip;transport=udp" \
 	--listen "sip:127.0.0.2:$e_sip;transport=tcp" --users "$tmp/users" --log-level debug || exit 1
-rm -f "$tmp/hold9"
-$H conns 127.0.0.2 $e_sip 80 "$tmp/hold9" --bind 127.0.1.1 127.0.1.2 127.0.1.3 127.0.1.4 127.0.1.5 \
-	127.0.1.6 127.0.1.7 127.0.1.8 >"$tmp/emfile.out" 2>&1 &
-cp=$!
+hold emfile '^open=' conns 127.0.0.2 $e_sip 80 --bind 127.0.1.1 127.0.1.2 127.0.1.3 127.0.1.4 127.0.1.5 \
+	127.0.1.6 127.0.1.7 127.0.1.8
 "$srcdir/tests/wait-for.sh" "$tmp/E.log" 'for lack of descriptors' 10
 "$srcdir/tests/wait-for.sh" "$tmp/emfile.out" '^open=[0-9]+ closed=[1-9][0-9]*$' 10
 request "$tmp/eping" OPTIONS sip:b.example sip:carol@b.example
@@ -355,8 +341,7 @@ check "out of descriptors: pending connections accepted and closed (logged), the
 	eval 'grep -q "out of descriptors" "$tmp/E.log" && grep -q "^SIP/2.0 200" "$tmp/eping.out"'
 check "  ... accept() does not spin: sofia-sip logs no stream of EMFILE errors (got $(grep -c "Too many open files" "$tmp/E.log"))" \
 	eval '[ "$(grep -c "Too many open files" "$tmp/E.log")" -le 2 ]'
-touch "$tmp/hold9"
-wait $cp
+release emfile
 stop_proxy E
 
 # 6. --max-pending is no longer bypassed by a To tag or an ACK
@@ -366,21 +351,15 @@ start_proxy P --domain b.example --listen "sip:127.0.0.2:$p_sip;transport=udp" -
 	--location "bob@b.example=sip:bob@127.0.0.2:$bob" --location "hole@b.example=sip:hole@127.0.0.2:$hole" \
 	--users "$tmp/users" --log-level debug || exit 1
 # (--idle-timeout 2 here: a connection that carries no binding closes after 2 s unused)
-rm -f "$tmp/hold6"
-$H tls-ua 127.0.0.2 $p_tls alice@b.example "$tmp/ua6.count" "$tmp/hold6" $(as alice) >"$tmp/ua6.out" 2>&1 &
-ua=$!
-"$srcdir/tests/wait-for.sh" "$tmp/ua6.out" 'registered: SIP/2.0 200' 10
+hold ua6 'registered: SIP/2.0 200' tls-ua 127.0.0.2 $p_tls alice@b.example "$tmp/ua6.count" $(as alice)
 request "$tmp/idle" OPTIONS sip:b.example sip:carol@b.example
 sed -i "s/@TP@/TCP/; s/@LOCAL@/127.0.0.1:5999/; s/@BRANCH@/z9hG4bK-idle/" "$tmp/idle"
-$H conns 127.0.0.2 $p_sip 1 "$tmp/hold6" --send "$(sed 's/$/\r/' "$tmp/idle" | od -An -tx1 | tr -d ' \n')" \
-	>"$tmp/idle.out" 2>&1 &
-cp=$!
+hold idle '^open=0 closed=1$' conns 127.0.0.2 $p_sip 1 --send "$(sed 's/$/\r/' "$tmp/idle" | od -An -tx1 | tr -d ' \n')"
 "$srcdir/tests/wait-for.sh" "$tmp/idle.out" '^open=0 closed=1$' 30
 check "a TCP connection with nothing registered on it, unused for --idle-timeout: closed by the proxy" \
 	grep -q '^open=0 closed=1$' "$tmp/idle.out"
-check "  ... alice's TLS connection, which carries her binding, stays" kill -0 $ua
-touch "$tmp/hold6"
-wait $cp $ua
+check "  ... alice's TLS connection, which carries her binding, stays" eval 'kill -0 $ua6_hpid'
+release idle ua6
 $H invite 127.0.0.2 $p_sip sip:bob@b.example "$tmp/pdialog" $(as carol) >"$tmp/pinvite.out" 2>&1
 request "$tmp/fill" INVITE sip:hole@b.example sip:carol@b.example
 for i in 1 2 3; do $H udp 127.0.0.2 $p_sip "$(over UDP "$tmp/fill")" --wait 1 $(as carol) >/dev/null; done
