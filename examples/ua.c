@@ -6,7 +6,9 @@
  * checked). The exit status says whether media was authenticated. With
  * --tls-cert it also speaks SIP over TLS and authenticates as its AOR by
  * DANCE client auth: the dane_clientid ClientName <hash>._user.<domain>,
- * installed on sofia-sip's SSL_CTX through an ex_data "new" callback.
+ * installed on sofia-sip's SSL_CTX through an ex_data "new" callback, with
+ * the DNSSEC chain of its TLSA records when it has one (--client-chain-file,
+ * or built through --resolver), so that the server needs no DNS lookup.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -29,6 +33,7 @@ struct ua;
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
 
+#include <sipdance/chain.h>
 #include <sipdance/clientid.h>
 #include <sipdance/sdp.h>
 #include "../sip/certdir.h"
@@ -69,6 +74,9 @@ struct ua {
 	X509 *cert;
 	EVP_PKEY *key;
 	const char *tls_cert, *tls_key, *tls_listen; /* SIP over TLS, DANCE client identity */
+	const char *chain_file, *resolver, *trust_anchor; /* our DNSSEC chain: a file, or built */
+	struct sipdance_chain_source *chain; /* shipped when a server asks */
+	su_timer_t *chain_timer;  /* its refresh */
 	const char *digest;       /* "Digest:\"realm\":user:password" (--digest), or NULL */
 	char digest_buf[600];
 	unsigned digest_tries;    /* challenges answered: a second refusal ends it */
@@ -456,8 +464,68 @@ static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 		caught[ncaught++] = parent;
 }
 
-/* clientid_on - our AOR's ClientName on every TLS context sofia-sip made */
-static int clientid_on(const struct ua *ua)
+static void chain_refresh(struct ua *ua, su_timer_t *t, su_timer_arg_t *arg);
+
+/* chain_schedule - the next refresh of our chain, as its TTLs and RRSIGs say */
+static void chain_schedule(struct ua *ua)
+{
+	time_t next = sipdance_chain_source_next_refresh(ua->chain), now = time(NULL);
+
+	su_timer_set_interval(ua->chain_timer, chain_refresh, NULL,
+			      next > now ? (su_duration_t)(next - now) * 1000 : 1000);
+}
+
+/* chain_refresh - fetch or reload our chain again (the current one stays on failure) */
+static void chain_refresh(struct ua *ua, su_timer_t *t, su_timer_arg_t *arg)
+{
+	const char *why = NULL;
+	size_t len = 0;
+
+	if (sipdance_chain_source_refresh(ua->chain, &why))
+		say("DNSSEC chain refresh failed: %s (%s)", why ? why : "?",
+		    sipdance_chain_source_get(ua->chain, 0, &len) ? "the current one is still valid"
+		    : "shipping none");
+	else if (sipdance_chain_source_get(ua->chain, 0, &len))
+		say("DNSSEC chain refreshed (%zu bytes)", len);
+	chain_schedule(ua);
+}
+
+/* chain_on - our own DNSSEC chain for ClientName @name, from --client-chain-file
+ * or built through --resolver, held to our certificate; 0 or -1 */
+static int chain_on(struct ua *ua, const char *name)
+{
+	struct sipdance_chain_source_conf sc = { .trust_anchor = ua->trust_anchor, .owner = name,
+						 .file = ua->chain_file,
+						 .resolver = ua->chain_file ? NULL : ua->resolver };
+	STACK_OF(X509) *cert = sk_X509_new_null();
+	FILE *f = fopen(ua->tls_cert, "r");
+	const char *why = NULL;
+	size_t len = 0;
+	X509 *x;
+	int err;
+
+	while (f && cert && (x = PEM_read_X509(f, NULL, NULL, NULL)))
+		if (!sk_X509_push(cert, x))
+			X509_free(x);
+	if (f)
+		fclose(f);
+	ERR_clear_error();
+	if ((err = sipdance_chain_source_alloc(&ua->chain, &sc, &why)) ||
+	    (err = sipdance_chain_source_set_cert(ua->chain, cert, &why)))
+		fprintf(stderr, "sipdance-ua: our DNSSEC chain for %s: %s\n", name,
+			why ? why : strerror(err));
+	sk_X509_pop_free(cert, X509_free);
+	if (err || !(ua->chain_timer = su_timer_create(su_root_task(ua->root), 0)))
+		return -1;
+	sipdance_chain_source_get(ua->chain, 0, &len);
+	say("DNSSEC chain of %.16s... (%zu bytes, %s), shipped when the server asks", name, len,
+	    ua->chain_file ? ua->chain_file : "built through our resolver");
+	chain_schedule(ua);
+	return 0;
+}
+
+/* clientid_on - our AOR's ClientName (and chain) on every TLS context sofia-sip made */
+static int clientid_on(struct ua *ua)
 {
 	struct sipdance_clientid_conf cc = { 0 };
 	char name[SIPDANCE_CLIENTID_MAX + 1];
@@ -468,6 +536,9 @@ static int clientid_on(const struct ua *ua)
 		return -1;
 	}
 	cc.name = name;
+	if ((ua->chain_file || ua->resolver) && chain_on(ua, name))
+		return -1;
+	cc.chain_source = ua->chain;
 	if (!ncaught) {
 		fprintf(stderr, "sipdance-ua: sofia-sip made no TLS context to attach dane_clientid to\n");
 		return -1;
@@ -517,6 +588,7 @@ static void usage(FILE *f)
 	      "                   (--call SIP-URI | --answer) [--duration SECONDS] [--expect PACKETS]\n"
 	      "                   [--media-addr IP] [--cert PEM --key PEM] [--no-ice] [--ice-lite]\n"
 	      "                   [--allow-sha1] [--tls-cert PEM --tls-key PEM [--tls-listen SIPS-URI]]\n"
+	      "                   [--client-chain-file FILE | --resolver ADDR[@PORT]] [--trust-anchor FILE]\n"
 	      "                   [--tamper-fingerprint local|remote] [--digest FILE] [--verbose]\n"
 	      "Places or answers one call with DTLS-SRTP media; exit 0 when media was\n"
 	      "authenticated and at least PACKETS (default 10) packets were received.\n"
@@ -526,7 +598,10 @@ static void usage(FILE *f)
 	      "--tamper-fingerprint (testing) flips a bit of the fingerprint we send (local)\n"
 	      "or of those we receive (remote): the DTLS handshake must then be refused.\n"
 	      "--digest FILE: \"user:password\" (one line) answers one 401/407 per request\n"
-	      "(realm: the AOR's domain; sofia-sip computes MD5 only).\n", f);
+	      "(realm: the AOR's domain; sofia-sip computes MD5 only).\n"
+	      "--client-chain-file FILE (made by `sipdance chain build --name`), or --resolver: the\n"
+	      "DNSSEC chain of our TLSA records, shipped with --tls-cert when the server asks\n"
+	      "(validated to --trust-anchor first, refreshed before it expires).\n", f);
 }
 
 /* read_digest - "user:password" from @file into NUTAG_AUTH form, realm the AOR's domain; 0 or -1 */
@@ -562,6 +637,8 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		{ "key", 1, NULL, 'K' }, { "no-ice", 0, NULL, 'n' }, { "allow-sha1", 0, NULL, 's' },
 		{ "ice-lite", 0, NULL, 'L' }, { "tls-cert", 1, NULL, 't' }, { "tls-key", 1, NULL, 'k' },
 		{ "tls-listen", 1, NULL, 'S' }, { "digest", 1, NULL, 'D' },
+		{ "client-chain-file", 1, NULL, 'F' }, { "resolver", 1, NULL, 'R' },
+		{ "trust-anchor", 1, NULL, 'Y' },
 		{ "verbose", 0, NULL, 'v' }, { "tamper-fingerprint", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *key = NULL;
@@ -587,6 +664,9 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 		case 't': ua->tls_cert = optarg; break;
 		case 'k': ua->tls_key = optarg; break;
 		case 'S': ua->tls_listen = optarg; break;
+		case 'F': ua->chain_file = optarg; break;
+		case 'R': ua->resolver = optarg; break;
+		case 'Y': ua->trust_anchor = optarg; break;
 		case 'D':
 			if (read_digest(ua, optarg))
 				return -1;
@@ -613,6 +693,10 @@ static int parse_args(struct ua *ua, int argc, char **argv)
 	}
 	if (!ua->tls_cert != !ua->tls_key) {
 		fputs("sipdance-ua: --tls-cert and --tls-key go together\n", stderr);
+		return -1;
+	}
+	if ((ua->chain_file || ua->resolver) && (!ua->tls_cert || !ua->trust_anchor)) {
+		fputs("sipdance-ua: a DNSSEC chain of our own needs --tls-cert and --trust-anchor\n", stderr);
 		return -1;
 	}
 	if (ua->tls_cert && !ua->tls_listen)
@@ -676,6 +760,8 @@ int main(int argc, char **argv)
 	su_root_run(ua.root);
 	if (ua.timer)
 		su_timer_destroy(ua.timer);
+	if (ua.chain_timer)
+		su_timer_destroy(ua.chain_timer);
 	nua_destroy(ua.nua);
 	su_root_destroy(ua.root);
 	su_home_deinit(ua.home);
@@ -685,5 +771,6 @@ int main(int argc, char **argv)
 	EVP_PKEY_free(ua.key);
 	for (size_t i = 0; i < ncaught; i++)
 		SSL_CTX_free(caught[i]);
+	sipdance_chain_source_free(ua.chain);
 	return ua.exit_code;
 }

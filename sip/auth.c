@@ -747,8 +747,8 @@ static void identity(struct px_auth *a, const sip_t *sip, const struct sockaddr 
 		snprintf(r->why, sizeof(r->why), "identity mismatch: %s %s is not %s, the user "
 			 "authenticated by %s", which, shown, uaor, how);
 	else
-		snprintf(r->why, sizeof(r->why), "identity mismatch: %s %s is not the user authenticated "
-			 "by dane_clientid (%s)", which, shown, how);
+		snprintf(r->why, sizeof(r->why), "identity mismatch: %s %.80s is not the user authenticated "
+			 "by dane_clientid (%.240s)", which, shown, how);
 	r->attest = 0;
 	decided(r, PX_AUTH_REFUSE, 403, sip, peer, uaor, rule, r->why);
 }
@@ -761,10 +761,11 @@ static int dance(struct px_auth *a, const sip_t *sip, const struct sockaddr *pee
 	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE };
 	enum sipdance_clientid_kind kind;
 	char name[SIPDANCE_CLIENTID_MAX + 1], owner[SIPDANCE_CLIENTID_MAX + 1], addr[300] = "";
-	char how[SIPDANCE_CLIENTID_MAX + 40];
+	char how[SIPDANCE_CLIENTID_MAX + 60];
 	const char *domain, *uwhy = NULL;
 	const struct px_user *u = NULL;
 	int presented = 0, reg = sip->sip_request->rq_method == sip_method_register;
+	int required = a->conf->client_auth && !strcmp(a->conf->client_auth, "required");
 	const url_t *url = reg ? sip->sip_to->a_url : sip->sip_from->a_url;
 
 	/*
@@ -772,10 +773,14 @@ static int dance(struct px_auth *a, const sip_t *sip, const struct sockaddr *pee
 	 *  - no ClientName on the connection (plain TLS, TLS 1.2, no
 	 *    certificate): no DANCE identity, the other rules decide;
 	 *  - a ClientName presented but not authenticated (no TLSA, insecure,
-	 *    outside --client-domains; a mismatch never gets this far, the
-	 *    handshake refuses it): a REGISTER, or a request whose From is in our
-	 *    domain, is refused (a failed identity is no identity); a peer
-	 *    proxy's foreign From goes on to the federation rule;
+	 *    outside --client-domains; a key that does not match its TLSA, or a
+	 *    failed lookup, when it was looked up after the handshake: a chain
+	 *    that does not match is refused in the handshake): under
+	 *    --client-auth required, any request is refused (the handshake would
+	 *    have been, had the lookup been made in it); otherwise a REGISTER, or
+	 *    a request whose From is in our domain, is refused (a failed identity
+	 *    is no identity), and a peer proxy's foreign From goes on to the
+	 *    federation rule;
 	 *  - an authenticated host name (a peer proxy): the federation rule;
 	 *  - an authenticated user name: she speaks for her address only
 	 *    (identity()); her address is the To or From that hashes to the
@@ -783,8 +788,9 @@ static int dance(struct px_auth *a, const sip_t *sip, const struct sockaddr *pee
 	 *    whose address does.
 	 */
 	if (!px_hook_client_name(conn, name, sizeof(name), &v, &presented)) {
-		if (!presented || (!reg && (!sip->sip_from->a_url->url_host ||
-					    strcasecmp(sip->sip_from->a_url->url_host, a->conf->domain))))
+		if (!presented || (!reg && !required && (!sip->sip_from->a_url->url_host ||
+							 strcasecmp(sip->sip_from->a_url->url_host,
+								    a->conf->domain))))
 			return 0;
 		snprintf(r->why, sizeof(r->why), "client not authenticated: dane_clientid %s (%s)",
 			 sipdance_result_str(v.result), v.reason);
@@ -793,7 +799,7 @@ static int dance(struct px_auth *a, const sip_t *sip, const struct sockaddr *pee
 	}
 	if (sipdance_clientid_check(name, &kind, &domain, NULL) || kind != SIPDANCE_CLIENTID_USER)
 		return 0;
-	snprintf(how, sizeof(how), "%.16s..._user.%s", name, domain);
+	snprintf(how, sizeof(how), "%.16s..._user.%s via=%s", name, domain, px_hook_client_via(conn));
 	if (px_canon_aor(url, addr, sizeof(addr)) ||
 	    sipdance_clientid_user_name(addr, owner, sizeof(owner), &uwhy) || strcasecmp(owner, name))
 		addr[0] = '\0';
@@ -803,8 +809,8 @@ static int dance(struct px_auth *a, const sip_t *sip, const struct sockaddr *pee
 		px_users_aor(u, addr, sizeof(addr));
 	if (!addr[0]) {
 		px_canon_aor(url, addr, sizeof(addr));
-		snprintf(r->why, sizeof(r->why), "identity mismatch: %s %s is not the user authenticated "
-			 "by dane_clientid (%s)", reg ? "To" : "From", addr[0] ? addr : "(no user@host)", how);
+		snprintf(r->why, sizeof(r->why), "identity mismatch: %s %.80s is not the user authenticated "
+			 "by dane_clientid (%.240s)", reg ? "To" : "From", addr[0] ? addr : "(no user@host)", how);
 		decided(r, PX_AUTH_REFUSE, 403, sip, peer, addr[0] ? addr : NULL, "dane-clientid", r->why);
 		return 1;
 	}

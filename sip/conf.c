@@ -41,6 +41,7 @@ static const struct key {
 	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
 	{ "trace", K_STR, offsetof(struct px_conf, trace), "on|off      every SIP message sent and received, in the log (default off)" },
 	{ "dns-failure-ttl", K_UINT, offsetof(struct px_conf, dns_failure_ttl), "S  a failed lookup (timeout, SERVFAIL, bogus) is remembered S seconds (default 30)" },
+	{ "dns-timeout", K_UINT, offsetof(struct px_conf, dns_timeout_ms), "MS  a DNS lookup with no answer fails after MS milliseconds (default 3000)" },
 	{ "handshake-timeout", K_UINT, offsetof(struct px_conf, handshake_timeout_ms), "MS limit for an outbound TLS handshake (default 2000)" },
 	{ "max-expires", K_UINT, offsetof(struct px_conf, max_expires), "S    registrar cap on Expires (default 3600)" },
 	{ "max-pending", K_UINT, offsetof(struct px_conf, max_pending), "N    new requests get 503 past N in progress (default 1000)" },
@@ -58,6 +59,8 @@ static const struct key {
 	{ "chain-refresh", K_UINT, offsetof(struct px_conf, chain_refresh), "S refresh the chain we serve at least every S seconds (default: 3/4 into its TTL)" },
 	{ "chain-pins", K_STR, offsetof(struct px_conf, chain_pins), "FILE  pins of peers that served a chain (default: memory only)" },
 	{ "client-name", K_STR, offsetof(struct px_conf, client_name), "HOST our dane_clientid on outbound TLS, e.g. sip.a.example" },
+	{ "client-chain", K_STR, offsetof(struct px_conf, client_chain), "MODE DANCE clients' own DNSSEC chains: required (no lookup) | prefer (default) | off" },
+	{ "client-chain-file", K_STR, offsetof(struct px_conf, client_chain_file), "F our own chain for --client-name (sipdance chain build --name), instead of our resolver" },
 	{ "stir", K_STR, offsetof(struct px_conf, stir), "MODE          STIR/SHAKEN: off (default) | verify | sign | verify,sign" },
 	{ "stir-fail", K_STR, offsetof(struct px_conf, stir_fail), "HOW      failed verification: reject (default) | annotate" },
 	{ "stir-ca-file", K_STR, offsetof(struct px_conf, stir_ca_file), "FILE  STI-CA roots (PEM) for --stir verify" },
@@ -297,6 +300,16 @@ static int check(const struct px_conf *c, char *why, size_t whysize)
 	if (c->chain && strcmp(c->chain, "off") && strcmp(c->chain, "prefer") &&
 	    strcmp(c->chain, "required")) {
 		snprintf(why, whysize, "--chain %s: want required, prefer or off", c->chain);
+		return EINVAL;
+	}
+	if (c->client_chain && strcmp(c->client_chain, "off") && strcmp(c->client_chain, "prefer") &&
+	    strcmp(c->client_chain, "required")) {
+		snprintf(why, whysize, "--client-chain %s: want required, prefer or off", c->client_chain);
+		return EINVAL;
+	}
+	if (c->client_chain_file && (!c->client_name || !c->trust_anchor)) {
+		snprintf(why, whysize, "--client-chain-file is our chain for --client-name: it needs "
+			 "--client-name and --trust-anchor");
 		return EINVAL;
 	}
 	if (c->client_name && sipdance_clientid_check(c->client_name, NULL, NULL, NULL)) {

@@ -3,35 +3,39 @@
  * fed.c - federation: requests to other domains and requests claiming to
  * come from them. This file holds the object (resolver, policy, verifier),
  * the RFC 3263 location both directions start with, and the RFC 9102 chains
- * we serve; fed_out.c sends over DANE-authenticated connections, fed_in.c
+ * we serve (and the one we ship as a DANCE client); fed_out.c sends over DANE-authenticated connections, fed_in.c
  * decides whether a TLS client speaks for the domain it claims.
  */
 #include "fed_int.h"
 
-/* chain_schedule - the timer for the earliest refresh any of our chains needs */
-static void chain_schedule(struct px_fed *f);
+/* source - our chain number @i: those we serve, then the one we ship; NULL past them */
+static struct sipdance_chain_source *source(const struct px_fed *f, size_t i)
+{
+	return i < f->nchain_src ? f->chain_src[i] : i == f->nchain_src ? f->client_src : NULL;
+}
 
 /* chain_update - refresh our chains, those that are due or @all (a blocking
  * fetch through getdns, bounded by its timeout); an expired chain is never served */
 static void chain_update(struct px_fed *f, int all)
 {
+	struct sipdance_chain_source *src;
 	time_t now = time(NULL);
 	const char *why = NULL;
 	size_t len = 0;
 
-	for (size_t i = 0; i < f->nchain_src; i++) {
-		if (!all && sipdance_chain_source_next_refresh(f->chain_src[i]) > now)
+	for (size_t i = 0; (src = source(f, i)); i++) {
+		if (!all && sipdance_chain_source_next_refresh(src) > now)
 			continue;
-		if (sipdance_chain_source_refresh(f->chain_src[i], &why))
+		if (sipdance_chain_source_refresh(src, &why))
 			px_log(all ? SIPDANCE_LOG_ERR : SIPDANCE_LOG_WARN, "chain",
 			       "refresh of our DNSSEC chain failed: %s (%s)",
-			       why ? why : "?", sipdance_chain_source_get(f->chain_src[i], now, &len)
+			       why ? why : "?", sipdance_chain_source_get(src, now, &len)
 			       ? "the current one is still valid" : "serving none");
-		else if (sipdance_chain_source_get(f->chain_src[i], now, &len))
+		else if (sipdance_chain_source_get(src, now, &len))
 			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s)", len,
 			       all ? "SIGHUP" : "timer");
 	}
-	chain_schedule(f);
+	fed_chain_schedule(f);
 }
 
 /* chain_refresh - the refresh timer fired */
@@ -40,15 +44,18 @@ static void chain_refresh(struct px_proxy *px, su_timer_t *t, void *arg)
 	chain_update(arg, 0);
 }
 
-/* chain_schedule - arm the refresh timer */
-static void chain_schedule(struct px_fed *f)
+/* fed_chain_schedule - arm the refresh timer (made on first use) */
+void fed_chain_schedule(struct px_fed *f)
 {
+	struct sipdance_chain_source *src;
 	time_t next = 0, now = time(NULL), t;
 
-	for (size_t i = 0; i < f->nchain_src; i++)
-		if ((t = sipdance_chain_source_next_refresh(f->chain_src[i])) && (!next || t < next))
+	for (size_t i = 0; (src = source(f, i)); i++)
+		if ((t = sipdance_chain_source_next_refresh(src)) && (!next || t < next))
 			next = t;
-	if (next)
+	if (next && !f->chain_timer && !(f->chain_timer = su_timer_create(su_root_task(f->root), 0)))
+		px_log(SIPDANCE_LOG_ERR, "chain", "no timer to refresh our DNSSEC chains: out of memory");
+	else if (next)
 		su_timer_set_interval(f->chain_timer, chain_refresh, f,
 				      next > now ? (su_duration_t)(next - now) * 1000 : 1000);
 }
@@ -57,12 +64,13 @@ static void chain_schedule(struct px_fed *f)
  * @cert: 0, or an errno with the first failing chain's reason in @why */
 static int cert_chains(struct px_fed *f, STACK_OF(X509) *cert, int set, char *why, size_t whysize)
 {
+	struct sipdance_chain_source *src;
 	const char *w = NULL;
 	int err = 0;
 
-	for (size_t i = 0; !err && i < f->nchain_src; i++)
-		err = set ? sipdance_chain_source_set_cert(f->chain_src[i], cert, &w)
-			  : sipdance_chain_source_check_cert(f->chain_src[i], cert, &w);
+	for (size_t i = 0; !err && (src = source(f, i)); i++)
+		err = set ? sipdance_chain_source_set_cert(src, cert, &w)
+			  : sipdance_chain_source_check_cert(src, cert, &w);
 	if (err)
 		snprintf(why, whysize, "%s", w ? w : strerror(err));
 	return err;
@@ -115,8 +123,6 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 		snprintf(why, whysize, "--chain: %s", w ? w : strerror(err));
 		return err;
 	}
-	if (!(f->chain_timer = su_timer_create(su_root_task(f->root), 0)))
-		return ENOMEM;
 	/* our own chain needs our host name: the name peers send as SNI; a
 	 * chain whose TLSA our certificate does not match would make every peer
 	 * that uses it refuse us: never served, the proxy does not start */
@@ -149,7 +155,7 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 		k++;
 	}
 	sk_X509_pop_free(cert, X509_free);
-	chain_schedule(f);
+	fed_chain_schedule(f);
 	return 0;
 }
 
@@ -182,11 +188,12 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loo
 		return err;
 	}
 	if (!conf->resolver)
-		return fed_in_setup(f, why, whysize);
+		return fed_in_setup(f, why, whysize); /* our name and chain file only */
 	dc.resolver = conf->resolver;
 	dc.trust_anchor = conf->trust_anchor;
 	dc.loop = loop;
 	dc.neg_ttl = conf->dns_failure_ttl;
+	dc.timeout_ms = conf->dns_timeout_ms;
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
 		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,
 			 conf->trust_anchor, dwhy ? dwhy : strerror(err));
@@ -244,13 +251,14 @@ void px_fed_free(struct px_fed *f)
 	if (!f)
 		return;
 	fed_out_free(f);
+	fed_in_free(f); /* its lookups run on the resolver */
 	sipdance_dns_free(f->dns);
 	sipdance_policy_free(f->policy);
 	sipdance_dane_free(f->dane);
-	fed_in_free(f);
 	su_timer_destroy(f->chain_timer);
 	for (size_t i = 0; i < f->nchain_src; i++)
 		sipdance_chain_source_free(f->chain_src[i]);
+	sipdance_chain_source_free(f->client_src);
 	sipdance_chain_client_free(f->chain_client);
 	free(f);
 }

@@ -3,130 +3,97 @@
  * fed_in.c - requests claiming to come from another domain: a foreign From
  * domain is accepted only if the TLS client authenticates for that domain,
  * by the domain's server TLSA records or by a dane_clientid host name that
- * the domain's DNS names as one of its servers. Also the proxy's dane_clientid
- * set-up and the lookups of client names inside handshakes.
+ * the domain's DNS names as one of its servers, or that is the domain itself.
+ * Also the proxy's dane_clientid set-up (the lookups of client names that
+ * came without their chain run after the handshake: dance.c).
  */
 #include "fed_int.h"
 
-/* under_absent - whether @name is at or below a name known not to exist */
-static int under_absent(struct px_fed *f, const char *name, time_t now)
+/* client_chain - our own chain as a DANCE client (--client-name): from
+ * --client-chain-file, or built from our resolver; held to our certificate */
+static int client_chain(struct px_fed *f, char *why, size_t whysize)
 {
-	size_t n = strlen(name), k;
-
-	for (size_t i = 0; i < f->nabsent; i++) {
-		if (f->absent[i].until <= now)
-			continue;
-		k = strlen(f->absent[i].name);
-		if (n >= k && !strcasecmp(name + n - k, f->absent[i].name) &&
-		    (n == k || name[n - k - 1] == '.'))
-			return 1;
-	}
-	return 0;
-}
-
-/* remember_absent - @nx is NXDOMAIN: its highest ancestor below the client
- * domain it falls under that does not exist either, if any, is remembered */
-static void remember_absent(struct px_fed *f, const char *nx, time_t now)
-{
-	struct sipdance_dns_answer *a;
-	const char *p, *top = NULL;
-	size_t i, n = strlen(nx), k;
-
-	for (i = 0; i < f->ncid_domains && !top; i++) {
-		k = strlen(f->cid_domains[i]);
-		if (n > k && nx[n - k - 1] == '.' && !strcasecmp(nx + n - k, f->cid_domains[i]))
-			top = nx + n - k;
-	}
-	/* from just below the client domain down to @nx: the first one that
-	 * does not exist (a secure NXDOMAIN; answers are cached by the DNS layer) */
-	for (p = top ? top - 1 : NULL; p && p > nx; p--) {
-		if (p[-1] != '.')
-			continue;
-		if (!sipdance_dns_lookup_sync(f->cid_dns, p, SIPDANCE_DNS_TLSA, &a)) {
-			int gone = sipdance_dns_answer_status(a) == SIPDANCE_DNS_SECURE &&
-				   sipdance_dns_answer_rcode(a) == SIPDANCE_DNS_NXDOMAIN;
-
-			sipdance_dns_answer_unref(a);
-			if (gone)
-				break;
-		}
-	}
-	if (!p || p <= nx)
-		return; /* every ancestor exists: nothing more than @nx itself is known */
-	i = f->nabsent < MAX_ABSENT ? f->nabsent++ : (size_t)(now % MAX_ABSENT);
-	snprintf(f->absent[i].name, sizeof(f->absent[i].name), "%s", p);
-	f->absent[i].until = now + ABSENT_S;
-	px_log(SIPDANCE_LOG_DEBUG, "clientid", "%s does not exist: names below it are not looked up "
-	       "for %d s", f->absent[i].name, ABSENT_S);
-}
-
-/* cid_lookup - the TLSA lookup of a dane_clientid ClientName, inside a TLS
- * handshake on the event loop */
-static int cid_lookup(void *arg, const char *name, struct sipdance_clientid_answer *out)
-{
-	struct px_fed *f = arg;
-	struct timespec t0, t1;
-	time_t now = time(NULL);
+	const struct px_conf *conf = f->conf;
+	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
+						 .owner = conf->client_name,
+						 .file = conf->client_chain_file,
+						 .resolver = conf->client_chain_file ? NULL : conf->resolver };
+	STACK_OF(X509) *cert = NULL;
+	EVP_PKEY *key = NULL;
+	const char *w = NULL;
+	size_t len = 0;
 	int err;
 
 	/*
 	 * Case by case:
-	 *  - at or below a name known not to exist (a secure NXDOMAIN less than
-	 *    ABSENT_S seconds old): NXDOMAIN, no lookup; a client making up
-	 *    random names under it costs nothing;
-	 *  - lookups already blocked the loop LOOKUP_BUDGET_MS in this second:
-	 *    INDETERMINATE, the handshake is refused (fails closed) rather than
-	 *    every other request waiting behind it;
-	 *  - otherwise the lookup (answers cached for their TTL by the DNS layer);
-	 *    a secure NXDOMAIN also looks for the highest ancestor that does not
-	 *    exist, remembered for the next names.
+	 *  - no --client-name, or neither a file nor a resolver: none shipped;
+	 *  - a chain whose TLSA records our certificate does not match would
+	 *    have every server refuse us: never shipped;
+	 *  - the file is unreadable, does not validate or does not match: the
+	 *    proxy does not start (it was asked for);
+	 *  - built from our resolver and that fails or does not match (no TLSA
+	 *    published yet, a rollover under way, a DNS outage): none shipped,
+	 *    servers look our name up instead (logged).
 	 */
-	if (under_absent(f, name, now)) {
-		*out = (struct sipdance_clientid_answer){ .status = SIPDANCE_DNS_SECURE,
-							  .rcode = SIPDANCE_DNS_NXDOMAIN };
-		snprintf(out->why, sizeof(out->why), "a parent name does not exist (negative cache)");
+	if (!conf->client_name || !sc.trust_anchor || (!sc.file && !sc.resolver))
+		return 0;
+	if ((err = sipdance_chain_source_alloc(&f->client_src, &sc, &w))) {
+		if (sc.file) {
+			snprintf(why, whysize, "--client-chain-file %s: %s", sc.file, w ? w : strerror(err));
+			return err;
+		}
+		px_log(SIPDANCE_LOG_WARN, "chain", "no DNSSEC chain of our own for %s: %s (servers "
+		       "look our name up)", conf->client_name, w ? w : strerror(err));
 		return 0;
 	}
-	if (now != f->budget_at) {
-		f->budget_at = now;
-		f->budget_ms = 0;
+	if (conf->cert && conf->key) {
+		if ((err = px_hook_read_cert(conf->cert, conf->key, &cert, &key, why, whysize)))
+			return err;
+		EVP_PKEY_free(key);
+		err = sipdance_chain_source_set_cert(f->client_src, cert, &w);
+		sk_X509_pop_free(cert, X509_free);
+		if (err && sc.file) {
+			snprintf(why, whysize, "--client-chain-file %s: %s", sc.file, w ? w : strerror(err));
+			return err;
+		}
+		if (err) {
+			px_log(SIPDANCE_LOG_WARN, "chain", "our DNSSEC chain for %s is not shipped: %s",
+			       conf->client_name, w ? w : strerror(err));
+			sipdance_chain_source_free(f->client_src);
+			f->client_src = NULL;
+			return 0;
+		}
 	}
-	if (f->budget_ms >= LOOKUP_BUDGET_MS) {
-		*out = (struct sipdance_clientid_answer){ .status = SIPDANCE_DNS_INDETERMINATE,
-							  .rcode = SIPDANCE_DNS_NONE };
-		snprintf(out->why, sizeof(out->why), "lookup budget spent (%d ms a second): too many "
-			 "new client names at once", LOOKUP_BUDGET_MS);
-		return 0;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = sipdance_clientid_dns_lookup(f->cid_dns, name, out);
-	if (!err && out->status == SIPDANCE_DNS_SECURE && out->rcode == SIPDANCE_DNS_NXDOMAIN)
-		remember_absent(f, name, now);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	f->budget_ms += (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	return err;
+	sipdance_chain_source_get(f->client_src, 0, &len);
+	px_log(SIPDANCE_LOG_INFO, "chain", "shipping our DNSSEC chain for %s to servers that ask "
+	       "(%zu bytes, %s)", conf->client_name, len, sc.file ? sc.file : "from our resolver");
+	fed_chain_schedule(f);
+	return 0;
 }
 
 /* fed_in_setup - dane_clientid on the proxy's TLS contexts: inbound clients
- * (--client-auth, --client-domains) and our own name outbound (--client-name) */
+ * (--client-auth, --client-domains, --client-chain) and our own name and
+ * chain outbound (--client-name, --client-chain-file) */
 int fed_in_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_clientid_conf cc = { .name = conf->client_name };
-	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
-					.neg_ttl = conf->dns_failure_ttl };
-	const char *mode = conf->client_auth ? conf->client_auth : "optional", *dwhy = NULL;
+	struct sipdance_clientid_conf cc = { .name = conf->client_name,
+					     .trust_anchor = conf->trust_anchor };
+	const char *mode = conf->client_auth ? conf->client_auth : "optional";
 	char *list, *tok, *save = NULL;
 	int err;
 
-	if (strcmp(mode, "off") && conf->resolver) {
-		/* the lookup blocks the handshake (OpenSSL 3.0 cannot suspend a server's
-		 * verification): bounded well below the peer's handshake limit */
-		dc.timeout_ms = conf->handshake_timeout_ms < 1500 ? conf->handshake_timeout_ms : 1500;
-		if ((err = sipdance_dns_alloc(&f->cid_dns, &dc, &dwhy))) {
-			snprintf(why, whysize, "--client-auth: %s", dwhy ? dwhy : strerror(err));
-			return err;
-		}
+	if ((err = client_chain(f, why, whysize)))
+		return err;
+	cc.chain_source = f->client_src;
+	/*
+	 * Inbound, with a resolver: a client's own DNSSEC chain is asked for
+	 * (--client-chain prefer or required) and judged in the handshake, with
+	 * no DNS query; a ClientName without one is not looked up in the
+	 * handshake (which would block the loop) but after it (dance.c), unless
+	 * --client-chain required refuses it there.
+	 */
+	if (strcmp(mode, "off") && f->dns) {
 		list = strdup(conf->client_domains ? conf->client_domains : conf->domain);
 		for (tok = list ? strtok_r(list, ", ", &save) : NULL; tok;
 		     tok = strtok_r(NULL, ", ", &save)) {
@@ -147,8 +114,9 @@ int fed_in_setup(struct px_fed *f, char *why, size_t whysize)
 		cc.require = !strcmp(mode, "required");
 		cc.domains = (const char *const *)f->cid_domains;
 		cc.ndomains = f->ncid_domains;
-		cc.lookup = cid_lookup;
-		cc.lookup_arg = f;
+		sipdance_chain_policy_parse(conf->client_chain ? conf->client_chain : "prefer", &cc.chain);
+		if ((err = px_dance_alloc(&f->dance, f->hook, f->dns, cc.domains, cc.ndomains)))
+			return err;
 	}
 	if (!cc.server && !cc.name)
 		return 0;
@@ -213,7 +181,8 @@ static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance
 	 *  - no DANE-authenticated ClientName on the connection: not this rule;
 	 *  - a user name (<hash>._user.<domain>): users are not peer proxies: not
 	 *    this rule (the registrar's user check applies to them);
-	 *  - a host name equal to the claimed domain: accepted;
+	 *  - a host name equal to the claimed domain: accepted before any
+	 *    location (px_fed_authorize), not here;
 	 *  - a host name equal to a reference identifier (SRV target, TLSA base
 	 *    domain of a secure chain) of a TLS target the policy does not refuse:
 	 *    accepted; the DNS said that host serves the domain;
@@ -223,10 +192,6 @@ static int rule_clientid(struct px_fedreq *r, const char **rule, struct sipdance
 	    kind != SIPDANCE_CLIENTID_HOST)
 		return 0;
 	*rule = "dane-clientid";
-	if (!strcasecmp(name, domain)) {
-		snprintf(v->reason, sizeof(v->reason), "client TLSA of %.200s (dane_clientid)", name);
-		return 1;
-	}
 	for (size_t i = 0; i < sipdance_locate_count(r->loc); i++) {
 		t = sipdance_locate_target(r->loc, i);
 		if (t->transport != SIPDANCE_TP_TLS || t->decision.action == SIPDANCE_ACT_REFUSE)
@@ -269,15 +234,38 @@ void fed_in_authorize(struct px_fedreq *r)
 	}
 }
 
+/* own_domain - whether the DANCE-authenticated ClientName of @ssl is the host
+ * name @domain itself: a peer proxy that needs no location to speak for it */
+static int own_domain(SSL *ssl, const char *domain, const struct sockaddr *peer)
+{
+	char name[SIPDANCE_CLIENTID_MAX + 1], pstr[64];
+	enum sipdance_clientid_kind kind;
+
+	if (!px_hook_client_name(ssl, name, sizeof(name), NULL, NULL) ||
+	    sipdance_clientid_check(name, &kind, NULL, NULL) || kind != SIPDANCE_CLIENTID_HOST ||
+	    strcasecmp(name, domain))
+		return 0;
+	px_log(SIPDANCE_LOG_INFO, "auth", "peer=%s domain=%s rule=dane-clientid verdict=MATCH "
+	       "(inbound client: client TLSA of %s (dane_clientid via=%s), no location needed)",
+	       px_addr_str(peer, pstr, sizeof(pstr)), domain, name, px_hook_client_via(ssl));
+	px_hook_client_remember(ssl, domain, 1);
+	return 1;
+}
+
 /* px_fed_authorize - does the client of TLS connection @ssl authenticate for @domain? */
 int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const struct sockaddr *peer,
 		     const char *domain, px_fed_auth_fn *auth, void *arg)
 {
-	struct px_fedreq *r = calloc(1, sizeof(*r));
 	STACK_OF(X509) *chain = px_hook_client_chain(ssl);
+	struct px_fedreq *r;
 	char uri[300];
 
-	if (!r || !chain || !(r->chain = X509_chain_up_ref(chain)) || !SSL_up_ref(ssl)) {
+	if (own_domain(ssl, domain, peer)) {
+		*out = NULL;
+		auth(arg, 1, NULL);
+		return 0;
+	}
+	if (!(r = calloc(1, sizeof(*r))) || !chain || !(r->chain = X509_chain_up_ref(chain)) || !SSL_up_ref(ssl)) {
 		if (r)
 			sk_X509_pop_free(r->chain, X509_free);
 		free(r);
@@ -294,10 +282,10 @@ int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const s
 	return fed_start(f, r, uri);
 }
 
-/* fed_in_free - the inbound side's resolver and names */
+/* fed_in_free - the lookups after handshakes (before the resolver goes) and names */
 void fed_in_free(struct px_fed *f)
 {
-	sipdance_dns_free(f->cid_dns);
+	px_dance_free(f->dance);
 	for (size_t i = 0; i < f->ncid_domains; i++)
 		free(f->cid_domains[i]);
 }
@@ -305,5 +293,5 @@ void fed_in_free(struct px_fed *f)
 /* fed_in_flush - SIGHUP: names known not to exist are forgotten */
 void fed_in_flush(struct px_fed *f)
 {
-	f->nabsent = 0;
+	px_dance_flush(f->dance);
 }

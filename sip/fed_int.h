@@ -31,16 +31,10 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #include "fed.h"
+#include "dance.h"
 #include "stamp.h"
 
 #define MAX_CLIENT_DOMAINS 32
-/* dane_clientid lookups run inside TLS handshakes, on the event loop: at most
- * this many milliseconds of them per second, and names known not to exist
- * below a parent that does not exist are answered without a lookup, for
- * ABSENT_S seconds at most (RFC 8020: nothing exists below NXDOMAIN) */
-#define LOOKUP_BUDGET_MS 250
-#define MAX_ABSENT 64
-#define ABSENT_S 60
 /* An authenticated connection is reused without a new location for this
  * long; after that each request locates again (answers come from the DNS
  * cache until their TTL runs out) and the connection's peer chain must still
@@ -107,17 +101,14 @@ struct px_fed {
 	struct sipdance_loop *loop;  /* libsipdance's loop contract on root */
 	struct fconn *conns;
 	unsigned handshakes; /* outbound handshakes started (tests read the log line) */
-	struct sipdance_dns *cid_dns; /* dane_clientid lookups: synchronous, in the handshake */
-	struct { char name[256]; time_t until; } absent[MAX_ABSENT]; /* names with nothing below */
-	size_t nabsent;
-	time_t budget_at;            /* the second the lookup budget counts for */
-	long budget_ms;              /* time lookups blocked the loop in it */
+	struct px_dance *dance;      /* dane_clientid names without a chain: looked up after */
 	char *cid_domains[MAX_CLIENT_DOMAINS];
 	size_t ncid_domains;
 	enum sipdance_chain_policy chain_policy;
 	struct sipdance_chain_client *chain_client; /* asks peers for their chain */
 	struct sipdance_chain_source *chain_src[PX_MAX_LISTEN]; /* ours, per TLS listener */
 	size_t nchain_src;
+	struct sipdance_chain_source *client_src; /* ours as a DANCE client, shipped */
 	su_timer_t *chain_timer;     /* the next refresh of our chains */
 };
 
@@ -133,6 +124,8 @@ void fed_quote(char *s);
 void fed_fail(struct px_fedreq *r, int status, const char *cause, const char *detail);
 /* locate @uri for @r; its outcome arrives in fed_out_located or fed_in_authorize */
 int fed_start(struct px_fed *f, struct px_fedreq *r, const char *uri);
+/* arm the timer for the earliest refresh any of our chains needs */
+void fed_chain_schedule(struct px_fed *f);
 
 /* fed_out.c */
 void fed_out_located(struct px_fedreq *r, struct sipdance_locate *loc);

@@ -9,6 +9,8 @@ libsdproxy_la_SOURCES = \
 	sip/log.c \
 	sip/conf.c \
 	sip/tlshook.c \
+	sip/dance.h \
+	sip/dance.c \
 	sip/registrar.c \
 	sip/suloop.h \
 	sip/suloop.c \
@@ -62,7 +64,7 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
 	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh \
-	tests/proxy-linphone.sh
+	tests/proxy-linphone.sh tests/proxy-client-chain.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -73,6 +75,7 @@ EXTRA_DIST += \
 	tests/proxy-federation.sh \
 	tests/proxy-insecure.sh \
 	tests/proxy-clientid.sh \
+	tests/proxy-client-chain.sh \
 	tests/proxy-chain.sh \
 	tests/proxy-failover.sh \
 	tests/proxy-hostile.sh \

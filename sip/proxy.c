@@ -77,6 +77,7 @@ struct txn {
 	int best_status;
 	char best_reason[512];    /* Reason header of a locally made final response */
 	struct px_fedreq *auth;   /* inbound authorization in progress */
+	struct px_wait *wait;     /* held until its connection's ClientName is judged */
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
@@ -124,6 +125,7 @@ static void txn_free(struct txn *t)
 			nta_outgoing_destroy(t->br[i].orq);
 	}
 	px_fed_cancel(t->auth);
+	px_hook_client_unwait(t->wait);
 	px_stir_cancel(t->stirq);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
@@ -704,6 +706,17 @@ static void on_auth(void *arg, int ok, const char *why)
 	route(t);
 }
 
+static int check_from(struct txn *t);
+
+/* on_identity - the ClientName of the request's connection has its verdict */
+static void on_identity(void *arg)
+{
+	struct txn *t = arg;
+
+	t->wait = NULL;
+	check_from(t);
+}
+
 /* check_from - who originated the request (sip/auth.c), then, for a foreign
  * From domain, the federation's inbound rule */
 static int check_from(struct txn *t)
@@ -717,6 +730,10 @@ static int check_from(struct txn *t)
 
 	/*
 	 * The decision, case by case:
+	 *  - a TLS connection whose ClientName came without its DNSSEC chain and
+	 *    is still being looked up (sip/dance.c): the request waits for that
+	 *    verdict, whatever it claims, then goes through these cases; a slow
+	 *    lookup holds this connection's requests only;
 	 *  - sip/auth.c's rule first (px_auth_check: dialogs, DANCE users,
 	 *    trusted peers, Digest users, REGISTER): routed, challenged (401,
 	 *    407), refused (403) or dropped (ACK); a From naming another domain
@@ -729,6 +746,11 @@ static int check_from(struct txn *t)
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
 	 *    the policy falls back); the verdict is cached on that connection.
 	 */
+	if (t->conn && px_hook_client_pending(t->conn)) {
+		if (!(t->wait = px_hook_client_wait(t->conn, on_identity, t)))
+			return reply(t, 500, "Server Internal Error", "out of memory");
+		return 0;
+	}
 	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn, t->dialog == 1, &t->who);
 	switch (t->who.verdict) {
 	case PX_AUTH_ROUTE:
@@ -782,6 +804,12 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 	if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel)
 		return 0;
 	t->cancelled = 1;
+	if (t->wait) {
+		px_hook_client_unwait(t->wait);
+		t->wait = NULL;
+		reply(t, 487, "Request Terminated", NULL);
+		return 0;
+	}
 	if (t->auth) {
 		px_fed_cancel(t->auth);
 		t->auth = NULL;

@@ -73,10 +73,13 @@ struct px_conf {
 	const char *client_auth;       /* dane_clientid on TLS listeners: off | optional | required */
 	const char *client_domains;    /* comma-separated allowlist of client domains looked up */
 	const char *client_name;       /* our ClientName on outbound connections (e.g. sip.a.example) */
+	const char *client_chain;      /* DANCE clients' own DNSSEC chains: required | prefer | off */
+	const char *client_chain_file; /* our chain for client_name, made by `sipdance chain build --name` */
 	const char *chain;             /* RFC 9102: required | prefer | off */
 	unsigned chain_lifetime;       /* ExtSupportLifetime we serve, hours (0: clients do not pin) */
 	unsigned chain_refresh;        /* refresh our chains at least every N s (0: as the TTLs say) */
 	unsigned dns_failure_ttl;      /* seconds a failed lookup is cached (0: the library's 30) */
+	unsigned dns_timeout_ms;       /* a lookup with no answer fails after this (0: the library's 3000) */
 	const char *chain_pins;        /* pin store file of the client side */
 	const char *config_file;
 	/* STIR/SHAKEN (sip/stir.c): --stir off | verify | sign | verify,sign */
@@ -168,6 +171,29 @@ int px_hook_established_fd(struct px_hook *h, int fd);
  * a ClientName that was presented (0 if none was) */
 int px_hook_client_name(SSL *ssl, char *buf, size_t size, struct sipdance_verdict *verdict,
 			int *presented);
+/* A ClientName that came without its DNSSEC chain, looked up after the
+ * handshake: start looking @name up for connection @ssl (its client proved
+ * the certificates @chain); the verdict goes to px_hook_client_settle(),
+ * possibly before this returns. 0 or an errno value. */
+typedef int (px_pending_fn)(void *arg, SSL *ssl, const char *name, STACK_OF(X509) *chain);
+/* px_hook_on_pending - @fn looks up the ClientNames of inbound connections
+ * that came without a chain; none: they stay unauthenticated */
+void px_hook_on_pending(struct px_hook *h, px_pending_fn *fn, void *arg);
+/* px_hook_client_settle - the verdict of @ssl's pending ClientName: bound to
+ * that connection, and the requests held for it resume in order */
+void px_hook_client_settle(SSL *ssl, const struct sipdance_verdict *v);
+/* px_hook_client_pending - 1 while @ssl's ClientName waits for its verdict */
+int px_hook_client_pending(SSL *ssl);
+/* px_hook_client_via - how @ssl's ClientName was judged: "client-chain" (its
+ * own DNSSEC chain, no DNS query), "dns", or "" */
+const char *px_hook_client_via(SSL *ssl);
+struct px_wait;
+typedef void (px_wake_fn)(void *arg);
+/* px_hook_client_wait - @fn(@arg) once @ssl's pending ClientName is judged (the
+ * wait is over, and freed, when it runs); NULL if nothing is pending or ENOMEM */
+struct px_wait *px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg);
+/* px_hook_client_unwait - @w no longer waits (NULL ok) */
+void px_hook_client_unwait(struct px_wait *w);
 struct sipdance_chain_source;
 struct sipdance_chain_client;
 /* px_hook_chain_serve - serve @src (RFC 9102) on the @i-th caught SSL_CTX

@@ -10,7 +10,10 @@
  * sent, and keeps inbound client chains for the SIP layer. An inbound
  * connection's identity exists only once its handshake is done (the client
  * proved its key), belongs to that connection (its SSL) alone, and is found
- * again from the transport that delivered a message (peer and listener).
+ * again from the transport that delivered a message (peer and listener). A
+ * DANCE ClientName that came without its DNSSEC chain is looked up after the
+ * handshake (the pending hook, sip/dance.c); its verdict is bound to the
+ * connection when it arrives, and the requests it delivered meanwhile wait.
  */
 #include "proxy.h"
 
@@ -60,6 +63,17 @@ struct conn {
 	char client_name[SIPDANCE_CLIENTID_MAX + 1]; /* inbound: DANE-authenticated ClientName */
 	int cid_presented;        /* inbound: a ClientName was sent; cid_v is its outcome */
 	struct sipdance_verdict cid_v;
+	const char *cid_via;      /* how it was judged: "client-chain", "dns" */
+	int cid_pending;          /* looked up after the handshake: no verdict yet */
+	struct px_wait *waiters;  /* requests held until then */
+};
+
+/* A request held until its connection's ClientName is judged. */
+struct px_wait {
+	struct px_wait *next;
+	struct conn *c;
+	px_wake_fn *fn;
+	void *arg;
 };
 
 struct px_hook {
@@ -70,6 +84,8 @@ struct px_hook {
 	struct px_hook_stats stats;
 	int clientid; /* dane_clientid's server role: inbound chains go through OpenSSL's DANE */
 	struct sipdance_chain_client *chain_client; /* RFC 9102 asked of outbound peers */
+	px_pending_fn *pending;  /* looks up a ClientName after its handshake */
+	void *pending_arg;
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -145,6 +161,7 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 		e->done(e->arg, 0, &v, NULL);
 		free(e);
 	}
+	/* no waiters here: each holds a reference to this SSL */
 	sk_X509_pop_free(c->chain, X509_free);
 	free(c);
 }
@@ -348,6 +365,94 @@ int px_hook_client_name(SSL *ssl, char *buf, size_t size, struct sipdance_verdic
 		return 0;
 	snprintf(buf, size, "%s", c->client_name);
 	return 1;
+}
+
+/* px_hook_on_pending - who looks up ClientNames that came without their chain */
+void px_hook_on_pending(struct px_hook *h, px_pending_fn *fn, void *arg)
+{
+	h->pending = fn;
+	h->pending_arg = arg;
+}
+
+/* px_hook_client_pending - whether @ssl's ClientName still waits for its verdict */
+int px_hook_client_pending(SSL *ssl)
+{
+	struct conn *c = conn_of(ssl);
+
+	return c && c->cid_pending;
+}
+
+/* px_hook_client_via - how @ssl's ClientName was judged, "" if it was not */
+const char *px_hook_client_via(SSL *ssl)
+{
+	struct conn *c = conn_of(ssl);
+
+	return c && c->cid_via ? c->cid_via : "";
+}
+
+/* px_hook_client_wait - @fn(@arg) once @ssl's ClientName has its verdict */
+struct px_wait *px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg)
+{
+	struct conn *c = conn_of(ssl);
+	struct px_wait *w, **pp;
+
+	if (!c || !c->cid_pending || !(w = calloc(1, sizeof(*w))))
+		return NULL;
+	w->c = c;
+	w->fn = fn;
+	w->arg = arg;
+	/* first come, first resumed */
+	for (pp = &c->waiters; *pp; pp = &(*pp)->next)
+		;
+	*pp = w;
+	return w;
+}
+
+/* px_hook_client_unwait - a held request no longer waits */
+void px_hook_client_unwait(struct px_wait *w)
+{
+	if (!w)
+		return;
+	for (struct px_wait **pp = &w->c->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	free(w);
+}
+
+/* px_hook_client_settle - the verdict of @ssl's pending ClientName, bound to
+ * that connection; its held requests resume, in order */
+void px_hook_client_settle(SSL *ssl, const struct sipdance_verdict *v)
+{
+	struct conn *c = SSL_get_ex_data(ssl, ssl_idx);
+	const char *name = sipdance_clientid_peer_claimed(ssl);
+	struct px_wait *w;
+	px_wake_fn *fn;
+	void *arg;
+	char peer[64];
+
+	if (!c || !c->cid_pending)
+		return;
+	c->cid_pending = 0;
+	c->cid_v = *v;
+	c->cid_via = "dns";
+	if (v->result == SIPDANCE_MATCH && name)
+		snprintf(c->client_name, sizeof(c->client_name), "%s", name);
+	px_log(v->result == SIPDANCE_MATCH ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "tls",
+	       "inbound %s: dane_clientid %s %s via=dns (looked up after the handshake): %s",
+	       px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer)), name ? name : "?",
+	       sipdance_result_str(v->result), v->reason);
+	/* a resumed request may drop the last other reference to the SSL */
+	SSL_up_ref(ssl);
+	while ((w = c->waiters)) {
+		c->waiters = w->next;
+		fn = w->fn;
+		arg = w->arg;
+		free(w);
+		fn(arg);
+	}
+	SSL_free(ssl);
 }
 
 /* px_hook_expect - register the expectation for the next handshake to @addr */
@@ -581,6 +686,45 @@ static void forget_fd(struct px_hook *h, int fd)
 	}
 }
 
+/* clientid_done - an inbound handshake completed: what its ClientName is worth */
+static void clientid_done(struct px_hook *h, SSL *ssl, struct conn *c)
+{
+	const char *name = sipdance_clientid_peer_name(ssl), *claimed = sipdance_clientid_peer_claimed(ssl);
+	enum sipdance_clientid_via via = sipdance_clientid_peer_via(ssl);
+	char peer[64];
+
+	/*
+	 * Case by case:
+	 *  - no ClientName: nothing;
+	 *  - judged in the handshake (the client's own DNSSEC chain, or not
+	 *    authenticated at all): bound to this connection now;
+	 *  - pending (no chain, and --client-chain lets us look it up): the
+	 *    lookup starts now, on the loop; until its verdict the connection
+	 *    has no DANCE identity, and its requests wait (px_hook_client_wait);
+	 *    a lookup that cannot start is INDETERMINATE.
+	 */
+	snprintf(c->client_name, sizeof(c->client_name), "%s", name ? name : "");
+	c->cid_presented = sipdance_clientid_peer_verdict(ssl, &c->cid_v) == 0;
+	if (!c->cid_presented)
+		return;
+	px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer));
+	if (via == SIPDANCE_CLIENTID_VIA_PENDING) {
+		c->cid_pending = 1;
+		if (h->pending && c->chain && claimed && !h->pending(h->pending_arg, ssl, claimed, c->chain))
+			return; /* pending, or settled already */
+		c->cid_pending = 0;
+		c->cid_v.result = SIPDANCE_INDETERMINATE;
+		snprintf(c->cid_v.reason, sizeof(c->cid_v.reason), "the lookup of the ClientName could "
+			 "not start");
+		return;
+	}
+	c->cid_via = via == SIPDANCE_CLIENTID_VIA_CHAIN ? "client-chain" : "dns";
+	px_log(name ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "tls", "inbound %s: dane_clientid %s "
+	       "%s via=%s%s: %s", peer, claimed ? claimed : "?", sipdance_result_str(c->cid_v.result),
+	       c->cid_via, via == SIPDANCE_CLIENTID_VIA_CHAIN ? " (its own DNSSEC chain, no DNS query)"
+	       : "", c->cid_v.reason);
+}
+
 /* info_cb - per-connection set-up at handshake start; fatal alerts end an expectation */
 static void info_cb(const SSL *cssl, int where, int ret)
 {
@@ -631,12 +775,8 @@ static void info_cb(const SSL *cssl, int where, int ret)
 			h->stats.chains_in++;
 
 		snprintf(h->stats.last_sni_in, sizeof(h->stats.last_sni_in), "%s", sni ? sni : "");
-		if (h->clientid) {
-			const char *name = sipdance_clientid_peer_name(ssl);
-
-			snprintf(c->client_name, sizeof(c->client_name), "%s", name ? name : "");
-			c->cid_presented = sipdance_clientid_peer_verdict(ssl, &c->cid_v) == 0;
-		}
+		if (h->clientid)
+			clientid_done(h, ssl, c);
 	}
 	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && c && c->server &&
 	    !strcmp(SSL_alert_type_string(ret), "F")) {

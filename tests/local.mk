@@ -36,7 +36,7 @@ tests_clientid_tls_SOURCES = tests/clientid-tls.c
 tests_clientid_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_clientid_tls_LDADD = libsdcore.la $(OPENSSL_LIBS) -lpthread
 TESTS += tests/clientid-cli.sh tests/clientid-tls.sh
-EXTRA_DIST += tests/clientid-cli.sh tests/clientid-tls.sh tests/clientid-certs
+EXTRA_DIST += tests/clientid-cli.sh tests/clientid-tls.sh tests/clientid-certs tests/mkchain.py
 AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; export top_builddir;
 # Every test runs under a time limit (tests/timeout.sh): a hang is a failure.
 TEST_EXTENSIONS = .sh

@@ -10,7 +10,13 @@
  * usage: sip-tls-client IP PORT CERT KEY NAME|- [tls12|tls13] REQUEST...
  * Exit 0 once every request got a final response, 2 if the connection or the
  * handshake failed (the alert is printed), 1 otherwise. Its waits scale by
- * VG_SLOW (tests/timeout.sh sets it under valgrind).
+ * VG_SLOW (tests/timeout.sh sets it under valgrind). For the tests of
+ * client-shipped DNSSEC chains (docs/client-chain.md), as a client or an
+ * attacker would send them: SHIP=FILE sends the file's bytes as extension 59
+ * in our end-entity entry when the server asks (prints "shipped"), whatever
+ * they hold; PIPELINE=1 writes every request before reading any answer;
+ * CLOSE=1 then closes the connection without reading; FULL=1 prints each
+ * final response whole.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +38,33 @@ static void info(const SSL *ssl, int where, int ret)
 {
 	if ((where & SSL_CB_ALERT) && (where & SSL_CB_READ) && !strcmp(SSL_alert_type_string(ret), "F"))
 		snprintf(alert, sizeof(alert), "%s", SSL_alert_desc_string_long(ret));
+}
+
+/* ship_add - SHIP: the file's bytes in our end-entity CertificateEntry, as they are */
+static int ship_add(SSL *ssl, unsigned int type, unsigned int context, const unsigned char **out,
+		    size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
+{
+	FILE *fp;
+	unsigned char *b;
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0 || !(fp = fopen(arg, "rb")))
+		return 0;
+	if (!(b = malloc(65536))) {
+		fclose(fp);
+		return 0;
+	}
+	*outlen = fread(b, 1, 65536, fp);
+	fclose(fp);
+	*out = b;
+	printf("shipped\n");
+	return 1;
+}
+
+/* ship_free - what ship_add read */
+static void ship_free(SSL *ssl, unsigned int type, unsigned int context, const unsigned char *out,
+		      void *arg)
+{
+	free((void *)out);
 }
 
 /* read_file - a request file, LF turned into CRLF, into buf */
@@ -61,6 +94,10 @@ static int final(const char *msg)
 
 	if (strncmp(msg, "SIP/2.0 ", 8) || status < 200 || !eol)
 		return 0;
+	if (getenv("FULL")) {
+		printf("%s", msg);
+		return 1;
+	}
 	printf("%.*s\n", (int)(eol - msg), msg);
 	for (r = eol; (r = strstr(r, "\r\nReason:")); r += 2) {
 		const char *e = strstr(r + 2, "\r\n");
@@ -71,6 +108,27 @@ static int final(const char *msg)
 }
 
 /* main - connect, handshake, send each request, print the final responses */
+/* answer - read responses until a final one (one response per read on
+ * loopback, or several in one): 0, 1 if none came, 2 after an alert */
+static int answer(SSL *ssl, char *buf, size_t size)
+{
+	int n;
+
+	for (;;) {
+		if ((n = SSL_read(ssl, buf, (int)size - 1)) <= 0) {
+			if (alert[0]) {
+				printf("handshake failed: %s\n", alert);
+				return 2;
+			}
+			printf("no final response\n");
+			return 1;
+		}
+		buf[n] = '\0';
+		if (final(buf))
+			return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sipdance_clientid_conf cc = { 0 };
@@ -102,6 +160,14 @@ int main(int argc, char **argv)
 		i++;
 	}
 	cc.name = strcmp(argv[5], "-") ? argv[5] : NULL;
+	if (getenv("SHIP") && SSL_CTX_add_custom_ext(ctx, SIPDANCE_CHAIN_EXT_TYPE,
+						     SSL_EXT_TLS1_3_CERTIFICATE_REQUEST |
+						     SSL_EXT_TLS1_3_CERTIFICATE, ship_add, ship_free,
+						     getenv("SHIP"), NULL, NULL) != 1) {
+		fprintf(stderr, "cannot register extension 59\n");
+		SSL_CTX_free(ctx);
+		return 2;
+	}
 	if (sipdance_clientid_attach(ctx, &cc, &why)) {
 		fprintf(stderr, "dane_clientid: %s\n", why ? why : "?");
 		SSL_CTX_free(ctx);
@@ -137,29 +203,27 @@ int main(int argc, char **argv)
 	ERR_clear_error();
 	tv = (struct timeval){ .tv_sec = 8 * slow };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (getenv("PIPELINE")) {
+		/* every request before any answer: they reach the server together */
+		for (n = 0; i + n < argc; n++)
+			if (!(len = (int)read_file(argv[i + n], req, sizeof(req))) || SSL_write(ssl, req, len) != len)
+				break;
+		printf("pipelined %d\n", n);
+		if (getenv("CLOSE"))
+			goto out;
+		for (; n > 0 && rc == 0; n--)
+			rc = answer(ssl, buf, sizeof(buf));
+		goto done;
+	}
 	for (; i < argc && rc == 0; i++) {
 		if (!(len = (int)read_file(argv[i], req, sizeof(req))) || SSL_write(ssl, req, len) != len) {
 			printf("handshake failed: %s\n", alert[0] ? alert : "cannot send");
 			rc = 2;
 			goto out;
 		}
-		/* responses until a final one (one response per read on loopback) */
-		for (;;) {
-			if ((n = SSL_read(ssl, buf, sizeof(buf) - 1)) <= 0) {
-				if (alert[0]) {
-					printf("handshake failed: %s\n", alert);
-					rc = 2;
-					goto out;
-				}
-				printf("no final response\n");
-				rc = 1;
-				break;
-			}
-			buf[n] = '\0';
-			if (final(buf))
-				break;
-		}
+		rc = answer(ssl, buf, sizeof(buf));
 	}
+done:
 	SSL_shutdown(ssl);
 out:
 	SSL_free(ssl);
