@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sipdance/chain.h>
 #include <sipdance/clientid.h>
 #include <sipdance/locate.h>
 #include "kam_verify.h"
@@ -26,6 +27,8 @@ struct kv {
 	unsigned max_wait_ms;
 	size_t max_targets;
 	struct sipdance_loop *loop; /* the library's poll loop: lookups run on it */
+	struct sipdance_chain_anchor *ta; /* users' shipped chains validate to it */
+	enum sipdance_chain_policy client_chain;
 };
 
 /* set_str - copy @s into a fixed field */
@@ -94,6 +97,9 @@ int kv_check_conf(const struct kv_conf *conf, const char **why)
 	}
 	if (!conf->max_wait_ms || !conf->timeout_ms)
 		return *why = "modparam timeout and max_wait must be positive (milliseconds)", EINVAL;
+	if (conf->client_chain && sipdance_chain_policy_parse(conf->client_chain,
+							       &(enum sipdance_chain_policy){ 0 }))
+		return *why = "modparam client_chain takes required, prefer or off", EINVAL;
 	return 0;
 }
 
@@ -118,8 +124,11 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 		goto fail;
 	}
 	dc.loop = kv->loop;
-	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)))
+	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)) ||
+	    (err = sipdance_chain_anchor_load(&kv->ta, conf->trust_anchor, why)))
 		goto fail;
+	if (conf->client_chain)
+		sipdance_chain_policy_parse(conf->client_chain, &kv->client_chain);
 	if ((err = sipdance_dane_alloc(&kv->dane, conf->ca_file))) {
 		*why = err == ENOMEM ? "out of memory" : "modparam ca_file: unreadable or no PEM certificate";
 		goto fail;
@@ -158,6 +167,7 @@ void kv_free(struct kv *kv)
 	sipdance_dane_free(kv->dane);
 	sipdance_policy_free(kv->policy);
 	sipdance_loop_free(kv->loop);
+	sipdance_chain_anchor_free(kv->ta);
 	free(kv);
 }
 
@@ -335,7 +345,8 @@ static void user_done(void *arg, const struct sipdance_dns_answer *a)
 }
 
 /* kv_verify_user - authenticate a user's client certificate against its _user TLSA */
-int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, struct kv_result *r)
+int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		   size_t ext_len, struct kv_result *r)
 {
 	struct user_lookup u = { 0, NULL };
 	struct sipdance_dns_query *q = NULL;
@@ -350,6 +361,33 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, st
 		kv_fail(r, "NOMATCH", "not a user address: %s: %s", address, why ? why : "malformed");
 		return -1;
 	}
+	/*
+	 * Where the user's TLSA records come from, case by case:
+	 *  - the client shipped its own DNSSEC chain in its handshake (asked for
+	 *    unless client_chain is off): validated offline for exactly the
+	 *    address's _user name and matched (sipdance_clientid_verify_chain),
+	 *    no DNS query (rule client-chain); a chain that does not prove it
+	 *    fails, it is never looked up instead;
+	 *  - no chain, client_chain required: fails, nothing is looked up;
+	 *  - no chain otherwise: the lookup below (rule dns).
+	 */
+	if (ext && kv->client_chain != SIPDANCE_CHAIN_OFF) {
+		set_str(r->rule, sizeof(r->rule), "client-chain");
+		if (sipdance_clientid_verify_chain(kv->ta, r->name, ext, ext_len, chain, 0, &v)) {
+			kv_fail(r, "INDETERMINATE", "%s: verification error", address);
+			return -1;
+		}
+		kv_fail(r, sipdance_result_str(v.result), "%s: %s (the client's own DNSSEC chain, no DNS "
+			"query)", address, v.reason);
+		return v.result == SIPDANCE_MATCH ? 1 : -1;
+	}
+	if (kv->client_chain == SIPDANCE_CHAIN_REQUIRED) {
+		set_str(r->rule, sizeof(r->rule), "client-chain");
+		kv_fail(r, "INDETERMINATE", "%s: no DNSSEC chain from the client (client_chain required): "
+			"not looked up", address);
+		return -1;
+	}
+	set_str(r->rule, sizeof(r->rule), "dns");
 	if (sipdance_dns_lookup(kv->dns, r->name, SIPDANCE_DNS_TLSA, user_done, &u, &q)) {
 		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
 		return -1;

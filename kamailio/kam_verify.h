@@ -9,6 +9,7 @@
 #define SIPDANCE_KAM_VERIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/x509.h>
 
 #define KV_MAX_DOMAIN_POLICIES 64
@@ -25,6 +26,7 @@ struct kv_conf {
 	unsigned max_wait_ms;      /* per script function call, all lookups together */
 	size_t cache_size;         /* DNS answers kept per process */
 	size_t max_targets;        /* TLS targets of a domain used per call (0: the library's 16) */
+	const char *client_chain;  /* users' own DNSSEC chains: required | prefer | off */
 };
 
 /* What one call found: what the pseudo-variables show. */
@@ -51,8 +53,11 @@ int kv_check_conf(const struct kv_conf *conf, const char **why);
 int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r);
 /* kv_verify_peer - 1 when @chain (end entity first) authenticates as a TLS server of @domain */
 int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, struct kv_result *r);
-/* kv_verify_user - 1 when @chain matches the secure _user TLSA of @address (DANCE client auth) */
-int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, struct kv_result *r);
+/* kv_verify_user - 1 when @chain matches the secure _user TLSA of @address (DANCE client
+ * auth): from the DNSSEC chain the client shipped in its handshake (@ext, @ext_len; NULL:
+ * none), or looked up as client_chain says */
+int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		   size_t ext_len, struct kv_result *r);
 /* kv_fail - set a failure result (verdict + reason) for errors found outside this file */
 void kv_fail(struct kv_result *r, const char *verdict, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

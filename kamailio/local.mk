@@ -8,7 +8,7 @@ EXTRA_DIST += kamailio/get-source.sh kamailio/sipdance_mod.c kamailio/kam_verify
 	tests/kamailio-uas.xml tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
 	tests/kamailio-interop.sh tests/kamailio-kemi.sh tests/kamailio-kemi.cfg tests/kamailio-kemi.js \
 	tests/kamailio-stir.sh tests/kamailio-stir.cfg tests/kamailio-listen.py tests/kamailio-hostile.sh \
-	tests/kamailio-hostile.py examples/kamailio/add-user.sh \
+	tests/kamailio-hostile.py tests/kamailio-client-chain.sh examples/kamailio/add-user.sh \
 	bench/kamailio-bench.sh bench/kamailio-bench.cfg docs/kamailio-module.md
 
 if KAMAILIO_MODULE
@@ -27,7 +27,7 @@ kamailio_sipdance_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(exports|mod_register|module_version|module_flags|module_interface_ver)$$'
 
 KAMAILIO_TESTS = tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh tests/kamailio-kemi.sh \
-	tests/kamailio-stir.sh tests/kamailio-interop.sh tests/kamailio-hostile.sh
+	tests/kamailio-stir.sh tests/kamailio-interop.sh tests/kamailio-hostile.sh tests/kamailio-client-chain.sh
 TESTS += $(KAMAILIO_TESTS)
 AM_TESTS_ENVIRONMENT += KAMAILIO_MODULE_DIR='$(abs_top_builddir)/kamailio/.libs'; export KAMAILIO_MODULE_DIR; \
 	KAMAILIO_MODDIR='$(KAMAILIO_MODDIR)'; export KAMAILIO_MODDIR;

@@ -6,11 +6,16 @@
  * DANE policy. The result is $xavp(sipdance), read as $sipdance(verdict|
  * reason|action|rule|target|addr|name): it belongs to the request and its
  * transaction. Built against the exact Kamailio source of the installed
- * binary (kamailio/get-source.sh); the decisions live in kam_verify.c.
+ * binary (kamailio/get-source.sh); the decisions live in kam_verify.c. Unless
+ * client_chain is off, every SSL_CTX the tls module makes asks TLS 1.3
+ * clients for their own DNSSEC chain (docs/client-chain.md), which
+ * sipdance_verify_user() then judges with no DNS query.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
@@ -27,6 +32,7 @@
 #include "core/parser/parse_uri.h"
 #include "modules/tls/tls_server.h"
 
+#include <sipdance/chain.h>
 #include <sipdance/common.h>
 #include "kam_verify.h"
 
@@ -43,6 +49,7 @@ static int p_timeout = 1000;
 static int p_max_wait = 2000;
 static int p_cache_size = 4096;
 static int p_max_targets = 4;
+static char *p_client_chain = "prefer";
 static struct kv_conf conf;
 
 static struct kv *ctx;       /* this process's context, made on first use */
@@ -92,7 +99,23 @@ static int fill_conf(void)
 	conf.max_wait_ms = (unsigned)p_max_wait;
 	conf.cache_size = (size_t)p_cache_size;
 	conf.max_targets = (size_t)p_max_targets;
+	conf.client_chain = p_client_chain;
 	return 0;
+}
+
+/* ctx_new - OpenSSL made an SSL_CTX (the tls module's, at its child_init): ask
+ * its TLS 1.3 clients for their DNSSEC chain; a context 59 is taken on is left
+ * alone (its clients then fall back as client_chain says) */
+static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)ptr;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (sipdance_chain_ask_clients(parent))
+		LM_WARN("sipdance: an SSL_CTX cannot ask clients for their DNSSEC chain (extension 59 "
+			"taken): users on it are looked up\n");
 }
 
 /* mod_init - check the parameters once, before the workers fork */
@@ -111,8 +134,19 @@ static int mod_init(void)
 		return -1;
 	}
 	kv_free(probe);
+	/*
+	 * The tls module makes its SSL_CTXs at its child_init (PROC_INIT), after
+	 * every mod_init: each is caught as OpenSSL makes it (an ex_data "new"
+	 * callback), and asks for client chains unless client_chain is off.
+	 */
+	sipdance_chain_shipped(NULL, NULL); /* the library's own indices first */
+	if (strcmp(p_client_chain, "off") && SSL_CTX_get_ex_new_index(0, NULL, ctx_new, NULL, NULL) < 0) {
+		LM_ERR("sipdance: no OpenSSL ex_data index for client chains\n");
+		return -1;
+	}
 	LM_INFO("sipdance: resolver %s, policy %s, per-lookup timeout %d ms, at most %d ms and %d targets "
-		"per call\n", p_resolver, p_policy, p_timeout, p_max_wait, p_max_targets);
+		"per call, client chains %s\n", p_resolver, p_policy, p_timeout, p_max_wait, p_max_targets,
+		p_client_chain);
 	return 0;
 }
 
@@ -278,13 +312,15 @@ static int plain_host(const char *s, struct kv_result *r)
 	return 1;
 }
 
-/* peer_chain - the TLS peer's chain of the connection @msg came on, end entity first */
-static STACK_OF(X509) *peer_chain(struct sip_msg *msg, struct kv_result *r)
+/* peer_chain - the TLS peer's chain of the connection @msg came on, end entity
+ * first; with @ext, a copy of the DNSSEC chain it shipped (NULL: none) */
+static STACK_OF(X509) *peer_chain(struct sip_msg *msg, struct kv_result *r, uint8_t **ext, size_t *ext_len)
 {
 	struct tcp_connection *c;
 	tls_extra_data_t *ed;
 	STACK_OF(X509) *chain = NULL, *rest;
 	X509 *leaf = NULL;
+	const uint8_t *shipped;
 
 	if (msg->rcv.proto != PROTO_TLS) {
 		kv_fail(r, "NOMATCH", "request not received over TLS");
@@ -312,6 +348,9 @@ static STACK_OF(X509) *peer_chain(struct sip_msg *msg, struct kv_result *r)
 				X509_free(x);
 		}
 	}
+	if (ext && chain && (shipped = sipdance_chain_shipped(ed->ssl, ext_len)) &&
+	    (*ext = malloc(*ext_len ? *ext_len : 1)))
+		memcpy(*ext, shipped, *ext_len);
 	tcpconn_put(c);
 	return chain;
 }
@@ -329,7 +368,7 @@ static int verify_peer(struct sip_msg *msg, str *domain)
 	snprintf(r->name, sizeof(r->name), "%s", d);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
-	else if ((chain = peer_chain(msg, r))) {
+	else if ((chain = peer_chain(msg, r, NULL, NULL))) {
 		rc = kv_verify_peer(ctx, chain, d, r);
 		sk_X509_pop_free(chain, X509_free);
 	}
@@ -363,6 +402,8 @@ static int verify_user(struct sip_msg *msg, str *address)
 {
 	struct kv_result *r = begin();
 	STACK_OF(X509) *chain;
+	uint8_t *ext = NULL;
+	size_t ext_len = 0;
 	char a[ARG_MAX];
 	int rc = -1;
 
@@ -371,10 +412,11 @@ static int verify_user(struct sip_msg *msg, str *address)
 	snprintf(r->name, sizeof(r->name), "%s", a);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
-	else if ((chain = peer_chain(msg, r))) {
-		rc = kv_verify_user(ctx, chain, a, r);
+	else if ((chain = peer_chain(msg, r, &ext, &ext_len))) {
+		rc = kv_verify_user(ctx, chain, a, ext, ext_len, r);
 		sk_X509_pop_free(chain, X509_free);
 	}
+	free(ext);
 	return finish("sipdance_verify_user", rc);
 }
 
@@ -523,6 +565,7 @@ static param_export_t params[] = {
 	{ "max_wait", PARAM_INT, &p_max_wait },
 	{ "cache_size", PARAM_INT, &p_cache_size },
 	{ "max_targets", PARAM_INT, &p_max_targets },
+	{ "client_chain", PARAM_STRING, &p_client_chain },
 	{ 0, 0, 0 }
 };
 
