@@ -298,6 +298,34 @@ class Demo(Scenarios):
         self.step(ok, "users: alice at a.example (Digest, entitled to +%s), bob at b.example "
                   "(Digest)" % ORIG_TN, "sipdance user-digest; HA1 values only, MD5 (baresip 1.0 and "
                   "sofia-sip 1.12 know no SHA-256)")
+        self.client_chains()
+
+    def client_chains(self):
+        """alice's DNSSEC chain (sipdance chain build --name), which her UA ships; bob's and a
+        tampered one of hers for scenario 4g"""
+        self.chains = {}
+        ok = True
+        for who in ("alice", "bob"):
+            f = os.path.join(self.dir, "%s.ext" % who)
+            r = subprocess.run([self.sd_bin, "chain", "build", "--trust-anchor", self.env["TB_ANCHOR"],
+                                "--resolver", self.env["TB_RESOLVER"], "--name",
+                                self.env["TB_USER_" + who.upper()].rstrip("."), "--out", f],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            ok &= r.returncode == 0
+            self.chains[who] = f
+        if ok:
+            # its last octet is in the root DNSKEY RRset's signature: one bit off, it no longer validates
+            with open(self.chains["alice"], "rb") as fp:
+                data = bytearray(fp.read())
+            data[-1] ^= 1
+            self.chains["tampered"] = os.path.join(self.dir, "tampered.ext")
+            with open(self.chains["tampered"], "wb") as fp:
+                fp.write(bytes(data))
+        if not self.step(ok, "alice's own DNSSEC chain of her _user TLSA, built through her resolver",
+                         "sipdance chain build --name %s... (%d octets); her UA ships it" % (
+                             self.env["TB_USER_ALICE"][:16], os.path.getsize(self.chains["alice"]))
+                         if ok else r.stdout[-300:]):
+            raise SystemExit(1)
 
     def proxy_argv(self, dom):
         e, p = self.env, self.p
@@ -523,7 +551,8 @@ class Demo(Scenarios):
 
     def alice(self, name, target, proxy=None, answer=False, duration=12, register=True, aor="sip:alice@a.example",
               tls=False):
-        """our UA as alice; @tls: over TLS to a.example, authenticated by dane_clientid and her _user TLSA"""
+        """our UA as alice; @tls: over TLS to a.example, authenticated by dane_clientid and her _user TLSA,
+        whose DNSSEC chain she ships"""
         p = self.p
         argv = [self.ua_bin, "--aor", aor, "--listen", "sip:127.0.0.1:%d" % p["alice"],
                 "--duration", str(duration), "--expect", "100", "--no-ice"]
@@ -531,6 +560,7 @@ class Demo(Scenarios):
             argv += ["--tls-cert", self.env["TB_CERT_ALICE"], "--tls-key", self.env["TB_KEY_ALICE"],
                      "--tls-listen", "sips:127.0.0.1:%d;transport=tls" % (p["alice"] + 1),
                      "--registrar", "sip:127.0.0.1:%d;transport=tls" % p["a_tls"]]
+            argv += ["--client-chain-file", self.chains["alice"], "--trust-anchor", self.env["TB_ANCHOR"]]
         elif register:
             argv += ["--registrar", "sip:127.0.0.1:%d" % p["a_sip"]]
         if not tls:

@@ -44,6 +44,10 @@ class Scenarios:
                       r"\(([^)]*)", alog)
         self.step(m is not None, "a.example authenticated alice (REGISTER and INVITE) by dane_clientid and her "
                   "_user TLSA", "INVITE " + m.group(2) if m else "no dane-clientid MATCH for alice's INVITE")
+        ch = re.search(r"tls: inbound \S+: dane_clientid \S+ MATCH via=client-chain \(([^)]*)\)", alog)
+        self.step(ch is not None and m is not None and "via=client-chain" in m.group(2),
+                  "alice shipped her own DNSSEC chain: a.example validated it offline (via=client-chain), "
+                  "no lookup of her name", ch.group(1) if ch else "no via=client-chain line")
         m = re.search(r"fed: new TLS connection to (\S+) for b\.example \(SNI (\S+), rule ([\w-]+)\)", alog)
         self.step(m is not None and m.group(3) == "secure-tlsa",
                   "a.example located b.example with DNSSEC (NAPTR -> SRV -> A) and chose DANE",
@@ -76,9 +80,17 @@ class Scenarios:
                    "b authenticates a (its RFC 9102 chain), media verified both ends")
         since = time.time()
         ma, mb, mbs = self.marks()
+        k0 = self.knot_stats()
         ua = self.alice("alice-2", None, answer=True, duration=15, tls=True)
         if not self.wait_for("alice-2", r"waiting for a call", 5, ua):
             self.step(False, "alice registered and waiting", self.log("alice-2")[-200:])
+        k1 = self.knot_stats()
+        reg = re.search(r"user=alice@a\.example method=REGISTER rule=dane-clientid verdict=MATCH \(([^)]*via="
+                        r"client-chain)", self.a_log_since(ma))
+        self.step(reg is not None and k0 == k1,
+                  "alice registers over TLS with her own DNSSEC chain: authenticated via=client-chain, and Knot "
+                  "answered no DNS query meanwhile", "%s; Knot queries %d -> %d" % (
+                      reg.group(1) if reg else "no via=client-chain REGISTER", sum(k0.values()), sum(k1.values())))
         self.ctrl("dial", "sip:alice@a.example")
         self.talk("alice-2", ua, r"media secure|media failed|refusing")
         ua_log = self.log("alice-2")
@@ -418,6 +430,35 @@ class Scenarios:
         s.close()
         return first, reason
 
+    def s4g(self):
+        self.begin("4g", "attack: another's chain, a tampered one",
+                   "both refused in the TLS handshake, with their reason, and nothing looked up instead")
+        name = self.env["TB_USER_ALICE"].rstrip(".")
+        req = os.path.join(self.dir, "chain4g.req")
+        with open(req, "w") as fp:
+            fp.write("REGISTER sip:a.example SIP/2.0\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-4g%d;rport\n"
+                     "From: <sip:alice@a.example>;tag=4g\nTo: <sip:alice@a.example>\nCall-ID: 4g-%d@demo\n"
+                     "CSeq: 1 REGISTER\nContact: <sip:alice@127.0.0.1:5999;transport=tls>\nMax-Forwards: 70\n"
+                     "Expires: 60\nContent-Length: 0\n\n" % (os.getpid(), os.getpid()))
+        seen = []
+        for what, chain, why in (("bob's chain under alice's name", "bob", r"BOGUS: client chain does not validate"),
+                                 ("alice's chain with one bit changed", "tampered",
+                                  r"BOGUS: client chain does not validate: .*signature does not verify")):
+            ma, _, _ = self.marks()
+            k0 = self.knot_stats()
+            # the client sends the file's bytes as its chain, whatever they hold (SHIP)
+            r = self.run([self.client_bin, "127.0.0.1", str(self.p["a_tls"]), self.env["TB_CERT_ALICE"],
+                          self.env["TB_KEY_ALICE"], name, req], timeout=20 * self.patience,
+                         env=dict(os.environ, SHIP=self.chains[chain]))
+            k1 = self.knot_stats()
+            m = re.search(r"clientid: \S+: (%s[^\n]*)" % why, self.a_log_since(ma))
+            ok = "shipped" in r.stdout and "handshake failed: handshake failure" in r.stdout and m is not None
+            self.step(ok and k0 == k1, "%s: refused in the handshake, no DNS query instead" % what,
+                      "%s; Knot queries %d -> %d" % (m.group(1)[:150] if m else r.stdout.strip()[-150:],
+                                                     sum(k0.values()), sum(k1.values())))
+            seen.append("refused" if ok else "accepted?")
+        self.end("another's chain: %s; tampered: %s (handshake_failure)" % tuple(seen))
+
     def user_claims(self):
         """4e with dane_clientid: alice's own name authenticates, another user's address does not"""
         ma, _, _ = self.marks()
@@ -597,4 +638,4 @@ def short_id(ids):
 # The scenarios, in the order they run (a later one may use what an earlier one left: 4d replays
 # scenario 3's PASSporT).
 SCENARIOS = (Scenarios.s1, Scenarios.s2, Scenarios.s3, Scenarios.s4a, Scenarios.s4b, Scenarios.s4c, Scenarios.s4d,
-             Scenarios.s4e, Scenarios.s4f)
+             Scenarios.s4e, Scenarios.s4f, Scenarios.s4g)
