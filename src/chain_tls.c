@@ -557,6 +557,12 @@ static int register_ext(SSL_CTX *ctx, struct ctx_state *st)
 	return 0;
 }
 
+/* registered - @ctx's state, with extension 59 registered; 0, ENOMEM or EEXIST */
+static int registered(SSL_CTX *ctx, struct ctx_state **st)
+{
+	return !(*st = ctx_state(ctx, 1)) ? ENOMEM : register_ext(ctx, *st);
+}
+
 /* sipdance_chain_server_attach - serve @src on @ctx */
 int sipdance_chain_server_attach(SSL_CTX *ctx, struct sipdance_chain_source *src)
 {
@@ -565,11 +571,7 @@ int sipdance_chain_server_attach(SSL_CTX *ctx, struct sipdance_chain_source *src
 
 	if (!ctx || !src)
 		return EINVAL;
-	if (!(st = ctx_state(ctx, 1)))
-		return ENOMEM;
-	if (st->src)
-		return EEXIST;
-	if ((err = register_ext(ctx, st)))
+	if ((err = registered(ctx, &st)) || (err = st->src ? EEXIST : 0))
 		return err;
 	st->src = src;
 	return 0;
@@ -583,9 +585,7 @@ int sipdance_chain_ask_clients(SSL_CTX *ctx)
 
 	if (!ctx)
 		return EINVAL;
-	if (!(st = ctx_state(ctx, 1)))
-		return ENOMEM;
-	if ((err = register_ext(ctx, st)))
+	if ((err = registered(ctx, &st)))
 		return err;
 	st->ask = 1;
 	return 0;
@@ -599,11 +599,7 @@ int sipdance_chain_ship(SSL_CTX *ctx, struct sipdance_chain_source *src)
 
 	if (!ctx || !src)
 		return EINVAL;
-	if (!(st = ctx_state(ctx, 1)))
-		return ENOMEM;
-	if (st->ship)
-		return EEXIST;
-	if ((err = register_ext(ctx, st)))
+	if ((err = registered(ctx, &st)) || (err = st->ship ? EEXIST : 0))
 		return err;
 	st->ship = src;
 	return 0;
@@ -620,6 +616,19 @@ const uint8_t *sipdance_chain_shipped(const SSL *ssl, size_t *len)
 	if (len)
 		*len = sh->len;
 	return sh->ext;
+}
+
+/* sd_chain_shipped_release - the client's chain of @ssl has been judged: its copy goes */
+void sd_chain_shipped_release(SSL *ssl)
+{
+	struct shipped *sh;
+
+	pthread_once(&idx_once, init_idx);
+	if (ssl && ship_idx >= 0 && (sh = SSL_get_ex_data(ssl, ship_idx))) {
+		OPENSSL_free(sh->ext);
+		sh->ext = NULL;
+		sh->len = 0;
+	}
 }
 
 /* sipdance_chain_shipped_ours - whether we shipped our chain on @ssl */
@@ -803,11 +812,7 @@ int sipdance_chain_client_ctx_attach(SSL_CTX *ctx, struct sipdance_chain_client 
 
 	if (!ctx || !c)
 		return EINVAL;
-	if (!(st = ctx_state(ctx, 1)))
-		return ENOMEM;
-	if (st->client)
-		return EEXIST;
-	if ((err = register_ext(ctx, st)))
+	if ((err = registered(ctx, &st)) || (err = st->client ? EEXIST : 0))
 		return err;
 	st->client = c;
 	SSL_CTX_set_cert_verify_callback(ctx, sd_tls_cert_verify, NULL);

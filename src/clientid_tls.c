@@ -414,12 +414,16 @@ int sipdance_clientid_decide(X509_STORE_CTX *xctx)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 	const struct conf *c = ssl ? conf_of(ssl) : NULL;
 	struct conn *cn;
+	int rc;
 
 	if (!c || !c->server || !SSL_is_server(ssl))
 		return X509_verify_cert(xctx);
 	if (!(cn = conn_of(ssl, 1)))
 		return refuse(xctx);
-	if (cn->seen && !cn->settled && settle(ssl, c, cn) < 0)
+	rc = cn->seen && !cn->settled ? settle(ssl, c, cn) : 0;
+	/* a client's chain is judged now or never: a connection lives long, its copy need not */
+	sd_chain_shipped_release(ssl);
+	if (rc < 0)
 		return refuse(xctx);
 	/* records armed after OpenSSL set the verification up: hand them over */
 	if (cn->dane)

@@ -98,6 +98,9 @@ int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char
 			      const uint8_t *ext, size_t len, time_t at,
 			      struct sipdance_tlsa_set **tlsa, struct sipdance_verdict *v);
 
+/* chain_tls.c: the client's chain shipped on @ssl has been judged; its copy
+ * (up to 64 kB, held as long as the SSL) is freed. */
+void sd_chain_shipped_release(struct ssl_st *ssl);
 struct x509_store_ctx_st;
 /* chain_tls.c: the certificate callback the library installs on an SSL_CTX
  * (sipdance_clientid_decide for a server's SSL, sipdance_chain_client_decide

@@ -61,6 +61,7 @@ struct srv_result {
 	int have_verdict;
 	struct sipdance_verdict v;
 	enum sipdance_clientid_via via;
+	int kept;                       /* the client's chain still held after the handshake */
 	int after_done;                 /* the lookup after the handshake called back */
 	struct sipdance_verdict after;  /* with this verdict */
 	char sni[256];                  /* server name indication seen by the server */
@@ -323,6 +324,7 @@ static void *serve(void *p)
 		snprintf(a->r.peer, sizeof(a->r.peer), "%s", peer);
 	a->r.have_verdict = sipdance_clientid_peer_verdict(ssl, &a->r.v) == 0;
 	a->r.via = sipdance_clientid_peer_via(ssl);
+	a->r.kept = sipdance_chain_shipped(ssl, NULL) != NULL;
 	if (a->r.accepted && a->r.via == SIPDANCE_CLIENTID_VIA_PENDING)
 		look_up_after(ssl, &a->r);
 	SSL_shutdown(ssl);
@@ -417,6 +419,8 @@ static void run_case(const struct tcase *tc)
 	if (tc->ship_lib)
 		check(shipped == tc->shipped, "%s: the client %s its chain", tc->desc,
 		      shipped ? "shipped" : "did not ship");
+	if (tc->ship || tc->ship_lib)
+		check(!r.kept, "%s: the server freed the client's chain once judged", tc->desc);
 	if (tc->after)
 		check(r.after_done && r.after.result == tc->want_after, "%s: looked up after the "
 		      "handshake: %s: %s", tc->desc, r.after_done ? sipdance_result_str(r.after.result)

@@ -261,7 +261,9 @@ SIPDANCE_API int sipdance_chain_ship(SSL_CTX *ctx, struct sipdance_chain_source 
 
 /**
  * Server: the extension_data the client of @ssl shipped in its end-entity
- * CertificateEntry (borrowed from @ssl, *len set), or NULL if none.
+ * CertificateEntry (borrowed from @ssl, *len set), or NULL if none. With
+ * dane_clientid's server role on the context it is judged in the handshake
+ * and freed there (NULL after).
  */
 SIPDANCE_API const uint8_t *sipdance_chain_shipped(const SSL *ssl, size_t *len);
 
