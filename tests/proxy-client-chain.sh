@@ -196,6 +196,8 @@ check "a peer proxy named sip.a.example: authenticated by its chain, its own TLS
 
 # 4. without a chain, the lookup runs after the handshake and holds only its connection
 hup A
+check "SIGHUP: A built both its chains again, the one it serves and the one it ships" \
+	eval '[ "$(grep -Ec "chain: our DNSSEC chain refreshed \([0-9]+ bytes, SIGHUP\)" "$tmp/A.log")" = 2 ]'
 asking=$(grep -c "dns: $alice/52: asking" "$tmp/A.log")
 kill -STOP "$(cat "$tbdir/knotd.pid")"
 client slow $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" reg &
