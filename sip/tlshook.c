@@ -841,9 +841,10 @@ static int chain_decide(X509_STORE_CTX *sctx, SSL *ssl, struct px_expect *e,
 	 *    the peer: refused;
 	 *  - no chain while pinned, or under --chain required: refused;
 	 *  - a valid chain whose TLSA records match: authenticated, no DNS;
-	 *  - a validated denial (no TLSA), or no chain under prefer: the DNS
-	 *    path decides, unless the target was located without TLSA
-	 *    (chain_only): then refused, nothing else can vouch for it.
+	 *  - a validated denial (no TLSA), a name proven unsigned, or no chain
+	 *    under prefer: the DNS path decides, unless the target was located
+	 *    without TLSA (chain_only): then refused, nothing else can vouch
+	 *    for it; a chain's verdict keeps the validator's own reason.
 	 * OpenSSL's own PKIX checks that decide() may run are neutralised: the
 	 * DNS path or the chain decides, never an empty trust store.
 	 */
@@ -860,10 +861,9 @@ static int chain_decide(X509_STORE_CTX *sctx, SSL *ssl, struct px_expect *e,
 	if (v->result == SIPDANCE_MATCH)
 		return 1;
 	if (e->chain_only) {
-		if (v->result != SIPDANCE_NODATA)
+		if (v->result == SIPDANCE_INDETERMINATE)
 			snprintf(v->reason, sizeof(v->reason), "no DNSSEC chain from the peer and no TLSA "
 				 "from DNS (chain=required)");
-		v->result = v->result == SIPDANCE_NODATA ? SIPDANCE_NODATA : SIPDANCE_INDETERMINATE;
 		return 0;
 	}
 	return -1;

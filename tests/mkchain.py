@@ -5,8 +5,11 @@
 # RRSIGs, then each zone's DNSKEY RRset and its DS RRset with their RRSIGs up
 # to the root, as the server (the testbed's knotd) serves them. Nothing is
 # validated: a broken zone gives a broken chain. --tamper flips one bit of the
-# first TLSA record's data after signing; --lifetime sets ExtSupportLifetime.
-# usage: mkchain.py --resolver ADDR@PORT --name NAME [--lifetime H] [--tamper] OUT
+# first TLSA record's data after signing; --lifetime sets ExtSupportLifetime;
+# --ask DS starts from the DS answer at NAME instead (at an unsigned
+# delegation: its signed denial, a chain proving every name below NAME is in
+# an unsigned zone).
+# usage: mkchain.py --resolver ADDR@PORT --name NAME [--ask TYPE] [--lifetime H] [--tamper] OUT
 import argparse
 import io
 import dns.flags
@@ -39,11 +42,12 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--lifetime", type=int, default=0)
     ap.add_argument("--tamper", action="store_true")
+    ap.add_argument("--ask", default="TLSA")
     ap.add_argument("out")
     a = ap.parse_args()
     addr, port = a.resolver.split("@")
     port = int(port)
-    r = ask(addr, port, a.name, "TLSA")
+    r = ask(addr, port, a.name, a.ask)
     sets = list(r.answer) or [rs for rs in r.authority if rs.rdtype != dns.rdatatype.SOA and
                               not (rs.rdtype == dns.rdatatype.RRSIG and rs.covers == dns.rdatatype.SOA)]
     if a.tamper:
