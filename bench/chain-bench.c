@@ -125,7 +125,7 @@ static double sig_cost(const uint8_t *chain, size_t len, int rounds, int *nsig)
 
 int main(int argc, char **argv)
 {
-	struct sipdance_dns_conf conf = { 0 };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf) };
 	struct sipdance_chain_anchor *ta;
 	struct sipdance_chain_result r;
 	struct sipdance_dns *dns;

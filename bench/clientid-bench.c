@@ -75,7 +75,7 @@ static int accept_all(int ok, X509_STORE_CTX *x)
 static SSL_CTX *server_ctx(int mode)
 {
 	static const char *const domains[] = { "a.example" };
-	struct sipdance_clientid_conf c = { .server = 1, .require = 1, .domains = domains, .ndomains = 1,
+	struct sipdance_clientid_conf c = { .size = sizeof(c), .server = 1, .require = 1, .domains = domains, .ndomains = 1,
 					    .lookup = lookup, .chain = SIPDANCE_CHAIN_PREFER,
 					    .trust_anchor = env("TB_ANCHOR") };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -95,7 +95,7 @@ static SSL_CTX *server_ctx(int mode)
 /* client_ctx - alice, shipping @src's chain when given */
 static SSL_CTX *client_ctx(struct sipdance_chain_source *src, const char *name)
 {
-	struct sipdance_clientid_conf c = { .name = name, .chain_source = src };
+	struct sipdance_clientid_conf c = { .size = sizeof(c), .name = name, .chain_source = src };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	const char *why = "";
 
@@ -154,8 +154,8 @@ static void auth(int n)
 {
 	static const char *const label[] = { "no client authentication (floor)", "shipped chain (offline)",
 					     "TLSA lookup, DNS warm (cached)", "TLSA lookup, DNS cold (flushed)" };
-	struct sipdance_chain_source_conf sc = { .trust_anchor = env("TB_ANCHOR"), .file = env("CHAIN") };
-	struct sipdance_dns_conf dc = { .resolver = env("TB_RESOLVER"), .trust_anchor = env("TB_ANCHOR") };
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = env("TB_ANCHOR"), .file = env("CHAIN") };
+	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = env("TB_RESOLVER"), .trust_anchor = env("TB_ANCHOR") };
 	struct sipdance_chain_source *src;
 	char name[SIPDANCE_CLIENTID_MAX + 1];
 	double *t = malloc((size_t)n * sizeof(*t));
@@ -221,7 +221,7 @@ static void flood(const char *host, int port, int n, const char *cert, const cha
 
 	inet_pton(AF_INET, host, &sa.sin_addr);
 	for (int i = 0; i < n; i++) {
-		struct sipdance_clientid_conf c = { 0 };
+		struct sipdance_clientid_conf c = { .size = sizeof(c) };
 		struct timeval tv = { .tv_usec = 300000 };
 		unsigned char r[28];
 		char name[200], b;

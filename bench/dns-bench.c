@@ -23,7 +23,7 @@ static double now_us(void)
 
 int main(int argc, char **argv)
 {
-	struct sipdance_dns_conf conf = { 0 };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf) };
 	struct sipdance_dns *dns;
 	struct sipdance_dns_answer *a = NULL;
 	const char *why = "";

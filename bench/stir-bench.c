@@ -114,9 +114,9 @@ static void print(const char *name, double ops)
 int main(int argc, char **argv)
 {
 	char path[4096], root[4096], key[4096], cachedir[] = "/tmp/stir-bench-XXXXXX", cfile[4200];
-	struct sipdance_stir_signer_conf sc = { .key_file = key, .x5u = X5U };
-	struct sipdance_stir_conf vc = { .ca_file = root, .max_age = 3600 };
-	struct sipdance_x5u_conf xc = { .cache_only = 1 };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = key, .x5u = X5U };
+	struct sipdance_stir_conf vc = { .size = sizeof(vc), .ca_file = root, .max_age = 3600 };
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .cache_only = 1 };
 	struct ours o = { .pp = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 				  .attest = "A" } };
 	struct theirs t = { 0 };

@@ -494,7 +494,7 @@ static void chain_refresh(struct ua *ua, su_timer_t *t, su_timer_arg_t *arg)
  * or built through --resolver, held to our certificate; 0 or -1 */
 static int chain_on(struct ua *ua, const char *name)
 {
-	struct sipdance_chain_source_conf sc = { .trust_anchor = ua->trust_anchor, .owner = name,
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = ua->trust_anchor, .owner = name,
 						 .file = ua->chain_file,
 						 .resolver = ua->chain_file ? NULL : ua->resolver };
 	STACK_OF(X509) *cert = sk_X509_new_null();
@@ -527,7 +527,7 @@ static int chain_on(struct ua *ua, const char *name)
 /* clientid_on - our AOR's ClientName (and chain) on every TLS context sofia-sip made */
 static int clientid_on(struct ua *ua)
 {
-	struct sipdance_clientid_conf cc = { 0 };
+	struct sipdance_clientid_conf cc = { .size = sizeof(cc) };
 	char name[SIPDANCE_CLIENTID_MAX + 1];
 	const char *why = NULL;
 

@@ -106,7 +106,7 @@ int kv_check_conf(const struct kv_conf *conf, const char **why)
 /* kv_alloc - resolver, verifier and policy for this process, attached to the private loop */
 int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 {
-	struct sipdance_dns_conf dc = { .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
+	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
 					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size };
 	enum sipdance_policy_mode mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	struct kv *kv;
@@ -181,7 +181,7 @@ static void locate_done(void *arg, struct sipdance_locate *loc)
 /* locate - resolve sips:@what (or @what when it is a URI) within max_wait; NULL with r filled on failure */
 static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv_result *r)
 {
-	struct sipdance_locate_conf lc = { .dns = kv->dns, .policy = kv->policy, .dane = kv->dane,
+	struct sipdance_locate_conf lc = { .size = sizeof(lc), .dns = kv->dns, .policy = kv->policy, .dane = kv->dane,
 					   .max_targets = kv->max_targets };
 	struct sipdance_locate *loc = NULL;
 	const char *why = NULL;

@@ -102,9 +102,9 @@ static uint16_t tls_port(const char *uri)
 static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_chain_client_conf cc = { .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_client_conf cc = { .size = sizeof(cc), .trust_anchor = conf->trust_anchor,
 						 .pin_file = conf->chain_pins, .ca_file = conf->ca_file };
-	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = conf->trust_anchor,
 						 .resolver = conf->resolver, .host = conf->client_name,
 						 .lifetime = (uint16_t)conf->chain_lifetime,
 						 .refresh_s = conf->chain_refresh, .ca_file = conf->ca_file };
@@ -166,7 +166,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loo
 		 char *why, size_t whysize)
 {
 	struct px_fed *f = calloc(1, sizeof(*f));
-	struct sipdance_dns_conf dc = { 0 };
+	struct sipdance_dns_conf dc = { .size = sizeof(dc) };
 	const char *dwhy = NULL;
 	int err;
 
@@ -316,7 +316,7 @@ static void located(void *arg, struct sipdance_locate *loc)
 /* fed_start - a request object and its location */
 int fed_start(struct px_fed *f, struct px_fedreq *r, const char *uri)
 {
-	struct sipdance_locate_conf lc = { .dns = f->dns, .policy = f->policy, .dane = f->dane,
+	struct sipdance_locate_conf lc = { .size = sizeof(lc), .dns = f->dns, .policy = f->policy, .dane = f->dane,
 					   .no_tlsa = !r->inbound && f->chain_client &&
 						      f->chain_policy == SIPDANCE_CHAIN_REQUIRED };
 	const char *why = NULL;

@@ -14,7 +14,7 @@
 static int client_chain(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_chain_source_conf sc = { .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = conf->trust_anchor,
 						 .owner = conf->client_name,
 						 .file = conf->client_chain_file,
 						 .resolver = conf->client_chain_file ? NULL : conf->resolver };
@@ -77,7 +77,7 @@ static int client_chain(struct px_fed *f, char *why, size_t whysize)
 int fed_in_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_clientid_conf cc = { .name = conf->client_name,
+	struct sipdance_clientid_conf cc = { .size = sizeof(cc), .name = conf->client_name,
 					     .trust_anchor = conf->trust_anchor };
 	const char *mode = conf->client_auth ? conf->client_auth : "optional";
 	char *list, *tok, *save = NULL;

@@ -100,7 +100,7 @@ static int x5u_allow(const char *v, struct sipdance_x5u_conf *x)
 /* px_stir_conf_check - the stir-* keys, with a message naming the key */
 int px_stir_conf_check(const struct px_conf *c, char *why, size_t whysize)
 {
-	struct sipdance_x5u_conf x = { 0 };
+	struct sipdance_x5u_conf x = { .size = sizeof(x) };
 	int verify, sign;
 
 	if (modes(c->stir, &verify, &sign)) {
@@ -135,7 +135,7 @@ int px_stir_conf_check(const struct px_conf *c, char *why, size_t whysize)
 static int make_signer(struct px_stir *s, char *why, size_t whysize)
 {
 	const struct px_conf *c = s->conf;
-	struct sipdance_stir_signer_conf sc = { .key_file = c->stir_key, .x5u = c->stir_x5u };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = c->stir_key, .x5u = c->stir_x5u };
 	const char *ranges[MAX_RANGES], *w = "";
 	char *list = su_strdup(s->home, c->stir_orig_range), *save = NULL;
 	int err;
@@ -164,8 +164,8 @@ static int make_signer(struct px_stir *s, char *why, size_t whysize)
 int px_stir_alloc(struct px_stir **out, struct sipdance_loop *loop, const struct px_conf *c,
 		  char *why, size_t whysize)
 {
-	struct sipdance_stir_conf vc = { .ca_file = c->stir_ca_file, .max_age = c->stir_max_age };
-	struct sipdance_x5u_conf xc = { .timeout_ms = c->stir_x5u_timeout_ms,
+	struct sipdance_stir_conf vc = { .size = sizeof(vc), .ca_file = c->stir_ca_file, .max_age = c->stir_max_age };
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .timeout_ms = c->stir_x5u_timeout_ms,
 					.tls_ca_file = c->stir_x5u_tls_ca, .loop = loop };
 	struct px_stir *s;
 	int verify, sign, err;

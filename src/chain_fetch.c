@@ -373,10 +373,14 @@ static int dup(char **out, const char *s)
 int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 				const struct sipdance_chain_source_conf *conf, const char **why)
 {
+	struct sipdance_chain_source_conf cf;
 	struct sipdance_chain_source *s;
 	int err;
 
-	if (!out || !conf || (!conf->owner && (!conf->host || !conf->port)) ||
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
+	conf = &cf;
+	if (!out || (!conf->owner && (!conf->host || !conf->port)) ||
 	    (!conf->resolver == !conf->file))
 		return sd_fail(why, "need a TLSA owner (or a host and a port), and either a resolver or a "
 			    "file", EINVAL);

@@ -644,11 +644,15 @@ int sipdance_chain_shipped_ours(const SSL *ssl)
 int sipdance_chain_client_alloc(struct sipdance_chain_client **out,
 				const struct sipdance_chain_client_conf *conf, const char **why)
 {
+	struct sipdance_chain_client_conf cf;
 	struct sipdance_chain_client *c;
 	int err;
 
-	if (!out || !conf)
-		return sd_fail(why, "no configuration", EINVAL);
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
+	conf = &cf;
+	if (!out)
+		return sd_fail(why, "no place for the client", EINVAL);
 	if (!(c = calloc(1, sizeof(*c))))
 		return sd_fail(why, "out of memory", ENOMEM);
 	c->policy = conf->policy;

@@ -484,11 +484,15 @@ static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out,
 int sipdance_clientid_attach(SSL_CTX *ctx, const struct sipdance_clientid_conf *conf,
 			     const char **why)
 {
+	struct sipdance_clientid_conf cf;
 	struct conf *c;
 	int err;
 
-	if (!ctx || !conf)
-		return sd_fail(why, "no context or configuration", EINVAL);
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
+	conf = &cf;
+	if (!ctx)
+		return sd_fail(why, "no context", EINVAL);
 	if (!CRYPTO_THREAD_run_once(&once, init_indexes) || ctx_idx < 0 || ssl_idx < 0)
 		return sd_fail(why, "no OpenSSL ex_data slot", ENOMEM);
 	if (SSL_CTX_get_ex_data(ctx, ctx_idx))

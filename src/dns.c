@@ -433,11 +433,15 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 		       const char **why)
 {
 	struct sipdance_dns *dns;
+	struct sipdance_dns_conf cf;
 	getdns_dict *opt = NULL, *hdr = NULL;
 	int err;
 
-	if (!out || !conf)
-		return sd_fail(why, "no configuration", EINVAL);
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
+	conf = &cf;
+	if (!out)
+		return sd_fail(why, "no place for the resolver", EINVAL);
 	if (!(dns = calloc(1, sizeof(*dns))))
 		return sd_fail(why, "out of memory", ENOMEM);
 	dns->loop.vmt = &dns_loop_vmt;

@@ -27,6 +27,12 @@ static inline int sd_fail(const char **why, const char *msg, int err)
 	return err;
 }
 
+/* A caller's configuration struct (its first member: the size it was built with) copied into @dst
+ * of our @size: fields it predates are zero, so defaults; 0, or EINVAL (*why) for no struct, an unset
+ * size, or fields past ours set (a caller built against a newer sipdance). */
+int sd_conf_copy(void *dst, size_t size, const void *src, const char **why);
+#define SD_CONF(dst, src, why) sd_conf_copy((dst), sizeof(*(dst)), (src), (why))
+
 /* Big-endian loads and stores of wire formats. */
 static inline uint16_t sd_get16(const uint8_t *p)
 {

@@ -743,18 +743,21 @@ static void numeric_target(struct sipdance_locate *loc)
 static int start(struct sipdance_locate **out, const struct sipdance_locate_conf *conf,
 		 const char *uri, sipdance_locate_cb *cb, void *arg, const char **why)
 {
+	struct sipdance_locate_conf cf;
 	struct sipdance_locate *loc;
 	const char *dummy;
 	int err;
 
 	if (!why)
 		why = &dummy;
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
 	*why = "missing argument";
-	if (!out || !conf || !conf->dns || !conf->dane || !uri)
+	if (!out || !cf.dns || !cf.dane || !uri)
 		return EINVAL;
 	if (!(loc = calloc(1, sizeof(*loc))))
 		return *why = "out of memory", ENOMEM;
-	loc->conf = *conf;
+	loc->conf = cf;
 	loc->cb = cb;
 	loc->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &loc->started);
@@ -762,7 +765,7 @@ static int start(struct sipdance_locate **out, const struct sipdance_locate_conf
 		free(loc);
 		return err;
 	}
-	loc->mode = sipdance_policy_get(conf->policy, loc->domain);
+	loc->mode = sipdance_policy_get(cf.policy, loc->domain);
 	*out = loc;
 	loc->pending = 1;
 	if (loc->numeric)

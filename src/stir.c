@@ -120,9 +120,13 @@ static void decide(struct sipdance_stir_query *c, int i, int status, const char 
 /* sipdance_stir_alloc - roots and policy */
 int sipdance_stir_alloc(struct sipdance_stir **out, const struct sipdance_stir_conf *conf)
 {
+	struct sipdance_stir_conf cf;
 	struct sipdance_stir *s;
 
-	if (!out || !conf || !conf->ca_file)
+	if (SD_CONF(&cf, conf, NULL))
+		return EINVAL;
+	conf = &cf;
+	if (!out || !conf->ca_file)
 		return EINVAL;
 	if (access(conf->ca_file, R_OK) != 0)
 		return ENOENT;
@@ -913,11 +917,16 @@ void sipdance_stir_cancel(struct sipdance_stir_query *q)
 int sipdance_stir_signer_alloc(struct sipdance_stir_signer **out,
 			       const struct sipdance_stir_signer_conf *conf, const char **why)
 {
+	struct sipdance_stir_signer_conf cf;
 	struct sipdance_stir_signer *s;
 	FILE *f;
 	char name[32];
+	int err;
 
-	if (!out || !conf || !conf->key_file || !conf->x5u) {
+	if ((err = SD_CONF(&cf, conf, why)))
+		return err;
+	conf = &cf;
+	if (!out || !conf->key_file || !conf->x5u) {
 		if (why)
 			*why = "key file and x5u are required";
 		return EINVAL;

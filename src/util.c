@@ -140,3 +140,32 @@ const char *sd_hex_short(const uint8_t *in, size_t len, char *buf, size_t size)
 	snprintf(buf, size, "%s...%s", head, tail);
 	return buf;
 }
+
+/* sd_conf_copy - a configuration struct of any release into ours */
+int sd_conf_copy(void *dst, size_t size, const void *src, const char **why)
+{
+	const unsigned char *in = src;
+	size_t n, i;
+
+	/*
+	 * Case by case, on the caller's leading size field:
+	 *  - no struct, or a size that cannot even hold itself (unset: 0): EINVAL;
+	 *  - past 4096 bytes: garbage, not a release of ours: EINVAL;
+	 *  - larger than ours: the caller's headers are newer; the fields we do not
+	 *    know must be zero (unused), else EINVAL rather than ignore a setting;
+	 *  - otherwise what it has is copied and the rest is zero, the defaults.
+	 */
+	if (!src)
+		return sd_fail(why, "no configuration", EINVAL);
+	memcpy(&n, src, sizeof(n));
+	if (n < sizeof(n) || n > 4096)
+		return sd_fail(why, "configuration size unset (set .size to sizeof the struct)", EINVAL);
+	for (i = size; i < n; i++)
+		if (in[i])
+			return sd_fail(why, "configuration sets fields this library does not know "
+				       "(built against newer sipdance headers?)", EINVAL);
+	memset(dst, 0, size);
+	memcpy(dst, src, n < size ? n : size);
+	memcpy(dst, &size, sizeof(size));
+	return 0;
+}

@@ -528,16 +528,16 @@ static void on_ready(void *arg);
 /* sipdance_x5u_alloc - fetcher: cache, queue, and the HTTPS transport */
 int sipdance_x5u_alloc(struct sipdance_x5u **out, const struct sipdance_x5u_conf *conf)
 {
+	struct sipdance_x5u_conf cf = { .size = sizeof(cf) };
 	struct sipdance_x5u *x;
 	struct sd_http_conf hc = { 0 };
 	int err;
 
-	if (!out)
+	if (!out || (conf && SD_CONF(&cf, conf, NULL)))
 		return EINVAL;
 	if (!(x = calloc(1, sizeof(*x))))
 		return ENOMEM;
-	if (conf)
-		x->conf = *conf;
+	x->conf = cf;
 	x->conf.tls_ca_file = NULL;
 	if (!x->conf.timeout_ms)
 		x->conf.timeout_ms = 2000;

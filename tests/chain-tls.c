@@ -108,7 +108,7 @@ static int listen_any(uint16_t *port)
 /* server_ctx - certificate, key, and the chain source unless --no-ext */
 static SSL_CTX *server_ctx(const struct opts *o, struct sipdance_chain_source **src)
 {
-	struct sipdance_chain_source_conf conf = {
+	struct sipdance_chain_source_conf conf = { .size = sizeof(conf),
 		.trust_anchor = o->anchor, .resolver = o->ext_file ? NULL : o->resolver,
 		.file = o->ext_file, .host = o->host, .port = (uint16_t)o->port,
 		.lifetime = (uint16_t)o->lifetime,
@@ -158,7 +158,7 @@ static void fallback(SSL *ssl, const struct opts *o)
 /* client - connect, handshake, print the result; 0 or 1 */
 static int client(const struct opts *o, uint16_t tcp_port)
 {
-	struct sipdance_chain_client_conf conf = { .trust_anchor = o->anchor, .pin_file = o->pins };
+	struct sipdance_chain_client_conf conf = { .size = sizeof(conf), .trust_anchor = o->anchor, .pin_file = o->pins };
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(tcp_port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sipdance_chain_client *cl;

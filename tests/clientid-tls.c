@@ -219,7 +219,7 @@ static SSL_CTX *server_ctx(const struct tcase *tc)
 {
 	static const char *const domains[] = { "a.example", "b.example", "expired.example",
 					       "wrongds.example", "insecure.example." };
-	struct sipdance_clientid_conf conf = {
+	struct sipdance_clientid_conf conf = { .size = sizeof(conf),
 		.server = 1, .require = tc->require, .domains = domains,
 		.ndomains = sizeof(domains) / sizeof(domains[0]), .lookup = tc->after ? NULL : tc->lookup,
 		.ext_type = tc->srv_type, .chain = tc->policy, .trust_anchor = env("TB_ANCHOR"),
@@ -246,8 +246,8 @@ static SSL_CTX *server_ctx(const struct tcase *tc)
  * and the chain it ships, if any (*src: the library's source, to free) */
 static SSL_CTX *client_ctx(const struct tcase *tc, struct sipdance_chain_source **src)
 {
-	struct sipdance_clientid_conf conf = { .name = tc->name, .ext_type = tc->cli_type };
-	struct sipdance_chain_source_conf sc = { .trust_anchor = env("TB_ANCHOR"), .file = tc->ship_lib,
+	struct sipdance_clientid_conf conf = { .size = sizeof(conf), .name = tc->name, .ext_type = tc->cli_type };
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = env("TB_ANCHOR"), .file = tc->ship_lib,
 						 .owner = tc->name };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	const char *why = "";
@@ -583,7 +583,7 @@ int main(void)
 		 getenv("srcdir") ? getenv("srcdir") : ".");
 	sipdance_log_set(log_sink, NULL, SIPDANCE_LOG_DEBUG);
 	{
-		struct sipdance_dns_conf dc = { .resolver = env("TB_RESOLVER"),
+		struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = env("TB_RESOLVER"),
 						.trust_anchor = env("TB_ANCHOR") };
 		const char *why = "";
 

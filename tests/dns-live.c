@@ -584,7 +584,7 @@ static int udp_socket(char *resolver, size_t size)
 /* test_rcode - a resolver answering SERVFAIL or REFUSED gives INDETERMINATE with that reason */
 static void test_rcode(const char *anchor, int rcode, const char *name)
 {
-	struct sipdance_dns_conf conf = { .trust_anchor = anchor, .timeout_ms = 1000 };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf), .trust_anchor = anchor, .timeout_ms = 1000 };
 	struct host h = { .deadline = -1 };
 	struct sipdance_dns *dns;
 	char resolver[64], want[96];
@@ -618,7 +618,7 @@ static void test_rcode(const char *anchor, int rcode, const char *name)
  */
 static void test_dead(const char *anchor)
 {
-	struct sipdance_dns_conf conf = { .trust_anchor = anchor, .timeout_ms = 300 };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf), .trust_anchor = anchor, .timeout_ms = 300 };
 	struct sipdance_dns *dns;
 	struct sipdance_dns_answer *a;
 	const char *why = NULL;
@@ -672,7 +672,7 @@ static void log_stderr(enum sipdance_log_level level, const char *module, const 
 
 int main(int argc, char **argv)
 {
-	struct sipdance_dns_conf conf = { 0 };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf) };
 	struct sipdance_dns *dns;
 	const char *why = NULL;
 

@@ -131,7 +131,7 @@ static int answer(SSL *ssl, char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-	struct sipdance_clientid_conf cc = { 0 };
+	struct sipdance_clientid_conf cc = { .size = sizeof(cc) };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	const char *vg = getenv("VG_SLOW");
 	int slow = vg && atoi(vg) > 0 ? atoi(vg) : 1;

@@ -631,7 +631,7 @@ static void framing(void)
 /* source_file - a server source from an extension_data file; expiry means none */
 static void source_file(void)
 {
-	struct sipdance_chain_source_conf conf = { .host = "sip.a.example", .port = 5061 };
+	struct sipdance_chain_source_conf conf = { .size = sizeof(conf), .host = "sip.a.example", .port = 5061 };
 	struct sipdance_chain_source *s = NULL;
 	struct variant v = { 0 };
 	struct wbuf w;

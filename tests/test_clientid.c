@@ -377,7 +377,7 @@ static int noop_add(SSL *ssl, unsigned int type, unsigned int context, const uns
 /* attach_errors - configuration errors are refused with a reason, once per context */
 static void attach_errors(void)
 {
-	struct sipdance_clientid_conf conf = { .server = 1, .lookup = no_lookup };
+	struct sipdance_clientid_conf conf = { .size = sizeof(conf), .server = 1, .lookup = no_lookup };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method()), *other = SSL_CTX_new(TLS_server_method());
 	struct sipdance_verdict v;
 	const char *why = NULL;

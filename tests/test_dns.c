@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ static int teardown(void)
 static int alloc(struct sipdance_dns **dns, const char *resolver, const char *anchor,
 		 const char **why)
 {
-	struct sipdance_dns_conf conf = { .resolver = resolver, .trust_anchor = anchor };
+	struct sipdance_dns_conf conf = { .size = sizeof(conf), .resolver = resolver, .trust_anchor = anchor };
 
 	*dns = NULL;
 	*why = "";
@@ -127,6 +128,51 @@ static void conf_errors(void)
 	CU_ASSERT_EQUAL(alloc(&dns, "192.0.2.1@65535", ds, &why), 0);
 	sipdance_dns_free(dns);
 	sipdance_dns_free(NULL);
+}
+
+/* conf_size - the ABI rule: a caller's struct of another size is read only as far as both know */
+static void conf_size(void)
+{
+	/* a caller built against newer headers: ours plus one field it may leave at zero */
+	struct {
+		struct sipdance_dns_conf conf;
+		uint64_t newer;
+	} big = { .conf.resolver = "127.0.0.1", .conf.trust_anchor = file("ds", ROOT_DS) };
+	struct sipdance_dns_conf older;
+	struct sipdance_dns *dns = NULL;
+	const char *why = "";
+	static const struct {
+		size_t size;
+		uint64_t newer;
+		int err;
+		const char *why;
+	} cases[] = {
+		{ 0, 0, EINVAL, "configuration size unset (set .size to sizeof the struct)" },
+		{ sizeof(size_t) - 1, 0, EINVAL, "configuration size unset (set .size to sizeof the struct)" },
+		{ 4097, 0, EINVAL, "configuration size unset (set .size to sizeof the struct)" },
+		{ sizeof(big), 1, EINVAL,
+		  "configuration sets fields this library does not know (built against newer sipdance headers?)" },
+		{ sizeof(big), 0, 0, NULL },
+		{ sizeof(struct sipdance_dns_conf), 1, 0, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		big.conf.size = cases[i].size;
+		big.newer = cases[i].newer;
+		why = "";
+		CU_ASSERT_EQUAL(sipdance_dns_alloc(&dns, &big.conf, &why), cases[i].err);
+		if (cases[i].err)
+			CU_ASSERT_STRING_EQUAL(why, cases[i].why);
+		CU_ASSERT((dns != NULL) == !cases[i].err);
+		sipdance_dns_free(dns);
+		dns = NULL;
+	}
+	/* an older caller whose struct ends before the trust anchor: the field reads as unset */
+	older = big.conf;
+	older.size = offsetof(struct sipdance_dns_conf, trust_anchor);
+	CU_ASSERT_EQUAL(sipdance_dns_alloc(&dns, &older, &why), EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "no trust anchor file configured");
+	CU_ASSERT_PTR_NULL(dns);
 }
 
 /* rr - decode one record in presentation form; returns the error */
@@ -271,7 +317,7 @@ static struct sipdance_dns *resolver_on(size_t cache_size, struct host *h)
 	static const struct sipdance_loop_ops ops = {
 		sizeof(ops), host_watch, host_timer_alloc, host_timer_set, host_timer_free,
 	};
-	struct sipdance_dns_conf conf = {
+	struct sipdance_dns_conf conf = { .size = sizeof(conf),
 		.resolver = "127.0.0.1@9", .trust_anchor = file("ds", ROOT_DS),
 		.cache_size = cache_size, .max_ttl = 3600, .neg_ttl = 30,
 	};
@@ -478,6 +524,7 @@ CU_ErrorCode suite_dns(void)
 	CU_pSuite s = CU_add_suite("dns", setup, teardown);
 
 	if (!s || !CU_add_test(s, "configuration errors", conf_errors) ||
+	    !CU_add_test(s, "configuration size (ABI)", conf_size) ||
 	    !CU_add_test(s, "record decoding", decode) ||
 	    !CU_add_test(s, "cache LRU bound", cache_lru) ||
 	    !CU_add_test(s, "cache TTL and caps", cache_ttl) ||

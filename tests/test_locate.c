@@ -20,7 +20,7 @@ static struct sipdance_policy *policy;
 /* setup - a resolver pointed at nothing: these tests must never need it */
 static int setup(void)
 {
-	struct sipdance_dns_conf c = { .resolver = "127.0.0.1@9", .timeout_ms = 200 };
+	struct sipdance_dns_conf c = { .size = sizeof(c), .resolver = "127.0.0.1@9", .timeout_ms = 200 };
 	char ca[512], anchor[512];
 
 	/* test_data() returns a static buffer: copy each path */
@@ -84,7 +84,7 @@ static void bad_uris(void)
 		{ "sip:bob@a.example;maddr=127.0.0.9", "maddr parameter: the request would not go to the host" },
 		{ "sip:bob@a.example;lr;MADDR=b.example?x=y", "maddr parameter: the request would not go to the host" },
 	};
-	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
+	struct sipdance_locate_conf conf = { .size = sizeof(conf), .dns = dns, .policy = policy, .dane = dane };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sipdance_locate *loc = NULL;
@@ -120,7 +120,7 @@ static void hosts(void)
 		{ "sips:NoDane.Example.", "nodane.example", 0, SIPDANCE_POLICY_REQUIRED },
 		{ "sips:x.nodane.example", "x.nodane.example", 0, SIPDANCE_POLICY_OPPORTUNISTIC },
 	};
-	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
+	struct sipdance_locate_conf conf = { .size = sizeof(conf), .dns = dns, .policy = policy, .dane = dane };
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_policy_set(policy, "nodane.example.", SIPDANCE_POLICY_REQUIRED), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -153,7 +153,7 @@ static void literals(void)
 		{ "sip:bob@127.0.0.2:5071;transport=tls", "127.0.0.2", 5071 },
 		{ "sips:[::1]:5081", "::1", 5081 },
 	};
-	struct sipdance_locate_conf conf = { .dns = dns, .policy = policy, .dane = dane };
+	struct sipdance_locate_conf conf = { .size = sizeof(conf), .dns = dns, .policy = policy, .dane = dane };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sipdance_locate *loc = NULL;

@@ -573,7 +573,7 @@ static const struct vcase matrix[] = {
 /* verify_matrix - every row with its exact response code and reason */
 static void verify_matrix(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir *s = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
@@ -585,7 +585,7 @@ static void verify_matrix(void)
 /* verify_other_key - a valid token checked against another trusted key: 438 */
 static void verify_other_key(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir_verdict v;
 	struct sipdance_stir *s = NULL;
 	STACK_OF(X509) *chain = read_chain("stir/ee-chain.pem");
@@ -605,8 +605,8 @@ static void verify_other_key(void)
 /* chain_memory - a chain validated once is not trusted outside its validity window */
 static void chain_memory(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
-	struct sipdance_stir_signer_conf sc = { .key_file = path("stir/ee.key"), .x5u = X5U };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = path("stir/ee.key"), .x5u = X5U };
 	struct sipdance_passport pp = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 					.attest = "A", .iat = IAT };
 	struct sipdance_stir_signer *signer = NULL;
@@ -640,7 +640,7 @@ static void chain_memory(void)
 /* verify_oversized - a PASSporT over 4096 bytes is refused before decoding */
 static void verify_oversized(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir_verdict v;
 	struct sipdance_stir *s = NULL;
 	STACK_OF(X509) *chain = read_chain("stir/ee-chain.pem");
@@ -663,7 +663,7 @@ static void verify_oversized(void)
 /* verify_secsipidx - the fixed token secsipidx made with our fixture key */
 static void verify_secsipidx(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir_verdict v;
 	struct sipdance_passport pp;
 	struct sipdance_stir *s = NULL;
@@ -690,9 +690,9 @@ static void verify_secsipidx(void)
 static void sign_roundtrip(void)
 {
 	static const char *const ranges[] = { "1202555*", "13115550100" };
-	struct sipdance_stir_signer_conf sc = { .key_file = path("stir/ee.key"), .x5u = X5U,
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = path("stir/ee.key"), .x5u = X5U,
 						.orig_ranges = ranges, .nranges = 2 };
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem"), .require_mky = 1 };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem"), .require_mky = 1 };
 	struct sipdance_passport pp = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 					.attest = "B", .iat = IAT };
 	struct sipdance_stir_signer *signer = NULL;
@@ -759,7 +759,7 @@ static void sign_roundtrip(void)
 /* sign_value - sign @pp with @key into a new string */
 static char *sign_value(const char *key, const struct sipdance_passport *pp)
 {
-	struct sipdance_stir_signer_conf sc = { .key_file = path(key), .x5u = X5U };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = path(key), .x5u = X5U };
 	struct sipdance_stir_signer *signer = NULL;
 	char *out = malloc(8192);
 
@@ -772,7 +772,7 @@ static char *sign_value(const char *key, const struct sipdance_passport *pp)
 /* div_chain - an original PASSporT plus a div PASSporT (RFC 8946) */
 static void div_chain(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_passport orig = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 					  .attest = "A", .iat = IAT };
 	struct sipdance_passport div = { .ppt = "div", .orig = "12025551000", .dest = { "13035553000" },
@@ -965,7 +965,7 @@ static const struct tncase tn_cases[] = {
  * count), SPCs, encodings; each row its exact response and reason */
 static void tn_scope_table(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir *s = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&s, &conf), 0);
@@ -1019,7 +1019,7 @@ static void tn_scope_delegate(void)
 		  "certificate at depth 1: TNAuthList is malformed" },
 		{ TN_ONE("12025551000"), TN_ONE("15551230000"), 437, NOT_COVERED("12025551000") },
 	};
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir *s = NULL;
 	char *id = mktoken(HDR, CLAIMS, "stir/ee.key", RAW, PARAMS);
 	const char *ids[] = { id };
@@ -1055,7 +1055,7 @@ static void tn_scope_div(void)
 		{ TN_ONE("12025551000"), 437, "certificate TNAuthList does not cover div 12025552000" },
 		{ TN_ONE("12025552000"), 437, NOT_COVERED("12025551000") },
 	};
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_passport orig = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 					  .attest = "A", .iat = IAT };
 	struct sipdance_passport div = { .ppt = "div", .orig = "12025551000", .dest = { "13035553000" },
@@ -1085,7 +1085,7 @@ static void tn_scope_div(void)
 /* compact_form - "..signature": header and claims rebuilt from From, To, Date, SDP */
 static void compact_form(void)
 {
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_stir *s = NULL;
 	struct sipdance_stir_verdict v;
 	STACK_OF(X509) *chain = read_chain("stir/ee-chain.pem");
@@ -1327,7 +1327,7 @@ static int fetch(struct sipdance_x5u *x, const char *u, char *why, int *ncerts)
 /* x5u_fetching - body forms, cache, negative cache, limits, timeout, policy */
 static void x5u_fetching(void)
 {
-	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
 					.allow_any_port = 1, .timeout_ms = 5000, .max_size = 16384 };
 	struct sipdance_x5u_stats st;
 	struct sipdance_x5u *x = NULL, *quick = NULL;
@@ -1583,7 +1583,7 @@ static void x5u_cache_control(void)
 /* x5u_hostile - servers that try to keep, mislead or flood the fetcher */
 static void x5u_hostile(void)
 {
-	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
 					.allow_any_port = 1, .timeout_ms = 5000, .max_size = 16384 };
 	struct sipdance_x5u *x = NULL;
 	struct server sv;
@@ -1631,7 +1631,7 @@ static void x5u_hostile(void)
 /* x5u_policy - schemes, ports, private addresses, TLS trust, unreachable */
 static void x5u_policy(void)
 {
-	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .timeout_ms = 5000 };
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .timeout_ms = 5000 };
 	struct sipdance_x5u *x = NULL;
 	struct server sv;
 	char why[160], u[128];
@@ -1698,7 +1698,7 @@ static void on_fetched(void *arg, int err, STACK_OF(X509) *chain, const char *wh
  * URL: one fetch, nine results; the fetcher runs on a poll loop */
 static void x5u_concurrent(void)
 {
-	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
 					.allow_any_port = 1, .max_fetches = 3 };
 	struct sipdance_loop *l = NULL;
 	struct sipdance_x5u *x = NULL;
@@ -1762,12 +1762,12 @@ static void loop(struct sipdance_loop *l, const int *calls, int n)
 /* verify_async - the event-loop interface: fetch, cache hit, early failure, cancel */
 static void verify_async(void)
 {
-	struct sipdance_x5u_conf xc = { .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
 					.allow_any_port = 1, .timeout_ms = 1000 };
-	struct sipdance_stir_conf conf = { .ca_file = path("stir/root.pem") };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
 	struct sipdance_passport pp = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
 					.attest = "A" };
-	struct sipdance_stir_signer_conf sc = { .key_file = path("stir/ee.key") };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = path("stir/ee.key") };
 	struct sipdance_stir_signer *signer = NULL;
 	struct sipdance_stir_query *q = NULL;
 	struct sipdance_loop *l = NULL;

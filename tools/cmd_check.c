@@ -225,7 +225,7 @@ int cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sipdance_dns_conf dconf = { 0 };
+	struct sipdance_dns_conf dconf = { .size = sizeof(dconf) };
 	struct sipdance_dns *dns = NULL;
 	struct sipdance_dane *dane = NULL;
 	struct sipdance_policy *policy = NULL;
@@ -268,7 +268,7 @@ int cmd_check(int argc, char **argv)
 	if (sipdance_policy_alloc(&policy, mode))
 		goto out;
 	{
-		struct sipdance_locate_conf lconf = { .dns = dns, .policy = policy, .dane = dane };
+		struct sipdance_locate_conf lconf = { .size = sizeof(lconf), .dns = dns, .policy = policy, .dane = dane };
 
 		if ((err = sipdance_locate_sync(&loc, &lconf, argv[optind], &why))) {
 			tool_error("%s: %s", argv[optind], why);

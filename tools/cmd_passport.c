@@ -70,7 +70,7 @@ static int sign(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sipdance_stir_signer_conf conf = { 0 };
+	struct sipdance_stir_signer_conf conf = { .size = sizeof(conf) };
 	struct sipdance_stir_signer *signer = NULL;
 	struct sipdance_passport pp = { .attest = "C" };
 	char out[SIPDANCE_PASSPORT_MAX_TOKEN + SIPDANCE_PASSPORT_MAX_URL + 64];
@@ -275,12 +275,12 @@ static int verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sipdance_stir_conf conf = { 0 };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf) };
 	struct sipdance_stir_request req = { 0 };
 	struct sipdance_stir_verdict v;
 	struct sipdance_passport pp;
 	struct sipdance_stir *s = NULL;
-	struct vopts o = { 0 };
+	struct vopts o = { .xconf.size = sizeof(o.xconf) };
 	STACK_OF(X509) *chain = NULL;
 	const char **fps = calloc((size_t)argc + 1, sizeof(*fps));
 	size_t nfps = 0;

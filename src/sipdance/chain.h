@@ -129,6 +129,7 @@ SIPDANCE_API int sipdance_chain_fetch(const char *resolver, const char *trust_an
 
 /* Where our chain comes from: a server's, or a DANCE client's (.owner). */
 struct sipdance_chain_source_conf {
+	size_t size;              /* sizeof(struct sipdance_chain_source_conf): the caller sets it */
 	const char *trust_anchor; /* file; required (the chain is checked before use) */
 	const char *resolver;     /* "ADDR[@PORT]": fetch live, or */
 	const char *file;         /* extension_data file written by `sipdance chain build` */
@@ -275,6 +276,7 @@ SIPDANCE_API int sipdance_chain_shipped_ours(const SSL *ssl);
 struct sipdance_chain_client;
 
 struct sipdance_chain_client_conf {
+	size_t size;              /* sizeof(struct sipdance_chain_client_conf): the caller sets it */
 	const char *trust_anchor; /* file; required */
 	const char *pin_file;     /* NULL: pins in memory only */
 	size_t max_pins;          /* 0 = 1024 */

@@ -145,6 +145,7 @@ SIPDANCE_API int sipdance_clientid_dns_lookup(void *arg, const char *name,
 					      struct sipdance_clientid_answer *out);
 
 struct sipdance_clientid_conf {
+	size_t size;              /* sizeof(struct sipdance_clientid_conf): the caller sets it */
 	unsigned ext_type;      /* 0: SIPDANCE_CLIENTID_EXT_TYPE */
 	/* client role */
 	const char *name;       /* ClientName sent when the server asks; NULL: none */

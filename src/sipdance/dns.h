@@ -72,6 +72,7 @@ struct sipdance_dns_answer; /* immutable, reference-counted */
 struct sipdance_dns_query;  /* one pending lookup */
 
 struct sipdance_dns_conf {
+	size_t size;              /* sizeof(struct sipdance_dns_conf): the caller sets it */
 	const char *resolver;     /* "ADDR[@PORT]", IPv4 or IPv6; required */
 	const char *trust_anchor; /* file of DS or DNSKEY lines (zone-file syntax); required */
 	unsigned timeout_ms;      /* per lookup; 0 = 3000 */

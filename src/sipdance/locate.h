@@ -62,6 +62,7 @@ struct sipdance_locate; /* a resolution: in progress, then its result */
 
 /** Everything a resolution needs; all borrowed and kept alive by the caller. */
 struct sipdance_locate_conf {
+	size_t size;              /* sizeof(struct sipdance_locate_conf): the caller sets it */
 	struct sipdance_dns *dns;
 	const struct sipdance_policy *policy;
 	const struct sipdance_dane *dane; /* counts usable records; has the CA file */

@@ -45,6 +45,7 @@ struct sipdance_stir_verdict {
 SIPDANCE_API const char *sipdance_stir_status_str(int sip_status);
 
 struct sipdance_stir_conf {
+	size_t size;              /* sizeof(struct sipdance_stir_conf): the caller sets it */
 	const char *ca_file;  /* STI-CA roots, PEM; required */
 	unsigned max_age;     /* oldest iat accepted, seconds; 0 = 60 */
 	unsigned max_skew;    /* iat in the future accepted, seconds; 0 = max_age */
@@ -109,6 +110,7 @@ SIPDANCE_API int sipdance_stir_verify_sync(struct sipdance_stir *s, struct sipda
 /* ---- authentication service ---- */
 
 struct sipdance_stir_signer_conf {
+	size_t size;              /* sizeof(struct sipdance_stir_signer_conf): the caller sets it */
 	const char *key_file;  /* EC P-256 private key, PEM */
 	const char *x5u;       /* where verifiers fetch the certificate chain */
 	const char *const *orig_ranges; /* "12025551000" exact or "1202555*" prefix; none = any */

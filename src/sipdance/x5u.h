@@ -20,6 +20,7 @@ extern "C" {
 struct sipdance_x5u;        /* certificate fetcher and cache */
 
 struct sipdance_x5u_conf {
+	size_t size;              /* sizeof(struct sipdance_x5u_conf): the caller sets it */
 	unsigned timeout_ms;   /* whole fetch from when it is asked for (name lookup,
 				  connect, TLS, response); 0 = 2000 */
 	size_t max_size;       /* response body limit, bytes; 0 = 65536 */
