@@ -847,9 +847,10 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 	 * Who may have a request routed, signed or bound, case by case (the first
 	 * that applies decides):
 	 *  1. Inside a dialog (To tag) with our dialog token in its Route (an
-	 *     HMAC over its Call-ID and a tag of the request that set it up): it
-	 *     follows that dialog (rule dialog). Without the token it is judged
-	 *     like any other request.
+	 *     HMAC over its Call-ID, a tag and the From and To addresses of the
+	 *     request that set it up): it follows that dialog (rule dialog).
+	 *     Without the token, or from another address, it is judged like any
+	 *     other request.
 	 *  2. REGISTER whose To is not in our domain: 403 (bindings are only
 	 *     for our users).
 	 *  3. A TLS client with a DANCE user identity speaks for her address
@@ -981,6 +982,13 @@ static int ours(const struct px_auth *a, const msg_auth_t *au)
 	return yes;
 }
 
+/* is_identity - a header a gateway or phone shows as the caller */
+static int is_identity(const char *name)
+{
+	return name && (!strcasecmp(name, "P-Asserted-Identity") || !strcasecmp(name, "P-Preferred-Identity") ||
+			!strcasecmp(name, "Remote-Party-ID"));
+}
+
 /* px_auth_forward - credentials of our realm out; P-Asserted-Identity by origin */
 void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_auth_result *r)
 {
@@ -995,7 +1003,9 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 	 *    user's own is removed and the address authenticated here put in
 	 *    its place; an unauthenticated request's (--local-auth off) and one
 	 *    inside a dialog (whoever of its two ends sent it) are removed; a
-	 *    trusted peer's and a peer proxy's stay.
+	 *    trusted peer's and a peer proxy's stay. The other headers a
+	 *    gateway shows as the caller (P-Preferred-Identity, Remote-Party-ID)
+	 *    go with it.
 	 */
 	for (msg_auth_t *au = sip->sip_proxy_authorization, *next; au; au = next) {
 		next = au->au_next;
@@ -1007,7 +1017,7 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 		return;
 	for (sip_unknown_t *u = sip->sip_unknown, *next; u; u = next) {
 		next = u->un_next;
-		if (u->un_name && !strcasecmp(u->un_name, "P-Asserted-Identity"))
+		if (is_identity(u->un_name))
 			sip_header_remove(msg, sip, (sip_header_t *)u);
 	}
 	if (r->origin != PX_ORIGIN_USER || !r->user[0])
@@ -1017,26 +1027,46 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 		sip_header_insert(msg, sip, (sip_header_t *)h);
 }
 
-/* dialog_mac - the token of Call-ID @cid, tag @tag and flow token @flow into buf */
-static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag, const char *flow,
-		       char buf[PX_DIALOG_TOKEN])
+/* party - one end of a dialog as the token binds it: its address, lowercase
+ * (px_canon_aor; user@host as written when that has no form) */
+static void party(const url_t *url, char *buf, size_t size)
+{
+	if (!px_canon_aor(url, buf, size))
+		return;
+	snprintf(buf, size, "%s@%s", url->url_user ? url->url_user : "", url->url_host ? url->url_host : "");
+	for (char *p = buf; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+}
+
+/* dialog_mac - the token of Call-ID @cid, tag @tag of the end at address
+ * @from (the other at @to) and flow token @flow into buf */
+static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag, const url_t *from,
+		       const url_t *to, const char *flow, char buf[PX_DIALOG_TOKEN])
 {
 	unsigned char m[(PX_DIALOG_TOKEN - 1) / 2];
-	const void *p[] = { "dialog", cid, tag, flow };
-	size_t l[] = { 6, strlen(cid), strlen(tag), strlen(flow) };
+	char f[300], t[300];
+	const void *p[] = { "dialog", cid, tag, f, t, flow };
+	size_t l[6] = { 6, strlen(cid), strlen(tag), 0, 0, strlen(flow) };
 
-	mac(a, m, sizeof(m), p, l, 4);
+	party(from, f, sizeof(f));
+	party(to, t, sizeof(t));
+	l[3] = strlen(f);
+	l[4] = strlen(t);
+	mac(a, m, sizeof(m), p, l, 6);
 	hex(buf, m, sizeof(m));
 }
 
-/* px_auth_dialog_token - over Call-ID, the From tag and the flow token */
+/* px_auth_dialog_token - over Call-ID, the From tag, the From and To
+ * addresses and the flow token */
 void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
 			  char buf[PX_DIALOG_TOKEN])
 {
-	dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "", flow, buf);
+	dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
+		   sip->sip_from->a_url, sip->sip_to->a_url, flow, buf);
 }
 
-/* px_auth_dialog_check - the From or the To tag's token */
+/* px_auth_dialog_check - the token of the caller's side (From tag, From, To)
+ * or of the callee's (To tag, To, From) */
 int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *flow,
 			 const char *token)
 {
@@ -1046,11 +1076,13 @@ int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *
 	if (!token || strlen(token) != PX_DIALOG_TOKEN - 1 || !sip->sip_call_id)
 		return 0;
 	if (sip->sip_from->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag, flow, want);
+		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag, sip->sip_from->a_url,
+			   sip->sip_to->a_url, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	if (sip->sip_to->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_to->a_tag, flow, want);
+		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_to->a_tag, sip->sip_to->a_url,
+			   sip->sip_from->a_url, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	return ok;

@@ -100,20 +100,23 @@ void px_auth_reply(struct px_auth *a, nta_incoming_t *irq, const sip_t *sip,
 		   const struct sockaddr *peer, const struct px_auth_result *r);
 /* px_auth_forward - before a request of origin @r is routed: our own realm's
  * credentials removed; P-Asserted-Identity kept only from trusted peers and
- * the federation, a user's replaced by the identity authenticated here */
+ * the federation, a user's replaced by the identity authenticated here (her
+ * P-Preferred-Identity and Remote-Party-ID removed) */
 void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_auth_result *r);
 
 /* The dialog token in our Record-Route (a URI parameter): an HMAC over the
- * Call-ID and the From tag of the initial request, and the flow token that
- * is the Record-Route's user part ("" if none), so that only requests of
- * dialogs we routed follow them, and a user's flow opens only to its own
- * dialog. PX_DIALOG_TOKEN bytes with the NUL. */
+ * Call-ID, the From tag and the From and To addresses of the initial
+ * request, and the flow token that is the Record-Route's user part ("" if
+ * none), so that only requests of dialogs we routed, between its two ends,
+ * follow them, and a user's flow opens only to its own dialog.
+ * PX_DIALOG_TOKEN bytes with the NUL. */
 #define PX_DIALOG_TOKEN 25
 /* px_auth_dialog_token - the token for initial request @sip over @flow, into buf */
 void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
 			  char buf[PX_DIALOG_TOKEN]);
 /* px_auth_dialog_check - whether @token belongs to @sip's dialog (its Call-ID
- * with its From tag or its To tag) and flow token @flow: 1 or 0, in constant time */
+ * with its From tag, From and To, or its To tag, To and From) and flow token
+ * @flow: 1 or 0, in constant time */
 int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *flow,
 			 const char *token);
 

@@ -12,8 +12,10 @@
 # clients (one request per nonce), a user registering or calling as someone
 # else, percent-encoding and case in addresses; SIPp [authentication] over
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
-# in-dialog request is judged like any other); trusted networks (over TCP)
-# vs an address outside; P-Asserted-Identity set by the proxy; SIGHUP
+# in-dialog request, or a real token with another From, is judged like any
+# other); trusted networks (over TCP) vs an address outside;
+# P-Asserted-Identity set by the proxy (Remote-Party-ID and
+# P-Preferred-Identity of a user removed); SIGHUP
 # reloads the users file and keeps the old one when the new one is broken;
 # --local-auth off routes unauthenticated requests with a warning.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -144,12 +146,16 @@ check "attack 4: a From with no domain (IP literal, tel:) gets no free pass: 407
 	eval 'said nohost 1 407 && said telfrom 1 407'
 sipp_bg e1 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 d alice_ok OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --user alice \
-	--password "$pw_a" --hdr "P-Asserted-Identity: <sip:mallory@a.example>"
+	--password "$pw_a" --hdr "P-Asserted-Identity: <sip:mallory@a.example>" \
+	--hdr "Remote-Party-ID: \"CEO\" <sip:ceo@a.example>;party=calling;privacy=off;screen=yes" \
+	--hdr "P-Preferred-Identity: <sip:ceo@a.example>"
 wait "$e1_pid" 2>/dev/null
 msg "$tmp/e1.msg" received '^OPTIONS' >"$tmp/e1.req"
 check "alice (Digest) reaches a telephone number: 200 from the next hop" said alice_ok 2 200
 check "  ... which got P-Asserted-Identity <sip:alice@a.example> set by the proxy, hers removed" \
 	eval '[ "$(header P-Asserted-Identity <"$tmp/e1.req")" = "P-Asserted-Identity: <sip:alice@a.example>" ]'
+check "  ... and no Remote-Party-ID or P-Preferred-Identity of hers (ceo's): a gateway would show them" \
+	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Remote-Party-ID\|^P-Preferred-Identity" "$tmp/e1.req"'
 check "  ... and no Proxy-Authorization for our realm (RFC 3261 §22.3)" \
 	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Proxy-Authorization" "$tmp/e1.req"'
 d bob_as_alice OPTIONS sip:carol@b.example --from sip:alice@a.example --user bob --password "$pw_b"
@@ -183,13 +189,13 @@ d forged2 BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.e
 check "a forged in-dialog request (To tag, Route to us, no or a wrong token): 407, not routed" \
 	eval 'said forged 1 407 && said forged2 1 407 && ! grep -q "rule=dialog" "$tmp/A.log"'
 # a dialog of ours (its token made with the --auth-secret key, as our Record-Route carries it,
-# over Call-ID, the caller's tag and an empty flow token):
+# over Call-ID, the caller's tag, the caller's and the callee's addresses and an empty flow token):
 # routed by the dialog rule, and a P-Asserted-Identity inside it is removed
 tok=$(python3 -c '
 import hashlib, hmac, sys
 key = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
-print(hmac.new(key, b"dialog\0" + sys.argv[2].encode() + b"\0" + sys.argv[3].encode() + b"\0\0", "sha256").digest()[:12].hex())' \
-	"$tmp/secret" "dlg1@test" "caller1")
+print(hmac.new(key, b"dialog\0" + b"".join(p.encode() + b"\0" for p in sys.argv[2:]) + b"\0", "sha256").digest()[:12].hex())' \
+	"$tmp/secret" "dlg1@test" "caller1" "alice@a.example" "+15551234567@a.example")
 sipp_bg e3 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 d indialog OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg1@test \
 	--to "sip:+15551234567@a.example;tag=callee1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth \
@@ -200,7 +206,7 @@ check "inside a dialog of ours (its token, the caller's From tag): routed by the
 check "  ... a P-Asserted-Identity inside the dialog is removed, not forwarded" \
 	eval 'grep -q "^OPTIONS " "$tmp/e3.msg" && ! grep -qi "^P-Asserted-Identity" "$tmp/e3.msg"'
 sipp_bg e4 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
-d indialog2 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:bob@b.example --call-id dlg1@test \
+d indialog2 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:+15551234567@a.example --call-id dlg1@test \
 	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth --tag callee1
 wait "$e4_pid" 2>/dev/null
 check "  ... the other end's request (the caller's tag in To): routed too" said indialog2 1 200
@@ -266,6 +272,28 @@ check "  ... alice authenticated from her number; ACK and BYE followed the dialo
 	eval 'grep -q "user=alice@a.example method=INVITE rule=digest verdict=MATCH attest=A" "$tmp/M.log" && grep -q "method=BYE rule=dialog verdict=MATCH" "$tmp/M.log" && grep -q "method=ACK rule=dialog verdict=MATCH" "$tmp/M.log"'
 check "  ... the callee saw our Record-Route with the dialog token" \
 	grep -Eq "^Record-Route: <sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/scall_uas.msg"
+# that real dialog token, in requests of its dialog (its Call-ID and the caller's tag)
+# that claim other addresses: no longer the dialog's, judged like any request (407)
+msg "$tmp/scall_uas.msg" received '^INVITE' >"$tmp/scall.inv"
+rr=$(header Record-Route <"$tmp/scall.inv" | sed 's/^[^:]*: *//')
+cid=$(header Call-ID <"$tmp/scall.inv" | sed 's/^[^:]*: *//')
+ftag=$(header From <"$tmp/scall.inv" | sed 's/.*;tag=//')
+# dlg NAME FROM [TO] - a request of that dialog from the caller's side, unauthenticated, to M
+dlg() {
+	sipp_bg ${1}u -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+	$DIG 127.0.0.1 $M OPTIONS "sip:+12025552000@a.example;user=phone" --from "$2" --call-id "$cid" \
+		--tag "$ftag" --to "${3:-sip:+12025552000@a.example;user=phone};tag=callee1" --hdr "Route: $rr" \
+		--no-auth >"$tmp/$1.out" 2>&1
+	kill "$(eval echo \$${1}u_pid)" 2>/dev/null
+	wait "$(eval echo \$${1}u_pid)" 2>/dev/null
+}
+dlg d_same "sip:+12025551000@a.example;user=phone"
+check "  ... a request of that dialog with its own From and To: routed by the dialog rule (200)" \
+	said d_same 1 200
+dlg d_ceo sip:ceo@a.example
+dlg d_bob sip:bob@a.example "sip:+12025559999@a.example;user=phone"
+check "  ... the same token and tags with From ceo (or To another number): 407, not a dialog of ours" \
+	eval 'said d_ceo 1 407 && said d_bob 1 407'
 stop_proxy M
 
 # 6. SIGHUP: the users file again; a broken one keeps the old
