@@ -733,7 +733,8 @@ static int check_from(struct txn *t)
 	 *  - a TLS connection whose ClientName came without its DNSSEC chain and
 	 *    is still being looked up (sip/dance.c): the request waits for that
 	 *    verdict, whatever it claims, then goes through these cases; a slow
-	 *    lookup holds this connection's requests only;
+	 *    lookup holds this connection's requests only, at most PX_MAX_HELD
+	 *    of them (more: 503, so that one client cannot fill --max-pending);
 	 *  - sip/auth.c's rule first (px_auth_check: dialogs, DANCE users,
 	 *    trusted peers, Digest users, REGISTER): routed, challenged (401,
 	 *    407), refused (403) or dropped (ACK); a From naming another domain
@@ -747,9 +748,16 @@ static int check_from(struct txn *t)
 	 *    the policy falls back); the verdict is cached on that connection.
 	 */
 	if (t->conn && px_hook_client_pending(t->conn)) {
-		if (!(t->wait = px_hook_client_wait(t->conn, on_identity, t)))
+		switch (px_hook_client_wait(t->conn, on_identity, t, &t->wait)) {
+		case 0:
+			return 0;
+		case EBUSY:
+			snprintf(why, sizeof(why), "%d requests of this connection already wait for its "
+				 "ClientName's verdict", PX_MAX_HELD);
+			return reply(t, 503, "Service Unavailable", why);
+		default:
 			return reply(t, 500, "Server Internal Error", "out of memory");
-		return 0;
+		}
 	}
 	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn, t->dialog == 1, &t->who);
 	switch (t->who.verdict) {

@@ -189,9 +189,12 @@ int px_hook_client_pending(SSL *ssl);
 const char *px_hook_client_via(SSL *ssl);
 struct px_wait;
 typedef void (px_wake_fn)(void *arg);
+/* At most this many requests of one connection wait for its ClientName's verdict. */
+#define PX_MAX_HELD 16
 /* px_hook_client_wait - @fn(@arg) once @ssl's pending ClientName is judged (the
- * wait is over, and freed, when it runs); NULL if nothing is pending or ENOMEM */
-struct px_wait *px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg);
+ * wait is over, and freed, when it runs): 0 with *@out; ENOENT if nothing is
+ * pending, EBUSY if PX_MAX_HELD requests already wait, ENOMEM */
+int px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg, struct px_wait **out);
 /* px_hook_client_unwait - @w no longer waits (NULL ok) */
 void px_hook_client_unwait(struct px_wait *w);
 struct sipdance_chain_source;

@@ -391,21 +391,28 @@ const char *px_hook_client_via(SSL *ssl)
 }
 
 /* px_hook_client_wait - @fn(@arg) once @ssl's ClientName has its verdict */
-struct px_wait *px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg)
+int px_hook_client_wait(SSL *ssl, px_wake_fn *fn, void *arg, struct px_wait **out)
 {
 	struct conn *c = conn_of(ssl);
 	struct px_wait *w, **pp;
+	size_t n = 0;
 
-	if (!c || !c->cid_pending || !(w = calloc(1, sizeof(*w))))
-		return NULL;
+	if (!c || !c->cid_pending)
+		return ENOENT;
+	/* first come, first resumed; a client that has not proven who it is
+	 * holds a bounded share of --max-pending, however much it pipelines */
+	for (pp = &c->waiters; *pp; pp = &(*pp)->next)
+		n++;
+	if (n >= PX_MAX_HELD)
+		return EBUSY;
+	if (!(w = calloc(1, sizeof(*w))))
+		return ENOMEM;
 	w->c = c;
 	w->fn = fn;
 	w->arg = arg;
-	/* first come, first resumed */
-	for (pp = &c->waiters; *pp; pp = &(*pp)->next)
-		;
 	*pp = w;
-	return w;
+	*out = w;
+	return 0;
 }
 
 /* px_hook_client_unwait - a held request no longer waits */

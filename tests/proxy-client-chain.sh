@@ -17,7 +17,10 @@
 #     server frozen, alice's call over her shipped chain completes while the
 #     connection being looked up waits; it is answered once DNS answers;
 #  5. requests pipelined before the verdict each wait for it and are judged
-#     by it; a connection closed while its lookup is pending leaves nothing.
+#     by it; a connection closed while its lookup is pending leaves nothing;
+#  6. a connection holds at most 16 requests while its lookup runs (more get
+#     503): with DNS frozen, one client pipelining 30 cannot fill A's
+#     --max-pending (24) and make everyone else's calls wait or fail.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 SD=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -52,7 +55,7 @@ start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
 	--client-name a.example --client-domains a.example,expired.example \
 	--location "carol@a.example=sip:carol@127.0.0.1:$uas_p" --trusted 127.0.0.1/32 \
-	--dns-timeout $((60000 * vg_slow)) $dns --log-level debug || exit 1
+	--dns-timeout $((60000 * vg_slow)) --max-pending 24 $dns --log-level debug || exit 1
 start_proxy R --domain a.example --listen "sips:127.0.0.1:$r_tls;transport=tls" --cert "$TB_CERT_A" \
 	--key "$TB_KEY_A" --client-chain required $dns --log-level debug || exit 1
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
@@ -244,4 +247,30 @@ kill -CONT "$(cat "$tbdir/knotd.pid")"
 SHIP=$tmp/alice.ext client after $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" reg
 check "a connection closed while its lookup ran: the verdict still came, A serves on (200)" \
 	eval '[ "$(status_of after 1)" = 200 ] && kill -0 "$A_pid"'
+
+# 6. one connection cannot hold more than 16 requests while its lookup runs
+hup A
+asking=$(grep -c "dns: $alice/52: asking" "$tmp/A.log")
+many=""
+i=0
+while [ $i -lt 30 ]; do
+	req "$tmp/many$i" OPTIONS sip:carol@a.example sip:alice@a.example sip:carol@a.example
+	many="$many $tmp/many$i"
+	i=$((i + 1))
+done
+kill -STOP "$(cat "$tbdir/knotd.pid")"
+PIPELINE=1 timeout $((30 * vg_slow)) "$CLIENT" 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" \
+	$many >"$tmp/many.out" 2>&1 &
+many_pid=$!
+"$wait_for" -n $((asking + 1)) "$tmp/A.log" "dns: $alice/52: asking"
+check "DNS frozen, 30 requests pipelined on a connection being looked up: 14 refused at once (503)" \
+	"$wait_for" -n 14 "$tmp/A.log" "OPTIONS a.example -> 503 Service Unavailable \(16 requests of this connection already wait for its ClientName's verdict\)"
+SHIP=$tmp/alice.ext client fast2 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" inv
+check "  ... the 16 held do not fill --max-pending: alice's call over another connection, 200" \
+	eval '[ "$(status_of fast2 1)" = 200 ]'
+kill -CONT "$(cat "$tbdir/knotd.pid")"
+check "DNS answers: the 16 held requests are judged by the lookup's verdict (alice, MATCH)" \
+	"$wait_for" -n 16 "$tmp/A.log" "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH"
+kill $many_pid 2>/dev/null
+wait $many_pid
 finish
