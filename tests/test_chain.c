@@ -674,6 +674,78 @@ static void source_file(void)
 	free(ext);
 }
 
+/* write_ext - @v's chain as an extension_data file at @path */
+static void write_ext(const char *path, const struct variant *v, uint8_t **ext, size_t *len)
+{
+	struct wbuf w;
+	FILE *f;
+
+	make_chain(&w, v);
+	CU_ASSERT_FATAL(sipdance_chain_ext_encode(0, w.b, w.n, ext, len) == 0);
+	f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f && fwrite(*ext, 1, *len, f) == *len);
+	fclose(f);
+}
+
+/* source_client - a DANCE client's chain (its TLSA owner) from a file:
+ * refreshed three quarters into its TTL or ten minutes before its first
+ * RRSIG expires, whichever comes first; a refresh reads the file again,
+ * and one that fails keeps the chain held, never an invalid or expired one */
+static void source_client(void)
+{
+	struct sipdance_chain_source_conf conf = { .owner = OWNER };
+	struct sipdance_chain_source *s = NULL;
+	time_t t0 = time(NULL), next, late;
+	struct variant v = { .tlsa_expiration = (uint32_t)(t0 + 620) };
+	const uint8_t *got;
+	uint8_t *ext, *ext2;
+	size_t len, len2, n;
+	const char *why = NULL;
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/client.ext", dir);
+	conf.trust_anchor = anchor_file("ta-client", &k_root, 0);
+	conf.file = path;
+	/* the TLSA RRSIG expires in 620 s: refresh 600 s before, not at 3/4 of the 60 s TTL */
+	write_ext(path, &v, &ext, &len);
+	CU_ASSERT_EQUAL_FATAL(sipdance_chain_source_alloc(&s, &conf, &why), 0);
+	next = sipdance_chain_source_next_refresh(s);
+	late = time(NULL) + 10; /* never sooner than 10 s: a slow run may get there */
+	CU_ASSERT(next >= t0 + 10 && next <= (late > t0 + 20 ? late : t0 + 20));
+	CU_ASSERT(sipdance_chain_source_get(s, 0, &n) != NULL && n == len);
+	CU_ASSERT_PTR_NULL(sipdance_chain_source_get(s, t0 + 621, &n));
+	/* the file renewed (RRSIGs for a day): the refresh ships it, next at 3/4 of the TTL */
+	v.tlsa_expiration = 0;
+	write_ext(path, &v, &ext2, &len2);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh(s, &why), 0);
+	got = sipdance_chain_source_get(s, 0, &n);
+	CU_ASSERT(got && n == len2 && !memcmp(got, ext2, n));
+	next = sipdance_chain_source_next_refresh(s);
+	CU_ASSERT(next >= t0 + 45 && next <= time(NULL) + 45);
+	CU_ASSERT(sipdance_chain_source_get(s, (time_t)(uint32_t)(now + 3600), &n) != NULL);
+	/* a file that no longer validates: refused, the held chain stays, retried in 30 s */
+	ext[len - 1] ^= 1;
+	f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f && fwrite(ext, 1, len, f) == len);
+	fclose(f);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh(s, &why), EBADMSG);
+	got = sipdance_chain_source_get(s, 0, &n);
+	CU_ASSERT(got && n == len2 && !memcmp(got, ext2, n));
+	next = sipdance_chain_source_next_refresh(s);
+	CU_ASSERT(next >= t0 + 30 && next <= time(NULL) + 30);
+	sipdance_chain_source_free(s);
+	free(ext2);
+	/* a file for another name is never loaded as ours */
+	conf.owner = "_5061._tcp.sip.b.example";
+	write_ext(path, &v, &ext2, &len2);
+	free(ext2);
+	s = NULL;
+	CU_ASSERT_EQUAL(sipdance_chain_source_alloc(&s, &conf, &why), EBADMSG);
+	CU_ASSERT_PTR_NULL(s);
+	free(ext);
+}
+
 /* pins - set, extend, remove, persist, expire, bound */
 static void pins(void)
 {
@@ -765,6 +837,7 @@ CU_ErrorCode suite_chain(void)
 	    !CU_add_test(s, "parser", parser) ||
 	    !CU_add_test(s, "extension framing", framing) ||
 	    !CU_add_test(s, "source from file", source_file) ||
+	    !CU_add_test(s, "client source refresh", source_client) ||
 	    !CU_add_test(s, "pins", pins) ||
 	    !CU_add_test(s, "policy", policy) ||
 	    !CU_add_test(s, "trust anchors", anchors))
