@@ -693,7 +693,7 @@ static void write_ext(const char *path, const struct variant *v, uint8_t **ext, 
  * and one that fails keeps the chain held, never an invalid or expired one */
 static void source_client(void)
 {
-	struct sipdance_chain_source_conf conf = { .owner = OWNER };
+	struct sipdance_chain_source_conf conf = { .size = sizeof(conf), .owner = OWNER };
 	struct sipdance_chain_source *s = NULL;
 	time_t t0 = time(NULL), next, late;
 	struct variant v = { .tlsa_expiration = (uint32_t)(t0 + 620) };
