@@ -1003,7 +1003,8 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 	 *    user's own is removed and the address authenticated here put in
 	 *    its place; an unauthenticated request's (--local-auth off) and one
 	 *    inside a dialog (whoever of its two ends sent it) are removed; a
-	 *    trusted peer's and a peer proxy's stay. The other headers a
+	 *    trusted peer's stays, a peer proxy's for its own domain only
+	 *    (px_auth_forward_peer). The other headers a
 	 *    gateway shows as the caller (P-Preferred-Identity, Remote-Party-ID)
 	 *    go with it.
 	 */
@@ -1025,6 +1026,40 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 	snprintf(paid, sizeof(paid), "P-Asserted-Identity: <sip:%s>", r->user);
 	if ((h = msg_header_make(msg_home(msg), sip_unknown_class, paid)))
 		sip_header_insert(msg, sip, (sip_header_t *)h);
+}
+
+/* in_domain - whether every address in identity header value @v is a SIP URI of @domain */
+static int in_domain(const char *v, const char *domain)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	sip_contact_t *c = v ? sip_contact_make(home, v) : NULL;
+	int ok = c != NULL;
+
+	for (; ok && c; c = c->m_next)
+		ok = (c->m_url->url_type == url_sip || c->m_url->url_type == url_sips) && c->m_url->url_host &&
+		     !strcasecmp(c->m_url->url_host, domain);
+	su_home_deinit(home);
+	return ok;
+}
+
+/* px_auth_forward_peer - a peer proxy's request: identities of other domains out */
+void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain)
+{
+	/*
+	 * A peer proxy authenticated for @domain speaks for its own users
+	 * only: a P-Asserted-Identity, P-Preferred-Identity or Remote-Party-ID
+	 * naming anyone else (a user of ours, of a third domain, a telephone
+	 * number: numbers are vouched for by STIR) is removed, one log line each.
+	 */
+	for (sip_unknown_t *u = sip->sip_unknown, *next; u; u = next) {
+		next = u->un_next;
+		if (!is_identity(u->un_name) || in_domain(u->un_value, domain))
+			continue;
+		px_log(SIPDANCE_LOG_WARN, "auth", "domain=%s: %s %.100s removed (a peer proxy of %s "
+		       "speaks for its own users only)", domain, u->un_name, u->un_value ? u->un_value : "",
+		       domain);
+		sip_header_remove(msg, sip, (sip_header_t *)u);
+	}
 }
 
 /* party - one end of a dialog as the token binds it: its address, lowercase

@@ -99,10 +99,14 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 void px_auth_reply(struct px_auth *a, nta_incoming_t *irq, const sip_t *sip,
 		   const struct sockaddr *peer, const struct px_auth_result *r);
 /* px_auth_forward - before a request of origin @r is routed: our own realm's
- * credentials removed; P-Asserted-Identity kept only from trusted peers and
- * the federation, a user's replaced by the identity authenticated here (her
+ * credentials removed; P-Asserted-Identity kept only from trusted peers (a
+ * peer proxy's: px_auth_forward_peer), a user's replaced by the identity authenticated here (her
  * P-Preferred-Identity and Remote-Party-ID removed) */
 void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_auth_result *r);
+/* px_auth_forward_peer - before a request a peer proxy authenticated for
+ * @domain sent is routed: P-Asserted-Identity, P-Preferred-Identity and
+ * Remote-Party-ID naming anyone outside @domain removed */
+void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain);
 
 /* The dialog token in our Record-Route (a URI parameter): an HMAC over the
  * Call-ID, the From tag and the From and To addresses of the initial

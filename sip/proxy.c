@@ -703,6 +703,7 @@ static void on_auth(void *arg, int ok, const char *why)
 		reply(t, 403, "Forbidden", why);
 		return;
 	}
+	px_auth_forward_peer(t->req, t->sip, t->sip->sip_from->a_url->url_host);
 	route(t);
 }
 
@@ -792,8 +793,10 @@ static int check_from(struct txn *t)
 		return reply(t, 403, "Forbidden", why);
 	}
 	cached = px_hook_client_cached(t->conn, domain);
-	if (cached == 1)
+	if (cached == 1) {
+		px_auth_forward_peer(t->req, t->sip, domain);
 		return route(t);
+	}
 	if (cached == 0) {
 		snprintf(why, sizeof(why), "forged domain: the TLS client did not authenticate for %s",
 			 domain);

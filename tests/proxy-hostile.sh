@@ -83,7 +83,9 @@ release() { for n in "$@"; do touch "$tmp/$n.hold"; wait "$(eval echo \$${n}_hpi
 over() { sed "s|@TP@|$1|" "$2" >"$2.$1"; echo "$2.$1"; }
 
 # 1. TLS identity bound to the connection that completed the handshake
-request "$tmp/imp" MESSAGE sip:bob@b.example sip:alice@a.example
+# (a.example asserting its own user, one of ours and one of c.example: only its own goes on)
+request "$tmp/imp" MESSAGE sip:bob@b.example sip:alice@a.example "P-Asserted-Identity: <sip:alice@a.example>" \
+	"P-Asserted-Identity: <sip:carol@b.example>" "Remote-Party-ID: \"CEO\" <sip:ceo@c.example>;party=calling"
 imp=$(over TLS "$tmp/imp")
 n0=$(delivered)
 # 1a. a.example's certificate on one listener, stalled before CertificateVerify;
@@ -113,6 +115,8 @@ check "its identity does not cross to the same ip:port on another listener: 403"
 check "bob got the authenticated MESSAGE only" eval '[ "$(delivered)" -eq $((n0 + 1)) ]'
 check "one MATCH for a.example in B's log, the authenticated connection's" \
 	eval '[ "$(grep -c "domain=a.example rule=secure-tlsa verdict=MATCH" "$tmp/B.log")" -eq 1 ]'
+check "  ... a.example's assertion of its own user reached bob, its assertions of b.example's and c.example's users did not" \
+	eval 'grep -q "^P-Asserted-Identity: <sip:alice@a.example>" "$tmp/bob.count.last" && ! grep -q "carol@b.example\|ceo@c.example" "$tmp/bob.count.last"'
 
 
 # 2. stray responses: relayed only back to where a request of ours came from
