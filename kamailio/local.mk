@@ -2,7 +2,7 @@
 # ./configure --with-kamailio-module[=DIR] (DIR: the Kamailio source tree of
 # the installed kamailio, prepared by kamailio/get-source.sh). A plain build
 # never looks at it.
-EXTRA_DIST += kamailio/get-source.sh kamailio/sipdance_mod.c kamailio/kam_verify.c kamailio/kam_verify.h \
+EXTRA_DIST += kamailio/get-source.sh tools/enable-deb-src.sh kamailio/sipdance_mod.c kamailio/kam_verify.c kamailio/kam_verify.h \
 	examples/kamailio/kamailio.cfg examples/kamailio/README.md \
 	tests/kamailio-lib.sh tests/kamailio-sip.py tests/kamailio-compare.py tests/kamailio-uac.xml \
 	tests/kamailio-uas.xml tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
