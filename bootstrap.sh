@@ -10,13 +10,15 @@ set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 
-# Every Debian package the project, its tests and its demo need.
+# Every Debian package the project, its tests and its demo need (debhelper, pkg-kde-tools and
+# libglib2.0-dev build sofia-sip's source package, sip/sofia-sip/build.sh).
 PACKAGES="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libssl-dev openssl libgetdns-dev getdns-utils libsofia-sip-ua-dev libsrtp2-dev
 libcunit1-dev libjansson-dev libcurl4-openssl-dev doxygen
 knot knot-dnsutils ldnsutils python3-dnspython unbound sip-tester valgrind baresip-core
 kamailio kamailio-tls-modules kamailio-secsipid-modules dpkg-dev python3
+debhelper pkg-kde-tools libglib2.0-dev
 secsipidx libsecsipid-dev
 chromium kamailio-websocket-modules iproute2 time
 linphone-cli
@@ -78,6 +80,8 @@ summary() {
 }
 
 install_packages
+# Debian's sofia-sip with our fixes (sip/sofia-sip/): built once, a no-op while it is installed
+sip/sofia-sip/build.sh
 [ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] || ./autogen.sh >/dev/null 2>&1
 say "building"
 build build

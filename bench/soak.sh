@@ -15,13 +15,28 @@
 # transaction for 32 s, so RSS climbs to a plateau first) in kB/min and kB per
 # 1000 calls, descriptors after warm-up and at the end.
 # The last line is machine-readable ("SOAK key=value ..."), for tests/soak-short.sh.
+#
+# soak.sh BUILD-DIR churn [N] - TLS connection churn only (default N 20000): tests/proxy-churn.sh
+# with N connections each way (inbound into a.example, outbound from it, one request per
+# connection), A's RSS sampled every 1000; prints each direction's RSS and its least-squares slope
+# in bytes per connection after a warm-up of 1000, and "CHURN inbound=B outbound=B" last.
 # Knobs: RATE (skip the measurement), RAMP ("400 600 800 1000 1200 1400 1600"), STEP (40), CHURN (5),
 # RSS_LIMIT_MB (1500: the run stops if a proxy grows past it), PROXY_ARGS (more options for both
 # proxies, e.g. "--max-pending 100000"), KEEP_TMP.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:?usage: soak.sh BUILD-DIR [SECONDS]}" && pwd)
+build=$(cd "${1:?usage: soak.sh BUILD-DIR [SECONDS | churn [N]]}" && pwd)
 secs=${2:-600}
+if [ "$secs" = churn ]; then
+	out=$(mktemp "${TMPDIR:-/tmp}/sipdance-soak-churn.XXXXXX")
+	srcdir=$top top_builddir=$build CHURN_N=${3:-20000} CHURN_WARM=1000 CHURN_EVERY=1000 \
+		sh "$top/tests/proxy-churn.sh" >"$out" 2>&1
+	rc=$?
+	grep -E '^(ok|FAIL|#) ' "$out"
+	awk '$2 == "churn" { b[$3] = $4 } END { print "CHURN inbound=" b["inbound"] " outbound=" b["outbound"] }' "$out"
+	rm -f "$out"
+	exit $rc
+fi
 proxy=$build/sipdance-proxy
 [ -x "$proxy" ] || { echo "no $proxy" >&2; exit 1; }
 for p in sipp knotd openssl; do command -v $p >/dev/null || { echo "# SKIP: $p not installed"; exit 77; }; done
