@@ -52,6 +52,10 @@ struct branch {
 	struct txn *t;
 	nta_outgoing_t *orq;
 	struct px_fedreq *fr;
+	char *fed;                /* federated: the next hop's "sip:host[:port]" (malloc) */
+	unsigned breadth;         /* its Max-Breadth */
+	int resent;               /* sent once more after a reused connection failed */
+	int heard;                /* a provisional response came */
 	int done;
 };
 
@@ -123,6 +127,7 @@ static void txn_free(struct txn *t)
 		px_fed_cancel(t->br[i].fr);
 		if (t->br[i].orq)
 			nta_outgoing_destroy(t->br[i].orq);
+		free(t->br[i].fed);
 	}
 	px_fed_cancel(t->auth);
 	px_hook_client_unwait(t->wait);
@@ -326,6 +331,53 @@ static void txn_check(struct txn *t)
 	txn_free(t);
 }
 
+static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
+static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int status, const char *why);
+static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow, unsigned breadth);
+
+/* fed_send - a federated branch's request out through fed.c; 0, or ENOMEM */
+static int fed_send(struct branch *b)
+{
+	struct txn *t = b->t;
+	msg_t *msg = branch_msg(t, NULL, NULL, b->breadth);
+
+	if (!msg)
+		return ENOMEM;
+	return px_fed_send(t->px->fed, &b->fr, msg, b->fed, t->loop, on_response, b, on_fed, b);
+}
+
+/* resend - @b's request failed in transport (nta's own @status for @orq) on
+ * a connection authenticated earlier: 1 if it went out once more (@orq gone) */
+static int resend(struct branch *b, nta_outgoing_t *orq, int status)
+{
+	tport_t *tp;
+
+	/*
+	 * Case by case:
+	 *  - not federated, already sent again, a provisional response came
+	 *    (the peer has the request), cancelled, or a timeout (408: the
+	 *    peer may be processing it): no;
+	 *  - otherwise the connection failed before the peer answered at all,
+	 *    typically a peer that closed it while idle, a close we had not
+	 *    read yet: once more, through fed.c, which authenticates a new
+	 *    connection (the failed one is closed now) for the same domain.
+	 */
+	if (!b->fed || b->resent || b->heard || b->t->cancelled || status == 408)
+		return 0;
+	b->resent = 1;
+	px_log(SIPDANCE_LOG_INFO, "proxy", "%s to %s: the connection failed before any answer "
+	       "(%d); sent once more", b->t->sip->sip_request->rq_method_name, b->fed, status);
+	/* nta reports the error before it closes the connection: closed now, so
+	 * that fed.c does not take it for a live one */
+	if ((tp = nta_outgoing_transport(orq))) {
+		tport_shutdown(tp, 2);
+		tport_unref(tp);
+	}
+	b->orq = NULL;
+	nta_outgoing_destroy(orq);
+	return fed_send(b) == 0;
+}
+
 /* on_response - a response on one branch */
 static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 {
@@ -335,6 +387,7 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 	msg_t *msg;
 
 	if (status < 200) {
+		b->heard = 1;
 		if (status > 100 && !t->final_sent && t->irq)
 			relay(t, nta_outgoing_getresponse(orq));
 		return 0;
@@ -364,13 +417,16 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 		b->fr = NULL;
 	}
 	msg = nta_outgoing_getresponse(orq);
-	b->orq = NULL;
-	nta_outgoing_destroy(orq);
-	if (msg && !sip_object(msg)->sip_via) {
-		/* made by nta itself (timeout, transport error): no Via to pass up */
+	if (!msg || !sip_object(msg)->sip_via || msg_addrinfo(msg)->ai_family == AF_UNSPEC) {
+		/* made by nta itself (timeout, transport error): it came from no
+		 * address, and its Via is only our own */
 		msg_destroy(msg);
 		msg = NULL;
+		if (resend(b, orq, status))
+			return 0;
 	}
+	b->orq = NULL;
+	nta_outgoing_destroy(orq);
 	branch_final(b, status, msg, msg ? NULL : "no response from the next hop");
 	return 0;
 }
@@ -493,13 +549,14 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "",
 	       t->nbr, fed_uri ? "federation to " : route ? "route " : "request URI",
 	       fed_uri ? fed_uri : route ? route : "", flow ? " over the TLS connection it registered on" : "");
-	if (!(msg = branch_msg(t, ruri, flow, breadth))) {
-		branch_final(b, 500, NULL, "out of memory");
+	if (fed_uri) {
+		b->breadth = breadth;
+		if (!(b->fed = strdup(fed_uri)) || fed_send(b))
+			branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
-	if (fed_uri) {
-		if (px_fed_send(t->px->fed, &b->fr, msg, fed_uri, t->loop, on_response, b, on_fed, b))
-			branch_final(b, 500, NULL, "out of memory");
+	if (!(msg = branch_msg(t, ruri, flow, breadth))) {
+		branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
 	/* our Via: the loop hash of what we received, bound to the hop it came from */
