@@ -44,6 +44,9 @@
 # Request files may hold @LOCAL@ (this socket's ip:port) and @BRANCH@.
 import argparse, hashlib, os, random, re, select, signal, socket, ssl, sys, time
 
+# the one factor for time limits (tests/timeout.sh sets VG_SLOW under valgrind)
+SLOW = max(1, int(os.environ.get("VG_SLOW") or 1))
+
 
 def load(path, local):
     with open(path, "rb") as f:
@@ -118,7 +121,7 @@ def stall_cert(a):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", a.lport))
     s.connect((a.addr, a.port))
-    s.settimeout(10)
+    s.settimeout(10 * SLOW)
     done = False
     while not done:
         try:
@@ -180,7 +183,7 @@ def tls(a):
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     raw.bind(("127.0.0.1", a.lport))
-    raw.settimeout(10)
+    raw.settimeout(10 * SLOW)
     raw.connect((a.addr, a.port))
     s = ctx.wrap_socket(raw)
     s.sendall(load(a.request, s.getsockname()))
@@ -410,7 +413,7 @@ def tls_ua(a):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    s = ctx.wrap_socket(socket.create_connection((a.addr, a.port), timeout=10))
+    s = ctx.wrap_socket(socket.create_connection((a.addr, a.port), timeout=10 * SLOW))
     local = s.getsockname()
     user, domain = a.aor.split("@")
     reg = (request("REGISTER", "sip:" + domain, local, "TLS",
@@ -462,7 +465,7 @@ def stray(a):
     uas = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     uas.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     uas.bind(("127.0.0.2", a.uasport))
-    uas.settimeout(5)
+    uas.settimeout(5 * SLOW)
     req = request("INVITE", a.ruri, uac.getsockname(), user=user_of(a.auth))
     if a.auth:
         authenticate(uac, req, a.auth)
@@ -501,7 +504,7 @@ def conns(a):
     for i in range(a.n):
         s = socket.socket()
         s.bind((a.bind[i % len(a.bind)], 0))
-        s.settimeout(10)
+        s.settimeout(10 * SLOW)
         try:
             s.connect((a.addr, a.port))
         except OSError:
@@ -537,7 +540,7 @@ def handshakes(a):
     for _ in range(a.n):
         s = socket.socket()
         s.bind((a.bind, 0))
-        s.settimeout(10)
+        s.settimeout(10 * SLOW)
         s.connect((a.addr, a.port))
         socks.append(s)
     for s in socks:

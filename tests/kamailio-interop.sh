@@ -24,7 +24,7 @@ chmod 600 "$tmp/px-users"
 px_start() {
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$TB_A_SIP_PORT;transport=udp" \
 		--listen "sips:127.0.0.1:$TB_A_TLS_PORT;transport=tls" --cert "$1" --key "$2" \
-		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) \
+		--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) --accept-timeout $((10000 * vg_slow)) \
 		--location "alice@a.example=sip:alice@127.0.0.1:$uas_a" --users "$tmp/px-users" \
 		--digest-algorithms MD5,SHA-256 \
 		--log-level info >"$tmp/px.log" 2>&1 &

@@ -351,10 +351,11 @@ stop_proxy E
 # 6. --max-pending is no longer bypassed by a To tag or an ACK
 start_proxy P --domain b.example --listen "sip:127.0.0.2:$p_sip;transport=udp" --max-pending 3 \
 	--listen "sip:127.0.0.2:$p_sip;transport=tcp" --listen "sips:127.0.0.2:$p_tls;transport=tls" \
-	--cert "$TB_CERT_B" --key "$TB_KEY_B" --idle-timeout 2 \
+	--cert "$TB_CERT_B" --key "$TB_KEY_B" --idle-timeout $((2 * vg_slow)) \
 	--location "bob@b.example=sip:bob@127.0.0.2:$bob" --location "hole@b.example=sip:hole@127.0.0.2:$hole" \
 	--users "$tmp/users" --log-level debug || exit 1
-# (--idle-timeout 2 here: a connection that carries no binding closes after 2 s unused)
+# (--idle-timeout 2 s, times vg_slow: a connection that carries no binding closes after it unused;
+# alice's must have registered before a slow proxy has let it idle that long)
 hold ua6 'registered: SIP/2.0 200' tls-ua 127.0.0.2 $p_tls alice@b.example "$tmp/ua6.count" $(as alice)
 request "$tmp/idle" OPTIONS sip:b.example sip:carol@b.example
 sed -i "s/@TP@/TCP/; s/@LOCAL@/127.0.0.1:5999/; s/@BRANCH@/z9hG4bK-idle/" "$tmp/idle"

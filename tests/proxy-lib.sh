@@ -91,11 +91,13 @@ start_testbed() {
 
 # start_proxy NAME ARGS... - run sipdance-proxy in the background, log in $tmp/NAME.log;
 # waits for its "serving" line; the pid is in $NAME_pid (under memcheck with VALGRIND=1).
-# Its TLS handshake limit is 2 s times vg_slow unless ARGS set --handshake-timeout.
+# Its outbound TLS handshake limit is 2 s and the one on an inbound handshake (--accept-timeout)
+# 10 s, each times vg_slow unless ARGS set them.
 start_proxy() {
 	name=$1
 	shift
-	"$PROXY" --handshake-timeout $((2000 * vg_slow)) "$@" >"$tmp/$name.log" 2>&1 &
+	"$PROXY" --handshake-timeout $((2000 * vg_slow)) --accept-timeout $((10000 * vg_slow)) "$@" \
+		>"$tmp/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
 	pids="$pids $!"
 	i=0 limit=$((100 * vg_slow))

@@ -17,7 +17,7 @@ start_common
 edge_start c c.example 127.0.0.3 "$TB_CERT_C" "$TB_KEY_C" || { finish; exit 1; }
 "$proxy" --domain a.example --listen "sip:127.0.0.1:5060;transport=udp" \
 	--listen "sips:127.0.0.1:5061;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-	--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) \
+	--trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --handshake-timeout $((2000 * vg_slow)) --accept-timeout $((10000 * vg_slow)) \
 	--location "ua@a.example=sip:ua@127.0.0.1:5070" --trusted 127.0.0.5/32 --log-level info >"$tmp/px.log" 2>&1 &
 pids="$pids $!"
 "$ua" --aor sip:ua@a.example --listen sip:127.0.0.1:5070 --answer --ice-lite --duration 20 --expect 50 \

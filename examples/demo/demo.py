@@ -335,7 +335,8 @@ class Demo(Scenarios):
                 "--listen", "sips:%s:%d;transport=tls" % (addr, p[dom + "_tls"]),
                 "--cert", e["TB_CERT_" + dom.upper()], "--key", e["TB_KEY_" + dom.upper()],
                 "--resolver", e["TB_RESOLVER"], "--trust-anchor", e["TB_ANCHOR"], "--log-level", "info",
-                "--trace", "on", "--handshake-timeout", str(self.handshake_ms)]
+                "--trace", "on", "--handshake-timeout", str(self.handshake_ms),
+                "--accept-timeout", str(int(10000 * self.patience))]
         argv += ["--client-name", "sip.%s.example" % dom, "--client-domains", "a.example,b.example"]
         argv += ["--users", os.path.join(self.dir, "users", "%s.users" % dom)]
         if dom == "a":
