@@ -22,6 +22,7 @@ debhelper pkg-kde-tools libglib2.0-dev
 secsipidx libsecsipid-dev
 chromium kamailio-websocket-modules iproute2 time
 linphone-cli
+redis-server libhiredis-dev
 "
 # The web phone's build and its browser tests need node and npm: Debian's, unless some are installed.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

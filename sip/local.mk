@@ -22,6 +22,8 @@ libsdproxy_la_SOURCES = \
 	sip/fed.c \
 	sip/fed_out.c \
 	sip/fed_in.c \
+	sip/state.h \
+	sip/state.c \
 	sip/stir.h \
 	sip/stir.c \
 	sip/digest.h \

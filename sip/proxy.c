@@ -38,6 +38,7 @@
 #include "certdir.h"
 #include "fed.h"
 #include "stamp.h"
+#include "state.h"
 #include "stir.h"
 #include "suloop.h"
 
@@ -102,6 +103,7 @@ struct px_proxy {
 	struct px_registrar *reg;
 	struct px_fed *fed;
 	struct px_stir *stir;
+	struct sipdance_store *state; /* --state, or NULL */
 	struct px_auth *auth;
 	struct txn *txns;
 	int draining;
@@ -1252,8 +1254,10 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	if ((err = px_fed_alloc(&px->fed, root, px_suloop_loop(px->loop), px->agent, px->hook,
 				px->stamp, px->me, c, why, whysize)))
 		return err;
-	if ((err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
+	if ((err = px_state_alloc(&px->state, px_suloop_loop(px->loop), c, why, whysize)) ||
+	    (err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
+	px_stir_set_store(px->stir, px->state, px_state_node(c));
 	/* last: from here on no host name is resolved on the loop */
 	return px_limits_alloc(&px->limits, root, c, px->hook, why, whysize);
 }
@@ -1268,6 +1272,7 @@ void px_proxy_free(struct px_proxy *px)
 	px_limits_free(px->limits);
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);
+	sipdance_store_free(px->state);
 	px_suloop_free(px->loop);
 	px_registrar_free(px->reg);
 	px_auth_free(px->auth);

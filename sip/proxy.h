@@ -86,6 +86,8 @@ struct px_conf {
 	const char *stir, *stir_fail, *stir_ca_file, *stir_x5u_allow, *stir_x5u_tls_ca;
 	unsigned stir_x5u_timeout_ms, stir_max_age;
 	const char *stir_key, *stir_x5u, *stir_attest, *stir_orig_range;
+	/* state shared by several nodes of the domain (sip/state.c) */
+	const char *state, *state_password_file, *state_fail, *node_id;
 	/* who the proxy vouches for (sip/auth.c) */
 	const char *users;             /* Digest users file */
 	const char *trusted;           /* CIDR[,CIDR...] of PBXs and gateways of ours */

@@ -211,6 +211,13 @@ void px_stir_free(struct px_stir *s)
 	su_home_unref(s->home);
 }
 
+/* px_stir_set_store - the replay claims of verified requests go to @store (NULL: none) */
+void px_stir_set_store(struct px_stir *s, struct sipdance_store *store, const char *node)
+{
+	if (s && s->verifier)
+		sipdance_stir_set_store(s->verifier, store, node);
+}
+
 /* px_stir_flush - SIGHUP: the x5u cache starts empty */
 void px_stir_flush(struct px_stir *s)
 {
@@ -312,7 +319,9 @@ static void on_verdict(void *arg, const struct sipdance_stir_verdict *v,
 	 * The decision:
 	 *  - MATCH: routed on unchanged.
 	 *  - any failure with --stir-fail reject (default): the RFC 8224 status
-	 *    (428, 436, 437, 438, 403 Stale Date) and a Reason saying what failed.
+	 *    (428, 436, 437, 438, 403 Stale Date, also for a replay) and a Reason
+	 *    saying what failed; 503 when the shared replay state cannot say
+	 *    whether the PASSporT was used before (--state, fail closed).
 	 *  - any failure with --stir-fail annotate: routed on with that Reason
 	 *    added to the request; the Identity stays as received.
 	 */

@@ -9,6 +9,7 @@
 #define SIPDANCE_PROXY_STIR_H
 
 #include "proxy.h"
+#include <sipdance/store.h>
 
 struct px_stir;
 struct px_stirq;
@@ -24,6 +25,8 @@ int px_stir_conf_check(const struct px_conf *c, char *why, size_t whysize);
 int px_stir_alloc(struct px_stir **out, struct sipdance_loop *loop, const struct px_conf *c,
 		  char *why, size_t whysize);
 void px_stir_free(struct px_stir *s);
+/* px_stir_set_store - verified PASSporTs are claimed in @store by @node (--state) */
+void px_stir_set_store(struct px_stir *s, struct sipdance_store *store, const char *node);
 /* px_stir_flush - SIGHUP: drop the cached x5u chains and failures */
 void px_stir_flush(struct px_stir *s);
 /* px_stir_ingress - verify @msg if it is an initial INVITE from a caller that

@@ -5,6 +5,9 @@ libsdcore_la_SOURCES = \
 	src/internal.h \
 	src/util.c \
 	src/loop.c \
+	src/store_int.h \
+	src/store.c \
+	src/store_redis.c \
 	src/tlsa.c \
 	src/dane.c \
 	src/stir-internal.h \
@@ -37,8 +40,9 @@ libsdcore_la_SOURCES += src/dns_naptr.c
 else
 EXTRA_DIST += src/dns_naptr.c
 endif
-libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
-libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
+libsdcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GETDNS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
+	$(HIREDIS_CFLAGS)
+libsdcore_la_LIBADD = $(OPENSSL_LIBS) $(GETDNS_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS)
 
 lib_LTLIBRARIES += libsipdance.la
 libsipdance_la_SOURCES =
@@ -51,6 +55,7 @@ sipdanceincludedir = $(includedir)/sipdance
 sipdanceinclude_HEADERS = \
 	src/sipdance/common.h \
 	src/sipdance/loop.h \
+	src/sipdance/store.h \
 	src/sipdance/tlsa.h \
 	src/sipdance/dane.h \
 	src/sipdance/passport.h \

@@ -6,6 +6,7 @@
 #include <sipdance/version.h>
 #include <sipdance/common.h>
 #include <sipdance/loop.h>
+#include <sipdance/store.h>
 #include <sipdance/tlsa.h>
 #include <sipdance/dane.h>
 #include <sipdance/dns.h>

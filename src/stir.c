@@ -4,7 +4,10 @@
  * authentication service (§6.1). Verification runs in two phases: the
  * checks that need no certificate (syntax, info = x5u, freshness, orig,
  * dest, mky), then, with the x5u chains, the chain to the STI-CA roots,
- * TNAuthList, validity and the signature over the bytes received.
+ * TNAuthList, validity and the signature over the bytes received. With a
+ * store attached, a verified request's signatures are then claimed there for
+ * the freshness window, so that a PASSporT is accepted once (RFC 8224 §12.1),
+ * by whichever node sharing the store sees it first.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <sipdance/store.h>
 #include "internal.h"
 #include "stir-internal.h"
 
@@ -40,6 +44,8 @@ struct sipdance_stir {
 	pthread_mutex_t mu;  /* guards vc and vnext */
 	struct validated vc[VCACHE];
 	size_t vnext;
+	struct sipdance_store *replay; /* verified signatures claimed here, or NULL */
+	char node[64];                 /* the value of our claims: who accepted it */
 };
 
 struct sipdance_stir_signer {
@@ -74,6 +80,7 @@ struct sipdance_stir_query {
 	struct ident ids[MAX_IDENTITY];
 	size_t n;
 	int decided, pending, cancelled;
+	struct sipdance_store_op *claim; /* the replay claim in flight */
 	struct sipdance_stir_verdict v;
 	sipdance_stir_cb *cb;
 	void *arg;
@@ -89,6 +96,7 @@ const char *sipdance_stir_status_str(int sip_status)
 	case 436: return "Bad Identity Info";
 	case 437: return "Unsupported Credential";
 	case 438: return "Invalid Identity Header";
+	case 503: return "Service Unavailable";
 	}
 	return "Unknown";
 }
@@ -161,6 +169,15 @@ void sipdance_stir_free(struct sipdance_stir *s)
 	ASN1_OBJECT_free(s->tnauth);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+/* sipdance_stir_set_store - where verified signatures are claimed, and by whom */
+void sipdance_stir_set_store(struct sipdance_stir *s, struct sipdance_store *store, const char *node)
+{
+	if (s) {
+		s->replay = store;
+		snprintf(s->node, sizeof(s->node), "%s", node && *node ? node : "1");
+	}
 }
 
 /* rebuild - compact form: header and claims from the request (RFC 8224 §5.2) */
@@ -813,16 +830,13 @@ int sipdance_stir_verify_sync(struct sipdance_stir *s, struct sipdance_x5u *x,
 	return err;
 }
 
-/* complete - run the caller's callback (unless cancelled) and free */
-static void complete(void *arg)
+/* deliver - run the caller's callback (unless cancelled) and free */
+static void deliver(struct sipdance_stir_query *c)
 {
-	struct sipdance_stir_query *c = arg;
 	struct sipdance_stir_verdict v;
 	struct sipdance_passport *pp = NULL;
 
 	if (!c->cancelled) {
-		if (!c->decided && finish(c))
-			decide(c, -1, 436, "out of memory");
 		if (c->n && (pp = malloc(sizeof(*pp))))
 			result(c, &v, pp);
 		else
@@ -831,6 +845,95 @@ static void complete(void *arg)
 		free(pp);
 	}
 	query_free(c);
+}
+
+/* overrule - a MATCH undone by the replay check */
+static void overrule(struct sipdance_stir_query *c, enum sipdance_result r, int status, const char *what,
+		     const char *detail)
+{
+	c->v.result = r;
+	c->v.sip_status = status;
+	snprintf(c->v.reason, sizeof(c->v.reason), "%s: %s", what, detail);
+}
+
+/* on_claim - the store's answer for the signatures of a verified request */
+static void on_claim(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		     const char *why)
+{
+	struct sipdance_stir_query *c = arg;
+
+	/*
+	 * The cases:
+	 *  - OK: the first use of these signatures in their freshness window
+	 *    anywhere the store is shared: the MATCH stands;
+	 *  - TAKEN: accepted before, here or at another node: a replay, 403;
+	 *  - ERROR: whether it was accepted before cannot be told: 503, never a
+	 *    silent accept (a host that prefers availability makes its store
+	 *    answer OK, and says so: sipdance-proxy --state-fail open).
+	 */
+	c->claim = NULL;
+	if (st == SIPDANCE_STORE_TAKEN)
+		overrule(c, SIPDANCE_NOMATCH, 403, "PASSporT replayed", "these signatures were "
+			 "accepted before, within their freshness window");
+	else if (st != SIPDANCE_STORE_OK)
+		overrule(c, SIPDANCE_INDETERMINATE, 503, "replay state unavailable",
+			 why ? why : sipdance_store_status_str(st));
+	deliver(c);
+}
+
+/* by_sig - qsort order of signatures */
+static int by_sig(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* replay_key - "stir:" and the SHA-256 of the request's distinct signatures, sorted */
+static void replay_key(const struct sipdance_stir_query *c, char key[6 + 64])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const char *sigs[MAX_IDENTITY];
+	unsigned char d[32];
+	unsigned n = 0;
+
+	/*
+	 * What names a use of PASSporTs: the set of signatures of a verified
+	 * request (each value verified, or it would not be MATCH), not their
+	 * order or how often each appears, so that the same PASSporTs replayed
+	 * reordered or repeated make the same key. A diverted call (its original
+	 * PASSporT and a div one) is another set than the original alone.
+	 */
+	for (size_t i = 0; i < c->n; i++)
+		sigs[i] = c->ids[i].sig ? c->ids[i].sig : "";
+	qsort(sigs, c->n, sizeof(sigs[0]), by_sig);
+	memset(d, 0, sizeof(d));
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (size_t i = 0; i < c->n; i++)
+			if (!i || strcmp(sigs[i], sigs[i - 1]))
+				EVP_DigestUpdate(md, sigs[i], strlen(sigs[i]) + 1);
+		EVP_DigestFinal_ex(md, d, &n);
+	}
+	EVP_MD_CTX_free(md);
+	memcpy(key, "stir:", 5);
+	sd_hex_encode(d, sizeof(d), key + 5);
+}
+
+/* complete - phase 2, then the replay claim of a MATCH, then the callback */
+static void complete(void *arg)
+{
+	struct sipdance_stir_query *c = arg;
+	char key[6 + 64];
+
+	if (!c->cancelled && !c->decided && finish(c))
+		decide(c, -1, 436, "out of memory");
+	if (!c->cancelled && c->v.result == SIPDANCE_MATCH && c->s->replay) {
+		replay_key(c, key);
+		if (sipdance_store_claim(c->s->replay, key, c->s->node, strlen(c->s->node),
+					 c->s->max_age + c->s->max_skew,
+					 on_claim, c, &c->claim) == 0)
+			return;
+		overrule(c, SIPDANCE_INDETERMINATE, 503, "replay state unavailable", "out of memory");
+	}
+	deliver(c);
 }
 
 /* drop_query - the fetcher went away before completion: free silently */
@@ -904,11 +1007,17 @@ int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x5u *x,
 	return 0;
 }
 
-/* sipdance_stir_cancel - the callback will not run; state goes with the last fetch */
+/* sipdance_stir_cancel - the callback will not run; state goes with the last
+ * fetch, or now when only the replay claim was left */
 void sipdance_stir_cancel(struct sipdance_stir_query *q)
 {
-	if (q)
-		q->cancelled = 1;
+	if (!q)
+		return;
+	q->cancelled = 1;
+	if (q->claim) {
+		sipdance_store_cancel(q->s->replay, q->claim);
+		query_free(q);
+	}
 }
 
 /* ---- authentication service ---- */

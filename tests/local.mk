@@ -6,6 +6,7 @@ tests_run_tests_SOURCES = \
 	tests/run-tests.c \
 	tests/test_util.c \
 	tests/test_loop.c \
+	tests/test_store.c \
 	tests/test_tlsa.c \
 	tests/test_dane.c \
 	tests/test_stir.c \

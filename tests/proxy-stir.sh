@@ -9,7 +9,11 @@
 # with Identity and body byte-exact, and rejects a tampered, stale, misdirected,
 # untrusted, unreachable or missing one with the RFC 8224 status and a Reason,
 # while a slow x5u server does not hold up another call; --stir-fail annotate
-# routes the failure on with a Reason. x5u is served by openssl s_server -WWW.
+# routes the failure on with a Reason. Two nodes of a.example sharing their
+# replay state in Redis (--state): a PASSporT accepted at one is a replay (403)
+# at the other; Redis stopped: 503 with the reason (or, --state-fail open,
+# accepted and logged); Redis back: service resumes by itself. x5u is served
+# by openssl s_server -WWW.
 # The verifying proxies trust the SIPp caller (--trusted 127.0.0.1/32): it
 # stands for an interconnect carrier's gateway delivering calls.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -17,7 +21,7 @@
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 S=$base V=$((base + 1)) VA=$((base + 2)) uac_p=$((base + 3)) uac_m=$((base + 4)) uac_c=$((base + 8))
 uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) u2_p=$((base + 18)) u2_m=$((base + 20))
-u2_c=$((base + 24)) closed=$((base + 26))
+u2_c=$((base + 24)) closed=$((base + 26)) R=$((base + 30)) N1=$((base + 31)) N2=$((base + 32)) NO=$((base + 33))
 need sipp openssl python3
 
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -314,7 +318,79 @@ check "annotate: a valid PASSporT gets no Reason" \
 	eval '[ $rc = 0 ] && ! msg "$tmp/a2uas.msg" received "^INVITE" | grep -q "^Reason:"'
 stop_proxy VA
 
-# ---- 4. configuration errors ----
+# ---- 4. two nodes of a.example sharing their replay state in Redis ----
+# redis_start - the shared Redis (password from a file), on loopback, not persisting
+redis_start() {
+	redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no --requirepass "$(cat "$tmp/redis.pw")" \
+		>>"$tmp/redis.log" 2>&1 &
+	redis_pid=$!
+	pids="$pids $redis_pid"
+	"$wait_for" -t $R || bad "redis-server listening on port $R"
+}
+# redis_stop - SIGTERM, reaped
+redis_stop() {
+	reap "$redis_pid" || bad "redis-server stopped"
+	pids=$(echo "$pids" | sed "s/ $redis_pid\b//")
+}
+rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
+# reconnected NAME N - the proxy's N-th "connected to Redis" line is there
+reconnected() { "$wait_for" -n "$2" "$tmp/$1.log" "store: connected to Redis" $((15 * vg_slow)); }
+state_tests() {
+	ato="sip:+12025552000@a.example;user=phone"
+	ncall() { call "$1" "$2" "$tel" "$ato" +12025552000 "a.example;user=phone" "$3"; }
+	head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/redis.pw"
+	echo >>"$tmp/redis.pw"
+	chmod 600 "$tmp/redis.pw"
+	redis_start
+	sopts="--state redis://127.0.0.1:$R --state-password-file $tmp/redis.pw"
+	for n in N1 N2; do
+		# shellcheck disable=SC2086
+		start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
+			--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts $sopts --node-id "$n" \
+			--trusted 127.0.0.1/32 --log-level debug || return 1
+		reconnected $n 1 || bad "node $n connected to Redis" "$(cat "$tmp/$n.log")"
+	done
+	id=$(good)
+	answered ncall r1 $N1 "Identity: $id"
+	key=$(rcli --scan --pattern 'sipdance:a.example:stir:*' | head -1)
+	ttl=$(rcli TTL "$key")
+	check "state: a PASSporT accepted at node 1: its claim in Redis says N1, under sipdance:a.example:stir:, TTL $ttl s <= 120 (max age + skew)" \
+		eval '[ $rc = 0 ] && [ "$(rcli GET "$key")" = N1 ] && [ "$ttl" -gt 0 ] && [ "$ttl" -le 120 ]'
+	ncall r2 $N2 "Identity: $id"
+	rejected "state: the same PASSporT replayed at node 2" "$tmp/r2.msg" 403 "PASSporT replayed"
+	ncall r3 $N1 "Identity: $id"
+	rejected "state: ... and replayed at node 1 itself" "$tmp/r3.msg" 403 "PASSporT replayed"
+	redis_stop
+	ncall r4 $N1 "Identity: $(good)"
+	rejected "state: Redis stopped: fail closed" "$tmp/r4.msg" 503 "replay state unavailable: Redis 127.0.0.1:$R/0: "
+	check "state: the outage logged, reconnection with backoff" \
+		grep -Eq "store: Redis 127.0.0.1:$R/0: .*; reconnecting, backoff" "$tmp/N1.log"
+	# shellcheck disable=SC2086
+	start_proxy NO --domain a.example --listen "sip:127.0.0.1:$NO;transport=udp" \
+		--e164-route "sip:127.0.0.1:$uas_p;transport=udp" $vopts $sopts --state-fail open --node-id NO \
+		--trusted 127.0.0.1/32 || return 1
+	answered ncall r5 $NO "Identity: $(good)"
+	check "state: --state-fail open: accepted without the replay check, said at startup and per call" \
+		eval '[ $rc = 0 ] && grep -q "warn state: --state-fail open" "$tmp/NO.log" && grep -q "FAIL OPEN: Redis 127.0.0.1:$R/0: .* the claim is let through unchecked" "$tmp/NO.log"'
+	stop_proxy NO
+	redis_start
+	reconnected N1 2 && reconnected N2 2
+	id=$(good)
+	answered ncall r6 $N1 "Identity: $id"
+	check "state: Redis back: node 1 reconnected by itself and accepts calls again" eval '[ $rc = 0 ]'
+	ncall r7 $N2 "Identity: $id"
+	rejected "state: ... and node 2 refuses the replay again" "$tmp/r7.msg" 403 "PASSporT replayed"
+	stop_proxy N1
+	stop_proxy N2
+	redis_stop
+}
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	state_tests || bad "state: two nodes sharing Redis set up"
+else
+	echo "# redis-server not installed: the shared state skipped"
+fi
+
+# ---- 5. configuration errors ----
 bad_start() {
 	name=$1 re=$2
 	shift 2
@@ -334,5 +410,9 @@ bad_start "bad --stir-attest" "--stir-attest D" --stir-attest D
 bad_start "unreadable --stir-key" "--stir-key: cannot read" --stir sign --stir-key /nonexistent --stir-x5u "$X5U/x.pem" --stir-orig-range 1202555*
 bad_start "not a P-256 key" "--stir-key: key is not an EC P-256" --stir sign --stir-key "$data/p384.key" --stir-x5u "$X5U/x.pem" --stir-orig-range 1202555*
 bad_start "bad --stir-orig-range" "--stir-orig-range: number range" --stir sign --stir-key "$data/ee.key" --stir-x5u "$X5U/x.pem" --stir-orig-range 12a
+bad_start "bad --state-fail" "--state-fail maybe: want closed or open" --state-fail maybe
+bad_start "--state not redis://" "--state rediss://127.0.0.1:1: the state URL must start with redis://" --state rediss://127.0.0.1:1
+bad_start "--state with a host name" "must be an IP address" --state redis://localhost:6379
+bad_start "unreadable --state-password-file" "--state-password-file /nonexistent: No such file" --state redis://127.0.0.1:1 --state-password-file /nonexistent
 bad_start "CA file without a certificate" "--stir-ca-file .*: no usable PEM" --stir verify --stir-ca-file "$data/ee.key"
 finish

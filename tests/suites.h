@@ -9,6 +9,7 @@
 #define SUITES(XX) \
 	XX(util)   \
 	XX(loop)   \
+	XX(store)  \
 	XX(tlsa)   \
 	XX(dane)   \
 	XX(stir)   \

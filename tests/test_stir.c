@@ -21,10 +21,12 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <sipdance/stir.h>
+#include <sipdance/store.h>
 #include "../src/stir-internal.h"
 #include "suites.h"
 
@@ -1845,6 +1847,175 @@ static void verify_async(void)
 	server_stop(&sv);
 }
 
+/* key_of - the replay key of a request carrying the single Identity @id:
+ * "stir:" and the SHA-256 of its signature (the JWS's third part) and a NUL */
+static const char *key_of(const char *id, char buf[80])
+{
+	const char *end = id + strcspn(id, ";"), *sig = end;
+	unsigned char d[32], in[1024];
+	size_t n;
+
+	while (sig > id && sig[-1] != '.')
+		sig--;
+	n = (size_t)(end - sig);
+	memcpy(in, sig, n);
+	in[n] = 0;
+	SHA256(in, n + 1, d);
+	memcpy(buf, "stir:", 5);
+	for (int i = 0; i < 32; i++)
+		snprintf(buf + 5 + 2 * i, 3, "%02x", d[i]);
+	return buf;
+}
+
+/* on_value - a store read, its value in reason */
+static void on_value(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		     const char *why)
+{
+	struct seen *s = arg;
+
+	(void)why;
+	s->calls++;
+	s->status = (int)st;
+	snprintf(s->reason, sizeof(s->reason), "%.*s", value ? (int)len : 0, value ? value : "");
+}
+
+/* A store that holds every claim unanswered, counting claims and cancels. */
+struct hold {
+	int claims, cancels;
+	struct sipdance_store_op *op;
+};
+
+/* hold_claim, hold_get, hold_put, hold_cancel - the held store's calls */
+static int hold_claim(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
+		      sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+{
+	struct hold *h = host;
+
+	h->claims++;
+	*op = h->op = (struct sipdance_store_op *)h; /* any token the host recognises */
+	return 0;
+}
+
+static int hold_get(void *host, const char *key, sipdance_store_cb *cb, void *arg,
+		    struct sipdance_store_op **op)
+{
+	return ENOTSUP;
+}
+
+static int hold_put(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
+		    sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+{
+	return ENOTSUP;
+}
+
+static void hold_cancel(void *host, struct sipdance_store_op *op)
+{
+	struct hold *h = host;
+
+	h->cancels += op == h->op;
+}
+
+static const struct sipdance_store_ops hold_ops = {
+	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel,
+};
+
+/* verify_replay - two verifiers ("nodes") sharing one store: a PASSporT is
+ * accepted once; a failed verification spends nothing; a store that cannot
+ * answer fails closed (503); a verification cancelled during its claim ends quietly */
+static void verify_replay(void)
+{
+	struct sipdance_x5u_conf xc = { .size = sizeof(xc), .tls_ca_file = path("stir/root.pem"), .allow_private = 1,
+					.allow_any_port = 1, .timeout_ms = 5000 };
+	struct sipdance_stir_conf conf = { .size = sizeof(conf), .ca_file = path("stir/root.pem") };
+	struct sipdance_passport pp = { .orig = "12025551000", .dest = { "12025552000" }, .ndest = 1,
+					.attest = "A" };
+	struct sipdance_stir_signer_conf sc = { .size = sizeof(sc), .key_file = path("stir/ee.key") };
+	struct sipdance_stir_signer *signer = NULL;
+	struct sipdance_stir *n1 = NULL, *n2 = NULL;
+	struct sipdance_stir_query *q = NULL;
+	struct sipdance_store *shared = NULL, *full = NULL, *held = NULL;
+	struct hold h = { 0 };
+	struct sipdance_loop *l = NULL;
+	struct sipdance_x5u *x = NULL;
+	struct seen a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 }, f = { 0 }, g = { 0 };
+	struct server sv;
+	char id[8192], x5u[128], kbuf[80];
+	const char *ids[] = { id }, *ids2[2];
+	struct sipdance_stir_request req = { .identity = ids, .nidentity = 1, .orig = "12025551000",
+					     .dest = "12025559999" };
+	struct sipdance_stir_request req2 = { .identity = ids2, .nidentity = 2, .orig = "12025551000",
+					      .dest = "12025552000" };
+
+	CU_ASSERT_EQUAL_FATAL(server_start(&sv), 0);
+	snprintf(x5u, sizeof(x5u), "%s", url(&sv, "/ok"));
+	sc.x5u = x5u;
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_signer_alloc(&signer, &sc, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&l), 0);
+	xc.loop = l;
+	CU_ASSERT_EQUAL_FATAL(sipdance_x5u_alloc(&x, &xc), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_store_mem_alloc(&shared, l, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&n1, &conf), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_alloc(&n2, &conf), 0);
+	sipdance_stir_set_store(n1, shared, "node1");
+	sipdance_stir_set_store(n2, shared, "node2");
+	/* a request that fails verification (wrong To) claims nothing */
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n1, x, &req, on_verdict, &a, NULL), 0);
+	loop(l, &a.calls, 1);
+	CU_ASSERT_EQUAL(a.status, 438);
+	req.dest = "12025552000";
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n1, x, &req, on_verdict, &b, NULL), 0);
+	loop(l, &b.calls, 1);
+	CU_ASSERT_EQUAL(b.calls, 1);
+	CU_ASSERT_EQUAL(b.status, 0);
+	/* the same PASSporT at the other node: a replay */
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req, on_verdict, &c, NULL), 0);
+	loop(l, &c.calls, 1);
+	CU_ASSERT_EQUAL(c.status, 403);
+	CU_ASSERT_STRING_EQUAL(c.reason, "PASSporT replayed: these signatures were accepted before, "
+			       "within their freshness window");
+	/* the same PASSporT twice in one request is the same use: still a replay */
+	ids2[0] = ids2[1] = id;
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req2, on_verdict, &f, NULL), 0);
+	loop(l, &f.calls, 1);
+	CU_ASSERT_EQUAL(f.status, 403);
+	/* the store holds who accepted it */
+	CU_ASSERT_EQUAL(sipdance_store_get(shared, key_of(id, kbuf), on_value, &g, NULL), 0);
+	loop(l, &g.calls, 1);
+	CU_ASSERT_STRING_EQUAL(g.reason, "node1");
+	/* a store that cannot record it (full): 503, not a silent accept */
+	CU_ASSERT_EQUAL_FATAL(sipdance_store_mem_alloc(&full, l, 1), 0);
+	CU_ASSERT_EQUAL(sipdance_store_put(full, "other", "", 0, 60, NULL, NULL, NULL), 0);
+	sipdance_stir_set_store(n2, full, NULL);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req, on_verdict, &d, NULL), 0);
+	loop(l, &d.calls, 1);
+	CU_ASSERT_EQUAL(d.status, 503);
+	CU_ASSERT_STRING_EQUAL(d.reason, "replay state unavailable: the in-memory store is full");
+	CU_ASSERT_STRING_EQUAL(sipdance_stir_status_str(503), "Service Unavailable");
+	/* cancelled while its claim is in flight (a store that holds it): the
+	 * claim is cancelled in the store, no callback, nothing leaks */
+	CU_ASSERT_EQUAL_FATAL(sipdance_store_alloc(&held, &hold_ops, &h), 0);
+	sipdance_stir_set_store(n2, held, "node2");
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, id, sizeof(id), NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req, on_verdict, &e, &q), 0);
+	loop(l, &h.claims, 1);
+	CU_ASSERT_EQUAL(h.claims, 1);
+	sipdance_stir_cancel(q);
+	CU_ASSERT_EQUAL(h.cancels, 1);
+	sipdance_loop_run(l, NULL, 50);
+	CU_ASSERT_EQUAL(e.calls, 0);
+	sipdance_store_free(held);
+	sipdance_x5u_free(x);
+	sipdance_stir_free(n1);
+	sipdance_stir_free(n2);
+	sipdance_store_free(shared);
+	sipdance_store_free(full);
+	sipdance_loop_free(l);
+	sipdance_stir_signer_free(signer);
+	server_stop(&sv);
+}
+
 CU_ErrorCode suite_stir(void)
 {
 	CU_pSuite s = CU_add_suite("stir", NULL, NULL);
@@ -1873,7 +2044,8 @@ CU_ErrorCode suite_stir(void)
 	    !CU_add_test(s, "x5u Cache-Control", x5u_cache_control) ||
 	    !CU_add_test(s, "x5u hostile servers", x5u_hostile) ||
 	    !CU_add_test(s, "x5u concurrent fetches", x5u_concurrent) ||
-	    !CU_add_test(s, "asynchronous verification", verify_async))
+	    !CU_add_test(s, "asynchronous verification", verify_async) ||
+	    !CU_add_test(s, "replay claimed in a shared store", verify_replay))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }

@@ -36,7 +36,8 @@ extern "C" {
 struct sipdance_stir_verdict {
 	enum sipdance_result result; /* MATCH; NOMATCH (438, 403); UNUSABLE (437);
 					INDETERMINATE (436); NODATA (428) */
-	int sip_status;              /* 0 on MATCH, else 428, 436, 437, 438 or 403 */
+	int sip_status;              /* 0 on MATCH, else 428, 436, 437, 438 or 403; 503
+					with a store whose replay state cannot be read */
 	int index;                   /* Identity value that decided, -1 if none */
 	char reason[256];            /* what failed, or what matched */
 };
@@ -98,6 +99,19 @@ SIPDANCE_API int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x
 				      const struct sipdance_stir_request *req,
 				      sipdance_stir_cb *cb, void *arg,
 				      struct sipdance_stir_query **q);
+struct sipdance_store;
+/**
+ * Claim the signatures of every request sipdance_stir_verify() finds MATCH
+ * in @store for the freshness window (max_age + max_skew): a request
+ * accepted before, by any node sharing @store, is then 403 "PASSporT
+ * replayed", and one whose claim the store cannot answer 503 (NULL: no
+ * replay check). Only verified requests are claimed, so a forged one cannot
+ * spend a genuine PASSporT. A claim's value is @node (who accepted it, for
+ * operators; NULL: "1"). @store must outlive @s's verifications.
+ */
+SIPDANCE_API void sipdance_stir_set_store(struct sipdance_stir *s, struct sipdance_store *store,
+					  const char *node);
+
 /** Cancel a pending verification (only before its callback ran); the callback will not run. */
 SIPDANCE_API void sipdance_stir_cancel(struct sipdance_stir_query *q);
 
