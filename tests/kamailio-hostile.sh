@@ -69,7 +69,7 @@ for log in "$tmp/kam.log" "$tmp/kam-c.log"; do
 	fi
 done
 
-echo "# a flood from one address, at the shipped pike rate (30 requests in 2 s)"
+echo "# a flood from one address, at the shipped pike rate (30 requests in 2 s; the unit times vg_slow)"
 kam_stop
 export KAM_PIKE_DEFAULT=1
 kam_start || { bad "kamailio did not restart" "$tmp/kam.log"; finish; exit 1; }
