@@ -752,6 +752,40 @@ static void on_stir(void *arg, int status, const char *phrase, const char *why)
 	route(t);
 }
 
+/* peer_route - a request a peer proxy authenticated for @domain sent: routed
+ * if it ends here, else refused */
+static int peer_route(struct txn *t, const char *domain)
+{
+	const url_t *ruri = t->sip->sip_request->rq_url;
+	char why[400], pstr[64];
+	int ours = ruri->url_host && !is_e164(ruri) && is_self(t->px, ruri);
+
+	/*
+	 * A peer proxy speaks for its own domain's users, to ours (outside a
+	 * dialog we record-routed: those carry our dialog token and never come
+	 * here). Case by case:
+	 *  - every Route names us and the Request-URI is a user of ours:
+	 *    routed, the identities it may not assert removed;
+	 *  - a telephone number (our --e164-route, a gateway that trusts us),
+	 *    an IP address, another domain, or a Route past us: 403. This proxy
+	 *    is no relay for the federation: anyone with a signed domain would
+	 *    reach our gateway and every address we can reach.
+	 */
+	for (const sip_route_t *r = t->sip->sip_route; ours && r; r = r->r_next)
+		ours = is_self(t->px, r->r_url);
+	if (!ours) {
+		snprintf(why, sizeof(why), "a peer proxy of %s reaches users of %s only: not relayed to "
+			 "%s%s%s", domain, t->px->conf->domain, is_e164(ruri) ? "a telephone number " : "",
+			 ruri->url_host ? ruri->url_host : "?", t->sip->sip_route && ruri->url_host &&
+			 is_self(t->px, ruri) ? " (a Route past us)" : "");
+		px_log(SIPDANCE_LOG_WARN, "auth", "peer=%s domain=%s rule=inbound verdict=REFUSE (%s)",
+		       px_addr_str((const struct sockaddr *)&t->peer, pstr, sizeof(pstr)), domain, why);
+		return reply(t, 403, "Forbidden", why);
+	}
+	px_auth_forward_peer(t->req, t->sip, domain);
+	return route(t);
+}
+
 /* on_auth - the inbound authorization of a foreign From domain ended */
 static void on_auth(void *arg, int ok, const char *why)
 {
@@ -762,8 +796,7 @@ static void on_auth(void *arg, int ok, const char *why)
 		reply(t, 403, "Forbidden", why);
 		return;
 	}
-	px_auth_forward_peer(t->req, t->sip, t->sip->sip_from->a_url->url_host);
-	route(t);
+	peer_route(t, t->sip->sip_from->a_url->url_host);
 }
 
 static int check_from(struct txn *t);
@@ -852,10 +885,8 @@ static int check_from(struct txn *t)
 		return reply(t, 403, "Forbidden", why);
 	}
 	cached = px_hook_client_cached(t->conn, domain);
-	if (cached == 1) {
-		px_auth_forward_peer(t->req, t->sip, domain);
-		return route(t);
-	}
+	if (cached == 1)
+		return peer_route(t, domain);
 	if (cached == 0) {
 		snprintf(why, sizeof(why), "forged domain: the TLS client did not authenticate for %s",
 			 domain);

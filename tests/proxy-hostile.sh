@@ -46,6 +46,7 @@ start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--location "bob@b.example=sip:bob@127.0.0.2:$bob" \
 	--location "fork@b.example=sip:bob@127.0.0.2:$bob" --location "fork@b.example=sip:bob@127.0.0.2:$bob2" \
 	--location "stray@b.example=sip:stray@127.0.0.2:$uas" --users "$tmp/users" \
+	--e164-route "sip:127.0.0.2:$sink;transport=udp" \
 	--client-domains b.example,c.example --log-level debug || exit 1
 
 # count NAME - how many messages reached sink NAME
@@ -118,6 +119,23 @@ check "one MATCH for a.example in B's log, the authenticated connection's" \
 check "  ... a.example's assertion of its own user reached bob, its assertions of b.example's and c.example's users did not" \
 	eval 'grep -q "^P-Asserted-Identity: <sip:alice@a.example>" "$tmp/bob.count.last" && ! grep -q "carol@b.example\|ceo@c.example" "$tmp/bob.count.last"'
 
+# 1d. a peer proxy's requests end here: a.example (authenticated) asks B to relay to an
+# IP address, to a number (B's --e164-route, a gateway that trusts B), past B by a
+# Route, and into the federation (c.example)
+n0=$(count sink)
+request "$tmp/r_ip" MESSAGE "sip:x@127.0.0.2:$sink" sip:alice@a.example
+request "$tmp/r_num" MESSAGE "sip:+19005550100@b.example;user=phone" sip:alice@a.example
+request "$tmp/r_route" MESSAGE sip:bob@b.example sip:alice@a.example \
+	"Route: <sip:127.0.0.2:$b_tls;transport=tls;lr>, <sip:127.0.0.2:$sink;lr>"
+request "$tmp/r_fed" MESSAGE sip:carol@c.example sip:alice@a.example
+for r in r_ip r_num r_route r_fed; do
+	$H tls 127.0.0.2 $b_tls 0 "$(over TLS "$tmp/$r")" --cert "$TB_CERT_A" --key "$TB_KEY_A" >"$tmp/$r.out" 2>&1
+done
+check "a peer proxy (a.example, authenticated) relaying through B to an IP address, a number, past B, to c.example: 403 each" \
+	eval '[ "$(cat "$tmp"/r_ip.out "$tmp"/r_num.out "$tmp"/r_route.out "$tmp"/r_fed.out | grep -c "^SIP/2.0 403")" -eq 4 ]'
+check "  ... nothing reached the address or the gateway, and B opened no connection to c.example" \
+	eval '[ "$(count sink)" -eq "$n0" ] && ! grep -q "new TLS connection .* for c.example" "$tmp/B.log" &&
+	[ "$(grep -c "a peer proxy of a.example reaches users of b.example only" "$tmp/B.log")" -ge 4 ]'
 
 # 2. stray responses: relayed only back to where a request of ours came from
 n0=$(count sink)
