@@ -269,8 +269,9 @@ static int is_ip(const char *host)
 	return host && (host[0] == '[' || inet_pton(AF_INET, host, buf) == 1);
 }
 
-/* contact_check - NULL if contact @m may be bound, else why not */
-static const char *contact_check(const struct px_registrar *r, const sip_contact_t *m)
+/* contact_check - NULL if contact @m may be bound (by a REGISTER over a TLS
+ * flow if @flow), else why not */
+static const char *contact_check(const struct px_registrar *r, const sip_contact_t *m, int flow)
 {
 	const url_t *u = m->m_url;
 	char buf[MAX_CONTACT + 1];
@@ -284,6 +285,11 @@ static const char *contact_check(const struct px_registrar *r, const sip_contact
 	 *  - maddr: refused; requests would go to that third address;
 	 *  - one of our own listeners: refused; requests to the AOR would come
 	 *    back here and multiply (a loop);
+	 *  - sips: or transport=tls from a REGISTER not over TLS: refused;
+	 *    requests to it would take any TLS connection from that address
+	 *    (another user's flow, a peer proxy's) or open one to a user's
+	 *    address, which nothing authenticates (over TLS, the flow carries
+	 *    them whatever the contact says);
 	 *  - anything else: accepted.
 	 */
 	if ((u->url_type != url_sip && u->url_type != url_sips) || !u->url_host)
@@ -296,6 +302,8 @@ static const char *contact_check(const struct px_registrar *r, const sip_contact
 		return "maddr in a contact is not accepted";
 	if (px_self_url(r->me, u))
 		return "the contact is this proxy (a loop)";
+	if (!flow && (u->url_type == url_sips || (u->url_params && url_has_param(u, "transport=tls"))))
+		return "a TLS contact is bound only by a REGISTER over its own TLS connection";
 	return NULL;
 }
 
@@ -420,7 +428,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 	for (m = sip->sip_contact; m; m = m->m_next) {
 		if (m->m_url->url_type == url_any)
 			continue;
-		if ((no = contact_check(r, m)))
+		if ((no = contact_check(r, m, q->flow != NULL)))
 			return refuse(irq, aor, 403, "Forbidden", no);
 		n_new += !find(r, aor, m->m_url) &&
 			 (m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt) != 0;

@@ -231,6 +231,17 @@ $H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/push2")" --first $(as carol) >"$tmp/pu
 check "her token in another request (new Call-ID, with or without a To tag): 403" \
 	eval 'grep -q "^SIP/2.0 403" "$tmp/push.out" && grep -q "^SIP/2.0 403" "$tmp/push2.out"'
 check "  ... and nothing more reached her connection" eval '[ "$(cat "$tmp/ua.count")" = 3 ]'
+# carol binds, over UDP, a TLS contact naming the address of alice's connection: requests
+# for carol would take alice's connection (sofia-sip reuses it)
+ap=$(sed -n 's/.*alice@b.example: <sip:alice@127.0.0.1:\([0-9]*\)> is reached over the TLS connection.*/\1/p' "$tmp/B.log" | head -1)
+request "$tmp/regtls" REGISTER sip:b.example sip:carol@b.example "Contact: <sip:carol@127.0.0.1:$ap;transport=tls>" \
+	"Expires: 300"
+sed -i 's|^To: <sip:b.example>|To: <sip:carol@b.example>|' "$tmp/regtls"
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/regtls")" --first $(as carol) >"$tmp/regtls.out"
+request "$tmp/tocarol" MESSAGE sip:carol@b.example sip:eve@b.example
+$H udp 127.0.0.2 $b_sip "$(over UDP "$tmp/tocarol")" --first $(as eve) >"$tmp/tocarol.out"
+check "a TLS contact (alice's connection's address) registered over UDP: 403, and a MESSAGE for carol never reaches alice's connection" \
+	eval 'grep -q "^SIP/2.0 403" "$tmp/regtls.out" && [ -n "$ap" ] && [ "$(cat "$tmp/ua.count")" = 3 ]'
 release ua
 
 # 5. the registrar
