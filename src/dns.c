@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "dns_int.h"
+#include <time.h>
 
 /* sd_getdns_anchors - DS or DNSKEY records of a zone-file fragment */
 int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **why)
@@ -149,6 +150,15 @@ int dns_naptr_verify(getdns_dict *raw, const char *owner, const char *signer,
 			getdns_list *keys, char *why, size_t size);
 
 /* flight_free - free a flight that has no waiters left */
+/* mono_us - monotonic microseconds, for how long a flight took */
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void flight_free(struct flight *f)
 {
 	TAILQ_REMOVE(&f->dns->flights, f, link);
@@ -175,6 +185,8 @@ void dns_finish(struct flight *f, struct draft *d, uint32_t ttl)
 	sd_log(SIPDANCE_LOG_DEBUG, "dns", "%s/%u: %s %s%s%s", f->name, f->type,
 	       sipdance_dns_status_str(d->status), sipdance_dns_rcode_str(d->rcode),
 	       d->why[0] ? ": " : "", d->why);
+	if (dns->observe)
+		dns->observe(dns->observe_arg, f->type, d->status, 0, mono_us() - f->started_us);
 	if ((b = dns_body_new(f->name, d)))
 		dns_cache_put(dns, f->name, f->type, b, ttl);
 	else
@@ -461,6 +473,8 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	dns->cache_size = conf->cache_size ? conf->cache_size : DEFAULT_CACHE_SIZE;
 	dns->max_ttl = conf->max_ttl ? conf->max_ttl : DEFAULT_MAX_TTL;
 	dns->neg_ttl = conf->neg_ttl ? conf->neg_ttl : DEFAULT_NEG_TTL;
+	dns->observe = conf->observe;
+	dns->observe_arg = conf->observe_arg;
 	/* reasons name the resolver as ADDR@PORT, the port always */
 	snprintf(dns->resolver, sizeof(dns->resolver), "%s%s", conf->resolver ? conf->resolver : "",
 		 conf->resolver && !strchr(conf->resolver, '@') ? "@53" : "");
@@ -588,6 +602,8 @@ int sipdance_dns_lookup(struct sipdance_dns *dns, const char *name, uint16_t typ
 			free(q);
 			return ENOMEM;
 		}
+		if (dns->observe)
+			dns->observe(dns->observe_arg, type, b->status, 1, 0);
 		TAILQ_INSERT_TAIL(&dns->ready, q, link);
 		dns_tell_host(dns);
 		return 0;
@@ -611,6 +627,7 @@ int sipdance_dns_lookup(struct sipdance_dns *dns, const char *name, uint16_t typ
 	f->step = FIRST_STEP(type);
 	f->hop_status = SIPDANCE_DNS_SECURE;
 	f->ttl = dns->max_ttl;
+	f->started_us = mono_us();
 	TAILQ_INIT(&f->waiters);
 	TAILQ_INSERT_TAIL(&dns->flights, f, link);
 	q->flight = f;

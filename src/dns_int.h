@@ -88,6 +88,7 @@ struct flight {
 	getdns_dict *raw;          /* NAPTR reply awaiting its DNSKEY */
 	int naptr_found;           /* it holds NAPTRs (else it is a denial) */
 	int naptr_signed;          /* it holds an RRSIG over them, or over the denial */
+	uint64_t started_us;       /* monotonic, when it was first sent (for observe) */
 	char cur[NAMELEN];         /* name being asked now */
 	char signer[NAMELEN];      /* zone whose DNSKEY checks the NAPTR RRSIG */
 	char name[];               /* the name asked for: the key */
@@ -129,6 +130,9 @@ struct sipdance_dns {
 	unsigned timeout_ms;
 	size_t cache_size;
 	uint32_t max_ttl, neg_ttl;
+	void (*observe)(void *arg, uint16_t type, enum sipdance_dns_status status, int cached,
+			uint64_t elapsed_us);
+	void *observe_arg;
 	struct sipdance_loop *host; /* where getdns' descriptors and deadlines are watched */
 	struct sipdance_loop *own;  /* a private poll loop when the configuration named none */
 	void *timer;                /* our one timer on it */

@@ -80,6 +80,12 @@ struct sipdance_dns_conf {
 	uint32_t max_ttl;         /* cap on cached TTLs, seconds; 0 = 3600 */
 	uint32_t neg_ttl;         /* cap for failures (BOGUS, INDETERMINATE); 0 = 30 */
 	struct sipdance_loop *loop; /* where lookups run; NULL = a private poll loop (blocking only) */
+	/* optional, for metrics: told of each lookup's type and status, whether the cache
+	 * answered it (then at once) or the resolver (then as the answer arrives, with the
+	 * time from the first query to the answer); it must not call the resolver */
+	void (*observe)(void *arg, uint16_t type, enum sipdance_dns_status status, int cached,
+			uint64_t elapsed_us);
+	void *observe_arg;
 };
 
 /**
