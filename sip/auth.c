@@ -675,6 +675,7 @@ static void decided(struct px_auth_result *r, enum px_auth_verdict v, int status
 	r->status = status;
 	if (why != r->why)
 		snprintf(r->why, sizeof(r->why), "%s", why);
+	px_metrics_decision(rule, v == PX_AUTH_CHALLENGE && r->stale ? "STALE" : name[v]);
 	px_log(v == PX_AUTH_ROUTE || (v == PX_AUTH_CHALLENGE && !r->stale &&
 				      !strcmp(r->why, "authentication required")) ?
 	       SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",

@@ -39,6 +39,7 @@ static const struct key {
 	{ "location", K_LOCATION, 0, "AOR=CONTACT static location entry (repeatable)" },
 	{ "e164-route", K_STR, offsetof(struct px_conf, e164_route), "URI    next hop for tel: and user=phone numbers" },
 	{ "log-level", K_LEVEL, 0, "LEVEL   error | warn | info (default) | debug" },
+	{ "metrics", K_STR, offsetof(struct px_conf, metrics), "[ADDR:]PORT serve Prometheus metrics there (GET /metrics; ADDR default 127.0.0.1)" },
 	{ "trace", K_STR, offsetof(struct px_conf, trace), "on|off      every SIP message sent and received, in the log (default off)" },
 	{ "dns-failure-ttl", K_UINT, offsetof(struct px_conf, dns_failure_ttl), "S  a failed lookup (timeout, SERVFAIL, bogus) is remembered S seconds (default 30)" },
 	{ "dns-timeout", K_UINT, offsetof(struct px_conf, dns_timeout_ms), "MS  a DNS lookup with no answer fails after MS milliseconds (default 3000)" },

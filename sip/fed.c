@@ -193,6 +193,7 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loo
 	dc.trust_anchor = conf->trust_anchor;
 	dc.loop = loop;
 	dc.neg_ttl = conf->dns_failure_ttl;
+	dc.observe = px_metrics_dns;
 	dc.timeout_ms = conf->dns_timeout_ms;
 	if ((err = sipdance_dns_alloc(&f->dns, &dc, &dwhy))) {
 		snprintf(why, whysize, "--resolver %s / --trust-anchor %s: %s", conf->resolver,

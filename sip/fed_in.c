@@ -221,6 +221,7 @@ void fed_in_authorize(struct px_fedreq *r)
 		ok = inbound_rules[i](r, &rule, &v, why, sizeof(why));
 	if (!why[0] && !ok)
 		snprintf(why, sizeof(why), "%s", sipdance_locate_why(r->loc));
+	px_metrics_decision(rule, ok ? "MATCH" : sipdance_result_str(v.result));
 	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
 	       "peer=%s domain=%s rule=%s verdict=%s (inbound client: %s)",
 	       px_addr_str((const struct sockaddr *)&r->peer, peer, sizeof(peer)), domain, rule,

@@ -61,6 +61,8 @@ static void handshake_done(void *arg, int ok, const struct sipdance_verdict *v, 
 	c->verdict = *v;
 	c->state = ok ? AUTHENTICATED : FAILED;
 	c->authenticated = fed_mono_s();
+	px_metrics_decision(c->via_chain ? "rfc9102-chain" : c->target->decision.rule ?
+			    c->target->decision.rule : "?", sipdance_result_str(v->result));
 	px_log(ok ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "auth",
 	       "peer=%s domain=%s rule=%s verdict=%s via=%s tls=%s (%s)",
 	       px_addr_str((const struct sockaddr *)&c->addr, peer, sizeof(peer)), c->domain,
@@ -573,6 +575,7 @@ void fed_out_located(struct px_fedreq *r, struct sipdance_locate *loc)
 				rule = sipdance_locate_target(loc, i)->decision.rule;
 				break;
 			}
+		px_metrics_decision(rule, "REFUSE");
 		px_log(SIPDANCE_LOG_WARN, "auth", "peer=- domain=%s rule=%s verdict=REFUSE (%s)",
 		       sipdance_locate_domain(loc), rule, why);
 		fed_fail(r, classify(loc)[0] == 'b' ? 502 : 503, classify(loc), why);

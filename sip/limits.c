@@ -398,6 +398,15 @@ int px_limits_alloc(struct px_limits **out, su_root_t *root, const struct px_con
 	return 0;
 }
 
+/* px_limits_open - inbound connections open now (closed ones forgotten) */
+unsigned px_limits_open(struct px_limits *l)
+{
+	for (size_t i = 0; l && i < l->n;)
+		if (live(l, i))
+			i++;
+	return l ? (unsigned)l->n : 0;
+}
+
 /* px_limits_free - accept() unguarded again */
 void px_limits_free(struct px_limits *l)
 {

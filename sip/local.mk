@@ -16,6 +16,7 @@ libsdproxy_la_SOURCES = \
 	sip/suloop.c \
 	sip/self.c \
 	sip/limits.c \
+	sip/metrics.c \
 	sip/stamp.h \
 	sip/stamp.c \
 	sip/fed_int.h \
@@ -66,7 +67,7 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
 	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh \
-	tests/proxy-linphone.sh tests/proxy-client-chain.sh tests/proxy-churn.sh
+	tests/proxy-linphone.sh tests/proxy-client-chain.sh tests/proxy-churn.sh tests/proxy-metrics.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += sip/sofia-sip/build.sh sip/sofia-sip/tls-free-ssl.patch tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -86,6 +87,8 @@ EXTRA_DIST += \
 	tests/proxy-linphone.sh \
 	tests/proxy-churn.sh \
 	tests/tls-churn.py \
+	tests/proxy-metrics.sh \
+	tests/http-get.py \
 	tests/sip-digest.py \
 	tests/sip-uac.xml \
 	tests/sip-uas.xml \

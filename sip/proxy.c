@@ -112,6 +112,7 @@ struct px_proxy {
 	struct px_stamp *stamp;   /* our branches and Record-Route users */
 	struct px_self *me;       /* our listeners, numerically */
 	struct px_limits *limits; /* what inbound connections may hold */
+	struct px_metrics *metrics; /* --metrics, or NULL */
 };
 
 static void txn_check(struct txn *t);
@@ -166,9 +167,11 @@ static int reply(struct txn *t, int status, const char *phrase, const char *why)
 		       t->sip->sip_request->rq_url->url_host ? t->sip->sip_request->rq_url->url_host : "",
 		       status, phrase, why);
 	}
-	if (t->irq && !t->final_sent)
+	if (t->irq && !t->final_sent) {
+		px_metrics_response(status);
 		nta_incoming_treply(t->irq, status, phrase, TAG_IF(why, SIPTAG_REASON_STR(reason)),
 				    TAG_END());
+	}
 	t->final_sent = 1;
 	txn_free(t);
 	return 0;
@@ -245,6 +248,7 @@ static void relay(struct txn *t, msg_t *msg)
 		msg_destroy(msg);
 		return;
 	}
+	px_metrics_response(sip->sip_status->st_status);
 	nta_incoming_mreply(t->irq, msg);
 }
 
@@ -316,6 +320,7 @@ static void txn_check(struct txn *t)
 		    sip->sip_status->st_status == t->best_status) {
 			sip_header_remove(t->best, sip, (sip_header_t *)sip->sip_via);
 			if (sip->sip_via) {
+				px_metrics_response(sip->sip_status->st_status);
 				nta_incoming_mreply(t->irq, t->best);
 				t->best = NULL;
 				t->final_sent = 1;
@@ -324,6 +329,7 @@ static void txn_check(struct txn *t)
 		if (!t->final_sent) {
 			int st = t->best_status ? t->best_status : (t->cancelled ? 487 : 408);
 
+			px_metrics_response(st);
 			nta_incoming_treply(t->irq, st, NULL,
 					    TAG_IF(t->best_reason[0], SIPTAG_REASON_STR(t->best_reason)),
 					    TAG_END());
@@ -688,7 +694,7 @@ static int route(struct txn *t)
 					       .udp = t->udp, .req_len = t->req_len };
 
 			t->setting_up = 0;
-			px_registrar_handle(px->reg, t->irq, &q);
+			px_metrics_response(px_registrar_handle(px->reg, t->irq, &q));
 			t->final_sent = 1;
 			txn_free(t);
 			return 0;
@@ -858,8 +864,10 @@ static int check_from(struct txn *t)
 		px_auth_forward(px->auth, t->req, t->sip, &t->who);
 		return route(t);
 	case PX_AUTH_CHALLENGE:
-		if (t->irq)
+		if (t->irq) {
 			px_auth_reply(px->auth, t->irq, t->sip, peer, &t->who);
+			px_metrics_response(t->who.status);
+		}
 		t->final_sent = 1;
 		txn_free(t);
 		return 0;
@@ -1050,6 +1058,7 @@ static int stateless(struct px_proxy *px, msg_t *msg, const sip_t *sip, int stat
 		msg_destroy(msg);
 		return 0;
 	}
+	px_metrics_response(status);
 	return nta_msg_treply(px->agent, msg, status, phrase, TAG_IF(why, SIPTAG_REASON_STR(reason)),
 			      TAG_IF(retry, SIPTAG_RETRY_AFTER_STR(retry)), TAG_END());
 }
@@ -1066,6 +1075,7 @@ static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	su_addrinfo_t *ai;
 	int dialog;
 
+	px_metrics_request();
 	/*
 	 * Before any transaction, case by case:
 	 *  - headers missing (From, To, Call-ID, CSeq, Via): 400;
@@ -1250,6 +1260,15 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	return err;
 }
 
+/* gauges - what the metrics read at each scrape */
+static void gauges(void *arg, struct px_metrics_gauges *g)
+{
+	struct px_proxy *px = arg;
+
+	g->inbound = px_limits_open(px->limits);
+	g->pending = px->pending;
+}
+
 /* px_proxy_alloc - a running proxy: listeners, registrar, federation */
 int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf *c,
 		   char *why, size_t whysize)
@@ -1289,6 +1308,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	    (err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
 	px_stir_set_store(px->stir, px->state, px_state_node(c));
+	if (c->metrics && (err = px_metrics_alloc(&px->metrics, root, c->metrics, gauges, px, why, whysize)))
+		return err;
 	/* last: from here on no host name is resolved on the loop */
 	return px_limits_alloc(&px->limits, root, c, px->hook, why, whysize);
 }
@@ -1300,6 +1321,7 @@ void px_proxy_free(struct px_proxy *px)
 		return;
 	while (px->txns)
 		txn_free(px->txns);
+	px_metrics_free(px->metrics);
 	px_limits_free(px->limits);
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);

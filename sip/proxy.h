@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <openssl/ssl.h>
 #include <sipdance/common.h>
+#include <sipdance/dns.h>
 #include <sipdance/policy.h>
 
 #ifndef SU_ROOT_MAGIC_T
@@ -94,6 +95,7 @@ struct px_conf {
 	const char *local_auth;        /* required (default) | off */
 	const char *auth_secret;       /* key of nonces and dialog tokens (default: random per start) */
 	const char *digest_algorithms; /* challenge order and what is accepted: SHA-256,MD5 (default) */
+	const char *metrics;           /* [ADDR:]PORT of the Prometheus endpoint, or NULL */
 };
 
 /* px_conf_parse - defaults, then the config file (--config), then the command
@@ -285,6 +287,32 @@ int px_self_addr(const struct px_self *s, const struct sockaddr *sa);
 /* px_self_url - whether @u, with an IP literal host, is one of our listeners:
  * 1, 0, or -1 if its port is not a port number */
 int px_self_url(const struct px_self *s, const url_t *u);
+
+/* Metrics (metrics.c): counters the proxy's parts bump, served as Prometheus text. */
+struct px_metrics;
+/* What is read at each scrape rather than counted. */
+struct px_metrics_gauges {
+	unsigned inbound;           /* inbound connections open (TCP and TLS) */
+	unsigned pending;           /* requests waiting for their final response */
+};
+typedef void (px_metrics_gauges_fn)(void *arg, struct px_metrics_gauges *g);
+/* px_metrics_alloc - serve GET /metrics on @spec ([ADDR:]PORT, 127.0.0.1 by
+ * default) from @root: 0 or an errno value with why[] */
+int px_metrics_alloc(struct px_metrics **out, su_root_t *root, const char *spec,
+		     px_metrics_gauges_fn *gauges, void *arg, char *why, size_t whysize);
+void px_metrics_free(struct px_metrics *x);
+void px_metrics_request(void);
+void px_metrics_response(int status);
+/* px_metrics_decision - @rule and @verdict: strings that live as long as the process */
+void px_metrics_decision(const char *rule, const char *verdict);
+void px_metrics_handshake(int inbound, int ok);
+void px_metrics_tls_open(int inbound);
+void px_metrics_tls_closed(int inbound, int done);
+/* px_metrics_dns - the resolver's observer (sipdance_dns_conf.observe) */
+void px_metrics_dns(void *arg, uint16_t type, enum sipdance_dns_status status, int cached,
+		    uint64_t elapsed_us);
+/* px_limits_open - inbound connections open now */
+unsigned px_limits_open(struct px_limits *l);
 
 struct px_proxy;
 

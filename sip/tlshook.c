@@ -55,6 +55,7 @@ struct conn {
 	int server;
 	int fd;                  /* inbound: its socket, while it is open */
 	int established;         /* inbound: the handshake is done, the client proved its key */
+	int done;                /* the handshake completed (either direction) */
 	struct sockaddr_storage peer, local;
 	struct px_expect *expect; /* outbound */
 	STACK_OF(X509) *chain;    /* inbound client chain, if presented (valid once established) */
@@ -161,6 +162,7 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 		e->done(e->arg, 0, &v, NULL);
 		free(e);
 	}
+	px_metrics_tls_closed(c->server, c->done);
 	/* no waiters here: each holds a reference to this SSL */
 	sk_X509_pop_free(c->chain, X509_free);
 	free(c);
@@ -756,6 +758,7 @@ static void info_cb(const SSL *cssl, int where, int ret)
 		if (getsockname(c->fd, (struct sockaddr *)&c->local, &len) != 0)
 			memset(&c->local, 0, sizeof(c->local));
 		SSL_set_ex_data(ssl, ssl_idx, c);
+		px_metrics_tls_open(c->server);
 		if (c->server) {
 			forget_fd(h, c->fd);
 			/* request a client certificate; the SIP layer decides what it is
@@ -769,6 +772,10 @@ static void info_cb(const SSL *cssl, int where, int ret)
 			bind_outbound(h, ssl, c);
 			h->stats.handshakes_out++;
 		}
+	}
+	if ((where & SSL_CB_HANDSHAKE_DONE) && c && !c->done) {
+		c->done = 1;
+		px_metrics_handshake(c->server, 1);
 	}
 	if ((where & SSL_CB_HANDSHAKE_DONE) && c && c->server && !c->established) {
 		const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
