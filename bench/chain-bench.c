@@ -126,7 +126,7 @@ static double sig_cost(const uint8_t *chain, size_t len, int rounds, int *nsig)
 int main(int argc, char **argv)
 {
 	struct sipdance_dns_conf conf = { .size = sizeof(conf) };
-	struct sipdance_chain_anchor *ta;
+	struct sipdance_anchor *ta;
 	struct sipdance_chain_result r;
 	struct sipdance_dns *dns;
 	struct sipdance_dane *d;
@@ -143,15 +143,15 @@ int main(int argc, char **argv)
 	if (argc < 6)
 		die("usage: chain-bench RESOLVER ANCHOR HOST PORT CERT.pem [N]");
 	conf.resolver = argv[1];
-	conf.trust_anchor = argv[2];
 	snprintf(qname, sizeof(qname), "_%s._tcp.%s", argv[4], argv[3]);
 	if (!(f = fopen(argv[5], "r")) || !(x = PEM_read_X509(f, NULL, NULL, NULL)))
 		die("certificate");
 	fclose(f);
 	sk_X509_push(peer, x);
-	if (sipdance_dane_alloc(&d, NULL) || sipdance_chain_anchor_load(&ta, argv[2], &why))
+	if (sipdance_dane_alloc(&d, NULL) || sipdance_anchor_load(&ta, argv[2], &why))
 		die("setup");
-	if (sipdance_chain_fetch(argv[1], argv[2], argv[3], (uint16_t)atoi(argv[4]), 0, &chain, &len, &why))
+	conf.anchor = ta;
+	if (sipdance_chain_fetch(argv[1], ta, argv[3], (uint16_t)atoi(argv[4]), 0, &chain, &len, &why))
 		die(why);
 
 	/* DNS, cold: a fresh resolver (empty cache) per peer */
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 	printf("%-52s %10.1f us  (%.0f%% of validation)\n", "its signature checks alone", sigs,
 	       100.0 * sigs / validate);
 	free(chain);
-	sipdance_chain_anchor_free(ta);
+	sipdance_anchor_free(ta);
 	sipdance_dane_free(d);
 	sk_X509_pop_free(peer, X509_free);
 	return 0;

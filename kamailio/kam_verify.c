@@ -27,7 +27,7 @@ struct kv {
 	unsigned max_wait_ms;
 	size_t max_targets;
 	struct sipdance_loop *loop; /* the library's poll loop: lookups run on it */
-	struct sipdance_chain_anchor *ta; /* users' shipped chains validate to it */
+	struct sipdance_anchor *ta; /* users' shipped chains validate to it */
 	enum sipdance_chain_policy client_chain;
 };
 
@@ -106,7 +106,7 @@ int kv_check_conf(const struct kv_conf *conf, const char **why)
 /* kv_alloc - resolver, verifier and policy for this process, attached to the private loop */
 int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 {
-	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = conf->resolver, .trust_anchor = conf->trust_anchor,
+	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = conf->resolver,
 					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size };
 	enum sipdance_policy_mode mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	struct kv *kv;
@@ -123,9 +123,11 @@ int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 		*why = "out of memory";
 		goto fail;
 	}
+	if ((err = sipdance_anchor_load(&kv->ta, conf->trust_anchor, why)))
+		goto fail;
 	dc.loop = kv->loop;
-	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)) ||
-	    (err = sipdance_chain_anchor_load(&kv->ta, conf->trust_anchor, why)))
+	dc.anchor = kv->ta; /* one anchor for the resolver and users' shipped chains */
+	if ((err = sipdance_dns_alloc(&kv->dns, &dc, why)))
 		goto fail;
 	if (conf->client_chain)
 		sipdance_chain_policy_parse(conf->client_chain, &kv->client_chain);
@@ -167,7 +169,7 @@ void kv_free(struct kv *kv)
 	sipdance_dane_free(kv->dane);
 	sipdance_policy_free(kv->policy);
 	sipdance_loop_free(kv->loop);
-	sipdance_chain_anchor_free(kv->ta);
+	sipdance_anchor_free(kv->ta);
 	free(kv);
 }
 

@@ -102,9 +102,9 @@ static uint16_t tls_port(const char *uri)
 static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_chain_client_conf cc = { .size = sizeof(cc), .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_client_conf cc = { .size = sizeof(cc), .anchor = f->anchor,
 						 .pin_file = conf->chain_pins, .ca_file = conf->ca_file };
-	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .anchor = f->anchor,
 						 .resolver = conf->resolver, .host = conf->client_name,
 						 .lifetime = (uint16_t)conf->chain_lifetime,
 						 .refresh_s = conf->chain_refresh, .ca_file = conf->ca_file };
@@ -187,10 +187,14 @@ int px_fed_alloc(struct px_fed **out, su_root_t *root, struct sipdance_loop *loo
 			 err == ENOENT ? "cannot be read" : "holds no certificate");
 		return err;
 	}
+	if (conf->trust_anchor && (err = sipdance_anchor_load(&f->anchor, conf->trust_anchor, &dwhy))) {
+		snprintf(why, whysize, "--trust-anchor %s: %s", conf->trust_anchor, dwhy);
+		return err;
+	}
 	if (!conf->resolver)
 		return fed_in_setup(f, why, whysize); /* our name and chain file only */
 	dc.resolver = conf->resolver;
-	dc.trust_anchor = conf->trust_anchor;
+	dc.anchor = f->anchor;
 	dc.loop = loop;
 	dc.neg_ttl = conf->dns_failure_ttl;
 	dc.observe = px_metrics_dns;
@@ -261,15 +265,25 @@ void px_fed_free(struct px_fed *f)
 		sipdance_chain_source_free(f->chain_src[i]);
 	sipdance_chain_source_free(f->client_src);
 	sipdance_chain_client_free(f->chain_client);
+	sipdance_anchor_free(f->anchor);
 	free(f);
 }
 
-/* px_fed_flush - SIGHUP: cached DNS and TLSA answers go, authenticated
- * connections must authenticate again under a new location before reuse, and
- * the chains we serve are rebuilt at once (a new TLSA is served now, not at
- * the next refresh) */
+/* px_fed_flush - SIGHUP: the trust anchor file is read again (every module
+ * validates with it from now on; a broken file keeps the old one), cached DNS
+ * and TLSA answers go, authenticated connections must authenticate again
+ * under a new location before reuse, and the chains we serve are rebuilt at
+ * once (a new TLSA is served now, not at the next refresh) */
 void px_fed_flush(struct px_fed *f)
 {
+	const char *why = NULL;
+
+	if (f->anchor && sipdance_anchor_reload(f->anchor, &why))
+		px_log(SIPDANCE_LOG_ERR, "proxy", "reload: --trust-anchor %s: %s (keeping the old "
+		       "trust anchor)", f->conf->trust_anchor, why);
+	else if (f->anchor)
+		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: trust anchor reloaded (%zu records)",
+		       sipdance_anchor_count(f->anchor));
 	fed_in_flush(f);
 	if (f->dns)
 		sipdance_dns_flush(f->dns);

@@ -14,7 +14,7 @@
 static int client_chain(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
-	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .trust_anchor = conf->trust_anchor,
+	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .anchor = f->anchor,
 						 .owner = conf->client_name,
 						 .file = conf->client_chain_file,
 						 .resolver = conf->client_chain_file ? NULL : conf->resolver };
@@ -35,7 +35,7 @@ static int client_chain(struct px_fed *f, char *why, size_t whysize)
 	 *    published yet, a rollover under way, a DNS outage): none shipped,
 	 *    servers look our name up instead (logged).
 	 */
-	if (!conf->client_name || !sc.trust_anchor || (!sc.file && !sc.resolver))
+	if (!conf->client_name || !sc.anchor || (!sc.file && !sc.resolver))
 		return 0;
 	if ((err = sipdance_chain_source_alloc(&f->client_src, &sc, &w))) {
 		if (sc.file) {
@@ -78,7 +78,7 @@ int fed_in_setup(struct px_fed *f, char *why, size_t whysize)
 {
 	const struct px_conf *conf = f->conf;
 	struct sipdance_clientid_conf cc = { .size = sizeof(cc), .name = conf->client_name,
-					     .trust_anchor = conf->trust_anchor };
+					     .anchor = f->anchor };
 	const char *mode = conf->client_auth ? conf->client_auth : "optional";
 	char *list, *tok, *save = NULL;
 	int err;

@@ -95,6 +95,7 @@ struct px_fed {
 	struct px_stamp *stamp;
 	const struct px_self *me;
 	const struct px_conf *conf;
+	struct sipdance_anchor *anchor; /* --trust-anchor, loaded once for every module */
 	struct sipdance_dns *dns;
 	struct sipdance_policy *policy;
 	struct sipdance_dane *dane;

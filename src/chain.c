@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chain.c - RFC 9102 AuthenticationChain: strict wire parser, extension_data
- * framing, trust anchor, and offline validation of a chain for a TLSA name
+ * framing, and offline validation of a chain for a TLSA name
  * by the DNSSEC validator (dnssec_val.c): validated TLSA records, a denial,
  * an unsigned zone, or a reason naming the RRset that failed.
  */
@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <getdns/getdns.h>
-#include <getdns/getdns_extra.h>
 
 #include <sipdance/chain.h>
 #include "chain_int.h"
@@ -105,70 +103,6 @@ int sipdance_chain_ext_encode(uint16_t lifetime, const uint8_t *chain, size_t ch
 	return 0;
 }
 
-/* ---- Trust anchor ---- */
-
-/* sipdance_chain_anchor_load - DS/DNSKEY lines through getdns' zone-file reader */
-int sipdance_chain_anchor_load(struct sipdance_chain_anchor **out, const char *file,
-			       const char **why)
-{
-	struct sipdance_chain_anchor *ta;
-	getdns_list *list = NULL;
-	getdns_dict *d;
-	size_t n = 0, used = 0;
-	int err;
-
-	if (!out)
-		return sd_fail(why, "no output", EINVAL);
-	if ((err = sd_getdns_anchors(file, &list, why)))
-		return err;
-	getdns_list_get_length(list, &n);
-	if (!(ta = calloc(1, sizeof(*ta) + n * sizeof(ta->rr[0])))) {
-		getdns_list_destroy(list);
-		return sd_fail(why, "out of memory", ENOMEM);
-	}
-	err = 0;
-	for (size_t i = 0; !err && i < n; i++) {
-		uint8_t *wire = NULL;
-		size_t wlen = 0, at;
-		struct sd_rr *rr;
-		size_t k;
-
-		if (getdns_list_get_dict(list, i, &d) || getdns_rr_dict2wire(d, &wire, &wlen)) {
-			err = sd_fail(why, "trust anchor record cannot be encoded", EINVAL);
-			break;
-		}
-		if (sd_chain_split(wire, wlen, &rr, &k, &at, why) || k != 1) {
-			free(wire);
-			err = sd_fail(why, "trust anchor record is malformed", EINVAL);
-			break;
-		}
-		ta->rr[used].wire = wire;
-		ta->rr[used].rr = rr[0];
-		free(rr);
-		if (used && !sd_name_eq(ta->rr[used].rr.owner, ta->rr[0].rr.owner))
-			err = sd_fail(why, "trust anchor records of more than one zone", EINVAL);
-		used++;
-	}
-	ta->n = used;
-	getdns_list_destroy(list);
-	if (err) {
-		sipdance_chain_anchor_free(ta);
-		return err;
-	}
-	*out = ta;
-	return 0;
-}
-
-/* sipdance_chain_anchor_free - free an anchor */
-void sipdance_chain_anchor_free(struct sipdance_chain_anchor *ta)
-{
-	if (!ta)
-		return;
-	for (size_t i = 0; i < ta->n; i++)
-		free(ta->rr[i].wire);
-	free(ta);
-}
-
 /* ---- Validation ---- */
 
 /* sd_chain_signed_data - signed data of an RRSIG over an RRset, for tests and the bench */
@@ -227,7 +161,7 @@ static int bogus(struct sipdance_chain_result *r, const char *why)
 
 /* sipdance_chain_validate - the chain proves TLSA records, a denial, an
  * unsigned zone, or nothing */
-int sipdance_chain_validate(const struct sipdance_chain_anchor *ta, const uint8_t *chain,
+int sipdance_chain_validate(const struct sipdance_anchor *ta, const uint8_t *chain,
 			    size_t len, const char *owner, time_t at,
 			    struct sipdance_chain_result *r)
 {
@@ -256,16 +190,16 @@ int sipdance_chain_validate(const struct sipdance_chain_anchor *ta, const uint8_
 		free(rr);
 		return bogus(r, "chain of more than 128 records");
 	}
-	if (!(anchor = malloc(ta->n * sizeof(*anchor)))) {
+	if (!(anchor = malloc(ta->set->n * sizeof(*anchor)))) {
 		free(rr);
 		return ENOMEM;
 	}
-	for (size_t i = 0; i < ta->n; i++)
-		anchor[i] = ta->rr[i].rr;
+	for (size_t i = 0; i < ta->set->n; i++)
+		anchor[i] = ta->set->rr[i].rr;
 	q.rr = rr;
 	q.n = n;
 	q.anchor = anchor;
-	q.nanchor = ta->n;
+	q.nanchor = ta->set->n;
 	q.qname = name;
 	q.at = at ? at : time(NULL);
 	err = sd_dnssec_validate(&q, &res);

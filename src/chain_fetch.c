@@ -137,7 +137,7 @@ static int serialise(struct items *it, uint8_t **out, size_t *len)
 }
 
 /* sipdance_chain_fetch_owner - TLSA answer (or denial) at @owner plus validation chain */
-int sipdance_chain_fetch_owner(const char *resolver, const char *trust_anchor, const char *owner,
+int sipdance_chain_fetch_owner(const char *resolver, const struct sipdance_anchor *ta, const char *owner,
 			       unsigned timeout_ms, uint8_t **out, size_t *out_len, const char **why)
 {
 	struct getdns_context *ctx = NULL;
@@ -152,7 +152,7 @@ int sipdance_chain_fetch_owner(const char *resolver, const char *trust_anchor, c
 		return sd_fail(why, "no TLSA owner name", EINVAL);
 	if (sd_name_from_text(owner, wire, sizeof(wire), why))
 		return EINVAL;
-	if ((err = sd_getdns_context_new(&ctx, resolver, trust_anchor, timeout_ms, why)))
+	if ((err = sd_getdns_context_new(&ctx, resolver, ta, timeout_ms, why)))
 		return err;
 	if (!(ext = getdns_dict_create()) ||
 	    getdns_dict_set_int(ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE) ||
@@ -196,7 +196,7 @@ out:
 }
 
 /* sipdance_chain_fetch - the chain of a server's TLSA name _port._tcp.host */
-int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const char *host,
+int sipdance_chain_fetch(const char *resolver, const struct sipdance_anchor *ta, const char *host,
 			 uint16_t port, unsigned timeout_ms, uint8_t **out, size_t *out_len,
 			 const char **why)
 {
@@ -208,7 +208,7 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 	if (sd_name_from_text(host, wire, sizeof(wire), why))
 		return EINVAL;
 	snprintf(owner, sizeof(owner), "_%u._tcp.%s", port, host);
-	return sipdance_chain_fetch_owner(resolver, trust_anchor, owner, timeout_ms, out, out_len, why);
+	return sipdance_chain_fetch_owner(resolver, ta, owner, timeout_ms, out, out_len, why);
 }
 
 /* ---- Source ---- */
@@ -216,9 +216,9 @@ int sipdance_chain_fetch(const char *resolver, const char *trust_anchor, const c
 struct sipdance_chain_source {
 	pthread_mutex_t lock;     /* handshakes copy ext while a refresh replaces it */
 	struct sipdance_chain_source_conf conf;
-	char *resolver, *trust_anchor, *file, *host; /* owned copies */
+	char *resolver, *file, *host; /* owned copies */
 	char owner[300];          /* the TLSA name: conf.owner, or _port._tcp.host */
-	struct sipdance_chain_anchor *ta;
+	struct sipdance_anchor *ta;
 	struct sipdance_dane *dane; /* for cert_matches */
 	STACK_OF(X509) *cert;     /* ours: every chain loaded must match it; NULL: none set */
 	uint8_t *ext;             /* extension_data being served */
@@ -301,7 +301,7 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		if ((err = sipdance_chain_ext_decode(ext, ext_len, &life, &bare, &bare_len, why)))
 			goto out;
 	} else {
-		if ((err = sipdance_chain_fetch_owner(s->resolver, s->trust_anchor, owner,
+		if ((err = sipdance_chain_fetch_owner(s->resolver, s->ta, owner,
 						      s->conf.timeout_ms, &chain, &len, why)))
 			return err;
 		if ((err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len))) {
@@ -351,11 +351,10 @@ void sipdance_chain_source_free(struct sipdance_chain_source *s)
 	if (!s)
 		return;
 	free(s->resolver);
-	free(s->trust_anchor);
 	free(s->file);
 	free(s->host);
 	free(s->ext);
-	sipdance_chain_anchor_free(s->ta);
+	sipdance_anchor_free(s->ta);
 	sipdance_dane_free(s->dane);
 	sk_X509_pop_free(s->cert, X509_free);
 	pthread_mutex_destroy(&s->lock);
@@ -388,8 +387,8 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 		return sd_fail(why, "out of memory", ENOMEM);
 	pthread_mutex_init(&s->lock, NULL);
 	s->conf = *conf;
-	if (dup(&s->resolver, conf->resolver) || dup(&s->trust_anchor, conf->trust_anchor) ||
-	    dup(&s->file, conf->file) || dup(&s->host, conf->owner ? conf->owner : conf->host)) {
+	if (dup(&s->resolver, conf->resolver) || dup(&s->file, conf->file) ||
+	    dup(&s->host, conf->owner ? conf->owner : conf->host)) {
 		sipdance_chain_source_free(s);
 		return sd_fail(why, "out of memory", ENOMEM);
 	}
@@ -400,7 +399,7 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 	} else {
 		snprintf(s->owner, sizeof(s->owner), "_%u._tcp.%s", conf->port, s->host);
 	}
-	if ((err = sipdance_chain_anchor_load(&s->ta, conf->trust_anchor, why)) ||
+	if ((err = sd_anchor_take(&s->ta, conf->anchor, conf->trust_anchor, why)) ||
 	    (err = sipdance_dane_alloc(&s->dane, conf->ca_file) ?
 		   sd_fail(why, "CA file unreadable or without a certificate", EINVAL) : 0) ||
 	    (err = load(s, time(NULL), why))) {

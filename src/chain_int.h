@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chain_int.h - internals of the RFC 9102 chain module shared by chain*.c,
- * its tests, fuzz target and benchmark: the anchor, the chain parser and
+ * its tests, fuzz target and benchmark: the anchor (anchor.c), the chain parser and
  * the server's source; records and names are the validator's (dnssec_int.h).
  */
 #ifndef SIPDANCE_CHAIN_INT_H
@@ -13,12 +13,21 @@
 
 #include "dnssec_int.h"
 
-struct sipdance_chain_anchor {
+/* One loading of the anchor file (anchor.c). */
+struct sd_anchor_set {
+	struct getdns_list *list; /* as getdns takes them */
 	size_t n;
 	struct {
 		uint8_t *wire;    /* the record, owned */
 		struct sd_rr rr;  /* decoded, pointing into wire */
 	} rr[];
+};
+
+struct sipdance_anchor {
+	unsigned refs;
+	unsigned gen;             /* reloads so far */
+	char *file;
+	struct sd_anchor_set *set; /* in use */
 };
 
 /* Parse a chain into records (malloc'd *out): well formed, of the types a

@@ -256,7 +256,7 @@ int sipdance_chain_policy_parse(const char *s, enum sipdance_chain_policy *out)
 /* ---- TLS ---- */
 
 struct sipdance_chain_client {
-	struct sipdance_chain_anchor *ta;
+	struct sipdance_anchor *ta;
 	struct sipdance_chain_pins *pins;
 	struct sipdance_dane *dane;
 	enum sipdance_chain_policy policy;
@@ -656,7 +656,7 @@ int sipdance_chain_client_alloc(struct sipdance_chain_client **out,
 	if (!(c = calloc(1, sizeof(*c))))
 		return sd_fail(why, "out of memory", ENOMEM);
 	c->policy = conf->policy;
-	if ((err = sipdance_chain_anchor_load(&c->ta, conf->trust_anchor, why)) ||
+	if ((err = sd_anchor_take(&c->ta, conf->anchor, conf->trust_anchor, why)) ||
 	    (err = sipdance_chain_pins_open(&c->pins, conf->pin_file, conf->max_pins, why)))
 		goto out;
 	if ((err = sipdance_dane_alloc(&c->dane, conf->ca_file))) {
@@ -676,7 +676,7 @@ void sipdance_chain_client_free(struct sipdance_chain_client *c)
 {
 	if (!c)
 		return;
-	sipdance_chain_anchor_free(c->ta);
+	sipdance_anchor_free(c->ta);
 	sipdance_chain_pins_free(c->pins);
 	sipdance_dane_free(c->dane);
 	free(c);

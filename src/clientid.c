@@ -535,7 +535,7 @@ static int chain_bogus(struct sipdance_verdict *v, const char *what, const char 
 }
 
 /* sd_clientid_chain_records - the TLSA RRset a shipped chain proves for @client_name, or the verdict */
-int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char *client_name,
+int sd_clientid_chain_records(const struct sipdance_anchor *ta, const char *client_name,
 			      const uint8_t *ext, size_t len, time_t at,
 			      struct sipdance_tlsa_set **tlsa, struct sipdance_verdict *v)
 {
@@ -584,7 +584,7 @@ int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char
 }
 
 /* sipdance_clientid_verify_chain - a shipped chain and the client's certificates, offline */
-int sipdance_clientid_verify_chain(const struct sipdance_chain_anchor *ta, const char *client_name,
+int sipdance_clientid_verify_chain(const struct sipdance_anchor *ta, const char *client_name,
 				   const uint8_t *ext, size_t len, STACK_OF(X509) *chain, time_t at,
 				   struct sipdance_verdict *v)
 {

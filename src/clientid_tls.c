@@ -29,7 +29,7 @@ struct conf {
 	sipdance_clientid_lookup_fn *lookup;
 	void *lookup_arg;
 	enum sipdance_chain_policy chain;  /* clients' own chains */
-	struct sipdance_chain_anchor *ta;  /* they validate to it */
+	struct sipdance_anchor *ta;  /* they validate to it */
 	SSL_verify_cb prev; /* verify callback set before ours */
 };
 
@@ -60,7 +60,7 @@ static void conf_free(struct conf *c)
 		free(c->domains[i]);
 	free(c->domains);
 	free(c->name);
-	sipdance_chain_anchor_free(c->ta);
+	sipdance_anchor_free(c->ta);
 	free(c);
 }
 
@@ -442,12 +442,12 @@ static int conf_copy(const struct sipdance_clientid_conf *in, struct conf **out,
 		return EINVAL;
 	if (in->ndomains && !in->domains)
 		return sd_fail(why, "allowlist count without a list", EINVAL);
-	if (in->server && in->chain != SIPDANCE_CHAIN_OFF && !in->trust_anchor)
+	if (in->server && in->chain != SIPDANCE_CHAIN_OFF && !in->anchor && !in->trust_anchor)
 		return sd_fail(why, "client chains need a trust anchor", EINVAL);
 	if (!(c = calloc(1, sizeof(*c))))
 		return ENOMEM;
 	if (in->server && in->chain != SIPDANCE_CHAIN_OFF) {
-		int err = sipdance_chain_anchor_load(&c->ta, in->trust_anchor, why);
+		int err = sd_anchor_take(&c->ta, in->anchor, in->trust_anchor, why);
 
 		if (err) {
 			conf_free(c);

@@ -11,47 +11,6 @@
 #include "dns_int.h"
 #include <time.h>
 
-/* sd_getdns_anchors - DS or DNSKEY records of a zone-file fragment */
-int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **why)
-{
-	getdns_list *list = NULL;
-	getdns_dict *rr;
-	uint32_t type;
-	struct stat st;
-	size_t n = 0;
-	FILE *fp;
-	int err = 0;
-
-	if (!file || !*file || !out)
-		return sd_fail(why, "no trust anchor file configured", EINVAL);
-	if (!(fp = fopen(file, "r")))
-		return sd_fail(why, errno == ENOENT ? "trust anchor file not found"
-			    : "trust anchor file unreadable", EINVAL);
-	/* getdns_fp2rr_list() never returns on a descriptor that fails to read */
-	if (fstat(fileno(fp), &st) || !S_ISREG(st.st_mode))
-		err = sd_fail(why, "trust anchor file is not a regular file", EINVAL);
-	else if (getdns_fp2rr_list(fp, &list, NULL, 3600) != GETDNS_RETURN_GOOD)
-		err = sd_fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
-	fclose(fp);
-	if (!err && getdns_list_get_length(list, &n) != GETDNS_RETURN_GOOD)
-		err = sd_fail(why, "trust anchor file is not in zone-file syntax", EINVAL);
-	if (!err && n == 0)
-		err = sd_fail(why, "trust anchor file holds no DS or DNSKEY record", EINVAL);
-	for (size_t i = 0; !err && i < n; i++) {
-		if (getdns_list_get_dict(list, i, &rr) != GETDNS_RETURN_GOOD ||
-		    getdns_dict_get_int(rr, "type", &type) != GETDNS_RETURN_GOOD ||
-		    (type != GETDNS_RRTYPE_DS && type != GETDNS_RRTYPE_DNSKEY))
-			err = sd_fail(why, "trust anchor file holds a record that is not DS or DNSKEY",
-				   EINVAL);
-	}
-	if (err) {
-		getdns_list_destroy(list);
-		return err;
-	}
-	*out = list;
-	return 0;
-}
-
 /* upstream - the getdns upstream list for "ADDR[@PORT]" */
 static int upstream(const char *resolver, getdns_list **out, const char **why)
 {
@@ -103,24 +62,23 @@ out:
 
 /* sd_getdns_context_new - stub-mode validating context for one resolver */
 int sd_getdns_context_new(struct getdns_context **out, const char *resolver,
-			  const char *trust_anchor, unsigned timeout_ms,
+			  const struct sipdance_anchor *ta, unsigned timeout_ms,
 			  const char **why)
 {
 	getdns_context *ctx = NULL;
-	getdns_list *ups = NULL, *ta = NULL;
+	getdns_list *ups = NULL;
 	int err;
 
-	if (!out)
-		return sd_fail(why, "no output", EINVAL);
-	if ((err = upstream(resolver, &ups, why)) ||
-	    (err = sd_getdns_anchors(trust_anchor, &ta, why)))
+	if (!out || !ta)
+		return sd_fail(why, "no output or no trust anchor", EINVAL);
+	if ((err = upstream(resolver, &ups, why)))
 		goto out;
 	err = sd_fail(why, "cannot set up getdns context", ENOMEM);
 	if (getdns_context_create(&ctx, 0) != GETDNS_RETURN_GOOD)
 		goto out;
 	if (getdns_context_set_resolution_type(ctx, GETDNS_RESOLUTION_STUB) ||
 	    getdns_context_set_upstream_recursive_servers(ctx, ups) ||
-	    getdns_context_set_dnssec_trust_anchors(ctx, ta) ||
+	    getdns_context_set_dnssec_trust_anchors(ctx, sd_anchor_list(ta)) ||
 	    getdns_context_set_appdata_dir(ctx, NO_APPDATA_DIR) ||
 	    getdns_context_set_trust_anchors_verify_CA(ctx, "") ||
 	    getdns_context_set_trust_anchors_verify_email(ctx, "") ||
@@ -133,7 +91,6 @@ out:
 	if (ctx)
 		getdns_context_destroy(ctx);
 	getdns_list_destroy(ups);
-	getdns_list_destroy(ta);
 	return err;
 }
 
@@ -247,6 +204,10 @@ void dns_send_step(struct flight *f)
 		break;
 	}
 	snprintf(fqdn, sizeof(fqdn), "%s.", name);
+	/* the anchor was reloaded: getdns validates with the new records from now on */
+	if (dns->ta_gen != sd_anchor_gen(dns->ta) &&
+	    !getdns_context_set_dnssec_trust_anchors(dns->ctx, sd_anchor_list(dns->ta)))
+		dns->ta_gen = sd_anchor_gen(dns->ta);
 	f->busy = 1;
 	f->sending++;
 	r = getdns_general(dns->ctx, fqdn, type, ext, f, &tid, on_reply);
@@ -480,8 +441,8 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 		 conf->resolver && !strchr(conf->resolver, '@') ? "@53" : "");
 	for (dns->nbuckets = 16; dns->nbuckets < dns->cache_size && dns->nbuckets < (1u << 20);)
 		dns->nbuckets *= 2;
-	if ((err = sd_getdns_context_new(&dns->ctx, conf->resolver, conf->trust_anchor,
-					 dns->timeout_ms, why)))
+	if ((err = sd_anchor_take(&dns->ta, conf->anchor, conf->trust_anchor, why)) ||
+	    (err = sd_getdns_context_new(&dns->ctx, conf->resolver, dns->ta, dns->timeout_ms, why)))
 		goto out;
 	err = sd_fail(why, "out of memory", ENOMEM);
 	if (!(dns->timer = sd_timer_alloc(dns->host, dns_on_timer, dns)) ||
@@ -493,7 +454,6 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	    getdns_dict_set_int(opt, "do_bit", 1) ||
 	    getdns_dict_set_dict(dns->ext_raw, "add_opt_parameters", opt) ||
 	    getdns_dict_set_int(hdr, "cd", 1) || getdns_dict_set_dict(dns->ext_raw, "header", hdr) ||
-	    getdns_context_get_dnssec_trust_anchors(dns->ctx, &dns->ta) ||
 	    getdns_context_set_eventloop(dns->ctx, &dns->loop))
 		goto out;
 	getdns_dict_destroy(opt);
@@ -542,7 +502,7 @@ void sipdance_dns_free(struct sipdance_dns *dns)
 	sipdance_loop_free(dns->own);
 	getdns_dict_destroy(dns->ext_val);
 	getdns_dict_destroy(dns->ext_raw);
-	getdns_list_destroy(dns->ta);
+	sipdance_anchor_free(dns->ta);
 	free(dns);
 }
 

@@ -125,7 +125,8 @@ struct sipdance_dns {
 	 * BOGUS answer as INDETERMINATE). getdns sets both for ext_val and for
 	 * its own DNSKEY/DS queries; ext_raw sets them itself. */
 	getdns_dict *ext_val, *ext_raw;
-	getdns_list *ta;           /* trust anchors, for offline validation */
+	struct sipdance_anchor *ta; /* held; getdns has its records as of generation ta_gen */
+	unsigned ta_gen;
 	char resolver[64];
 	unsigned timeout_ms;
 	size_t cache_size;

@@ -126,7 +126,7 @@ static void deny_reply(struct flight *f, getdns_dict *resp, struct reply *r)
 		if (!getdns_dict_get_list(resp, "validation_chain", &chain))
 			for (size_t i = 0; !getdns_list_get_dict(chain, i, &rr); i++)
 				getdns_list_set_dict(support, n++, rr);
-		v = getdns_validate_dnssec(to, support, f->dns->ta);
+		v = getdns_validate_dnssec(to, support, sd_anchor_list(f->dns->ta));
 	}
 	getdns_list_destroy(to);
 	getdns_list_destroy(support);

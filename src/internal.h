@@ -76,12 +76,21 @@ struct getdns_dict;
 int sd_getdns_anchors(const char *file, struct getdns_list **out, const char **why);
 
 /* A getdns context in stub mode asking only @resolver ("ADDR[@PORT]"),
- * validating up to the anchors in @trust_anchor, with no OS configuration
- * and zero-config DNSSEC off; @timeout_ms 0 means 3000. 0, EINVAL or ENOMEM
- * with *why set; the caller destroys *out with getdns_context_destroy(). */
+ * validating up to the anchor @ta, with no OS configuration and zero-config
+ * DNSSEC off; @timeout_ms 0 means 3000. 0, EINVAL or ENOMEM with *why set;
+ * the caller destroys *out with getdns_context_destroy(). */
+struct sipdance_anchor;
 int sd_getdns_context_new(struct getdns_context **out, const char *resolver,
-			  const char *trust_anchor, unsigned timeout_ms,
+			  const struct sipdance_anchor *ta, unsigned timeout_ms,
 			  const char **why);
+
+/* anchor.c: the anchor a module holds: @ta shared (a new reference), or
+ * @file loaded for it alone; EINVAL with *why when neither or both are given. */
+int sd_anchor_take(struct sipdance_anchor **out, struct sipdance_anchor *ta, const char *file,
+		   const char **why);
+/* The records as getdns takes them, and a number that changes with each reload. */
+struct getdns_list *sd_anchor_list(const struct sipdance_anchor *ta);
+unsigned sd_anchor_gen(const struct sipdance_anchor *ta);
 
 struct ssl_st;
 struct x509_st;
@@ -95,12 +104,12 @@ int sd_clientid_add_records(struct ssl_st *ssl, const struct sipdance_tlsa_set *
 /* The verdict once OpenSSL verified @leaf (error @verr) with DANE on @ssl. */
 void sd_clientid_decide(struct ssl_st *ssl, struct x509_st *leaf, const char *client_name,
 			int verr, struct sipdance_verdict *v);
-struct sipdance_chain_anchor;
+struct sipdance_anchor;
 /* clientid.c: what a client's shipped extension_data @ext proves for
  * @client_name under @ta at @at (0: now): 0 with the validated TLSA RRset in
  * *tlsa (the caller frees it), or 0 with *tlsa NULL and *v the verdict that
  * authenticates nothing (BOGUS: refused; NODATA or INSECURE: no TLSA); ENOMEM. */
-int sd_clientid_chain_records(const struct sipdance_chain_anchor *ta, const char *client_name,
+int sd_clientid_chain_records(const struct sipdance_anchor *ta, const char *client_name,
 			      const uint8_t *ext, size_t len, time_t at,
 			      struct sipdance_tlsa_set **tlsa, struct sipdance_verdict *v);
 

@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libsdcore.la
 libsdcore_la_SOURCES = \
 	src/internal.h \
 	src/util.c \
+	src/anchor.c \
 	src/loop.c \
 	src/store_int.h \
 	src/store.c \
@@ -67,6 +68,7 @@ sipdanceinclude_HEADERS = \
 	src/sipdance/dns.h \
 	src/sipdance/policy.h \
 	src/sipdance/locate.h \
-	src/sipdance/chain.h
+	src/sipdance/chain.h \
+	src/sipdance/anchor.h
 nodist_sipdanceinclude_HEADERS = src/sipdance/version.h
 EXTRA_DIST += src/sipdance/version.h.in

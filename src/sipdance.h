@@ -5,6 +5,7 @@
 
 #include <sipdance/version.h>
 #include <sipdance/common.h>
+#include <sipdance/anchor.h>
 #include <sipdance/loop.h>
 #include <sipdance/store.h>
 #include <sipdance/tlsa.h>

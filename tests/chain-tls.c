@@ -205,7 +205,7 @@ static int client(const struct opts *o, uint16_t tcp_port)
 /* flip_each - every record of a chain damaged in turn must be refused */
 static int flip_each(const struct opts *o)
 {
-	struct sipdance_chain_anchor *ta;
+	struct sipdance_anchor *ta;
 	struct sd_rr *rr;
 	uint8_t buf[SIPDANCE_CHAIN_MAX + 2];
 	const char *why = NULL;
@@ -217,7 +217,7 @@ static int flip_each(const struct opts *o)
 		die("--flip-each", "needs a readable FILE and --name");
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (len < 3 || sipdance_chain_anchor_load(&ta, o->anchor, &why))
+	if (len < 3 || sipdance_anchor_load(&ta, o->anchor, &why))
 		die("--flip-each", why ? why : "file too short");
 	if (sd_chain_split(buf + 2, len - 2, &rr, &n, &at, &why))
 		die("--flip-each", why);
@@ -235,7 +235,7 @@ static int flip_each(const struct opts *o)
 	}
 	printf("%zu records, %d accepted after damage\n", n, accepted);
 	free(rr);
-	sipdance_chain_anchor_free(ta);
+	sipdance_anchor_free(ta);
 	return accepted ? 1 : 0;
 }
 

@@ -69,7 +69,7 @@ EXTRA_DIST += \
 
 # Reliability (docs/reliability.md): faults injected under a running federation on the Knot
 # testbed, each bounded (< 60 s), and the 60-second soak; bench/soak.sh is the long one.
-FAULT_TESTS = tests/fault-dns.sh tests/fault-dns-down.sh tests/fault-bogus.sh tests/fault-tlsa.sh \
+FAULT_TESTS = tests/fault-dns.sh tests/fault-dns-down.sh tests/fault-bogus.sh tests/fault-anchor.sh tests/fault-tlsa.sh \
 	tests/fault-peer.sh tests/fault-x5u.sh tests/fault-x5u-proxy.sh tests/soak-short.sh
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS) tests/fault-lib.sh

@@ -319,11 +319,11 @@ static int teardown(void)
 static void validate(const struct wbuf *w, const char *owner, time_t at, struct sipdance_chain_result *r,
 		     const char *anchor)
 {
-	struct sipdance_chain_anchor *ta = NULL;
+	struct sipdance_anchor *ta = NULL;
 
-	CU_ASSERT_FATAL(sipdance_chain_anchor_load(&ta, anchor, NULL) == 0);
+	CU_ASSERT_FATAL(sipdance_anchor_load(&ta, anchor, NULL) == 0);
 	CU_ASSERT_EQUAL(sipdance_chain_validate(ta, w->b, w->n, owner, at, r), 0);
-	sipdance_chain_anchor_free(ta);
+	sipdance_anchor_free(ta);
 }
 
 /* refused - the chain is refused and the reason contains @want */
@@ -443,13 +443,13 @@ static void truncated(void)
 {
 	struct variant v = { 0 };
 	struct wbuf w;
-	struct sipdance_chain_anchor *anchor;
+	struct sipdance_anchor *anchor;
 	size_t full;
 	int accepted = 0;
 
 	make_chain(&w, &v);
 	full = w.n;
-	CU_ASSERT_FATAL(sipdance_chain_anchor_load(&anchor, anchor_file("ta", &k_root, 0), NULL) == 0);
+	CU_ASSERT_FATAL(sipdance_anchor_load(&anchor, anchor_file("ta", &k_root, 0), NULL) == 0);
 	for (size_t len = 0; len < full; len += 3) {
 		struct sipdance_chain_result r;
 
@@ -460,7 +460,7 @@ static void truncated(void)
 	CU_ASSERT_EQUAL(accepted, 0);
 	w.n = full - 5;
 	CU_ASSERT(refused(&w, OWNER, 0, "malformed chain at octet", anchor_file("ta", &k_root, 0)));
-	sipdance_chain_anchor_free(anchor);
+	sipdance_anchor_free(anchor);
 }
 
 /* flip_sig - damage the signature of RRSIG record @i of a chain */
@@ -807,21 +807,66 @@ static void policy(void)
 /* anchors - anchor files that cannot be used */
 static void anchors(void)
 {
-	struct sipdance_chain_anchor *ta = NULL;
+	struct sipdance_anchor *ta = NULL;
 	char path[300];
 	const char *why = NULL;
 	FILE *f;
 
-	CU_ASSERT_EQUAL(sipdance_chain_anchor_load(&ta, "/nonexistent/anchor", &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_anchor_load(&ta, "/nonexistent/anchor", &why), EINVAL);
 	CU_ASSERT(why != NULL);
 	snprintf(path, sizeof(path), "%s/two-zones", dir);
 	f = fopen(path, "w");
 	CU_ASSERT_FATAL(f != NULL);
 	fprintf(f, ". 3600 IN DS 1 13 2 %064d\nexample. 3600 IN DS 1 13 2 %064d\n", 0, 0);
 	fclose(f);
-	CU_ASSERT_EQUAL(sipdance_chain_anchor_load(&ta, path, &why), EINVAL);
+	CU_ASSERT_EQUAL(sipdance_anchor_load(&ta, path, &why), EINVAL);
 	CU_ASSERT_PTR_NULL(ta);
-	sipdance_chain_anchor_free(NULL);
+	sipdance_anchor_free(NULL);
+}
+
+/* anchor_reload - one anchor object, its file rewritten: holders validate with
+ * what it says now; a broken file keeps the records in use */
+static void anchor_reload(void)
+{
+	static const struct {
+		const struct key *root; /* NULL: a file that is not an anchor */
+		int reload_err, secure;
+		size_t count;
+	} steps[] = {
+		{ &k_root, 0, 1, 1 },
+		{ &k_other, 0, 0, 1 },  /* another root key: the chain no longer validates */
+		{ NULL, EINVAL, 0, 1 }, /* broken: k_other's record stays in use */
+		{ &k_root, 0, 1, 1 },
+	};
+	struct sipdance_chain_result r;
+	struct sipdance_anchor *ta = NULL, *held;
+	const char *why = NULL, *path = anchor_file("reload", &k_root, 0);
+	struct variant v = { 0 };
+	struct wbuf w;
+	FILE *f;
+
+	make_chain(&w, &v);
+	CU_ASSERT_FATAL(sipdance_anchor_load(&ta, path, &why) == 0);
+	held = sipdance_anchor_ref(ta); /* a module's reference */
+	CU_ASSERT_PTR_EQUAL(held, ta);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i].root) {
+			anchor_file("reload", steps[i].root, 0);
+		} else {
+			CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+			fputs("; emptied by mistake\n", f);
+			fclose(f);
+		}
+		CU_ASSERT_EQUAL(sipdance_anchor_reload(ta, &why), steps[i].reload_err);
+		CU_ASSERT_EQUAL(sipdance_anchor_count(held), steps[i].count);
+		CU_ASSERT_EQUAL(sipdance_chain_validate(held, w.b, w.n, OWNER, 0, &r), 0);
+		CU_ASSERT_EQUAL(r.secure, steps[i].secure);
+		sipdance_chain_result_clear(&r);
+	}
+	sipdance_anchor_free(ta); /* the creator lets go: the module's reference keeps it */
+	CU_ASSERT_EQUAL(sipdance_anchor_count(held), 1);
+	sipdance_anchor_free(held);
+	CU_ASSERT_EQUAL(sipdance_anchor_reload(NULL, &why), EINVAL);
 }
 
 CU_ErrorCode suite_chain(void)
@@ -840,7 +885,8 @@ CU_ErrorCode suite_chain(void)
 	    !CU_add_test(s, "client source refresh", source_client) ||
 	    !CU_add_test(s, "pins", pins) ||
 	    !CU_add_test(s, "policy", policy) ||
-	    !CU_add_test(s, "trust anchors", anchors))
+	    !CU_add_test(s, "trust anchors", anchors) ||
+	    !CU_add_test(s, "trust anchor reloaded in place", anchor_reload))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }

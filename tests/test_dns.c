@@ -68,6 +68,27 @@ static int alloc(struct sipdance_dns **dns, const char *resolver, const char *an
 	return sipdance_dns_alloc(dns, &conf, why);
 }
 
+/* shared_anchor - the anchor as an object held by the resolver: alone it serves; with a file too
+ * it is refused (which one would count?) */
+static void shared_anchor(const char *ds)
+{
+	struct sipdance_dns_conf conf = { .size = sizeof(conf), .resolver = "127.0.0.1" };
+	struct sipdance_dns *dns = NULL;
+	const char *why = NULL;
+
+	CU_ASSERT_FATAL(sipdance_anchor_load(&conf.anchor, ds, &why) == 0);
+	CU_ASSERT_EQUAL(sipdance_dns_alloc(&dns, &conf, &why), 0);
+	sipdance_anchor_free(conf.anchor); /* the resolver holds its own reference */
+	sipdance_dns_free(dns);
+	dns = NULL;
+	CU_ASSERT_FATAL(sipdance_anchor_load(&conf.anchor, ds, &why) == 0);
+	conf.trust_anchor = ds;
+	CU_ASSERT_EQUAL(sipdance_dns_alloc(&dns, &conf, &why), EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "both a trust anchor object and a trust anchor file");
+	CU_ASSERT_PTR_NULL(dns);
+	sipdance_anchor_free(conf.anchor);
+}
+
 /* conf_errors - every bad configuration fails with its own reason, never a fallback */
 static void conf_errors(void)
 {
@@ -128,6 +149,7 @@ static void conf_errors(void)
 	CU_ASSERT_EQUAL(alloc(&dns, "192.0.2.1@65535", ds, &why), 0);
 	sipdance_dns_free(dns);
 	sipdance_dns_free(NULL);
+	shared_anchor(ds);
 }
 
 /* conf_size - the ABI rule: a caller's struct of another size is read only as far as both know */

@@ -131,15 +131,15 @@ static int chain_types(const struct recs *r)
 /* chain_agrees - sipdance_chain_validate says the same of the vector's chain */
 static int chain_agrees(const struct vector *t, const struct recs *r, const struct sd_dnssec_result *res)
 {
-	struct sipdance_chain_anchor *ta = NULL;
+	struct sipdance_anchor *ta = NULL;
 	struct sipdance_chain_result cr;
 	char rel[256];
 	int ok;
 
 	snprintf(rel, sizeof(rel), "dnssec/%s", t->anchor);
-	if (sipdance_chain_anchor_load(&ta, test_data(rel), NULL) ||
+	if (sipdance_anchor_load(&ta, test_data(rel), NULL) ||
 	    sipdance_chain_validate(ta, r->buf, r->len, t->qname, day(t->time), &cr)) {
-		sipdance_chain_anchor_free(ta);
+		sipdance_anchor_free(ta);
 		return 0;
 	}
 	ok = res->status == SD_DNSSEC_BOGUS ? !cr.secure && !strcmp(cr.why, res->why) :
@@ -150,7 +150,7 @@ static int chain_agrees(const struct vector *t, const struct recs *r, const stru
 		fprintf(stderr, "\n  %s: chain says secure=%d denial=%d insecure=%d why=%s\n", t->name, cr.secure,
 			cr.denial, cr.insecure, cr.why);
 	sipdance_chain_result_clear(&cr);
-	sipdance_chain_anchor_free(ta);
+	sipdance_anchor_free(ta);
 	return ok;
 }
 

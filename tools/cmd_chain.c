@@ -42,7 +42,8 @@ static int build(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ta = NULL, *resolver = NULL, *out = NULL, *owner = NULL, *why = "unknown error";
+	const char *ta_file = NULL, *resolver = NULL, *out = NULL, *owner = NULL, *why = "unknown error";
+	struct sipdance_anchor *ta = NULL;
 	char name[300];
 	long port = 5061, lifetime = 0;
 	uint8_t *chain = NULL, *ext = NULL;
@@ -52,7 +53,7 @@ static int build(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': ta = optarg; break;
+		case 't': ta_file = optarg; break;
 		case 'r': resolver = optarg; break;
 		case 'p': port = tool_number(optarg, 65535); break;
 		case 'l': lifetime = tool_number(optarg, 65535); break;
@@ -66,17 +67,21 @@ static int build(int argc, char **argv)
 		return tool_error("--port takes a port 1-65535");
 	if (lifetime < 0)
 		return tool_error("--lifetime takes hours 0-65535");
-	if (!ta || !resolver || !out)
+	if (!ta_file || !resolver || !out)
 		return tool_usage(build_usage, "--%s is required",
-				  !ta ? "trust-anchor" : !resolver ? "resolver" : "out");
+				  !ta_file ? "trust-anchor" : !resolver ? "resolver" : "out");
 	if (optind != argc - !owner)
 		return tool_usage(build_usage, owner ? "--name takes no HOST" : "expected one HOST");
 	if (owner)
 		snprintf(name, sizeof(name), "%s", owner);
 	else
 		snprintf(name, sizeof(name), "_%ld._tcp.%s", port, argv[optind]);
-	if ((err = sipdance_chain_fetch_owner(resolver, ta, name, 0, &chain, &len, &why)))
-		return tool_error("cannot build the chain for %s: %s", name, why);
+	if (sipdance_anchor_load(&ta, ta_file, &why))
+		return tool_error("%s: %s", ta_file, why);
+	if ((err = sipdance_chain_fetch_owner(resolver, ta, name, 0, &chain, &len, &why))) {
+		tool_error("cannot build the chain for %s: %s", name, why);
+		goto done;
+	}
 	if ((err = sipdance_chain_ext_encode((uint16_t)lifetime, chain, len, &ext, &ext_len))) {
 		tool_error("cannot encode the extension: %s", strerror(err));
 		goto done;
@@ -92,6 +97,7 @@ static int build(int argc, char **argv)
 	printf("%s: %zu octets (lifetime %ld h, chain %zu octets)\n", out, ext_len, lifetime, len);
 	rc = EXIT_OK;
 done:
+	sipdance_anchor_free(ta);
 	free(chain);
 	free(ext);
 	return rc;
@@ -134,7 +140,7 @@ static int verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ta_file = NULL, *name = NULL, *why = "unknown error";
-	struct sipdance_chain_anchor *ta = NULL;
+	struct sipdance_anchor *ta = NULL;
 	struct sipdance_chain_result r = { 0 };
 	const uint8_t *chain;
 	uint8_t *buf = NULL;
@@ -160,7 +166,7 @@ static int verify(int argc, char **argv)
 		return tool_usage(verify_usage, "--%s is required", !ta_file ? "trust-anchor" : "name");
 	if (optind != argc - 1)
 		return tool_usage(verify_usage, "expected one FILE");
-	if (sipdance_chain_anchor_load(&ta, ta_file, &why))
+	if (sipdance_anchor_load(&ta, ta_file, &why))
 		return tool_error("%s: %s", ta_file, why);
 	if (!(buf = read_all(argv[optind], SIPDANCE_CHAIN_MAX + 2, &len)))
 		goto out;
@@ -199,7 +205,7 @@ static int verify(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	sipdance_chain_result_clear(&r);
-	sipdance_chain_anchor_free(ta);
+	sipdance_anchor_free(ta);
 	free(buf);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <sipdance/common.h>
 #include <sipdance/tlsa.h>
 #include <sipdance/dane.h>
+#include <sipdance/anchor.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,20 +34,6 @@ extern "C" {
 #define SIPDANCE_CHAIN_MAX_EXT 65531
 /* Largest chain accepted: the uint16 length of AuthenticationChain. */
 #define SIPDANCE_CHAIN_MAX 65535
-
-/* ---- Trust anchor ---- */
-
-struct sipdance_chain_anchor; /* DS or DNSKEY records of one zone (normally the root) */
-
-/**
- * Read DS or DNSKEY lines (zone-file syntax) of one zone. 0, or EINVAL with
- * *why (missing, unreadable, no DS/DNSKEY, unsupported digest or algorithm
- * only, several zones), or ENOMEM.
- */
-SIPDANCE_API int sipdance_chain_anchor_load(struct sipdance_chain_anchor **out,
-					    const char *file, const char **why);
-/** Free an anchor; NULL is accepted. */
-SIPDANCE_API void sipdance_chain_anchor_free(struct sipdance_chain_anchor *ta);
 
 /* ---- Serialisation ---- */
 
@@ -99,7 +86,7 @@ struct sipdance_chain_result {
  * and the cause. EINVAL (NULL argument, malformed @owner) or ENOMEM otherwise.
  * Release r->tlsa with sipdance_chain_result_clear().
  */
-SIPDANCE_API int sipdance_chain_validate(const struct sipdance_chain_anchor *ta,
+SIPDANCE_API int sipdance_chain_validate(const struct sipdance_anchor *ta,
 					 const uint8_t *chain, size_t len,
 					 const char *owner, time_t at,
 					 struct sipdance_chain_result *r);
@@ -112,25 +99,27 @@ SIPDANCE_API void sipdance_chain_result_clear(struct sipdance_chain_result *r);
  * Fetch the chain of the TLSA RRset at @owner (e.g. a DANCE client's
  * ClientName "<hash>._user.a.example") like sipdance_chain_fetch().
  */
-SIPDANCE_API int sipdance_chain_fetch_owner(const char *resolver, const char *trust_anchor,
+SIPDANCE_API int sipdance_chain_fetch_owner(const char *resolver, const struct sipdance_anchor *ta,
 					    const char *owner, unsigned timeout_ms,
 					    uint8_t **out, size_t *out_len, const char **why);
 
 /**
  * Fetch the chain for "_<port>._tcp.<host>" through @resolver ("ADDR[@PORT]")
- * validating with @trust_anchor (file), as a bare AuthenticationChain in
+ * validating up to @ta, as a bare AuthenticationChain in
  * RFC 9102 order, malloc'd into *out. A TLSA RRset, or the NSEC denial when
  * the name has none. 0; EINVAL (bad arguments), ETIMEDOUT (no answer),
  * EBADMSG (answer not secure: bogus or insecure), ENOMEM; *why says which.
  */
-SIPDANCE_API int sipdance_chain_fetch(const char *resolver, const char *trust_anchor,
+SIPDANCE_API int sipdance_chain_fetch(const char *resolver, const struct sipdance_anchor *ta,
 				      const char *host, uint16_t port, unsigned timeout_ms,
 				      uint8_t **out, size_t *out_len, const char **why);
 
 /* Where our chain comes from: a server's, or a DANCE client's (.owner). */
 struct sipdance_chain_source_conf {
 	size_t size;              /* sizeof(struct sipdance_chain_source_conf): the caller sets it */
-	const char *trust_anchor; /* file; required (the chain is checked before use) */
+	struct sipdance_anchor *anchor; /* the chain is checked before use: the trust anchor
+					   (a reference is held), or */
+	const char *trust_anchor; /* a file loaded for this source alone */
 	const char *resolver;     /* "ADDR[@PORT]": fetch live, or */
 	const char *file;         /* extension_data file written by `sipdance chain build` */
 	const char *host;         /* our host name (SNI the clients send) */
@@ -277,7 +266,8 @@ struct sipdance_chain_client;
 
 struct sipdance_chain_client_conf {
 	size_t size;              /* sizeof(struct sipdance_chain_client_conf): the caller sets it */
-	const char *trust_anchor; /* file; required */
+	struct sipdance_anchor *anchor; /* the trust anchor (a reference is held), or */
+	const char *trust_anchor; /* a file loaded for this client alone */
 	const char *pin_file;     /* NULL: pins in memory only */
 	size_t max_pins;          /* 0 = 1024 */
 	const char *ca_file;      /* PKIX roots for TLSA usages 0 and 1; may be NULL */

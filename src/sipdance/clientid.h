@@ -112,7 +112,7 @@ SIPDANCE_API int sipdance_clientid_verify(const char *client_name,
  * never a reason to look up instead); NODATA or INSECURE (the chain proves
  * there is no usable TLSA). EINVAL or ENOMEM.
  */
-SIPDANCE_API int sipdance_clientid_verify_chain(const struct sipdance_chain_anchor *ta,
+SIPDANCE_API int sipdance_clientid_verify_chain(const struct sipdance_anchor *ta,
 						const char *client_name, const uint8_t *ext,
 						size_t len, STACK_OF(X509) *chain, time_t at,
 						struct sipdance_verdict *v);
@@ -161,7 +161,9 @@ struct sipdance_clientid_conf {
 	enum sipdance_chain_policy chain; /* clients' own chains: OFF not asked; PREFER asked,
 					     without one a lookup; REQUIRED asked, without one
 					     refused and nothing looked up */
-	const char *trust_anchor; /* file the chains validate to; required unless chain is OFF */
+	struct sipdance_anchor *anchor; /* the chains validate to it (a reference is held), or */
+	const char *trust_anchor; /* to a file loaded for this context alone; one of them is
+				     required unless chain is OFF */
 };
 
 /**

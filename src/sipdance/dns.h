@@ -16,6 +16,7 @@
 #include <sipdance/common.h>
 #include <sipdance/loop.h>
 #include <sipdance/tlsa.h>
+#include <sipdance/anchor.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,7 +75,8 @@ struct sipdance_dns_query;  /* one pending lookup */
 struct sipdance_dns_conf {
 	size_t size;              /* sizeof(struct sipdance_dns_conf): the caller sets it */
 	const char *resolver;     /* "ADDR[@PORT]", IPv4 or IPv6; required */
-	const char *trust_anchor; /* file of DS or DNSKEY lines (zone-file syntax); required */
+	struct sipdance_anchor *anchor; /* the trust anchor (a reference is held), or */
+	const char *trust_anchor; /* a file of DS or DNSKEY lines loaded for this resolver alone */
 	unsigned timeout_ms;      /* per lookup; 0 = 3000 */
 	size_t cache_size;        /* answers kept; 0 = 4096, bounded LRU */
 	uint32_t max_ttl;         /* cap on cached TTLs, seconds; 0 = 3600 */

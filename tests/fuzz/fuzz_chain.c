@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Inside the seeds' RRSIG windows. */
 #define AT 1700000000
 
-static struct sipdance_chain_anchor *ta;
+static struct sipdance_anchor *ta;
 
 /* LLVMFuzzerInitialize - the root DNSKEY anchor of the signed seeds */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fputs(". 3600 IN DNSKEY 257 3 13 S5CKSS8SpIRJzJ1rauKz/6LovDqMOzWZxD8ry4Idex1UBm1RzXx+"
 	      "iL+1rB6L0QsI3nu+QXEPlgs/c04+rZOqog==\n", f);
 	fclose(f);
-	if (sipdance_chain_anchor_load(&ta, path, NULL))
+	if (sipdance_anchor_load(&ta, path, NULL))
 		abort();
 	unlink(path);
 	return 0;
