@@ -26,6 +26,7 @@
 #include "stir-internal.h"
 
 #define MAX_IDENTITY 4
+#define SIG_CANON 90          /* an ES256 signature in base64url (86) with its NUL, and room */
 
 #define VCACHE 64
 
@@ -887,10 +888,40 @@ static int by_sig(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* low_s - ES256 signature @sig (base64url r||s) with the lower of its two
+ * valid s values, s and n - s, into @out (base64url); @sig as it is if it is
+ * no such signature */
+static void low_s(const char *sig, char out[SIG_CANON])
+{
+	static const uint8_t half[32] = { /* (n - 1) / 2, n the order of P-256 */
+		0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8 };
+	static const uint8_t order[32] = {
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
+	uint8_t raw[64];
+	size_t n = 0;
+	int borrow = 0;
+
+	if (strlen(sig) >= SIG_CANON || sd_b64url_decode(sig, strlen(sig), raw, sizeof(raw), &n) || n != 64 ||
+	    memcmp(raw + 32, half, 32) <= 0) {
+		snprintf(out, SIG_CANON, "%s", sig);
+		return;
+	}
+	for (int i = 31; i >= 0; i--) {
+		int v = order[i] - raw[32 + i] - borrow;
+
+		borrow = v < 0;
+		raw[32 + i] = (uint8_t)(v + (borrow ? 256 : 0));
+	}
+	sd_b64url_encode(raw, 64, out);
+}
+
 /* replay_key - "stir:" and the SHA-256 of the request's distinct signatures, sorted */
 static void replay_key(const struct sipdance_stir_query *c, char key[6 + 64])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char canon[MAX_IDENTITY][SIG_CANON];
 	const char *sigs[MAX_IDENTITY];
 	unsigned char d[32];
 	unsigned n = 0;
@@ -901,9 +932,14 @@ static void replay_key(const struct sipdance_stir_query *c, char key[6 + 64])
 	 * order or how often each appears, so that the same PASSporTs replayed
 	 * reordered or repeated make the same key. A diverted call (its original
 	 * PASSporT and a div one) is another set than the original alone.
+	 * ECDSA signs the same bytes validly with s and with n - s: each
+	 * signature counts with the lower one, or anyone could replay a
+	 * PASSporT once more with the other.
 	 */
-	for (size_t i = 0; i < c->n; i++)
-		sigs[i] = c->ids[i].sig ? c->ids[i].sig : "";
+	for (size_t i = 0; i < c->n; i++) {
+		low_s(c->ids[i].sig ? c->ids[i].sig : "", canon[i]);
+		sigs[i] = canon[i];
+	}
 	qsort(sigs, c->n, sizeof(sigs[0]), by_sig);
 	memset(d, 0, sizeof(d));
 	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {

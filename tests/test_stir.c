@@ -1847,14 +1847,52 @@ static void verify_async(void)
 	server_stop(&sv);
 }
 
+/* other_s - @id (an Identity value with an ES256 PASSporT) with the other
+ * valid signature of the same bytes: r || n - s (ECDSA is malleable); into
+ * out, and whether s was the lower of the two (the canonical one) into *low */
+static void other_s(const char *id, char *out, size_t size, int *low)
+{
+	const char *end = id + strcspn(id, ";"), *sig = end;
+	uint8_t raw[64];
+	size_t n = 0;
+	BIGNUM *s, *order = NULL;
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	char enc[90];
+
+	while (sig > id && sig[-1] != '.')
+		sig--;
+	CU_ASSERT_EQUAL_FATAL(sd_b64url_decode(sig, (size_t)(end - sig), raw, sizeof(raw), &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 64);
+	s = BN_bin2bn(raw + 32, 32, NULL);
+	order = BN_dup(EC_GROUP_get0_order(g));
+	BN_rshift1(order, order);
+	*low = BN_cmp(s, order) <= 0;
+	BN_copy(order, EC_GROUP_get0_order(g));
+	BN_sub(s, order, s);
+	BN_bn2binpad(s, raw + 32, 32);
+	sd_b64url_encode(raw, 64, enc);
+	snprintf(out, size, "%.*s%s%s", (int)(sig - id), id, enc, end);
+	BN_free(s);
+	BN_free(order);
+	EC_GROUP_free(g);
+}
+
 /* key_of - the replay key of a request carrying the single Identity @id:
- * "stir:" and the SHA-256 of its signature (the JWS's third part) and a NUL */
+ * "stir:" and the SHA-256 of its signature (the JWS's third part, with the
+ * lower of its two s values) and a NUL */
 static const char *key_of(const char *id, char buf[80])
 {
 	const char *end = id + strcspn(id, ";"), *sig = end;
 	unsigned char d[32], in[1024];
+	char flip[8192];
 	size_t n;
+	int low;
 
+	other_s(id, flip, sizeof(flip), &low);
+	if (!low)
+		id = flip;
+	end = id + strcspn(id, ";");
+	sig = end;
 	while (sig > id && sig[-1] != '.')
 		sig--;
 	n = (size_t)(end - sig);
@@ -1937,9 +1975,10 @@ static void verify_replay(void)
 	struct hold h = { 0 };
 	struct sipdance_loop *l = NULL;
 	struct sipdance_x5u *x = NULL;
-	struct seen a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 }, f = { 0 }, g = { 0 };
+	struct seen a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 }, f = { 0 }, g = { 0 }, h2 = { 0 };
 	struct server sv;
-	char id[8192], x5u[128], kbuf[80];
+	char id[8192], flipped[8192], x5u[128], kbuf[80];
+	int low = 0;
 	const char *ids[] = { id }, *ids2[2];
 	struct sipdance_stir_request req = { .identity = ids, .nidentity = 1, .orig = "12025551000",
 					     .dest = "12025559999" };
@@ -1974,6 +2013,15 @@ static void verify_replay(void)
 	CU_ASSERT_EQUAL(c.status, 403);
 	CU_ASSERT_STRING_EQUAL(c.reason, "PASSporT replayed: these signatures were accepted before, "
 			       "within their freshness window");
+	/* the same PASSporT with its other valid signature (r, n - s): the same use, a replay */
+	other_s(id, flipped, sizeof(flipped), &low);
+	ids[0] = flipped;
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req, on_verdict, &h2, NULL), 0);
+	loop(l, &h2.calls, 1);
+	CU_ASSERT_EQUAL(h2.status, 403);
+	CU_ASSERT_STRING_EQUAL(h2.reason, "PASSporT replayed: these signatures were accepted before, "
+			       "within their freshness window");
+	ids[0] = id;
 	/* the same PASSporT twice in one request is the same use: still a replay */
 	ids2[0] = ids2[1] = id;
 	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req2, on_verdict, &f, NULL), 0);

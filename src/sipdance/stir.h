@@ -105,8 +105,9 @@ struct sipdance_store;
  * in @store for the freshness window (max_age + max_skew): a request
  * accepted before, by any node sharing @store, is then 403 "PASSporT
  * replayed", and one whose claim the store cannot answer 503 (NULL: no
- * replay check). Only verified requests are claimed, so a forged one cannot
- * spend a genuine PASSporT. A claim's value is @node (who accepted it, for
+ * replay check). A signature counts with the lower of its two valid ECDSA
+ * s values, so the other one replays nothing. Only verified requests are
+ * claimed, so a forged one cannot spend a genuine PASSporT. A claim's value is @node (who accepted it, for
  * operators; NULL: "1"). @store must outlive @s's verifications.
  */
 SIPDANCE_API void sipdance_stir_set_store(struct sipdance_stir *s, struct sipdance_store *store,
