@@ -63,11 +63,12 @@ tests_sip_tls_client_LDADD = libsipdance.la $(OPENSSL_LIBS)
 
 # Integration tests: real sipdance-proxies, SIPp and (for federation) the Knot testbed;
 # STIR/SHAKEN at the proxy (signing, verification, secsipidx and Kamailio secsipid interop);
-# DANCE client auth, RFC 9102 chains, failover. VALGRIND=1 runs them under memcheck (tests/timeout.sh).
+# DANCE client auth, RFC 9102 chains, failover, two nodes sharing Redis. VALGRIND=1 runs them under memcheck (tests/timeout.sh).
 PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federation.sh \
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
 	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh \
-	tests/proxy-linphone.sh tests/proxy-client-chain.sh tests/proxy-churn.sh tests/proxy-metrics.sh
+	tests/proxy-linphone.sh tests/proxy-client-chain.sh tests/proxy-churn.sh tests/proxy-metrics.sh \
+	tests/proxy-state.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += sip/sofia-sip/build.sh sip/sofia-sip/tls-free-ssl.patch tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -86,6 +87,7 @@ EXTRA_DIST += \
 	tests/proxy-auth.sh \
 	tests/proxy-linphone.sh \
 	tests/proxy-churn.sh \
+	tests/proxy-state.sh \
 	tests/tls-churn.py \
 	tests/proxy-metrics.sh \
 	tests/http-get.py \

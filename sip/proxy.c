@@ -84,6 +84,8 @@ struct txn {
 	struct px_fedreq *auth;   /* inbound authorization in progress */
 	struct px_wait *wait;     /* held until its connection's ClientName is judged */
 	struct px_stirq *stirq;   /* STIR verification in progress */
+	struct px_regq *regq;     /* the other nodes' bindings being read (--state) */
+	char aor[512];            /* the local user it is for, while they are */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
 	char flow_token[PX_FLOW_TOKEN]; /* that stamp's flow token, or "" */
@@ -135,6 +137,7 @@ static void txn_free(struct txn *t)
 	px_fed_cancel(t->auth);
 	px_hook_client_unwait(t->wait);
 	px_stir_cancel(t->stirq);
+	px_registrar_shared_cancel(t->regq);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
 	if (t->flow)
@@ -618,17 +621,18 @@ static void self_routes(struct txn *t)
 }
 
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
+static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared);
+static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+
 static int route(struct txn *t)
 {
 	struct px_proxy *px = t->px;
 	sip_t *sip = t->sip;
-	const url_t *ruri = sip->sip_request->rq_url, *contacts[MAX_BRANCHES];
-	tport_t *flows[MAX_BRANCHES];
+	const url_t *ruri = sip->sip_request->rq_url;
 	sip_method_t m = sip->sip_request->rq_method;
 	const char *token = t->flow_token;
 	char aor[512], uri[512];
 	tport_t *flow = NULL;
-	size_t n, closed;
 	int err;
 
 	/* STIR: the verification service first (it may wait for an x5u), then signing */
@@ -710,25 +714,18 @@ static int route(struct txn *t)
 		else
 			*strchr(aor, '@') = '\0';
 		snprintf(aor + strlen(aor), sizeof(aor) - strlen(aor), "@%s", px->conf->domain);
-		n = px_registrar_lookup(px->reg, aor, contacts, flows, MAX_BRANCHES, &closed);
-		if (n == 0 && closed) {
+		/* with --state, the other nodes' bindings are read first (not for an ACK) */
+		if (px->state && !t->stateless) {
+			snprintf(t->aor, sizeof(t->aor), "%s", aor);
+			if ((err = px_registrar_shared(px->reg, aor, on_shared, t, &t->regq))) {
+				t->setting_up = 0;
+				return reply(t, 500, "Server Internal Error", strerror(err));
+			}
 			t->setting_up = 0;
-			return reply(t, t->stateless ? 0 : 480, "Temporarily Unavailable", "the TLS "
-				     "connection the user registered over has closed");
+			return 0;
 		}
-		if (n == 0) {
-			t->setting_up = 0;
-			return reply(t, t->stateless ? 0 : 404, "Not Found", "no contact registered");
-		}
-		/* RFC 5393 §5: no more branches than the breadth allows, each with its share */
-		if (t->breadth == 0 && !t->stateless) {
-			t->setting_up = 0;
-			return reply(t, 440, "Max-Breadth Exceeded", "Max-Breadth 0: no branch allowed");
-		}
-		if (n > t->breadth && !t->stateless)
-			n = t->breadth;
-		for (size_t i = 0; i < n; i++)
-			add_branch(t, contacts[i], NULL, NULL, flows[i], t->stateless ? 0 : t->breadth / n);
+		if (!to_user(t, aor, NULL, 0))
+			return 0;
 	} else if (!ruri->url_host) {
 		t->setting_up = 0;
 		return reply(t, 416, "Unsupported URI Scheme", "no host in the Request-URI");
@@ -742,6 +739,77 @@ static int route(struct txn *t)
 	t->setting_up = 0;
 	txn_check(t);
 	return 0;
+}
+
+/* to_user - branches to the contacts of local user @aor: ours, then @nshared
+ * of other nodes; 0 when the request was answered instead, else 1 */
+static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared)
+{
+	struct px_proxy *px = t->px;
+	const url_t *contacts[MAX_BRANCHES];
+	tport_t *flows[MAX_BRANCHES];
+	size_t n, closed;
+
+	n = px_registrar_lookup(px->reg, aor, contacts, flows, MAX_BRANCHES, &closed);
+	for (size_t i = 0; i < nshared && n < MAX_BRANCHES; i++) {
+		size_t j = 0;
+
+		while (j < n && url_cmp_all(contacts[j], shared[i]))
+			j++;
+		if (j == n) {
+			flows[n] = NULL;
+			contacts[n++] = url_hdup(msg_home(t->req), shared[i]);
+			n -= !contacts[n - 1];
+		}
+	}
+	if (n == 0 && closed) {
+		t->setting_up = 0;
+		reply(t, t->stateless ? 0 : 480, "Temporarily Unavailable", "the TLS "
+		      "connection the user registered over has closed");
+		return 0;
+	}
+	if (n == 0) {
+		t->setting_up = 0;
+		reply(t, t->stateless ? 0 : 404, "Not Found", "no contact registered");
+		return 0;
+	}
+	/* RFC 5393 §5: no more branches than the breadth allows, each with its share */
+	if (t->breadth == 0 && !t->stateless) {
+		t->setting_up = 0;
+		reply(t, 440, "Max-Breadth Exceeded", "Max-Breadth 0: no branch allowed");
+		return 0;
+	}
+	if (n > t->breadth && !t->stateless)
+		n = t->breadth;
+	for (size_t i = 0; i < n; i++)
+		add_branch(t, contacts[i], NULL, NULL, flows[i], t->stateless ? 0 : t->breadth / n);
+	return 1;
+}
+
+/* on_shared - the other nodes' bindings of the request's user were read */
+static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why)
+{
+	struct txn *t = arg;
+	char text[300];
+
+	/*
+	 * The cases:
+	 *  - read: the user's contacts here and at the other nodes are tried;
+	 *  - the shared state cannot be read: 503 with the reason (fail closed:
+	 *    a contact registered at another node would be missed, and the caller
+	 *    told "not found"); --state-fail open reads it as empty instead.
+	 */
+	t->regq = NULL;
+	if (err) {
+		snprintf(text, sizeof(text), "registrar state unavailable: %s", why);
+		reply(t, 503, "Service Unavailable", text);
+		return;
+	}
+	t->setting_up = 1;
+	if (!to_user(t, t->aor, contacts, n))
+		return;
+	t->setting_up = 0;
+	txn_check(t);
 }
 
 /* on_stir - the STIR verification of the request ended: route on or reject */
@@ -928,6 +996,12 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 	if (t->stirq) {
 		px_stir_cancel(t->stirq);
 		t->stirq = NULL;
+		reply(t, 487, "Request Terminated", NULL);
+		return 0;
+	}
+	if (t->regq) {
+		px_registrar_shared_cancel(t->regq);
+		t->regq = NULL;
 		reply(t, 487, "Request Terminated", NULL);
 		return 0;
 	}
@@ -1308,6 +1382,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	    (err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
 	px_stir_set_store(px->stir, px->state, px_state_node(c));
+	if (px->state)
+		px_registrar_set_store(px->reg, px->state, px_state_node(c));
 	if (c->metrics && (err = px_metrics_alloc(&px->metrics, root, c->metrics, gauges, px, why, whysize)))
 		return err;
 	/* last: from here on no host name is resolved on the loop */

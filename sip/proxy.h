@@ -263,6 +263,21 @@ size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t 
 int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf);
 /* px_registrar_flow_find - the open connection of flow @token, or NULL */
 tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token);
+struct sipdance_store;
+/* px_registrar_set_store - share bindings through @store as @node (--state) */
+void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node);
+/* Most contacts taken from the other nodes for one lookup. */
+#define PX_MAX_SHARED 16
+/* The other nodes' contacts of an AOR (valid during the call): @err 0, or -1
+ * with @why when the shared state cannot be read. */
+typedef void (px_shared_fn)(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+struct px_regq;
+/* px_registrar_shared - read the bindings of @aor the other nodes shared: 0
+ * (*@q cancels it), ENOTSUP without --state, ENOMEM */
+int px_registrar_shared(struct px_registrar *r, const char *aor, px_shared_fn *fn, void *arg,
+			struct px_regq **q);
+/* px_registrar_shared_cancel - @fn will not run; NULL ok */
+void px_registrar_shared_cancel(struct px_regq *q);
 
 /* Connection limits (limits.c): accept() guarded while the proxy runs. */
 struct px_limits;

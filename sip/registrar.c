@@ -10,6 +10,12 @@
  * that requests inside the dialog find the same connection (RFC 5626 §5.3);
  * a flow and its token last as long as bindings use the connection.
  *
+ * With --state, the bindings not tied to a connection of this node are
+ * shared with the domain's other nodes: each node writes its own for an AOR
+ * as one field (its node name) of the Redis hash reg:AOR after every REGISTER,
+ * "EXPIRES CONTACT" lines, and a lookup reads the other nodes' fields, every
+ * line checked as a REGISTER's contact would be (a store is not trusted).
+ *
  * What one REGISTER may do is bounded: only our domain, contacts that are IP
  * addresses other than ours and without maddr, at most --max-contacts
  * bindings per AOR and --max-source-bindings per source address, and a reply
@@ -27,6 +33,7 @@
 #include <time.h>
 
 #include <openssl/rand.h>
+#include <sipdance/store.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
@@ -65,6 +72,16 @@ struct px_registrar {
 	size_t nf, fcap;
 	const struct px_conf *conf;
 	const struct px_self *me;
+	struct sipdance_store *store; /* --state, or NULL */
+	const char *node;
+};
+
+/* A lookup of the bindings other nodes shared. */
+struct px_regq {
+	struct px_registrar *r;
+	struct sipdance_store_op *op;
+	px_shared_fn *fn;
+	void *arg;
 };
 
 /* px_registrar_alloc - an empty location service for @conf's domain and limits */
@@ -269,11 +286,10 @@ static int is_ip(const char *host)
 	return host && (host[0] == '[' || inet_pton(AF_INET, host, buf) == 1);
 }
 
-/* contact_check - NULL if contact @m may be bound (by a REGISTER over a TLS
+/* contact_check - NULL if contact @u may be bound (by a REGISTER over a TLS
  * flow if @flow), else why not */
-static const char *contact_check(const struct px_registrar *r, const sip_contact_t *m, int flow)
+static const char *contact_check(const struct px_registrar *r, const url_t *u, int flow)
 {
-	const url_t *u = m->m_url;
 	char buf[MAX_CONTACT + 1];
 
 	/*
@@ -389,6 +405,43 @@ static void reply_contacts(struct px_registrar *r, const char *aor, const sip_t 
 	}
 }
 
+/* on_shared_write - the store's answer to our bindings' write: logged if it failed */
+static void on_shared_write(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+			    const char *why)
+{
+	(void)arg;
+	(void)value;
+	(void)len;
+	if (st != SIPDANCE_STORE_OK)
+		px_log(SIPDANCE_LOG_ERR, "registrar", "shared bindings not written: %s", why);
+}
+
+/* share - this node's bindings of @aor that any node can reach (no flow), into
+ * the shared state: "EXPIRES CONTACT" lines in field NODE of hash reg:AOR */
+static void share(struct px_registrar *r, const char *aor, time_t now)
+{
+	char key[600], val[8192];
+	size_t len = 0;
+	int n;
+
+	if (!r->store)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct binding *b = &r->b[i];
+
+		if (b->flow || !b->expires || b->expires <= now || strcmp(b->aor, aor))
+			continue;
+		n = snprintf(val + len, sizeof(val) - len, "%lld %s\n", (long long)b->expires, b->contact_str);
+		if (n < 0 || (size_t)n >= sizeof(val) - len)
+			break;
+		len += (size_t)n;
+	}
+	snprintf(key, sizeof(key), "reg:%s", aor);
+	if (sipdance_store_hset(r->store, key, r->node, val, len, len ? r->conf->max_expires : 0,
+				on_shared_write, NULL, NULL))
+		px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not written: out of memory", aor);
+}
+
 /* px_registrar_handle - REGISTER @q for a user of our domain */
 int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q)
 {
@@ -428,7 +481,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 	for (m = sip->sip_contact; m; m = m->m_next) {
 		if (m->m_url->url_type == url_any)
 			continue;
-		if ((no = contact_check(r, m, q->flow != NULL)))
+		if ((no = contact_check(r, m->m_url, q->flow != NULL)))
 			return refuse(irq, aor, 403, "Forbidden", no);
 		n_new += !find(r, aor, m->m_url) &&
 			 (m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt) != 0;
@@ -470,6 +523,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 		       q->req_len > UDP_MAX ? q->req_len : (size_t)UDP_MAX);
 	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %s", aor, list[0] ? list : "no bindings");
 	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(list[0], SIPTAG_CONTACT_STR(list)), TAG_END());
+	share(r, aor, now);
 	return 200;
 }
 
@@ -512,4 +566,125 @@ tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token)
 		if (!strcmp(r->f[i].token, token))
 			return tport_is_closed(r->f[i].tp) ? NULL : r->f[i].tp;
 	return NULL;
+}
+
+/* px_registrar_set_store - share bindings through @store as @node (--state) */
+void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node)
+{
+	r->store = store;
+	r->node = node;
+}
+
+/* shared_line - one "EXPIRES CONTACT" line of another node, checked: the contact or NULL */
+static const char *shared_line(struct px_registrar *r, char *line, time_t now, url_t **out, su_home_t *home)
+{
+	char *end, *sp = strchr(line, ' ');
+	long long e;
+
+	/*
+	 * A line of the shared state is what another node (or whoever can write
+	 * to Redis) says; the cases:
+	 *  - not "EXPIRES CONTACT", EXPIRES not a number: left out;
+	 *  - expired, or further than --max-expires ahead: left out;
+	 *  - a contact a REGISTER here could not bind without a flow
+	 *    (contact_check: not a sip: URI with an IP host, maddr, this proxy,
+	 *    too long, a TLS contact, which only its own connection may carry):
+	 *    left out;
+	 *  - anything else: a contact to try.
+	 */
+	*out = NULL;
+	if (!sp)
+		return "no contact";
+	*sp = '\0';
+	errno = 0;
+	e = strtoll(line, &end, 10);
+	if (end == line || *end || errno)
+		return "bad expiry";
+	if (e <= (long long)now || e > (long long)now + r->conf->max_expires)
+		return "expired or too far ahead";
+	if (!(*out = url_make(home, sp + 1)))
+		return "not a URI";
+	return contact_check(r, *out, 0);
+}
+
+/* on_shared - the other nodes' fields of an AOR: their valid contacts to the caller */
+static void on_shared(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		      const char *why)
+{
+	struct px_regq *q = arg;
+	struct px_registrar *r = q->r;
+	const url_t *c[PX_MAX_SHARED];
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	const char *p = value, *end = value + len, *no;
+	char line[MAX_CONTACT + 32];
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	if (st == SIPDANCE_STORE_ERROR) {
+		q->fn(q->arg, -1, NULL, 0, why);
+		free(q);
+		return;
+	}
+	while (st == SIPDANCE_STORE_OK && p < end) {
+		const char *field = p, *val = field + strlen(field) + 1, *next = val + strlen(val) + 1;
+
+		p = next;
+		if (!strcmp(field, r->node))
+			continue; /* ours are in memory */
+		while (*val) {
+			size_t l = strcspn(val, "\n");
+			url_t *u;
+
+			no = l >= sizeof(line) ? "too long" : n == PX_MAX_SHARED ? "too many" : NULL;
+			if (!no) {
+				memcpy(line, val, l);
+				line[l] = '\0';
+				no = shared_line(r, line, now, &u, home);
+			}
+			if (no)
+				px_log(SIPDANCE_LOG_WARN, "registrar", "shared binding of node %.64s "
+				       "left out: %s", field, no);
+			else
+				c[n++] = u;
+			val += l + (val[l] == '\n');
+		}
+	}
+	q->fn(q->arg, 0, c, n, NULL);
+	su_home_deinit(home);
+	free(q);
+}
+
+/* px_registrar_shared - read the bindings of @aor other nodes shared; @fn
+ * runs from the loop; 0 (with *@out to cancel), ENOTSUP without --state, ENOMEM */
+int px_registrar_shared(struct px_registrar *r, const char *aor, px_shared_fn *fn, void *arg,
+			struct px_regq **out)
+{
+	struct px_regq *q;
+	char key[600];
+	int err;
+
+	*out = NULL;
+	if (!r->store)
+		return ENOTSUP;
+	if (!(q = calloc(1, sizeof(*q))))
+		return ENOMEM;
+	q->r = r;
+	q->fn = fn;
+	q->arg = arg;
+	snprintf(key, sizeof(key), "reg:%s", aor);
+	if ((err = sipdance_store_hgetall(r->store, key, on_shared, q, &q->op))) {
+		free(q);
+		return err;
+	}
+	*out = q;
+	return 0;
+}
+
+/* px_registrar_shared_cancel - @fn will not run; NULL ok */
+void px_registrar_shared_cancel(struct px_regq *q)
+{
+	if (q) {
+		sipdance_store_cancel(q->r->store, q->op);
+		free(q);
+	}
 }

@@ -120,6 +120,41 @@ int sipdance_store_put(struct sipdance_store *s, const char *key, const char *va
 	return err;
 }
 
+/* sipdance_store_hset - HSET and EXPIRE, or HDEL for ttl 0 */
+int sipdance_store_hset(struct sipdance_store *s, const char *key, const char *field, const char *value,
+			size_t len, unsigned ttl_s, sipdance_store_cb *cb, void *arg,
+			struct sipdance_store_op **op)
+{
+	struct sipdance_store_op *o = NULL;
+	int err;
+
+	if (!s || !key || !field || (len && !value))
+		return EINVAL;
+	if (!s->ops.hset)
+		return ENOTSUP;
+	err = s->ops.hset(s->host, key, field, value ? value : "", len, ttl_s, cb, arg, &o);
+	if (op)
+		*op = err || !cb ? NULL : o;
+	return err;
+}
+
+/* sipdance_store_hgetall - HGETALL */
+int sipdance_store_hgetall(struct sipdance_store *s, const char *key, sipdance_store_cb *cb, void *arg,
+			   struct sipdance_store_op **op)
+{
+	struct sipdance_store_op *o = NULL;
+	int err;
+
+	if (!s || !key || !cb)
+		return EINVAL;
+	if (!s->ops.hgetall)
+		return ENOTSUP;
+	err = s->ops.hgetall(s->host, key, cb, arg, &o);
+	if (op)
+		*op = err ? NULL : o;
+	return err;
+}
+
 /* sipdance_store_cancel - the callback of @op will not run */
 void sipdance_store_cancel(struct sipdance_store *s, struct sipdance_store_op *op)
 {
@@ -364,7 +399,7 @@ static void mem_cancel(void *host, struct sipdance_store_op *op)
 }
 
 static const struct sipdance_store_ops mem_ops = {
-	sizeof(mem_ops), mem_claim, mem_get, mem_put, mem_cancel,
+	sizeof(mem_ops), mem_claim, mem_get, mem_put, mem_cancel, NULL, NULL,
 };
 
 /* mem_free - the memory store and its queued answers, unheard */

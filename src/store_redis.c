@@ -21,7 +21,7 @@
 
 #define RETRY_MIN_MS 100
 
-enum { CLAIM = 1, GET, PUT, DEL };
+enum { CLAIM = 1, GET, PUT, DEL, HSET, HDEL, HGETALL };
 
 struct redisstore {
 	struct sipdance_loop *loop;
@@ -191,10 +191,42 @@ static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipda
 	}
 	if (st == SIPDANCE_STORE_ERROR && r->fail_open) {
 		sd_log(SIPDANCE_LOG_WARN, "store", "FAIL OPEN: %s; the %s is let through unchecked", why,
-		       o->kind == CLAIM ? "claim" : o->kind == GET ? "read (as absent)" : "write");
-		st = o->kind == GET ? SIPDANCE_STORE_ABSENT : SIPDANCE_STORE_OK;
+		       o->kind == CLAIM ? "claim" : o->kind == GET || o->kind == HGETALL ? "read (as absent)" :
+		       "write");
+		st = o->kind == GET || o->kind == HGETALL ? SIPDANCE_STORE_ABSENT : SIPDANCE_STORE_OK;
 	}
 	sd_store_answer(&r->q, o, st, value, len, why);
+}
+
+/* pairs - an HGETALL reply as "field\0value\0" pairs */
+static void pairs(struct redisstore *r, struct sipdance_store_op *o, const redisReply *rep)
+{
+	size_t n = 0, len = 0;
+	char *buf;
+
+	for (size_t i = 0; i + 1 < rep->elements; i += 2)
+		len += rep->element[i]->len + rep->element[i + 1]->len + 2;
+	if (!rep->elements) {
+		finish(r, o, SIPDANCE_STORE_ABSENT, NULL, 0, NULL);
+		return;
+	}
+	if (!(buf = malloc(len + 1))) {
+		finish(r, o, SIPDANCE_STORE_ERROR, NULL, 0, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *f = rep->element[i], *v = rep->element[i + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    memchr(f->str, 0, f->len) || memchr(v->str, 0, v->len))
+			continue;
+		memcpy(buf + n, f->str, f->len + 1);
+		n += f->len + 1;
+		memcpy(buf + n, v->str, v->len + 1);
+		n += v->len + 1;
+	}
+	finish(r, o, SIPDANCE_STORE_OK, buf, n, NULL);
+	free(buf);
 }
 
 /*
@@ -204,7 +236,9 @@ static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipda
  *  - no reply, an error reply, a reply of another type: ERROR (fail closed);
  *  - claim: status OK (SET NX set it): OK; nil (it existed): TAKEN;
  *  - get: a string: OK with it (the caller validates it); nil: ABSENT;
- *  - put: status OK; delete: an integer: OK.
+ *  - put: status OK; delete, hash set and hash delete: an integer: OK;
+ *  - hash read: an array of strings, field and value in turn: OK with them
+ *    (a pair holding a NUL, or not two strings, left out); empty: ABSENT.
  */
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -235,8 +269,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 	} else if ((o->kind == CLAIM || o->kind == PUT) && rep->type == REDIS_REPLY_STATUS &&
 		   !strcmp(rep->str, "OK")) {
 		finish(r, o, SIPDANCE_STORE_OK, NULL, 0, NULL);
-	} else if (o->kind == DEL && rep->type == REDIS_REPLY_INTEGER) {
+	} else if ((o->kind == DEL || o->kind == HSET || o->kind == HDEL) &&
+		   rep->type == REDIS_REPLY_INTEGER) {
 		finish(r, o, SIPDANCE_STORE_OK, NULL, 0, NULL);
+	} else if (o->kind == HGETALL && rep->type == REDIS_REPLY_ARRAY) {
+		pairs(r, o, rep);
 	} else {
 		snprintf(why, sizeof(why), "Redis %s: unexpected reply type %d", r->addr, rep->type);
 		finish(r, o, SIPDANCE_STORE_ERROR, NULL, 0, why);
@@ -320,27 +357,9 @@ static void connect_now(void *arg)
 		redisAsyncCommand(ac, on_reply, NULL, "SELECT %d", r->db);
 }
 
-/* command - start @o's command (prefixed key), or answer ERROR now when Redis is down: 0 or ENOMEM */
-static int command(struct redisstore *r, int kind, const char *key, const char *value, size_t len,
-		unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+/* flown - @o sent (@rc REDIS_OK): awaited in order; else answered ERROR now: 0 */
+static int flown(struct redisstore *r, struct sipdance_store_op *o, int rc)
 {
-	struct sipdance_store_op *o = sd_store_op_new(cb, arg);
-	const char *p = r->prefix ? r->prefix : "";
-	int rc = REDIS_ERR;
-
-	if (!o)
-		return ENOMEM;
-	o->kind = kind;
-	o->deadline = sd_mono_ms() + r->timeout_ms;
-	*op = o;
-	if (r->ac && kind == CLAIM)
-		rc = redisAsyncCommand(r->ac, on_reply, o, "SET %s%s %b NX EX %u", p, key, value, len, ttl_s);
-	else if (r->ac && kind == GET)
-		rc = redisAsyncCommand(r->ac, on_reply, o, "GET %s%s", p, key);
-	else if (r->ac && kind == PUT)
-		rc = redisAsyncCommand(r->ac, on_reply, o, "SET %s%s %b EX %u", p, key, value, len, ttl_s);
-	else if (r->ac)
-		rc = redisAsyncCommand(r->ac, on_reply, o, "DEL %s%s", p, key);
 	if (rc != REDIS_OK) {
 		finish(r, o, SIPDANCE_STORE_ERROR, NULL, 0, r->down[0] ? r->down : "Redis not connected");
 		return 0;
@@ -352,23 +371,68 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	return 0;
 }
 
-/* redis_claim, redis_get, redis_put, redis_cancel - the contract's four calls */
+/* command - send one operation's command (key prefixed; @field for hashes),
+ * or answer ERROR now when Redis is down: 0 or ENOMEM */
+static int command(struct redisstore *r, int kind, const char *key, const char *field, const char *value,
+		   size_t len, unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+{
+	struct sipdance_store_op *o = sd_store_op_new(cb, arg);
+	const char *p = r->prefix ? r->prefix : "";
+	redisAsyncContext *ac = r->ac;
+	int rc = REDIS_ERR;
+
+	if (!o)
+		return ENOMEM;
+	o->kind = kind;
+	o->deadline = sd_mono_ms() + r->timeout_ms;
+	*op = o;
+	if (!ac)
+		return flown(r, o, rc);
+	switch (kind) {
+	case CLAIM:
+		rc = redisAsyncCommand(ac, on_reply, o, "SET %s%s %b NX EX %u", p, key, value, len, ttl_s);
+		break;
+	case GET:
+		rc = redisAsyncCommand(ac, on_reply, o, "GET %s%s", p, key);
+		break;
+	case PUT:
+		rc = redisAsyncCommand(ac, on_reply, o, "SET %s%s %b EX %u", p, key, value, len, ttl_s);
+		break;
+	case DEL:
+		rc = redisAsyncCommand(ac, on_reply, o, "DEL %s%s", p, key);
+		break;
+	case HSET:
+		/* the key's lifetime is renewed with every field written: fields carry their own expiry */
+		rc = redisAsyncCommand(ac, on_reply, o, "HSET %s%s %s %b", p, key, field, value, len);
+		if (rc == REDIS_OK)
+			redisAsyncCommand(ac, on_reply, NULL, "EXPIRE %s%s %u", p, key, ttl_s);
+		break;
+	case HDEL:
+		rc = redisAsyncCommand(ac, on_reply, o, "HDEL %s%s %s", p, key, field);
+		break;
+	default:
+		rc = redisAsyncCommand(ac, on_reply, o, "HGETALL %s%s", p, key);
+	}
+	return flown(r, o, rc);
+}
+
+/* redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall - the contract's calls */
 static int redis_claim(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
 		       sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
 {
-	return command(host, CLAIM, key, value, len, ttl_s, cb, arg, op);
+	return command(host, CLAIM, key, NULL, value, len, ttl_s, cb, arg, op);
 }
 
 static int redis_get(void *host, const char *key, sipdance_store_cb *cb, void *arg,
 		     struct sipdance_store_op **op)
 {
-	return command(host, GET, key, NULL, 0, 0, cb, arg, op);
+	return command(host, GET, key, NULL, NULL, 0, 0, cb, arg, op);
 }
 
 static int redis_put(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
 		     sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
 {
-	return command(host, ttl_s ? PUT : DEL, key, value, len, ttl_s, cb, arg, op);
+	return command(host, ttl_s ? PUT : DEL, key, NULL, value, len, ttl_s, cb, arg, op);
 }
 
 static void redis_cancel(void *host, struct sipdance_store_op *op)
@@ -377,8 +441,20 @@ static void redis_cancel(void *host, struct sipdance_store_op *op)
 	op->cb = NULL;
 }
 
+static int redis_hset(void *host, const char *key, const char *field, const char *value, size_t len,
+		      unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+{
+	return command(host, ttl_s ? HSET : HDEL, key, field, value, len, ttl_s, cb, arg, op);
+}
+
+static int redis_hgetall(void *host, const char *key, sipdance_store_cb *cb, void *arg,
+			 struct sipdance_store_op **op)
+{
+	return command(host, HGETALL, key, NULL, NULL, 0, 0, cb, arg, op);
+}
+
 static const struct sipdance_store_ops redis_ops = {
-	sizeof(redis_ops), redis_claim, redis_get, redis_put, redis_cancel,
+	sizeof(redis_ops), redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall,
 };
 
 /* redis_free - close the connection; nothing in flight or queued calls back */

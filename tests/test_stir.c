@@ -1954,7 +1954,7 @@ static void hold_cancel(void *host, struct sipdance_store_op *op)
 }
 
 static const struct sipdance_store_ops hold_ops = {
-	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel,
+	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel, NULL, NULL,
 };
 
 /* verify_replay - two verifiers ("nodes") sharing one store: a PASSporT is

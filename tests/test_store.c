@@ -23,7 +23,8 @@
 struct seen {
 	int n;
 	enum sipdance_store_status st[16];
-	char value[16][32];
+	char value[16][32]; /* the bytes, NUL-terminated */
+	size_t len[16];
 	char why[128];
 };
 
@@ -35,8 +36,9 @@ static void on_done(void *arg, enum sipdance_store_status st, const char *value,
 
 	if (s->n < 16) {
 		s->st[s->n] = st;
-		snprintf(s->value[s->n], sizeof(s->value[0]), "%.*s", value ? (int)len : 0,
-			 value ? value : "");
+		s->len[s->n] = value ? len : 0;
+		if (value && len < sizeof(s->value[0]))
+			memcpy(s->value[s->n], value, len + 1);
 	}
 	if (why)
 		snprintf(s->why, sizeof(s->why), "%s", why);
@@ -97,6 +99,8 @@ static void mem_basics(void)
 	CU_ASSERT_EQUAL(sipdance_store_get(NULL, "k", on_done, &a, NULL), EINVAL);
 	CU_ASSERT_STRING_EQUAL(sipdance_store_status_str(SIPDANCE_STORE_TAKEN), "TAKEN");
 	CU_ASSERT_STRING_EQUAL(sipdance_store_status_str(0), "ERROR");
+	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f", "v", 1, 60, NULL, NULL, NULL), ENOTSUP);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h", on_done, &a, NULL), ENOTSUP);
 	sipdance_store_free(s);
 	sipdance_loop_free(l);
 }
@@ -208,7 +212,7 @@ static void host_cancel(void *host, struct sipdance_store_op *op)
 /* hosted - a store the host backs: its ops are checked and its errors passed on */
 static void hosted(void)
 {
-	struct sipdance_store_ops ops = { sizeof(ops), host_claim, host_get, host_put, host_cancel };
+	struct sipdance_store_ops ops = { sizeof(ops), host_claim, host_get, host_put, host_cancel, NULL, NULL };
 	struct sipdance_store *s = NULL;
 	struct sipdance_store_op *op = (void *)1;
 	struct seen a = { 0 };
@@ -380,6 +384,24 @@ static void redis_store(void)
 	CU_ASSERT_STRING_EQUAL(a.value[0], "v1");
 	CU_ASSERT_EQUAL(one(l, bare, 0, "k", &a), SIPDANCE_STORE_ABSENT);
 	sipdance_store_free(bare);
+	/* hashes: fields written and removed, read whole as "field\0value\0" pairs */
+	memset(&a, 0, sizeof(a));
+	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f1", "a", 1, 60, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f2", "bc", 2, 60, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h", on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f1", NULL, 0, 0, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h", on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "nohash", on_done, &a, NULL), 0);
+	wait_n(l, &a, 6);
+	CU_ASSERT_EQUAL_FATAL(a.n, 6);
+	CU_ASSERT_EQUAL(a.st[0], SIPDANCE_STORE_OK);
+	CU_ASSERT_EQUAL(a.st[2], SIPDANCE_STORE_OK);
+	CU_ASSERT_EQUAL(a.len[2], 11);
+	CU_ASSERT_EQUAL(memcmp(a.value[2], "f1\0a\0f2\0bc\0", 11), 0);
+	CU_ASSERT_EQUAL(a.st[3], SIPDANCE_STORE_OK);
+	CU_ASSERT_EQUAL(a.len[4], 6);
+	CU_ASSERT_EQUAL(memcmp(a.value[4], "f2\0bc\0", 6), 0);
+	CU_ASSERT_EQUAL(a.st[5], SIPDANCE_STORE_ABSENT);
 	/* hung (SIGSTOP): no reply within the timeout is an ERROR, then back by itself */
 	kill(pid, SIGSTOP);
 	memset(&a, 0, sizeof(a));

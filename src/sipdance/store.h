@@ -59,12 +59,22 @@ struct sipdance_store_ops {
 		   sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op);
 	/** The callback of @op will not run (the operation itself may still complete). */
 	void (*cancel)(void *host, struct sipdance_store_op *op);
+	/** Set field @field of the hash @key to @value and @key's lifetime to
+	 *  @ttl_s seconds; @ttl_s 0 removes the field: OK (Redis: HSET and
+	 *  EXPIRE, HDEL). NULL when the store has no hashes. */
+	int (*hset)(void *host, const char *key, const char *field, const char *value, size_t len,
+		    unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op);
+	/** Every field of the hash @key: OK with "field\0value\0" pairs (a pair
+	 *  holding a NUL left out), or ABSENT. NULL when the store has no hashes. */
+	int (*hgetall)(void *host, const char *key, sipdance_store_cb *cb, void *arg,
+		       struct sipdance_store_op **op);
 };
 
 struct sipdance_store;
 
 /** A store backed by the host's @ops (copied; @host is passed back to each).
- *  EINVAL when @ops is too small or lacks a call, ENOMEM. */
+ *  EINVAL when @ops is too small or lacks a call (hset and hgetall may be
+ *  NULL), ENOMEM. */
 SIPDANCE_API int sipdance_store_alloc(struct sipdance_store **out, const struct sipdance_store_ops *ops,
 				      void *host);
 /** A store in this process's memory, holding at most @max_keys keys (0: 65536;
@@ -110,6 +120,14 @@ SIPDANCE_API int sipdance_store_get(struct sipdance_store *s, const char *key, s
 SIPDANCE_API int sipdance_store_put(struct sipdance_store *s, const char *key, const char *value,
 				    size_t len, unsigned ttl_s, sipdance_store_cb *cb, void *arg,
 				    struct sipdance_store_op **op);
+/** Write field @field of the hash @key (@ttl_s 0: remove it); ENOTSUP when
+ *  the store has no hashes (the memory store). */
+SIPDANCE_API int sipdance_store_hset(struct sipdance_store *s, const char *key, const char *field,
+				     const char *value, size_t len, unsigned ttl_s, sipdance_store_cb *cb,
+				     void *arg, struct sipdance_store_op **op);
+/** Read every field of the hash @key; ENOTSUP when the store has no hashes. */
+SIPDANCE_API int sipdance_store_hgetall(struct sipdance_store *s, const char *key, sipdance_store_cb *cb,
+					void *arg, struct sipdance_store_op **op);
 /** The callback of @op will not run; NULL ok. */
 SIPDANCE_API void sipdance_store_cancel(struct sipdance_store *s, struct sipdance_store_op *op);
 

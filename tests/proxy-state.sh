@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# proxy-state.sh - two sipdance-proxy nodes of a.example sharing their
+# registrar through Redis (--state): a UDP user registered at node 2 is
+# reached through node 1; what node 1 reads from Redis is checked line by
+# line (a host name, this proxy, an expiry too far ahead or garbage are left
+# out, logged); Expires: 0 at node 2 removes the binding everywhere; Redis
+# stopped: 503 with the reason, not a 404 that would tell the caller the
+# user is not registered. The SIPp clients on 127.0.0.1 stand for a PBX of
+# a.example (--trusted 127.0.0.1/32). The shared STIR replay cache is tested
+# in proxy-stir.sh.
+. "${srcdir:-.}/tests/proxy-lib.sh"
+base=$("${srcdir:-.}/tests/ports.sh" $$)
+uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) R=$((base + 40)) N1=$((base + 41)) N2=$((base + 42))
+need sipp redis-server redis-cli
+
+head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/redis.pw"
+echo >>"$tmp/redis.pw"
+chmod 600 "$tmp/redis.pw"
+redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no --requirepass "$(cat "$tmp/redis.pw")" \
+	>"$tmp/redis.log" 2>&1 &
+redis_pid=$!
+pids="$pids $redis_pid"
+"$wait_for" -t $R || { bad "redis-server listening on port $R"; finish; exit 1; }
+rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
+for n in N1 N2; do
+	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
+		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
+		--trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
+	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
+done
+opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
+key=sipdance:a.example:reg:bob@a.example
+# shared_is EMPTY|SET - until node 2's field of bob is (not) in Redis: the write follows
+# the REGISTER's 200, so this is the event to wait for (at most 5 s times vg_slow)
+shared_is() {
+	i=0
+	while [ $i -lt $((50 * vg_slow)) ]; do
+		v=$(rcli HGET $key N2)
+		{ [ "$1" = SET ] && [ -n "$v" ]; } || { [ "$1" = EMPTY ] && [ -z "$v" ]; } && return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# 1. registered at node 2, reached through node 1
+sipp_run reg 127.0.0.1:$N2 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+shared_is SET
+shared=$(rcli HGET $key N2)
+check "REGISTER bob at node 2: 200; Redis holds node 2's binding in $key (\"$shared\")" \
+	eval '[ "$(status "$tmp/reg.msg")" = 200 ] && echo "$shared" | grep -Eq "^[0-9]+ sip:bob@127.0.0.1:$uas_p\$" && [ "$(rcli TTL $key)" -gt 0 ]'
+sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run uac 127.0.0.1:$N1 -sn uac $opts -p $uac_p -s bob
+rc=$?
+wait "$uas_pid" 2>/dev/null
+check "a call to bob through node 1 reached his contact registered at node 2 and completed" \
+	eval '[ $rc = 0 ] && grep -q "^INVITE sip:bob@127.0.0.1:$uas_p" "$tmp/uas.msg"'
+
+# 2. what node 1 reads is checked: a writer of Redis cannot point bob elsewhere
+now=$(date +%s)
+rcli HSET $key evil "$((now + 30)) sip:bob@evil.example
+$((now + 999999)) sip:bob@127.0.0.9:5060
+nonsense
+$((now + 30)) sip:bob@127.0.0.1:$N1
+$((now + 30)) sip:bob@127.0.0.1:5060;maddr=192.0.2.1
+$((now + 30)) sips:bob@127.0.0.1:5061" >/dev/null
+sipp_bg uas2 -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run uac2 127.0.0.1:$N1 -sn uac $opts -p $uac_p -s bob
+rc=$?
+wait "$uas2_pid" 2>/dev/null
+check "hostile lines in Redis: the call still reached bob's real contact only" \
+	eval '[ $rc = 0 ] && ! grep -q "branch [2-9] via" "$tmp/N1.log"'
+for why in "the contact host must be an IP address" "expired or too far ahead" "no contact" \
+	"the contact is this proxy" "maddr in a contact is not accepted" \
+	"a TLS contact is bound only by a REGISTER over its own TLS connection"; do
+	check "hostile line left out and logged: $why" \
+		grep -q "shared binding of node evil left out: $why" "$tmp/N1.log"
+done
+rcli HDEL $key evil >/dev/null
+
+# 3. unregistered at node 2: gone at node 1 too
+sipp_run unreg 127.0.0.1:$N2 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 0
+shared_is EMPTY || bad "node 2 removed bob's binding from Redis"
+sipp_run gone 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key fromdomain a.example
+check "after Expires: 0 at node 2, node 1 answers 404 for bob" eval '[ "$(status "$tmp/gone.msg")" = 404 ]'
+
+# 4. Redis stopped: 503 with the reason, not 404
+reap "$redis_pid" || bad "redis-server stopped"
+pids=$(echo "$pids" | sed "s/ $redis_pid\b//")
+sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
+	-key rdomain a.example -key fromdomain a.example
+rs=$(msg "$tmp/down.msg" received '^SIP/2.0 503' | header Reason)
+check "Redis stopped: a request for a user of ours gets 503 with the reason ($rs)" \
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
+stop_proxy N1
+stop_proxy N2
+finish
