@@ -103,3 +103,5 @@ EXTRA_DIST += \
 
 # The proxy benchmark (not part of make check): bench/proxy-bench.sh BUILD-DIR.
 EXTRA_DIST += bench/proxy-bench.sh
+# The cost of the state shared through Redis (not part of make check): bench/state-bench.sh BUILD-DIR.
+EXTRA_DIST += bench/state-bench.sh
