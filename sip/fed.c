@@ -24,16 +24,18 @@ static void chain_update(struct px_fed *f, int all)
 	size_t len = 0;
 
 	for (size_t i = 0; (src = source(f, i)); i++) {
+		const char *role = src == f->client_src ? "shipped" : "served";
+
 		if (!all && sipdance_chain_source_next_refresh(src) > now)
 			continue;
 		if (sipdance_chain_source_refresh(src, &why))
 			px_log(all ? SIPDANCE_LOG_ERR : SIPDANCE_LOG_WARN, "chain",
-			       "refresh of our DNSSEC chain failed: %s (%s)",
+			       "refresh of our DNSSEC chain failed: %s (%s): %s",
 			       why ? why : "?", sipdance_chain_source_get(src, now, &len)
-			       ? "the current one is still valid" : "serving none");
+			       ? "the current one is still valid" : "none any more", role);
 		else if (sipdance_chain_source_get(src, now, &len))
-			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s)", len,
-			       all ? "SIGHUP" : "timer");
+			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s): %s", len,
+			       all ? "SIGHUP" : "timer", role);
 	}
 	fed_chain_schedule(f);
 }

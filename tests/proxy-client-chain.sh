@@ -12,7 +12,11 @@
 #     handshakes naming made-up users;
 #  3. a peer proxy whose ClientName is its domain (a.example) ships its chain:
 #     B authenticates it with no DNS query at all; one named sip.a.example is
-#     authenticated by its chain too (its TLSA never looked up);
+#     authenticated by its chain too (its TLSA never looked up); one ships a
+#     --client-chain-file made by `sipdance chain build --name a.example`,
+#     due again three quarters into its TTL and read again on SIGHUP (a file
+#     that no longer validates leaves the chain held); one that does not
+#     validate for its name stops the proxy at start;
 #  4. without a chain the name is looked up after the handshake: with the DNS
 #     server frozen, alice's call over her shipped chain completes while the
 #     connection being looked up waits; it is answered once DNS answers;
@@ -27,6 +31,7 @@ SD=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) r_tls=$((base + 4))
 s_sip=$((base + 5)) s_tls=$((base + 6)) dnsp=$((base + 8)) uas_p=$((base + 10))
+f_sip=$((base + 12)) f_tls=$((base + 13))
 need knotd keymgr kdig ldns-signzone openssl
 
 # nothing may expire during the test: a changed answer needs a SIGHUP, not a wait
@@ -42,6 +47,8 @@ queries() {
 mk() { /usr/bin/python3 "$srcdir/tests/mkchain.py" --resolver "$TB_RESOLVER" "$@"; }
 "$SD" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --name "$alice" \
 	--out "$tmp/alice.ext" >/dev/null &&
+	"$SD" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --name a.example \
+		--out "$tmp/a.ext" >/dev/null &&
 	mk --name "$(user bob@b.example)" "$tmp/bob.ext" && mk --name "$alice" --tamper "$tmp/tampered.ext" &&
 	mk --name "$(user alice@expired.example)" "$tmp/expired.ext" ||
 	{ bad "the client chains are made"; finish; exit 1; }
@@ -196,6 +203,34 @@ python3 "$srcdir/tests/kamailio-sip.py" udp 127.0.0.1 $s_sip OPTIONS sip:bob@b.e
 	>"$tmp/peer3.out" 2>&1
 check "a peer proxy named sip.a.example: authenticated by its chain, its own TLSA never looked up" \
 	eval 'grep -q "^SIP/2.0 200" "$tmp/peer3.out" && grep -q "dane_clientid sip.a.example MATCH via=client-chain" "$tmp/B.log" && ! grep -q "dns: sip.a.example/52: asking" "$tmp/B.log"'
+stop_proxy S
+start_proxy F --domain a.example --listen "sip:127.0.0.1:$f_sip;transport=udp" \
+	--listen "sips:127.0.0.1:$f_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--client-name a.example --client-chain-file "$tmp/a.ext" --trusted 127.0.0.1/32 \
+	$dns --log-level debug || exit 1
+matched=$(grep -c "dane_clientid a.example MATCH via=client-chain" "$tmp/B.log")
+python3 "$srcdir/tests/kamailio-sip.py" udp 127.0.0.1 $f_sip OPTIONS sip:bob@b.example sip:carol@a.example \
+	>"$tmp/peer4.out" 2>&1
+check "a peer proxy shipping --client-chain-file (sipdance chain build --name a.example): B authenticates it by that chain" \
+	eval 'grep -q "chain: shipping our DNSSEC chain for a.example to servers that ask ([0-9]* bytes, $tmp/a.ext)" "$tmp/F.log" && grep -q "^SIP/2.0 200" "$tmp/peer4.out" && [ "$(grep -c "dane_clientid a.example MATCH via=client-chain" "$tmp/B.log")" -gt "$matched" ]'
+check "  ... due again three quarters into its TTL (TB_TTL 3600: in 2700 s)" \
+	grep -q "chain: chain for a.example: $(wc -c <"$tmp/a.ext") octets, TLSA, ttl 3600, next refresh in 2700s" "$tmp/F.log"
+cp "$tmp/a.ext" "$tmp/a.ext.good"
+cp "$tmp/bob.ext" "$tmp/a.ext"
+hup F
+check "  ... SIGHUP with a file that no longer validates: read again, refused, the chain held kept" \
+	grep -q "chain: refresh of our DNSSEC chain failed: own chain does not validate (the current one is still valid): shipped" "$tmp/F.log"
+cp "$tmp/a.ext.good" "$tmp/a.ext"
+hup F
+check "  ... SIGHUP with the file renewed: read again and shipped" \
+	grep -q "chain: our DNSSEC chain refreshed ($(wc -c <"$tmp/a.ext") bytes, SIGHUP): shipped" "$tmp/F.log"
+stop_proxy F
+timeout $((20 * vg_slow)) "$PROXY" --domain a.example --listen "sips:127.0.0.1:$f_tls;transport=tls" \
+	--cert "$TB_CERT_A" --key "$TB_KEY_A" --client-name a.example --client-chain-file "$tmp/bob.ext" \
+	$dns >"$tmp/Fbad.log" 2>&1
+rc=$?
+check "--client-chain-file holding another name's chain: the proxy does not start (exit $rc)" \
+	eval '[ $rc != 0 ] && [ $rc != 124 ] && grep -q "client-chain-file $tmp/bob.ext: own chain does not validate" "$tmp/Fbad.log"'
 
 # 4. without a chain, the lookup runs after the handshake and holds only its connection
 hup A
