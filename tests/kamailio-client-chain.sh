@@ -2,8 +2,10 @@
 # kamailio-client-chain.sh - sipdance_verify_user() with users that ship their own DNSSEC chain
 # (docs/client-chain.md) inside Kamailio: the module makes the tls module's contexts ask for it in
 # the TLS 1.3 CertificateRequest, and judges it with no DNS query (knotd's counters say so). Another
-# user's chain, a tampered or expired one and a valid one with another key are refused; without a
-# chain the user is looked up (client_chain prefer), or refused with nothing looked up (required).
+# user's chain, a tampered or expired one and a valid one with another key are refused, and so is
+# alice's valid chain under another user's From (another hash) and a chain proving there is no
+# TLSA; without a chain (none, or TLS 1.2, which cannot carry one) the user is looked up (client_chain
+# prefer), or refused with nothing looked up (required).
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
 tb_start
@@ -17,7 +19,8 @@ alice=${TB_USER_ALICE%.}
 if ! "$SD" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --name "$alice" \
 	--out "$tmp/alice.ext" >/dev/null || ! mk --name "$(user bob@b.example)" "$tmp/bob.ext" ||
 	! mk --name "$alice" --tamper "$tmp/tampered.ext" ||
-	! mk --name "$(user alice@expired.example)" "$tmp/expired.ext"; then
+	! mk --name "$(user alice@expired.example)" "$tmp/expired.ext" ||
+	! mk --name "$(user bob@a.example)" "$tmp/denial.ext"; then
 	bad "the client chains are made"
 	finish
 	exit 1
@@ -25,7 +28,7 @@ fi
 kam_start -A WITH_TESTHOOKS || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
 
 # user NAME CERT KEY FROM CHAIN REGEX... - the verify_user test hook over TLS, shipping CHAIN
-# ("": none); every REGEX in the answer, and for a chain no DNS query meanwhile
+# ("": none); every REGEX in the answer, and for a chain no DNS query meanwhile (TLS=tls12: TLS 1.2)
 n=0
 user_hook() {
 	local name=$1 cert=$2 key=$3 from=$4 chain=$5 q0 q1
@@ -36,7 +39,7 @@ user_hook() {
 	printf 'X-Sipdance-Test: user\nMax-Forwards: 70\nContent-Length: 0\n\n' >>"$tmp/req$n"
 	q0=$(queries)
 	SHIP=$chain FULL=1 timeout $((30 * vg_slow)) "$CLIENT" 127.0.0.2 "$TB_B_TLS_PORT" "$cert" "$key" - \
-		"$tmp/req$n" >"$tmp/resp" 2>&1
+		${TLS-} "$tmp/req$n" >"$tmp/resp" 2>&1
 	q1=$(queries)
 	[ -z "$chain" ] || [ "$q0" = "$q1" ] || { bad "$name: no DNS query ($q0 -> $q1)" "$tmp/resp"; return 1; }
 	expect "$name" "$@"
@@ -57,6 +60,15 @@ user_hook "an expired chain: -1, BOGUS (RRSIG expired)" "$TB_CERT_ALICE" "$TB_KE
 	"X-Sipdance-Reason: .*RRSIG expired"
 user_hook "alice without a chain (client_chain prefer): looked up, 1, MATCH" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
 	sip:alice@a.example "" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH" "X-Sipdance-Rule: dns"
+user_hook "alice's chain and key under bob@a.example's From (another hash): -1, BOGUS, not looked up" \
+	"$TB_CERT_ALICE" "$TB_KEY_ALICE" sip:bob@a.example "$tmp/alice.ext" "X-Sipdance-RC: -1" \
+	"X-Sipdance-Verdict: BOGUS" "X-Sipdance-Rule: client-chain"
+user_hook "a chain proving bob@a.example has no TLSA: -1, NODATA" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
+	sip:bob@a.example "$tmp/denial.ext" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NODATA" \
+	"X-Sipdance-Rule: client-chain"
+TLS=tls12 user_hook "alice over TLS 1.2 (no chain possible, client_chain prefer): looked up, 1, MATCH" \
+	"$TB_CERT_ALICE" "$TB_KEY_ALICE" sip:alice@a.example "" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH" \
+	"X-Sipdance-Rule: dns"
 
 kam_stop
 SD_CLIENT_CHAIN=required
@@ -69,4 +81,10 @@ q1=$(queries)
 [ "$q0" = "$q1" ] && ok "  ... and no DNS query ($q0 -> $q1)" || bad "  ... no DNS query ($q0 -> $q1)"
 user_hook "client_chain required, alice with her chain: 1, MATCH" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
 	sip:alice@a.example "$tmp/alice.ext" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH"
+q0=$(queries)
+TLS=tls12 user_hook "client_chain required, alice over TLS 1.2: -1, not looked up" "$TB_CERT_ALICE" \
+	"$TB_KEY_ALICE" sip:alice@a.example "" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: INDETERMINATE" \
+	"X-Sipdance-Reason: .*not looked up"
+q1=$(queries)
+[ "$q0" = "$q1" ] && ok "  ... and no DNS query ($q0 -> $q1)" || bad "  ... no DNS query ($q0 -> $q1)"
 finish
