@@ -96,6 +96,8 @@ start_testbed() {
 start_proxy() {
 	name=$1
 	shift
+	# emptied here, not only in the child: a restarted proxy's old "serving" line must not count
+	: >"$tmp/$name.log"
 	"$PROXY" --handshake-timeout $((2000 * vg_slow)) --accept-timeout $((10000 * vg_slow)) "$@" \
 		>"$tmp/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
