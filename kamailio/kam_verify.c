@@ -400,14 +400,21 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, co
 		return -1;
 	}
 	/*
-	 * Only a SECURE answer with records can authenticate: INSECURE,
-	 * BOGUS and INDETERMINATE answers fail with their status, a
-	 * validated denial (no _user TLSA) fails as NODATA; otherwise the
-	 * chain must match a DANE-EE/DANE-TA record (sipdance_clientid_verify).
+	 * Only a SECURE answer with records at the user's own name can
+	 * authenticate: INSECURE, BOGUS and INDETERMINATE answers fail with
+	 * their status, records reached through an alias as BOGUS (as in a
+	 * shipped chain), a validated denial (no _user TLSA) as NODATA;
+	 * otherwise the chain must match a DANE-EE/DANE-TA record
+	 * (sipdance_clientid_verify).
 	 */
 	switch (sipdance_dns_answer_status(u.ans)) {
 	case SIPDANCE_DNS_SECURE:
-		if (sipdance_dns_answer_rcode(u.ans) != SIPDANCE_DNS_FOUND) {
+		if (sipdance_dns_answer_rcode(u.ans) == SIPDANCE_DNS_FOUND &&
+		    strcasecmp(sipdance_dns_answer_qname(u.ans), sipdance_dns_answer_cname(u.ans))) {
+			/* as for a shipped chain: a user's TLSA is at its own _user name */
+			kv_fail(r, "BOGUS", "TLSA %s leads to %s: not the user's own", r->name,
+				sipdance_dns_answer_cname(u.ans));
+		} else if (sipdance_dns_answer_rcode(u.ans) != SIPDANCE_DNS_FOUND) {
 			kv_fail(r, "NODATA", "no _user TLSA for %s (%s, validated)", address,
 				sipdance_dns_rcode_str(sipdance_dns_answer_rcode(u.ans)));
 		} else if (sipdance_dns_answer_tlsa(u.ans, &set) ||

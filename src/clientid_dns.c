@@ -8,18 +8,28 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <openssl/x509.h>
 
 #include <sipdance/clientid.h>
 #include <sipdance/dns.h>
 #include "internal.h"
 
-/* answer_fill - a DNS answer as the hook's answer */
+/* answer_fill - a DNS answer as the hook's answer; TLSA records found through
+ * an alias are not the ClientName's own (as for a shipped chain): BOGUS */
 static int answer_fill(const struct sipdance_dns_answer *a, struct sipdance_clientid_answer *out)
 {
+	const char *qname = sipdance_dns_answer_qname(a), *cname = sipdance_dns_answer_cname(a);
+
 	out->status = sipdance_dns_answer_status(a);
 	out->rcode = sipdance_dns_answer_rcode(a);
 	snprintf(out->why, sizeof(out->why), "%s", sipdance_dns_answer_why(a));
+	if (out->status == SIPDANCE_DNS_SECURE && out->rcode == SIPDANCE_DNS_FOUND && qname && cname &&
+	    strcasecmp(qname, cname)) {
+		out->status = SIPDANCE_DNS_BOGUS;
+		snprintf(out->why, sizeof(out->why), "%.40s leads to %.40s: not its own TLSA", qname, cname);
+		return 0;
+	}
 	if (out->status == SIPDANCE_DNS_SECURE && out->rcode == SIPDANCE_DNS_FOUND)
 		return sipdance_dns_answer_tlsa(a, &out->tlsa);
 	return 0;

@@ -218,7 +218,7 @@ static void ship_free(SSL *ssl, unsigned int type, unsigned int context, const u
 static SSL_CTX *server_ctx(const struct tcase *tc)
 {
 	static const char *const domains[] = { "a.example", "b.example", "expired.example",
-					       "wrongds.example", "insecure.example." };
+					       "wrongds.example", "insecure.example.", "alias.example" };
 	struct sipdance_clientid_conf conf = { .size = sizeof(conf),
 		.server = 1, .require = tc->require, .domains = domains,
 		.ndomains = sizeof(domains) / sizeof(domains[0]), .lookup = tc->after ? NULL : tc->lookup,
@@ -556,6 +556,18 @@ static void chain_cases(const char *alice)
 		{ .desc = "a bogus zone, looked up after the handshake", .cert = ca, .key = ka,
 		  .name = expired, .require = 1, .want = SIPDANCE_INDETERMINATE, .policy = P, .after = 1,
 		  .want_after = SIPDANCE_BOGUS, .via = PEND },
+		{ .desc = "a chain through an alias (sip.alias.example CNAME sip.a.example), its key",
+		  .cert = env("TB_CERT_A"), .key = env("TB_KEY_A"), .name = "sip.alias.example", .require = 1,
+		  .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "leads from sip.alias.example to sip.a.example",
+		  .want_alert = hf, .policy = P, .ship = in_dir("alias.ext"), .via = CH },
+		{ .desc = "that alias without a chain, looked up after the handshake: the same refusal",
+		  .cert = env("TB_CERT_A"),
+		  .key = env("TB_KEY_A"), .name = "sip.alias.example", .require = 1, .want = SIPDANCE_INDETERMINATE,
+		  .policy = P, .after = 1, .want_after = SIPDANCE_BOGUS, .via = PEND },
+		{ .desc = "that alias without a chain, looked up in the handshake: the same refusal",
+		  .cert = env("TB_CERT_A"), .key = env("TB_KEY_A"), .name = "sip.alias.example", .require = 1,
+		  .lookup = dns_lookup, .want = SIPDANCE_BOGUS, .want_log = "leads to sip.a.example",
+		  .want_alert = hf, .policy = P, .via = DNS },
 		{ .desc = "a chain beside a lookup hook: the chain decides", .cert = env("TB_CERT_WRONG"),
 		  .key = env("TB_KEY_WRONG"), .name = alice, .lookup = fail_lookup,
 		  .want = SIPDANCE_NOMATCH, .want_alert = hf, .policy = P, .ship = in_dir("alice.ext"),

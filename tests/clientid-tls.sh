@@ -2,7 +2,7 @@
 # clientid-tls.sh - dane_clientid handshakes against the Knot testbed: start it
 # on a private port, make the DNSSEC chains clients ship (`sipdance chain build
 # --name` and, independently, tests/mkchain.py with dnspython: valid, for
-# another name, tampered, expired, a denial, malformed), run tests/clientid-tls
+# another name, tampered, expired, a denial, malformed, through a CNAME), run tests/clientid-tls
 # (which prints ok/FAIL lines and the summary), stop it on exit.
 set -u
 here=$(cd "${srcdir:-.}" && pwd)
@@ -31,11 +31,16 @@ if ! "$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --n
 	! mk --name "$(user bob@b.example)" "$CHAIN_DIR/bob.ext" ||
 	! mk --name "$alice" --tamper "$CHAIN_DIR/tampered.ext" ||
 	! mk --name "$(user alice@expired.example)" "$CHAIN_DIR/expired.ext" ||
-	! mk --name "$(user bob@a.example)" "$CHAIN_DIR/denial.ext"; then
+	! mk --name "$(user bob@a.example)" "$CHAIN_DIR/denial.ext" ||
+	! mk --name sip.alias.example "$CHAIN_DIR/cname.ext" ||
+	! "$sd" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --name sip.a.example \
+		--out "$CHAIN_DIR/sip.a.ext" >/dev/null; then
 	echo "FAIL - the client chains are made"
 	echo "1 passed, 1 failed"
 	exit 1
 fi
+# sip.alias.example's CNAME (dnspython), then the TLSA chain of its target sip.a.example
+{ cat "$CHAIN_DIR/cname.ext"; tail -c +3 "$CHAIN_DIR/sip.a.ext"; } >"$CHAIN_DIR/alias.ext"
 printf '\000' >"$CHAIN_DIR/truncated.ext"
 : >"$CHAIN_DIR/empty.ext"
 head -c 300 /dev/urandom >"$CHAIN_DIR/garbage.ext"

@@ -4,7 +4,8 @@
 # the TLS 1.3 CertificateRequest, and judges it with no DNS query (knotd's counters say so). Another
 # user's chain, a tampered or expired one and a valid one with another key are refused, and so is
 # alice's valid chain under another user's From (another hash) and a chain proving there is no
-# TLSA; without a chain (none, or TLS 1.2, which cannot carry one) the user is looked up (client_chain
+# TLSA, or her key under an address whose _user name is an alias of hers, shipped or looked up;
+# without a chain (none, or TLS 1.2, which cannot carry one) the user is looked up (client_chain
 # prefer), or refused with nothing looked up (required).
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
@@ -20,7 +21,8 @@ if ! "$SD" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --n
 	--out "$tmp/alice.ext" >/dev/null || ! mk --name "$(user bob@b.example)" "$tmp/bob.ext" ||
 	! mk --name "$alice" --tamper "$tmp/tampered.ext" ||
 	! mk --name "$(user alice@expired.example)" "$tmp/expired.ext" ||
-	! mk --name "$(user bob@a.example)" "$tmp/denial.ext"; then
+	! mk --name "$(user bob@a.example)" "$tmp/denial.ext" ||
+	! mk --name "$(user alice@alias.example)" "$tmp/cname.ext"; then
 	bad "the client chains are made"
 	finish
 	exit 1
@@ -66,6 +68,14 @@ user_hook "alice's chain and key under bob@a.example's From (another hash): -1, 
 user_hook "a chain proving bob@a.example has no TLSA: -1, NODATA" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
 	sip:bob@a.example "$tmp/denial.ext" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NODATA" \
 	"X-Sipdance-Rule: client-chain"
+# alice@alias.example's _user name is a CNAME to alice@a.example's: her key, but not her own TLSA
+{ cat "$tmp/cname.ext"; tail -c +3 "$tmp/alice.ext"; } >"$tmp/alias.ext"
+user_hook "alice@alias.example shipping the chain through its alias to alice@a.example: -1, BOGUS" \
+	"$TB_CERT_ALICE" "$TB_KEY_ALICE" sip:alice@alias.example "$tmp/alias.ext" "X-Sipdance-RC: -1" \
+	"X-Sipdance-Verdict: BOGUS" "X-Sipdance-Reason: .*leads from"
+user_hook "alice@alias.example without a chain: looked up, the same refusal (-1, BOGUS)" "$TB_CERT_ALICE" \
+	"$TB_KEY_ALICE" sip:alice@alias.example "" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: BOGUS" \
+	"X-Sipdance-Reason: .*leads to"
 TLS=tls12 user_hook "alice over TLS 1.2 (no chain possible, client_chain prefer): looked up, 1, MATCH" \
 	"$TB_CERT_ALICE" "$TB_KEY_ALICE" sip:alice@a.example "" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH" \
 	"X-Sipdance-Rule: dns"

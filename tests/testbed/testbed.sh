@@ -308,6 +308,8 @@ write_zones() {
 #   sip2.alias.example CNAME sip2.b.example. TLSA only at the original name _B_TLS._tcp.sip2.alias.example (b's
 #                      key); the expanded name has none (secure denial) -> the fallback to the original name.
 # The SRV RRset lists sip.alias.example (priority 10, a's port) and sip2.alias.example (priority 20, b's port).
+# alice@alias.example's _user name is a CNAME to alice@a.example's: a DANCE client's TLSA must be at its own
+# name, never reached through an alias.
 alias_zone() {
 	local z=alias.example.
 	zone_head $z
@@ -322,6 +324,7 @@ alias_zone() {
 		sip.$z CNAME sip.a.example.
 		sip2.$z CNAME sip2.b.example.
 		_$TB_B_TLS_PORT._tcp.sip2.$z TLSA 3 1 1 $(cat "$DIR/certs/sip.b.example.spki")
+		$(user_label alice)._user.$z CNAME $(user_label alice)._user.a.example.
 	EOF
 }
 
