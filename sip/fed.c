@@ -287,6 +287,7 @@ void px_fed_flush(struct px_fed *f)
 		px_log(SIPDANCE_LOG_INFO, "proxy", "reload: trust anchor reloaded (%zu records)",
 		       sipdance_anchor_count(f->anchor));
 	fed_in_flush(f);
+	px_hook_client_forget(f->hook);
 	if (f->dns)
 		sipdance_dns_flush(f->dns);
 	chain_update(f, 1);

@@ -912,7 +912,8 @@ static int check_from(struct txn *t)
 	 *    done, the key proven; another connection's chain never counts): 403.
 	 *  - Foreign From over TLS with a client chain: the chain must
 	 *    authenticate for that domain (its server TLSA, or RFC 5922 PKIX where
-	 *    the policy falls back); the verdict is cached on that connection.
+	 *    the policy falls back); the verdict is cached on that connection
+	 *    for 30 s and until the next SIGHUP, then judged again.
 	 */
 	if (t->conn && px_hook_client_pending(t->conn)) {
 		switch (px_hook_client_wait(t->conn, on_identity, t, &t->wait)) {

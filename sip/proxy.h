@@ -223,10 +223,14 @@ int px_hook_expecting(const struct px_hook *h, const struct sockaddr *addr);
 /* px_hook_client_chain - the client chain of connection @ssl (borrowed; NULL
  * if none was presented) */
 STACK_OF(X509) *px_hook_client_chain(SSL *ssl);
-/* px_hook_client_cached - 1/0 if @domain was already judged on connection @ssl, else -1 */
+/* px_hook_client_cached - 1/0 if @domain was judged on connection @ssl in the
+ * last 30 s and since the last SIGHUP, else -1 */
 int px_hook_client_cached(SSL *ssl, const char *domain);
 /* px_hook_client_remember - cache a judgement for @domain on connection @ssl */
 void px_hook_client_remember(SSL *ssl, const char *domain, int ok);
+/* px_hook_client_forget - SIGHUP: the judgements of every connection expire
+ * (they also do 30 s after they were made) */
+void px_hook_client_forget(struct px_hook *h);
 
 /* Registrar: the in-memory location service plus static entries. */
 struct px_registrar;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <sipdance/chain.h>
@@ -32,6 +33,7 @@
 
 #define MAX_CTX 16
 #define MAX_CACHED 8
+#define VERDICT_S 30 /* a domain verdict on an inbound connection holds this long (as fed.c's outbound) */
 
 struct px_expect {
 	struct px_expect *next;
@@ -59,7 +61,7 @@ struct conn {
 	struct sockaddr_storage peer, local;
 	struct px_expect *expect; /* outbound */
 	STACK_OF(X509) *chain;    /* inbound client chain, if presented (valid once established) */
-	struct { char domain[256]; int ok; } cached[MAX_CACHED];
+	struct { char domain[256]; int ok; unsigned epoch; time_t at; } cached[MAX_CACHED];
 	size_t ncached;
 	char client_name[SIPDANCE_CLIENTID_MAX + 1]; /* inbound: DANE-authenticated ClientName */
 	int cid_presented;        /* inbound: a ClientName was sent; cid_v is its outcome */
@@ -87,6 +89,7 @@ struct px_hook {
 	struct sipdance_chain_client *chain_client; /* RFC 9102 asked of outbound peers */
 	px_pending_fn *pending;  /* looks up a ClientName after its handshake */
 	void *pending_arg;
+	unsigned epoch;          /* domain verdicts of an older epoch are forgotten (SIGHUP) */
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -632,15 +635,31 @@ STACK_OF(X509) *px_hook_client_chain(SSL *ssl)
 	return c ? c->chain : NULL;
 }
 
+/* mono_s - monotonic seconds */
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* px_hook_client_cached - earlier decision for @domain on connection @ssl:
  * 1 authenticated, 0 refused, -1 not decided yet */
 int px_hook_client_cached(SSL *ssl, const char *domain)
 {
 	struct conn *c = conn_of(ssl);
 
+	/*
+	 * A verdict holds VERDICT_S seconds and until the next SIGHUP, then the
+	 * domain is judged again under fresh DNS: a TLSA record withdrawn (a
+	 * key revoked, rolled over) reaches a connection that stays open, as it
+	 * does our outbound ones.
+	 */
 	for (size_t i = 0; c && i < c->ncached; i++)
 		if (!strcasecmp(c->cached[i].domain, domain))
-			return c->cached[i].ok;
+			return c->hook && c->cached[i].epoch == c->hook->epoch &&
+			       mono_s() - c->cached[i].at < VERDICT_S ? c->cached[i].ok : -1;
 	return -1;
 }
 
@@ -651,10 +670,24 @@ void px_hook_client_remember(SSL *ssl, const char *domain, int ok)
 
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->ncached; i++)
+		if (!strcasecmp(c->cached[i].domain, domain)) {
+			memmove(c->cached + i, c->cached + i + 1, sizeof(c->cached[0]) * (c->ncached - i - 1));
+			c->ncached--;
+			break;
+		}
 	if (c->ncached == MAX_CACHED)
 		memmove(c->cached, c->cached + 1, sizeof(c->cached[0]) * --c->ncached);
 	snprintf(c->cached[c->ncached].domain, sizeof(c->cached[0].domain), "%s", domain);
+	c->cached[c->ncached].epoch = c->hook ? c->hook->epoch : 0;
+	c->cached[c->ncached].at = mono_s();
 	c->cached[c->ncached++].ok = ok;
+}
+
+/* px_hook_client_forget - SIGHUP: every domain verdict on inbound connections is judged again */
+void px_hook_client_forget(struct px_hook *h)
+{
+	h->epoch++;
 }
 
 /* bind_outbound - at handshake start: the expectation for this peer address */

@@ -8,9 +8,10 @@
 #       TLS 1.3 from local port LPORT: send CERT, then stop before
 #       CertificateVerify; hold the connection until HOLDFILE exists, then
 #       close it (with --rst: a reset, so that the port is free at once)
-#   hostile.py tls ADDR PORT LPORT REQUEST [--cert C --key K] [--hold HOLDFILE]
+#   hostile.py tls ADDR PORT LPORT REQUEST [--cert C --key K] [--hold HOLDFILE [--then REQUEST2]]
 #       one request over TLS (LPORT 0: any), print the final status line;
-#       --hold keeps the connection open until HOLDFILE exists
+#       --hold keeps the connection open until HOLDFILE exists (with --then:
+#       then sends REQUEST2 on it and prints its final status line too)
 #   hostile.py udp|tcp ADDR PORT REQUEST [--wait S] [--first] [--bind IP] [--source PORT]
 #       send a request (a file, CRLF line ends), print every response's line
 #       1 and size (until the first final one with --first)
@@ -186,22 +187,26 @@ def tls(a):
     raw.settimeout(10 * SLOW)
     raw.connect((a.addr, a.port))
     s = ctx.wrap_socket(raw)
-    s.sendall(load(a.request, s.getsockname()))
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (socket.timeout, ssl.SSLError, OSError):
-            break
-        if not chunk:
-            break
-        data += chunk
-        if any(int(l.split()[1]) >= 200 for l in status_lines(data)):
-            break
-    finals = [l for l in status_lines(data) if int(l.split()[1]) >= 200]
-    print(finals[0].decode() if finals else "no final response")
-    sys.stdout.flush()
-    if a.hold:
+    finals = None
+    for n, req in enumerate([a.request] + ([a.then] if a.then else [])):
+        if n:
+            hold(a.hold, s)
+        s.sendall(load(req, s.getsockname()))
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ssl.SSLError, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+            if any(int(l.split()[1]) >= 200 for l in status_lines(data)):
+                break
+        finals = [l for l in status_lines(data) if int(l.split()[1]) >= 200]
+        print(finals[0].decode() if finals else "no final response")
+        sys.stdout.flush()
+    if a.hold and not a.then:
         hold(a.hold, s)
     return 0 if finals else 2
 
@@ -567,6 +572,7 @@ def main():
     c.add_argument("--cert")
     c.add_argument("--key")
     c.add_argument("--hold")
+    c.add_argument("--then", help="a second request on the connection, once HOLDFILE exists")
     for proto in ("udp", "tcp"):
         c = sub.add_parser(proto)
         c.set_defaults(proto=proto)

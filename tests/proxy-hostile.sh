@@ -136,6 +136,27 @@ check "a peer proxy (a.example, authenticated) relaying through B to an IP addre
 check "  ... nothing reached the address or the gateway, and B opened no connection to c.example" \
 	eval '[ "$(count sink)" -eq "$n0" ] && ! grep -q "new TLS connection .* for c.example" "$tmp/B.log" &&
 	[ "$(grep -c "a peer proxy of a.example reaches users of b.example only" "$tmp/B.log")" -ge 4 ]'
+# 1e. a verdict on a live connection does not outlive the TLSA record it rested on:
+# a.example's connection sends a MESSAGE (200), a.example's TLSA stops naming its key,
+# B's caches are flushed (SIGHUP: the TTL past), the same connection sends another
+# atlsa SPKI - a.example's TLS port TLSA becomes 3 1 1 SPKI
+atlsa() {
+	o=_$TB_A_TLS_PORT._tcp.sip.a.example.
+	$TB_KNOTC zone-begin a.example. >/dev/null && $TB_KNOTC zone-unset a.example. $o TLSA >/dev/null &&
+		$TB_KNOTC zone-set a.example. $o "$TB_TTL" TLSA 3 1 1 "$1" >/dev/null &&
+		$TB_KNOTC zone-commit a.example. >/dev/null
+}
+request "$tmp/live1" MESSAGE sip:bob@b.example sip:alice@a.example
+request "$tmp/live2" MESSAGE sip:bob@b.example sip:alice@a.example
+hold live 'holding' tls 127.0.0.2 $b_tls 0 "$(over TLS "$tmp/live1")" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--then "$(over TLS "$tmp/live2")"
+check "a.example's TLSA withdrawn while its connection is open" atlsa "$TB_SPKI_WRONG"
+hup B
+release live
+check "  ... that connection's next request, after the caches went (SIGHUP): 403, its first was 200" \
+	eval '[ "$(sed -n 1p "$tmp/live.out")" = "SIP/2.0 200 OK" ] && [ "$(sed -n 3p "$tmp/live.out")" = "SIP/2.0 403 Forbidden" ]'
+check "  ... a.example's TLSA restored" atlsa "$TB_SPKI_A"
+hup B
 
 # 2. stray responses: relayed only back to where a request of ours came from
 n0=$(count sink)
