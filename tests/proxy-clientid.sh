@@ -133,7 +133,7 @@ check "a name without TLSA under --client-auth required: every request 403 (NODA
 	eval '[ "$(grep -c "^Reason: SIP;cause=403;text=\"client not authenticated: dane_clientid NODATA" "$tmp/missingreq.out")" = 2 ] && grep -q "clientid: $carol: NODATA" "$tmp/R.log"'
 client tls12 $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" tls12 "$tmp/reg"
 check "TLS 1.2 only under --client-auth required: refused (protocol version)" \
-	eval 'grep -q "handshake failed: protocol version" "$tmp/tls12.out" && grep -q "inbound handshake from 127.0.0.1:[0-9]* refused: sent alert protocol version" "$tmp/R.log"'
+	eval 'grep -q "handshake failed: protocol version" "$tmp/tls12.out" && "$srcdir/tests/wait-for.sh" "$tmp/R.log" "inbound handshake from 127.0.0.1:[0-9]+ refused: sent alert protocol version"'
 client goodreq $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" tls13 "$tmp/reg"
 check "alice under --client-auth required: registers (200)" grep -q "^SIP/2.0 200" "$tmp/goodreq.out"
 client nocid $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" - "$tmp/reg"
