@@ -32,6 +32,7 @@ struct redisstore {
 	void *timeout, *retry;            /* timers: the oldest reply, the next connection */
 	unsigned timeout_ms, retry_ms, retry_max_ms;
 	int fail_open, closing, up;
+	int in_call, in_reply;            /* inside command(), inside a caller's callback from a reply */
 	char host[64];
 	int port, db;
 	char *password, *prefix;
@@ -181,7 +182,9 @@ static void unfly(struct redisstore *r, struct sipdance_store_op *o)
 	o->next = NULL;
 }
 
-/* finish - answer @o, failing open when asked (logged each time) */
+/* finish - answer @o, failing open when asked (logged each time): now when
+ * hiredis gave the answer on the loop, at the loop's next turn when it came
+ * inside one of the caller's calls */
 static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipdance_store_status st,
 		   const char *value, size_t len, const char *why)
 {
@@ -195,7 +198,14 @@ static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipda
 		       "write");
 		st = o->kind == GET || o->kind == HGETALL ? SIPDANCE_STORE_ABSENT : SIPDANCE_STORE_OK;
 	}
-	sd_store_answer(&r->q, o, st, value, len, why);
+	if (r->in_call) {
+		sd_store_answer(&r->q, o, st, value, len, why);
+		return;
+	}
+	r->in_reply++;
+	o->cb(o->arg, st, value, len, st == SIPDANCE_STORE_ERROR ? why : NULL);
+	r->in_reply--;
+	free(o);
 }
 
 /* pairs - an HGETALL reply as "field\0value\0" pairs */
@@ -357,7 +367,7 @@ static void connect_now(void *arg)
 		redisAsyncCommand(ac, on_reply, NULL, "SELECT %d", r->db);
 }
 
-/* flown - @o sent (@rc REDIS_OK): awaited in order; else answered ERROR now: 0 */
+/* flown - @o sent (@rc REDIS_OK): awaited in order; else answered ERROR */
 static int flown(struct redisstore *r, struct sipdance_store_op *o, int rc)
 {
 	if (rc != REDIS_OK) {
@@ -386,8 +396,12 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	o->kind = kind;
 	o->deadline = sd_mono_ms() + r->timeout_ms;
 	*op = o;
-	if (!ac)
-		return flown(r, o, rc);
+	r->in_call = 1;
+	if (!ac) {
+		flown(r, o, rc);
+		r->in_call = 0;
+		return 0;
+	}
 	switch (kind) {
 	case CLAIM:
 		rc = redisAsyncCommand(ac, on_reply, o, "SET %s%s %b NX EX %u", p, key, value, len, ttl_s);
@@ -413,7 +427,13 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	default:
 		rc = redisAsyncCommand(ac, on_reply, o, "HGETALL %s%s", p, key);
 	}
-	return flown(r, o, rc);
+	flown(r, o, rc);
+	/* written now rather than at the loop's next turn (not from inside
+	 * hiredis: a caller's callback from a reply waits for that turn) */
+	if (rc == REDIS_OK && r->ac && !r->in_reply && (r->ac->c.flags & REDIS_CONNECTED))
+		redisAsyncHandleWrite(r->ac);
+	r->in_call = 0;
+	return 0;
 }
 
 /* redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall - the contract's calls */
