@@ -704,7 +704,9 @@ static void identity(struct px_auth *a, const sip_t *sip, const struct sockaddr 
 	 * The cases (the user authenticated as @uaor):
 	 *  - the address (To of a REGISTER, From otherwise) is hers, compared
 	 *    percent-decoded and in lowercase: MATCH; attestation A if it is a
-	 *    number she is entitled to, B otherwise;
+	 *    number she is entitled to, B otherwise, unless the users file gives
+	 *    that number to another user (an address spelled as a number, a
+	 *    DANCE user of another client domain): as below, 403;
 	 *  - REGISTER for any other address: 403;
 	 *  - From a telephone number (tel:, user=phone, digits; any host or none):
 	 *    one of her numbers (users file, "*" for --stir-orig-range): MATCH, A;
@@ -719,7 +721,9 @@ static void identity(struct px_auth *a, const sip_t *sip, const struct sockaddr 
 		from_tn(url, tn);
 	r->number = tn[0] != '\0';
 	snprintf(shown, sizeof(shown), "%s", addr[0] ? addr : "(no user@host)");
-	if (addr[0] && !strcmp(addr, uaor)) {
+	if (addr[0] && !strcmp(addr, uaor) &&
+	    !(tn[0] && !px_users_entitled(u, tn, a->conf->stir_orig_range) &&
+	      px_users_owner(a->users, a->conf->domain, tn, u))) {
 		r->origin = PX_ORIGIN_USER;
 		r->attest = tn[0] && px_users_entitled(u, tn, a->conf->stir_orig_range) ? 'A' : 'B';
 		snprintf(r->why, sizeof(r->why), "%s %s is the user authenticated by %s", which, shown, how);

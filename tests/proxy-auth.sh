@@ -27,7 +27,8 @@ need sipp python3 openssl
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 DIG="python3 $srcdir/tests/sip-digest.py"
 
-# users: alice (a number), bob, carol without an MD5 HA1, dave from htdigest (MD5 only)
+# users: alice (a number), bob, carol without an MD5 HA1, dave from htdigest (MD5 only),
+# a user named after alice's number (not entitled to it)
 pw_a=$(openssl rand -hex 8) pw_b=$(openssl rand -hex 8) pw_c=$(openssl rand -hex 8) pw_d=$(openssl rand -hex 8)
 {
 	echo "# test users"
@@ -35,6 +36,7 @@ pw_a=$(openssl rand -hex 8) pw_b=$(openssl rand -hex 8) pw_c=$(openssl rand -hex
 	echo "$pw_b" | "$sd" user-digest bob a.example
 	echo "$pw_c" | "$sd" user-digest carol a.example | awk -F: '{ $3 = ""; print }' OFS=:
 	printf 'dave:a.example:%s\n' "$(printf 'dave:a.example:%s' "$pw_d" | md5sum | cut -d' ' -f1)"
+	echo "$pw_d" | "$sd" user-digest +12025551000 a.example
 } >"$tmp/users"
 chmod 600 "$tmp/users"
 openssl rand 32 >"$tmp/secret"
@@ -54,7 +56,7 @@ start_proxy A --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --lis
 	--users "$tmp/users" --auth-secret "$tmp/secret" --trusted 127.0.0.9/32 \
 	--e164-route "sip:127.0.0.1:$uas_p;transport=udp" --log-level debug || exit 1
 check "start-up: the users and the trusted network are logged, no credential" \
-	eval 'grep -q "auth: --users .*: 4 user(s)" "$tmp/A.log" && grep -q "trusted peers: 127.0.0.9/32" "$tmp/A.log" && ! grep -q "$(cut -d: -f3 "$tmp/users" | sed -n 2p)" "$tmp/A.log"'
+	eval 'grep -q "auth: --users .*: 5 user(s)" "$tmp/A.log" && grep -q "trusted peers: 127.0.0.9/32" "$tmp/A.log" && ! grep -q "$(cut -d: -f3 "$tmp/users" | sed -n 2p)" "$tmp/A.log"'
 
 # d NAME ARGS... - sip-digest.py against A; its lines in $tmp/NAME.out
 d() { n=$1; shift; $DIG 127.0.0.1 $P "$@" >"$tmp/$n.out" 2>&1; }
@@ -165,6 +167,10 @@ d bob_num INVITE "sip:+12025552000@a.example;user=phone" --from "sip:+1202555100
 	--user bob --password "$pw_b"
 check "bob with alice's number as From: 403 (the number belongs to another user)" \
 	eval 'said bob_num 2 403 "From number 12025551000 belongs to another user"'
+d num_user OPTIONS sip:carol@b.example --from "sip:+12025551000@a.example;user=phone" --user +12025551000 \
+	--password "$pw_d"
+check "a user whose address is alice's number (+12025551000@a.example), not entitled to it: 403, alice's" \
+	eval 'said num_user 2 403 "From number 12025551000 belongs to another user"'
 python3 "$srcdir/tests/kamailio-sip.py" tls 127.0.0.1 $T OPTIONS sip:carol@b.example sip:alice@a.example \
 	--cert "$cert/ee.pem" --key "$cert/ee.key" >"$tmp/tlscert.out" 2>&1
 check "over TLS with a client certificate but no DANCE identity, From alice: 407 (a certificate is not a user)" \
@@ -300,7 +306,7 @@ stop_proxy M
 pw_e=$(openssl rand -hex 8)
 echo "$pw_e" | "$sd" user-digest erin a.example >>"$tmp/users"
 kill -HUP "$A_pid"
-"$srcdir/tests/wait-for.sh" "$tmp/A.log" "reload: --users .*: 5 user" 10
+"$srcdir/tests/wait-for.sh" "$tmp/A.log" "reload: --users .*: 6 user" 10
 reg erin sip:erin@a.example --user erin --password "$pw_e"
 check "SIGHUP reloads the users file: erin, added, registers (200)" said erin 2 200
 cp "$tmp/users" "$tmp/users.good"
@@ -309,7 +315,7 @@ kill -HUP "$A_pid"
 "$srcdir/tests/wait-for.sh" "$tmp/A.log" "reload: --users .*:7: want" 10
 reg erin2 sip:erin@a.example --user erin --password "$pw_e"
 check "a broken users file on SIGHUP: logged with its line, the old users kept (erin: 200)" \
-	eval 'said erin2 2 200 && grep -q "keeping the 5 user(s) loaded before" "$tmp/A.log"'
+	eval 'said erin2 2 200 && grep -q "keeping the 6 user(s) loaded before" "$tmp/A.log"'
 cut -d: -f3,4 "$tmp/users.good" | tr ':' '\n' | grep . >"$tmp/ha1s"
 check "no HA1 in the log, ever" eval '[ -s "$tmp/ha1s" ] && ! grep -qFf "$tmp/ha1s" "$tmp/A.log"'
 stop_proxy A
