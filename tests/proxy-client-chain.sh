@@ -9,7 +9,8 @@
 #  2. refused in the handshake, with no DNS query: another user's chain under
 #     her name, her chain with another key, a tampered chain, an expired one,
 #     and (--client-chain required) no chain at all, also as a flood of
-#     handshakes naming made-up users;
+#     handshakes naming made-up users; over TLS 1.2 (no place for either) or
+#     with her valid chain but no dane_clientid, her key authenticates nothing;
 #  3. a peer proxy whose ClientName is its domain (a.example) ships its chain:
 #     B authenticates it with no DNS query at all; one named sip.a.example is
 #     authenticated by its chain too (its TLSA never looked up); one ships a
@@ -178,6 +179,17 @@ done
 q1=$(queries)
 check "10 handshakes naming made-up users, no chain, --client-chain required: all refused, no DNS query ($q0 -> $q1)" \
 	eval '[ "$(cat "$tmp"/flood*.out | grep -c "handshake failed: handshake failure")" = 10 ] && [ "$q0" = "$q1" ]'
+q0=$(queries)
+reqs tls12
+timeout $((30 * vg_slow)) "$CLIENT" 127.0.0.1 $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" tls12 \
+	"$tmp/tls12.reg" >"$tmp/tls12.out" 2>&1
+SHIP=$tmp/alice.ext client noname $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" - reg
+q1=$(queries)
+check "TLS 1.2 with alice's key and ClientName: no DANCE identity, REGISTER challenged (401)" \
+	eval '[ "$(status_of tls12 1)" = 401 ] && grep -q "clientid: (no ClientName): NODATA: TLS below 1.3" "$tmp/R.log"'
+check "alice's valid chain and key, no dane_clientid: the chain proves nothing, REGISTER 401" \
+	eval 'grep -q "^shipped" "$tmp/noname.out" && [ "$(status_of noname 1)" = 401 ]'
+check "  ... and neither asked DNS anything ($q0 -> $q1)" [ "$q0" = "$q1" ]
 
 # 3. peer proxies: A (ClientName a.example) reaches B; B needs no DNS at all
 SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $a_sip"
