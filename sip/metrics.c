@@ -26,7 +26,7 @@
 #define NBUCKETS 12
 #define NTYPES 6
 
-/* DNS latency histogram bounds, seconds (+Inf implied) */
+/* Latency histogram bounds (DNS lookups, shared state), seconds (+Inf implied) */
 static const double dns_bounds[NBUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 };
@@ -35,6 +35,11 @@ static const struct { uint16_t type; const char *name; } dns_types[NTYPES] = {
 	{ SIPDANCE_DNS_SRV, "SRV" }, { SIPDANCE_DNS_NAPTR, "NAPTR" }, { SIPDANCE_DNS_TLSA, "TLSA" },
 };
 #define NSTATUS (SIPDANCE_DNS_SECURE + 1)
+
+/* The shared state's operations (--state) and what they come to. */
+#define NSTOREOPS 7
+#define NSTORESTATUS (SIPDANCE_STORE_ABSENT + 1)
+static const char *const store_ops[NSTOREOPS] = { "claim", "get", "put", "delete", "hset", "hdel", "hgetall" };
 
 /* The counters: one process, one proxy, one event loop. */
 static struct {
@@ -48,6 +53,10 @@ static struct {
 	unsigned long dns_bucket[NBUCKETS + 1]; /* resolver lookups, cumulative at output */
 	unsigned long dns_count;
 	double dns_sum;
+	unsigned long store[NSTOREOPS][NSTORESTATUS]; /* [op][status] */
+	unsigned long store_bucket[NBUCKETS + 1];
+	unsigned long store_count;
+	double store_sum;
 } m;
 
 struct client {
@@ -140,6 +149,25 @@ void px_metrics_dns(void *arg, uint16_t type, enum sipdance_dns_status status, i
 	m.dns_bucket[b]++;
 	m.dns_count++;
 	m.dns_sum += s;
+}
+
+/* px_metrics_store - the shared store's observer (struct sipdance_store_redis_conf) */
+void px_metrics_store(void *arg, const char *op, enum sipdance_store_status st, uint64_t elapsed_us)
+{
+	double s = (double)elapsed_us / 1e6;
+	size_t o, b;
+
+	(void)arg;
+	for (o = 0; o < NSTOREOPS && strcmp(store_ops[o], op); o++)
+		;
+	if (o == NSTOREOPS || (unsigned)st >= NSTORESTATUS)
+		return;
+	m.store[o][st]++;
+	for (b = 0; b < NBUCKETS && s > dns_bounds[b]; b++)
+		;
+	m.store_bucket[b]++;
+	m.store_count++;
+	m.store_sum += s;
 }
 
 /* rss_bytes - this process's resident set, from /proc/self/statm (0 if unknown) */
@@ -244,6 +272,25 @@ static void render(struct px_metrics *x, struct buf *b)
 	}
 	put(b, "sipdance_dns_lookup_seconds_sum %.6f\nsipdance_dns_lookup_seconds_count %lu\n",
 	    m.dns_sum, m.dns_count);
+	put(b, "# HELP sipdance_store_operations_total Operations on the shared state (--state), by "
+	       "command and result.\n# TYPE sipdance_store_operations_total counter\n");
+	for (size_t o = 0; o < NSTOREOPS; o++)
+		for (int st = 0; st < NSTORESTATUS; st++)
+			if (m.store[o][st])
+				put(b, "sipdance_store_operations_total{op=\"%s\",result=\"%s\"} %lu\n", store_ops[o],
+				    sipdance_store_status_str(st), m.store[o][st]);
+	put(b, "# HELP sipdance_store_operation_seconds Time from an operation on the shared state to "
+	       "its answer.\n# TYPE sipdance_store_operation_seconds histogram\n");
+	cum = 0;
+	for (size_t i = 0; i <= NBUCKETS; i++) {
+		cum += m.store_bucket[i];
+		if (i < NBUCKETS)
+			put(b, "sipdance_store_operation_seconds_bucket{le=\"%g\"} %lu\n", dns_bounds[i], cum);
+		else
+			put(b, "sipdance_store_operation_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+	}
+	put(b, "sipdance_store_operation_seconds_sum %.6f\nsipdance_store_operation_seconds_count %lu\n",
+	    m.store_sum, m.store_count);
 	put(b, "# HELP sipdance_connections_open Connections open now: inbound TCP and TLS, and TLS.\n"
 	       "# TYPE sipdance_connections_open gauge\n"
 	       "sipdance_connections_open{direction=\"inbound\",transport=\"any\"} %u\n"

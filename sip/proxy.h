@@ -14,6 +14,7 @@
 #include <sipdance/common.h>
 #include <sipdance/dns.h>
 #include <sipdance/policy.h>
+#include <sipdance/store.h>
 
 #ifndef SU_ROOT_MAGIC_T
 #define SU_ROOT_MAGIC_T struct px_proxy
@@ -330,6 +331,8 @@ void px_metrics_tls_closed(int inbound, int done);
 /* px_metrics_dns - the resolver's observer (sipdance_dns_conf.observe) */
 void px_metrics_dns(void *arg, uint16_t type, enum sipdance_dns_status status, int cached,
 		    uint64_t elapsed_us);
+/* px_metrics_store - the shared state's observer (sipdance_store_redis_conf.observe) */
+void px_metrics_store(void *arg, const char *op, enum sipdance_store_status st, uint64_t elapsed_us);
 /* px_limits_open - inbound connections open now */
 unsigned px_limits_open(struct px_limits *l);
 

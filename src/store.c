@@ -164,13 +164,19 @@ void sipdance_store_cancel(struct sipdance_store *s, struct sipdance_store_op *o
 
 /* ---- answers from the loop ---- */
 
-/* sd_mono_ms - the monotonic clock in milliseconds */
-uint64_t sd_mono_ms(void)
+/* sd_mono_us - the monotonic clock in microseconds */
+uint64_t sd_mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* sd_mono_ms - the monotonic clock in milliseconds */
+uint64_t sd_mono_ms(void)
+{
+	return sd_mono_us() / 1000;
 }
 
 /* deliver - the loop's turn: every queued answer, in order */

@@ -19,6 +19,7 @@ struct sipdance_store_op {
 	char why[160];
 	int kind;              /* Redis: the command, for reading its reply */
 	uint64_t deadline;     /* Redis: ms on the monotonic clock */
+	uint64_t started;      /* Redis: µs on the monotonic clock, for the observer */
 };
 
 /* Answers waiting for the next turn of the loop. */
@@ -40,8 +41,9 @@ void sd_store_answer(struct sd_store_q *q, struct sipdance_store_op *o, enum sip
 /* A store behind @ops whose @fini, when not NULL, frees @host with it. */
 int sd_store_wrap(struct sipdance_store **out, const struct sipdance_store_ops *ops, void *host,
 		  void (*fini)(void *host));
-/* The monotonic clock in milliseconds. */
+/* The monotonic clock in milliseconds, and in microseconds. */
 uint64_t sd_mono_ms(void);
+uint64_t sd_mono_us(void);
 /* For tests: replace the memory store's clock (ms). */
 void sd_store_mem_set_clock(struct sipdance_store *s, uint64_t (*clock)(void *arg), void *arg);
 

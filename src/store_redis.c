@@ -31,6 +31,8 @@ struct redisstore {
 	struct sipdance_store_op *fly, **flytail; /* sent, in the order of their replies */
 	void *timeout, *retry;            /* timers: the oldest reply, the next connection */
 	unsigned timeout_ms, retry_ms, retry_max_ms;
+	void (*observe)(void *arg, const char *op, enum sipdance_store_status st, uint64_t elapsed_us);
+	void *observe_arg;
 	int fail_open, closing, up;
 	int in_call, in_reply;            /* inside command(), inside a caller's callback from a reply */
 	char host[64];
@@ -188,6 +190,10 @@ static void unfly(struct redisstore *r, struct sipdance_store_op *o)
 static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipdance_store_status st,
 		   const char *value, size_t len, const char *why)
 {
+	static const char *const ops[] = { "?", "claim", "get", "put", "delete", "hset", "hdel", "hgetall" };
+
+	if (r->observe && !r->closing)
+		r->observe(r->observe_arg, ops[o->kind], st, sd_mono_us() - o->started);
 	if (r->closing || !o->cb) {
 		free(o);
 		return;
@@ -394,7 +400,8 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	if (!o)
 		return ENOMEM;
 	o->kind = kind;
-	o->deadline = sd_mono_ms() + r->timeout_ms;
+	o->started = sd_mono_us();
+	o->deadline = o->started / 1000 + r->timeout_ms;
 	*op = o;
 	r->in_call = 1;
 	if (!ac) {
@@ -518,6 +525,8 @@ int sipdance_store_redis_alloc(struct sipdance_store **out, struct sipdance_loop
 	r->retry_max_ms = conf->retry_max_ms > RETRY_MIN_MS ? conf->retry_max_ms : 5000;
 	r->retry_ms = RETRY_MIN_MS;
 	r->fail_open = conf->fail_open;
+	r->observe = conf->observe;
+	r->observe_arg = conf->observe_arg;
 	r->up = 1; /* a first failure is logged */
 	if ((err = parse_url(r, conf->url, why))) {
 		free(r);

@@ -6,13 +6,14 @@
 # line (a host name, this proxy, an expiry too far ahead or garbage are left
 # out, logged); Expires: 0 at node 2 removes the binding everywhere; Redis
 # stopped: 503 with the reason, not a 404 that would tell the caller the
-# user is not registered. The SIPp clients on 127.0.0.1 stand for a PBX of
+# user is not registered; node 1's --metrics count the store's operations by
+# result, with their latency. The SIPp clients on 127.0.0.1 stand for a PBX of
 # a.example (--trusted 127.0.0.1/32). The shared STIR replay cache is tested
 # in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
-uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) R=$((base + 40)) N1=$((base + 41)) N2=$((base + 42))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) R=$((base + 40)) N1=$((base + 41)) N2=$((base + 42)) M=$((base + 43))
 need sipp redis-server redis-cli
 
 head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/redis.pw"
@@ -25,9 +26,10 @@ pids="$pids $redis_pid"
 "$wait_for" -t $R || { bad "redis-server listening on port $R"; finish; exit 1; }
 rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
 for n in N1 N2; do
+	# shellcheck disable=SC2046
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
-		--trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
+		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done
 opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
@@ -97,6 +99,14 @@ sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p 
 rs=$(msg "$tmp/down.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis stopped: a request for a user of ours gets 503 with the reason ($rs)" \
 	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
+python3 "$srcdir/tests/http-get.py" 127.0.0.1 $M --timeout $((10 * vg_slow)) >"$tmp/metrics" 2>&1
+val() { awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }' "$tmp/metrics"; }
+ok_n=$(val 'sipdance_store_operations_total{op="hgetall",result="OK"}')
+absent_n=$(val 'sipdance_store_operations_total{op="hgetall",result="ABSENT"}')
+err_n=$(val 'sipdance_store_operations_total{op="hgetall",result="ERROR"}')
+count=$(val sipdance_store_operation_seconds_count)
+check "node 1's metrics: reads of the shared registrar by result ($ok_n OK, $absent_n ABSENT, $err_n ERROR) and their latency ($count timed)" \
+	eval '[ "$ok_n" -ge 2 ] && [ "$absent_n" -ge 1 ] && [ "$err_n" -ge 1 ] && [ "$count" -ge $((ok_n + absent_n + err_n)) ]'
 stop_proxy N1
 stop_proxy N2
 finish

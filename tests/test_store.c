@@ -326,6 +326,19 @@ static int back(struct sipdance_loop *l, struct sipdance_store *s)
 	return 0;
 }
 
+/* What the Redis store's observer was told. */
+static struct { int n, errors; char last[16]; } observed;
+
+/* observe - count one ended operation */
+static void observe(void *arg, const char *op, enum sipdance_store_status st, uint64_t elapsed_us)
+{
+	(void)arg;
+	(void)elapsed_us;
+	observed.n++;
+	observed.errors += st == SIPDANCE_STORE_ERROR;
+	snprintf(observed.last, sizeof(observed.last), "%s", op);
+}
+
 /* redis_store - the operations on a real server, and what happens when it goes away */
 static void redis_store(void)
 {
@@ -341,11 +354,16 @@ static void redis_store(void)
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
 	rc.url = url;
 	rc.timeout_ms = (unsigned)slow(2000);
+	rc.observe = observe;
 	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&l), 0);
 	CU_ASSERT_EQUAL_FATAL(sipdance_store_redis_alloc(&s, l, &rc, NULL), 0);
-	/* nothing listens yet: fail closed, with the reason */
+	/* nothing listens yet: fail closed, with the reason (and the observer told) */
+	memset(&observed, 0, sizeof(observed));
 	CU_ASSERT_EQUAL(one(l, s, 1, "k", &a), SIPDANCE_STORE_ERROR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(a.why, "Connection refused"));
+	CU_ASSERT_EQUAL(observed.n, 1);
+	CU_ASSERT_EQUAL(observed.errors, 1);
+	CU_ASSERT_STRING_EQUAL(observed.last, "claim");
 	/* the operator chose availability: claims pass, reads find nothing */
 	rc.fail_open = 1;
 	CU_ASSERT_EQUAL_FATAL(sipdance_store_redis_alloc(&open_, l, &rc, NULL), 0);
@@ -365,8 +383,12 @@ static void redis_store(void)
 	CU_ASSERT_EQUAL(sipdance_store_put(s, "bin", NULL, 0, 0, on_done, &a, NULL), 0);
 	CU_ASSERT_EQUAL(sipdance_store_get(s, "bin", on_done, &a, NULL), 0);
 	CU_ASSERT_EQUAL(a.n, 0); /* never inside the call */
+	memset(&observed, 0, sizeof(observed));
 	wait_n(l, &a, 7);
 	CU_ASSERT_EQUAL_FATAL(a.n, 7);
+	CU_ASSERT_EQUAL(observed.n, 7);
+	CU_ASSERT_EQUAL(observed.errors, 0);
+	CU_ASSERT_STRING_EQUAL(observed.last, "get");
 	CU_ASSERT_EQUAL(a.st[0], SIPDANCE_STORE_OK);
 	CU_ASSERT_EQUAL(a.st[1], SIPDANCE_STORE_TAKEN);
 	CU_ASSERT_EQUAL(a.st[2], SIPDANCE_STORE_OK);

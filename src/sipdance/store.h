@@ -13,6 +13,7 @@
 #define SIPDANCE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sipdance/common.h>
 #include <sipdance/loop.h>
 
@@ -94,6 +95,12 @@ struct sipdance_store_redis_conf {
 	unsigned retry_max_ms; /**< reconnection backoff doubles from 100 ms up to this (0: 5000) */
 	int fail_open;         /**< when Redis cannot answer: claims and puts OK, gets
 				    ABSENT, each logged as a warning; 0: ERROR (fail closed) */
+	/** Optional, for metrics: told of each operation as it ends, its command
+	 *  ("claim", "get", "put", "delete", "hset", "hdel", "hgetall"), what it
+	 *  came to (an ERROR stays ERROR here even when failing open) and its time
+	 *  from the call to the answer; it must not call the store. */
+	void (*observe)(void *arg, const char *op, enum sipdance_store_status st, uint64_t elapsed_us);
+	void *observe_arg;     /**< passed to observe */
 };
 
 /**
