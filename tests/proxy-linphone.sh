@@ -20,7 +20,9 @@ chmod 600 "$tmp/users"
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$P;transport=udp" --users "$tmp/users" \
 	--log-level debug || exit 1
 
-# lp NAME USER PASSWORD - linphone (linphonecsh, its own HOME) registers USER for a moment, then exits
+# lp NAME USER PASSWORD - linphone (linphonecsh, its own HOME) registers USER for a moment, then exits;
+# returns once its daemon is gone (the next one binds the same port). The bounds are hang guards only:
+# on a busy machine linphonecsh took 20 s to come back from init and its daemon outlived a 10 s wait
 lp() {
 	home=$tmp/$1
 	mkdir -p "$home/.local/share/linphone"
@@ -46,10 +48,16 @@ domain=a.example
 EOF
 	re="user=$2@a.example method=REGISTER rule=digest verdict=(MATCH|CHALLENGE \\(wrong)"
 	n0=$(grep -Ec "$re" "$tmp/A.log")
-	HOME=$home timeout $((20 * vg_slow)) linphonecsh init -c "$home/rc" -d 6 -l "$home/linphone.log" >/dev/null 2>&1
-	"$srcdir/tests/wait-for.sh" -n $((n0 + 1)) "$tmp/A.log" "$re" 10 >/dev/null 2>&1
-	HOME=$home timeout $((10 * vg_slow)) linphonecsh exit >/dev/null 2>&1
-	"$srcdir/tests/wait-for.sh" "$home/linphone.log" "Destroying core" 10 >/dev/null 2>&1
+	HOME=$home timeout $((60 * vg_slow)) linphonecsh init -c "$home/rc" -d 6 -l "$home/linphone.log" >/dev/null 2>&1
+	"$srcdir/tests/wait-for.sh" -n $((n0 + 1)) "$tmp/A.log" "$re" 60 >/dev/null 2>&1
+	daemon=$(pgrep -f -- "-c $home/rc" || true)
+	HOME=$home timeout $((60 * vg_slow)) linphonecsh exit >/dev/null 2>&1
+	i=0
+	while [ -n "$daemon" ] && kill -0 $daemon 2>/dev/null && [ $i -lt $((600 * vg_slow)) ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	[ -z "$daemon" ] || kill -9 $daemon 2>/dev/null || true
 }
 
 lp good alice "$pw"
