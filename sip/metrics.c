@@ -226,12 +226,24 @@ static void put(struct buf *b, const char *fmt, ...)
 	}
 }
 
+/* histogram - series @name (latency bounds above, seconds) from per-bucket counts */
+static void histogram(struct buf *b, const char *name, const char *help, const unsigned long *bucket,
+		      double sum, unsigned long count)
+{
+	unsigned long cum = 0;
+
+	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		put(b, "%s_bucket{le=\"%g\"} %lu\n", name, dns_bounds[i], cum += bucket[i]);
+	put(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", name, cum + bucket[NBUCKETS], name,
+	    sum, name, count);
+}
+
 /* render - the exposition text (Prometheus 0.0.4) into @b */
 static void render(struct px_metrics *x, struct buf *b)
 {
 	static const char *const cls[7] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx" };
 	struct px_metrics_gauges g = { 0 };
-	unsigned long cum = 0;
 
 	if (x->gauges)
 		x->gauges(x->arg, &g);
@@ -261,17 +273,8 @@ static void render(struct px_metrics *x, struct buf *b)
 					put(b, "sipdance_dns_lookups_total{type=\"%s\",status=\"%s\",source=\"%s\"} "
 					    "%lu\n", dns_types[t].name, sipdance_dns_status_str(s),
 					    c ? "cache" : "resolver", m.dns[t][s][c]);
-	put(b, "# HELP sipdance_dns_lookup_seconds Time the resolver took to answer a lookup.\n"
-	       "# TYPE sipdance_dns_lookup_seconds histogram\n");
-	for (size_t i = 0; i <= NBUCKETS; i++) {
-		cum += m.dns_bucket[i];
-		if (i < NBUCKETS)
-			put(b, "sipdance_dns_lookup_seconds_bucket{le=\"%g\"} %lu\n", dns_bounds[i], cum);
-		else
-			put(b, "sipdance_dns_lookup_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-	}
-	put(b, "sipdance_dns_lookup_seconds_sum %.6f\nsipdance_dns_lookup_seconds_count %lu\n",
-	    m.dns_sum, m.dns_count);
+	histogram(b, "sipdance_dns_lookup_seconds", "Time the resolver took to answer a lookup.",
+		  m.dns_bucket, m.dns_sum, m.dns_count);
 	put(b, "# HELP sipdance_store_operations_total Operations on the shared state (--state), by "
 	       "command and result.\n# TYPE sipdance_store_operations_total counter\n");
 	for (size_t o = 0; o < NSTOREOPS; o++)
@@ -279,18 +282,8 @@ static void render(struct px_metrics *x, struct buf *b)
 			if (m.store[o][st])
 				put(b, "sipdance_store_operations_total{op=\"%s\",result=\"%s\"} %lu\n", store_ops[o],
 				    sipdance_store_status_str(st), m.store[o][st]);
-	put(b, "# HELP sipdance_store_operation_seconds Time from an operation on the shared state to "
-	       "its answer.\n# TYPE sipdance_store_operation_seconds histogram\n");
-	cum = 0;
-	for (size_t i = 0; i <= NBUCKETS; i++) {
-		cum += m.store_bucket[i];
-		if (i < NBUCKETS)
-			put(b, "sipdance_store_operation_seconds_bucket{le=\"%g\"} %lu\n", dns_bounds[i], cum);
-		else
-			put(b, "sipdance_store_operation_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-	}
-	put(b, "sipdance_store_operation_seconds_sum %.6f\nsipdance_store_operation_seconds_count %lu\n",
-	    m.store_sum, m.store_count);
+	histogram(b, "sipdance_store_operation_seconds", "Time from an operation on the shared state to "
+		  "its answer.", m.store_bucket, m.store_sum, m.store_count);
 	put(b, "# HELP sipdance_connections_open Connections open now: inbound TCP and TLS, and TLS.\n"
 	       "# TYPE sipdance_connections_open gauge\n"
 	       "sipdance_connections_open{direction=\"inbound\",transport=\"any\"} %u\n"
