@@ -75,6 +75,7 @@ static const struct key {
 	{ "stir-orig-range", K_STR, offsetof(struct px_conf, stir_orig_range), "R,R numbers we sign for: 12025551000 or 1202555* (required to sign)" },
 	{ "state", K_STR, offsetof(struct px_conf, state), "URL          state shared by the nodes of the domain: redis://ADDR:PORT[/DB] (default: none, this node alone)" },
 	{ "state-password-file", K_STR, offsetof(struct px_conf, state_password_file), "F Redis password, read from file F" },
+	{ "state-timeout", K_UINT, offsetof(struct px_conf, state_timeout_ms), "MS  a Redis reply later than MS drops the connection (default 1000)" },
 	{ "state-fail", K_STR, offsetof(struct px_conf, state_fail), "HOW     Redis unreachable: closed (default: 503) | open (unchecked, logged)" },
 	{ "node-id", K_STR, offsetof(struct px_conf, node_id), "NAME       this node's name in the shared state (default: the host name)" },
 	{ "local-auth", K_STR, offsetof(struct px_conf, local_auth), "MODE  local users authenticated: required (default) | off (open relay)" },

@@ -67,6 +67,7 @@ int px_state_alloc(struct sipdance_store **out, struct sipdance_loop *loop, cons
 	rc.prefix = prefix;
 	rc.fail_open = c->state_fail && !strcmp(c->state_fail, "open");
 	rc.observe = px_metrics_store;
+	rc.timeout_ms = c->state_timeout_ms;
 	err = sipdance_store_redis_alloc(out, loop, &rc, &e);
 	explicit_bzero(password, sizeof(password));
 	if (err)

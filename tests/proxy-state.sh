@@ -29,6 +29,7 @@ for n in N1 N2; do
 	# shellcheck disable=SC2046
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
+		--state-timeout $((2000 * vg_slow)) \
 		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done

@@ -342,7 +342,7 @@ state_tests() {
 	echo >>"$tmp/redis.pw"
 	chmod 600 "$tmp/redis.pw"
 	redis_start
-	sopts="--state redis://127.0.0.1:$R --state-password-file $tmp/redis.pw"
+	sopts="--state redis://127.0.0.1:$R --state-password-file $tmp/redis.pw --state-timeout $((2000 * vg_slow))"
 	for n in N1 N2; do
 		# shellcheck disable=SC2086
 		start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
