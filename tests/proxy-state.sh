@@ -4,12 +4,12 @@
 # registrar through Redis (--state): a UDP user registered at node 2 is
 # reached through node 1; what node 1 reads from Redis is checked line by
 # line (a host name, this proxy, an expiry too far ahead or garbage are left
-# out, logged); Expires: 0 at node 2 removes the binding everywhere; Redis
-# stopped: 503 with the reason, not a 404 that would tell the caller the
-# user is not registered; node 1's --metrics count the store's operations by
-# result, with their latency. The SIPp clients on 127.0.0.1 stand for a PBX of
-# a.example (--trusted 127.0.0.1/32). The shared STIR replay cache is tested
-# in proxy-stir.sh.
+# out, logged); Expires: 0 at node 2 removes the binding everywhere; a CANCEL
+# while Redis hangs ends the call; Redis stopped: 503 with the reason, not a
+# 404 that would tell the caller the user is not registered; node 1's
+# --metrics count the store's operations by result, with their latency. The
+# SIPp clients on 127.0.0.1 stand for a PBX of a.example (--trusted
+# 127.0.0.1/32). The shared STIR replay cache is tested in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
@@ -29,7 +29,7 @@ for n in N1 N2; do
 	# shellcheck disable=SC2046
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
-		--state-timeout $((2000 * vg_slow)) \
+		--state-timeout $((10000 * vg_slow)) \
 		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done
@@ -92,7 +92,16 @@ sipp_run gone 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p 
 	-key rdomain a.example -key fromdomain a.example
 check "after Expires: 0 at node 2, node 1 answers 404 for bob" eval '[ "$(status "$tmp/gone.msg")" = 404 ]'
 
-# 4. Redis stopped: 503 with the reason, not 404
+# 4. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
+kill -STOP "$redis_pid"
+sipp_run hung 127.0.0.1:$N1 -sf "$srcdir/tests/sip-stir-cancel.xml" $opts -p $uac_p -s bob \
+	-key rdomain a.example -key from "sip:alice@a.example" -key to "sip:bob@a.example" -key ihdr "X-Filler: none"
+rc=$?
+kill -CONT "$redis_pid"
+check "CANCEL while node 1 waits for Redis: 200 and 487, node 1 alive" \
+	eval '[ $rc = 0 ] && grep -q "^SIP/2.0 487" "$tmp/hung.msg" && kill -0 $N1_pid'
+
+# 5. Redis stopped: 503 with the reason, not 404
 reap "$redis_pid" || bad "redis-server stopped"
 pids=$(echo "$pids" | sed "s/ $redis_pid\b//")
 sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
