@@ -4,7 +4,7 @@
  * with a warm certificate cache: libsipdance next to libsecsipid (loaded
  * with dlopen, in this process, so no process start-up is counted). Usage:
  *   stir-bench DATADIR [SECONDS]     DATADIR = tests/data/stir
- * Prints one "name ops/s" line per measurement.
+ * Prints one "name ops/s" line per measurement: operations per CPU second.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -20,16 +20,18 @@
 
 static double secs = 2.0;
 
-/* now_s - monotonic seconds */
+/* now_s - CPU seconds of this process (all its threads: libsecsipid's Go
+ * runtime too), the divisor `openssl speed` uses as well (CPU time, not wall
+ * time), so that other load on the machine does not count */
 static double now_s(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* run - call @fn until @secs have passed; operations per second, -1 on failure */
+/* run - call @fn until it has used @secs of CPU; operations per CPU second, -1 on failure */
 static double run(int (*fn)(void *), void *arg)
 {
 	double t0 = now_s(), t;

@@ -2,7 +2,9 @@
 # stir-bench.sh BUILDDIR [SECONDS] - PASSporT signs and verifications per
 # second with a warm certificate cache, libsipdance next to libsecsipid in
 # the same process (bench/stir-bench), then `openssl speed ecdsap256` as the
-# physical limit of one core. Results go to docs/benchmarks.md by hand.
+# physical limit of one core. Both count operations per CPU second (openssl
+# speed divides by its user CPU time unless -elapsed), so load from other
+# processes does not skew the ratio. Results go to docs/benchmarks.md by hand.
 set -u
 build=$1 secs=${2:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
