@@ -350,100 +350,119 @@ static int p256(EVP_PKEY *key)
 	       (!strcmp(name, "prime256v1") || !strcmp(name, "P-256"));
 }
 
+/* sd_es256_prepare - a context for ES256 signing (@sign) or verifying with
+ * @key, initialised once for many operations; NULL if @key is not P-256 */
+EVP_PKEY_CTX *sd_es256_prepare(EVP_PKEY *key, int sign)
+{
+	EVP_PKEY_CTX *ctx = p256(key) ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL) : NULL;
+
+	if (ctx && (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
 /* sd_es256_verify - raw r||s signature over the received bytes */
-int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *sig,
+int sd_es256_verify(EVP_PKEY_CTX *ctx, const char *input, size_t inlen, const char *sig,
 		    size_t siglen, const char **why)
 {
-	uint8_t raw[128];
-	unsigned char *der = NULL;
-	size_t rawlen;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r, *s;
-	EVP_MD_CTX *md = NULL;
-	int derlen, ok = 0;
+	uint8_t raw[128], der[72], dgst[32];
+	size_t rawlen, derlen = 0;
+	int ok;
 
-	if (!p256(key))
+	if (!ctx)
 		return sd_fail(why, "credential is not a P-256 key", EBADMSG);
 	if (sd_b64url_decode(sig, siglen, raw, sizeof(raw), &rawlen))
 		return sd_fail(why, "signature is not base64url", EBADMSG);
 	if (rawlen != 64)
 		return sd_fail(why, rawlen && raw[0] == 0x30 ? "signature is DER, not raw r||s (RFC 7518 §3.4)"
 			    : "signature is not 64 bytes of r||s", EBADMSG);
-	r = BN_bin2bn(raw, 32, NULL);
-	s = BN_bin2bn(raw + 32, 32, NULL);
-	if (!r || !s || !(es = ECDSA_SIG_new()) || !ECDSA_SIG_set0(es, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return sd_fail(why, "out of memory", ENOMEM);
+	/* DER SEQUENCE of two INTEGERs: minimal, positive (a 0 before a high bit) */
+	der[derlen++] = 0x30;
+	der[derlen++] = 0;
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *v = raw + 32 * i;
+		size_t n = 32;
+
+		while (n > 1 && !*v)
+			v++, n--;
+		der[derlen++] = 0x02;
+		der[derlen++] = (uint8_t)(n + (*v >> 7));
+		if (*v >> 7)
+			der[derlen++] = 0;
+		memcpy(der + derlen, v, n);
+		derlen += n;
 	}
-	derlen = i2d_ECDSA_SIG(es, &der);
-	if (derlen > 0 && (md = EVP_MD_CTX_new()) &&
-	    EVP_DigestVerifyInit(md, NULL, sha256(), NULL, key) == 1)
-		ok = EVP_DigestVerify(md, der, (size_t)derlen, (const unsigned char *)input, inlen) == 1;
-	EVP_MD_CTX_free(md);
-	OPENSSL_free(der);
-	ECDSA_SIG_free(es);
+	der[1] = (uint8_t)(derlen - 2);
+	ok = EVP_Digest(input, inlen, dgst, NULL, sha256(), NULL) == 1 &&
+	     EVP_PKEY_verify(ctx, der, derlen, dgst, sizeof(dgst)) == 1;
 	ERR_clear_error();
 	return ok ? 0 : sd_fail(why, "signature does not verify", EBADMSG);
 }
 
-/* sign_raw - ES256 signature of @input as base64url raw r||s into @out (87 bytes) */
-static int sign_raw(EVP_PKEY *key, const char *input, size_t len, char *out)
+/* der_int - the DER INTEGER at *@p (before @end) as 32 bytes into @out,
+ * *@p moved past it: 0, or -1 if it is not one of at most 32 bytes */
+static int der_int(const uint8_t **p, const uint8_t *end, uint8_t *out)
 {
-	unsigned char der[80], raw[64];
-	const unsigned char *p = der;
-	size_t derlen = sizeof(der);
-	const BIGNUM *r, *s;
-	ECDSA_SIG *es = NULL;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int err = ENOMEM;
+	size_t n;
 
-	if (md && EVP_DigestSignInit(md, NULL, sha256(), NULL, key) == 1 &&
-	    EVP_DigestSign(md, der, &derlen, (const unsigned char *)input, len) == 1 &&
-	    (es = d2i_ECDSA_SIG(NULL, &p, (long)derlen))) {
-		ECDSA_SIG_get0(es, &r, &s);
-		if (BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32) {
-			sd_b64url_encode(raw, 64, out);
-			err = 0;
-		}
-	}
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(md);
-	ERR_clear_error();
-	return err;
+	if (end - *p < 2 || (*p)[0] != 0x02 || (n = (*p)[1]) > (size_t)(end - *p - 2))
+		return -1;
+	*p += 2;
+	for (; n > 32 && !**p; n--)
+		(*p)++; /* the 0 before a high bit */
+	if (n > 32)
+		return -1;
+	memset(out, 0, 32 - n);
+	memcpy(out + 32 - n, *p, n);
+	*p += n;
+	return 0;
 }
 
-/* sd_passport_sign - deterministic header and claims, base64url, ES256 */
-int sd_passport_sign(EVP_PKEY *key, const struct sipdance_passport *pp, char *out,
-		     size_t size, const char **why)
+/* sign_raw - ES256 signature of @input as base64url raw r||s into @out (87 bytes) */
+static int sign_raw(EVP_PKEY_CTX *ctx, const char *input, size_t len, char *out)
 {
-	char *h = sd_passport_header_json(pp), *c = h ? sd_passport_claims_json(pp) : NULL;
-	size_t hl, cl, need;
+	uint8_t der[80], raw[64], dgst[32];
+	const uint8_t *p = der + 2;
+	size_t derlen = sizeof(der);
+
+	/* OpenSSL's DER (a SEQUENCE under 128 bytes of two INTEGERs) to raw r||s */
+	if (EVP_Digest(input, len, dgst, NULL, sha256(), NULL) != 1 ||
+	    EVP_PKEY_sign(ctx, der, &derlen, dgst, sizeof(dgst)) != 1 || derlen < 2 || der[0] != 0x30 ||
+	    der[1] != derlen - 2 || der_int(&p, der + derlen, raw) || der_int(&p, der + derlen, raw + 32) ||
+	    p != der + derlen) {
+		ERR_clear_error();
+		return ENOMEM;
+	}
+	sd_b64url_encode(raw, 64, out);
+	return 0;
+}
+
+/* sd_passport_sign - the header as given, deterministic claims, base64url, ES256 */
+int sd_passport_sign(EVP_PKEY_CTX *ctx, const char *header, const struct sipdance_passport *pp,
+		     char *out, size_t size, const char **why)
+{
+	char *c = sd_passport_claims_json(pp);
+	size_t hl = strlen(header), cl, need;
 	int err = 0;
 
-	if (!c) {
-		free(h);
+	if (!c)
 		return sd_fail(why, "out of memory", ENOMEM);
-	}
-	hl = strlen(h);
 	cl = strlen(c);
-	need = (hl + 2) / 3 * 4 + 1 + (cl + 2) / 3 * 4 + 1 + 88;
-	if (!p256(key))
-		err = sd_fail(why, "signing key is not an EC P-256 key", EINVAL);
-	else if (size < need || need > SIPDANCE_PASSPORT_MAX_TOKEN + 1)
+	need = hl + 1 + (cl + 2) / 3 * 4 + 1 + 88;
+	if (size < need || need > SIPDANCE_PASSPORT_MAX_TOKEN + 1)
 		err = sd_fail(why, "PASSporT too long", EMSGSIZE);
 	if (!err) {
-		sd_b64url_encode((const uint8_t *)h, hl, out);
-		hl = strlen(out);
+		memcpy(out, header, hl);
 		out[hl] = '.';
 		sd_b64url_encode((const uint8_t *)c, cl, out + hl + 1);
 		hl += 1 + strlen(out + hl + 1);
 		out[hl] = '.';
-		if (sign_raw(key, out, hl, out + hl + 1))
+		if (sign_raw(ctx, out, hl, out + hl + 1))
 			err = sd_fail(why, "signing failed", ENOMEM);
 	}
-	free(h);
 	free(c);
 	return err;
 }

@@ -20,13 +20,21 @@ int sd_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outsize, s
 char *sd_passport_header_json(const struct sipdance_passport *pp);
 char *sd_passport_claims_json(const struct sipdance_passport *pp);
 
-/* Sign @pp with @key: compact JWS "h.c.s" into @out. 0, EINVAL, EMSGSIZE, ENOMEM with *why. */
-int sd_passport_sign(EVP_PKEY *key, const struct sipdance_passport *pp, char *out,
-		     size_t size, const char **why);
+/* An ES256 context of @key for many signatures (@sign) or verifications, made
+ * once (OpenSSL 3 initialisation costs as much as a signature); NULL if @key is
+ * not P-256. Not for two threads at once. */
+EVP_PKEY_CTX *sd_es256_prepare(EVP_PKEY *key, int sign);
 
-/* ES256 over @input (the received "h.c" bytes) with the base64url raw r||s @sig:
- * 0, or EBADMSG with *why ("signature does not verify", "not 64 bytes", ...). */
-int sd_es256_verify(EVP_PKEY *key, const char *input, size_t inlen, const char *sig,
+/* Sign @pp with @ctx (sd_es256_prepare) under @header (its JOSE header as
+ * base64url, made once per signer): compact JWS "h.c.s" into @out. 0, EMSGSIZE,
+ * ENOMEM with *why. */
+int sd_passport_sign(EVP_PKEY_CTX *ctx, const char *header, const struct sipdance_passport *pp,
+		     char *out, size_t size, const char **why);
+
+/* ES256 over @input (the received "h.c" bytes) with the base64url raw r||s @sig, by
+ * @ctx (sd_es256_prepare; NULL: the key is not P-256): 0, or EBADMSG with *why
+ * ("signature does not verify", "not 64 bytes", ...). */
+int sd_es256_verify(EVP_PKEY_CTX *ctx, const char *input, size_t inlen, const char *sig,
 		    size_t siglen, const char **why);
 
 /* Whether two mky entries name the same fingerprint (hash case-blind, hex colon-blind). */

@@ -29,12 +29,17 @@
 #define SIG_CANON 90          /* an ES256 signature in base64url (86) with its NUL, and room */
 
 #define VCACHE 64
+#define VCHAIN 8
 
-/* A chain OpenSSL validated, and the window in which that holds. */
+/* A chain OpenSSL validated, the window in which that holds, and its end
+ * entity's key ready to verify. It holds references to the certificates it
+ * names: while it does, no other certificate can have their addresses, so a
+ * chain made of the same objects is that chain. */
 struct validated {
-	uint8_t key[32]; /* chain_digest() */
+	X509 *cert[VCHAIN];
+	int n;               /* 0: unused */
 	time_t nb, na;
-	int used;
+	EVP_PKEY_CTX *vctx;  /* ES256 with cert[0]'s key, prepared once; NULL: not P-256 */
 };
 
 struct sipdance_stir {
@@ -42,7 +47,7 @@ struct sipdance_stir {
 	ASN1_OBJECT *tnauth; /* id-pe-TNAuthList, 1.3.6.1.5.5.7.1.26 */
 	unsigned max_age, max_skew;
 	int require_mky;
-	pthread_mutex_t mu;  /* guards vc and vnext */
+	pthread_mutex_t mu;  /* guards vc (and each vctx while it verifies) and vnext */
 	struct validated vc[VCACHE];
 	size_t vnext;
 	struct sipdance_store *replay; /* verified signatures claimed here, or NULL */
@@ -51,6 +56,10 @@ struct sipdance_stir {
 
 struct sipdance_stir_signer {
 	EVP_PKEY *key;
+	EVP_PKEY_CTX *ctx;   /* ES256 with key, prepared once */
+	pthread_mutex_t mu;  /* guards ctx */
+	/* the JOSE header, base64url, for ppt shaken [0] and div [1]: made once */
+	char header[2][SIPDANCE_PASSPORT_MAX_TOKEN];
 	char x5u[SIPDANCE_PASSPORT_MAX_URL + 1];
 	char **ranges;
 	size_t nranges;
@@ -161,6 +170,15 @@ int sipdance_stir_alloc(struct sipdance_stir **out, const struct sipdance_stir_c
 	return 0;
 }
 
+/* forget - empty memory slot @v */
+static void forget(struct validated *v)
+{
+	for (int i = 0; i < v->n; i++)
+		X509_free(v->cert[i]);
+	EVP_PKEY_CTX_free(v->vctx);
+	memset(v, 0, sizeof(*v));
+}
+
 /* sipdance_stir_free - free a verifier */
 void sipdance_stir_free(struct sipdance_stir *s)
 {
@@ -168,6 +186,8 @@ void sipdance_stir_free(struct sipdance_stir *s)
 		return;
 	X509_STORE_free(s->roots);
 	ASN1_OBJECT_free(s->tnauth);
+	for (size_t i = 0; i < VCACHE; i++)
+		forget(&s->vc[i]);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -562,22 +582,36 @@ static int issuer_scope(const struct sipdance_stir *s, STACK_OF(X509) *chain, co
 	return 0;
 }
 
-/* chain_digest - SHA-256 over the SHA-256 of each certificate of @chain */
-static int chain_digest(STACK_OF(X509) *chain, uint8_t out[32])
+/* same_chain - whether @v holds exactly the certificate objects of @chain */
+static int same_chain(const struct validated *v, STACK_OF(X509) *chain)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n;
-	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	if (!v->n || v->n != sk_X509_num(chain))
+		return 0;
+	for (int i = 0; i < v->n; i++)
+		if (v->cert[i] != sk_X509_value(chain, i))
+			return 0;
+	return 1;
+}
 
-	for (int i = 0; ok && i < sk_X509_num(chain); i++)
-		ok = X509_digest(sk_X509_value(chain, i), EVP_sha256(), d, &n) == 1 &&
-		     EVP_DigestUpdate(md, d, n) == 1;
-	ok = ok && EVP_DigestFinal_ex(md, d, &n) == 1;
-	if (ok)
-		memcpy(out, d, 32);
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : ENOMEM;
+/* remember - @chain validated, within [nb, na]: into the next memory slot */
+static void remember(struct sipdance_stir *s, STACK_OF(X509) *chain, time_t nb, time_t na)
+{
+	struct validated v = { .n = sk_X509_num(chain), .nb = nb, .na = na };
+
+	if (v.n > VCHAIN)
+		return;
+	for (int i = 0; i < v.n; i++)
+		if (!X509_up_ref(v.cert[i] = sk_X509_value(chain, i))) {
+			v.n = i;
+			forget(&v);
+			return;
+		}
+	v.vctx = sd_es256_prepare(X509_get0_pubkey(v.cert[0]), 0);
+	pthread_mutex_lock(&s->mu);
+	forget(&s->vc[s->vnext]);
+	s->vc[s->vnext] = v;
+	s->vnext = (s->vnext + 1) % VCACHE;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* validity_window - latest notBefore and earliest notAfter of the verified chain */
@@ -602,29 +636,26 @@ static int validity_window(STACK_OF(X509) *chain, time_t *nb, time_t *na)
 }
 
 /* chain_ok - OpenSSL's verdict on @chain at @now: 1 valid, 0 not (*verr,
- * *depth), -1 ENOMEM. Valid chains are remembered by digest with their
- * validity window, so a warm x5u does not pay for the chain again; the
- * result depends only on the chain, the fixed roots and the time. */
+ * *depth), -1 ENOMEM. Valid chains are remembered (the same certificate
+ * objects, as the x5u cache hands them out) with their validity window, so a
+ * warm x5u does not pay for the chain again; the result depends only on the
+ * chain, the fixed roots and the time. */
 static int chain_ok(const struct sipdance_stir *cs, STACK_OF(X509) *chain, time_t now,
 		    int *verr, int *depth)
 {
 	struct sipdance_stir *s = (struct sipdance_stir *)cs;
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *sctx;
-	uint8_t key[32];
 	time_t nb, na;
-	int ok, have_key = chain_digest(chain, key) == 0;
+	int ok;
 
-	if (have_key) {
-		pthread_mutex_lock(&s->mu);
-		for (size_t i = 0; i < VCACHE; i++)
-			if (s->vc[i].used && !memcmp(s->vc[i].key, key, 32) && s->vc[i].nb <= now &&
-			    now <= s->vc[i].na) {
-				pthread_mutex_unlock(&s->mu);
-				return 1;
-			}
-		pthread_mutex_unlock(&s->mu);
-	}
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < VCACHE; i++)
+		if (same_chain(&s->vc[i], chain) && s->vc[i].nb <= now && now <= s->vc[i].na) {
+			pthread_mutex_unlock(&s->mu);
+			return 1;
+		}
+	pthread_mutex_unlock(&s->mu);
 	if (!(sctx = X509_STORE_CTX_new()))
 		return -1;
 	if (sk_X509_num(chain) > 1 && !(untrusted = sk_X509_dup(chain))) {
@@ -640,19 +671,35 @@ static int chain_ok(const struct sipdance_stir *cs, STACK_OF(X509) *chain, time_
 	}
 	*verr = X509_STORE_CTX_get_error(sctx);
 	*depth = X509_STORE_CTX_get_error_depth(sctx);
-	if (ok == 1 && have_key && !validity_window(X509_STORE_CTX_get0_chain(sctx), &nb, &na)) {
-		pthread_mutex_lock(&s->mu);
-		memcpy(s->vc[s->vnext].key, key, 32);
-		s->vc[s->vnext].nb = nb;
-		s->vc[s->vnext].na = na;
-		s->vc[s->vnext].used = 1;
-		s->vnext = (s->vnext + 1) % VCACHE;
-		pthread_mutex_unlock(&s->mu);
-	}
+	if (ok == 1 && !validity_window(X509_STORE_CTX_get0_chain(sctx), &nb, &na))
+		remember(s, chain, nb, na);
 	X509_STORE_CTX_free(sctx);
 	sk_X509_free(untrusted);
 	ERR_clear_error();
 	return ok < 0 ? -1 : ok == 1;
+}
+
+/* signature - ES256 of @d by @leaf's key: through the remembered chain's
+ * prepared context when there is one, else one made for this call */
+static int signature(const struct sipdance_stir *cs, struct ident *d, X509 *leaf, const char **why)
+{
+	struct sipdance_stir *s = (struct sipdance_stir *)cs;
+	const char *in = d->rebuilt ? d->rebuilt : d->id.jws;
+	EVP_PKEY_CTX *ctx;
+	int err;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < VCACHE; i++)
+		if (same_chain(&s->vc[i], d->chain)) {
+			err = sd_es256_verify(s->vc[i].vctx, in, d->inlen, d->sig, strlen(d->sig), why);
+			pthread_mutex_unlock(&s->mu);
+			return err;
+		}
+	pthread_mutex_unlock(&s->mu);
+	ctx = sd_es256_prepare(X509_get0_pubkey(leaf), 0);
+	err = sd_es256_verify(ctx, in, d->inlen, d->sig, strlen(d->sig), why);
+	EVP_PKEY_CTX_free(ctx);
+	return err;
 }
 
 /* credential - phase 2 for one value: chain, TNAuthList, validity, signature */
@@ -705,8 +752,7 @@ static int credential(struct sipdance_stir_query *c, struct ident *d)
 	else if (depth)
 		decide(c, d->index, 437, "certificate at depth %d: TNAuthList does not cover %s %s", depth,
 		       div ? "div" : "orig", tn);
-	else if (sd_es256_verify(X509_get0_pubkey(leaf), d->rebuilt ? d->rebuilt : d->id.jws,
-				 d->inlen, d->sig, strlen(d->sig), &why))
+	else if (signature(c->s, d, leaf, &why))
 		decide(c, d->index, strcmp(why, "credential is not a P-256 key") ? 438 : 437,
 		       "%s", why);
 	return 0;
@@ -1058,6 +1104,29 @@ void sipdance_stir_cancel(struct sipdance_stir_query *q)
 
 /* ---- authentication service ---- */
 
+/* make_headers - the two JOSE headers a signer can use, base64url: 0 or ENOMEM */
+static int make_headers(struct sipdance_stir_signer *s)
+{
+	static const char *const ppt[2] = { "shaken", "div" };
+	struct sipdance_passport pp = { .alg = "ES256", .typ = "passport" };
+
+	strcpy(pp.x5u, s->x5u);
+	for (int i = 0; i < 2; i++) {
+		char *h;
+
+		strcpy(pp.ppt, ppt[i]);
+		if (!(h = sd_passport_header_json(&pp)))
+			return ENOMEM;
+		if ((strlen(h) + 2) / 3 * 4 + 1 > sizeof(s->header[i])) {
+			free(h);
+			return EMSGSIZE; /* an x5u JSON escapes beyond a PASSporT's size */
+		}
+		sd_b64url_encode((const uint8_t *)h, strlen(h), s->header[i]);
+		free(h);
+	}
+	return 0;
+}
+
 /* sipdance_stir_signer_alloc - key, x5u, number ranges */
 int sipdance_stir_signer_alloc(struct sipdance_stir_signer **out,
 			       const struct sipdance_stir_signer_conf *conf, const char **why)
@@ -1091,17 +1160,23 @@ int sipdance_stir_signer_alloc(struct sipdance_stir_signer **out,
 		fclose(f);
 		return ENOMEM;
 	}
+	pthread_mutex_init(&s->mu, NULL);
 	s->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	ERR_clear_error();
 	if (!s->key || !EVP_PKEY_is_a(s->key, "EC") ||
-	    EVP_PKEY_get_group_name(s->key, name, sizeof(name), NULL) != 1 || strcmp(name, "prime256v1")) {
+	    EVP_PKEY_get_group_name(s->key, name, sizeof(name), NULL) != 1 || strcmp(name, "prime256v1") ||
+	    !(s->ctx = sd_es256_prepare(s->key, 1))) {
 		if (why)
 			*why = "key is not an EC P-256 private key";
 		sipdance_stir_signer_free(s);
 		return EINVAL;
 	}
 	strcpy(s->x5u, conf->x5u);
+	if ((err = make_headers(s))) {
+		sipdance_stir_signer_free(s);
+		return err;
+	}
 	if (conf->nranges && !(s->ranges = calloc(conf->nranges, sizeof(*s->ranges)))) {
 		sipdance_stir_signer_free(s);
 		return ENOMEM;
@@ -1130,7 +1205,9 @@ void sipdance_stir_signer_free(struct sipdance_stir_signer *s)
 {
 	if (!s)
 		return;
+	EVP_PKEY_CTX_free(s->ctx);
 	EVP_PKEY_free(s->key);
+	pthread_mutex_destroy(&s->mu);
 	for (size_t i = 0; i < s->nranges; i++)
 		free(s->ranges[i]);
 	free(s->ranges);
@@ -1214,7 +1291,11 @@ int sipdance_stir_sign(const struct sipdance_stir_signer *s, const struct sipdan
 		return ENOMEM;
 	if (!pp.iat)
 		pp.iat = (long long)time(NULL);
-	if ((err = sd_passport_sign(s->key, &pp, jws, sizeof(jws), why)))
+	/* the signer is const to its users; its context is used one thread at a time */
+	pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+	err = sd_passport_sign(s->ctx, s->header[!strcmp(pp.ppt, "div")], &pp, jws, sizeof(jws), why);
+	pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+	if (err)
 		return err;
 	n = snprintf(out, size, "%s;info=<%s>;alg=ES256;ppt=%s", jws, pp.x5u, pp.ppt);
 	if (n < 0 || (size_t)n >= size) {

@@ -615,7 +615,7 @@ static void chain_memory(void)
 	struct sipdance_stir *s = NULL;
 	struct sipdance_stir_verdict v;
 	STACK_OF(X509) *chain = read_chain("stir/ee-chain.pem");
-	char id[8192], late[8192];
+	char id[8192], late[8192], *semi, *sig;
 	const char *ids[] = { id };
 	struct sipdance_stir_request req = { .identity = ids, .nidentity = 1, .now = (time_t)IAT };
 
@@ -629,6 +629,17 @@ static void chain_memory(void)
 		CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
 		CU_ASSERT_EQUAL(v.sip_status, 0);
 	}
+	/* the remembered chain's prepared key still checks every signature: one
+	 * changed character of the signature (the 10th of its 86) is refused */
+	strcpy(late, id);
+	*(semi = strchr(late, ';')) = '\0';
+	sig = strrchr(late, '.') + 10;
+	*sig = *sig == 'A' ? 'B' : 'A';
+	*semi = ';';
+	ids[0] = late;
+	CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
+	CU_ASSERT_EQUAL(v.sip_status, 438);
+	CU_ASSERT_EQUAL(sipdance_stir_sign(signer, &pp, late, sizeof(late), NULL), 0);
 	ids[0] = late;
 	req.now = (time_t)pp.iat;
 	CU_ASSERT_EQUAL(sipdance_stir_check(s, &req, chain, &v, NULL), 0);
