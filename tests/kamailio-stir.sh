@@ -11,27 +11,15 @@ tb_start
 
 # A SHAKEN-style chain: a CA and a leaf with a TNAuthList (SPC 1234) extension.
 mkdir -p "$tmp/stir" && cd "$tmp/stir" || exit 1
-cat >x.cnf <<'CNF'
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
+. "$top/tests/certs-lib.sh"
+certs_cnf <<CNF
+$(certs_leaf leaf)
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 1.3.6.1.5.5.7.1.26 = DER:3008A006160431323334
 CNF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc -days 30 -config x.cnf \
-	-extensions ca -subj "/CN=test STIR CA" -keyout ca.key -out ca.pem 2>/dev/null &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc -days 30 -config x.cnf \
-		-extensions leaf -subj "/CN=SHAKEN b.example" -keyout leaf.key -out leaf.pem -CA ca.pem -CAkey ca.key \
-		2>/dev/null && openssl pkey -in leaf.key -pubout -out leaf.pub || { echo "FAIL - openssl"; exit 1; }
+certs_mint ca v3_ca "/CN=test STIR CA" "" && certs_mint leaf leaf "/CN=SHAKEN b.example" "" ca &&
+	openssl pkey -in leaf.key -pubout -out leaf.pub || { echo "FAIL - openssl"; exit 1; }
 cd - >/dev/null || exit 1
 export SD_STIR_PUB="$tmp/stir/leaf.pub" SD_STIR_KEY="$tmp/stir/leaf.key" SD_X5U="https://cert.example/leaf.pem"
 KAM_CFG=$top/tests/kamailio-stir.cfg kam_start || { bad "kamailio (secsipid) did not start" "$tmp/kam.log"; finish; exit 1; }

@@ -54,6 +54,7 @@ EXTRA_DIST += \
 	tests/wait-for.sh \
 	tests/stress.sh \
 	tests/check-lib.sh \
+	tests/certs-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/headers.sh \
 	tests/naptr-variant.sh \

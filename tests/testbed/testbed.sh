@@ -19,6 +19,8 @@ SIGNED_BY_KNOT=". example. a.example. b.example. c.example. alias.example. nodan
 PRESIGNED="badsig.example. expired.example."
 UNSIGNED="insecure.example."
 MARKER=.sipdance-testbed
+# certs_cnf, certs_mint: the certificates
+. "$(dirname "${BASH_SOURCE[0]}")/../certs-lib.sh"
 
 # Print an error and exit 1.
 die() {
@@ -120,40 +122,22 @@ spki_sha256() {
 	openssl pkey -in "$1" -pubout -outform DER | sha256sum | cut -d' ' -f1
 }
 
-# mkcert NAME EXTSECTION SUBJECT SAN [ISSUER]: EC P-256 key NAME.key + certificate NAME.pem in the cwd,
-# self-signed or issued by ISSUER(.pem/.key); writes the SPKI SHA-256 to NAME.spki.
+# mkcert NAME EXTSECTION SUBJECT SAN [ISSUER]: EC P-256 key NAME.key + certificate NAME.pem in the cwd
+# (tests/certs-lib.sh), self-signed or issued by ISSUER(.pem/.key); writes the SPKI SHA-256 to NAME.spki.
 mkcert() {
-	local name=$1 ext=$2 subj=$3 san=$4 issuer=${5-}
-	set -- -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc -days 30 \
-		-config openssl.cnf -extensions "$ext" -subj "$subj" -keyout "$name.key" -out "$name.pem"
-	[ -z "$san" ] || set -- "$@" -addext "subjectAltName=$san"
-	[ -z "$issuer" ] || set -- "$@" -CA "$issuer.pem" -CAkey "$issuer.key"
-	openssl req "$@" 2>/dev/null
-	spki_sha256 "$name.key" >"$name.spki"
+	certs_mint "$@" && spki_sha256 "$1.key" >"$1.spki"
 }
 
 # Generate all certificates in DIR/certs (in parallel; the issued one waits for its CA).
 make_certs() {
 	local pids='' p
 	cd "$1/certs"
-	cat >openssl.cnf <<-'EOF'
-		[req]
-		distinguished_name = dn
-		prompt = no
-		[dn]
-		[ca]
-		basicConstraints = critical,CA:TRUE
-		keyUsage = critical,keyCertSign,cRLSign
-		subjectKeyIdentifier = hash
-		[server]
-		basicConstraints = critical,CA:FALSE
-		keyUsage = critical,digitalSignature
+	certs_cnf <<-EOF
+		$(certs_leaf server)
 		extendedKeyUsage = serverAuth,clientAuth
 		subjectKeyIdentifier = hash
 		authorityKeyIdentifier = keyid
-		[user]
-		basicConstraints = critical,CA:FALSE
-		keyUsage = critical,digitalSignature
+		$(certs_leaf user)
 		extendedKeyUsage = clientAuth,emailProtection
 		subjectKeyIdentifier = hash
 	EOF
@@ -168,10 +152,10 @@ make_certs() {
 	pids="$pids $!"
 	mkcert wrong server /CN=wrong.invalid "DNS:wrong.invalid" &
 	pids="$pids $!"
-	mkcert other-ca ca "/CN=sipdance testbed other CA" "" &
+	mkcert other-ca v3_ca "/CN=sipdance testbed other CA" "" &
 	pids="$pids $!"
 	{
-		mkcert pkix-ca ca "/CN=sipdance testbed PKIX CA" ""
+		mkcert pkix-ca v3_ca "/CN=sipdance testbed PKIX CA" ""
 		mkcert sip.insecure.example server /CN=sip.insecure.example \
 			"URI:sip:insecure.example,DNS:insecure.example,DNS:sip.insecure.example" pkix-ca
 	} &

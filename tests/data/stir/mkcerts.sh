@@ -15,82 +15,38 @@
 #   server           TLS server certificate for 127.0.0.1 (the x5u test server), from root
 # *-chain.pem: what an x5u URL serves, end entity first then intermediates.
 set -eu
-cd "$(dirname "$0")"
-rm -f ./*.pem ./*.key index.txt* serial* ./*.cnf
+. "$(dirname "$0")/../../certs-lib.sh"
+certs_fresh "$(dirname "$0")"
 
-valid="-startdate 20250101000000Z -enddate 21250101000000Z"
-
-cat > ca.cnf <<'CNF'
-[ ca ]
-default_ca = fixture
-[ fixture ]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-unique_subject = no
-copy_extensions = none
-[ any ]
-commonName = supplied
-[ v3_ca ]
-basicConstraints = critical, CA:true
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[ v3_shaken ]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
+certs_cnf <<CNF
+$(certs_leaf v3_shaken)
 subjectKeyIdentifier = hash
 1.3.6.1.5.5.7.1.26 = DER:30:08:a0:06:16:04:31:32:33:34
-[ v3_notn ]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-[ v3_badtn ]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
+$(certs_leaf v3_notn)
+$(certs_leaf v3_badtn)
 1.3.6.1.5.5.7.1.26 = DER:30:00
-[ v3_trunctn ]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
+$(certs_leaf v3_trunctn)
 1.3.6.1.5.5.7.1.26 = DER:30:04:a0:7f:16:04
-[ v3_server ]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
+$(certs_leaf v3_server)
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
 CNF
-: > index.txt
-echo 2000 > serial
+certs_db 2000
+certs_dn="/C=US/O=sipdance fixtures"
 
-# key NAME [CURVE] - an EC key
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:"${2:-P-256}" -out "$1.key" 2>/dev/null; }
-
-# sign NAME CN ISSUER EXT [DATES] - a certificate for NAME.key signed by ISSUER
-sign() {
-	openssl req -new -key "$1.key" -subj "/C=US/O=sipdance fixtures/CN=$2" -out "$1.csr"
-	if [ "$3" = self ]; then
-		openssl ca -batch -config ca.cnf -selfsign -keyfile "$1.key" -extensions "$4" \
-			${5:-$valid} -in "$1.csr" -out "$1.pem" 2>/dev/null
-	else
-		openssl ca -batch -config ca.cnf -cert "$3.pem" -keyfile "$3.key" -extensions "$4" \
-			${5:-$valid} -in "$1.csr" -out "$1.pem" 2>/dev/null
-	fi
-	rm -f "$1.csr"
-	openssl x509 -in "$1.pem" -out "$1.pem"
-}
-
-key root;     sign root "Fixture STI-CA Root" self v3_ca
-key int;      sign int "Fixture STI-CA Intermediate" root v3_ca
-key other;    sign other "Unrelated STI-CA Root" self v3_ca
-key ee;       sign ee "SHAKEN 1234" int v3_shaken
-key expired;  sign expired "SHAKEN 1234 expired" int v3_shaken "-startdate 20200101000000Z -enddate 20210101000000Z"
-key notn;     sign notn "SHAKEN no TNAuthList" int v3_notn
-key badtn;    sign badtn "SHAKEN bad TNAuthList" int v3_badtn
-key trunctn;  sign trunctn "SHAKEN truncated TNAuthList" int v3_trunctn
-key p384 P-384; sign p384 "SHAKEN P-384" int v3_shaken
-key other-ee; sign other-ee "SHAKEN 9999" other v3_shaken
-key server;   sign server "127.0.0.1" root v3_server
+certs_key root;       certs_sign root "Fixture STI-CA Root" self v3_ca
+certs_key int;        certs_sign int "Fixture STI-CA Intermediate" root v3_ca
+certs_key other;      certs_sign other "Unrelated STI-CA Root" self v3_ca
+certs_key ee;         certs_sign ee "SHAKEN 1234" int v3_shaken
+certs_key expired;    certs_sign expired "SHAKEN 1234 expired" int v3_shaken \
+	"-startdate 20200101000000Z -enddate 20210101000000Z"
+certs_key notn;       certs_sign notn "SHAKEN no TNAuthList" int v3_notn
+certs_key badtn;      certs_sign badtn "SHAKEN bad TNAuthList" int v3_badtn
+certs_key trunctn;    certs_sign trunctn "SHAKEN truncated TNAuthList" int v3_trunctn
+certs_key p384 P-384; certs_sign p384 "SHAKEN P-384" int v3_shaken
+certs_key other-ee;   certs_sign other-ee "SHAKEN 9999" other v3_shaken
+certs_key server;     certs_sign server "127.0.0.1" root v3_server
 
 for n in ee expired notn badtn trunctn p384; do cat "$n.pem" int.pem > "$n-chain.pem"; done
 cp other-ee.pem other-ee-chain.pem
-rm -f index.txt* serial* ca.cnf ./*.old ./[0-9][0-9][0-9][0-9].pem
+certs_clean

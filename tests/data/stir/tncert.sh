@@ -9,7 +9,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-tncert.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 printf '[v3]\nbasicConstraints = critical, CA:false\n1.3.6.1.5.5.7.1.26 = ASN1:SEQUENCE:tn\n%b' "$2" >"$tmp/ext.cnf"
 openssl req -new -key "$here/ee.key" -subj "/CN=TNAuthList fixture" -out "$tmp/req.csr" 2>/dev/null
