@@ -39,12 +39,7 @@ px_start() {
 }
 
 # px_stop - stop sipdance-proxy: SIGTERM, SIGKILL after 5 s (times vg_slow)
-px_stop() {
-	kill "$px_pid" 2>/dev/null
-	for _ in $(seq $((50 * vg_slow))); do kill -0 "$px_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$px_pid" 2>/dev/null
-	wait "$px_pid" 2>/dev/null
-}
+px_stop() { reap -t 5 "$px_pid"; }
 
 # call NAME UAS_PORT TARGET_ADDR TARGET_PORT RDOMAIN SERVICE FROMUSER FDOMAIN [PASSWORD] - one SIPp call through
 # both proxies (the UAC answers a Digest challenge with FROMUSER and PASSWORD)

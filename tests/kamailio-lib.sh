@@ -14,6 +14,8 @@ other_pids=
 kamailio=$("$top/tests/valgrind.sh" kamailio)
 # vg_slow - factor for waits on Kamailio (tests/timeout.sh sets it under valgrind)
 vg_slow=${VG_SLOW:-1}
+# reap [-t SECONDS] PID... - SIGTERM, SIGKILL after SECONDS (times vg_slow)
+. "$top/tests/reap-lib.sh"
 # Ports (a block of our own, tests/ports.sh): DNS base, b SIP (UDP/TCP) +1, b TLS +2, a TLS +3 (TLSA), c +4, insecure +5;
 # +6 and up are free for the test (SIPp, sipdance-proxy).
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -30,21 +32,13 @@ bad() {
 # kam_stop - stop our Kamailio (SIGTERM, then SIGKILL after 5 s, times $vg_slow)
 kam_stop() {
 	[ -n "$kam_pid" ] || return 0
-	kill "$kam_pid" 2>/dev/null
-	for _ in $(seq $((50 * vg_slow))); do kill -0 "$kam_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$kam_pid" 2>/dev/null
-	wait "$kam_pid" 2>/dev/null
+	reap -t 5 "$kam_pid"
 	kam_pid=
 }
 
 cleanup() {
 	kam_stop
-	for p in $other_pids; do kill "$p" 2>/dev/null; done
-	for p in $other_pids; do
-		for _ in $(seq $((50 * vg_slow))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	reap -t 5 $other_pids
 	"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1
 	[ -n "${KEEP_TMP-}" ] || rm -rf "$tmp"
 }

@@ -55,6 +55,7 @@ EXTRA_DIST += \
 	tests/stress.sh \
 	tests/check-lib.sh \
 	tests/certs-lib.sh \
+	tests/reap-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/headers.sh \
 	tests/naptr-variant.sh \

@@ -13,23 +13,8 @@ vg_slow=${VG_SLOW:-1}
 # wait_for - tests/wait-for.sh: until a log line (or a bound port) appears
 wait_for="$srcdir/tests/wait-for.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-proxy-test.XXXXXX")
-
-# reap PID... - SIGTERM, then SIGKILL what has not exited 20 s (times vg_slow)
-# later (room for a sanitizer's or memcheck's report at exit); returns 1 when
-# something had to be killed: a process must exit on SIGTERM, never hang the test
-reap() {
-	for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
-	i=0
-	while [ $i -lt $((200 * vg_slow)) ]; do
-		alive=
-		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ -z "$alive" ] && break
-		i=$((i + 1))
-		sleep 0.1
-	done
-	for p in "$@"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	[ -z "$alive" ]
-}
+# reap PID... - SIGTERM, SIGKILL after 20 s (times vg_slow); 1 when one had to be killed
+. "$srcdir/tests/reap-lib.sh"
 
 # cleanup - stop what we started, by pid; a process that ignored SIGTERM fails the test
 cleanup() {

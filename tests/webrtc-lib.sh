@@ -83,16 +83,11 @@ export TB_A_TLS_PORT=5061 TB_B_TLS_PORT=5061 TB_C_TLS_PORT=5061 TB_A_SIP_PORT=50
 # the phones' Digest passwords at their edges (alice@c.example, bob@b.example)
 export WR_PW_ALICE=alice-wr-71d WR_PW_BOB=bob-wr-4e0
 
-# stop_pid PID - SIGTERM, SIGKILL after 5 s (times vg_slow)
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	for _ in $(seq $((50 * vg_slow))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+# reap [-t SECONDS] PID... - SIGTERM, SIGKILL after SECONDS (times vg_slow)
+. "$top/tests/reap-lib.sh"
 
 cleanup() {
-	for p in $pids; do stop_pid "$p"; done
+	reap -t 5 $pids
 	"$top/tests/testbed/testbed.sh" stop "$tmp/tb" >/dev/null 2>&1
 	[ -n "${KEEP_TMP-}" ] || rm -rf "$tmp"
 }
@@ -138,7 +133,7 @@ edge_start() {
 edge_stop() {
 	local pid
 	eval "pid=\${edge_$1-}"
-	[ -n "$pid" ] && stop_pid "$pid"
+	[ -n "$pid" ] && reap -t 5 "$pid"
 }
 
 # drive SCENARIO - run the browser driver; its ok/FAIL lines count here; 77 when Chromium cannot run
