@@ -23,7 +23,6 @@ need sipp knotd keymgr kdig ldns-signzone openssl
 
 export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip TB_TTL=3600
 start_testbed $dnsp
-dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 chaintls=$("$srcdir/tests/valgrind.sh" "$top_builddir/tests/chain-tls")
 
 # OPTIONS sip:b.example from an IP-literal From, through A, which trusts

@@ -26,7 +26,6 @@ alice=${TB_USER_ALICE%.}
 # a user name in a.example that has no TLSA record (the zone proves it)
 carol="$(printf %s carol | sha256sum | cut -c1-56)._user.a.example"
 
-dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
 	--client-name sip.a.example --location "carol@a.example=sip:carol@127.0.0.1:$uas_p" \

@@ -14,7 +14,6 @@ need sipp knotd keymgr kdig ldns-signzone openssl
 
 export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
 start_testbed $dnsp
-dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --listen "sips:[::1]:$a_tls6;transport=tls" \
 	--cert "$TB_CERT_A" --key "$TB_KEY_A" --trusted 127.0.0.1/32 $dns --log-level debug || exit 1

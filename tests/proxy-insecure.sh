@@ -9,19 +9,7 @@
 # unsigned is refused with that proof as the reason, never "no chain". SIPp
 # on 127.0.0.1 stands for a.example's PBX (--trusted 127.0.0.1/32).
 . "${srcdir:-.}/tests/proxy-lib.sh"
-# ports: a block of our own (tests/ports.sh)
-base=$("${srcdir:-.}/tests/ports.sh" $$)
-a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) c_sip=$((base + 4))
-c_tls=$((base + 5)) i_sip=$((base + 6)) i_tls=$((base + 7)) dnsp=$((base + 8))
-uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) uac_p=$((base + 18)) uac_m=$((base + 20))
-uac_c=$((base + 24)) opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
-need sipp knotd keymgr kdig ldns-signzone openssl
-
-export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
-export TB_C_TLS_PORT=$c_tls TB_C_SIP_PORT=$c_sip TB_INSECURE_TLS_PORT=$i_tls TB_INSECURE_SIP_PORT=$i_sip
-start_testbed $dnsp
-
-dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
+federation_testbed
 start_proxy I --domain insecure.example --listen "sip:127.0.0.4:$i_sip;transport=udp" \
 	--listen "sips:127.0.0.4:$i_tls;transport=tls" --cert "$TB_CERT_INSECURE" --key "$TB_KEY_INSECURE" \
 	--ca-file "$TB_PKIX_CA" $dns --log-level debug || exit 1

@@ -67,11 +67,34 @@ need() {
 	done
 }
 
-# start_testbed DNSPORT - Knot hierarchy with the proxies' ports (TB_* knobs exported by the caller)
+# federation_ports - the test's port block (tests/ports.sh) laid out for the testbed's domains, their
+# TB_*_PORT knobs exported: a.example's proxy on 127.0.0.1 ($a_sip, $a_tls), b.example's on .2 ($b_sip,
+# $b_tls), c.example's ($c_sip, $c_tls), insecure.example's ($i_sip, $i_tls), Knot ($dnsp); SIPp's UAS,
+# UAC and OPTIONS client ($uas_p, $uac_p, $opt_p; RTP _m, control _c)
+federation_ports() {
+	base=$("$srcdir/tests/ports.sh" $$)
+	a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) c_sip=$((base + 4))
+	c_tls=$((base + 5)) i_sip=$((base + 6)) i_tls=$((base + 7)) dnsp=$((base + 8))
+	uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) uac_p=$((base + 18)) uac_m=$((base + 20))
+	uac_c=$((base + 24)) opt_p=$((base + 26)) opt_m=$((base + 28)) opt_c=$((base + 32))
+	export TB_A_TLS_PORT=$a_tls TB_A_SIP_PORT=$a_sip TB_B_TLS_PORT=$b_tls TB_B_SIP_PORT=$b_sip
+	export TB_C_TLS_PORT=$c_tls TB_C_SIP_PORT=$c_sip TB_INSECURE_TLS_PORT=$i_tls TB_INSECURE_SIP_PORT=$i_sip
+}
+
+# federation_testbed - the testbed on the ports of federation_ports (skipped without SIPp or Knot)
+federation_testbed() {
+	need sipp knotd keymgr kdig ldns-signzone openssl
+	federation_ports
+	start_testbed "$dnsp"
+}
+
+# start_testbed DNSPORT - Knot hierarchy with the proxies' ports (TB_* knobs exported by the caller);
+# $dns: a proxy's options to resolve and validate through it
 start_testbed() {
 	tbdir=$tmp/tb
 	"$TESTBED" start "$tbdir" "$1" >"$tmp/testbed.out" 2>&1 || { cat "$tmp/testbed.out"; tbdir=; exit 99; }
 	. "$tbdir/env.sh"
+	dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 }
 
 # start_proxy NAME ARGS... - run sipdance-proxy in the background, log in $tmp/NAME.log;
