@@ -56,6 +56,7 @@ EXTRA_DIST += \
 	tests/check-lib.sh \
 	tests/certs-lib.sh \
 	tests/reap-lib.sh \
+	tests/media-lib.sh \
 	tests/cli-tlsa.sh \
 	tests/headers.sh \
 	tests/naptr-variant.sh \

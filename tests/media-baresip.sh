@@ -7,41 +7,10 @@
 # baresip runs headless (ausine, no audio player), driven through ctrl_tcp.
 # Skipped (77) when baresip is not installed (Debian package baresip-core).
 set -u
-ua=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
 command -v baresip >/dev/null || { echo "SKIP: baresip not installed (apt-get install baresip-core)"; exit 77; }
-[ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
-
-# Ports: a block of our own (tests/ports.sh); fresh ones for each scenario (a
-# closed ctrl_tcp port stays in TIME_WAIT).
-base=$("${srcdir:-.}/tests/ports.sh" $$)
-# vg_slow - the one factor for time limits (tests/timeout.sh sets it under valgrind)
-vg_slow=${VG_SLOW:-1}
+. "${srcdir:-.}/tests/media-lib.sh"
+# the scenario's number: fresh ports from the test's block for each (a closed ctrl_tcp port stays in TIME_WAIT)
 n=-1
-dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-media-baresip.XXXXXX")
-bspid= uapid=
-pass=0 fail=0
-
-# cleanup - stop what we started, by PID
-cleanup() {
-	[ -n "$uapid" ] && kill "$uapid" 2>/dev/null
-	[ -n "$bspid" ] && kill "$bspid" 2>/dev/null
-	exec 3>&- 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# check WHAT CMD... - one ok/FAIL line
-check() {
-	what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		echo "ok - $what"
-		pass=$((pass + 1))
-	else
-		echo "FAIL - $what"
-		fail=$((fail + 1))
-	fi
-}
 
 # start_baresip - a fresh baresip (auto-answer) on fresh ports, its ctrl_tcp event stream in $dir/events
 start_baresip() {
@@ -76,6 +45,7 @@ EOF
 		>"$dir/bs/accounts"
 	baresip -f "$dir/bs" -v </dev/null >"$dir/bs.log" 2>&1 &
 	bspid=$!
+	pids=$bspid
 	for _ in $(seq $((50 * vg_slow))); do
 		grep -aq "baresip is ready" "$dir/bs.log" && exec 3<>"/dev/tcp/127.0.0.1/$bs_ctrl" && break
 		sleep 0.1
@@ -92,13 +62,8 @@ ctrl() {
 # stop_baresip - quit baresip, wait for its log to be complete
 stop_baresip() {
 	ctrl quit
-	for _ in $(seq $((30 * vg_slow))); do
-		kill -0 "$bspid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$bspid" 2>/dev/null
-	wait "$bspid" 2>/dev/null
-	bspid=
+	reap -g 3 "$bspid"
+	pids=
 	exec 3>&-
 }
 
@@ -106,20 +71,24 @@ stop_baresip() {
 event() { grep -aq "\"type\":\"$1\"" "$dir/events"; }
 # closed - until baresip reports its call closed (its packet counts are then in its log)
 closed() { "${srcdir:-.}/tests/wait-for.sh" "$dir/events" '"type":"CALL_CLOSED"' 10; }
-# received LOG MIN - whether our UA's last report counts at least MIN authenticated packets, none bad
-received() { awk -v min="$2" '/packets sent/ { r = $6; b = $8 } END { exit !(r >= min && b == 0) }' "$1"; }
 # bs_received MIN - whether baresip's rtp_stats counted at least MIN received packets
 bs_received() { awk -v min="$1" '/^packets:/ { r = $3 } END { exit !(r >= min) }' "$dir/bs.log"; }
 # bs_received_none - baresip received no SRTP at all
 bs_received_none() { ! grep -aq '^packets:' "$dir/bs.log" || awk '/^packets:/ { r = $3 } END { exit !(r == 0) }' "$dir/bs.log"; }
 
+# ua_calls N ARGS... - a fresh baresip, our UA calls it (ARGS added; its log $dir/uaN.log, its exit
+# status $rc), then baresip's call is closed and baresip stopped
+ua_calls() {
+	start_baresip
+	"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
+		--duration 3 --no-ice "${@:2}" >"$dir/ua$1.log" 2>&1
+	rc=$?
+	closed
+	stop_baresip
+}
+
 # 1. Our UA calls baresip: we offer actpass (DTLS server), baresip answers active.
-start_baresip
-"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
-	--duration 3 --expect 50 --no-ice >"$dir/ua1.log" 2>&1
-rc=$?
-closed
-stop_baresip
+ua_calls 1 --expect 50
 check "ua -> baresip: our UA exits 0" test "$rc" -eq 0
 check "ua -> baresip: our UA matched baresip's fingerprint" grep -q "fingerprint MATCH" "$dir/ua1.log"
 check "ua -> baresip: our UA received >= 50 authenticated SRTP packets" received "$dir/ua1.log" 50
@@ -133,6 +102,7 @@ start_baresip
 "$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --answer --duration 3 --expect 100 \
 	>"$dir/ua2.log" 2>&1 &
 uapid=$!
+pids="$bspid $uapid"
 "${srcdir:-.}/tests/wait-for.sh" "$dir/ua2.log" "waiting for a call"
 ctrl dial "sip:alice@127.0.0.1:$ua_sip"
 # our UA says when 100 packets went each way (50 are checked at baresip, which may drop
@@ -141,7 +111,7 @@ ctrl dial "sip:alice@127.0.0.1:$ua_sip"
 ctrl hangup
 wait "$uapid"
 rc=$?
-uapid=
+pids=$bspid
 closed
 stop_baresip
 check "baresip -> ua: our UA exits 0" test "$rc" -eq 0
@@ -153,12 +123,7 @@ check "baresip -> ua: baresip CALL_MENC and CALL_RTPESTAB" eval 'event CALL_MENC
 check "baresip -> ua: baresip received >= 50 SRTP packets" bs_received 50
 
 # 3. baresip's fingerprint altered on its way to us: our UA refuses the handshake.
-start_baresip
-"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
-	--duration 3 --no-ice --tamper-fingerprint remote >"$dir/ua3.log" 2>&1
-rc=$?
-closed
-stop_baresip
+ua_calls 3 --tamper-fingerprint remote
 check "altered peer fingerprint: our UA exits non-zero" test "$rc" -ne 0
 check "altered peer fingerprint: our UA refused the DTLS handshake" \
 	grep -q "media failed: DTLS handshake refused: DTLS certificate (sha-256" "$dir/ua3.log"
@@ -167,12 +132,7 @@ check "altered peer fingerprint: baresip got no SRTP" bs_received_none
 check "altered peer fingerprint: baresip saw no RTP established" eval '! event CALL_RTPESTAB'
 
 # 4. Our fingerprint altered on its way to baresip: baresip refuses.
-start_baresip
-"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$ua_sip" --call "sip:bob@127.0.0.1:$bs_sip" \
-	--duration 3 --no-ice --tamper-fingerprint local >"$dir/ua4.log" 2>&1
-rc=$?
-closed
-stop_baresip
+ua_calls 4 --tamper-fingerprint local
 check "altered own fingerprint: our UA exits non-zero" test "$rc" -ne 0
 check "altered own fingerprint: baresip reported the mismatch" grep -aq "fingerprint mismatch" "$dir/bs.log"
 # baresip checks the server's fingerprint after its handshake, so our side may
@@ -184,9 +144,7 @@ check "altered own fingerprint: our UA received no SRTP" grep -q "received 0 " "
 check "altered own fingerprint: baresip got no SRTP" bs_received_none
 
 if [ "$fail" -gt 0 ]; then
-	for f in "$dir"/ua*.log; do echo "--- $f"; cat "$f"; done
 	echo "--- baresip (last run)"
 	grep -a -E "dtls|srtp|fingerprint|packets|call:" "$dir/bs.log" | tail -30
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "$dir"/ua*.log

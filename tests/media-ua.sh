@@ -6,35 +6,7 @@
 # fingerprint altered in transit, the checking side refuses and hangs up
 # with a Reason. Last, both register with a Kamailio registrar and call
 # through it (skipped without kamailio).
-set -u
-srcdir=${srcdir:-.}
-ua=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
-[ -x "$ua" ] || { echo "FAIL - $ua not built"; exit 1; }
-base=$("${srcdir:-.}/tests/ports.sh" $$)
-dir=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-media-ua.XXXXXX")
-bobpid=
-pass=0 fail=0
-
-# cleanup - stop bob and Kamailio if still running, by PID
-cleanup() {
-	[ -n "$bobpid" ] && kill "$bobpid" 2>/dev/null
-	[ -s "$dir/kam.pid" ] && kill "$(cat "$dir/kam.pid")" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# check WHAT CMD... - one ok/FAIL line
-check() {
-	what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		echo "ok - $what"
-		pass=$((pass + 1))
-	else
-		echo "FAIL - $what"
-		fail=$((fail + 1))
-	fi
-}
+. "${srcdir:-.}/tests/media-lib.sh"
 
 # call NAME PORT ALICE-ARGS -- BOB-ARGS - bob answers on PORT, alice calls him; rc in $arc $brc
 call() {
@@ -46,7 +18,7 @@ call() {
 	# shellcheck disable=SC2086
 	"$ua" --aor sip:bob@127.0.0.1 --listen "sip:127.0.0.1:$port" --answer --duration 2 --expect 50 "$@" \
 		>"$dir/$name-bob.log" 2>&1 &
-	bobpid=$!
+	pids=$!
 	"$srcdir/tests/wait-for.sh" "$dir/$name-bob.log" "waiting for a call"
 	# shellcheck disable=SC2086
 	"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$((port + 1))" \
@@ -58,16 +30,10 @@ call() {
 # bob_done - bob's exit status in $brc: he ends with the call; if it never came, he is
 # stopped after 15 s (times VG_SLOW under valgrind)
 bob_done() {
-	i=0 n=$((150 * ${VG_SLOW:-1}))
-	while kill -0 "$bobpid" 2>/dev/null && [ $i -lt $n ]; do sleep 0.1; i=$((i + 1)); done
-	kill "$bobpid" 2>/dev/null
-	wait "$bobpid"
-	brc=$?
-	bobpid=
+	reap -g 15 $pids
+	brc=$reaped
+	pids=
 }
-
-# got LOG MIN - at least MIN authenticated packets and none bad in LOG's report
-got() { awk -v min="$2" '/packets sent/ { r = $6; b = $8 } END { exit !(r >= min && b == 0) }' "$1"; }
 
 call ice "$base" --
 check "ICE: alice exits 0" test "$arc" -eq 0
@@ -75,14 +41,14 @@ check "ICE: bob exits 0" test "$brc" -eq 0
 check "ICE: both matched the peer's fingerprint" \
 	eval "grep -q 'fingerprint MATCH' '$dir/ice-alice.log' && grep -q 'fingerprint MATCH' '$dir/ice-bob.log'"
 check "ICE: ICE was used" grep -q "ice yes" "$dir/ice-alice.log"
-check "ICE: alice received >= 50 packets" got "$dir/ice-alice.log" 50
-check "ICE: bob received >= 50 packets" got "$dir/ice-bob.log" 50
+check "ICE: alice received >= 50 packets" received "$dir/ice-alice.log" 50
+check "ICE: bob received >= 50 packets" received "$dir/ice-bob.log" 50
 
 call noice "$((base + 2))" --no-ice --
 check "no ICE: alice exits 0" test "$arc" -eq 0
 check "no ICE: bob exits 0" test "$brc" -eq 0
 check "no ICE: straight to the connection address" grep -q "ice no" "$dir/noice-bob.log"
-check "no ICE: both received >= 50 packets" eval "got '$dir/noice-alice.log' 50 && got '$dir/noice-bob.log' 50"
+check "no ICE: both received >= 50 packets" eval "received '$dir/noice-alice.log' 50 && received '$dir/noice-bob.log' 50"
 
 call tamper "$((base + 4))" --tamper-fingerprint remote --
 check "altered fingerprint: alice exits non-zero" test "$arc" -ne 0
@@ -131,7 +97,7 @@ if command -v kamailio >/dev/null && kamailio_start "$((base + 6))"; then
 	kam=$((base + 6))
 	"$ua" --aor sip:bob@127.0.0.1 --listen "sip:127.0.0.1:$((base + 7))" --registrar "sip:127.0.0.1:$kam" \
 		--answer --duration 2 --expect 50 >"$dir/reg-bob.log" 2>&1 &
-	bobpid=$!
+	pids=$!
 	"$srcdir/tests/wait-for.sh" "$dir/reg-bob.log" registered
 	"$ua" --aor sip:alice@127.0.0.1 --listen "sip:127.0.0.1:$((base + 8))" --registrar "sip:127.0.0.1:$kam" \
 		--call "sip:bob@127.0.0.1:$kam" --duration 2 --expect 50 >"$dir/reg-alice.log" 2>&1
@@ -140,13 +106,9 @@ if command -v kamailio >/dev/null && kamailio_start "$((base + 6))"; then
 	check "registrar: both registered" \
 		eval "grep -q '^ua: registered' '$dir/reg-alice.log' && grep -q '^ua: registered' '$dir/reg-bob.log'"
 	check "registrar: call through Kamailio, both exit 0" eval "[ $arc -eq 0 ] && [ $brc -eq 0 ]"
-	check "registrar: both received >= 50 packets" eval "got '$dir/reg-alice.log' 50 && got '$dir/reg-bob.log' 50"
+	check "registrar: both received >= 50 packets" eval "received '$dir/reg-alice.log' 50 && received '$dir/reg-bob.log' 50"
 else
 	echo "SKIP - registrar: kamailio not installed or did not start"
 fi
 
-if [ "$fail" -gt 0 ]; then
-	for f in "$dir"/*.log; do echo "--- $f"; cat "$f"; done
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "$dir"/*.log
