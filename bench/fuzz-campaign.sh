@@ -23,33 +23,22 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 maxlen=${MAXLEN:-4096}
 jobs=${JOBS:-1}
 summary=$build/fuzz-campaign.txt
-
-# extra NAME - per-target flags: fuzz-sip keeps proxy state (pending
-# transactions) across inputs, so libFuzzer's per-input leak check reports
-# them; leaks of the proxy are measured by RSS in tests/soak-short.sh instead
-extra() { [ "$1" = sip ] && echo -detect_leaks=0; }
-
-# isolated CMD... - CMD in a fresh network namespace (loopback only) when possible
-isolated() {
-	if command -v ip >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
-		unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "$@"
-	else
-		"$@"
-	fi
-}
+# fuzz_flags NAME, isolated CMD...
+. "$here/tests/fuzz/fuzz-lib.sh"
 
 # campaign NAME - fuzz one target for its budget, keep crashes, minimise the corpus
 campaign() {
 	name=$1 t=$build/tests/fuzz/fuzz-$1
 	corpus=$here/tests/fuzz/corpus/$name reg=$here/tests/fuzz/regressions/$name
-	work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-campaign-$name.XXXXXX")
+	work=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-fuzz-campaign-$name.XXXXXX")
 	mkdir -p "$corpus" "$work/new" "$work/art" "$work/min"
 	left=$((minutes * 60)) crashes=0 execs=0 rounds=0
 	while [ "$left" -gt 5 ] && [ "$crashes" -lt 10 ]; do
 		rounds=$((rounds + 1))
 		set -- "$work/new" "$corpus"
-		isolated /usr/bin/time -o "$work/cpu.$rounds" -f '%U %S' "$t" -max_total_time="$left" -timeout=10 \
-			-rss_limit_mb=2048 $(extra "$name") -max_len="$maxlen" -print_final_stats=1 \
+		# shellcheck disable=SC2046
+		isolated /usr/bin/time -o "$work/cpu.$rounds" -f '%U %S' "$t" -max_total_time="$left" \
+			$(fuzz_flags "$name") -max_len="$maxlen" -print_final_stats=1 \
 			-artifact_prefix="$work/art/" "$@" >"$work/log.$rounds" 2>&1
 		rc=$?
 		n=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log.$rounds" | tail -1 | grep -Eo '[0-9]+$')
@@ -73,7 +62,8 @@ campaign() {
 	done
 	# merge: only the new inputs that add coverage join the corpus (seeds keep their names)
 	before=$(ls "$corpus" | wc -l)
-	isolated "$t" -merge=1 -use_counters=0 -timeout=10 -rss_limit_mb=2048 $(extra "$name") -max_len="$maxlen" "$corpus" \
+	# shellcheck disable=SC2046
+	isolated "$t" -merge=1 -use_counters=0 $(fuzz_flags "$name") -max_len="$maxlen" "$corpus" \
 		"$work/new" >"$work/merge.log" 2>&1
 	size=$(du -sk "$corpus" | cut -f1)
 	line="fuzz-$name: $minutes CPU-min budget, $rounds run(s), $execs executions, $crashes crash/leak/timeout artifact(s), corpus $before -> $(ls "$corpus" | wc -l) inputs ${size} kB"
@@ -83,7 +73,7 @@ campaign() {
 }
 
 [ -d "$build/tests/fuzz" ] || { echo "no fuzz targets in $build (configure --enable-fuzzing CC=clang; make fuzz)"; exit 2; }
-cur=$(mktemp)
+cur=$(mktemp "${TMPDIR:-/tmp}/sipdance-fuzz-campaign.XXXXXX")
 echo "# campaign $(date -u +%FT%TZ), $minutes min per target" >"$cur"
 names=${TARGETS:-$(for t in "$build"/tests/fuzz/fuzz-*; do [ -x "$t" ] && echo "${t##*/fuzz-}"; done)}
 running=0

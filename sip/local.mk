@@ -102,6 +102,6 @@ EXTRA_DIST += \
 	tests/sip-cancel-uas.xml
 
 # The proxy benchmark (not part of make check): bench/proxy-bench.sh BUILD-DIR.
-EXTRA_DIST += bench/proxy-bench.sh
+EXTRA_DIST += bench/proxy-bench.sh bench/bench-lib.sh
 # The cost of the state shared through Redis (not part of make check): bench/state-bench.sh BUILD-DIR.
 EXTRA_DIST += bench/state-bench.sh

@@ -128,7 +128,7 @@ tests_fuzz_fuzz_sip_LDADD = libsdproxy.la $(OPENSSL_LIBS)
 endif
 fuzz: $(FUZZ_TARGETS)
 .PHONY: fuzz
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus tests/fuzz/regressions
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz-lib.sh tests/fuzz/corpus tests/fuzz/regressions
 
 # The DNS layer against the Knot test hierarchy; tests/dns-live.sh runs it.
 check_PROGRAMS += tests/dns-live

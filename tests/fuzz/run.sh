@@ -8,21 +8,9 @@
 set -u
 build=$1 secs=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# fuzz_flags NAME, isolated CMD...
+. "$here/fuzz-lib.sh"
 pass=0 fail=0
-
-# extra NAME - per-target flags: fuzz-sip keeps proxy state (pending
-# transactions) across inputs, so libFuzzer's per-input leak check reports
-# them; leaks of the proxy are measured by RSS in tests/soak-short.sh instead
-extra() { [ "$1" = sip ] && echo -detect_leaks=0; }
-
-# isolated CMD... - CMD in a fresh network namespace (loopback only) when possible
-isolated() {
-	if command -v ip >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
-		unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "$@"
-	else
-		"$@"
-	fi
-}
 
 for t in "$build"/tests/fuzz/fuzz-*; do
 	[ -x "$t" ] || continue
@@ -31,9 +19,9 @@ for t in "$build"/tests/fuzz/fuzz-*; do
 	[ -d "$reg" ] || continue
 	set -- "$reg"/*
 	[ -e "$1" ] || continue
-	scratch=$(mktemp -d)
-	if isolated "$t" -timeout=10 -rss_limit_mb=2048 $(extra "$name") -artifact_prefix="$scratch/" "$@" \
-		>"$scratch/log" 2>&1; then
+	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-fuzz-$name.XXXXXX")
+	# shellcheck disable=SC2046
+	if isolated "$t" $(fuzz_flags "$name") -artifact_prefix="$scratch/" "$@" >"$scratch/log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS: fuzz-$name regressions ($# inputs replayed)"
 	else
@@ -46,8 +34,9 @@ done
 for t in "$build"/tests/fuzz/fuzz-*; do
 	[ -x "$t" ] || continue
 	name=${t##*/fuzz-}
-	scratch=$(mktemp -d)
-	if isolated "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 $(extra "$name") -artifact_prefix="$scratch/" \
+	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sipdance-fuzz-$name.XXXXXX")
+	# shellcheck disable=SC2046
+	if isolated "$t" -max_total_time="$secs" $(fuzz_flags "$name") -artifact_prefix="$scratch/" \
 		"$scratch" "$here/corpus/$name" >"$scratch/log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS: fuzz-$name $(grep -Eo 'Done [0-9]+ runs' "$scratch/log")"
