@@ -54,7 +54,6 @@ mk() { /usr/bin/python3 "$srcdir/tests/mkchain.py" --resolver "$TB_RESOLVER" "$@
 	mk --name "$(user alice@expired.example)" "$tmp/expired.ext" ||
 	{ bad "the client chains are made"; finish; exit 1; }
 
-dns="--resolver $TB_RESOLVER --trust-anchor $TB_ANCHOR"
 # carol's and bob's endpoint: answers every request 200
 python3 "$srcdir/tests/kamailio-listen.py" udp 127.0.0.1 $uas_p "$tmp/uas.log" >"$tmp/uas.out" 2>&1 &
 pids="$pids $!"
