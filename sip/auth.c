@@ -1078,15 +1078,18 @@ static void party(const url_t *url, char *buf, size_t size)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 }
 
-/* dialog_mac - the token of Call-ID @cid, tag @tag of the end at address
- * @from (the other at @to) and flow token @flow into buf */
-static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag, const url_t *from,
-		       const url_t *to, const char *flow, char buf[PX_DIALOG_TOKEN])
+/* dialog_mac - the token of @side in the dialog of Call-ID @cid set up by
+ * the caller at address @from with tag @tag (the callee at @to), flow token
+ * @flow, into buf */
+static void dialog_mac(const struct px_auth *a, enum px_dialog_side side, const char *cid,
+		       const char *tag, const url_t *from, const url_t *to, const char *flow,
+		       char buf[PX_DIALOG_TOKEN])
 {
 	unsigned char m[(PX_DIALOG_TOKEN - 1) / 2];
 	char f[300], t[300];
-	const void *p[] = { "dialog", cid, tag, f, t, flow };
-	size_t l[6] = { 6, strlen(cid), strlen(tag), 0, 0, strlen(flow) };
+	const char *label = side == PX_DIALOG_CALLER ? "dialog-caller" : "dialog-callee";
+	const void *p[] = { label, cid, tag, f, t, flow };
+	size_t l[6] = { strlen(label), strlen(cid), strlen(tag), 0, 0, strlen(flow) };
 
 	party(from, f, sizeof(f));
 	party(to, t, sizeof(t));
@@ -1096,17 +1099,18 @@ static void dialog_mac(const struct px_auth *a, const char *cid, const char *tag
 	hex(buf, m, sizeof(m));
 }
 
-/* px_auth_dialog_token - over Call-ID, the From tag, the From and To
- * addresses and the flow token */
+/* px_auth_dialog_token - over the side, Call-ID, the From tag, the From and
+ * To addresses of initial request @sip, and the flow token */
 void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
-			  char buf[PX_DIALOG_TOKEN])
+			  enum px_dialog_side side, char buf[PX_DIALOG_TOKEN])
 {
-	dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
+	dialog_mac(a, side, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
 		   sip->sip_from->a_url, sip->sip_to->a_url, flow, buf);
 }
 
-/* px_auth_dialog_check - the token of the caller's side (From tag, From, To)
- * or of the callee's (To tag, To, From) */
+/* px_auth_dialog_check - the caller's token over its From tag, From and To,
+ * or the callee's over its To tag, To and From: each side speaks only as
+ * itself (a caller holding only hers cannot send as the callee) */
 int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *flow,
 			 const char *token)
 {
@@ -1116,13 +1120,13 @@ int px_auth_dialog_check(const struct px_auth *a, const sip_t *sip, const char *
 	if (!token || strlen(token) != PX_DIALOG_TOKEN - 1 || !sip->sip_call_id)
 		return 0;
 	if (sip->sip_from->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_from->a_tag, sip->sip_from->a_url,
-			   sip->sip_to->a_url, flow, want);
+		dialog_mac(a, PX_DIALOG_CALLER, sip->sip_call_id->i_id, sip->sip_from->a_tag,
+			   sip->sip_from->a_url, sip->sip_to->a_url, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	if (sip->sip_to->a_tag) {
-		dialog_mac(a, sip->sip_call_id->i_id, sip->sip_to->a_tag, sip->sip_to->a_url,
-			   sip->sip_from->a_url, flow, want);
+		dialog_mac(a, PX_DIALOG_CALLEE, sip->sip_call_id->i_id, sip->sip_to->a_tag,
+			   sip->sip_to->a_url, sip->sip_from->a_url, flow, want);
 		ok |= !CRYPTO_memcmp(want, token, PX_DIALOG_TOKEN - 1);
 	}
 	return ok;

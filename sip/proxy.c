@@ -58,6 +58,8 @@ struct branch {
 	int resent;               /* sent once more after a reused connection failed */
 	int heard;                /* a provisional response came */
 	int done;
+	int rr;                   /* we record-routed its request (with flow token rr_flow) */
+	char rr_flow[PX_FLOW_TOKEN];
 };
 
 struct txn {
@@ -237,15 +239,43 @@ static int better(int a, int b)
 	return ca < cb;
 }
 
-/* relay - pass a response up, without our Via */
-static void relay(struct txn *t, msg_t *msg)
+/* caller_rr - in a response to branch @b's request, our Record-Route with
+ * the caller's dialog token in place of the callee's (RFC 3261 §16.7 step 4:
+ * each side learns only its own); computed over the request we routed, never
+ * over what the response says */
+static void caller_rr(struct branch *b, msg_t *msg, sip_t *sip)
 {
+	struct txn *t = b->t;
+	su_home_t *home = msg_home(msg);
+	char rr[400], dt[PX_DIALOG_TOKEN];
+	sip_record_route_t *r, *next, *mine;
+
+	if (!b->rr)
+		return;
+	px_auth_dialog_token(t->px->auth, t->sip, b->rr_flow, PX_DIALOG_CALLER, dt);
+	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", b->rr_flow, b->rr_flow[0] ? "@" : "",
+		 t->px->conf->domain, dt);
+	for (r = sip->sip_record_route; r; r = next) {
+		next = r->r_next;
+		if (!is_self(t->px, r->r_url) || !r->r_url->url_params ||
+		    url_param(r->r_url->url_params, "dt", dt, sizeof(dt)) <= 0)
+			continue;
+		if ((mine = sip_record_route_make(home, rr)))
+			msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)r, (msg_header_t *)mine);
+	}
+}
+
+/* relay - pass branch @b's response up, without our Via */
+static void relay(struct branch *b, msg_t *msg)
+{
+	struct txn *t = b->t;
 	sip_t *sip = sip_object(msg);
 
 	if (!t->irq || !sip || !sip->sip_via) {
 		msg_destroy(msg);
 		return;
 	}
+	caller_rr(b, msg, sip);
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
 	if (!sip->sip_via) {
 		msg_destroy(msg);
@@ -288,7 +318,7 @@ static void branch_final(struct branch *b, int status, msg_t *msg, const char *w
 		msg_destroy(msg);
 	} else if (status >= 200 && status < 300 && msg) {
 		/* every 2xx to an INVITE goes up at once (RFC 3261 §16.7 step 5) */
-		relay(t, msg);
+		relay(b, msg);
 		t->final_sent = 1;
 		if (t->sip->sip_request->rq_method == sip_method_invite)
 			cancel_others(t, b);
@@ -344,13 +374,13 @@ static void txn_check(struct txn *t)
 
 static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
 static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int status, const char *why);
-static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow, unsigned breadth);
+static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, unsigned breadth);
 
 /* fed_send - a federated branch's request out through fed.c; 0, or ENOMEM */
 static int fed_send(struct branch *b)
 {
 	struct txn *t = b->t;
-	msg_t *msg = branch_msg(t, NULL, NULL, b->breadth);
+	msg_t *msg = branch_msg(b, NULL, NULL, b->breadth);
 
 	if (!msg)
 		return ENOMEM;
@@ -400,7 +430,7 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 	if (status < 200) {
 		b->heard = 1;
 		if (status > 100 && !t->final_sent && t->irq)
-			relay(t, nta_outgoing_getresponse(orq));
+			relay(b, nta_outgoing_getresponse(orq));
 		return 0;
 	}
 	if (b->fr) {
@@ -488,10 +518,11 @@ static sip_unknown_t *unknown(const sip_t *sip, const char *name)
 	return NULL;
 }
 
-/* branch_msg - a copy of the request for one branch (sent over @flow if set):
+/* branch_msg - a copy of the request for branch @b (sent over @flow if set):
  * Max-Forwards, Max-Breadth, Record-Route, R-URI */
-static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow, unsigned breadth)
+static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, unsigned breadth)
 {
+	struct txn *t = b->t;
 	msg_t *msg = msg_copy(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
@@ -535,10 +566,12 @@ static msg_t *branch_msg(struct txn *t, const url_t *ruri, tport_t *flow, unsign
 		if (!px_registrar_flow_token(t->px->reg, flow, token) &&
 		    !px_registrar_flow_token(t->px->reg, t->flow, token))
 			token[0] = '\0';
-		px_auth_dialog_token(t->px->auth, sip, token, dt);
+		px_auth_dialog_token(t->px->auth, sip, token, PX_DIALOG_CALLEE, dt);
 		snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", token, token[0] ? "@" : "",
 			 t->px->conf->domain, dt);
 		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, rr));
+		b->rr = 1;
+		memcpy(b->rr_flow, token, sizeof(b->rr_flow));
 	}
 	return msg;
 }
@@ -566,7 +599,7 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 			branch_final(b, 500, NULL, "out of memory");
 		return;
 	}
-	if (!(msg = branch_msg(t, ruri, flow, breadth))) {
+	if (!(msg = branch_msg(b, ruri, flow, breadth))) {
 		branch_final(b, 500, NULL, "out of memory");
 		return;
 	}

@@ -194,14 +194,19 @@ d forged2 BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.e
 	--hdr "Route: <sip:a.example;lr;dt=0123456789abcdef01234567>" --no-auth
 check "a forged in-dialog request (To tag, Route to us, no or a wrong token): 407, not routed" \
 	eval 'said forged 1 407 && said forged2 1 407 && ! grep -q "rule=dialog" "$tmp/A.log"'
-# a dialog of ours (its token made with the --auth-secret key, as our Record-Route carries it,
-# over Call-ID, the caller's tag, the caller's and the callee's addresses and an empty flow token):
-# routed by the dialog rule, and a P-Asserted-Identity inside it is removed
-tok=$(python3 -c '
+# a dialog of ours (its tokens made with the --auth-secret key, as our Record-Route carries them,
+# over the side that sends, Call-ID, the caller's tag, the caller's and the callee's addresses and
+# an empty flow token): routed by the dialog rule, and a P-Asserted-Identity inside it is removed
+# token SIDE - the caller's or the callee's token of dialog dlg1@test
+token() {
+	python3 -c '
 import hashlib, hmac, sys
 key = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
-print(hmac.new(key, b"dialog\0" + b"".join(p.encode() + b"\0" for p in sys.argv[2:]) + b"\0", "sha256").digest()[:12].hex())' \
-	"$tmp/secret" "dlg1@test" "caller1" "alice@a.example" "+15551234567@a.example")
+print(hmac.new(key, b"".join(p.encode() + b"\0" for p in sys.argv[2:]) + b"\0", "sha256").digest()[:12].hex())' \
+		"$tmp/secret" "dialog-$1" "dlg1@test" "caller1" "alice@a.example" "+15551234567@a.example"
+}
+tok=$(token caller)
+tok_callee=$(token callee)
 sipp_bg e3 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 d indialog OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg1@test \
 	--to "sip:+15551234567@a.example;tag=callee1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth \
@@ -213,9 +218,13 @@ check "  ... a P-Asserted-Identity inside the dialog is removed, not forwarded" 
 	eval 'grep -q "^OPTIONS " "$tmp/e3.msg" && ! grep -qi "^P-Asserted-Identity" "$tmp/e3.msg"'
 sipp_bg e4 -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 d indialog2 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:+15551234567@a.example --call-id dlg1@test \
-	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth --tag callee1
+	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok_callee>" --no-auth --tag callee1
 wait "$e4_pid" 2>/dev/null
-check "  ... the other end's request (the caller's tag in To): routed too" said indialog2 1 200
+check "  ... the other end's request with its own token (the caller's tag in To): routed too" said indialog2 1 200
+d swap OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:+15551234567@a.example --call-id dlg1@test \
+	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth --tag anything
+check "  ... the caller's token in a request posing as the other end: 407, no one speaks for the other side" \
+	said swap 1 407
 d indialog3 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg2@test \
 	--to "sip:+15551234567@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth
 check "  ... that token with another Call-ID: not a dialog of ours, 407" said indialog3 1 407
@@ -278,12 +287,17 @@ check "  ... alice authenticated from her number; ACK and BYE followed the dialo
 	eval 'grep -q "user=alice@a.example method=INVITE rule=digest verdict=MATCH attest=A" "$tmp/M.log" && grep -q "method=BYE rule=dialog verdict=MATCH" "$tmp/M.log" && grep -q "method=ACK rule=dialog verdict=MATCH" "$tmp/M.log"'
 check "  ... the callee saw our Record-Route with the dialog token" \
 	grep -Eq "^Record-Route: <sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/scall_uas.msg"
-# that real dialog token, in requests of its dialog (its Call-ID and the caller's tag)
-# that claim other addresses: no longer the dialog's, judged like any request (407)
+# the caller's token is in our Record-Route of the 200 she got (the callee's, in the INVITE, differs);
+# that real token, in requests of its dialog (its Call-ID and the caller's tag) that claim other
+# addresses: no longer the dialog's, judged like any request (407)
 msg "$tmp/scall_uas.msg" received '^INVITE' >"$tmp/scall.inv"
-rr=$(header Record-Route <"$tmp/scall.inv" | sed 's/^[^:]*: *//')
+msg "$tmp/scall.msg" received '^SIP/2.0 200' >"$tmp/scall.200"
+rr=$(header Record-Route <"$tmp/scall.200" | sed 's/^[^:]*: *//')
+rr_callee=$(header Record-Route <"$tmp/scall.inv" | sed 's/^[^:]*: *//')
 cid=$(header Call-ID <"$tmp/scall.inv" | sed 's/^[^:]*: *//')
 ftag=$(header From <"$tmp/scall.inv" | sed 's/.*;tag=//')
+check "  ... the caller got our Record-Route with her own token, not the callee's" \
+	eval 'echo "$rr" | grep -Eq "^<sip:a.example;lr;dt=[0-9a-f]{24}>$" && [ "$rr" != "$rr_callee" ]'
 # dlg NAME FROM [TO] - a request of that dialog from the caller's side, unauthenticated, to M
 dlg() {
 	sipp_bg ${1}u -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
@@ -300,6 +314,10 @@ dlg d_ceo sip:ceo@a.example
 dlg d_bob sip:bob@a.example "sip:+12025559999@a.example;user=phone"
 check "  ... the same token and tags with From ceo (or To another number): 407, not a dialog of ours" \
 	eval 'said d_ceo 1 407 && said d_bob 1 407'
+rr=$rr_callee
+dlg d_theirs "sip:+12025551000@a.example;user=phone"
+check "  ... the callee's token from the caller's side: 407 (each side holds only its own)" \
+	said d_theirs 1 407
 stop_proxy M
 
 # 6. SIGHUP: the users file again; a broken one keeps the old
