@@ -25,6 +25,7 @@
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip.h>
+#include <openssl/crypto.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -60,6 +61,7 @@ struct branch {
 	int done;
 	int rr;                   /* we record-routed its request (with flow token rr_flow) */
 	char rr_flow[PX_FLOW_TOKEN];
+	char rr_dt[PX_DIALOG_TOKEN]; /* the callee's token we put there */
 };
 
 struct txn {
@@ -239,28 +241,43 @@ static int better(int a, int b)
 	return ca < cb;
 }
 
+/* our_rr - our Record-Route for the dialog of initial request @sip, over
+ * flow token @flow ("" for none), with the dialog token of @side */
+static sip_record_route_t *our_rr(struct txn *t, su_home_t *home, const sip_t *sip, const char *flow,
+				  enum px_dialog_side side, char dt[PX_DIALOG_TOKEN])
+{
+	char rr[400];
+
+	px_auth_dialog_token(t->px->auth, sip, flow, side, dt);
+	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", flow, flow[0] ? "@" : "", t->px->conf->domain, dt);
+	return sip_record_route_make(home, rr);
+}
+
 /* caller_rr - in a response to branch @b's request, our Record-Route with
  * the caller's dialog token in place of the callee's (RFC 3261 §16.7 step 4:
  * each side learns only its own); computed over the request we routed, never
- * over what the response says */
+ * over what the response says. Only the entry we added (its token is the
+ * callee's we put there) is rewritten: a callee can add entries naming us
+ * above it, and would be handed the caller's token in them. Out of memory,
+ * ours is removed rather than left with the callee's token. */
 static void caller_rr(struct branch *b, msg_t *msg, sip_t *sip)
 {
 	struct txn *t = b->t;
-	su_home_t *home = msg_home(msg);
-	char rr[400], dt[PX_DIALOG_TOKEN];
+	char seen[PX_DIALOG_TOKEN], dt[PX_DIALOG_TOKEN];
 	sip_record_route_t *r, *next, *mine;
 
 	if (!b->rr)
 		return;
-	px_auth_dialog_token(t->px->auth, t->sip, b->rr_flow, PX_DIALOG_CALLER, dt);
-	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", b->rr_flow, b->rr_flow[0] ? "@" : "",
-		 t->px->conf->domain, dt);
 	for (r = sip->sip_record_route; r; r = next) {
 		next = r->r_next;
 		if (!is_self(t->px, r->r_url) || !r->r_url->url_params ||
-		    url_param(r->r_url->url_params, "dt", dt, sizeof(dt)) <= 0)
+		    url_param(r->r_url->url_params, "dt", seen, sizeof(seen)) <= 0 ||
+		    strlen(seen) != PX_DIALOG_TOKEN - 1 ||
+		    CRYPTO_memcmp(seen, b->rr_dt, PX_DIALOG_TOKEN - 1))
 			continue;
-		if ((mine = sip_record_route_make(home, rr)))
+		if (!(mine = our_rr(t, msg_home(msg), t->sip, b->rr_flow, PX_DIALOG_CALLER, dt)))
+			sip_header_remove(msg, sip, (sip_header_t *)r);
+		else
 			msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)r, (msg_header_t *)mine);
 	}
 }
@@ -526,7 +543,7 @@ static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, uns
 	msg_t *msg = msg_copy(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
-	char mf[16], rr[400], token[PX_FLOW_TOKEN], dt[PX_DIALOG_TOKEN], mb[32];
+	char mf[16], token[PX_FLOW_TOKEN], mb[32];
 	unsigned long in;
 	sip_unknown_t *u;
 	sip_method_t m;
@@ -566,10 +583,7 @@ static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, uns
 		if (!px_registrar_flow_token(t->px->reg, flow, token) &&
 		    !px_registrar_flow_token(t->px->reg, t->flow, token))
 			token[0] = '\0';
-		px_auth_dialog_token(t->px->auth, sip, token, PX_DIALOG_CALLEE, dt);
-		snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", token, token[0] ? "@" : "",
-			 t->px->conf->domain, dt);
-		sip_header_insert(msg, sip, (sip_header_t *)sip_record_route_make(home, rr));
+		sip_header_insert(msg, sip, (sip_header_t *)our_rr(t, home, sip, token, PX_DIALOG_CALLEE, b->rr_dt));
 		b->rr = 1;
 		memcpy(b->rr_flow, token, sizeof(b->rr_flow));
 	}
