@@ -47,6 +47,8 @@
 /* RFC 3261 §16.6 step 3 and RFC 5393 §5: what we forward at most */
 #define MAX_FORWARDS 70
 #define MAX_BREADTH 60
+/* the replay cache of a node without --state: 120 s of 2000 verified requests/s */
+#define REPLAY_KEYS (120 * 2000)
 
 struct txn;
 
@@ -110,6 +112,7 @@ struct px_proxy {
 	struct px_fed *fed;
 	struct px_stir *stir;
 	struct sipdance_store *state; /* --state, or NULL */
+	struct sipdance_store *replay; /* without --state: this node's own STIR replay cache */
 	struct px_auth *auth;
 	struct txn *txns;
 	int draining;
@@ -1429,7 +1432,16 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	if ((err = px_state_alloc(&px->state, px_suloop_loop(px->loop), c, why, whysize)) ||
 	    (err = px_stir_alloc(&px->stir, px_suloop_loop(px->loop), c, why, whysize)))
 		return err;
-	px_stir_set_store(px->stir, px->state, px_state_node(c));
+	/*
+	 * Where verified PASSporTs are claimed, so that each set is accepted once:
+	 *  - --state: the store the nodes of the domain share (a replay at any
+	 *    of them is 403; unreachable, 503 or --state-fail open);
+	 *  - none: this node alone, its memory: a replay here is 403 as well;
+	 *    full (REPLAY_KEYS live), 503 rather than a replay let through.
+	 */
+	if (!px->state && (err = sipdance_store_mem_alloc(&px->replay, px_suloop_loop(px->loop), REPLAY_KEYS)))
+		return snprintf(why, whysize, "out of memory"), err;
+	px_stir_set_store(px->stir, px->state ? px->state : px->replay, px_state_node(c));
 	if (px->state)
 		px_registrar_set_store(px->reg, px->state, px_state_node(c));
 	if (c->metrics && (err = px_metrics_alloc(&px->metrics, root, c->metrics, gauges, px, why, whysize)))
@@ -1450,6 +1462,7 @@ void px_proxy_free(struct px_proxy *px)
 	px_fed_free(px->fed);
 	px_stir_free(px->stir);
 	sipdance_store_free(px->state);
+	sipdance_store_free(px->replay);
 	px_suloop_free(px->loop);
 	px_registrar_free(px->reg);
 	px_auth_free(px->auth);

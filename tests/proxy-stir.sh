@@ -9,7 +9,8 @@
 # with Identity and body byte-exact, and rejects a tampered, stale, misdirected,
 # untrusted, unreachable or missing one with the RFC 8224 status and a Reason,
 # while a slow x5u server does not hold up another call; --stir-fail annotate
-# routes the failure on with a Reason. Two nodes of a.example sharing their
+# routes the failure on with a Reason. A node alone keeps its replay cache in
+# memory: a PASSporT accepted once is a replay (403) there. Two nodes of a.example sharing their
 # replay state in Redis (--state): a PASSporT accepted at one is a replay (403)
 # at the other; Redis stopped: 503 with the reason (or, --state-fail open,
 # accepted and logged); Redis back: service resumes by itself. x5u is served
@@ -296,11 +297,14 @@ answered vcall v12 "Identity: $good"
 n1=$(fetches)
 kill -HUP "$V_pid"
 "$wait_for" "$tmp/V.log" "x5u cache flushed"
-answered vcall v13 "Identity: $good"
-rc2=$rc
+rc1=$rc
+answered vcall v13 "Identity: $(good)"
 n2=$(fetches)
 check "verify: x5u cached across calls ($n0 -> $n1 fetches), fetched again after SIGHUP ($n2)" \
-	eval '[ $rc = 0 ] && [ $rc2 = 0 ] && [ $n0 -ge 1 ] && [ $n1 = $n0 ] && [ $n2 = $((n1 + 1)) ] && grep -q "x5u cache flushed" "$tmp/V.log"'
+	eval '[ $rc1 = 0 ] && [ $rc = 0 ] && [ $n0 -ge 1 ] && [ $n1 = $n0 ] && [ $n2 = $((n1 + 1)) ] && grep -q "x5u cache flushed" "$tmp/V.log"'
+# one node, no --state: its own replay cache (SIGHUP flushes DNS and x5u, not it)
+vcall v14 "Identity: $good"
+rejected "verify: one node without --state: the PASSporT of v12 replayed" "$tmp/v14.msg" 403 "PASSporT replayed"
 check "verify: the E.164 calls never went through DANE" eval '! grep -q "domain=.* rule=\|locate" "$tmp/V.log"'
 stop_proxy V
 
