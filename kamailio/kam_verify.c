@@ -107,7 +107,8 @@ int kv_check_conf(const struct kv_conf *conf, const char **why)
 int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why)
 {
 	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = conf->resolver,
-					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size };
+					.timeout_ms = conf->timeout_ms, .cache_size = conf->cache_size,
+					.observe = conf->dns_observe };
 	enum sipdance_policy_mode mode = SIPDANCE_POLICY_OPPORTUNISTIC;
 	struct kv *kv;
 	int err;

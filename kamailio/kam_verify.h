@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/x509.h>
+#include <sipdance/dns.h>
 
 #define KV_MAX_DOMAIN_POLICIES 64
 
@@ -27,6 +28,9 @@ struct kv_conf {
 	size_t cache_size;         /* DNS answers kept per process */
 	size_t max_targets;        /* TLS targets of a domain used per call (0: the library's 16) */
 	const char *client_chain;  /* users' own DNSSEC chains: required | prefer | off */
+	/* optional: told of each DNS lookup (struct sipdance_dns_conf's observe) */
+	void (*dns_observe)(void *arg, uint16_t type, enum sipdance_dns_status status, int cached,
+			    uint64_t elapsed_us);
 };
 
 /* What one call found: what the pseudo-variables show. */

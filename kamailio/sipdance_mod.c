@@ -34,6 +34,7 @@
 
 #include <sipdance/chain.h>
 #include <sipdance/common.h>
+#include "kam_stats.h"
 #include "kam_verify.h"
 
 MODULE_VERSION
@@ -100,6 +101,7 @@ static int fill_conf(void)
 	conf.cache_size = (size_t)p_cache_size;
 	conf.max_targets = (size_t)p_max_targets;
 	conf.client_chain = p_client_chain;
+	conf.dns_observe = kst_dns;
 	return 0;
 }
 
@@ -124,7 +126,7 @@ static int mod_init(void)
 	const char *why = NULL;
 	struct kv *probe = NULL;
 
-	if (fill_conf())
+	if (fill_conf() || kst_init())
 		return -1;
 	/* library debug lines only when Kamailio's log level shows them (formatting costs) */
 	sipdance_log_set(on_log, NULL, is_printable(L_DBG) ? SIPDANCE_LOG_DEBUG : SIPDANCE_LOG_INFO);
@@ -245,6 +247,7 @@ static int finish(const char *func, int rc)
 		LM_DBG("%s(%s): %s: %s\n", func, cur.name, cur.verdict, cur.reason);
 	else
 		LM_INFO("%s(%s): %s: %s\n", func, cur.name, cur.verdict, cur.reason);
+	kst_decision(cur.rule, cur.verdict);
 	publish(&cur);
 	return rc > 0 ? 1 : -1;
 }
