@@ -91,6 +91,7 @@ struct txn {
 	struct px_wait *wait;     /* held until its connection's ClientName is judged */
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	struct px_regq *regq;     /* the other nodes' bindings being read (--state) */
+	struct px_regw *regw;     /* a REGISTER's bindings being written (--state) */
 	char aor[512];            /* the local user it is for, while they are */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
@@ -145,6 +146,7 @@ static void txn_free(struct txn *t)
 	px_hook_client_unwait(t->wait);
 	px_stir_cancel(t->stirq);
 	px_registrar_shared_cancel(t->regq);
+	px_registrar_handle_cancel(t->regw);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
 	if (t->flow)
@@ -673,6 +675,7 @@ static void self_routes(struct txn *t)
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
 static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared);
 static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+static void on_registered(void *arg, int status);
 
 static int route(struct txn *t)
 {
@@ -748,9 +751,8 @@ static int route(struct txn *t)
 					       .udp = t->udp, .req_len = t->req_len };
 
 			t->setting_up = 0;
-			px_metrics_response(px_registrar_handle(px->reg, t->irq, &q));
-			t->final_sent = 1;
-			txn_free(t);
+			if ((err = px_registrar_handle(px->reg, t->irq, &q, on_registered, t, &t->regw)))
+				on_registered(t, err);
 			return 0;
 		}
 		if (!ruri->url_user) {
@@ -860,6 +862,17 @@ static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n
 		return;
 	t->setting_up = 0;
 	txn_check(t);
+}
+
+/* on_registered - a REGISTER was answered with @status */
+static void on_registered(void *arg, int status)
+{
+	struct txn *t = arg;
+
+	t->regw = NULL;
+	px_metrics_response(status);
+	t->final_sent = 1;
+	txn_free(t);
 }
 
 /* on_stir - the STIR verification of the request ended: route on or reject */

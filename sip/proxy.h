@@ -255,8 +255,16 @@ struct px_regreq {
 	int udp;                               /* it came over UDP: the reply must stay small */
 	size_t req_len;                        /* its size in bytes */
 };
-/* px_registrar_handle - answer a REGISTER for our domain */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q);
+/* A REGISTER answered: its final status. */
+typedef void (px_reg_fn)(void *arg, int status);
+struct px_regw;
+/* px_registrar_handle - answer a REGISTER for our domain: its status, or
+ * with --state 0 and later @done, once the shared state has its bindings
+ * (*@w cancels it; @q's pointers must live until then) */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q,
+			px_reg_fn *done, void *arg, struct px_regw **w);
+/* px_registrar_handle_cancel - @done will not run; NULL ok */
+void px_registrar_handle_cancel(struct px_regw *w);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
  * with its flow (NULL: not registered over TLS); *closed counts the bindings
  * of @aor just removed because their TLS connection had closed */

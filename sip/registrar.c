@@ -405,60 +405,115 @@ static void reply_contacts(struct px_registrar *r, const char *aor, const sip_t 
 	}
 }
 
-/* on_shared_write - the store's answer to our bindings' write: logged if it failed */
-static void on_shared_write(void *arg, enum sipdance_store_status st, const char *value, size_t len,
-			    const char *why)
+/* A REGISTER whose bindings are being written to the shared state (--state). */
+struct px_regw {
+	struct px_registrar *r;
+	struct sipdance_store_op *op;
+	nta_incoming_t *irq;
+	struct px_regreq q;         /* its pointers live as long as the caller's transaction */
+	px_reg_fn *done;
+	void *arg;
+	time_t now;
+	unsigned long dflt;         /* the request's Expires, else 3600 */
+	char aor[512];
+	char val[8192];             /* what was written */
+	size_t len;
+};
+
+/* line - "EXPIRES CONTACT\n" of one shared binding appended to @val (@len used): 0, or -1 when full */
+static int line(char *val, size_t size, size_t *len, time_t expires, const url_t *contact)
+{
+	char c[MAX_CONTACT + 1];
+	int n;
+
+	if (url_e(c, sizeof(c), contact) < 0)
+		return -1;
+	n = snprintf(val + *len, size - *len, "%lld %s\n", (long long)expires, c);
+	if (n < 0 || (size_t)n >= size - *len)
+		return -1;
+	*len += (size_t)n;
+	return 0;
+}
+
+/* shared_value - the lines of this node's bindings of @aor that any node can
+ * reach (no flow, not static, live), into @val: its length */
+static size_t shared_value(struct px_registrar *r, const char *aor, time_t now, char *val, size_t size)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct binding *b = &r->b[i];
+
+		if (!b->flow && b->expires > now && !strcmp(b->aor, aor) &&
+		    line(val, size, &len, b->expires, b->contact))
+			break;
+	}
+	return len;
+}
+
+/* expiry - the lifetime REGISTER @sip asks for contact @m, within --max-expires */
+static unsigned long expiry(const struct px_registrar *r, const sip_contact_t *m, unsigned long dflt)
+{
+	unsigned long e = m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt;
+
+	return e > r->conf->max_expires ? r->conf->max_expires : e;
+}
+
+/* planned - shared_value() as it will be once REGISTER @w is applied */
+static size_t planned(struct px_regw *w, char *val, size_t size)
+{
+	struct px_registrar *r = w->r;
+	const sip_contact_t *c = w->q.sip->sip_contact, *m, *k;
+	int wild = c && c->m_url->url_type == url_any;
+	struct binding *b;
+	size_t len = 0;
+
+	for (size_t i = 0; i < r->n && !wild; i++) {
+		b = &r->b[i];
+		if (b->flow || b->expires <= w->now || strcmp(b->aor, w->aor))
+			continue;
+		for (m = c; m && url_cmp_all(b->contact, m->m_url); m = m->m_next)
+			;
+		if (!m && line(val, size, &len, b->expires, b->contact))
+			return len;
+	}
+	/* over a TLS flow, the request's contacts are bound to it: not shared */
+	for (m = c; m && !wild && !w->q.flow; m = m->m_next) {
+		unsigned long e = expiry(r, m, w->dflt);
+
+		for (k = m->m_next; k && url_cmp_all(k->m_url, m->m_url); k = k->m_next)
+			;
+		if (e == 0 || k || ((b = find(r, w->aor, m->m_url)) && !b->expires))
+			continue; /* removed, repeated later in the request, or static */
+		if (line(val, size, &len, w->now + (time_t)e, m->m_url))
+			break;
+	}
+	return len;
+}
+
+/* on_reshared - a write after a REGISTER that raced another: logged if it failed */
+static void on_reshared(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+			const char *why)
 {
 	(void)arg;
 	(void)value;
 	(void)len;
 	if (st != SIPDANCE_STORE_OK)
-		px_log(SIPDANCE_LOG_ERR, "registrar", "shared bindings not written: %s", why);
+		px_log(SIPDANCE_LOG_ERR, "registrar", "shared bindings not rewritten: %s", why);
 }
 
-/* share - this node's bindings of @aor that any node can reach (no flow), into
- * the shared state: "EXPIRES CONTACT" lines in field NODE of hash reg:AOR */
-static void share(struct px_registrar *r, const char *aor, time_t now)
-{
-	char key[600], val[8192];
-	size_t len = 0;
-	int n;
-
-	if (!r->store)
-		return;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct binding *b = &r->b[i];
-
-		if (b->flow || !b->expires || b->expires <= now || strcmp(b->aor, aor))
-			continue;
-		n = snprintf(val + len, sizeof(val) - len, "%lld %s\n", (long long)b->expires, b->contact_str);
-		if (n < 0 || (size_t)n >= sizeof(val) - len)
-			break;
-		len += (size_t)n;
-	}
-	snprintf(key, sizeof(key), "reg:%s", aor);
-	if (sipdance_store_hset(r->store, key, r->node, val, len, len ? r->conf->max_expires : 0,
-				on_shared_write, NULL, NULL))
-		px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not written: out of memory", aor);
-}
-
-/* px_registrar_handle - REGISTER @q for a user of our domain */
-int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q)
+/* check - what is refused before anything changes: the status sent, or 0 */
+static int check(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q, const char *aor,
+		 unsigned long dflt)
 {
 	const sip_t *sip = q->sip;
-	char aor[512], why[200], list[8192];
+	char why[200];
 	const char *no;
 	const sip_contact_t *m;
-	time_t now = time(NULL);
-	unsigned long dflt = 3600;
-	size_t n_new = 0, n_aor = 0, trimmed, budget = sizeof(list);
-	int err = 0;
+	size_t n_new = 0, n_aor = 0;
 
-	expire(r, NULL);
-	if (!sip->sip_to || px_canon_aor(sip->sip_to->a_url, aor, sizeof(aor)))
-		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
 	/*
-	 * What is refused before anything changes, case by case:
+	 * The cases:
 	 *  - a To outside our domain: 403, we are not its registrar (RFC 3261
 	 *    §10.3 step 1);
 	 *  - a bad wildcard: 400;
@@ -468,33 +523,41 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 	 */
 	if (strcasecmp(sip->sip_to->a_url->url_host, r->conf->domain))
 		return refuse(irq, aor, 403, "Forbidden", "not a domain of this registrar");
-	if (sip->sip_expires)
-		dflt = sip->sip_expires->ex_delta;
 	/* "Contact: *" with Expires: 0 removes every binding (RFC 3261 §10.3 step 6) */
 	if (sip->sip_contact && sip->sip_contact->m_url->url_type == url_any) {
 		if (dflt != 0 || sip->sip_contact->m_next)
 			return nta_incoming_treply(irq, 400, "Bad Wildcard Contact", TAG_END()), 400;
-		unbind(r, aor, NULL);
+		return 0;
 	}
 	for (size_t i = 0; i < r->n; i++)
 		n_aor += !strcmp(r->b[i].aor, aor);
 	for (m = sip->sip_contact; m; m = m->m_next) {
-		if (m->m_url->url_type == url_any)
-			continue;
 		if ((no = contact_check(r, m->m_url, q->flow != NULL)))
 			return refuse(irq, aor, 403, "Forbidden", no);
-		n_new += !find(r, aor, m->m_url) &&
-			 (m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt) != 0;
+		n_new += !find(r, aor, m->m_url) && expiry(r, m, dflt) != 0;
 	}
 	if (n_new && (no = limits(r, aor, n_new, n_aor, q->source, why, sizeof(why))))
 		return refuse(irq, aor, 503, "Too Many Registered Contacts", no);
+	return 0;
+}
+
+/* apply - bind what REGISTER @q asks for @aor at @now and answer it: the status */
+static int apply(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q, const char *aor,
+		 unsigned long dflt, time_t now)
+{
+	const sip_t *sip = q->sip;
+	const sip_contact_t *m;
+	char list[8192];
+	size_t trimmed, budget = sizeof(list);
+	int err = 0;
+
+	if (sip->sip_contact && sip->sip_contact->m_url->url_type == url_any)
+		unbind(r, aor, NULL);
 	for (m = sip->sip_contact; m && !err; m = m->m_next) {
-		unsigned long e = m->m_expires ? strtoul(m->m_expires, NULL, 10) : dflt;
+		unsigned long e = expiry(r, m, dflt);
 
 		if (m->m_url->url_type == url_any)
 			continue;
-		if (e > r->conf->max_expires)
-			e = r->conf->max_expires;
 		if (e == 0)
 			unbind(r, aor, m->m_url);
 		else
@@ -523,8 +586,102 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 		       q->req_len > UDP_MAX ? q->req_len : (size_t)UDP_MAX);
 	px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: %s", aor, list[0] ? list : "no bindings");
 	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(list[0], SIPTAG_CONTACT_STR(list)), TAG_END());
-	share(r, aor, now);
 	return 200;
+}
+
+/* share - this node's bindings of @aor, written again (no one waits): 0 or an errno value */
+static int share(struct px_registrar *r, const char *aor, time_t now)
+{
+	char key[600], val[8192];
+	size_t len = shared_value(r, aor, now, val, sizeof(val));
+
+	snprintf(key, sizeof(key), "reg:%s", aor);
+	return sipdance_store_hset(r->store, key, r->node, val, len, len ? r->conf->max_expires : 0,
+				   on_reshared, NULL, NULL);
+}
+
+/* on_written - the shared state's answer to a REGISTER's bindings */
+static void on_written(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		       const char *why)
+{
+	struct px_regw *w = arg;
+	struct px_registrar *r = w->r;
+	char text[300], now_val[sizeof(w->val)];
+	size_t n;
+	int status;
+
+	(void)value;
+	(void)len;
+	/*
+	 * The cases:
+	 *  - written: bound here too, and answered 200; a REGISTER of the same
+	 *    AOR applied here meanwhile made our field differ from what we
+	 *    wrote: written again, so the last write holds both;
+	 *  - not written (Redis unreachable, timed out): 503 with the reason and
+	 *    nothing bound, here either: a binding only this node knows would
+	 *    leave the user unreachable through every other node while the
+	 *    client believes it registered (it retries on 503). With
+	 *    --state-fail open the store answers OK, logging it: bound here only.
+	 */
+	w->op = NULL;
+	if (st != SIPDANCE_STORE_OK) {
+		snprintf(text, sizeof(text), "registrar state not written: %s", why);
+		status = refuse(w->irq, w->aor, 503, "Service Unavailable", text);
+	} else {
+		status = apply(r, w->irq, &w->q, w->aor, w->dflt, w->now);
+		n = shared_value(r, w->aor, w->now, now_val, sizeof(now_val));
+		if (status == 200 && (n != w->len || memcmp(now_val, w->val, n)) && share(r, w->aor, w->now))
+			px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not rewritten: out of "
+			       "memory", w->aor);
+	}
+	w->done(w->arg, status);
+	free(w);
+}
+
+/* px_registrar_handle - REGISTER @q for a user of our domain */
+int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q,
+			px_reg_fn *done, void *arg, struct px_regw **out)
+{
+	const sip_t *sip = q->sip;
+	struct px_regw *w;
+	char aor[512], key[600];
+	time_t now = time(NULL);
+	unsigned long dflt = 3600;
+	int status;
+
+	*out = NULL;
+	expire(r, NULL);
+	if (!sip->sip_to || px_canon_aor(sip->sip_to->a_url, aor, sizeof(aor)))
+		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
+	if (sip->sip_expires)
+		dflt = sip->sip_expires->ex_delta;
+	if ((status = check(r, irq, q, aor, dflt)))
+		return status;
+	if (!r->store)
+		return apply(r, irq, q, aor, dflt, now);
+	/* with --state: the shared state first, then this node (on_written) */
+	if (!(w = calloc(1, sizeof(*w))))
+		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
+	*w = (struct px_regw){ .r = r, .irq = irq, .q = *q, .done = done, .arg = arg, .now = now, .dflt = dflt };
+	snprintf(w->aor, sizeof(w->aor), "%s", aor);
+	w->len = planned(w, w->val, sizeof(w->val));
+	snprintf(key, sizeof(key), "reg:%s", aor);
+	if (sipdance_store_hset(r->store, key, r->node, w->val, w->len, w->len ? r->conf->max_expires : 0,
+				on_written, w, &w->op)) {
+		free(w);
+		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
+	}
+	*out = w;
+	return 0;
+}
+
+/* px_registrar_handle_cancel - @done will not run (the REGISTER's transaction is gone); NULL ok */
+void px_registrar_handle_cancel(struct px_regw *w)
+{
+	if (w) {
+		sipdance_store_cancel(w->r->store, w->op);
+		free(w);
+	}
 }
 
 /* px_registrar_lookup - live contacts of @aor with their flows */

@@ -6,24 +6,30 @@
 # line (a host name, this proxy, an expiry too far ahead or garbage are left
 # out, logged); Expires: 0 at node 2 removes the binding everywhere; a CANCEL
 # while Redis hangs ends the call; Redis stopped: 503 with the reason, not a
-# 404 that would tell the caller the user is not registered; node 1's
+# 404 that would tell the caller the user is not registered, and a REGISTER
+# gets 503 and binds nothing (--state-fail open: 200, logged); Redis back:
+# node 1 reconnects and registers again; node 1's
 # --metrics count the store's operations by result, with their latency. The
 # SIPp clients on 127.0.0.1 stand for a PBX of a.example (--trusted
 # 127.0.0.1/32). The shared STIR replay cache is tested in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 uac_p=$((base + 1)) opt_p=$((base + 2)) opt_m=$((base + 4)) opt_c=$((base + 8))
-uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) R=$((base + 40)) N1=$((base + 41)) N2=$((base + 42)) M=$((base + 43))
+uas_p=$((base + 10)) uas_m=$((base + 12)) uas_c=$((base + 16)) R=$((base + 40)) N1=$((base + 41)) N2=$((base + 42)) M=$((base + 43)) NO=$((base + 44))
 need sipp redis-server redis-cli
 
 head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/redis.pw"
 echo >>"$tmp/redis.pw"
 chmod 600 "$tmp/redis.pw"
-redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no --requirepass "$(cat "$tmp/redis.pw")" \
-	>"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-pids="$pids $redis_pid"
-"$wait_for" -t $R || { bad "redis-server listening on port $R"; finish; exit 1; }
+# redis_start - the shared Redis (password from a file), on loopback, not persisting
+redis_start() {
+	redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no --requirepass "$(cat "$tmp/redis.pw")" \
+		>>"$tmp/redis.log" 2>&1 &
+	redis_pid=$!
+	pids="$pids $redis_pid"
+	"$wait_for" -t $R
+}
+redis_start || { bad "redis-server listening on port $R"; finish; exit 1; }
 rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
 for n in N1 N2; do
 	# shellcheck disable=SC2046
@@ -35,25 +41,11 @@ for n in N1 N2; do
 done
 opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
 key=sipdance:a.example:reg:bob@a.example
-# shared_is EMPTY|SET - until node 2's field of bob is (not) in Redis: the write follows
-# the REGISTER's 200, so this is the event to wait for (at most 5 s times vg_slow)
-shared_is() {
-	i=0
-	while [ $i -lt $((50 * vg_slow)) ]; do
-		v=$(rcli HGET $key N2)
-		{ [ "$1" = SET ] && [ -n "$v" ]; } || { [ "$1" = EMPTY ] && [ -z "$v" ]; } && return 0
-		i=$((i + 1))
-		sleep 0.1
-	done
-	return 1
-}
-
 # 1. registered at node 2, reached through node 1
 sipp_run reg 127.0.0.1:$N2 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
-shared_is SET
 shared=$(rcli HGET $key N2)
-check "REGISTER bob at node 2: 200; Redis holds node 2's binding in $key (\"$shared\")" \
+check "REGISTER bob at node 2: 200, and Redis held node 2's binding in $key when it came (\"$shared\")" \
 	eval '[ "$(status "$tmp/reg.msg")" = 200 ] && echo "$shared" | grep -Eq "^[0-9]+ sip:bob@127.0.0.1:$uas_p\$" && [ "$(rcli TTL $key)" -gt 0 ]'
 sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 sipp_run uac 127.0.0.1:$N1 -sn uac $opts -p $uac_p -s bob
@@ -87,7 +79,8 @@ rcli HDEL $key evil >/dev/null
 # 3. unregistered at node 2: gone at node 1 too
 sipp_run unreg 127.0.0.1:$N2 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 0
-shared_is EMPTY || bad "node 2 removed bob's binding from Redis"
+check "Expires: 0 at node 2: 200, node 2's field of bob gone from Redis when it came" \
+	eval '[ "$(status "$tmp/unreg.msg")" = 200 ] && [ -z "$(rcli HGET $key N2)" ]'
 sipp_run gone 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
 	-key rdomain a.example -key fromdomain a.example
 check "after Expires: 0 at node 2, node 1 answers 404 for bob" eval '[ "$(status "$tmp/gone.msg")" = 404 ]'
@@ -109,6 +102,18 @@ sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p 
 rs=$(msg "$tmp/down.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis stopped: a request for a user of ours gets 503 with the reason ($rs)" \
 	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
+sipp_run regdown 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+rs=$(msg "$tmp/regdown.msg" received '^SIP/2.0 503' | header Reason)
+check "Redis stopped: a REGISTER at node 1 gets 503 with the reason ($rs)" \
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state not written: Redis 127.0.0.1:$R/0: "'
+start_proxy NO --domain a.example --listen "sip:127.0.0.1:$NO;transport=udp" --state "redis://127.0.0.1:$R" \
+	--state-password-file "$tmp/redis.pw" --node-id NO --state-fail open --trusted 127.0.0.1/32 || { finish; exit 1; }
+sipp_run regopen 127.0.0.1:$NO -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+check "--state-fail open: the REGISTER is answered 200 (bound at that node only), the failed write logged" \
+	eval '[ "$(status "$tmp/regopen.msg")" = 200 ] && grep -q "FAIL OPEN: Redis 127.0.0.1:$R/0: .* the write is let through unchecked" "$tmp/NO.log"'
+stop_proxy NO
 python3 "$srcdir/tests/http-get.py" 127.0.0.1 $M --timeout $((10 * vg_slow)) >"$tmp/metrics" 2>&1
 val() { awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }' "$tmp/metrics"; }
 ok_n=$(val 'sipdance_store_operations_total{op="hgetall",result="OK"}')
@@ -117,6 +122,18 @@ err_n=$(val 'sipdance_store_operations_total{op="hgetall",result="ERROR"}')
 count=$(val sipdance_store_operation_seconds_count)
 check "node 1's metrics: reads of the shared registrar by result ($ok_n OK, $absent_n ABSENT, $err_n ERROR) and their latency ($count timed)" \
 	eval '[ "$ok_n" -ge 2 ] && [ "$absent_n" -ge 1 ] && [ "$err_n" -ge 1 ] && [ "$count" -ge $((ok_n + absent_n + err_n)) ]'
+
+# 6. Redis back: node 1 reconnects by itself; carol's failed REGISTER left nothing behind there
+redis_start || bad "redis-server restarted"
+"$wait_for" -n 2 "$tmp/N1.log" "store: connected to Redis" $((15 * vg_slow)) || bad "node 1 reconnected to Redis"
+sipp_run carol 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s carol \
+	-key rdomain a.example -key fromdomain a.example
+check "Redis back: node 1 answers 404 for carol, whose REGISTER there got 503 (no local-only binding)" \
+	eval '[ "$(status "$tmp/carol.msg")" = 404 ]'
+sipp_run regback 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+check "Redis back: carol's REGISTER at node 1 gets 200, her binding already in Redis when it does" \
+	eval '[ "$(status "$tmp/regback.msg")" = 200 ] && rcli HGET sipdance:a.example:reg:carol@a.example N1 | grep -q "sip:carol@127.0.0.1:$uas_p"'
 stop_proxy N1
 stop_proxy N2
 finish
