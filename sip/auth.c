@@ -1068,12 +1068,16 @@ void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain)
 }
 
 /* party - one end of a dialog as the token binds it: its address, lowercase
- * (px_canon_aor; user@host as written when that has no form) */
-static void party(const url_t *url, char *buf, size_t size)
+ * (px_canon_aor; user@host as written when that has no form), any host of
+ * ours spelled as our domain */
+static void party(const struct px_auth *a, const url_t *url, char *buf, size_t size)
 {
-	if (!px_canon_aor(url, buf, size))
-		return;
-	snprintf(buf, size, "%s@%s", url->url_user ? url->url_user : "", url->url_host ? url->url_host : "");
+	url_t u = *url;
+
+	if (u.url_host && a->self(a->self_arg, url))
+		u.url_host = a->conf->domain;
+	if (px_canon_aor(&u, buf, size))
+		snprintf(buf, size, "%s@%s", u.url_user ? u.url_user : "", u.url_host ? u.url_host : "");
 	for (char *p = buf; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 }
@@ -1091,21 +1095,32 @@ static void dialog_mac(const struct px_auth *a, enum px_dialog_side side, const 
 	const void *p[] = { label, cid, tag, f, t, flow };
 	size_t l[6] = { strlen(label), strlen(cid), strlen(tag), 0, 0, strlen(flow) };
 
-	party(from, f, sizeof(f));
-	party(to, t, sizeof(t));
+	party(a, from, f, sizeof(f));
+	party(a, to, t, sizeof(t));
 	l[3] = strlen(f);
 	l[4] = strlen(t);
 	mac(a, m, sizeof(m), p, l, 6);
 	hex(buf, m, sizeof(m));
 }
 
-/* px_auth_dialog_token - over the side, Call-ID, the From tag, the From and
- * To addresses of initial request @sip, and the flow token */
-void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
-			  enum px_dialog_side side, char buf[PX_DIALOG_TOKEN])
+/* px_auth_dialog_token - over the side, Call-ID, the From tag, the From
+ * address of initial request @sip, the callee's (To for the caller's token,
+ * @target for the callee's), and the flow token */
+void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const url_t *target,
+			  const char *flow, enum px_dialog_side side, char buf[PX_DIALOG_TOKEN])
 {
 	dialog_mac(a, side, sip->sip_call_id->i_id, sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
-		   sip->sip_from->a_url, sip->sip_to->a_url, flow, buf);
+		   sip->sip_from->a_url, side == PX_DIALOG_CALLEE ? target : sip->sip_to->a_url, flow, buf);
+}
+
+/* px_auth_same_party - party() of both, compared */
+int px_auth_same_party(const struct px_auth *a, const url_t *x, const url_t *y)
+{
+	char p[300], q[300];
+
+	party(a, x, p, sizeof(p));
+	party(a, y, q, sizeof(q));
+	return !strcmp(p, q);
 }
 
 /* px_auth_dialog_check - the caller's token over its From tag, From and To,

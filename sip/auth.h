@@ -109,19 +109,26 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain);
 
 /* The dialog token in our Record-Route (a URI parameter): an HMAC over the
- * Call-ID, the From tag and the From and To addresses of the initial
- * request, the flow token that is the Record-Route's user part ("" if none)
- * and the side that sends with it, so that only requests of dialogs we
- * routed, between its two ends, each speaking as itself, follow them, and a
- * user's flow opens only to its own dialog. The callee learns its side's
- * token from the request, the caller its own from the responses (our
+ * Call-ID, the From tag, the caller's and the callee's addresses, the flow
+ * token that is the Record-Route's user part ("" if none) and the side that
+ * sends with it, so that only requests of dialogs we routed, between its two
+ * ends, each speaking as itself, follow them, and a user's flow opens only
+ * to its own dialog. The caller's address is the From she was authenticated
+ * as; the callee's, in its token, is the one we routed the request to (not
+ * To, which the caller writes: she could call herself with To naming
+ * someone else and so hold a token to speak as him), so a callee reached at
+ * another address than To's never speaks as To. The callee learns its
+ * side's token from the request, the caller her own from the responses (our
  * Record-Route rewritten, RFC 3261 §16.7 step 4).
  * PX_DIALOG_TOKEN bytes with the NUL. */
 #define PX_DIALOG_TOKEN 25
 enum px_dialog_side { PX_DIALOG_CALLEE, PX_DIALOG_CALLER };
-/* px_auth_dialog_token - the token of @side for initial request @sip over @flow, into buf */
-void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const char *flow,
-			  enum px_dialog_side side, char buf[PX_DIALOG_TOKEN]);
+/* px_auth_dialog_token - the token of @side for initial request @sip over
+ * @flow, into buf; the callee's speaks for @target, the address routed to */
+void px_auth_dialog_token(const struct px_auth *a, const sip_t *sip, const url_t *target,
+			  const char *flow, enum px_dialog_side side, char buf[PX_DIALOG_TOKEN]);
+/* px_auth_same_party - whether @x and @y are the same dialog party for the token */
+int px_auth_same_party(const struct px_auth *a, const url_t *x, const url_t *y);
 /* px_auth_dialog_check - whether @token belongs to @sip's dialog and sender:
  * the caller's (its Call-ID with its From tag, From and To) or the callee's
  * (To tag, To and From), and flow token @flow: 1 or 0, in constant time */

@@ -246,6 +246,14 @@ static int better(int a, int b)
 	return ca < cb;
 }
 
+/* target - where initial request @sip is routed: the top Route left after
+ * ours (a preloaded one), else its Request-URI as the caller wrote it (a user
+ * of ours is looked up by it, a peer reached by its host) */
+static const url_t *target(const sip_t *sip)
+{
+	return sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+}
+
 /* our_rr - our Record-Route for the dialog of initial request @sip, over
  * flow token @flow ("" for none), with the dialog token of @side */
 static sip_record_route_t *our_rr(struct txn *t, su_home_t *home, const sip_t *sip, const char *flow,
@@ -253,7 +261,7 @@ static sip_record_route_t *our_rr(struct txn *t, su_home_t *home, const sip_t *s
 {
 	char rr[400];
 
-	px_auth_dialog_token(t->px->auth, sip, flow, side, dt);
+	px_auth_dialog_token(t->px->auth, sip, target(t->sip), flow, side, dt);
 	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", flow, flow[0] ? "@" : "", t->px->conf->domain, dt);
 	return sip_record_route_make(home, rr);
 }
@@ -588,6 +596,10 @@ static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, uns
 		if (!px_registrar_flow_token(t->px->reg, flow, token) &&
 		    !px_registrar_flow_token(t->px->reg, t->flow, token))
 			token[0] = '\0';
+		if (b == t->br && !px_auth_same_party(t->px->auth, sip->sip_to->a_url, target(t->sip)))
+			px_log(SIPDANCE_LOG_INFO, "proxy", "%s Call-ID %.64s: To names another address than "
+			       "the one it is routed to; the callee speaks in this dialog only as the latter",
+			       sip->sip_request->rq_method_name, sip->sip_call_id->i_id);
 		sip_header_insert(msg, sip, (sip_header_t *)our_rr(t, home, sip, token, PX_DIALOG_CALLEE, b->rr_dt));
 		b->rr = 1;
 		memcpy(b->rr_flow, token, sizeof(b->rr_flow));

@@ -318,6 +318,46 @@ rr=$rr_callee
 dlg d_theirs "sip:+12025551000@a.example;user=phone"
 check "  ... the callee's token from the caller's side: 407 (each side holds only its own)" \
 	said d_theirs 1 407
+# the callee's own token, as itself (From the address the INVITE was routed to, To the caller)
+sipp_bg d_callee_u -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+$DIG 127.0.0.1 $M OPTIONS "sip:+12025552000@a.example;user=phone" --call-id "$cid" --tag callee1 \
+	--from "sip:+12025552000@a.example;user=phone" --to "sip:+12025551000@a.example;user=phone;tag=$ftag" \
+	--hdr "Route: $rr_callee" --no-auth >"$tmp/d_callee.out" 2>&1
+wait "$d_callee_u_pid" 2>/dev/null
+check "  ... the callee's token from the callee, as itself: routed by the dialog rule (200)" \
+	said d_callee 1 200
+# alice calls an address of her own (the --e164-route UAS stands for her phone) with To naming bob:
+# the callee's token she gets there speaks only as the address the INVITE was routed to, never as
+# bob (reviewer's finding: it covered To, so alice spoke as bob). Her phone also adds a Record-Route
+# naming us above ours to its 200: only ours is rewritten with the caller's token.
+awk '/^SIP\/2.0 200 OK/ { ok = 1 } ok && /^\[last_Record-Route:\]/ {
+	print "Record-Route: <sip:a.example;lr;dt=000000000000000000000000>"; ok = 0 } { print }' \
+	"$srcdir/tests/sip-uas.xml" >"$tmp/uas-rr.xml"
+sipp_bg self_uas -sf "$tmp/uas-rr.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run self 127.0.0.1:$M -sf "$srcdir/tests/sip-stir-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m -cp $uac_c \
+	-s +12025552000 -key rdomain "a.example;user=phone" -key from "sip:+12025551000@a.example;user=phone" \
+	-key to "sip:bob@a.example" -key ihdr "X-Filler: none" -au alice -ap "$pw_a"
+rc=$?
+wait "$self_uas_pid" 2>/dev/null
+msg "$tmp/self_uas.msg" received '^INVITE' >"$tmp/self.inv"
+msg "$tmp/self.msg" received '^SIP/2.0 200' >"$tmp/self.200"
+cid=$(header Call-ID <"$tmp/self.inv" | sed 's/^[^:]*: *//')
+ftag=$(header From <"$tmp/self.inv" | sed 's/.*;tag=//')
+rr_self=$(header Record-Route <"$tmp/self.inv" | sed 's/^[^:]*: *//')
+check "a call whose To names another user than the Request-URI: set up, ACK and BYE by the dialog rule" \
+	eval '[ $rc = 0 ] && grep -q "^BYE " "$tmp/self_uas.msg" && grep -q "To names another address" "$tmp/M.log"'
+check "  ... the Record-Route naming us that the callee added is passed on as it was, ours rewritten" \
+	eval '[ "$(grep -c "^Record-Route:.*dt=000000000000000000000000" "$tmp/self.200")" = 1 ] &&
+	      [ "$(grep -Eo "dt=[0-9a-f]{24}" "$tmp/self.200" | sort -u | grep -vc "dt=0\{24\}")" = 1 ] &&
+	      ! grep -qF "$(echo "$rr_self" | grep -Eo "dt=[0-9a-f]{24}")" "$tmp/self.200"'
+sipp_bg d_asbob_u -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+$DIG 127.0.0.1 $M OPTIONS "sip:+12025552000@a.example;user=phone" --call-id "$cid" --tag callee1 \
+	--from sip:bob@a.example --to "sip:+12025551000@a.example;user=phone;tag=$ftag" \
+	--hdr "Route: $rr_self" --no-auth >"$tmp/d_asbob.out" 2>&1
+kill "$d_asbob_u_pid" 2>/dev/null
+wait "$d_asbob_u_pid" 2>/dev/null
+check "  ... that callee's token, From bob (the To of the INVITE): 407, it does not speak as bob" \
+	said d_asbob 1 407
 stop_proxy M
 
 # 6. SIGHUP: the users file again; a broken one keeps the old
