@@ -181,15 +181,16 @@ static void locate_done(void *arg, struct sipdance_locate *loc)
 	*(int *)arg = 1;
 }
 
-/* locate - resolve sips:@what (or @what when it is a URI) within max_wait; NULL with r filled on failure */
-static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv_result *r)
+/* locate_start - start resolving sips:@what (or @what when it is a URI); NULL with r filled on failure */
+static struct sipdance_locate *locate_start(struct kv *kv, const char *what, sipdance_locate_cb *cb, void *arg,
+					    struct kv_result *r)
 {
 	struct sipdance_locate_conf lc = { .size = sizeof(lc), .dns = kv->dns, .policy = kv->policy, .dane = kv->dane,
 					   .max_targets = kv->max_targets };
 	struct sipdance_locate *loc = NULL;
 	const char *why = NULL;
 	char uri[640];
-	int done = 0, err, n;
+	int err, n;
 
 	if (!strncasecmp(what, "sip:", 4) || !strncasecmp(what, "sips:", 5))
 		n = snprintf(uri, sizeof(uri), "%s", what);
@@ -199,14 +200,31 @@ static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv
 		kv_fail(r, "NOMATCH", "cannot locate %.64s...: too long", what);
 		return NULL;
 	}
-	if ((err = sipdance_locate_start(&loc, &lc, uri, locate_done, &done, &why))) {
+	if ((err = sipdance_locate_start(&loc, &lc, uri, cb, arg, &why))) {
 		kv_fail(r, "NOMATCH", "cannot locate %s: %s", what, why ? why : strerror(err));
 		return NULL;
 	}
+	return loc;
+}
+
+/* late - the result of a resolution of @what not complete after max_wait */
+static void late(const struct kv *kv, const char *what, struct kv_result *r)
+{
+	kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
+}
+
+/* locate - resolve @what within max_wait on the private loop; NULL with r filled on failure */
+static struct sipdance_locate *locate(struct kv *kv, const char *what, struct kv_result *r)
+{
+	struct sipdance_locate *loc;
+	int done = 0, err;
+
+	if (!(loc = locate_start(kv, what, locate_done, &done, r)))
+		return NULL;
 	if ((err = sipdance_loop_run(kv->loop, &done, (long)kv->max_wait_ms))) {
 		sipdance_locate_free(loc);
 		if (err == ETIMEDOUT)
-			kv_fail(r, "INDETERMINATE", "DNS for %s not complete after %u ms", what, kv->max_wait_ms);
+			late(kv, what, r);
 		else
 			kv_fail(r, "INDETERMINATE", "DNS for %s: %s", what, strerror(err));
 		return NULL;
@@ -255,14 +273,9 @@ static void refuse(const struct sipdance_locate *loc, const char *what, struct k
 	}
 }
 
-/* kv_check_dest - may a request be relayed to @dest under policy, and how it will be authenticated */
-int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
+/* dest_decide - may a request be relayed to @dest, resolved as @loc (freed), and how it will be authenticated */
+static int dest_decide(struct sipdance_locate *loc, const char *dest, struct kv_result *r)
 {
-	struct sipdance_locate *loc;
-
-	result_clear(r, dest);
-	if (!(loc = locate(kv, dest, r)))
-		return -1;
 	/*
 	 * Relaying is allowed when one target is not refused: DANE (secure
 	 * usable TLSA, authenticated at connect time) or PKIX (validated
@@ -284,6 +297,81 @@ int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
 	refuse(loc, dest, r);
 	sipdance_locate_free(loc);
 	return -1;
+}
+
+/* kv_check_dest - may a request be relayed to @dest under policy, and how it will be authenticated */
+int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
+{
+	struct sipdance_locate *loc;
+
+	result_clear(r, dest);
+	if (!(loc = locate(kv, dest, r)))
+		return -1;
+	return dest_decide(loc, dest, r);
+}
+
+/* A destination check in flight on the host's loop. */
+struct kv_op {
+	struct kv *kv;
+	struct sipdance_locate *loc;
+	kv_op_done *done;
+	void *arg;
+	int finished;
+	char dest[640];
+};
+
+/* op_done - the resolution finished: tell the owner, who collects the result later */
+static void op_done(void *arg, struct sipdance_locate *loc)
+{
+	struct kv_op *op = arg;
+
+	(void)loc;
+	op->finished = 1;
+	op->done(op->arg);
+}
+
+/* kv_dest_start - check @dest on @kv's loop, driven by its owner */
+int kv_dest_start(struct kv *kv, const char *dest, kv_op_done *done, void *arg, struct kv_op **out,
+		  struct kv_result *r)
+{
+	struct kv_op *op;
+
+	*out = NULL;
+	result_clear(r, dest);
+	if (strlen(dest) >= sizeof(op->dest) || !(op = calloc(1, sizeof(*op)))) {
+		kv_fail(r, "INDETERMINATE", "out of memory");
+		return -1;
+	}
+	*op = (struct kv_op){ .kv = kv, .done = done, .arg = arg };
+	memcpy(op->dest, dest, strlen(dest) + 1);
+	if (!(op->loc = locate_start(kv, dest, op_done, op, r))) {
+		free(op);
+		return -1;
+	}
+	*out = op;
+	return 0;
+}
+
+/* kv_op_end - the verdict of @op (1 or -1 as kv_check_dest; INDETERMINATE when it is not finished), freeing it */
+int kv_op_end(struct kv_op *op, struct kv_result *r)
+{
+	int rc = -1;
+
+	result_clear(r, op->dest);
+	if (op->finished)
+		rc = dest_decide(op->loc, op->dest, r);
+	else {
+		sipdance_locate_free(op->loc);
+		late(op->kv, op->dest, r);
+	}
+	free(op);
+	return rc;
+}
+
+/* kv_loop - the loop @kv's lookups run on */
+struct sipdance_loop *kv_loop(struct kv *kv)
+{
+	return kv->loop;
 }
 
 /* kv_verify_peer - authenticate a peer chain as a TLS server of @domain */

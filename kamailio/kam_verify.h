@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kam_verify.h - the verification logic of the Kamailio module, independent
- * of Kamailio: one context per worker process (resolver, verifier, policy),
+ * of Kamailio: one context per process (resolver, verifier, policy),
  * DNS driven on a private poll() loop with a hard deadline per call, and
  * the three checks the script functions expose.
  */
@@ -45,6 +45,7 @@ struct kv_result {
 };
 
 struct kv; /* per-process context */
+struct sipdance_loop;
 
 /* kv_alloc - a context for this process; 0 or an errno value with *why */
 int kv_alloc(struct kv **out, const struct kv_conf *conf, const char **why);
@@ -55,6 +56,17 @@ int kv_check_conf(const struct kv_conf *conf, const char **why);
 
 /* kv_check_dest - 1 when @dest (domain, host[:port] or sip:/sips: URI) has a target policy allows */
 int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r);
+/* An asynchronous destination check: the caller drives the context's loop. */
+struct kv_op;
+typedef void(kv_op_done)(void *arg);
+/* kv_dest_start - start kv_check_dest(@dest) on kv_loop(@kv); @done(@arg) runs from the loop once it
+ * is decided. 0, or -1 with @r failed (nothing started) */
+int kv_dest_start(struct kv *kv, const char *dest, kv_op_done *done, void *arg, struct kv_op **out,
+		  struct kv_result *r);
+/* kv_op_end - the result of @op (kv_check_dest's; before @done ran: INDETERMINATE, late), freeing it */
+int kv_op_end(struct kv_op *op, struct kv_result *r);
+/* kv_loop - the poll loop the lookups of @kv run on (sipdance_loop_poll_alloc) */
+struct sipdance_loop *kv_loop(struct kv *kv);
 /* kv_verify_peer - 1 when @chain (end entity first) authenticates as a TLS server of @domain */
 int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, struct kv_result *r);
 /* kv_verify_user - 1 when @chain matches the secure _user TLSA of @address (DANCE client

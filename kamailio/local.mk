@@ -9,7 +9,8 @@ EXTRA_DIST += kamailio/get-source.sh tools/enable-deb-src.sh kamailio/sipdance_m
 	tests/kamailio-uas.xml tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh \
 	tests/kamailio-interop.sh tests/kamailio-kemi.sh tests/kamailio-kemi.cfg tests/kamailio-kemi.js \
 	tests/kamailio-stir.sh tests/kamailio-stir.cfg tests/kamailio-listen.py tests/kamailio-hostile.sh \
-	tests/kamailio-hostile.py tests/kamailio-client-chain.sh tests/kamailio-metrics.sh examples/kamailio/add-user.sh \
+	tests/kamailio-hostile.py tests/kamailio-client-chain.sh tests/kamailio-metrics.sh tests/kamailio-async.sh \
+	tests/dns-filter.py examples/kamailio/add-user.sh \
 	bench/kamailio-bench.sh bench/kamailio-bench.cfg docs/kamailio-module.md
 
 if KAMAILIO_MODULE
@@ -30,7 +31,7 @@ kamailio_sipdance_la_LDFLAGS = -module -avoid-version -shared \
 
 KAMAILIO_TESTS = tests/kamailio-load.sh tests/kamailio-dest.sh tests/kamailio-peer.sh tests/kamailio-kemi.sh \
 	tests/kamailio-stir.sh tests/kamailio-interop.sh tests/kamailio-hostile.sh tests/kamailio-client-chain.sh \
-	tests/kamailio-metrics.sh
+	tests/kamailio-metrics.sh tests/kamailio-async.sh
 TESTS += $(KAMAILIO_TESTS)
 AM_TESTS_ENVIRONMENT += KAMAILIO_MODULE_DIR='$(abs_top_builddir)/kamailio/.libs'; export KAMAILIO_MODULE_DIR; \
 	KAMAILIO_MODDIR='$(KAMAILIO_MODDIR)'; export KAMAILIO_MODDIR;

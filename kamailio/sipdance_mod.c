@@ -10,13 +10,20 @@
  * client_chain is off, every SSL_CTX the tls module makes asks TLS 1.3
  * clients for their own DNSSEC chain (docs/client-chain.md), which
  * sipdance_verify_user() then judges with no DNS query.
+ * sipdance_check_dest_async() suspends the transaction instead of waiting: one
+ * resolver process of the module, with one DNS cache, looks up for every
+ * worker and continues the transaction in the script's route with the verdict.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
 
@@ -30,10 +37,16 @@
 #include "core/xavp.h"
 #include "core/parser/parse_from.h"
 #include "core/parser/parse_uri.h"
+#include "core/pt.h"
+#include "core/receive.h"
+#include "core/route.h"
+#include "core/cfg/cfg_struct.h"
 #include "modules/tls/tls_server.h"
+#include "modules/tm/tm_load.h"
 
 #include <sipdance/chain.h>
 #include <sipdance/common.h>
+#include <sipdance/loop.h>
 #include "kam_stats.h"
 #include "kam_verify.h"
 
@@ -56,9 +69,13 @@ static struct kv_conf conf;
 static struct kv *ctx;       /* this process's context, made on first use */
 static struct kv_result cur; /* the call in progress, published as $xavp(sipdance) */
 
-/* $sipdance(NAME) reads the field NAME of $xavp(sipdance); kv_result order. */
+static struct tm_binds tmb;     /* tm's API, when tm is loaded: the asynchronous functions need it */
+static int async_on;            /* tm is loaded: the resolver process runs */
+static int jobs[2] = { -1, -1 }; /* workers write struct job pointers, the resolver process reads them */
+
+/* $sipdance(NAME) reads the field NAME of $xavp(sipdance); kv_result order, then the return code. */
 static str xname = str_init("sipdance");
-static const char *const pv_names[] = { "verdict", "reason", "action", "rule", "target", "addr", "name" };
+static const char *const pv_names[] = { "verdict", "reason", "action", "rule", "target", "addr", "name", "rc" };
 #define NFIELDS (sizeof(pv_names) / sizeof(pv_names[0]))
 
 /* on_log - libsipdance's log lines into Kamailio's log */
@@ -120,6 +137,9 @@ static void ctx_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 			"taken): users on it are looked up\n");
 }
 
+static int async_init(void);
+static int async_fork(void);
+
 /* mod_init - check the parameters once, before the workers fork */
 static int mod_init(void)
 {
@@ -146,6 +166,8 @@ static int mod_init(void)
 		LM_ERR("sipdance: no OpenSSL ex_data index for client chains\n");
 		return -1;
 	}
+	if (async_init())
+		return -1;
 	LM_INFO("sipdance: resolver %s, policy %s, per-lookup timeout %d ms, at most %d ms and %d targets "
 		"per call, client chains %s\n", p_resolver, p_policy, p_timeout, p_max_wait, p_max_targets,
 		p_client_chain);
@@ -181,7 +203,9 @@ static int child_init(int rank)
 	int n;
 
 	ctx = NULL;
-	if (rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_POSTCHILDINIT)
+	if (rank == PROC_MAIN)
+		return async_fork();
+	if (rank == PROC_INIT || rank == PROC_POSTCHILDINIT)
 		return 0;
 	if ((n = own_thread_state()))
 		LM_INFO("sipdance: process %d (rank %d): %d OpenSSL thread-local(s) of the main process left, "
@@ -219,9 +243,10 @@ static struct kv_result *begin(void)
  * transaction: failure_route and onreply_route see the verdict of their own
  * request, and a message that ran no sipdance function sees none.
  */
-static void publish(const struct kv_result *r)
+static void publish(const struct kv_result *r, int rc)
 {
-	const char *v[NFIELDS] = { r->verdict, r->reason, r->action, r->rule, r->target, r->addr, r->name };
+	const char *v[NFIELDS] = { r->verdict, r->reason, r->action, r->rule, r->target, r->addr, r->name,
+				   rc > 0 ? "1" : "-1" };
 	sr_xavp_t *root = NULL;
 
 	xavp_rm_by_name(&xname, 1, NULL);
@@ -248,7 +273,7 @@ static int finish(const char *func, int rc)
 	else
 		LM_INFO("%s(%s): %s: %s\n", func, cur.name, cur.verdict, cur.reason);
 	kst_decision(cur.rule, cur.verdict);
-	publish(&cur);
+	publish(&cur, rc);
 	return rc > 0 ? 1 : -1;
 }
 
@@ -443,6 +468,252 @@ static int check_dest(struct sip_msg *msg, str *dest)
 	return finish("sipdance_check_dest", rc);
 }
 
+/*
+ * Asynchronous checks. A worker validates the argument, suspends the
+ * transaction (tm) and hands a job in shared memory to the module's resolver
+ * process through a pipe; that process runs every lookup on one loop with one
+ * DNS cache, and when the verdict is in (or max_wait has passed) puts it in the
+ * transaction's $xavp(sipdance) and continues the transaction in the script's
+ * route (tm's t_continue, as http_async_client and async do). A DNS server
+ * that never answers holds a job, never a worker.
+ */
+
+/* A suspended script call: made by a worker, owned by the resolver process once written to it. */
+struct job {
+	unsigned int tindex, tlabel; /* the suspended transaction */
+	char route[64];              /* route block, or KEMI callback, that continues it */
+	char dest[ARG_MAX];
+};
+
+/* A job in the resolver process; in arrival order, which is deadline order (one max_wait for all). */
+struct pending {
+	TAILQ_ENTRY(pending) link;
+	struct job *job;
+	struct kv_op *op;  /* NULL once the verdict is in r */
+	uint64_t deadline; /* monotonic ms */
+	int done, rc;
+	struct kv_result r;
+};
+
+static TAILQ_HEAD(, pending) inflight = TAILQ_HEAD_INITIALIZER(inflight);
+static struct kv *rctx; /* the resolver process's context: its DNS cache serves every worker */
+static int wake;        /* a job is done: the resolver's loop returns to deliver it */
+
+/* async_init - with tm loaded, the pipe to the resolver process, and that process registered (mod_init) */
+static int async_init(void)
+{
+	if (!module_loaded("tm")) {
+		LM_INFO("sipdance: tm is not loaded: sipdance_check_dest_async() is not available\n");
+		return 0;
+	}
+	if (load_tm_api(&tmb) < 0 || pipe(jobs) || fcntl(jobs[0], F_SETFL, O_NONBLOCK) ||
+	    fcntl(jobs[1], F_SETFL, O_NONBLOCK)) {
+		LM_ERR("sipdance: cannot set up asynchronous checks (tm API or pipe)\n");
+		return -1;
+	}
+	register_procs(1);
+	cfg_register_child(1);
+	async_on = 1;
+	return 0;
+}
+
+/* now_ms - the monotonic clock in milliseconds */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* resume - @j's verdict into its transaction's $xavp(sipdance), then the transaction continues in
+ * its route (or KEMI callback); frees @j */
+static void resume(struct job *j, const struct kv_result *r, int rc)
+{
+	str cb = { j->route, (int)strlen(j->route) }, ev = str_init("sipdance:check-dest");
+	sr_kemi_eng_t *keng = sr_kemi_eng_get();
+	struct cell *t = NULL;
+	sr_xavp_t **old;
+	int ri;
+
+	LM_DBG("sipdance_check_dest_async(%s): %s: %s\n", r->name, r->verdict, r->reason);
+	kst_decision(r->rule, r->verdict);
+	cfg_update();
+	if (tmb.t_lookup_ident(&t, j->tindex, j->tlabel) < 0 || !t) {
+		LM_WARN("sipdance: the transaction waiting for %s is gone (%s: %s)\n", j->dest, r->verdict,
+			r->reason);
+		tmb.t_sett(T_UNDEFINED, T_BR_UNDEFINED);
+		shm_free(j);
+		return;
+	}
+	old = xavp_set_list(&t->xavps_list);
+	publish(r, rc);
+	xavp_set_list(old);
+	tmb.unref_cell(t);
+	if (keng)
+		tmb.t_continue_cb(j->tindex, j->tlabel, &cb, &ev);
+	else if ((ri = route_lookup(&main_rt, j->route)) >= 0 && main_rt.rlist[ri])
+		tmb.t_continue(j->tindex, j->tlabel, main_rt.rlist[ri]);
+	tmb.t_sett(T_UNDEFINED, T_BR_UNDEFINED);
+	ksr_msg_env_reset();
+	shm_free(j);
+}
+
+/* job_done - the library decided a job: the loop returns so that it is delivered */
+static void job_done(void *arg)
+{
+	((struct pending *)arg)->done = 1;
+	wake = 1;
+}
+
+/* on_jobs - the pipe is readable: start each job written to it */
+static void on_jobs(void *arg, int fd, int events)
+{
+	struct job *j;
+
+	(void)arg;
+	(void)events;
+	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		struct pending *p = calloc(1, sizeof(*p));
+
+		if (!p) {
+			struct kv_result r = { .verdict = "INDETERMINATE", .reason = "out of memory" };
+
+			resume(j, &r, -1);
+			continue;
+		}
+		p->job = j;
+		p->deadline = now_ms() + (uint64_t)p_max_wait;
+		if (kv_dest_start(rctx, j->dest, job_done, p, &p->op, &p->r)) {
+			p->rc = -1;
+			p->done = wake = 1;
+		}
+		TAILQ_INSERT_TAIL(&inflight, p, link);
+	}
+}
+
+/* deliver - resume every job decided or past its deadline; the wait until the next deadline (-1: none) */
+static long deliver(void)
+{
+	struct pending *p, *next;
+	uint64_t now = now_ms();
+
+	for (p = TAILQ_FIRST(&inflight); p; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (!p->done && p->deadline > now)
+			continue;
+		TAILQ_REMOVE(&inflight, p, link);
+		if (p->op)
+			p->rc = kv_op_end(p->op, &p->r); /* not done: INDETERMINATE, late */
+		resume(p->job, &p->r, p->rc);
+		free(p);
+		next = TAILQ_FIRST(&inflight); /* the route may have started more: look again */
+		now = now_ms();
+	}
+	for (p = TAILQ_FIRST(&inflight); p; p = TAILQ_NEXT(p, link))
+		if (!p->done)
+			return p->deadline > now ? (long)(p->deadline - now) : 0;
+	return TAILQ_EMPTY(&inflight) ? -1 : 0;
+}
+
+/* resolver_main - the resolver process: jobs in, lookups on one loop, transactions continued; never returns */
+static void resolver_main(void)
+{
+	const char *why = NULL;
+	long ms = -1;
+	int err;
+
+	if (kv_alloc(&rctx, &conf, &why) ||
+	    sipdance_loop_poll_watch(kv_loop(rctx), jobs[0], SIPDANCE_LOOP_READ, on_jobs, NULL)) {
+		LM_CRIT("sipdance: the resolver process cannot start: %s\n", why ? why : "out of memory");
+		exit(-1);
+	}
+	LM_INFO("sipdance: resolver process %d takes the asynchronous checks\n", getpid());
+	for (;;) {
+		wake = 0;
+		err = sipdance_loop_run(kv_loop(rctx), &wake, ms);
+		if (err && err != ETIMEDOUT)
+			LM_ERR("sipdance: resolver loop: %s\n", strerror(err));
+		ms = deliver();
+	}
+}
+
+/* async_fork - the resolver process, forked from the main process once every module is set up */
+static int async_fork(void)
+{
+	int pid;
+
+	if (!async_on)
+		return 0;
+	if ((pid = fork_process(PROC_RPC, "sipdance resolver", 1)) < 0)
+		return -1;
+	if (pid > 0)
+		return 0;
+	if (cfg_child_init())
+		return -1;
+	own_thread_state();
+	resolver_main();
+	return 0;
+}
+
+/* check_dest_async - check_dest without waiting: the transaction is suspended and continues in @route
+ * with the verdict; 0 (the script stops here), or -1 with $sipdance set when nothing was started */
+static int check_dest_async(struct sip_msg *msg, str *dest, str *route)
+{
+	struct kv_result *r = begin();
+	char d[ARG_MAX], h[ARG_MAX];
+	struct job *j;
+	struct cell *t;
+	int ri, rc;
+
+	if (!copy_arg("destination", dest, d, r))
+		return finish("sipdance_check_dest_async", -1);
+	snprintf(r->name, sizeof(r->name), "%s", d);
+	if (is_uri(d) ? !uri_host(d, h, sizeof(h), r) : !plain_host(d, r))
+		return finish("sipdance_check_dest_async", -1);
+	if (!async_on) {
+		kv_fail(r, "INDETERMINATE", "asynchronous checks need the tm module");
+		return finish("sipdance_check_dest_async", -1);
+	}
+	if (route->len <= 0 || (size_t)route->len >= sizeof(j->route)) {
+		LM_ERR("sipdance_check_dest_async: route name empty or longer than 63 octets\n");
+		return -1;
+	}
+	if (!(j = shm_malloc(sizeof(*j)))) {
+		kv_fail(r, "INDETERMINATE", "out of shared memory");
+		return finish("sipdance_check_dest_async", -1);
+	}
+	memset(j, 0, sizeof(*j));
+	memcpy(j->route, route->s, (size_t)route->len);
+	snprintf(j->dest, sizeof(j->dest), "%s", is_uri(d) ? h : d);
+	if (!sr_kemi_eng_get() && ((ri = route_lookup(&main_rt, j->route)) < 0 || !main_rt.rlist[ri])) {
+		LM_ERR("sipdance_check_dest_async: no route block %s\n", j->route);
+		shm_free(j);
+		return -1;
+	}
+	/* a transaction to suspend: the request's own, made now if the script has not */
+	t = tmb.t_gett();
+	if ((!t || t == T_UNDEFINED) && (tmb.t_newtran(msg) < 0 || !(t = tmb.t_gett()) || t == T_UNDEFINED)) {
+		shm_free(j);
+		kv_fail(r, "INDETERMINATE", "cannot create the transaction");
+		return finish("sipdance_check_dest_async", -1);
+	}
+	if ((rc = tmb.t_suspend(msg, &j->tindex, &j->tlabel))) {
+		shm_free(j);
+		if (rc > 0) /* cancelled meanwhile: nothing left to decide */
+			return 0;
+		kv_fail(r, "INDETERMINATE", "cannot suspend the transaction");
+		return finish("sipdance_check_dest_async", -1);
+	}
+	if (write(jobs[1], &j, sizeof(j)) != (ssize_t)sizeof(j)) {
+		tmb.t_cancel_suspend(j->tindex, j->tlabel);
+		shm_free(j);
+		kv_fail(r, "INDETERMINATE", "the resolver process is not keeping up");
+		return finish("sipdance_check_dest_async", -1);
+	}
+	return 0;
+}
+
 /* Script wrappers: the parameter is a string with pseudo-variables (fixup_spve_null). */
 
 /* param_str - the evaluated parameter, or NULL after an error log */
@@ -490,6 +761,16 @@ static int w_check_dest(struct sip_msg *msg, char *p1, char *p2)
 	return param_str(msg, p1, &s) ? check_dest(msg, &s) : -1;
 }
 
+/* w_check_dest_async - sipdance_check_dest_async("domain or URI", "ROUTE") */
+static int w_check_dest_async(struct sip_msg *msg, char *p1, char *p2)
+{
+	str s, rt;
+
+	if (!param_str(msg, p1, &s) || !param_str(msg, p2, &rt))
+		return -1;
+	return check_dest_async(msg, &s, &rt);
+}
+
 /* KEMI: KSR.sipdance.verify_peer(domain) and the others. */
 
 /* ki_verify_peer - KEMI verify_peer */
@@ -516,6 +797,12 @@ static int ki_check_dest(struct sip_msg *msg, str *dest)
 	return dest && dest->len > 0 ? check_dest(msg, dest) : -1;
 }
 
+/* ki_check_dest_async - KEMI check_dest_async(dest, callback): the callback function continues */
+static int ki_check_dest_async(struct sip_msg *msg, str *dest, str *cb)
+{
+	return dest && dest->len > 0 && cb ? check_dest_async(msg, dest, cb) : -1;
+}
+
 /* pv_parse_sd - the inner name of $sipdance(...) */
 static int pv_parse_sd(pv_spec_t *sp, str *in)
 {
@@ -527,7 +814,7 @@ static int pv_parse_sd(pv_spec_t *sp, str *in)
 			return 0;
 		}
 	}
-	LM_ERR("unknown $sipdance(%.*s): verdict, reason, action, rule, target, addr or name\n", in->len, in->s);
+	LM_ERR("unknown $sipdance(%.*s): verdict, reason, action, rule, target, addr, name or rc\n", in->len, in->s);
 	return -1;
 }
 
@@ -555,6 +842,8 @@ static cmd_export_t cmds[] = {
 	  ANY_ROUTE },
 	{ "sipdance_check_dest", (cmd_function)w_check_dest, 1, fixup_spve_null, fixup_free_spve_null,
 	  ANY_ROUTE },
+	{ "sipdance_check_dest_async", (cmd_function)w_check_dest_async, 2, fixup_spve_spve, fixup_free_spve_spve,
+	  REQUEST_ROUTE | FAILURE_ROUTE },
 	{ 0, 0, 0, 0, 0, 0 }
 };
 
@@ -590,6 +879,8 @@ static sr_kemi_t kemi_exports[] = {
 	  { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
 	{ str_init("sipdance"), str_init("check_dest"), SR_KEMIP_INT, ki_check_dest,
 	  { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	{ str_init("sipdance"), str_init("check_dest_async"), SR_KEMIP_INT, ki_check_dest_async,
+	  { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
 	{ { 0, 0 }, { 0, 0 }, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };
 

@@ -208,6 +208,12 @@ int sipdance_loop_poll_alloc(struct sipdance_loop **out)
 	return 0;
 }
 
+/* sipdance_loop_poll_watch - the host's own descriptor on the poll loop */
+int sipdance_loop_poll_watch(struct sipdance_loop *l, int fd, int events, sipdance_loop_io_fn *fn, void *arg)
+{
+	return l && l->poller ? p_watch(l->poller, fd, events, fn, arg) : EINVAL;
+}
+
 /* next_timer - the earliest deadline among armed timers, or NEVER */
 static uint64_t next_timer(const struct poller *p)
 {

@@ -77,7 +77,8 @@ kam_env() {
 	export SD_CERT=${1:-$TB_CERT_B} SD_KEY=${2:-$TB_KEY_B}
 	export SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$KAMAILIO_MODDIR:$KAMAILIO_MODULE_DIR"
 	# the module's bound on a DNS answer, stretched like our waits when Kamailio runs under valgrind
-	export SD_MAX_WAIT=$((2000 * vg_slow)) SD_DNS_TIMEOUT=$((1000 * vg_slow))
+	# (KAM_MAX_WAIT, KAM_DNS_TIMEOUT: the test's own, as they are)
+	export SD_MAX_WAIT=${KAM_MAX_WAIT:-$((2000 * vg_slow))} SD_DNS_TIMEOUT=${KAM_DNS_TIMEOUT:-$((1000 * vg_slow))}
 	# the tests send more than pike's 30 requests in 2 s from 127.0.0.1; KAM_PIKE_DEFAULT=1: the shipped
 	# rate, its 2 s unit times vg_slow: pike counts requests as Kamailio gets to them, and a Kamailio under
 	# memcheck may take longer than 2 s over a flood that bans it at full speed

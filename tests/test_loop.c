@@ -57,7 +57,9 @@ static void poll_io(void)
 
 	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&s.l), 0);
 	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
-	CU_ASSERT_EQUAL(sd_loop_watch(s.l, p[0], SIPDANCE_LOOP_READ, on_read, &s), 0);
+	/* the host's own descriptor, through the public call (the library's own use sd_loop_watch) */
+	CU_ASSERT_EQUAL(sipdance_loop_poll_watch(s.l, -1, SIPDANCE_LOOP_READ, on_read, &s), EBADF);
+	CU_ASSERT_EQUAL(sipdance_loop_poll_watch(s.l, p[0], SIPDANCE_LOOP_READ, on_read, &s), 0);
 	CU_ASSERT_EQUAL(sipdance_loop_run(s.l, &s.done, 0), ETIMEDOUT);
 	CU_ASSERT_EQUAL(s.n, 0);
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
@@ -244,6 +246,8 @@ static void host_loop(void)
 	sd_timer_free(l, t);
 	CU_ASSERT_EQUAL(timers, 0);
 	CU_ASSERT_EQUAL(sipdance_loop_run(l, &done, 0), EINVAL);
+	/* the host watches its own descriptors itself */
+	CU_ASSERT_EQUAL(sipdance_loop_poll_watch(l, 0, SIPDANCE_LOOP_READ, on_read, NULL), EINVAL);
 	sipdance_loop_free(l);
 	sipdance_loop_free(NULL);
 

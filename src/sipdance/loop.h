@@ -65,6 +65,14 @@ SIPDANCE_API void sipdance_loop_free(struct sipdance_loop *loop);
 /** A poll(2) loop of the library's own, run with sipdance_loop_run(). ENOMEM. */
 SIPDANCE_API int sipdance_loop_poll_alloc(struct sipdance_loop **out);
 /**
+ * Watch a descriptor of the host's own on a poll loop, as ops->watch does
+ * (@events 0: stop): a process whose only loop is this one waits for its own
+ * input beside the library's. 0, EINVAL for a loop the host drives, EBADF,
+ * ENOMEM.
+ */
+SIPDANCE_API int sipdance_loop_poll_watch(struct sipdance_loop *loop, int fd, int events,
+					  sipdance_loop_io_fn *fn, void *arg);
+/**
  * Run a poll loop until *@done becomes non-zero, or until @timeout_ms
  * milliseconds have passed (< 0: no limit), or until nothing is watched or
  * armed. 0 when *@done, ETIMEDOUT, EAGAIN when nothing is left to wait for,
