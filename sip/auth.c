@@ -9,7 +9,9 @@
  * we record-routed. Nonces are stateless (an HMAC over issue time, a random
  * salt, the realm and the peer's address), so they need no table to issue
  * and work on any node sharing --auth-secret; a bounded table of the nonces
- * used enforces nonce-count order against replay. sofia-sip parses the
+ * used enforces nonce-count order against replay, and with --state each
+ * count is claimed in the shared store too, so that a response accepted at
+ * one node is a replay at the others. sofia-sip parses the
  * Authorization parameters (auth_digest_response_get); the response is
  * computed in digest.c over OpenSSL EVP and compared in constant time.
  */
@@ -32,6 +34,7 @@
 #include <openssl/rand.h>
 #include <sipdance/clientid.h>
 #include <sipdance/stir.h>
+#include <sipdance/store.h>
 #include <sofia-sip/auth_digest.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
@@ -78,6 +81,19 @@ struct px_auth {
 	EVP_MAC *hmac;
 	struct seen seen[SEEN_BUCKETS][SEEN_WAYS];
 	int64_t watermark;         /* nonces issued up to then and not remembered are stale */
+	struct sipdance_store *store; /* --state: nonce counts claimed there too, or NULL */
+	const char *node;
+};
+
+/* A Digest success whose nonce count is being claimed in the shared state. */
+struct px_authq {
+	struct px_auth *a;
+	struct sipdance_store_op *op;
+	const sip_t *sip;          /* the caller's, alive until @fn */
+	struct sockaddr_storage peer;
+	struct px_auth_result *r;
+	px_auth_fn *fn;
+	void *arg;
 };
 
 /* parse_net - one "ADDR[/BITS]" into @n; 0 or -1 */
@@ -506,7 +522,7 @@ static int offered(const struct px_auth *a, const char *alg)
 /* one_credential - judge one Digest credential of our realm; *u and why[] set */
 static enum dig one_credential(struct px_auth *a, const sip_t *sip, const auth_response_t *ar,
 			       const struct sockaddr *peer, const struct px_user **u, const char **alg,
-			       char *why, size_t whysize)
+			       char *claim, char *why, size_t whysize)
 {
 	char want[PX_DIGEST_HEX], got[PX_DIGEST_HEX];
 	unsigned char m[16];
@@ -596,6 +612,10 @@ static enum dig one_credential(struct px_auth *a, const sip_t *sip, const auth_r
 			 "nonce already used (no qop: one request per nonce)", ar->ar_nc);
 		return DIG_STALE;
 	}
+	/* what a node sharing the state claims before it believes this use is the first */
+	memcpy(claim, "nc:", 3);
+	hex(claim + 3, m, 16);
+	snprintf(claim + 35, PX_AUTH_CLAIM - 35, ":%08lx", nc);
 	return DIG_OK;
 }
 
@@ -603,7 +623,7 @@ static enum dig one_credential(struct px_auth *a, const sip_t *sip, const auth_r
  * Proxy-Authorization): DIG_OK with *u, or why not */
 static enum dig digest(struct px_auth *a, const sip_t *sip, const msg_auth_t *au,
 		       const struct sockaddr *peer, const struct px_user **u, const char **alg,
-		       char *why, size_t whysize)
+		       char *claim, char *why, size_t whysize)
 {
 	enum dig best = DIG_NONE, d;
 	char w[300];
@@ -622,7 +642,7 @@ static enum dig digest(struct px_auth *a, const sip_t *sip, const msg_auth_t *au
 			continue;
 		}
 		looked++;
-		d = one_credential(a, sip, &ar, peer, u, alg, w, sizeof(w));
+		d = one_credential(a, sip, &ar, peer, u, alg, claim, w, sizeof(w));
 		su_home_deinit(home);
 		if (d >= best) {
 			best = d;
@@ -926,7 +946,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 		return;
 	}
 	d = digest(a, sip, reg ? sip->sip_authorization : sip->sip_proxy_authorization, peer, &u, &alg,
-		   why, sizeof(why));
+		   r->claim, why, sizeof(why));
 	if (d != DIG_OK) {
 		if (u)
 			px_users_aor(u, aor, sizeof(aor));
@@ -937,6 +957,83 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 	px_users_aor(u, aor, sizeof(aor));
 	snprintf(why, sizeof(why), "Digest %s", alg);
 	identity(a, sip, peer, aor, u, why, r);
+}
+
+/* px_auth_set_store - claim nonce counts in @store as @node (--state) */
+void px_auth_set_store(struct px_auth *a, struct sipdance_store *store, const char *node)
+{
+	a->store = store;
+	a->node = node;
+}
+
+/* on_claimed - the shared state's answer for a Digest success */
+static void on_claimed(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		       const char *why)
+{
+	struct px_authq *q = arg;
+	struct px_auth_result *r = q->r;
+	const struct sockaddr *peer = (const struct sockaddr *)&q->peer;
+	char text[300];
+
+	(void)value;
+	(void)len;
+	/*
+	 * The table of used nonces is this node's; a response seen at another
+	 * node is claimed here too (nonce MAC and count, for the nonce's
+	 * lifetime), the cases:
+	 *  - OK: the first use of that count anywhere: the verdict stands;
+	 *  - TAKEN: that response was accepted before, at this node or another
+	 *    (someone replays a captured request): challenged again, stale=true,
+	 *    as a replay here is (the client takes a fresh nonce);
+	 *  - ERROR: whether it was used cannot be told: 503 with the reason,
+	 *    never a silent accept (--state-fail open: the store answers OK).
+	 */
+	q->op = NULL;
+	if (st == SIPDANCE_STORE_TAKEN) {
+		challenge(r, q->sip, peer, DIG_STALE, r->user, "digest", "nonce count replayed (used "
+			  "at this node or another)");
+	} else if (st != SIPDANCE_STORE_OK) {
+		snprintf(text, sizeof(text), "digest state unavailable: %s", why);
+		decided(r, PX_AUTH_REFUSE, 503, q->sip, peer, r->user, "digest", text);
+	}
+	r->claim[0] = '\0';
+	q->fn(q->arg);
+	free(q);
+}
+
+/* px_auth_claim - the nonce count of @r's Digest success claimed in the shared state */
+int px_auth_claim(struct px_auth *a, const sip_t *sip, const struct sockaddr *peer, struct px_auth_result *r,
+		  px_auth_fn *fn, void *arg, struct px_authq **out)
+{
+	struct px_authq *q;
+
+	*out = NULL;
+	if (!a->store || r->verdict != PX_AUTH_ROUTE || !r->claim[0])
+		return 0;
+	if (!(q = calloc(1, sizeof(*q)))) {
+		decided(r, PX_AUTH_REFUSE, 500, sip, peer, r->user, "digest", "out of memory");
+		return 0;
+	}
+	*q = (struct px_authq){ .a = a, .sip = sip, .r = r, .fn = fn, .arg = arg };
+	memcpy(&q->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	       sizeof(struct sockaddr_in));
+	if (sipdance_store_claim(a->store, r->claim, a->node, strlen(a->node), NONCE_TTL + NONCE_SKEW,
+				 on_claimed, q, &q->op)) {
+		free(q);
+		decided(r, PX_AUTH_REFUSE, 500, sip, peer, r->user, "digest", "out of memory");
+		return 0;
+	}
+	*out = q;
+	return 1;
+}
+
+/* px_auth_claim_cancel - @fn will not run; NULL ok */
+void px_auth_claim_cancel(struct px_authq *q)
+{
+	if (q) {
+		sipdance_store_cancel(q->a->store, q->op);
+		free(q);
+	}
 }
 
 /* px_auth_reply - the 401/407: one challenge per algorithm in --digest-algorithms

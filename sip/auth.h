@@ -68,6 +68,7 @@ enum px_auth_origin {
 	PX_ORIGIN_DIALOG,    /* inside a dialog we record-routed */
 };
 
+#define PX_AUTH_CLAIM 48 /* "nc:" 32 hex ":" 8 hex */
 struct px_auth_result {
 	enum px_auth_verdict verdict;
 	enum px_auth_origin origin;
@@ -76,9 +77,25 @@ struct px_auth_result {
 	char attest;         /* STIR attestation the origin earns: 'A', 'B', 'C' or 0 (never signed) */
 	int number;          /* From is a telephone number (attestation matters) */
 	char user[300];      /* the authenticated address ("alice@a.example") for P-Asserted-Identity */
+	char claim[PX_AUTH_CLAIM]; /* a Digest success: "nc:MAC:COUNT", to claim in the shared state */
 	char why[400];       /* Reason text */
 };
 
+struct sipdance_store;
+/* px_auth_set_store - with --state: each Digest success's nonce count is
+ * claimed in @store (as @node) before it counts */
+void px_auth_set_store(struct px_auth *a, struct sipdance_store *store, const char *node);
+/* A claim ended: the px_auth_result given changed to what it came to. */
+typedef void (px_auth_fn)(void *arg);
+struct px_authq;
+/* px_auth_claim - with a store, a Digest success @r (ROUTE) is claimed there
+ * once: 1, and @fn runs later, with @r still ROUTE, or a stale challenge (a
+ * replay), or 503 (the store cannot answer); 0: nothing to wait for (@r
+ * may have become a 500). @sip and @r must live until then; *@q cancels. */
+int px_auth_claim(struct px_auth *a, const sip_t *sip, const struct sockaddr *peer, struct px_auth_result *r,
+		  px_auth_fn *fn, void *arg, struct px_authq **q);
+/* px_auth_claim_cancel - @fn will not run; NULL ok */
+void px_auth_claim_cancel(struct px_authq *q);
 /* Whether @url names this proxy (its domain or a listener). */
 typedef int (px_self_fn)(void *arg, const url_t *url);
 /* px_auth_alloc - trusted networks, users file, nonce key from the configuration */

@@ -92,6 +92,7 @@ struct txn {
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	struct px_regq *regq;     /* the other nodes' bindings being read (--state) */
 	struct px_regw *regw;     /* a REGISTER's bindings being written (--state) */
+	struct px_authq *authq;   /* its Digest nonce count being claimed (--state) */
 	char aor[512];            /* the local user it is for, while they are */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
@@ -147,6 +148,7 @@ static void txn_free(struct txn *t)
 	px_stir_cancel(t->stirq);
 	px_registrar_shared_cancel(t->regq);
 	px_registrar_handle_cancel(t->regw);
+	px_auth_claim_cancel(t->authq);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
 	if (t->flow)
@@ -687,6 +689,8 @@ static void self_routes(struct txn *t)
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
 static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared);
 static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+static int authorized(struct txn *t);
+static void on_claimed(void *arg);
 static void on_registered(void *arg, int status);
 
 static int route(struct txn *t)
@@ -1003,25 +1007,10 @@ static int check_from(struct txn *t)
 		}
 	}
 	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn, t->dialog == 1, &t->who);
-	switch (t->who.verdict) {
-	case PX_AUTH_ROUTE:
-		px_auth_forward(px->auth, t->req, t->sip, &t->who);
-		return route(t);
-	case PX_AUTH_CHALLENGE:
-		if (t->irq) {
-			px_auth_reply(px->auth, t->irq, t->sip, peer, &t->who);
-			px_metrics_response(t->who.status);
-		}
-		t->final_sent = 1;
-		txn_free(t);
+	if (px_auth_claim(px->auth, t->sip, peer, &t->who, on_claimed, t, &t->authq))
 		return 0;
-	case PX_AUTH_REFUSE:
-		return reply(t, t->stateless ? 0 : t->who.status, "Forbidden", t->who.why);
-	case PX_AUTH_DROP:
-		return reply(t, 0, NULL, NULL);
-	case PX_AUTH_FEDERATION:
-		break;
-	}
+	if (t->who.verdict != PX_AUTH_FEDERATION)
+		return authorized(t);
 	if (!t->tls) {
 		snprintf(why, sizeof(why), "forged domain: From %s over an unauthenticated "
 			 "(non-TLS) connection", domain);
@@ -1047,6 +1036,40 @@ static int check_from(struct txn *t)
 	if (px_fed_authorize(px->fed, &t->auth, t->conn, peer, domain, on_auth, t))
 		return reply(t, 500, "Server Internal Error", "out of memory");
 	return 0;
+}
+
+/* authorized - act on sip/auth.c's verdict (t->who), other than FEDERATION */
+static int authorized(struct txn *t)
+{
+	struct px_proxy *px = t->px;
+
+	switch (t->who.verdict) {
+	case PX_AUTH_ROUTE:
+		px_auth_forward(px->auth, t->req, t->sip, &t->who);
+		return route(t);
+	case PX_AUTH_CHALLENGE:
+		if (t->irq) {
+			px_auth_reply(px->auth, t->irq, t->sip, (const struct sockaddr *)&t->peer, &t->who);
+			px_metrics_response(t->who.status);
+		}
+		t->final_sent = 1;
+		txn_free(t);
+		return 0;
+	case PX_AUTH_DROP:
+		return reply(t, 0, NULL, NULL);
+	default:
+		return reply(t, t->stateless ? 0 : t->who.status, t->who.status == 403 ? "Forbidden" :
+			     sip_status_phrase(t->who.status), t->who.why);
+	}
+}
+
+/* on_claimed - the shared state's answer for the request's Digest nonce count */
+static void on_claimed(void *arg)
+{
+	struct txn *t = arg;
+
+	t->authq = NULL;
+	authorized(t);
 }
 
 /* on_cancel - CANCEL (or ACK of a non-2xx) for an INVITE we proxy */
@@ -1078,6 +1101,12 @@ static int on_cancel(void *magic, nta_incoming_t *irq, const sip_t *sip)
 	if (t->regq) {
 		px_registrar_shared_cancel(t->regq);
 		t->regq = NULL;
+		reply(t, 487, "Request Terminated", NULL);
+		return 0;
+	}
+	if (t->authq) {
+		px_auth_claim_cancel(t->authq);
+		t->authq = NULL;
 		reply(t, 487, "Request Terminated", NULL);
 		return 0;
 	}
@@ -1467,8 +1496,10 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	if (!px->state && (err = sipdance_store_mem_alloc(&px->replay, px_suloop_loop(px->loop), REPLAY_KEYS)))
 		return snprintf(why, whysize, "out of memory"), err;
 	px_stir_set_store(px->stir, px->state ? px->state : px->replay, px_state_node(c));
-	if (px->state)
+	if (px->state) {
 		px_registrar_set_store(px->reg, px->state, px_state_node(c));
+		px_auth_set_store(px->auth, px->state, px_state_node(c));
+	}
 	if (c->metrics && (err = px_metrics_alloc(&px->metrics, root, c->metrics, gauges, px, why, whysize)))
 		return err;
 	/* last: from here on no host name is resolved on the loop */

@@ -9,7 +9,9 @@
 # 404 that would tell the caller the user is not registered, and a REGISTER
 # gets 503 and binds nothing (--state-fail open: 200, logged); Redis back:
 # node 1 reconnects and registers again; node 1's
-# --metrics count the store's operations by result, with their latency. The
+# --metrics count the store's operations by result, with their latency.
+# Digest nonce counts are claimed in Redis: a response accepted at node 1
+# and replayed at node 2 is challenged again (stale); Redis stopped: 503. The
 # SIPp clients on 127.0.0.1 stand for a PBX of a.example (--trusted
 # 127.0.0.1/32). The shared STIR replay cache is tested in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -31,12 +33,26 @@ redis_start() {
 }
 redis_start || { bad "redis-server listening on port $R"; finish; exit 1; }
 rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
+# dave: a Digest user of a.example, from 127.0.0.2 (not trusted); both nodes share the nonce key
+sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
+pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$pw" | "$sd" user-digest dave a.example >"$tmp/users"
+chmod 600 "$tmp/users"
+openssl rand 32 >"$tmp/secret"
+aopts="--users $tmp/users --auth-secret $tmp/secret"
+# digest NAME PORT ARGS... - dave's REGISTER (Expires: 0) at PORT from 127.0.0.2, one line per answer in $tmp/NAME.out
+digest() {
+	dn=$1 dp=$2
+	shift 2
+	python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 "$dp" REGISTER sip:a.example --from sip:dave@a.example --to sip:dave@a.example \
+		--user dave --password "$pw" --bind 127.0.0.2 --expires 0 "$@" >"$tmp/$dn.out" 2>&1
+}
 for n in N1 N2; do
 	# shellcheck disable=SC2046
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
 		--state-timeout $((10000 * vg_slow)) \
-		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 --log-level debug || { finish; exit 1; }
+		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 $aopts --log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done
 opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
@@ -85,7 +101,17 @@ sipp_run gone 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p 
 	-key rdomain a.example -key fromdomain a.example
 check "after Expires: 0 at node 2, node 1 answers 404 for bob" eval '[ "$(status "$tmp/gone.msg")" = 404 ]'
 
-# 4. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
+# 4. Digest: a response accepted at node 1 is claimed in Redis (nonce MAC and count); replayed at node 2: stale
+digest dig1 $N1 --replay-to $N2
+nck=$(rcli --scan --pattern 'sipdance:a.example:nc:*' | head -1)
+check "Digest at node 1: 401 then 200; the nonce count claimed in Redis ($nck, TTL $(rcli TTL "$nck") s <= 330)" \
+	eval '[ "$(sed -n 1p "$tmp/dig1.out" | cut -c1-3)" = 401 ] && [ "$(sed -n 2p "$tmp/dig1.out" | cut -c1-3)" = 200 ] && echo "$nck" | grep -Eq "^sipdance:a.example:nc:[0-9a-f]{32}:00000001\$" && [ "$(rcli GET "$nck")" = N1 ] && [ "$(rcli TTL "$nck")" -le 330 ]'
+check "the same Authorization replayed at node 2: challenged again, stale=true (\"$(sed -n 3p "$tmp/dig1.out")\")" \
+	eval 'sed -n 3p "$tmp/dig1.out" | grep -q "^401 stale=1 " && grep -q "rule=digest verdict=STALE (nonce count replayed (used at this node or another))" "$tmp/N2.log"'
+digest dig2 $N2
+check "Digest at node 2 with a nonce of its own: 200" eval '[ "$(sed -n 2p "$tmp/dig2.out" | cut -c1-3)" = 200 ]'
+
+# 5. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
 kill -STOP "$redis_pid"
 sipp_run hung 127.0.0.1:$N1 -sf "$srcdir/tests/sip-stir-cancel.xml" $opts -p $uac_p -s bob \
 	-key rdomain a.example -key from "sip:alice@a.example" -key to "sip:bob@a.example" -key ihdr "X-Filler: none"
@@ -94,7 +120,7 @@ kill -CONT "$redis_pid"
 check "CANCEL while node 1 waits for Redis: 200 and 487, node 1 alive" \
 	eval '[ $rc = 0 ] && grep -q "^SIP/2.0 487" "$tmp/hung.msg" && kill -0 $N1_pid'
 
-# 5. Redis stopped: 503 with the reason, not 404
+# 6. Redis stopped: 503 with the reason, not 404
 reap "$redis_pid" || bad "redis-server stopped"
 pids=$(echo "$pids" | sed "s/ $redis_pid\b//")
 sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
@@ -107,8 +133,16 @@ sipp_run regdown 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $op
 rs=$(msg "$tmp/regdown.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis stopped: a REGISTER at node 1 gets 503 with the reason ($rs)" \
 	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state not written: Redis 127.0.0.1:$R/0: "'
+digest digdown $N1
+check "Redis stopped: a Digest response at node 1 gets 503 with the reason ($(sed -n 2p "$tmp/digdown.out"))" \
+	eval 'sed -n 2p "$tmp/digdown.out" | grep -q "^503 .*reason=\"digest state unavailable: Redis 127.0.0.1:$R/0: "'
+# shellcheck disable=SC2086
 start_proxy NO --domain a.example --listen "sip:127.0.0.1:$NO;transport=udp" --state "redis://127.0.0.1:$R" \
-	--state-password-file "$tmp/redis.pw" --node-id NO --state-fail open --trusted 127.0.0.1/32 || { finish; exit 1; }
+	--state-password-file "$tmp/redis.pw" --node-id NO --state-fail open --trusted 127.0.0.1/32 $aopts ||
+	{ finish; exit 1; }
+digest digopen $NO
+check "--state-fail open: that Digest response is accepted at a node failing open, logged" \
+	eval '[ "$(sed -n 2p "$tmp/digopen.out" | cut -c1-3)" = 200 ] && grep -q "FAIL OPEN: .* the claim is let through unchecked" "$tmp/NO.log"'
 sipp_run regopen 127.0.0.1:$NO -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 check "--state-fail open: the REGISTER is answered 200 (bound at that node only), the failed write logged" \
@@ -123,7 +157,7 @@ count=$(val sipdance_store_operation_seconds_count)
 check "node 1's metrics: reads of the shared registrar by result ($ok_n OK, $absent_n ABSENT, $err_n ERROR) and their latency ($count timed)" \
 	eval '[ "$ok_n" -ge 2 ] && [ "$absent_n" -ge 1 ] && [ "$err_n" -ge 1 ] && [ "$count" -ge $((ok_n + absent_n + err_n)) ]'
 
-# 6. Redis back: node 1 reconnects by itself; carol's failed REGISTER left nothing behind there
+# 7. Redis back: node 1 reconnects by itself; carol's failed REGISTER left nothing behind there
 redis_start || bad "redis-server restarted"
 "$wait_for" -n 2 "$tmp/N1.log" "store: connected to Redis" $((15 * vg_slow)) || bad "node 1 reconnected to Redis"
 sipp_run carol 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s carol \

@@ -12,7 +12,8 @@
 #   --qop auth|none|auth-int, --uri URI (digest uri), --realm R, --username U,
 #   --nonce N (instead of the challenge's), --nonce-out FILE (write the nonce got),
 #   --again N (N more requests, nc counting up), --replay (the same
-#   Authorization again in a new transaction), --hdr "Name: value",
+#   Authorization again in a new transaction), --replay-to PORT (the same
+#   Authorization again, to the proxy at PORT of PROXY-ADDR), --hdr "Name: value",
 #   --expires S, --contact URI, --no-auth (never answer a challenge),
 #   --nc STR (the first nc as sent), --call-id ID, --tag TAG (of From).
 import argparse, hashlib, os, random, re, socket, sys
@@ -28,6 +29,7 @@ p.add_argument("--algorithm"); p.add_argument("--qop", default="auth")
 p.add_argument("--uri"); p.add_argument("--realm"); p.add_argument("--username")
 p.add_argument("--nonce"); p.add_argument("--nonce-out")
 p.add_argument("--again", type=int, default=0); p.add_argument("--replay", action="store_true")
+p.add_argument("--replay-to", type=int)
 p.add_argument("--hdr", action="append", default=[])
 p.add_argument("--expires"); p.add_argument("--contact"); p.add_argument("--no-auth", action="store_true")
 p.add_argument("--body-file")
@@ -40,16 +42,17 @@ to_uri, _, to_tag = (a.to or a.ruri).partition(";tag=")  # --to URI;tag=T: a To 
 callid = a.call_id or "%016x@sip-digest" % random.getrandbits(64)
 cseq = 0
 
-if a.transport == "udp":
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((a.bind, 0))
-    s.connect((a.addr, a.port))
-else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((a.bind, 0))
-    s.connect((a.addr, a.port))
-s.settimeout(8 * max(1, int(os.environ.get("VG_SLOW") or 1)))  # times VG_SLOW under valgrind
-local = s.getsockname()
+
+
+def connect(port):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if a.transport == "udp" else socket.SOCK_STREAM)
+    c.bind((a.bind, 0))
+    c.connect((a.addr, port))
+    c.settimeout(8 * max(1, int(os.environ.get("VG_SLOW") or 1)))  # times VG_SLOW under valgrind
+    return c, c.getsockname()
+
+
+s, local = connect(a.port)
 buf = b""
 
 
@@ -167,6 +170,10 @@ try:
         st2, r2 = final(request(auth))
         report(st2, r2)
         if a.replay:
+            st3, r3 = final(request(auth))
+            report(st3, r3)
+        if a.replay_to:
+            s, local = connect(a.replay_to)
             st3, r3 = final(request(auth))
             report(st3, r3)
         for i in range(a.again):
