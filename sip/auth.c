@@ -875,7 +875,9 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 	 *     HMAC over its Call-ID, a tag and the From and To addresses of the
 	 *     request that set it up): it follows that dialog (rule dialog).
 	 *     Without the token, or from another address, it is judged like any
-	 *     other request.
+	 *     other request. Never a REGISTER: it is no dialog's (RFC 3261
+	 *     §10.2), and speaks for its To, the other end of the dialog
+	 *     whose token it would carry (a caller's To, a callee's caller).
 	 *  2. REGISTER whose To is not in our domain: 403 (bindings are only
 	 *     for our users).
 	 *  3. A TLS client with a DANCE user identity speaks for her address
@@ -895,7 +897,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 	 *  With --local-auth off, 6 and 8 route without authenticating (logged,
 	 *  no attestation: never signed).
 	 */
-	if (dialog && sip->sip_to->a_tag) {
+	if (dialog && sip->sip_to->a_tag && !reg) {
 		r->origin = PX_ORIGIN_DIALOG;
 		decided(r, PX_AUTH_ROUTE, 0, sip, peer, NULL, "dialog", "our dialog token: inside a "
 			"dialog this proxy routed");

@@ -13,7 +13,7 @@
 # else, percent-encoding and case in addresses; SIPp [authentication] over
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
 # in-dialog request, or a real token with another From, is judged like any
-# other); trusted networks (over TCP) vs an address outside;
+# other; a REGISTER with either end's token binds nothing); trusted networks (over TCP) vs an address outside;
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
 # P-Preferred-Identity of a user removed); SIGHUP
 # reloads the users file and keeps the old one when the new one is broken;
@@ -228,6 +228,14 @@ check "  ... the caller's token in a request posing as the other end: 407, no on
 d indialog3 OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --call-id dlg2@test \
 	--to "sip:+15551234567@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok>" --no-auth
 check "  ... that token with another Call-ID: not a dialog of ours, 407" said indialog3 1 407
+# a REGISTER is never inside a dialog: the callee's token names alice in To (the caller), yet
+# a REGISTER To alice with it is alice's binding, which only alice may make (reviewer's finding:
+# bound, 200)
+reg dreg sip:alice@a.example --from sip:+15551234567@a.example --call-id dlg1@test \
+	--to "sip:alice@a.example;tag=caller1" --hdr "Route: <sip:a.example;lr;dt=$tok_callee>" --no-auth \
+	--tag callee1 --contact sip:mallory@192.0.2.66
+check "a REGISTER To alice with the callee's token of a dialog with alice: 401, nothing bound" \
+	eval 'said dreg 1 401 && ! grep -q "method=REGISTER rule=dialog" "$tmp/A.log" && ! grep -q "registrar: REGISTER alice.*mallory" "$tmp/A.log"'
 d cancel CANCEL sip:carol@b.example --from sip:alice@a.example --no-auth
 check "a CANCEL of nothing in progress (cannot be challenged): 403" said cancel 1 403 "CANCEL cannot be challenged"
 
@@ -358,6 +366,14 @@ kill "$d_asbob_u_pid" 2>/dev/null
 wait "$d_asbob_u_pid" 2>/dev/null
 check "  ... that callee's token, From bob (the To of the INVITE): 407, it does not speak as bob" \
 	said d_asbob 1 407
+# alice's own token from that 200 covers To bob: in a REGISTER To bob it bound bob's address to
+# her contact (reviewer's finding: 200, bob's calls rang at mallory)
+rr_mine=$(grep -Eo "<sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/self.200" | grep -v "dt=0\{24\}" | head -1)
+$DIG 127.0.0.1 $M REGISTER sip:a.example --call-id "$cid" --tag "$ftag" \
+	--from "sip:+12025551000@a.example;user=phone" --to "sip:bob@a.example;tag=x" --hdr "Route: $rr_mine" \
+	--contact sip:mallory@192.0.2.66 --expires 60 --no-auth >"$tmp/d_regbob.out" 2>&1
+check "  ... the caller's token, in a REGISTER To bob (the To of her INVITE): 401, bob's binding untouched" \
+	eval '[ -n "$rr_mine" ] && said d_regbob 1 401 && ! grep -q "method=REGISTER rule=dialog" "$tmp/M.log"'
 stop_proxy M
 
 # 6. SIGHUP: the users file again; a broken one keeps the old
