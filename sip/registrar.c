@@ -405,7 +405,12 @@ static void reply_contacts(struct px_registrar *r, const char *aor, const sip_t 
 	}
 }
 
-/* A REGISTER whose bindings are being written to the shared state (--state). */
+/* Takes one valid contact of another node: NULL, or why it is left out. */
+typedef const char *(each_fn)(void *arg, url_t *u);
+static void shared_each(struct px_registrar *r, const char *value, size_t len, su_home_t *home,
+			each_fn *fn, void *arg);
+
+/* A REGISTER being checked against, then written to, the shared state (--state). */
 struct px_regw {
 	struct px_registrar *r;
 	struct sipdance_store_op *op;
@@ -415,6 +420,8 @@ struct px_regw {
 	void *arg;
 	time_t now;
 	unsigned long dflt;         /* the request's Expires, else 3600 */
+	size_t n_other;             /* the AOR's contacts at the other nodes, ours and the request's left out */
+	const url_t *other[64];     /* the first of them, to count each once */
 	char aor[512];
 	char val[8192];             /* what was written */
 	size_t len;
@@ -504,7 +511,7 @@ static void on_reshared(void *arg, enum sipdance_store_status st, const char *va
 
 /* check - what is refused before anything changes: the status sent, or 0 */
 static int check(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q, const char *aor,
-		 unsigned long dflt)
+		 unsigned long dflt, size_t n_other)
 {
 	const sip_t *sip = q->sip;
 	char why[200];
@@ -518,8 +525,9 @@ static int check(struct px_registrar *r, nta_incoming_t *irq, const struct px_re
 	 *    §10.3 step 1);
 	 *  - a bad wildcard: 400;
 	 *  - a contact that may not be bound (contact_check): 403;
-	 *  - more bindings for the AOR, or from this source host, than allowed,
-	 *    or a full location service: 503, nothing bound.
+	 *  - more bindings for the AOR (here and, @n_other, at the other nodes),
+	 *    or from this source host, than allowed, or a full location
+	 *    service: 503, nothing bound.
 	 */
 	if (strcasecmp(sip->sip_to->a_url->url_host, r->conf->domain))
 		return refuse(irq, aor, 403, "Forbidden", "not a domain of this registrar");
@@ -529,6 +537,7 @@ static int check(struct px_registrar *r, nta_incoming_t *irq, const struct px_re
 			return nta_incoming_treply(irq, 400, "Bad Wildcard Contact", TAG_END()), 400;
 		return 0;
 	}
+	n_aor = n_other;
 	for (size_t i = 0; i < r->n; i++)
 		n_aor += !strcmp(r->b[i].aor, aor);
 	for (m = sip->sip_contact; m; m = m->m_next) {
@@ -638,6 +647,71 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 	free(w);
 }
 
+/* count_other - one contact of the AOR at another node, counted unless it
+ * is bound here, in the request, or counted already */
+static const char *count_other(void *arg, url_t *u)
+{
+	struct px_regw *w = arg;
+	const sip_contact_t *m;
+
+	if (find(w->r, w->aor, u))
+		return NULL;
+	for (m = w->q.sip->sip_contact; m; m = m->m_next)
+		if (m->m_url->url_type != url_any && !url_cmp_all(m->m_url, u))
+			return NULL;
+	for (size_t i = 0; i < w->n_other && i < sizeof(w->other) / sizeof(w->other[0]); i++)
+		if (!url_cmp_all(w->other[i], u))
+			return NULL;
+	if (w->n_other < sizeof(w->other) / sizeof(w->other[0]))
+		w->other[w->n_other] = u;
+	w->n_other++;
+	return NULL;
+}
+
+/* on_counted - the other nodes' bindings of a REGISTER's AOR: checked
+ * against --max-contacts with ours, then ours written */
+static void on_counted(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		       const char *why)
+{
+	struct px_regw *w = arg;
+	struct px_registrar *r = w->r;
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	char text[300], key[600];
+	int status;
+
+	/*
+	 * --max-contacts bounds an AOR across the nodes, the cases:
+	 *  - read: the AOR's valid contacts at the other nodes (each once, not
+	 *    those bound here or named by this request) count with ours: 503
+	 *    beyond the limit (check);
+	 *  - not read: 503 with the reason, nothing bound (the limit could not
+	 *    be told; --state-fail open reads it as none: the limit per node);
+	 *  - then our bindings are written (on_written).
+	 */
+	w->op = NULL;
+	if (st == SIPDANCE_STORE_ERROR) {
+		snprintf(text, sizeof(text), "registrar state unavailable: %s", why);
+		status = refuse(w->irq, w->aor, 503, "Service Unavailable", text);
+	} else {
+		if (st == SIPDANCE_STORE_OK)
+			shared_each(r, value, len, home, count_other, w);
+		status = check(r, w->irq, &w->q, w->aor, w->dflt, w->n_other);
+	}
+	su_home_deinit(home);
+	if (status) {
+		w->done(w->arg, status);
+		free(w);
+		return;
+	}
+	w->len = planned(w, w->val, sizeof(w->val));
+	snprintf(key, sizeof(key), "reg:%s", w->aor);
+	if (sipdance_store_hset(r->store, key, r->node, w->val, w->len, w->len ? r->conf->max_expires : 0,
+				on_written, w, &w->op)) {
+		w->done(w->arg, refuse(w->irq, w->aor, 500, "Server Internal Error", "out of memory"));
+		free(w);
+	}
+}
+
 /* px_registrar_handle - REGISTER @q for a user of our domain */
 int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struct px_regreq *q,
 			px_reg_fn *done, void *arg, struct px_regw **out)
@@ -655,19 +729,18 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 		return nta_incoming_treply(irq, 400, "Bad To for REGISTER", TAG_END()), 400;
 	if (sip->sip_expires)
 		dflt = sip->sip_expires->ex_delta;
-	if ((status = check(r, irq, q, aor, dflt)))
+	if ((status = check(r, irq, q, aor, dflt, 0)))
 		return status;
 	if (!r->store)
 		return apply(r, irq, q, aor, dflt, now);
-	/* with --state: the shared state first, then this node (on_written) */
+	/* with --state: the other nodes' bindings counted (on_counted), ours
+	 * written to the shared state (on_written), then bound here */
 	if (!(w = calloc(1, sizeof(*w))))
 		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
 	*w = (struct px_regw){ .r = r, .irq = irq, .q = *q, .done = done, .arg = arg, .now = now, .dflt = dflt };
 	snprintf(w->aor, sizeof(w->aor), "%s", aor);
-	w->len = planned(w, w->val, sizeof(w->val));
 	snprintf(key, sizeof(key), "reg:%s", aor);
-	if (sipdance_store_hset(r->store, key, r->node, w->val, w->len, w->len ? r->conf->max_expires : 0,
-				on_written, w, &w->op)) {
+	if (sipdance_store_hgetall(r->store, key, on_counted, w, &w->op)) {
 		free(w);
 		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
 	}
@@ -764,25 +837,16 @@ static const char *shared_line(struct px_registrar *r, char *line, time_t now, u
 	return contact_check(r, *out, 0);
 }
 
-/* on_shared - the other nodes' fields of an AOR: their valid contacts to the caller */
-static void on_shared(void *arg, enum sipdance_store_status st, const char *value, size_t len,
-		      const char *why)
+/* shared_each - @fn for each valid line of the other nodes' fields in
+ * @value (@len bytes of HGETALL's pairs), URIs on @home; lines left out logged */
+static void shared_each(struct px_registrar *r, const char *value, size_t len, su_home_t *home,
+			each_fn *fn, void *arg)
 {
-	struct px_regq *q = arg;
-	struct px_registrar *r = q->r;
-	const url_t *c[PX_MAX_SHARED];
-	su_home_t home[1] = { SU_HOME_INIT(home) };
 	const char *p = value, *end = value + len, *no;
 	char line[MAX_CONTACT + 32];
 	time_t now = time(NULL);
-	size_t n = 0;
 
-	if (st == SIPDANCE_STORE_ERROR) {
-		q->fn(q->arg, -1, NULL, 0, why);
-		free(q);
-		return;
-	}
-	while (st == SIPDANCE_STORE_OK && p < end) {
+	while (p < end) {
 		const char *field = p, *val = field + strlen(field) + 1, *next = val + strlen(val) + 1;
 
 		p = next;
@@ -792,21 +856,55 @@ static void on_shared(void *arg, enum sipdance_store_status st, const char *valu
 			size_t l = strcspn(val, "\n");
 			url_t *u;
 
-			no = l >= sizeof(line) ? "too long" : n == PX_MAX_SHARED ? "too many" : NULL;
+			no = l >= sizeof(line) ? "too long" : NULL;
 			if (!no) {
 				memcpy(line, val, l);
 				line[l] = '\0';
 				no = shared_line(r, line, now, &u, home);
 			}
+			if (!no)
+				no = fn(arg, u);
 			if (no)
 				px_log(SIPDANCE_LOG_WARN, "registrar", "shared binding of node %.64s "
 				       "left out: %s", field, no);
-			else
-				c[n++] = u;
 			val += l + (val[l] == '\n');
 		}
 	}
-	q->fn(q->arg, 0, c, n, NULL);
+}
+
+/* A lookup's contacts of the other nodes. */
+struct collected {
+	const url_t *c[PX_MAX_SHARED];
+	size_t n;
+};
+
+/* collect - one more contact for a lookup, up to PX_MAX_SHARED */
+static const char *collect(void *arg, url_t *u)
+{
+	struct collected *k = arg;
+
+	if (k->n == PX_MAX_SHARED)
+		return "too many";
+	k->c[k->n++] = u;
+	return NULL;
+}
+
+/* on_shared - the other nodes' fields of an AOR: their valid contacts to the caller */
+static void on_shared(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		      const char *why)
+{
+	struct px_regq *q = arg;
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	struct collected k = { .n = 0 };
+
+	if (st == SIPDANCE_STORE_ERROR) {
+		q->fn(q->arg, -1, NULL, 0, why);
+		free(q);
+		return;
+	}
+	if (st == SIPDANCE_STORE_OK)
+		shared_each(q->r, value, len, home, collect, &k);
+	q->fn(q->arg, 0, k.c, k.n, NULL);
 	su_home_deinit(home);
 	free(q);
 }

@@ -11,7 +11,8 @@
 # node 1 reconnects and registers again; node 1's
 # --metrics count the store's operations by result, with their latency.
 # Digest nonce counts are claimed in Redis: a response accepted at node 1
-# and replayed at node 2 is challenged again (stale); Redis stopped: 503. The
+# and replayed at node 2 is challenged again (stale); Redis stopped: 503.
+# --max-contacts counts an AOR's contacts at every node. The
 # SIPp clients on 127.0.0.1 stand for a PBX of a.example (--trusted
 # 127.0.0.1/32). The shared STIR replay cache is tested in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -52,7 +53,8 @@ for n in N1 N2; do
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
 		--state-timeout $((10000 * vg_slow)) \
-		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 $aopts --log-level debug || { finish; exit 1; }
+		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 $aopts --max-contacts 2 \
+		--log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done
 opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
@@ -111,7 +113,37 @@ check "the same Authorization replayed at node 2: challenged again, stale=true (
 digest dig2 $N2
 check "Digest at node 2 with a nonce of its own: 200" eval '[ "$(sed -n 2p "$tmp/dig2.out" | cut -c1-3)" = 200 ]'
 
-# 5. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
+# 5. --max-contacts 2 holds across the nodes: erin's third contact is refused wherever it comes
+# reg NAME PORT USER HOST:PORT LOCAL - a REGISTER (Expires: 60) through SIPp from port LOCAL
+# (each its own: a slow proxy answers a retransmission after SIPp is gone)
+reg() {
+	sipp_run "$1" 127.0.0.1:"$2" -sf "$srcdir/tests/sip-register.xml" $opts -p "$5" -s "$3" \
+		-key rdomain a.example -key contact "$4" -key expires 60
+}
+reg e1 $N1 erin 127.0.0.1:$((base + 50)) $((base + 60))
+reg e2 $N2 erin 127.0.0.1:$((base + 51)) $((base + 61))
+check "erin: one contact at node 1, another at node 2: 200 each (2 bindings, --max-contacts 2)" \
+	eval '[ "$(status "$tmp/e1.msg")" = 200 ] && [ "$(status "$tmp/e2.msg")" = 200 ]'
+reg e3 $N1 erin 127.0.0.1:$((base + 52)) $((base + 62))
+rs=$(msg "$tmp/e3.msg" received '^SIP/2.0 503' | header Reason)
+check "erin's third contact at node 1 (which holds one): 503, counted with node 2's ($rs)" \
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"erin@a.example would have 3 bindings (--max-contacts 2)"'
+reg e4 $N2 erin 127.0.0.1:$((base + 50)) $((base + 63))
+check "erin's node 1 contact registered again at node 2: 200 (the same contact is counted once)" \
+	eval '[ "$(status "$tmp/e4.msg")" = 200 ]'
+
+# Redis refuses the write (HSET taken from its user): 503 with the reason, nothing bound at node 1
+rcli ACL SETUSER default -hset >/dev/null
+reg f1 $N1 frank 127.0.0.1:$((base + 53)) $((base + 64))
+rcli ACL SETUSER default +hset >/dev/null
+rs=$(msg "$tmp/f1.msg" received '^SIP/2.0 503' | header Reason)
+check "Redis refuses the write: frank's REGISTER at node 1 gets 503 with the reason ($(echo "$rs" | cut -c1-100))" \
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state not written: .*NOPERM"'
+sipp_run frank 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s frank \
+	-key rdomain a.example -key fromdomain a.example
+check "... and node 1 holds no binding of frank: 404" eval '[ "$(status "$tmp/frank.msg")" = 404 ]'
+
+# 6. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
 kill -STOP "$redis_pid"
 sipp_run hung 127.0.0.1:$N1 -sf "$srcdir/tests/sip-stir-cancel.xml" $opts -p $uac_p -s bob \
 	-key rdomain a.example -key from "sip:alice@a.example" -key to "sip:bob@a.example" -key ihdr "X-Filler: none"
@@ -120,7 +152,7 @@ kill -CONT "$redis_pid"
 check "CANCEL while node 1 waits for Redis: 200 and 487, node 1 alive" \
 	eval '[ $rc = 0 ] && grep -q "^SIP/2.0 487" "$tmp/hung.msg" && kill -0 $N1_pid'
 
-# 6. Redis stopped: 503 with the reason, not 404
+# 7. Redis stopped: 503 with the reason, not 404
 reap "$redis_pid" || bad "redis-server stopped"
 pids=$(echo "$pids" | sed "s/ $redis_pid\b//")
 sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s bob \
@@ -128,11 +160,11 @@ sipp_run down 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p 
 rs=$(msg "$tmp/down.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis stopped: a request for a user of ours gets 503 with the reason ($rs)" \
 	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
-sipp_run regdown 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+sipp_run regdown 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $((base + 65)) -s carol \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 rs=$(msg "$tmp/regdown.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis stopped: a REGISTER at node 1 gets 503 with the reason ($rs)" \
-	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state not written: Redis 127.0.0.1:$R/0: "'
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
 digest digdown $N1
 check "Redis stopped: a Digest response at node 1 gets 503 with the reason ($(sed -n 2p "$tmp/digdown.out"))" \
 	eval 'sed -n 2p "$tmp/digdown.out" | grep -q "^503 .*reason=\"digest state unavailable: Redis 127.0.0.1:$R/0: "'
@@ -143,7 +175,7 @@ start_proxy NO --domain a.example --listen "sip:127.0.0.1:$NO;transport=udp" --s
 digest digopen $NO
 check "--state-fail open: that Digest response is accepted at a node failing open, logged" \
 	eval '[ "$(sed -n 2p "$tmp/digopen.out" | cut -c1-3)" = 200 ] && grep -q "FAIL OPEN: .* the claim is let through unchecked" "$tmp/NO.log"'
-sipp_run regopen 127.0.0.1:$NO -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+sipp_run regopen 127.0.0.1:$NO -sf "$srcdir/tests/sip-register.xml" $opts -p $((base + 66)) -s carol \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 check "--state-fail open: the REGISTER is answered 200 (bound at that node only), the failed write logged" \
 	eval '[ "$(status "$tmp/regopen.msg")" = 200 ] && grep -q "FAIL OPEN: Redis 127.0.0.1:$R/0: .* the write is let through unchecked" "$tmp/NO.log"'
@@ -157,14 +189,14 @@ count=$(val sipdance_store_operation_seconds_count)
 check "node 1's metrics: reads of the shared registrar by result ($ok_n OK, $absent_n ABSENT, $err_n ERROR) and their latency ($count timed)" \
 	eval '[ "$ok_n" -ge 2 ] && [ "$absent_n" -ge 1 ] && [ "$err_n" -ge 1 ] && [ "$count" -ge $((ok_n + absent_n + err_n)) ]'
 
-# 7. Redis back: node 1 reconnects by itself; carol's failed REGISTER left nothing behind there
+# 8. Redis back: node 1 reconnects by itself; carol's failed REGISTER left nothing behind there
 redis_start || bad "redis-server restarted"
 "$wait_for" -n 2 "$tmp/N1.log" "store: connected to Redis" $((15 * vg_slow)) || bad "node 1 reconnected to Redis"
-sipp_run carol 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s carol \
+sipp_run carol 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $((base + 67)) -s carol \
 	-key rdomain a.example -key fromdomain a.example
 check "Redis back: node 1 answers 404 for carol, whose REGISTER there got 503 (no local-only binding)" \
 	eval '[ "$(status "$tmp/carol.msg")" = 404 ]'
-sipp_run regback 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s carol \
+sipp_run regback 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $((base + 68)) -s carol \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 check "Redis back: carol's REGISTER at node 1 gets 200, her binding already in Redis when it does" \
 	eval '[ "$(status "$tmp/regback.msg")" = 200 ] && rcli HGET sipdance:a.example:reg:carol@a.example N1 | grep -q "sip:carol@127.0.0.1:$uas_p"'
