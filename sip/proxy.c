@@ -669,6 +669,15 @@ static void on_stir(void *arg, int status, const char *phrase, const char *why);
  * 0 after answering: TLS to an address has no name to authenticate the peer for */
 static int to_address(struct txn *t, const url_t *u)
 {
+	const char *opt = px_self_other(t->px->me, u);
+	char why[160];
+
+	if (opt) {
+		t->setting_up = 0;
+		snprintf(why, sizeof(why), "the destination is this proxy's %s socket, which is not SIP", opt);
+		reply(t, t->stateless ? 0 : 403, "Forbidden", why);
+		return 0;
+	}
 	if (wants_tls(u)) {
 		t->setting_up = 0;
 		reply(t, 502, "Bad Gateway", "no usable target: TLS to an IP address cannot be "

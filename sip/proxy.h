@@ -316,6 +316,9 @@ int px_self_addr(const struct px_self *s, const struct sockaddr *sa);
 /* px_self_url - whether @u, with an IP literal host, is one of our listeners:
  * 1, 0, or -1 if its port is not a port number */
 int px_self_url(const struct px_self *s, const url_t *u);
+/* px_self_other - the option (--state, --metrics) of a socket of ours that is
+ * not SIP and that @u names, or NULL: never a destination */
+const char *px_self_other(const struct px_self *s, const url_t *u);
 
 /* Metrics (metrics.c): counters the proxy's parts bump, served as Prometheus text. */
 struct px_metrics;

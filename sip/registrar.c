@@ -301,6 +301,8 @@ static const char *contact_check(const struct px_registrar *r, const url_t *u, i
 	 *  - maddr: refused; requests would go to that third address;
 	 *  - one of our own listeners: refused; requests to the AOR would come
 	 *    back here and multiply (a loop);
+	 *  - a socket of ours that is not SIP (--state, --metrics): refused;
+	 *    requests to the AOR would be read there as commands;
 	 *  - sips: or transport=tls from a REGISTER not over TLS: refused;
 	 *    requests to it would take any TLS connection from that address
 	 *    (another user's flow, a peer proxy's) or open one to a user's
@@ -318,6 +320,8 @@ static const char *contact_check(const struct px_registrar *r, const url_t *u, i
 		return "maddr in a contact is not accepted";
 	if (px_self_url(r->me, u))
 		return "the contact is this proxy (a loop)";
+	if (px_self_other(r->me, u))
+		return "the contact is a socket of this proxy that is not SIP (--state, --metrics)";
 	if (!flow && (u->url_type == url_sips || (u->url_params && url_has_param(u, "transport=tls"))))
 		return "a TLS contact is bound only by a REGISTER over its own TLS connection";
 	return NULL;

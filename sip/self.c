@@ -6,7 +6,10 @@
  * address and port number, so that 127.0.0.1:05800, 127.000.000.001:5800
  * (not an address at all) or [::ffff:127.0.0.1]:5800 cannot pass for someone
  * else. Used to remove our own Routes, refuse contacts and federation
- * targets that point back at us, and recognise our Via in responses.
+ * targets that point back at us, and recognise our Via in responses. The
+ * sockets of ours that are not SIP (the --state server, the --metrics
+ * listener) are never a destination: a request sent there over TCP would
+ * have its lines read as commands (Redis reads every line as one).
  */
 #include "proxy.h"
 
@@ -27,6 +30,9 @@ struct px_self {
 	size_t nlsn;
 	struct sockaddr_storage local[MAX_LOCAL];  /* addresses of the interfaces (port 0) */
 	size_t nlocal;
+	struct sockaddr_storage other[2];          /* --state, --metrics */
+	const char *other_opt[2];
+	size_t nother;
 };
 
 /* parse_ip - an IP literal (IPv6 with or without brackets) into @sa, port 0: 1, else 0 */
@@ -140,6 +146,30 @@ static int is_local(const struct px_self *s, const struct sockaddr_storage *a)
 	return is_any(a);
 }
 
+/* add_other - the socket ADDR:PORT at the start of @spec (ADDR an IPv4 or
+ * [IPv6] literal, or absent: @dflt), of option @opt; a spec that does not
+ * parse is left out (the option itself refuses it at start-up) */
+static void add_other(struct px_self *s, const char *spec, const char *dflt, const char *opt)
+{
+	struct sockaddr_storage *sa = &s->other[s->nother];
+	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
+	char host[INET6_ADDRSTRLEN + 2];
+	unsigned long port;
+	char *end;
+
+	if (colon && spec[0] == '[')
+		colon++;
+	if (colon && (size_t)(colon - spec) >= sizeof(host))
+		return;
+	snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - spec) : (int)strlen(dflt),
+		 colon ? spec : dflt);
+	port = strtoul(colon ? colon + 1 : spec, &end, 10);
+	if ((*end && *end != '/') || port == 0 || port > 65535 || !parse_ip(host, sa))
+		return;
+	set_port(sa, (unsigned)port);
+	s->other_opt[s->nother++] = opt;
+}
+
 /* px_self_alloc - our listeners (IP literals or wildcards; names are left out) */
 int px_self_alloc(struct px_self **out, const struct px_conf *c, su_home_t *home)
 {
@@ -173,6 +203,10 @@ int px_self_alloc(struct px_self **out, const struct px_conf *c, su_home_t *home
 		}
 		freeifaddrs(ifa);
 	}
+	if (c->state && !strncmp(c->state, "redis://", 8))
+		add_other(s, c->state + 8, "", "--state");
+	if (c->metrics)
+		add_other(s, c->metrics, "127.0.0.1", "--metrics");
 	*out = s;
 	return 0;
 }
@@ -222,4 +256,29 @@ int px_self_url(const struct px_self *s, const url_t *u)
 		return -1;
 	set_port(&a, port);
 	return px_self_addr(s, (const struct sockaddr *)&a);
+}
+
+/* px_self_other - the option of ours whose non-SIP socket @u names (host an
+ * IP literal), or NULL */
+const char *px_self_other(const struct px_self *s, const url_t *u)
+{
+	struct sockaddr_storage a;
+	unsigned port;
+
+	if (!s || !u || !parse_ip(u->url_host, &a) || !(port = port_num(u)))
+		return NULL;
+	/*
+	 * The cases, for each such socket:
+	 *  - another port: not it;
+	 *  - the same address: it;
+	 *  - it is on this host and so is @u's address (another loopback
+	 *    address, an interface's, the wildcard): it, as a server bound to
+	 *    the wildcard answers on all of them;
+	 *  - else: not it.
+	 */
+	for (size_t i = 0; i < s->nother; i++)
+		if (port_of(&s->other[i]) == port &&
+		    (same_ip(&s->other[i], &a) || (is_local(s, &s->other[i]) && is_local(s, &a))))
+			return s->other_opt[i];
+	return NULL;
 }

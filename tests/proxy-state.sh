@@ -51,6 +51,7 @@ digest() {
 for n in N1 N2; do
 	# shellcheck disable=SC2046
 	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
+		--listen "sip:127.0.0.1:$(eval echo \$$n);transport=tcp" \
 		--state "redis://127.0.0.1:$R" --state-password-file "$tmp/redis.pw" --node-id $n \
 		--state-timeout $((10000 * vg_slow)) \
 		$([ $n = N1 ] && echo --metrics $M) --trusted 127.0.0.1/32 $aopts --max-contacts 2 \
@@ -142,6 +143,26 @@ check "Redis refuses the write: frank's REGISTER at node 1 gets 503 with the rea
 sipp_run frank 127.0.0.1:$N1 -sf "$srcdir/tests/sip-options.xml" $opts -p $opt_p -s frank \
 	-key rdomain a.example -key fromdomain a.example
 check "... and node 1 holds no binding of frank: 404" eval '[ "$(status "$tmp/frank.msg")" = 404 ]'
+
+# 5b. the Redis server and the --metrics listener are no destination: a request sent there over TCP
+# would have its lines read as commands (a body "FLUSHALL" empties the shared state); Redis counts
+# the commands it refused for want of AUTH, none of which may come from a SIP request
+noauth() { rcli INFO errorstats | sed -n 's/^errorstat_NOAUTH:count=\([0-9]*\).*/\1/p'; }
+n0=$(noauth)
+printf 'SET ssrf 1\r\nFLUSHALL\r\n' >"$tmp/cmds"
+tonode1() { python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 $N1 "$@" --from sip:pbx@a.example --no-auth \
+	--body-file "$tmp/cmds" 2>&1 | head -1; }
+st1=$(tonode1 MESSAGE "sip:x@127.0.0.1:$R;transport=tcp")
+st2=$(tonode1 MESSAGE "sip:x@127.0.0.2:$R;transport=tcp")
+st3=$(tonode1 MESSAGE sip:bob@a.example --hdr "Route: <sip:127.0.0.1:$R;transport=tcp;lr>")
+st4=$(tonode1 MESSAGE "sip:x@127.0.0.1:$M;transport=tcp")
+check "a request for the --state server (its address, another loopback one, a Route) or the --metrics listener: 403" \
+	eval 'printf "%s\n" "$st1" "$st2" "$st3" "$st4" | grep -c "^403 .*not SIP" | grep -qx 4'
+st5=$(python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 $N1 REGISTER sip:a.example --from sip:eve@a.example \
+	--to sip:eve@a.example --contact "sip:eve@127.0.0.1:$R;transport=tcp" --expires 60 --no-auth 2>&1 | head -1)
+check "  ... a contact naming the --state server: 403, not bound" \
+	eval 'echo "$st5" | grep -q "^403 .*not SIP" && [ -z "$(rcli HGETALL sipdance:a.example:reg:eve@a.example)" ]'
+check "  ... and Redis never read a line of them (no NOAUTH error counted)" eval '[ "$(noauth)" = "$n0" ]'
 
 # 6. Redis hung (SIGSTOP) while node 1 reads bob's bindings: a CANCEL ends the call at once (487)
 kill -STOP "$redis_pid"
