@@ -1132,16 +1132,18 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 		sip_header_insert(msg, sip, (sip_header_t *)h);
 }
 
-/* in_domain - whether every address in identity header value @v is a SIP URI of @domain */
+/* in_domain - whether every address in identity header value @v is a SIP URI
+ * of @domain that is not a telephone number */
 static int in_domain(const char *v, const char *domain)
 {
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	sip_contact_t *c = v ? sip_contact_make(home, v) : NULL;
+	char tn[SIPDANCE_PASSPORT_MAX_TN];
 	int ok = c != NULL;
 
 	for (; ok && c; c = c->m_next)
 		ok = (c->m_url->url_type == url_sip || c->m_url->url_type == url_sips) && c->m_url->url_host &&
-		     !strcasecmp(c->m_url->url_host, domain);
+		     !strcasecmp(c->m_url->url_host, domain) && (from_tn(c->m_url, tn), !tn[0]);
 	su_home_deinit(home);
 	return ok;
 }
@@ -1154,6 +1156,9 @@ void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain)
 	 * only: a P-Asserted-Identity, P-Preferred-Identity or Remote-Party-ID
 	 * naming anyone else (a user of ours, of a third domain, a telephone
 	 * number: numbers are vouched for by STIR) is removed, one log line each.
+	 * A number is one at its own domain too (sip:+1...@domain;user=phone, or
+	 * a user part of digits, percent-encoded or not: what STIR verifies in
+	 * From), else it would reach a phone that shows it unverified.
 	 */
 	for (sip_unknown_t *u = sip->sip_unknown, *next; u; u = next) {
 		next = u->un_next;

@@ -84,9 +84,12 @@ release() { for n in "$@"; do touch "$tmp/$n.hold"; wait "$(eval echo \$${n}_hpi
 over() { sed "s|@TP@|$1|" "$2" >"$2.$1"; echo "$2.$1"; }
 
 # 1. TLS identity bound to the connection that completed the handshake
-# (a.example asserting its own user, one of ours and one of c.example: only its own goes on)
+# (a.example asserting its own user, one of ours, one of c.example and numbers at its own domain:
+# only its own user goes on)
 request "$tmp/imp" MESSAGE sip:bob@b.example sip:alice@a.example "P-Asserted-Identity: <sip:alice@a.example>" \
-	"P-Asserted-Identity: <sip:carol@b.example>" "Remote-Party-ID: \"CEO\" <sip:ceo@c.example>;party=calling"
+	"P-Asserted-Identity: <sip:carol@b.example>" "Remote-Party-ID: \"CEO\" <sip:ceo@c.example>;party=calling" \
+	"P-Asserted-Identity: <sip:+12025550123@a.example;user=phone>" \
+	"P-Preferred-Identity: <sip:%2B1202555%30124@a.example>"
 imp=$(over TLS "$tmp/imp")
 n0=$(delivered)
 # 1a. a.example's certificate on one listener, stalled before CertificateVerify;
@@ -118,6 +121,8 @@ check "one MATCH for a.example in B's log, the authenticated connection's" \
 	eval '[ "$(grep -c "domain=a.example rule=secure-tlsa verdict=MATCH" "$tmp/B.log")" -eq 1 ]'
 check "  ... a.example's assertion of its own user reached bob, its assertions of b.example's and c.example's users did not" \
 	eval 'grep -q "^P-Asserted-Identity: <sip:alice@a.example>" "$tmp/bob.count.last" && ! grep -q "carol@b.example\|ceo@c.example" "$tmp/bob.count.last"'
+check "  ... nor its telephone numbers at its own domain (user=phone, or digits percent-encoded): numbers are STIR's" \
+	eval '! grep -qi "12025550123\|%2B1202555%30124" "$tmp/bob.count.last"'
 
 # 1d. a peer proxy's requests end here: a.example (authenticated) asks B to relay to an
 # IP address, to a number (B's --e164-route, a gateway that trusts B), past B by a
