@@ -45,6 +45,12 @@ void px_fed_flush(struct px_fed *f);
 int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
 		const char *loop, nta_response_f *response, void *magic, px_fed_event_fn *event,
 		void *arg);
+/* px_fed_send_node - px_fed_send() to the one target of @uri's domain at
+ * address @node (a node of our own domain, authenticated as that domain's
+ * server like any target); NULL: any target */
+int px_fed_send_node(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
+		     const struct sockaddr_storage *node, const char *loop, nta_response_f *response,
+		     void *magic, px_fed_event_fn *event, void *arg);
 /* px_fed_authorize - whether the client of TLS connection @ssl (from @peer)
  * authenticates for @domain */
 int px_fed_authorize(struct px_fed *f, struct px_fedreq **out, SSL *ssl, const struct sockaddr *peer,

@@ -78,6 +78,7 @@ struct px_fedreq {
 	void *arg;
 	const struct sipdance_target *target;
 	struct sockaddr_storage addr;
+	struct sockaddr_storage only; /* a node of our own domain: its one address, else family 0 */
 	char uri[300];
 	char loop[PX_LOOP_HEX + 1];  /* for our Via's branch */
 	struct fconn *conn;

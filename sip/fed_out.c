@@ -13,8 +13,8 @@
 static void conn_dispatch(struct fconn *c);
 static void req_connect(struct px_fedreq *r);
 static const struct sipdance_target *pick(const struct px_fed *f, const struct sipdance_locate *loc,
-					  size_t from, struct sockaddr_storage *addr, size_t *cand,
-					  char *why, size_t size);
+					  const struct sockaddr_storage *only, size_t from,
+					  struct sockaddr_storage *addr, size_t *cand, char *why, size_t size);
 static int set_addr(const struct px_fed *f, struct sockaddr_storage *ss, const struct sipdance_target *t,
 		    size_t n);
 
@@ -175,7 +175,7 @@ static int failover(struct px_fedreq *r, const struct fconn *c)
 	 */
 	if (r->inbound || !r->loc || (!r->msg && !r->spare))
 		return 0;
-	if (!(t = pick(r->fed, r->loc, r->cand + 1, &addr, &cand, why, sizeof(why))))
+	if (!(t = pick(r->fed, r->loc, &r->only, r->cand + 1, &addr, &cand, why, sizeof(why))))
 		return 0;
 	if (!r->msg) {
 		r->msg = r->spare;
@@ -204,7 +204,7 @@ int px_fed_retry(struct px_fedreq *r)
 
 	if (!c || c->first != r || c->state == AUTHENTICATED)
 		return 0;
-	next = r->spare && c->loc && pick(r->fed, c->loc, r->cand + 1, &addr, &cand, why, sizeof(why));
+	next = r->spare && c->loc && pick(r->fed, c->loc, &r->only, r->cand + 1, &addr, &cand, why, sizeof(why));
 	if (c->state == HANDSHAKING) {
 		px_hook_unexpect(c->expect);
 		c->expect = NULL;
@@ -440,24 +440,29 @@ static int usable(const struct px_fed *f, const struct sipdance_locate *loc,
 }
 
 /* pick - candidate number @from or the next one: targets in RFC 3263 order
- * that the policy allows, each of their addresses we can reach (IPv6 first);
- * the target, with the address in *addr and its number in *cand; NULL if none */
+ * that the policy allows, each of their addresses we can reach (IPv6 first),
+ * only address @only if it has a family (a node of our own domain); the
+ * target, with the address in *addr and its number in *cand; NULL if none */
 static const struct sipdance_target *pick(const struct px_fed *f, const struct sipdance_locate *loc,
-					  size_t from, struct sockaddr_storage *addr, size_t *cand,
-					  char *why, size_t size)
+					  const struct sockaddr_storage *only, size_t from,
+					  struct sockaddr_storage *addr, size_t *cand, char *why, size_t size)
 {
 	const struct sipdance_target *t;
 	size_t off = 0, k = 0;
+	char a[64];
 
 	why[0] = '\0';
 	for (size_t i = 0; i < sipdance_locate_count(loc); i++) {
 		t = sipdance_locate_target(loc, i);
 		if (usable(f, loc, t) && set_addr(f, addr, t, 0)) {
-			for (size_t n = 0; set_addr(f, addr, t, n); n++, k++)
-				if (k >= from) {
-					*cand = k;
+			for (size_t n = 0; set_addr(f, addr, t, n); n++) {
+				if (only->ss_family && memcmp(addr, only, sizeof(*addr)))
+					continue;
+				if (k++ >= from) {
+					*cand = k - 1;
 					return t;
 				}
+			}
 			continue;
 		}
 		if (off < size)
@@ -466,7 +471,10 @@ static const struct sipdance_target *pick(const struct px_fed *f, const struct s
 						t->decision.action == SIPDANCE_ACT_REFUSE ? t->decision.reason
 						: "no address reachable from our TLS listeners, or only this proxy's own");
 	}
-	if (!why[0])
+	if (only->ss_family && !from)
+		snprintf(why, size, "%s is not a TLS target of %s that the policy allows",
+			 px_addr_str((const struct sockaddr *)only, a, sizeof(a)), sipdance_locate_domain(loc));
+	else if (!why[0])
 		snprintf(why, size, "%s", sipdance_locate_why(loc)[0] ? sipdance_locate_why(loc)
 			 : "no TLS target");
 	return NULL;
@@ -528,6 +536,14 @@ int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char
 		const char *loop, nta_response_f *response, void *magic, px_fed_event_fn *event,
 		void *arg)
 {
+	return px_fed_send_node(f, out, msg, uri, NULL, loop, response, magic, event, arg);
+}
+
+/* px_fed_send_node - px_fed_send() to @uri's target at address @node only, if given */
+int px_fed_send_node(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,
+		     const struct sockaddr_storage *node, const char *loop, nta_response_f *response,
+		     void *magic, px_fed_event_fn *event, void *arg)
+{
 	struct px_fedreq *r = calloc(1, sizeof(*r));
 	nta_outgoing_t *orq;
 
@@ -543,13 +559,16 @@ int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char
 	r->arg = arg;
 	snprintf(r->uri, sizeof(r->uri), "%s", uri);
 	snprintf(r->loop, sizeof(r->loop), "%s", loop);
+	if (node)
+		r->only = *node;
 	*out = r;
 	/* a live connection authenticated for this very URI in the last
 	 * REUSE_WITHOUT_LOCATE_S seconds: no new location (SIGHUP, a closed
 	 * connection or the time limit makes the next request locate again) */
 	for (struct fconn *c = f->conns; c; c = c->next) {
 		if (c->state != AUTHENTICATED || strcasecmp(c->uri, uri) || !live(c) ||
-		    fed_mono_s() - c->authenticated >= REUSE_WITHOUT_LOCATE_S)
+		    fed_mono_s() - c->authenticated >= REUSE_WITHOUT_LOCATE_S ||
+		    (node && memcmp(&c->addr, node, sizeof(*node))))
 			continue;
 		r->addr = c->addr;
 		if ((orq = send_on(r, c->domain, c->tp)))
@@ -567,7 +586,7 @@ void fed_out_located(struct px_fedreq *r, struct sipdance_locate *loc)
 {
 	char why[300];
 
-	if (!(r->target = pick(r->fed, loc, 0, &r->addr, &r->cand, why, sizeof(why)))) {
+	if (!(r->target = pick(r->fed, loc, &r->only, 0, &r->addr, &r->cand, why, sizeof(why)))) {
 		const char *rule = "locate";
 
 		for (size_t i = 0; i < sipdance_locate_count(loc); i++)

@@ -64,6 +64,9 @@ struct branch {
 	int rr;                   /* we record-routed its request (with flow token rr_flow) */
 	char rr_flow[PX_FLOW_TOKEN];
 	char rr_dt[PX_DIALOG_TOKEN]; /* the callee's token we put there */
+	const url_t *ruri;        /* through another node: the Request-URI (NULL: as received) */
+	char node_flow[PX_FLOW_TOKEN]; /* through another node: the user's flow there, else "" */
+	struct sockaddr_storage node;  /* that node's TLS listener */
 };
 
 struct txn {
@@ -97,6 +100,7 @@ struct txn {
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
 	char flow_token[PX_FLOW_TOKEN]; /* that stamp's flow token, or "" */
+	char node_flow[PX_FLOW_TOKEN]; /* the flow another node asks us to route over (top Route), or "" */
 	char loop[PX_LOOP_HEX + 1]; /* RFC 5393 loop hash of the request as received */
 	unsigned breadth;         /* RFC 5393 Max-Breadth it came with (MAX_BREADTH if none) */
 	int udp;                  /* it came over UDP */
@@ -124,6 +128,7 @@ struct px_proxy {
 	struct px_self *me;       /* our listeners, numerically */
 	struct px_limits *limits; /* what inbound connections may hold */
 	struct px_metrics *metrics; /* --metrics, or NULL */
+	char node_addr[64];       /* with --state: our TLS listener, where other nodes reach our flows */
 };
 
 static void txn_check(struct txn *t);
@@ -339,8 +344,26 @@ static void cancel_others(struct txn *t, const struct branch *keep)
 static void branch_final(struct branch *b, int status, msg_t *msg, const char *why)
 {
 	struct txn *t = b->t;
-	int st = status == 503 && msg ? 500 : status; /* RFC 3261 §16.7 step 6 */
+	char text[400], node[64];
+	int st;
 
+	/* a user's flow at another node that we could not reach, or that node's
+	 * 430: the flow is gone, with its node or its connection (RFC 5626 §5.3:
+	 * 430 in a dialog, else 480), never a connection of our own to the
+	 * user's address */
+	if (b->node_flow[0] && status >= 300 && (!msg || status == 430)) {
+		px_addr_str((const struct sockaddr *)&b->node, node, sizeof(node));
+		if (msg)
+			snprintf(text, sizeof(text), "the user's TLS flow at node %s has closed", node);
+		else
+			snprintf(text, sizeof(text), "the node holding the user's TLS flow (%s) cannot be "
+				 "reached: %s", node, why ? why : "?");
+		msg_destroy(msg);
+		msg = NULL;
+		status = t->flow_token[0] ? 430 : 480;
+		why = text;
+	}
+	st = status == 503 && msg ? 500 : status; /* RFC 3261 §16.7 step 6 */
 	b->done = 1;
 	if (status >= 200 && status < 300 && msg && t->final_sent &&
 	    t->sip->sip_request->rq_method != sip_method_invite) {
@@ -408,15 +431,25 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
 static void on_fed(void *arg, enum px_fed_event ev, nta_outgoing_t *orq, int status, const char *why);
 static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, unsigned breadth);
 
-/* fed_send - a federated branch's request out through fed.c; 0, or ENOMEM */
+/* fed_send - a federated branch's request out through fed.c (to another
+ * node of ours: with the Route that names the user's flow there); 0, or ENOMEM */
 static int fed_send(struct branch *b)
 {
 	struct txn *t = b->t;
-	msg_t *msg = branch_msg(b, NULL, NULL, b->breadth);
+	msg_t *msg = branch_msg(b, b->ruri, NULL, b->breadth);
+	sip_route_t *rt;
+	char r[200];
 
 	if (!msg)
 		return ENOMEM;
-	return px_fed_send(t->px->fed, &b->fr, msg, b->fed, t->loop, on_response, b, on_fed, b);
+	if (b->node_flow[0]) {
+		snprintf(r, sizeof(r), "<sip:%s;lr;flow=%s>", t->px->conf->domain, b->node_flow);
+		if (!(rt = sip_route_make(msg_home(msg), r)) ||
+		    msg_header_insert(msg, (msg_pub_t *)sip_object(msg), (msg_header_t *)rt) < 0)
+			return msg_destroy(msg), ENOMEM;
+	}
+	return px_fed_send_node(t->px->fed, &b->fr, msg, b->fed, b->node_flow[0] ? &b->node : NULL,
+				t->loop, on_response, b, on_fed, b);
 }
 
 /* resend - @b's request failed in transport (nta's own @status for @orq) on
@@ -656,6 +689,31 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 		branch_final(b, 503, NULL, "cannot send to the next hop");
 }
 
+/* node_branch - a branch through the node of our domain at @node, to the
+ * user's flow @token there; @ruri the contact (NULL: the Request-URI as is) */
+static void node_branch(struct txn *t, const url_t *ruri, const struct sockaddr_storage *node,
+			const char *token, unsigned breadth)
+{
+	struct branch *b = &t->br[t->nbr];
+	char a[64], uri[300];
+
+	if (t->nbr == MAX_BRANCHES)
+		return;
+	t->nbr++;
+	b->t = t;
+	b->ruri = ruri;
+	b->node = *node;
+	b->breadth = breadth;
+	memcpy(b->node_flow, token, PX_FLOW_TOKEN);
+	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s %s: branch %zu via node %s, over the user's flow there",
+	       t->sip->sip_request->rq_method_name,
+	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "", t->nbr,
+	       px_addr_str((const struct sockaddr *)node, a, sizeof(a)));
+	snprintf(uri, sizeof(uri), "sip:%s", t->px->conf->domain);
+	if (!(b->fed = strdup(uri)) || fed_send(b))
+		branch_final(b, 500, NULL, "out of memory");
+}
+
 /* fed_uri - "sip:host[:port]" of a foreign next hop */
 static void fed_uri(char *buf, size_t size, const url_t *u)
 {
@@ -696,8 +754,9 @@ static void self_routes(struct txn *t)
 }
 
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
-static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared);
-static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+static int to_user(struct txn *t, const char *aor, const struct px_contact *shared, size_t nshared);
+static void on_shared(void *arg, int err, const struct px_contact *c, size_t n, const char *why);
+static void on_owner(void *arg, int err, const struct sockaddr_storage *node, const char *why);
 static int authorized(struct txn *t);
 static void on_claimed(void *arg);
 static void on_registered(void *arg, int status);
@@ -731,10 +790,19 @@ static int route(struct txn *t)
 	 * any other use of it), case by case:
 	 *  - it came over that flow: from the user, routed on as usual;
 	 *  - the flow is open: to the user, over it (whatever the request URI);
+	 *  - not a flow of this node, with --state: the node that holds it is
+	 *    read from the shared state and the request goes through it
+	 *    (on_owner);
 	 *  - the flow has closed, or the token is unknown: 430 Flow Failed
 	 *    (RFC 5626), never a new connection to the user's address.
 	 */
-	if (token[0] && !(flow = px_registrar_flow_find(px->reg, token))) {
+	if (token[0] && !(flow = px_registrar_flow_find(px->reg, token)) && px->state) {
+		t->setting_up = 0;
+		if ((err = px_registrar_flow_owner(px->reg, token, on_owner, t, &t->regq)))
+			return reply(t, 500, "Server Internal Error", strerror(err));
+		return 0;
+	}
+	if (token[0] && !flow) {
 		t->setting_up = 0;
 		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "the TLS connection of "
 			     "the user in this dialog has closed");
@@ -819,11 +887,13 @@ static int route(struct txn *t)
 }
 
 /* to_user - branches to the contacts of local user @aor: ours, then @nshared
- * of other nodes; 0 when the request was answered instead, else 1 */
-static int to_user(struct txn *t, const char *aor, const url_t *const *shared, size_t nshared)
+ * of other nodes (over a flow there: through that node); 0 when the request
+ * was answered instead, else 1 */
+static int to_user(struct txn *t, const char *aor, const struct px_contact *shared, size_t nshared)
 {
 	struct px_proxy *px = t->px;
 	const url_t *contacts[MAX_BRANCHES];
+	const struct px_contact *via[MAX_BRANCHES] = { NULL };
 	tport_t *flows[MAX_BRANCHES];
 	size_t n, closed;
 
@@ -831,11 +901,12 @@ static int to_user(struct txn *t, const char *aor, const url_t *const *shared, s
 	for (size_t i = 0; i < nshared && n < MAX_BRANCHES; i++) {
 		size_t j = 0;
 
-		while (j < n && url_cmp_all(contacts[j], shared[i]))
+		while (j < n && url_cmp_all(contacts[j], shared[i].url))
 			j++;
 		if (j == n) {
 			flows[n] = NULL;
-			contacts[n++] = url_hdup(msg_home(t->req), shared[i]);
+			via[n] = shared[i].flow[0] ? &shared[i] : NULL;
+			contacts[n++] = url_hdup(msg_home(t->req), shared[i].url);
 			n -= !contacts[n - 1];
 		}
 	}
@@ -858,13 +929,18 @@ static int to_user(struct txn *t, const char *aor, const url_t *const *shared, s
 	}
 	if (n > t->breadth && !t->stateless)
 		n = t->breadth;
-	for (size_t i = 0; i < n; i++)
-		add_branch(t, contacts[i], NULL, NULL, flows[i], t->stateless ? 0 : t->breadth / n);
+	for (size_t i = 0; i < n; i++) {
+		if (via[i])
+			node_branch(t, contacts[i], &via[i]->node, via[i]->flow,
+				    t->stateless ? 0 : t->breadth / n);
+		else
+			add_branch(t, contacts[i], NULL, NULL, flows[i], t->stateless ? 0 : t->breadth / n);
+	}
 	return 1;
 }
 
 /* on_shared - the other nodes' bindings of the request's user were read */
-static void on_shared(void *arg, int err, const url_t *const *contacts, size_t n, const char *why)
+static void on_shared(void *arg, int err, const struct px_contact *contacts, size_t n, const char *why)
 {
 	struct txn *t = arg;
 	char text[300];
@@ -898,6 +974,38 @@ static void on_registered(void *arg, int status)
 	px_metrics_response(status);
 	t->final_sent = 1;
 	txn_free(t);
+}
+
+/* on_owner - the node holding the flow of the request's dialog was read */
+static void on_owner(void *arg, int err, const struct sockaddr_storage *node, const char *why)
+{
+	struct txn *t = arg;
+	char text[300];
+
+	/*
+	 * The cases:
+	 *  - the shared state cannot be read: 503 with the reason;
+	 *  - no node holds the flow (it closed, or its node ended): 430 Flow
+	 *    Failed, as for a flow of ours;
+	 *  - a node, checked as on_shared checks one: the request goes through
+	 *    it, if it is a TLS target of our domain that authenticates as its
+	 *    server (fed.c); it routes it over the flow only if it holds it.
+	 */
+	t->regq = NULL;
+	if (err) {
+		snprintf(text, sizeof(text), "flow state unavailable: %s", why);
+		reply(t, t->stateless ? 0 : 503, "Service Unavailable", text);
+		return;
+	}
+	if (!node) {
+		reply(t, t->stateless ? 0 : 430, "Flow Failed", "the TLS connection of the user in this "
+		      "dialog has closed");
+		return;
+	}
+	t->setting_up = 1;
+	node_branch(t, NULL, node, t->flow_token, t->breadth);
+	t->setting_up = 0;
+	txn_check(t);
 }
 
 /* on_stir - the STIR verification of the request ended: route on or reject */
@@ -963,6 +1071,86 @@ static void on_auth(void *arg, int ok, const char *why)
 
 static int check_from(struct txn *t);
 
+/* node_route - a request a node of our domain sent to a user's flow here */
+static int node_route(struct txn *t)
+{
+	tport_t *flow = px_registrar_flow_find(t->px->reg, t->node_flow);
+	char pstr[64];
+
+	if (!flow)
+		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "no such flow at this node "
+			     "(the user's TLS connection has closed)");
+	px_log(SIPDANCE_LOG_INFO, "proxy", "%s from node %s of %s: over the user's flow here",
+	       t->sip->sip_request->rq_method_name,
+	       px_addr_str((const struct sockaddr *)&t->peer, pstr, sizeof(pstr)), t->px->conf->domain);
+	self_routes(t);
+	t->setting_up = 1;
+	add_branch(t, NULL, NULL, NULL, flow, t->breadth);
+	t->setting_up = 0;
+	txn_check(t);
+	return 0;
+}
+
+/* on_node_auth - whether the client of a request for a flow here is a node of ours */
+static void on_node_auth(void *arg, int ok, const char *why)
+{
+	struct txn *t = arg;
+	char text[400];
+
+	t->auth = NULL;
+	if (!ok) {
+		snprintf(text, sizeof(text), "a user's flow is reached only through a node of %s: %s",
+			 t->px->conf->domain, why);
+		reply(t, t->stateless ? 0 : 403, "Forbidden", text);
+		return;
+	}
+	node_route(t);
+}
+
+/* from_node - a request whose top Route names a user's flow here (another
+ * node routes through us): routed over it if its client is a node of ours */
+static int from_node(struct txn *t)
+{
+	struct px_proxy *px = t->px;
+	const char *domain = px->conf->domain;
+	char why[300];
+	int cached;
+
+	/*
+	 * Who may reach a user's flow through us, case by case:
+	 *  - over UDP or TCP, or over TLS without a client certificate on this
+	 *    very connection: refused (403): anyone can write a Route, and a
+	 *    flow token is no secret (it travels in Record-Route);
+	 *  - a TLS client that authenticated for our own domain on this
+	 *    connection (cached for 30 s and until SIGHUP): a node of ours;
+	 *  - otherwise its chain is judged as our domain's server identity
+	 *    (fed.c, as for a peer proxy of any domain: the TLSA records of
+	 *    our domain's SIP targets, or a dane_clientid host name that is one
+	 *    of them or the domain itself): a match is a node of ours; anything
+	 *    else is refused (403), among them a DANCE user of our domain (a
+	 *    _user identity is no server) and a peer proxy of another domain;
+	 *  - a node of ours reaches the flow only if this node holds it (else
+	 *    430 Flow Failed), never another address; the node authenticated
+	 *    its originator and ran STIR, so neither is done again here.
+	 */
+	if (!t->tls || !t->conn || !px_hook_client_chain(t->conn)) {
+		snprintf(why, sizeof(why), "a user's flow is reached only through a node of %s, "
+			 "authenticated over TLS", domain);
+		return reply(t, t->stateless ? 0 : 403, "Forbidden", why);
+	}
+	cached = px_hook_client_cached(t->conn, domain);
+	if (cached == 1)
+		return node_route(t);
+	if (cached == 0) {
+		on_node_auth(t, 0, "this TLS client did not authenticate for it");
+		return 0;
+	}
+	if (px_fed_authorize(px->fed, &t->auth, t->conn, (const struct sockaddr *)&t->peer, domain,
+			     on_node_auth, t))
+		return reply(t, 500, "Server Internal Error", "out of memory");
+	return 0;
+}
+
 /* on_identity - the ClientName of the request's connection has its verdict */
 static void on_identity(void *arg)
 {
@@ -1015,6 +1203,8 @@ static int check_from(struct txn *t)
 			return reply(t, 500, "Server Internal Error", "out of memory");
 		}
 	}
+	if (t->node_flow[0])
+		return from_node(t);
 	px_auth_check(px->auth, t->sip, peer, t->proto, t->conn, t->dialog == 1, &t->who);
 	if (px_auth_claim(px->auth, t->sip, peer, &t->who, on_claimed, t, &t->authq))
 		return 0;
@@ -1215,6 +1405,24 @@ static int dialog_of(const struct px_proxy *px, const sip_t *sip, char *flow)
 	return known;
 }
 
+/* node_flow_of - whether the top Route names us with a user's flow (another
+ * node of ours routes through us): 1 with its token in @flow, 0 if not, -1
+ * if its flow= is no token */
+static int node_flow_of(const struct px_proxy *px, const sip_t *sip, char *flow)
+{
+	const sip_route_t *rt = sip->sip_route;
+	char v[PX_FLOW_TOKEN + 8];
+
+	flow[0] = '\0';
+	if (!rt || !is_self(px, rt->r_url) || !rt->r_url->url_params ||
+	    url_param(rt->r_url->url_params, "flow", v, sizeof(v)) == 0)
+		return 0;
+	if (strlen(v) != PX_FLOW_TOKEN - 1 || strspn(v, "0123456789abcdef") != PX_FLOW_TOKEN - 1)
+		return -1;
+	memcpy(flow, v, PX_FLOW_TOKEN);
+	return 1;
+}
+
 /* breadth_of - RFC 5393 Max-Breadth of @sip: its value, MAX_BREADTH if none */
 static unsigned breadth_of(const sip_t *sip)
 {
@@ -1257,7 +1465,7 @@ static int stateless(struct px_proxy *px, msg_t *msg, const sip_t *sip, int stat
 static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
 {
 	sip_method_t m = sip->sip_request->rq_method;
-	char loop[PX_LOOP_HEX + 1], flow[PX_FLOW_TOKEN];
+	char loop[PX_LOOP_HEX + 1], flow[PX_FLOW_TOKEN], node_flow[PX_FLOW_TOKEN];
 	struct txn *t;
 	tport_t *tp;
 	su_addrinfo_t *ai;
@@ -1273,6 +1481,7 @@ static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	 *    to the source address (received, rport) instead;
 	 *  - a Via of ours with this request's loop hash: 482 (RFC 5393 loop);
 	 *  - a flow token (in our Record-Route) used outside its dialog: 403;
+	 *  - a Route to a user's flow (flow=) that is no flow token: 403;
 	 *  - draining, or overloaded outside a dialog we know: 503;
 	 *  - Max-Forwards 0: 483.
 	 */
@@ -1291,6 +1500,8 @@ static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	if ((dialog = dialog_of(px, sip, flow)) < 0)
 		return stateless(px, msg, sip, 403, "Forbidden", "the flow token in Route belongs to "
 				 "another dialog", NULL);
+	if (node_flow_of(px, sip, node_flow) < 0)
+		return stateless(px, msg, sip, 403, "Forbidden", "the flow in Route is no flow token", NULL);
 	if (px->draining)
 		return stateless(px, msg, sip, 503, "Service Unavailable", NULL, "30");
 	if (overloaded(px, sip, dialog))
@@ -1307,6 +1518,7 @@ static int on_request(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	t->px = px;
 	t->dialog = dialog;
 	memcpy(t->flow_token, flow, sizeof(flow));
+	memcpy(t->node_flow, node_flow, sizeof(node_flow));
 	memcpy(t->loop, loop, sizeof(loop));
 	t->breadth = breadth_of(sip);
 	if ((ai = msg_addrinfo(msg)) && ai->ai_addrlen <= sizeof(t->peer))
@@ -1448,6 +1660,34 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	return err;
 }
 
+/* node_addr - with --state, where the other nodes reach our flows: the first
+ * TLS listener with an IP address (a wildcard one names no node), into @buf */
+static void node_addr(const struct px_conf *c, char *buf, size_t size)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	struct sockaddr_storage ss;
+	char hp[300];
+	url_t *u;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nlisten && !buf[0]; i++) {
+		if (!is_tls_listener(c->listen[i]) || !(u = url_make(home, c->listen[i])) || !u->url_host)
+			continue;
+		snprintf(hp, sizeof(hp), "%s:%s", u->url_host, u->url_port ? u->url_port : "5061");
+		if (!px_node_parse(hp, &ss) && !(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_addr.s_addr == INADDR_ANY :
+		    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr)))
+			px_addr_str((const struct sockaddr *)&ss, buf, size);
+	}
+	su_home_deinit(home);
+	if (c->state && buf[0])
+		px_log(SIPDANCE_LOG_INFO, "state", "flows registered here are reached by the other nodes "
+		       "through %s", buf);
+	else if (c->state)
+		px_log(SIPDANCE_LOG_WARN, "state", "no TLS listener with an IP address: flows registered "
+		       "here are reached through this node only");
+}
+
 /* gauges - what the metrics read at each scrape */
 static void gauges(void *arg, struct px_metrics_gauges *g)
 {
@@ -1506,7 +1746,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return snprintf(why, whysize, "out of memory"), err;
 	px_stir_set_store(px->stir, px->state ? px->state : px->replay, px_state_node(c));
 	if (px->state) {
-		px_registrar_set_store(px->reg, px->state, px_state_node(c));
+		node_addr(c, px->node_addr, sizeof(px->node_addr));
+		px_registrar_set_store(px->reg, px->state, px_state_node(c), px->node_addr);
 		px_auth_set_store(px->auth, px->state, px_state_node(c));
 	}
 	if (c->metrics && (err = px_metrics_alloc(&px->metrics, root, c->metrics, gauges, px, why, whysize)))

@@ -278,14 +278,31 @@ int px_registrar_flow_token(struct px_registrar *r, tport_t *tp, char *buf);
 /* px_registrar_flow_find - the open connection of flow @token, or NULL */
 tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token);
 struct sipdance_store;
-/* px_registrar_set_store - share bindings through @store as @node (--state) */
-void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node);
+/* px_registrar_set_store - share bindings through @store as @node (--state);
+ * our flows are reached through @addr ("IP:PORT" of our TLS listener; NULL:
+ * not shared, reached through this node only) */
+void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node,
+			    const char *addr);
+/* px_node_parse - a node's "IP:PORT" or "[IP6]:PORT" into @ss: 0 or EINVAL */
+int px_node_parse(const char *s, struct sockaddr_storage *ss);
 /* Most contacts taken from the other nodes for one lookup. */
 #define PX_MAX_SHARED 16
+/* A contact another node shared. */
+struct px_contact {
+	const url_t *url;
+	char flow[PX_FLOW_TOKEN];     /* over a flow: its token at that node, else "" */
+	struct sockaddr_storage node; /* over a flow: that node's TLS listener */
+};
 /* The other nodes' contacts of an AOR (valid during the call): @err 0, or -1
  * with @why when the shared state cannot be read. */
-typedef void (px_shared_fn)(void *arg, int err, const url_t *const *contacts, size_t n, const char *why);
+typedef void (px_shared_fn)(void *arg, int err, const struct px_contact *c, size_t n, const char *why);
+/* The node holding a flow: @err 0 with @node (NULL: none), or -1 with @why. */
+typedef void (px_owner_fn)(void *arg, int err, const struct sockaddr_storage *node, const char *why);
 struct px_regq;
+/* px_registrar_flow_owner - read which node holds flow @token (--state): 0
+ * (*@q cancels it), ENOTSUP without --state, ENOMEM */
+int px_registrar_flow_owner(struct px_registrar *r, const char *token, px_owner_fn *fn, void *arg,
+			    struct px_regq **q);
 /* px_registrar_shared - read the bindings of @aor the other nodes shared: 0
  * (*@q cancels it), ENOTSUP without --state, ENOMEM */
 int px_registrar_shared(struct px_registrar *r, const char *aor, px_shared_fn *fn, void *arg,

@@ -10,11 +10,17 @@
  * that requests inside the dialog find the same connection (RFC 5626 §5.3);
  * a flow and its token last as long as bindings use the connection.
  *
- * With --state, the bindings not tied to a connection of this node are
- * shared with the domain's other nodes: each node writes its own for an AOR
- * as one field (its node name) of the Redis hash reg:AOR after every REGISTER,
- * "EXPIRES CONTACT" lines, and a lookup reads the other nodes' fields, every
- * line checked as a REGISTER's contact would be (a store is not trusted).
+ * With --state, the bindings are shared with the domain's other nodes: each
+ * node writes its own for an AOR as one field (its node name) of the Redis
+ * hash reg:AOR after every REGISTER, "EXPIRES CONTACT" lines, and a lookup
+ * reads the other nodes' fields, every line checked as a REGISTER's contact
+ * would be (a store is not trusted). A binding over a flow can only be
+ * reached through the node that holds the connection: its line is "EXPIRES
+ * CONTACT TOKEN NODE", NODE the address of that node's TLS listener, and
+ * the key flow:TOKEN names NODE too, for requests inside the flow's dialogs
+ * that reach another node. The other nodes route such requests through NODE
+ * (proxy.c: a node of our domain, authenticated as its server); the flow
+ * and its keys end with the connection, or with the node.
  *
  * What one REGISTER may do is bounded: only our domain, contacts that are IP
  * addresses other than ours and without maddr, at most --max-contacts
@@ -74,13 +80,15 @@ struct px_registrar {
 	const struct px_self *me;
 	struct sipdance_store *store; /* --state, or NULL */
 	const char *node;
+	char node_addr[64]; /* "IP:PORT" where the other nodes reach our flows, or "" */
 };
 
-/* A lookup of the bindings other nodes shared. */
+/* A lookup of the bindings other nodes shared, or of a flow's node. */
 struct px_regq {
 	struct px_registrar *r;
 	struct sipdance_store_op *op;
 	px_shared_fn *fn;
+	px_owner_fn *owner;
 	void *arg;
 };
 
@@ -134,12 +142,15 @@ static int flow_add(struct px_registrar *r, tport_t *tp)
 	return 0;
 }
 
+static void flow_share(struct px_registrar *r, const char *token, unsigned ttl);
+
 /* flow_release - one binding less over @tp; the flow and its token go with the last one */
 static void flow_release(struct px_registrar *r, tport_t *tp)
 {
 	for (size_t i = 0; i < r->nf; i++)
 		if (r->f[i].tp == tp) {
 			if (--r->f[i].users == 0) {
+				flow_share(r, r->f[i].token, 0);
 				tport_unref(r->f[i].tp);
 				r->f[i] = r->f[--r->nf];
 			}
@@ -163,17 +174,21 @@ void px_registrar_free(struct px_registrar *r)
 {
 	if (!r)
 		return;
+	r->store = NULL; /* freed before us: the flows' keys expire by themselves */
 	while (r->n)
 		drop(r, r->n - 1);
 	su_home_zap(r->home);
 }
 
-/* expire - remove bindings that have run out or whose flow has closed;
- * the number of those of @aor (if given) that lost their flow */
+static int share(struct px_registrar *r, const char *aor, time_t now);
+
+/* expire - remove bindings that have run out or whose flow has closed (the
+ * shared state told); the number of those of @aor (if given) that lost their flow */
 static size_t expire(struct px_registrar *r, const char *aor)
 {
 	time_t now = time(NULL);
 	size_t closed = 0;
+	char gone[512];
 
 	for (size_t i = 0; i < r->n;) {
 		if (r->b[i].flow && tport_is_closed(r->b[i].flow)) {
@@ -181,7 +196,11 @@ static size_t expire(struct px_registrar *r, const char *aor)
 			       "connection it was registered over has closed", r->b[i].aor,
 			       r->b[i].contact_str);
 			closed += aor && !strcmp(r->b[i].aor, aor);
+			snprintf(gone, sizeof(gone), "%s", r->b[i].aor);
 			drop(r, i);
+			if (r->store && share(r, gone, now))
+				px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not rewritten: "
+				       "out of memory", gone);
 		} else if (r->b[i].expires && r->b[i].expires <= now) {
 			drop(r, i);
 		} else {
@@ -410,7 +429,7 @@ static void reply_contacts(struct px_registrar *r, const char *aor, const sip_t 
 }
 
 /* Takes one valid contact of another node: NULL, or why it is left out. */
-typedef const char *(each_fn)(void *arg, url_t *u);
+typedef const char *(each_fn)(void *arg, const struct px_contact *c);
 static void shared_each(struct px_registrar *r, const char *value, size_t len, su_home_t *home,
 			each_fn *fn, void *arg);
 
@@ -431,32 +450,49 @@ struct px_regw {
 	size_t len;
 };
 
-/* line - "EXPIRES CONTACT\n" of one shared binding appended to @val (@len used): 0, or -1 when full */
-static int line(char *val, size_t size, size_t *len, time_t expires, const url_t *contact)
+/* line - "EXPIRES CONTACT@via\n" of one shared binding appended to @val (@len used): 0, or -1 when full */
+static int line(char *val, size_t size, size_t *len, time_t expires, const url_t *contact, const char *via)
 {
 	char c[MAX_CONTACT + 1];
 	int n;
 
 	if (url_e(c, sizeof(c), contact) < 0)
 		return -1;
-	n = snprintf(val + *len, size - *len, "%lld %s\n", (long long)expires, c);
+	n = snprintf(val + *len, size - *len, "%lld %s%s\n", (long long)expires, c, via);
 	if (n < 0 || (size_t)n >= size - *len)
 		return -1;
 	*len += (size_t)n;
 	return 0;
 }
 
-/* shared_value - the lines of this node's bindings of @aor that any node can
- * reach (no flow, not static, live), into @val: its length */
+/* via - how the other nodes reach a binding over flow @tp: "" (no flow: any
+ * node), " TOKEN NODE" (through this node), or NULL (not at all: no node
+ * address, or no token yet) */
+static const char *via(struct px_registrar *r, tport_t *tp, char *buf, size_t size)
+{
+	char token[PX_FLOW_TOKEN];
+
+	if (!tp)
+		return "";
+	if (!r->node_addr[0] || !px_registrar_flow_token(r, tp, token))
+		return NULL;
+	snprintf(buf, size, " %s %s", token, r->node_addr);
+	return buf;
+}
+
+/* shared_value - the lines of this node's live bindings of @aor that are not
+ * static, those over a flow with their token and this node, into @val: its length */
 static size_t shared_value(struct px_registrar *r, const char *aor, time_t now, char *val, size_t size)
 {
+	char buf[128];
+	const char *v;
 	size_t len = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct binding *b = &r->b[i];
 
-		if (!b->flow && b->expires > now && !strcmp(b->aor, aor) &&
-		    line(val, size, &len, b->expires, b->contact))
+		if ((v = via(r, b->flow, buf, sizeof(buf))) && b->expires > now && !strcmp(b->aor, aor) &&
+		    line(val, size, &len, b->expires, b->contact, v))
 			break;
 	}
 	return len;
@@ -477,26 +513,30 @@ static size_t planned(struct px_regw *w, char *val, size_t size)
 	const sip_contact_t *c = w->q.sip->sip_contact, *m, *k;
 	int wild = c && c->m_url->url_type == url_any;
 	struct binding *b;
+	char buf[128];
+	const char *v;
 	size_t len = 0;
 
 	for (size_t i = 0; i < r->n && !wild; i++) {
 		b = &r->b[i];
-		if (b->flow || b->expires <= w->now || strcmp(b->aor, w->aor))
+		if (!(v = via(r, b->flow, buf, sizeof(buf))) || b->expires <= w->now || strcmp(b->aor, w->aor))
 			continue;
 		for (m = c; m && url_cmp_all(b->contact, m->m_url); m = m->m_next)
 			;
-		if (!m && line(val, size, &len, b->expires, b->contact))
+		if (!m && line(val, size, &len, b->expires, b->contact, v))
 			return len;
 	}
-	/* over a TLS flow, the request's contacts are bound to it: not shared */
-	for (m = c; m && !wild && !w->q.flow; m = m->m_next) {
+	/* over a TLS flow, the request's contacts are bound to it: shared with
+	 * its token, or once it has one (on_written writes again) */
+	v = via(r, w->q.flow, buf, sizeof(buf));
+	for (m = c; m && !wild && v; m = m->m_next) {
 		unsigned long e = expiry(r, m, w->dflt);
 
 		for (k = m->m_next; k && url_cmp_all(k->m_url, m->m_url); k = k->m_next)
 			;
 		if (e == 0 || k || ((b = find(r, w->aor, m->m_url)) && !b->expires))
 			continue; /* removed, repeated later in the request, or static */
-		if (line(val, size, &len, w->now + (time_t)e, m->m_url))
+		if (line(val, size, &len, w->now + (time_t)e, m->m_url, v))
 			break;
 	}
 	return len;
@@ -511,6 +551,19 @@ static void on_reshared(void *arg, enum sipdance_store_status st, const char *va
 	(void)len;
 	if (st != SIPDANCE_STORE_OK)
 		px_log(SIPDANCE_LOG_ERR, "registrar", "shared bindings not rewritten: %s", why);
+}
+
+/* flow_share - key flow:@token names this node for @ttl seconds (0: removed) */
+static void flow_share(struct px_registrar *r, const char *token, unsigned ttl)
+{
+	char key[64];
+
+	if (!r->store || !r->node_addr[0])
+		return;
+	snprintf(key, sizeof(key), "flow:%s", token);
+	if (sipdance_store_put(r->store, key, r->node_addr, strlen(r->node_addr), ttl, on_reshared,
+			       NULL, NULL))
+		px_log(SIPDANCE_LOG_ERR, "registrar", "flow %s: not shared: out of memory", token);
 }
 
 /* check - what is refused before anything changes: the status sent, or 0 */
@@ -619,7 +672,7 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 {
 	struct px_regw *w = arg;
 	struct px_registrar *r = w->r;
-	char text[300], now_val[sizeof(w->val)];
+	char text[300], now_val[sizeof(w->val)], token[PX_FLOW_TOKEN];
 	size_t n;
 	int status;
 
@@ -646,6 +699,8 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 		if (status == 200 && (n != w->len || memcmp(now_val, w->val, n)) && share(r, w->aor, w->now))
 			px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not rewritten: out of "
 			       "memory", w->aor);
+		if (status == 200 && w->q.flow && px_registrar_flow_token(r, w->q.flow, token))
+			flow_share(r, token, r->conf->max_expires);
 	}
 	w->done(w->arg, status);
 	free(w);
@@ -653,9 +708,10 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 
 /* count_other - one contact of the AOR at another node, counted unless it
  * is bound here, in the request, or counted already */
-static const char *count_other(void *arg, url_t *u)
+static const char *count_other(void *arg, const struct px_contact *c)
 {
 	struct px_regw *w = arg;
+	const url_t *u = c->url;
 	const sip_contact_t *m;
 
 	if (find(w->r, w->aor, u))
@@ -802,43 +858,113 @@ tport_t *px_registrar_flow_find(struct px_registrar *r, const char *token)
 	return NULL;
 }
 
-/* px_registrar_set_store - share bindings through @store as @node (--state) */
-void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node)
+/* px_registrar_set_store - share bindings through @store as @node, our flows reached at @addr */
+void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store, const char *node,
+			    const char *addr)
 {
 	r->store = store;
 	r->node = node;
+	snprintf(r->node_addr, sizeof(r->node_addr), "%s", addr ? addr : "");
 }
 
-/* shared_line - one "EXPIRES CONTACT" line of another node, checked: the contact or NULL */
-static const char *shared_line(struct px_registrar *r, char *line, time_t now, url_t **out, su_home_t *home)
+/* px_node_parse - "IP:PORT" or "[IP6]:PORT" into @ss (zeroed first): 0 or EINVAL */
+int px_node_parse(const char *s, struct sockaddr_storage *ss)
 {
-	char *end, *sp = strchr(line, ' ');
+	char ip[INET6_ADDRSTRLEN + 2], *end;
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	size_t l;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || (l = (size_t)(colon - s)) < 2 || l >= sizeof(ip) || !colon[1])
+		return EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port == 0 || port > 65535 || colon[1] < '0' || colon[1] > '9')
+		return EINVAL;
+	if (s[0] == '[' && s[l - 1] == ']') {
+		struct sockaddr_in6 *in6 = (void *)ss;
+
+		memcpy(ip, s + 1, l - 2);
+		ip[l - 2] = '\0';
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1 ? 0 : EINVAL;
+	} else {
+		struct sockaddr_in *in = (void *)ss;
+
+		memcpy(ip, s, l);
+		ip[l] = '\0';
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		return inet_pton(AF_INET, ip, &in->sin_addr) == 1 ? 0 : EINVAL;
+	}
+}
+
+/* node_check - NULL if @s names another node's TLS listener (into @ss), else why not */
+static const char *node_check(struct px_registrar *r, const char *s, struct sockaddr_storage *ss)
+{
+	if (px_node_parse(s, ss))
+		return "the node is not an IP:PORT";
+	if (px_self_addr(r->me, (const struct sockaddr *)ss))
+		return "the node is this proxy";
+	return NULL;
+}
+
+/* is_token - whether @s is a flow token (PX_FLOW_TOKEN - 1 lowercase hex digits) */
+static int is_token(const char *s)
+{
+	return strlen(s) == PX_FLOW_TOKEN - 1 && strspn(s, "0123456789abcdef") == PX_FLOW_TOKEN - 1;
+}
+
+/* shared_line - one "EXPIRES CONTACT [TOKEN NODE]" line of another node, checked:
+ * NULL with the contact in *@c, or why it is left out */
+static const char *shared_line(struct px_registrar *r, char *line, time_t now, struct px_contact *c,
+			       su_home_t *home)
+{
+	char *f[5], *end, *save = NULL;
+	const char *no;
+	size_t n = 0;
 	long long e;
+	url_t *u;
 
 	/*
 	 * A line of the shared state is what another node (or whoever can write
 	 * to Redis) says; the cases:
-	 *  - not "EXPIRES CONTACT", EXPIRES not a number: left out;
+	 *  - not "EXPIRES CONTACT" nor "EXPIRES CONTACT TOKEN NODE", EXPIRES
+	 *    not a number, TOKEN not a flow token: left out;
 	 *  - expired, or further than --max-expires ahead: left out;
-	 *  - a contact a REGISTER here could not bind without a flow
-	 *    (contact_check: not a sip: URI with an IP host, maddr, this proxy,
-	 *    too long, a TLS contact, which only its own connection may carry):
-	 *    left out;
+	 *  - without a flow: a contact a REGISTER here could not bind without
+	 *    one (contact_check: not a sip: URI with an IP host, maddr, this
+	 *    proxy, too long, a TLS contact, which only its own connection may
+	 *    carry): left out;
+	 *  - over a flow: a contact a REGISTER over TLS could not bind, or NODE
+	 *    not an IP:PORT or this very proxy: left out; any other NODE is
+	 *    only a candidate, reached if it is a TLS target of our domain that
+	 *    authenticates as its server (proxy.c), else not at all;
 	 *  - anything else: a contact to try.
 	 */
-	*out = NULL;
-	if (!sp)
-		return "no contact";
-	*sp = '\0';
+	memset(c, 0, sizeof(*c));
+	for (char *p = strtok_r(line, " ", &save); p && n < 5; p = strtok_r(NULL, " ", &save))
+		f[n++] = p;
+	if (n != 2 && n != 4)
+		return n < 2 ? "no contact" : "not EXPIRES CONTACT [TOKEN NODE]";
 	errno = 0;
-	e = strtoll(line, &end, 10);
-	if (end == line || *end || errno)
+	e = strtoll(f[0], &end, 10);
+	if (end == f[0] || *end || errno)
 		return "bad expiry";
 	if (e <= (long long)now || e > (long long)now + r->conf->max_expires)
 		return "expired or too far ahead";
-	if (!(*out = url_make(home, sp + 1)))
+	if (!(u = url_make(home, f[1])))
 		return "not a URI";
-	return contact_check(r, *out, 0);
+	c->url = u;
+	if (n == 2)
+		return contact_check(r, u, 0);
+	if (!is_token(f[2]))
+		return "not a flow token";
+	memcpy(c->flow, f[2], PX_FLOW_TOKEN);
+	no = contact_check(r, u, 1);
+	return no ? no : node_check(r, f[3], &c->node);
 }
 
 /* shared_each - @fn for each valid line of the other nodes' fields in
@@ -847,7 +973,8 @@ static void shared_each(struct px_registrar *r, const char *value, size_t len, s
 			each_fn *fn, void *arg)
 {
 	const char *p = value, *end = value + len, *no;
-	char line[MAX_CONTACT + 32];
+	char line[MAX_CONTACT + 128];
+	struct px_contact c;
 	time_t now = time(NULL);
 
 	while (p < end) {
@@ -858,16 +985,15 @@ static void shared_each(struct px_registrar *r, const char *value, size_t len, s
 			continue; /* ours are in memory */
 		while (*val) {
 			size_t l = strcspn(val, "\n");
-			url_t *u;
 
 			no = l >= sizeof(line) ? "too long" : NULL;
 			if (!no) {
 				memcpy(line, val, l);
 				line[l] = '\0';
-				no = shared_line(r, line, now, &u, home);
+				no = shared_line(r, line, now, &c, home);
 			}
 			if (!no)
-				no = fn(arg, u);
+				no = fn(arg, &c);
 			if (no)
 				px_log(SIPDANCE_LOG_WARN, "registrar", "shared binding of node %.64s "
 				       "left out: %s", field, no);
@@ -878,18 +1004,18 @@ static void shared_each(struct px_registrar *r, const char *value, size_t len, s
 
 /* A lookup's contacts of the other nodes. */
 struct collected {
-	const url_t *c[PX_MAX_SHARED];
+	struct px_contact c[PX_MAX_SHARED];
 	size_t n;
 };
 
 /* collect - one more contact for a lookup, up to PX_MAX_SHARED */
-static const char *collect(void *arg, url_t *u)
+static const char *collect(void *arg, const struct px_contact *c)
 {
 	struct collected *k = arg;
 
 	if (k->n == PX_MAX_SHARED)
 		return "too many";
-	k->c[k->n++] = u;
+	k->c[k->n++] = *c;
 	return NULL;
 }
 
@@ -932,6 +1058,60 @@ int px_registrar_shared(struct px_registrar *r, const char *aor, px_shared_fn *f
 	q->arg = arg;
 	snprintf(key, sizeof(key), "reg:%s", aor);
 	if ((err = sipdance_store_hgetall(r->store, key, on_shared, q, &q->op))) {
+		free(q);
+		return err;
+	}
+	*out = q;
+	return 0;
+}
+
+/* on_owner - the node of a flow, read: checked, to the caller */
+static void on_owner(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		     const char *why)
+{
+	struct px_regq *q = arg;
+	struct sockaddr_storage ss;
+	char addr[64];
+	const char *no = NULL;
+
+	/*
+	 * What the key says is checked as a shared binding's NODE is: an
+	 * IP:PORT that is not this proxy (proxy.c then reaches it only as a TLS
+	 * target of our domain that authenticates as its server); absent, the
+	 * flow has ended (or its node did); Redis unreachable: an error.
+	 */
+	if (st == SIPDANCE_STORE_OK) {
+		snprintf(addr, sizeof(addr), "%.*s", (int)(len < sizeof(addr) ? len : 0), value);
+		no = node_check(q->r, addr, &ss);
+		if (no)
+			px_log(SIPDANCE_LOG_WARN, "registrar", "shared flow node \"%s\" left out: %s", addr, no);
+	}
+	if (st == SIPDANCE_STORE_ERROR)
+		q->owner(q->arg, -1, NULL, why);
+	else
+		q->owner(q->arg, 0, st == SIPDANCE_STORE_OK && !no ? &ss : NULL, NULL);
+	free(q);
+}
+
+/* px_registrar_flow_owner - read which node holds flow @token; @fn runs from
+ * the loop: 0 (*@out cancels), ENOTSUP without --state, ENOMEM */
+int px_registrar_flow_owner(struct px_registrar *r, const char *token, px_owner_fn *fn, void *arg,
+			    struct px_regq **out)
+{
+	struct px_regq *q;
+	char key[64];
+	int err;
+
+	*out = NULL;
+	if (!r->store)
+		return ENOTSUP;
+	if (!(q = calloc(1, sizeof(*q))))
+		return ENOMEM;
+	q->r = r;
+	q->owner = fn;
+	q->arg = arg;
+	snprintf(key, sizeof(key), "flow:%s", token);
+	if ((err = sipdance_store_get(r->store, key, on_owner, q, &q->op))) {
 		free(q);
 		return err;
 	}

@@ -11,7 +11,8 @@
 #
 # Knobs (environment, read by `start`): TB_TTL (60) = TTL of the SIP/TLSA records and of negative answers;
 # TB_{A,B,C,INSECURE}_TLS_PORT (5061) and TB_{A,B,C,INSECURE}_SIP_PORT (5060) = ports in SRV/TLSA records;
-# TB_UNBOUND=1: the second resolver mode, a validating Unbound (trust anchor: ours) in front of knotd on
+# TB_A2_ADDR (unset) = a second node of a.example at that address (sip2.a.example: SRV priority 20, same
+# ports and key as sip.a.example); TB_UNBOUND=1: the second resolver mode, a validating Unbound (trust anchor: ours) in front of knotd on
 # 127.0.0.1@TB_UNBOUND_PORT (PORT + 90), and TB_RESOLVER names it (TB_AUTH is knotd in either mode).
 set -eu
 
@@ -227,6 +228,18 @@ proxy_zone() {
 	[ -z "$user" ] || echo "$(user_label "$user")._user.$d.example. TLSA 3 1 1 $(cat "$DIR/certs/$user.spki")"
 }
 
+# a2_records ADDR: a.example's second node, sip2.a.example at ADDR, after sip.a.example in every SRV
+# (priority 20: callers fail over to it), with the same TLSA key.
+a2_records() {
+	cat <<-EOF
+		_sips._tcp.a.example. SRV 20 10 $TB_A_TLS_PORT sip2.a.example.
+		_sip._tcp.a.example. SRV 20 10 $TB_A_SIP_PORT sip2.a.example.
+		_sip._udp.a.example. SRV 20 10 $TB_A_SIP_PORT sip2.a.example.
+		sip2.a.example. A $1
+		_$TB_A_TLS_PORT._tcp.sip2.a.example. TLSA 3 1 1 $(cat "$DIR/certs/sip.a.example.spki")
+	EOF
+}
+
 # user_label USER: hex of the first 28 bytes of SHA-256(USER) (DANCE client-auth _user owner label).
 user_label() {
 	printf %s "$1" | sha256sum | cut -c1-56
@@ -253,7 +266,10 @@ write_zones() {
 			[ "$z" = "$UNSIGNED" ] || ds_of "$z"
 		done
 	} >"$DIR/zones/example.zone"
-	proxy_zone a 127.0.0.1 "$TB_A_TLS_PORT" "$TB_A_SIP_PORT" alice >"$DIR/zones/a.example.zone"
+	{
+		proxy_zone a 127.0.0.1 "$TB_A_TLS_PORT" "$TB_A_SIP_PORT" alice
+		[ -z "${TB_A2_ADDR:-}" ] || a2_records "$TB_A2_ADDR"
+	} >"$DIR/zones/a.example.zone"
 	{
 		proxy_zone b 127.0.0.2 "$TB_B_TLS_PORT" "$TB_B_SIP_PORT" bob
 		# CNAME target of sip2.alias.example: same proxy as sip.b.example but no TLSA of its own
