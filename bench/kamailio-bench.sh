@@ -19,7 +19,7 @@ sipp_extra="-d 100"
 kam() {
 	name=$1
 	mkdir -p "$tmp/$name"
-	SD_ADDR=$2 SD_SIP_PORT=$3 SD_TLS_PORT=$4 SD_CERT=$5 SD_KEY=$6 SD_NEXTHOP=$7 \
+	SD_ADDR=$2 SD_SIP_PORT=$3 SD_TLS_PORT=$4 SD_CERT=$5 SD_KEY=$6 SD_NEXTHOP=$7 SD_CTL="unix:$tmp/$1/ctl" \
 		SD_RESOLVER=$TB_RESOLVER SD_ANCHOR=$TB_ANCHOR SD_MPATH="$moddir:$build/kamailio/.libs" \
 		kamailio -f "$top/bench/kamailio-bench.cfg" -DD -E -Y "$tmp/$name" -w "$tmp/$name" -m 512 -M 16 \
 		$(shift 7; for d in "$@"; do printf -- '-A %s ' "$d"; done) >"$tmp/$name.log" 2>&1 &
@@ -33,6 +33,11 @@ start_proxies() {
 	kam b 127.0.0.2 "$b_sip" "$b_tls" "$TB_CERT_B" "$TB_KEY_B" "sip:127.0.0.3:$c_tls;transport=tls" ROLE_EDGE "$@"
 	kam c 127.0.0.3 "$c_sip" "$c_tls" "$TB_CERT_C" "$TB_KEY_C" "sip:127.0.0.1:$uas" ROLE_PEER "$@"
 }
+
+# mem_bytes NAME PID - Kamailio's shared and private memory in use (the module's own allocations,
+# malloc's, are not in them); linger LABEL - tm's wait timer, 5 s
+mem_bytes() { kam_bytes "$1"; }
+linger() { echo 5; }
 
 bench_table
 for m in plain dane; do

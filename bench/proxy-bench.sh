@@ -7,9 +7,12 @@
 # for From b.example), sipdance with --dane off (RFC 5922 PKIX against a CA file holding both
 # self-signed certificates: the cost of DANE is the difference), Kamailio (t_relay, record_route,
 # TLS without peer authentication; bench/kamailio-bench.cfg without WITH_DANE).
-# Prints calls/s achieved, failures, INVITE->200 median response time, CPU and RSS of each proxy.
+# Prints calls/s achieved, failures, INVITE->200 median response time, CPU and RSS of each proxy, and
+# the memory each holds in the steady state over idle, in all and per call in flight (bench-lib.sh).
 #
 #   bench/proxy-bench.sh BUILD-DIR [RATES] [SECONDS]   defaults: "200 400 800", 10 s per step
+# MODES="sipdance-dane kamailio" runs only those (default: all three). Memory per call in flight needs
+# SECONDS of at least 45 (nta's 32 s linger, then a steady quarter of the step).
 set -u
 [ -x "${1:-.}/sipdance-proxy" ] || { echo "no ${1:-.}/sipdance-proxy" >&2; exit 1; }
 . "$(dirname "$0")/bench-lib.sh"
@@ -33,7 +36,7 @@ sdp() {
 # kam NAME ADDR SIP TLS CERT KEY NEXTHOP ROLE - start one Kamailio; its pid in $tmp/NAME.pid
 kam() {
 	mkdir -p "$tmp/$1"
-	SD_ADDR=$2 SD_SIP_PORT=$3 SD_TLS_PORT=$4 SD_CERT=$5 SD_KEY=$6 SD_NEXTHOP=$7 SD_RESOLVER=- SD_ANCHOR=- \
+	SD_ADDR=$2 SD_SIP_PORT=$3 SD_TLS_PORT=$4 SD_CERT=$5 SD_KEY=$6 SD_NEXTHOP=$7 SD_CTL="unix:$tmp/$1/ctl" SD_RESOLVER=- SD_ANCHOR=- \
 		SD_MPATH=/usr/lib/x86_64-linux-gnu/kamailio/modules \
 		kamailio -f "$top/bench/kamailio-bench.cfg" -DD -E -Y "$tmp/$1" -w "$tmp/$1" -m 512 -M 16 \
 		-A "$8" >"$tmp/$1.log" 2>&1 &
@@ -58,7 +61,20 @@ start_proxies() {
 	esac
 }
 
+# mem_bytes NAME PID - what proxy NAME holds: sipdance-proxy's anonymous resident memory (its heap),
+# Kamailio's own accounts of shared and private memory in use
+mem_bytes() {
+	if [ "$label" = kamailio ]; then kam_bytes "$1"; else anon_bytes "$2"; fi
+}
+
+# linger LABEL - how long a call's transactions outlive it: nta keeps the INVITE's (accepted 2xx, RFC
+# 6026) and the BYE's (timer J) 64*T1 = 32 s over UDP; tm frees a transaction its wait timer (5 s) after
+# the final response
+linger() {
+	if [ "$1" = kamailio ]; then echo 5; else echo 32; fi
+}
+
 bench_table
-bench_mode sipdance-dane
-bench_mode sipdance-off
-bench_mode kamailio
+for m in ${MODES:-sipdance-dane sipdance-off kamailio}; do
+	bench_mode "$m"
+done

@@ -584,11 +584,13 @@ static sip_unknown_t *unknown(const sip_t *sip, const char *name)
 }
 
 /* branch_msg - a copy of the request for branch @b (sent over @flow if set):
- * Max-Forwards, Max-Breadth, Record-Route, R-URI */
+ * Max-Forwards, Max-Breadth, Record-Route, R-URI. A deep copy: nta keeps it
+ * while the client transaction lingers (64*T1 after a final answer over UDP),
+ * and a shallow one would keep the request as received and our copy with it */
 static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, unsigned breadth)
 {
 	struct txn *t = b->t;
-	msg_t *msg = msg_copy(t->req);
+	msg_t *msg = msg_dup(t->req);
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);
 	char mf[16], token[PX_FLOW_TOKEN], mb[32];
