@@ -310,80 +310,27 @@ int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r)
 	return dest_decide(loc, dest, r);
 }
 
-/* A destination check in flight on the host's loop. */
-struct kv_op {
-	struct kv *kv;
-	struct sipdance_locate *loc;
-	kv_op_done *done;
-	void *arg;
-	int finished;
-	char dest[640];
-};
-
-/* op_done - the resolution finished: tell the owner, who collects the result later */
-static void op_done(void *arg, struct sipdance_locate *loc)
-{
-	struct kv_op *op = arg;
-
-	(void)loc;
-	op->finished = 1;
-	op->done(op->arg);
-}
-
-/* kv_dest_start - check @dest on @kv's loop, driven by its owner */
-int kv_dest_start(struct kv *kv, const char *dest, kv_op_done *done, void *arg, struct kv_op **out,
-		  struct kv_result *r)
-{
-	struct kv_op *op;
-
-	*out = NULL;
-	result_clear(r, dest);
-	if (strlen(dest) >= sizeof(op->dest) || !(op = calloc(1, sizeof(*op)))) {
-		kv_fail(r, "INDETERMINATE", "out of memory");
-		return -1;
-	}
-	*op = (struct kv_op){ .kv = kv, .done = done, .arg = arg };
-	memcpy(op->dest, dest, strlen(dest) + 1);
-	if (!(op->loc = locate_start(kv, dest, op_done, op, r))) {
-		free(op);
-		return -1;
-	}
-	*out = op;
-	return 0;
-}
-
-/* kv_op_end - the verdict of @op (1 or -1 as kv_check_dest; INDETERMINATE when it is not finished), freeing it */
-int kv_op_end(struct kv_op *op, struct kv_result *r)
-{
-	int rc = -1;
-
-	result_clear(r, op->dest);
-	if (op->finished)
-		rc = dest_decide(op->loc, op->dest, r);
-	else {
-		sipdance_locate_free(op->loc);
-		late(op->kv, op->dest, r);
-	}
-	free(op);
-	return rc;
-}
-
-/* kv_loop - the loop @kv's lookups run on */
-struct sipdance_loop *kv_loop(struct kv *kv)
-{
-	return kv->loop;
-}
+static int peer_decide(struct kv *kv, struct sipdance_locate *loc, STACK_OF(X509) *chain, const char *domain,
+		       struct kv_result *r);
 
 /* kv_verify_peer - authenticate a peer chain as a TLS server of @domain */
 int kv_verify_peer(struct kv *kv, STACK_OF(X509) *chain, const char *domain, struct kv_result *r)
 {
 	struct sipdance_locate *loc;
-	struct sipdance_verdict v, first = { .result = SIPDANCE_NOMATCH };
-	const struct sipdance_target *ft = NULL;
 
 	result_clear(r, domain);
 	if (!(loc = locate(kv, domain, r)))
 		return -1;
+	return peer_decide(kv, loc, chain, domain, r);
+}
+
+/* peer_decide - does @chain authenticate as a TLS server of @domain, resolved as @loc (freed) */
+static int peer_decide(struct kv *kv, struct sipdance_locate *loc, STACK_OF(X509) *chain, const char *domain,
+		       struct kv_result *r)
+{
+	struct sipdance_verdict v, first = { .result = SIPDANCE_NOMATCH };
+	const struct sipdance_target *ft = NULL;
+
 	/*
 	 * The peer is authenticated when its chain matches one target of the
 	 * domain under that target's decision (DANE: its secure TLSA and
@@ -435,16 +382,15 @@ static void user_done(void *arg, const struct sipdance_dns_answer *a)
 	u->done = 1;
 }
 
-/* kv_verify_user - authenticate a user's client certificate against its _user TLSA */
-int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
-		   size_t ext_len, struct kv_result *r)
+/*
+ * user_begin - what can be decided of @address's client certificate without DNS: 1 or -1 with @r
+ * filled, or 0 when its _user TLSA (r->name) must be looked up
+ */
+static int user_begin(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		      size_t ext_len, struct kv_result *r)
 {
-	struct user_lookup u = { 0, NULL };
-	struct sipdance_dns_query *q = NULL;
-	struct sipdance_tlsa_set *set = NULL;
 	struct sipdance_verdict v;
 	const char *why = NULL;
-	int rc = -1;
 
 	result_clear(r, address);
 	set_str(r->action, sizeof(r->action), "DANE");
@@ -460,7 +406,7 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, co
 	 *    no DNS query (rule client-chain); a chain that does not prove it
 	 *    fails, it is never looked up instead;
 	 *  - no chain, client_chain required: fails, nothing is looked up;
-	 *  - no chain otherwise: the lookup below (rule dns).
+	 *  - no chain otherwise: the lookup (rule dns), judged by user_decide().
 	 */
 	if (ext && kv->client_chain != SIPDANCE_CHAIN_OFF) {
 		set_str(r->rule, sizeof(r->rule), "client-chain");
@@ -479,15 +425,17 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, co
 		return -1;
 	}
 	set_str(r->rule, sizeof(r->rule), "dns");
-	if (sipdance_dns_lookup(kv->dns, r->name, SIPDANCE_DNS_TLSA, user_done, &u, &q)) {
-		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
-		return -1;
-	}
-	if (sipdance_loop_run(kv->loop, &u.done, (long)kv->max_wait_ms)) {
-		sipdance_dns_cancel(q);
-		kv_fail(r, "INDETERMINATE", "TLSA %s: no answer within %u ms", r->name, kv->max_wait_ms);
-		return -1;
-	}
+	return 0;
+}
+
+/* user_decide - does @chain match the _user TLSA answer @ans for @address (r->name) */
+static int user_decide(const struct sipdance_dns_answer *ans, STACK_OF(X509) *chain, const char *address,
+		       struct kv_result *r)
+{
+	struct sipdance_tlsa_set *set = NULL;
+	struct sipdance_verdict v;
+	int rc = -1;
+
 	/*
 	 * Only a SECURE answer with records at the user's own name can
 	 * authenticate: INSECURE, BOGUS and INDETERMINATE answers fail with
@@ -496,17 +444,17 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, co
 	 * otherwise the chain must match a DANE-EE/DANE-TA record
 	 * (sipdance_clientid_verify).
 	 */
-	switch (sipdance_dns_answer_status(u.ans)) {
+	switch (sipdance_dns_answer_status(ans)) {
 	case SIPDANCE_DNS_SECURE:
-		if (sipdance_dns_answer_rcode(u.ans) == SIPDANCE_DNS_FOUND &&
-		    strcasecmp(sipdance_dns_answer_qname(u.ans), sipdance_dns_answer_cname(u.ans))) {
+		if (sipdance_dns_answer_rcode(ans) == SIPDANCE_DNS_FOUND &&
+		    strcasecmp(sipdance_dns_answer_qname(ans), sipdance_dns_answer_cname(ans))) {
 			/* as for a shipped chain: a user's TLSA is at its own _user name */
 			kv_fail(r, "BOGUS", "TLSA %s leads to %s: not the user's own", r->name,
-				sipdance_dns_answer_cname(u.ans));
-		} else if (sipdance_dns_answer_rcode(u.ans) != SIPDANCE_DNS_FOUND) {
+				sipdance_dns_answer_cname(ans));
+		} else if (sipdance_dns_answer_rcode(ans) != SIPDANCE_DNS_FOUND) {
 			kv_fail(r, "NODATA", "no _user TLSA for %s (%s, validated)", address,
-				sipdance_dns_rcode_str(sipdance_dns_answer_rcode(u.ans)));
-		} else if (sipdance_dns_answer_tlsa(u.ans, &set) ||
+				sipdance_dns_rcode_str(sipdance_dns_answer_rcode(ans)));
+		} else if (sipdance_dns_answer_tlsa(ans, &set) ||
 			   sipdance_clientid_verify(r->name, set, chain, 0, &v)) {
 			kv_fail(r, "INDETERMINATE", "%s: verification error", address);
 		} else {
@@ -518,13 +466,204 @@ int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, co
 		kv_fail(r, "INSECURE", "TLSA %s is not DNSSEC-signed", r->name);
 		break;
 	case SIPDANCE_DNS_BOGUS:
-		kv_fail(r, "BOGUS", "TLSA %s: %s", r->name, sipdance_dns_answer_why(u.ans));
+		kv_fail(r, "BOGUS", "TLSA %s: %s", r->name, sipdance_dns_answer_why(ans));
 		break;
 	case SIPDANCE_DNS_INDETERMINATE:
-		kv_fail(r, "INDETERMINATE", "TLSA %s: %s", r->name, sipdance_dns_answer_why(u.ans));
+		kv_fail(r, "INDETERMINATE", "TLSA %s: %s", r->name, sipdance_dns_answer_why(ans));
 		break;
 	}
 	sipdance_tlsa_set_free(set);
+	return rc;
+}
+
+/* user_late - no TLSA answer within max_wait */
+static void user_late(const struct kv *kv, struct kv_result *r)
+{
+	kv_fail(r, "INDETERMINATE", "TLSA %s: no answer within %u ms", r->name, kv->max_wait_ms);
+}
+
+/* kv_verify_user - authenticate a user's client certificate against its _user TLSA */
+int kv_verify_user(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		   size_t ext_len, struct kv_result *r)
+{
+	struct user_lookup u = { 0, NULL };
+	struct sipdance_dns_query *q = NULL;
+	int rc;
+
+	if ((rc = user_begin(kv, chain, address, ext, ext_len, r)))
+		return rc;
+	if (sipdance_dns_lookup(kv->dns, r->name, SIPDANCE_DNS_TLSA, user_done, &u, &q)) {
+		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
+		return -1;
+	}
+	if (sipdance_loop_run(kv->loop, &u.done, (long)kv->max_wait_ms)) {
+		sipdance_dns_cancel(q);
+		user_late(kv, r);
+		return -1;
+	}
+	rc = user_decide(u.ans, chain, address, r);
 	sipdance_dns_answer_unref(u.ans);
 	return rc;
+}
+
+/* A check in flight on the context's loop, driven by its owner (kv_*_start, kv_op_end). */
+struct kv_op {
+	struct kv *kv;
+	enum { OP_DEST, OP_PEER, OP_USER } kind;
+	struct sipdance_locate *loc;    /* OP_DEST, OP_PEER */
+	struct sipdance_dns_query *q;   /* OP_USER: the pending lookup */
+	struct sipdance_dns_answer *ans; /* OP_USER: its answer */
+	STACK_OF(X509) *chain;          /* OP_PEER, OP_USER: owned */
+	kv_op_done *done;
+	void *arg;
+	int finished;
+	struct kv_result r; /* what the start found (name, rule) */
+	char what[640];     /* destination, domain or address */
+};
+
+/* op_alloc - a new op for @what, or NULL with @r failed */
+static struct kv_op *op_alloc(struct kv *kv, int kind, const char *what, kv_op_done *done, void *arg,
+			      struct kv_result *r)
+{
+	struct kv_op *op;
+
+	result_clear(r, what);
+	if (strlen(what) >= sizeof(op->what) || !(op = calloc(1, sizeof(*op)))) {
+		kv_fail(r, "INDETERMINATE", "out of memory");
+		return NULL;
+	}
+	op->kv = kv;
+	op->kind = kind;
+	op->done = done;
+	op->arg = arg;
+	memcpy(op->what, what, strlen(what) + 1);
+	return op;
+}
+
+/* op_free - free @op and what it holds */
+static void op_free(struct kv_op *op)
+{
+	sipdance_locate_free(op->loc);
+	sipdance_dns_cancel(op->q);
+	sipdance_dns_answer_unref(op->ans);
+	sk_X509_pop_free(op->chain, X509_free);
+	free(op);
+}
+
+/* op_located - a resolution finished: tell the owner, who collects the result later */
+static void op_located(void *arg, struct sipdance_locate *loc)
+{
+	struct kv_op *op = arg;
+
+	(void)loc;
+	op->finished = 1;
+	op->done(op->arg);
+}
+
+/* op_answered - the user's TLSA answer is in */
+static void op_answered(void *arg, const struct sipdance_dns_answer *a)
+{
+	struct kv_op *op = arg;
+
+	op->q = NULL;
+	op->ans = sipdance_dns_answer_ref(a);
+	op->finished = 1;
+	op->done(op->arg);
+}
+
+/* op_locate - start resolving op->what; -1 with @r failed */
+static int op_locate(struct kv_op *op, struct kv_op **out, struct kv_result *r)
+{
+	if (!(op->loc = locate_start(op->kv, op->what, op_located, op, r))) {
+		op_free(op);
+		return -1;
+	}
+	op->r = *r;
+	*out = op;
+	return 0;
+}
+
+/* kv_dest_start - kv_check_dest(@dest) on @kv's loop */
+int kv_dest_start(struct kv *kv, const char *dest, kv_op_done *done, void *arg, struct kv_op **out,
+		  struct kv_result *r)
+{
+	struct kv_op *op;
+
+	*out = NULL;
+	if (!(op = op_alloc(kv, OP_DEST, dest, done, arg, r)))
+		return -1;
+	return op_locate(op, out, r);
+}
+
+/* kv_peer_start - kv_verify_peer(@chain, @domain) on @kv's loop; takes @chain */
+int kv_peer_start(struct kv *kv, STACK_OF(X509) *chain, const char *domain, kv_op_done *done, void *arg,
+		  struct kv_op **out, struct kv_result *r)
+{
+	struct kv_op *op;
+
+	*out = NULL;
+	if (!(op = op_alloc(kv, OP_PEER, domain, done, arg, r))) {
+		sk_X509_pop_free(chain, X509_free);
+		return -1;
+	}
+	op->chain = chain;
+	return op_locate(op, out, r);
+}
+
+/* kv_user_start - kv_verify_user(...) on @kv's loop; takes @chain */
+int kv_user_start(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		  size_t ext_len, kv_op_done *done, void *arg, struct kv_op **out, struct kv_result *r)
+{
+	struct kv_op *op;
+	int rc;
+
+	*out = NULL;
+	if (!(op = op_alloc(kv, OP_USER, address, done, arg, r))) {
+		sk_X509_pop_free(chain, X509_free);
+		return -1;
+	}
+	op->chain = chain;
+	if ((rc = user_begin(kv, chain, address, ext, ext_len, r))) {
+		op_free(op);
+		return rc;
+	}
+	if (sipdance_dns_lookup(kv->dns, r->name, SIPDANCE_DNS_TLSA, op_answered, op, &op->q)) {
+		kv_fail(r, "INDETERMINATE", "cannot look up %s", r->name);
+		op_free(op);
+		return -1;
+	}
+	op->r = *r;
+	*out = op;
+	return 0;
+}
+
+/* kv_op_end - the result of @op as the synchronous check gives it (not finished: late), freeing it */
+int kv_op_end(struct kv_op *op, struct kv_result *r)
+{
+	struct sipdance_locate *loc = op->loc;
+	int rc = -1;
+
+	*r = op->r;
+	op->loc = NULL;
+	if (!op->finished) {
+		sipdance_locate_free(loc);
+		if (op->kind == OP_USER)
+			user_late(op->kv, r);
+		else
+			late(op->kv, op->what, r);
+	} else if (op->kind == OP_DEST) {
+		rc = dest_decide(loc, op->what, r);
+	} else if (op->kind == OP_PEER) {
+		rc = peer_decide(op->kv, loc, op->chain, op->what, r);
+	} else {
+		rc = user_decide(op->ans, op->chain, op->what, r);
+	}
+	op_free(op);
+	return rc;
+}
+
+/* kv_loop - the loop @kv's lookups run on */
+struct sipdance_loop *kv_loop(struct kv *kv)
+{
+	return kv->loop;
 }

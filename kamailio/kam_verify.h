@@ -56,14 +56,24 @@ int kv_check_conf(const struct kv_conf *conf, const char **why);
 
 /* kv_check_dest - 1 when @dest (domain, host[:port] or sip:/sips: URI) has a target policy allows */
 int kv_check_dest(struct kv *kv, const char *dest, struct kv_result *r);
-/* An asynchronous destination check: the caller drives the context's loop. */
+/*
+ * Asynchronous checks: the caller drives kv_loop(@kv). A start returns 0 with *@out set, and
+ * @done(@arg) runs from the loop once the check is decided; kv_op_end() then gives its result.
+ * Otherwise it returns the result at once (1, or -1 with @r filled) and *@out is NULL.
+ */
 struct kv_op;
 typedef void(kv_op_done)(void *arg);
-/* kv_dest_start - start kv_check_dest(@dest) on kv_loop(@kv); @done(@arg) runs from the loop once it
- * is decided. 0, or -1 with @r failed (nothing started) */
+/* kv_dest_start - kv_check_dest(@dest) */
 int kv_dest_start(struct kv *kv, const char *dest, kv_op_done *done, void *arg, struct kv_op **out,
 		  struct kv_result *r);
-/* kv_op_end - the result of @op (kv_check_dest's; before @done ran: INDETERMINATE, late), freeing it */
+/* kv_peer_start - kv_verify_peer(@chain, @domain); @chain is taken */
+int kv_peer_start(struct kv *kv, STACK_OF(X509) *chain, const char *domain, kv_op_done *done, void *arg,
+		  struct kv_op **out, struct kv_result *r);
+/* kv_user_start - kv_verify_user(@chain, @address, @ext, @ext_len); @chain is taken, @ext read at once */
+int kv_user_start(struct kv *kv, STACK_OF(X509) *chain, const char *address, const uint8_t *ext,
+		  size_t ext_len, kv_op_done *done, void *arg, struct kv_op **out, struct kv_result *r);
+/* kv_op_end - the result of @op, as the synchronous function gives it (before @done ran:
+ * INDETERMINATE, late), freeing @op */
 int kv_op_end(struct kv_op *op, struct kv_result *r);
 /* kv_loop - the poll loop the lookups of @kv run on (sipdance_loop_poll_alloc) */
 struct sipdance_loop *kv_loop(struct kv *kv);

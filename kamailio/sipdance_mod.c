@@ -10,7 +10,7 @@
  * client_chain is off, every SSL_CTX the tls module makes asks TLS 1.3
  * clients for their own DNSSEC chain (docs/client-chain.md), which
  * sipdance_verify_user() then judges with no DNS query.
- * sipdance_check_dest_async() suspends the transaction instead of waiting: one
+ * The *_async functions suspend the transaction instead of waiting: one
  * resolver process of the module, with one DNS cache, looks up for every
  * worker and continues the transaction in the script's route with the verdict.
  */
@@ -383,24 +383,33 @@ static STACK_OF(X509) *peer_chain(struct sip_msg *msg, struct kv_result *r, uint
 	return chain;
 }
 
-/* verify_peer - the request's TLS peer is a server of @domain */
-static int verify_peer(struct sip_msg *msg, str *domain)
+/* What an asynchronous call asks of the resolver process. */
+enum job_kind { JOB_DEST, JOB_PEER, JOB_USER };
+
+static int submit(struct sip_msg *msg, const char *fn, enum job_kind kind, const char *arg, STACK_OF(X509) *chain,
+		  const uint8_t *ext, size_t ext_len, str *route);
+
+/* verify_peer - the request's TLS peer is a server of @domain; with @route, asynchronously */
+static int verify_peer(struct sip_msg *msg, str *domain, str *route)
 {
+	const char *fn = route ? "sipdance_verify_peer_async" : "sipdance_verify_peer";
 	struct kv_result *r = begin();
 	STACK_OF(X509) *chain;
 	char d[ARG_MAX];
 	int rc = -1;
 
 	if (!copy_arg("domain", domain, d, r) || !plain_host(d, r))
-		return finish("sipdance_verify_peer", -1);
+		return finish(fn, -1);
 	snprintf(r->name, sizeof(r->name), "%s", d);
-	if (!get_ctx())
+	if (!route && !get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
 	else if ((chain = peer_chain(msg, r, NULL, NULL))) {
+		if (route)
+			return submit(msg, fn, JOB_PEER, d, chain, NULL, 0, route);
 		rc = kv_verify_peer(ctx, chain, d, r);
 		sk_X509_pop_free(chain, X509_free);
 	}
-	return finish("sipdance_verify_peer", rc);
+	return finish(fn, rc);
 }
 
 /* from_address - "user@host" of the From URI, by Kamailio's parser; 0 with @r failed */
@@ -425,9 +434,11 @@ static int from_address(struct sip_msg *msg, char *out, struct kv_result *r)
 	return 1;
 }
 
-/* verify_user - the request's TLS client certificate is @address's (_user TLSA); NULL: the From URI's */
-static int verify_user(struct sip_msg *msg, str *address)
+/* verify_user - the request's TLS client certificate is @address's (_user TLSA; NULL: the From URI's);
+ * with @route, asynchronously */
+static int verify_user(struct sip_msg *msg, str *address, str *route)
 {
+	const char *fn = route ? "sipdance_verify_user_async" : "sipdance_verify_user";
 	struct kv_result *r = begin();
 	STACK_OF(X509) *chain;
 	uint8_t *ext = NULL;
@@ -436,36 +447,43 @@ static int verify_user(struct sip_msg *msg, str *address)
 	int rc = -1;
 
 	if (address ? !copy_arg("address", address, a, r) : !from_address(msg, a, r))
-		return finish("sipdance_verify_user", -1);
+		return finish(fn, -1);
 	snprintf(r->name, sizeof(r->name), "%s", a);
-	if (!get_ctx())
+	if (!route && !get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
 	else if ((chain = peer_chain(msg, r, &ext, &ext_len))) {
+		if (route) {
+			rc = submit(msg, fn, JOB_USER, a, chain, ext, ext_len, route);
+			free(ext);
+			return rc;
+		}
 		rc = kv_verify_user(ctx, chain, a, ext, ext_len, r);
 		sk_X509_pop_free(chain, X509_free);
 	}
 	free(ext);
-	return finish("sipdance_verify_user", rc);
+	return finish(fn, rc);
 }
 
-/* check_dest - @dest may be relayed to under DANE policy */
-static int check_dest(struct sip_msg *msg, str *dest)
+/* check_dest - @dest may be relayed to under DANE policy; with @route, asynchronously */
+static int check_dest(struct sip_msg *msg, str *dest, str *route)
 {
+	const char *fn = route ? "sipdance_check_dest_async" : "sipdance_check_dest";
 	struct kv_result *r = begin();
 	char d[ARG_MAX], h[ARG_MAX];
 	int rc = -1;
 
-	(void)msg;
 	if (!copy_arg("destination", dest, d, r))
-		return finish("sipdance_check_dest", -1);
+		return finish(fn, -1);
 	snprintf(r->name, sizeof(r->name), "%s", d);
 	if (is_uri(d) ? !uri_host(d, h, sizeof(h), r) : !plain_host(d, r))
-		return finish("sipdance_check_dest", -1);
+		return finish(fn, -1);
+	if (route)
+		return submit(msg, fn, JOB_DEST, is_uri(d) ? h : d, NULL, NULL, 0, route);
 	if (!get_ctx())
 		kv_fail(r, "INDETERMINATE", "module not set up (see the log)");
 	else
 		rc = kv_check_dest(ctx, is_uri(d) ? h : d, r);
-	return finish("sipdance_check_dest", rc);
+	return finish(fn, rc);
 }
 
 /*
@@ -481,8 +499,12 @@ static int check_dest(struct sip_msg *msg, str *dest)
 /* A suspended script call: made by a worker, owned by the resolver process once written to it. */
 struct job {
 	unsigned int tindex, tlabel; /* the suspended transaction */
+	enum job_kind kind;
 	char route[64];              /* route block, or KEMI callback, that continues it */
-	char dest[ARG_MAX];
+	char arg[ARG_MAX];           /* destination host, domain or user address */
+	size_t der_len, ext_len;     /* data: the peer's chain (DER, end entity first), then its shipped DNSSEC chain */
+	int has_ext;
+	unsigned char data[];
 };
 
 /* A job in the resolver process; in arrival order, which is deadline order (one max_wait for all). */
@@ -530,17 +552,17 @@ static uint64_t now_ms(void)
  * its route (or KEMI callback); frees @j */
 static void resume(struct job *j, const struct kv_result *r, int rc)
 {
-	str cb = { j->route, (int)strlen(j->route) }, ev = str_init("sipdance:check-dest");
+	str cb = { j->route, (int)strlen(j->route) }, ev = str_init("sipdance:async");
 	sr_kemi_eng_t *keng = sr_kemi_eng_get();
 	struct cell *t = NULL;
 	sr_xavp_t **old;
 	int ri;
 
-	LM_DBG("sipdance_check_dest_async(%s): %s: %s\n", r->name, r->verdict, r->reason);
+	LM_DBG("sipdance async %s: %s: %s\n", r->name, r->verdict, r->reason);
 	kst_decision(r->rule, r->verdict);
 	cfg_update();
 	if (tmb.t_lookup_ident(&t, j->tindex, j->tlabel) < 0 || !t) {
-		LM_WARN("sipdance: the transaction waiting for %s is gone (%s: %s)\n", j->dest, r->verdict,
+		LM_WARN("sipdance: the transaction waiting for %s is gone (%s: %s)\n", j->arg, r->verdict,
 			r->reason);
 		tmb.t_sett(T_UNDEFINED, T_BR_UNDEFINED);
 		shm_free(j);
@@ -566,6 +588,45 @@ static void job_done(void *arg)
 	wake = 1;
 }
 
+/* job_chain - the peer's chain a job carries, or NULL with @r failed */
+static STACK_OF(X509) *job_chain(const struct job *j, struct kv_result *r)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	const unsigned char *p = j->data, *end = j->data + j->der_len;
+
+	while (chain && p < end) {
+		X509 *x = d2i_X509(NULL, &p, end - p);
+
+		if (!x || !sk_X509_push(chain, x)) {
+			X509_free(x);
+			sk_X509_pop_free(chain, X509_free);
+			chain = NULL;
+		}
+	}
+	if (!chain || !sk_X509_num(chain)) {
+		sk_X509_free(chain);
+		kv_fail(r, "INDETERMINATE", "the peer's chain cannot be read back");
+		return NULL;
+	}
+	return chain;
+}
+
+/* job_start - start @j on the resolver's loop: 0, or its result (1 or -1, in @p->r) at once */
+static int job_start(struct job *j, struct pending *p)
+{
+	STACK_OF(X509) *chain = NULL;
+
+	snprintf(p->r.name, sizeof(p->r.name), "%s", j->arg);
+	if (j->kind == JOB_DEST)
+		return kv_dest_start(rctx, j->arg, job_done, p, &p->op, &p->r);
+	if (!(chain = job_chain(j, &p->r)))
+		return -1;
+	if (j->kind == JOB_PEER)
+		return kv_peer_start(rctx, chain, j->arg, job_done, p, &p->op, &p->r);
+	return kv_user_start(rctx, chain, j->arg, j->has_ext ? j->data + j->der_len : NULL, j->ext_len, job_done,
+			     p, &p->op, &p->r);
+}
+
 /* on_jobs - the pipe is readable: start each job written to it */
 static void on_jobs(void *arg, int fd, int events)
 {
@@ -584,10 +645,8 @@ static void on_jobs(void *arg, int fd, int events)
 		}
 		p->job = j;
 		p->deadline = now_ms() + (uint64_t)p_max_wait;
-		if (kv_dest_start(rctx, j->dest, job_done, p, &p->op, &p->r)) {
-			p->rc = -1;
+		if ((p->rc = job_start(j, p)))
 			p->done = wake = 1;
-		}
 		TAILQ_INSERT_TAIL(&inflight, p, link);
 	}
 }
@@ -656,62 +715,81 @@ static int async_fork(void)
 	return 0;
 }
 
-/* check_dest_async - check_dest without waiting: the transaction is suspended and continues in @route
- * with the verdict; 0 (the script stops here), or -1 with $sipdance set when nothing was started */
-static int check_dest_async(struct sip_msg *msg, str *dest, str *route)
+/*
+ * submit - @fn without waiting: a job for the resolver process (@arg, the peer's @chain as DER, which is
+ * freed, and the DNSSEC chain it shipped), the transaction suspended until it continues in @route;
+ * 0 (the script stops here), or -1 with $sipdance set when nothing was started
+ */
+static int submit(struct sip_msg *msg, const char *fn, enum job_kind kind, const char *arg, STACK_OF(X509) *chain,
+		  const uint8_t *ext, size_t ext_len, str *route)
 {
-	struct kv_result *r = begin();
-	char d[ARG_MAX], h[ARG_MAX];
-	struct job *j;
+	struct kv_result *r = &cur;
+	size_t der_len = 0;
+	struct job *j = NULL;
+	unsigned char *p;
 	struct cell *t;
 	int ri, rc;
 
-	if (!copy_arg("destination", dest, d, r))
-		return finish("sipdance_check_dest_async", -1);
-	snprintf(r->name, sizeof(r->name), "%s", d);
-	if (is_uri(d) ? !uri_host(d, h, sizeof(h), r) : !plain_host(d, r))
-		return finish("sipdance_check_dest_async", -1);
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if ((rc = i2d_X509(sk_X509_value(chain, i), NULL)) > 0)
+			der_len += (size_t)rc;
 	if (!async_on) {
 		kv_fail(r, "INDETERMINATE", "asynchronous checks need the tm module");
-		return finish("sipdance_check_dest_async", -1);
+		goto fail;
 	}
 	if (route->len <= 0 || (size_t)route->len >= sizeof(j->route)) {
-		LM_ERR("sipdance_check_dest_async: route name empty or longer than 63 octets\n");
-		return -1;
+		kv_fail(r, "INDETERMINATE", "route name empty or longer than 63 octets");
+		goto fail;
 	}
-	if (!(j = shm_malloc(sizeof(*j)))) {
+	if (!(j = shm_malloc(sizeof(*j) + der_len + ext_len))) {
 		kv_fail(r, "INDETERMINATE", "out of shared memory");
-		return finish("sipdance_check_dest_async", -1);
+		goto fail;
 	}
 	memset(j, 0, sizeof(*j));
+	j->kind = kind;
 	memcpy(j->route, route->s, (size_t)route->len);
-	snprintf(j->dest, sizeof(j->dest), "%s", is_uri(d) ? h : d);
+	snprintf(j->arg, sizeof(j->arg), "%s", arg);
+	p = j->data;
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (i2d_X509(sk_X509_value(chain, i), &p) <= 0) {
+			kv_fail(r, "INDETERMINATE", "the peer's chain cannot be encoded");
+			goto fail;
+		}
+	j->der_len = (size_t)(p - j->data);
+	if ((j->has_ext = ext != NULL))
+		memcpy(p, ext, ext_len);
+	j->ext_len = ext_len;
+	sk_X509_pop_free(chain, X509_free);
+	chain = NULL;
 	if (!sr_kemi_eng_get() && ((ri = route_lookup(&main_rt, j->route)) < 0 || !main_rt.rlist[ri])) {
-		LM_ERR("sipdance_check_dest_async: no route block %s\n", j->route);
-		shm_free(j);
-		return -1;
+		kv_fail(r, "INDETERMINATE", "no route block %s", j->route);
+		goto fail;
 	}
 	/* a transaction to suspend: the request's own, made now if the script has not */
 	t = tmb.t_gett();
 	if ((!t || t == T_UNDEFINED) && (tmb.t_newtran(msg) < 0 || !(t = tmb.t_gett()) || t == T_UNDEFINED)) {
-		shm_free(j);
 		kv_fail(r, "INDETERMINATE", "cannot create the transaction");
-		return finish("sipdance_check_dest_async", -1);
+		goto fail;
 	}
 	if ((rc = tmb.t_suspend(msg, &j->tindex, &j->tlabel))) {
 		shm_free(j);
 		if (rc > 0) /* cancelled meanwhile: nothing left to decide */
 			return 0;
+		j = NULL;
 		kv_fail(r, "INDETERMINATE", "cannot suspend the transaction");
-		return finish("sipdance_check_dest_async", -1);
+		goto fail;
 	}
 	if (write(jobs[1], &j, sizeof(j)) != (ssize_t)sizeof(j)) {
 		tmb.t_cancel_suspend(j->tindex, j->tlabel);
-		shm_free(j);
 		kv_fail(r, "INDETERMINATE", "the resolver process is not keeping up");
-		return finish("sipdance_check_dest_async", -1);
+		goto fail;
 	}
 	return 0;
+fail:
+	sk_X509_pop_free(chain, X509_free);
+	if (j)
+		shm_free(j);
+	return finish(fn, -1);
 }
 
 /* Script wrappers: the parameter is a string with pseudo-variables (fixup_spve_null). */
@@ -732,7 +810,7 @@ static int w_verify_peer(struct sip_msg *msg, char *p1, char *p2)
 	str s;
 
 	(void)p2;
-	return param_str(msg, p1, &s) ? verify_peer(msg, &s) : -1;
+	return param_str(msg, p1, &s) ? verify_peer(msg, &s, NULL) : -1;
 }
 
 /* w_verify_user0 - sipdance_verify_user(): the From URI's user */
@@ -740,7 +818,7 @@ static int w_verify_user0(struct sip_msg *msg, char *p1, char *p2)
 {
 	(void)p1;
 	(void)p2;
-	return verify_user(msg, NULL);
+	return verify_user(msg, NULL, NULL);
 }
 
 /* w_verify_user1 - sipdance_verify_user("user@domain") */
@@ -749,7 +827,7 @@ static int w_verify_user1(struct sip_msg *msg, char *p1, char *p2)
 	str s;
 
 	(void)p2;
-	return param_str(msg, p1, &s) ? verify_user(msg, &s) : -1;
+	return param_str(msg, p1, &s) ? verify_user(msg, &s, NULL) : -1;
 }
 
 /* w_check_dest - sipdance_check_dest("domain or URI") */
@@ -758,7 +836,7 @@ static int w_check_dest(struct sip_msg *msg, char *p1, char *p2)
 	str s;
 
 	(void)p2;
-	return param_str(msg, p1, &s) ? check_dest(msg, &s) : -1;
+	return param_str(msg, p1, &s) ? check_dest(msg, &s, NULL) : -1;
 }
 
 /* w_check_dest_async - sipdance_check_dest_async("domain or URI", "ROUTE") */
@@ -766,9 +844,32 @@ static int w_check_dest_async(struct sip_msg *msg, char *p1, char *p2)
 {
 	str s, rt;
 
-	if (!param_str(msg, p1, &s) || !param_str(msg, p2, &rt))
-		return -1;
-	return check_dest_async(msg, &s, &rt);
+	return param_str(msg, p1, &s) && param_str(msg, p2, &rt) ? check_dest(msg, &s, &rt) : -1;
+}
+
+/* w_verify_peer_async - sipdance_verify_peer_async("domain", "ROUTE") */
+static int w_verify_peer_async(struct sip_msg *msg, char *p1, char *p2)
+{
+	str s, rt;
+
+	return param_str(msg, p1, &s) && param_str(msg, p2, &rt) ? verify_peer(msg, &s, &rt) : -1;
+}
+
+/* w_verify_user_async1 - sipdance_verify_user_async("ROUTE"): the From URI's user */
+static int w_verify_user_async1(struct sip_msg *msg, char *p1, char *p2)
+{
+	str rt;
+
+	(void)p2;
+	return param_str(msg, p1, &rt) ? verify_user(msg, NULL, &rt) : -1;
+}
+
+/* w_verify_user_async2 - sipdance_verify_user_async("user@domain", "ROUTE") */
+static int w_verify_user_async2(struct sip_msg *msg, char *p1, char *p2)
+{
+	str s, rt;
+
+	return param_str(msg, p1, &s) && param_str(msg, p2, &rt) ? verify_user(msg, &s, &rt) : -1;
 }
 
 /* KEMI: KSR.sipdance.verify_peer(domain) and the others. */
@@ -776,31 +877,51 @@ static int w_check_dest_async(struct sip_msg *msg, char *p1, char *p2)
 /* ki_verify_peer - KEMI verify_peer */
 static int ki_verify_peer(struct sip_msg *msg, str *domain)
 {
-	return domain && domain->len > 0 ? verify_peer(msg, domain) : -1;
+	return domain && domain->len > 0 ? verify_peer(msg, domain, NULL) : -1;
 }
 
 /* ki_verify_user - KEMI verify_user (From URI) */
 static int ki_verify_user(struct sip_msg *msg)
 {
-	return verify_user(msg, NULL);
+	return verify_user(msg, NULL, NULL);
 }
 
 /* ki_verify_user_uri - KEMI verify_user_uri(address) */
 static int ki_verify_user_uri(struct sip_msg *msg, str *address)
 {
-	return address && address->len > 0 ? verify_user(msg, address) : -1;
+	return address && address->len > 0 ? verify_user(msg, address, NULL) : -1;
 }
 
 /* ki_check_dest - KEMI check_dest */
 static int ki_check_dest(struct sip_msg *msg, str *dest)
 {
-	return dest && dest->len > 0 ? check_dest(msg, dest) : -1;
+	return dest && dest->len > 0 ? check_dest(msg, dest, NULL) : -1;
 }
 
-/* ki_check_dest_async - KEMI check_dest_async(dest, callback): the callback function continues */
+/* KEMI *_async(..., callback): the callback function continues the transaction. */
+
+/* ki_check_dest_async - KEMI check_dest_async(dest, callback) */
 static int ki_check_dest_async(struct sip_msg *msg, str *dest, str *cb)
 {
-	return dest && dest->len > 0 && cb ? check_dest_async(msg, dest, cb) : -1;
+	return dest && dest->len > 0 && cb ? check_dest(msg, dest, cb) : -1;
+}
+
+/* ki_verify_peer_async - KEMI verify_peer_async(domain, callback) */
+static int ki_verify_peer_async(struct sip_msg *msg, str *domain, str *cb)
+{
+	return domain && domain->len > 0 && cb ? verify_peer(msg, domain, cb) : -1;
+}
+
+/* ki_verify_user_async - KEMI verify_user_async(callback): the From URI's user */
+static int ki_verify_user_async(struct sip_msg *msg, str *cb)
+{
+	return cb ? verify_user(msg, NULL, cb) : -1;
+}
+
+/* ki_verify_user_uri_async - KEMI verify_user_uri_async(address, callback) */
+static int ki_verify_user_uri_async(struct sip_msg *msg, str *address, str *cb)
+{
+	return address && address->len > 0 && cb ? verify_user(msg, address, cb) : -1;
 }
 
 /* pv_parse_sd - the inner name of $sipdance(...) */
@@ -844,6 +965,12 @@ static cmd_export_t cmds[] = {
 	  ANY_ROUTE },
 	{ "sipdance_check_dest_async", (cmd_function)w_check_dest_async, 2, fixup_spve_spve, fixup_free_spve_spve,
 	  REQUEST_ROUTE | FAILURE_ROUTE },
+	{ "sipdance_verify_peer_async", (cmd_function)w_verify_peer_async, 2, fixup_spve_spve,
+	  fixup_free_spve_spve, REQUEST_ROUTE | FAILURE_ROUTE },
+	{ "sipdance_verify_user_async", (cmd_function)w_verify_user_async1, 1, fixup_spve_null,
+	  fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE },
+	{ "sipdance_verify_user_async", (cmd_function)w_verify_user_async2, 2, fixup_spve_spve,
+	  fixup_free_spve_spve, REQUEST_ROUTE | FAILURE_ROUTE },
 	{ 0, 0, 0, 0, 0, 0 }
 };
 
@@ -880,6 +1007,12 @@ static sr_kemi_t kemi_exports[] = {
 	{ str_init("sipdance"), str_init("check_dest"), SR_KEMIP_INT, ki_check_dest,
 	  { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
 	{ str_init("sipdance"), str_init("check_dest_async"), SR_KEMIP_INT, ki_check_dest_async,
+	  { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	{ str_init("sipdance"), str_init("verify_peer_async"), SR_KEMIP_INT, ki_verify_peer_async,
+	  { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	{ str_init("sipdance"), str_init("verify_user_async"), SR_KEMIP_INT, ki_verify_user_async,
+	  { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	{ str_init("sipdance"), str_init("verify_user_uri_async"), SR_KEMIP_INT, ki_verify_user_uri_async,
 	  { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
 	{ { 0, 0 }, { 0, 0 }, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };

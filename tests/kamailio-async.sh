@@ -1,10 +1,11 @@
 #!/bin/sh
-# kamailio-async.sh - sipdance_check_dest_async() inside Kamailio (examples/kamailio/kamailio.cfg, 2 UDP
-# workers): its verdicts are sipdance_check_dest()'s (DANE continues, BOGUS and INSECURE refused); a
-# domain whose DNS never answers (tests/dns-filter.py swallows its queries) holds no worker: calls to
-# other domains through the same two workers complete while four of its calls wait, and each of those
-# gets its 503 with a Reason after max_wait; and one DNS cache serves every worker (the module's
-# resolver process): repeated checks send Knot no query, whichever worker takes them.
+# kamailio-async.sh - the *_async functions inside Kamailio (examples/kamailio/kamailio.cfg, 2 UDP and 2
+# TCP/TLS workers): their verdicts are the synchronous functions' (check_dest: DANE continues, BOGUS and
+# INSECURE refused; verify_peer and verify_user: MATCH, NOMATCH, BOGUS, ...); a domain whose DNS never
+# answers (tests/dns-filter.py swallows its queries) holds no worker: checks of other domains through the
+# same workers complete while seven of its calls wait, and each of those gets its 503 with a Reason (or
+# INDETERMINATE) after max_wait; and one DNS cache serves every worker (the module's resolver process):
+# repeated checks send Knot no query, whichever worker takes them.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
 tb_start
@@ -18,8 +19,8 @@ TB_RESOLVER=127.0.0.1@$((base + 7))
 # a long max_wait, and a longer DNS timeout (the module's deadline ends the wait): the silent domain's
 # calls stay pending while the others are tested (under valgrind within tm's 30 s fr_timer, after which
 # tm would answer a suspended request itself)
-KAM_MAX_WAIT=8000
-[ "$vg_slow" -gt 1 ] && KAM_MAX_WAIT=20000
+KAM_MAX_WAIT=15000
+[ "$vg_slow" -gt 1 ] && KAM_MAX_WAIT=25000
 KAM_DNS_TIMEOUT=$((2 * KAM_MAX_WAIT))
 kam_start -A WITH_TESTHOOKS || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
 
@@ -45,6 +46,34 @@ for d in a.example b.example badsig.example expired.example insecure.example nod
 		bad "async $d differs from sync" "$tmp/diff"
 	fi
 done
+# the TLS peer and its users: sipdance_verify_peer_async and sipdance_verify_user_async say what the
+# synchronous functions say (CERT KEY FROM HOOK [ARGUMENT]; "" "": no certificate)
+while read -r cert key from what arg; do
+	eval "cert=$cert key=$key"
+	set -- ${cert:+--cert "$cert" --key "$key"}
+	sip tls OPTIONS sip:b.example "$from" "$@" --hdr "X-Sipdance-Test: $what${arg:+=$arg}"
+	grep -E '^X-Sipdance-(RC|Verdict|Reason|Action|Rule|Target|Addr|Name):' "$tmp/resp" >"$tmp/sync"
+	sip tls OPTIONS sip:b.example "$from" "$@" --hdr "X-Sipdance-Test: a$what${arg:+=$arg}"
+	grep -E '^X-Sipdance-(RC|Verdict|Reason|Action|Rule|Target|Addr|Name):' "$tmp/resp" >"$tmp/async"
+	if [ -s "$tmp/sync" ] && cmp -s "$tmp/sync" "$tmp/async"; then
+		ok "async $what ${arg:-$from} ($(basename "${cert:-no certificate}")): $(grep -E '^X-Sipdance-(RC|Verdict):' "$tmp/async" | tr -d '\r' | tr '\n' ' ')as sync"
+	else
+		diff "$tmp/sync" "$tmp/async" >"$tmp/diff"
+		bad "async $what ${arg:-$from} differs from sync" "$tmp/diff"
+	fi
+done <<EOF
+$TB_CERT_A $TB_KEY_A sip:x@b.example peer a.example
+$TB_CERT_WRONG $TB_KEY_WRONG sip:x@b.example peer a.example
+$TB_CERT_A $TB_KEY_A sip:x@b.example peer c.example
+$TB_CERT_A $TB_KEY_A sip:x@b.example peer badsig.example
+$TB_CERT_A $TB_KEY_A sip:x@b.example peer insecure.example
+$TB_CERT_B $TB_KEY_B sip:x@b.example peer [b.example]
+$TB_CERT_ALICE $TB_KEY_ALICE sip:alice@a.example user
+$TB_CERT_BOB $TB_KEY_BOB sip:alice@a.example user
+$TB_CERT_BOB $TB_KEY_BOB sip:x@b.example user bob@b.example
+$TB_CERT_ALICE $TB_KEY_ALICE sip:carol@a.example user
+"" "" sip:alice@a.example user
+EOF
 check "async a.example: MATCH of the policy continues (rc 1, DANE)" adest=a.example "X-Sipdance-RC: 1" \
 	"X-Sipdance-Verdict: DANE" "X-Sipdance-Addr: 127.0.0.1:$TB_A_TLS_PORT"
 check "async badsig.example: BOGUS refused (rc -1)" adest=badsig.example "X-Sipdance-RC: -1" \
@@ -73,25 +102,44 @@ for i in 1 2 3 4; do
 		"sip:bob@x$i.silent.example" sip:alice@b.example --auth "alice:$KAM_PW_ALICE" >"$tmp/stalled$i" 2>&1 &
 	eval "stalled$i=$!"
 done
-"$top/tests/wait-for.sh" "$tmp/filter.count" "silent [4-9]" ||
+# and three TLS requests whose peer check asks for it (two TLS workers)
+for i in 5 6 7; do
+	VG_SLOW=$((4 * vg_slow)) "$top/tests/kamailio-sip.py" tls 127.0.0.2 "$TB_B_TLS_PORT" OPTIONS sip:b.example \
+		sip:x@b.example --cert "$TB_CERT_A" --key "$TB_KEY_A" --hdr "X-Sipdance-Test: apeer=x$i.silent.example" \
+		>"$tmp/stalled$i" 2>&1 &
+	eval "stalled$i=$!"
+done
+"$top/tests/wait-for.sh" "$tmp/filter.count" "silent ([7-9]|[1-9][0-9])" ||
 	bad "the silent domain's queries did not reach the filter" "$tmp/filter.count"
-# meanwhile the same two workers take other calls, one after the other, and answer them all
-n=0
-for d in a.example b.example badsig.example a.example c.example b.example; do
+# meanwhile the same workers take other calls, one after the other, and answer them all
+n=0 t0=$(date +%s%N)
+for d in a.example; do
+	sip tls OPTIONS sip:b.example sip:x@b.example --cert "$TB_CERT_A" --key "$TB_KEY_A" --hdr "X-Sipdance-Test: apeer=$d"
+	grep -q "^X-Sipdance-Verdict: MATCH" "$tmp/resp" && n=$((n + 1))
+	sip tls OPTIONS sip:b.example sip:x@b.example --cert "$TB_CERT_A" --key "$TB_KEY_A" --hdr "X-Sipdance-Test: peer=$d"
+	grep -q "^X-Sipdance-Verdict: MATCH" "$tmp/resp" && n=$((n + 1))
+done
+for d in a.example badsig.example c.example; do
 	sip udp OPTIONS sip:b.example sip:alice@b.example --hdr "X-Sipdance-Test: adest=$d"
 	grep -q "^X-Sipdance-RC: " "$tmp/resp" && n=$((n + 1))
 	sip udp OPTIONS sip:b.example sip:alice@b.example --hdr "X-Sipdance-Test: dest=$d"
 	grep -q "^X-Sipdance-RC: " "$tmp/resp" && n=$((n + 1))
 done
-pending=0
-for i in 1 2 3 4; do [ -s "$tmp/stalled$i" ] || pending=$((pending + 1)); done
-[ "$n" = 12 ] && [ "$pending" = 4 ] && ok "12 checks of other domains answered while 4 silent calls wait" ||
-	bad "other domains' checks answered: $n of 12, silent calls still waiting: $pending of 4"
+ms=$((($(date +%s%N) - t0) / 1000000)) pending=0
+for i in 1 2 3 4 5 6 7; do grep -q "^SIP/2.0" "$tmp/stalled$i" || pending=$((pending + 1)); done
+[ "$n" = 8 ] && [ "$pending" = 7 ] && ok "8 checks of other domains (2 over TLS) answered in $ms ms while 7 silent ones wait" ||
+	bad "other domains' checks answered: $n of 8 in $ms ms, silent ones still waiting: $pending of 7"
 for i in 1 2 3 4; do
 	eval "wait \$stalled$i"
 	cp "$tmp/stalled$i" "$tmp/resp"
 	expect "silent call $i: 503 with Reason after max_wait" "^SIP/2.0 503 " \
 		"^Reason: SIP;cause=503;text=\"INDETERMINATE: DNS for x$i.silent.example not complete after $SD_MAX_WAIT ms"
+done
+for i in 5 6 7; do
+	eval "wait \$stalled$i"
+	cp "$tmp/stalled$i" "$tmp/resp"
+	expect "silent peer check $i: -1, INDETERMINATE after max_wait" "X-Sipdance-RC: -1" \
+		"X-Sipdance-Reason: DNS for x$i.silent.example not complete after $SD_MAX_WAIT ms"
 done
 kam_stop
 finish

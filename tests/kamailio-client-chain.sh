@@ -29,16 +29,17 @@ if ! "$SD" chain build --trust-anchor "$TB_ANCHOR" --resolver "$TB_RESOLVER" --n
 fi
 kam_start -A WITH_TESTHOOKS || { bad "kamailio did not start" "$tmp/kam.log"; finish; exit 1; }
 
-# user NAME CERT KEY FROM CHAIN REGEX... - the verify_user test hook over TLS, shipping CHAIN
-# ("": none); every REGEX in the answer, and for a chain no DNS query meanwhile (TLS=tls12: TLS 1.2)
-n=0
+# user NAME CERT KEY FROM CHAIN REGEX... - the verify_user test hook ($hook: user, or auser for
+# sipdance_verify_user_async) over TLS, shipping CHAIN ("": none); every REGEX in the answer, and for a
+# chain no DNS query meanwhile (TLS=tls12: TLS 1.2)
+n=0 hook=user
 user_hook() {
 	local name=$1 cert=$2 key=$3 from=$4 chain=$5 q0 q1
 	shift 5
 	n=$((n + 1))
 	printf 'OPTIONS sip:b.example SIP/2.0\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-cc%s;rport\n' "$n" >"$tmp/req$n"
 	printf 'From: <%s>;tag=t%s\nTo: <sip:b.example>\nCall-ID: cc%s@test\nCSeq: 1 OPTIONS\n' "$from" "$n" "$n" >>"$tmp/req$n"
-	printf 'X-Sipdance-Test: user\nMax-Forwards: 70\nContent-Length: 0\n\n' >>"$tmp/req$n"
+	printf 'X-Sipdance-Test: %s\nMax-Forwards: 70\nContent-Length: 0\n\n' "$hook" >>"$tmp/req$n"
 	q0=$(queries)
 	SHIP=$chain FULL=1 timeout $((30 * vg_slow)) "$CLIENT" 127.0.0.2 "$TB_B_TLS_PORT" "$cert" "$key" - \
 		${TLS-} "$tmp/req$n" >"$tmp/resp" 2>&1
@@ -68,6 +69,18 @@ user_hook "alice's chain and key under bob@a.example's From (another hash): -1, 
 user_hook "a chain proving bob@a.example has no TLSA: -1, NODATA" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
 	sip:bob@a.example "$tmp/denial.ext" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NODATA" \
 	"X-Sipdance-Rule: client-chain"
+# the same through sipdance_verify_user_async: the shipped chain goes with the job to the resolver process
+hook=auser
+user_hook "async: alice ships her chain: 1, MATCH by the chain, no DNS query" "$TB_CERT_ALICE" \
+	"$TB_KEY_ALICE" sip:alice@a.example "$tmp/alice.ext" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH" \
+	"X-Sipdance-Rule: client-chain" "X-Sipdance-Reason: .*no DNS query"
+user_hook "async: bob's chain under alice's From: -1, BOGUS" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
+	sip:alice@a.example "$tmp/bob.ext" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: BOGUS" "X-Sipdance-Rule: client-chain"
+user_hook "async: a tampered chain: -1, BOGUS" "$TB_CERT_ALICE" "$TB_KEY_ALICE" sip:alice@a.example \
+	"$tmp/tampered.ext" "X-Sipdance-RC: -1" "X-Sipdance-Verdict: BOGUS"
+user_hook "async: alice without a chain: looked up, 1, MATCH" "$TB_CERT_ALICE" "$TB_KEY_ALICE" \
+	sip:alice@a.example "" "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH" "X-Sipdance-Rule: dns"
+hook=user
 # alice@alias.example's _user name is a CNAME to alice@a.example's: her key, but not her own TLSA
 { cat "$tmp/cname.ext"; tail -c +3 "$tmp/alice.ext"; } >"$tmp/alias.ext"
 user_hook "alice@alias.example shipping the chain through its alias to alice@a.example: -1, BOGUS" \
