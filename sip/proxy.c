@@ -1176,10 +1176,13 @@ static int check_from(struct txn *t)
 	/*
 	 * The decision, case by case:
 	 *  - a TLS connection whose ClientName came without its DNSSEC chain and
-	 *    is still being looked up (sip/dance.c): the request waits for that
-	 *    verdict, whatever it claims, then goes through these cases; a slow
-	 *    lookup holds this connection's requests only, at most PX_MAX_HELD
-	 *    of them (more: 503, so that one client cannot fill --max-pending);
+	 *    is still being looked up (sip/dance.c), or whose authenticated
+	 *    ClientName was judged over 30 s ago or before the last SIGHUP and
+	 *    is looked up again now (px_hook_client_pending): the request waits
+	 *    for that verdict, whatever it claims, then goes through these
+	 *    cases; a slow lookup holds this connection's requests only, at most
+	 *    PX_MAX_HELD of them (more: 503, so that one client cannot fill
+	 *    --max-pending);
 	 *  - sip/auth.c's rule first (px_auth_check: dialogs, DANCE users,
 	 *    trusted peers, Digest users, REGISTER): routed, challenged (401,
 	 *    407), refused (403) or dropped (ACK); a From naming another domain

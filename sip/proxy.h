@@ -188,7 +188,9 @@ void px_hook_on_pending(struct px_hook *h, px_pending_fn *fn, void *arg);
 /* px_hook_client_settle - the verdict of @ssl's pending ClientName: bound to
  * that connection, and the requests held for it resume in order */
 void px_hook_client_settle(SSL *ssl, const struct sipdance_verdict *v);
-/* px_hook_client_pending - 1 while @ssl's ClientName waits for its verdict */
+/* px_hook_client_pending - 1 while @ssl's ClientName waits for its verdict; an
+ * authenticated one older than 30 s or the last SIGHUP is judged again first
+ * (looked up again, or lapsed under --client-chain required) */
 int px_hook_client_pending(SSL *ssl);
 /* px_hook_client_via - how @ssl's ClientName was judged: "client-chain" (its
  * own DNSSEC chain, no DNS query), "dns", or "" */
@@ -230,8 +232,8 @@ STACK_OF(X509) *px_hook_client_chain(SSL *ssl);
 int px_hook_client_cached(SSL *ssl, const char *domain);
 /* px_hook_client_remember - cache a judgement for @domain on connection @ssl */
 void px_hook_client_remember(SSL *ssl, const char *domain, int ok);
-/* px_hook_client_forget - SIGHUP: the judgements of every connection expire
- * (they also do 30 s after they were made) */
+/* px_hook_client_forget - SIGHUP: the judgements of every connection expire,
+ * domains and ClientNames (they also do 30 s after they were made) */
 void px_hook_client_forget(struct px_hook *h);
 
 /* Registrar: the in-memory location service plus static entries. */

@@ -33,7 +33,7 @@
 
 #define MAX_CTX 16
 #define MAX_CACHED 8
-#define VERDICT_S 30 /* a domain verdict on an inbound connection holds this long (as fed.c's outbound) */
+#define VERDICT_S 30 /* a domain or ClientName verdict on an inbound connection holds this long (as fed.c's outbound) */
 
 struct px_expect {
 	struct px_expect *next;
@@ -68,6 +68,9 @@ struct conn {
 	struct sipdance_verdict cid_v;
 	const char *cid_via;      /* how it was judged: "client-chain", "dns" */
 	int cid_pending;          /* looked up after the handshake: no verdict yet */
+	int cid_again;            /* that lookup judges an earlier MATCH again */
+	unsigned cid_epoch;       /* the hook's epoch when cid_v was given */
+	time_t cid_at;            /* and the time */
 	struct px_wait *waiters;  /* requests held until then */
 };
 
@@ -86,10 +89,11 @@ struct px_hook {
 	struct conn *inbound;
 	struct px_hook_stats stats;
 	int clientid; /* dane_clientid's server role: inbound chains go through OpenSSL's DANE */
+	int chain_required; /* --client-chain required: ClientNames are never looked up */
 	struct sipdance_chain_client *chain_client; /* RFC 9102 asked of outbound peers */
 	px_pending_fn *pending;  /* looks up a ClientName after its handshake */
 	void *pending_arg;
-	unsigned epoch;          /* domain verdicts of an older epoch are forgotten (SIGHUP) */
+	unsigned epoch;          /* verdicts of an older epoch are judged again (SIGHUP) */
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -314,6 +318,7 @@ int px_hook_clientid(struct px_hook *h, const struct sipdance_clientid_conf *con
 		SSL_CTX_set_cert_verify_callback(h->ctx[i], verify_cb, h);
 	}
 	h->clientid = conf->server;
+	h->chain_required = conf->chain == SIPDANCE_CHAIN_REQUIRED;
 	return 0;
 }
 
@@ -348,6 +353,15 @@ void px_hook_expect_chain(struct px_expect *e, uint16_t port, int chain_only, in
 	e->via_chain = via;
 }
 
+/* mono_s - monotonic seconds */
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* conn_of - what the hook knows about the inbound connection of @ssl, once established */
 static struct conn *conn_of(SSL *ssl)
 {
@@ -379,11 +393,84 @@ void px_hook_on_pending(struct px_hook *h, px_pending_fn *fn, void *arg)
 	h->pending_arg = arg;
 }
 
-/* px_hook_client_pending - whether @ssl's ClientName still waits for its verdict */
+/* cid_judged - @c's ClientName verdict was given now */
+static void cid_judged(struct conn *c)
+{
+	c->cid_epoch = c->hook ? c->hook->epoch : 0;
+	c->cid_at = mono_s();
+}
+
+/* cid_lapse - @c's ClientName is no longer authenticated, for @why */
+static void cid_lapse(struct conn *c, enum sipdance_result result, const char *why)
+{
+	char peer[64];
+
+	c->client_name[0] = '\0';
+	c->cid_v = (struct sipdance_verdict){ .result = result, .usage = -1, .selector = -1,
+					      .mtype = -1, .depth = -1 };
+	snprintf(c->cid_v.reason, sizeof(c->cid_v.reason), "%s", why);
+	cid_judged(c);
+	px_log(SIPDANCE_LOG_WARN, "tls", "inbound %s: dane_clientid %s %s: %s",
+	       px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer)),
+	       sipdance_clientid_peer_claimed(c->ssl) ? sipdance_clientid_peer_claimed(c->ssl) : "?",
+	       sipdance_result_str(result), why);
+}
+
+/* cid_rejudge - @c's ClientName verdict, older than VERDICT_S or the last
+ * SIGHUP, judged again */
+static void cid_rejudge(struct conn *c)
+{
+	struct px_hook *h = c->hook;
+	const char *claimed = sipdance_clientid_peer_claimed(c->ssl);
+	char peer[64], why[200];
+
+	/*
+	 * Case by case:
+	 *  - not authenticated (no ClientName, a name outside --client-domains,
+	 *    a failed verdict): it stays so for the connection's life; a lookup
+	 *    now could only make it trusted, and a name outside the allowlist
+	 *    must never be; a client whose record appeared reconnects;
+	 *  - authenticated by the DNSSEC chain it shipped, under --client-chain
+	 *    required (the operator wants no lookups): what the chain proved
+	 *    cannot be learnt again without one, and nothing tells a withdrawn
+	 *    record from a kept one: the identity lapses (INDETERMINATE), and a
+	 *    new connection ships a chain again;
+	 *  - authenticated otherwise (looked up after the handshake, or by its
+	 *    own chain under --client-chain prefer): the name is looked up again
+	 *    under fresh DNS (sip/dance.c), the connection's requests held
+	 *    meanwhile; the new verdict replaces the old one, MATCH or not (a
+	 *    TLSA record withdrawn or no longer naming the key: no identity);
+	 *  - a lookup that cannot start: the identity lapses (INDETERMINATE).
+	 */
+	if (!c->client_name[0] || c->cid_v.result != SIPDANCE_MATCH)
+		return;
+	if (h->chain_required && sipdance_clientid_peer_via(c->ssl) == SIPDANCE_CLIENTID_VIA_CHAIN) {
+		snprintf(why, sizeof(why), "its DNSSEC chain was judged %d s ago or more, or before a "
+			 "reload, and --client-chain required looks nothing up: a new connection ships "
+			 "it again", VERDICT_S);
+		cid_lapse(c, SIPDANCE_INDETERMINATE, why);
+		return;
+	}
+	px_log(SIPDANCE_LOG_INFO, "tls", "inbound %s: dane_clientid %s judged again (its verdict is "
+	       "%lld s old%s): looked up, this connection's requests held until then",
+	       px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer)), claimed ? claimed : "?",
+	       (long long)(mono_s() - c->cid_at), c->cid_epoch != h->epoch ? ", from before a reload" : "");
+	c->cid_pending = c->cid_again = 1;
+	if (h->pending && c->chain && claimed && !h->pending(h->pending_arg, c->ssl, claimed, c->chain))
+		return; /* pending, or settled already */
+	c->cid_pending = c->cid_again = 0;
+	cid_lapse(c, SIPDANCE_INDETERMINATE, "the lookup to judge the ClientName again could not start");
+}
+
+/* px_hook_client_pending - whether @ssl's ClientName waits for its verdict
+ * (one older than VERDICT_S or the last SIGHUP is judged again first) */
 int px_hook_client_pending(SSL *ssl)
 {
 	struct conn *c = conn_of(ssl);
 
+	if (c && c->hook && !c->cid_pending && c->cid_presented &&
+	    (c->cid_epoch != c->hook->epoch || mono_s() - c->cid_at >= VERDICT_S))
+		cid_rejudge(c);
 	return c && c->cid_pending;
 }
 
@@ -449,12 +536,15 @@ void px_hook_client_settle(SSL *ssl, const struct sipdance_verdict *v)
 	c->cid_pending = 0;
 	c->cid_v = *v;
 	c->cid_via = "dns";
-	if (v->result == SIPDANCE_MATCH && name)
-		snprintf(c->client_name, sizeof(c->client_name), "%s", name);
+	cid_judged(c);
+	snprintf(c->client_name, sizeof(c->client_name), "%s",
+		 v->result == SIPDANCE_MATCH && name ? name : "");
 	px_log(v->result == SIPDANCE_MATCH ? SIPDANCE_LOG_INFO : SIPDANCE_LOG_WARN, "tls",
-	       "inbound %s: dane_clientid %s %s via=dns (looked up after the handshake): %s",
+	       "inbound %s: dane_clientid %s %s via=dns (%s): %s",
 	       px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer)), name ? name : "?",
-	       sipdance_result_str(v->result), v->reason);
+	       sipdance_result_str(v->result), c->cid_again ? "judged again" : "looked up after the handshake",
+	       v->reason);
+	c->cid_again = 0;
 	/* a resumed request may drop the last other reference to the SSL */
 	SSL_up_ref(ssl);
 	while ((w = c->waiters)) {
@@ -635,15 +725,6 @@ STACK_OF(X509) *px_hook_client_chain(SSL *ssl)
 	return c ? c->chain : NULL;
 }
 
-/* mono_s - monotonic seconds */
-static time_t mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* px_hook_client_cached - earlier decision for @domain on connection @ssl:
  * 1 authenticated, 0 refused, -1 not decided yet */
 int px_hook_client_cached(SSL *ssl, const char *domain)
@@ -749,6 +830,7 @@ static void clientid_done(struct px_hook *h, SSL *ssl, struct conn *c)
 	c->cid_presented = sipdance_clientid_peer_verdict(ssl, &c->cid_v) == 0;
 	if (!c->cid_presented)
 		return;
+	cid_judged(c);
 	px_addr_str((const struct sockaddr *)&c->peer, peer, sizeof(peer));
 	if (via == SIPDANCE_CLIENTID_VIA_PENDING) {
 		c->cid_pending = 1;

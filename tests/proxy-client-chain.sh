@@ -25,7 +25,9 @@
 #     by it; a connection closed while its lookup is pending leaves nothing;
 #  6. a connection holds at most 16 requests while its lookup runs (more get
 #     503): with DNS frozen, one client pipelining 30 cannot fill A's
-#     --max-pending (24) and make everyone else's calls wait or fail.
+#     --max-pending (24) and make everyone else's calls wait or fail;
+#  7. on a live connection her chain's verdict is judged again after a
+#     SIGHUP: looked up (prefer), or lapsed (required: no lookups).
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 SD=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
@@ -86,11 +88,13 @@ req() {
 		printf 'Content-Length: 0\n\n'
 	} >"$1"
 }
-# reqs NAME - NAME's requests: $tmp/NAME.reg (alice), .inv (alice to carol), .forged (From mallory)
+# reqs NAME - NAME's requests: $tmp/NAME.reg (alice), .inv (alice to carol), .forged (From
+# mallory), .opt (alice to a.example)
 reqs() {
 	req "$tmp/$1.reg" REGISTER sip:a.example sip:alice@a.example sip:alice@a.example
 	req "$tmp/$1.inv" INVITE sip:carol@a.example sip:alice@a.example sip:carol@a.example
 	req "$tmp/$1.forged" OPTIONS sip:carol@a.example sip:mallory@a.example sip:carol@a.example
+	req "$tmp/$1.opt" OPTIONS sip:a.example sip:alice@a.example sip:a.example
 }
 # client NAME PORT CERT KEY CLIENTNAME KIND... - the TLS client sending NAME's requests
 # of each KIND (reg, inv, forged), output in $tmp/NAME.out (SHIP=FILE in the
@@ -319,4 +323,28 @@ check "DNS answers: the 16 held requests are judged by the lookup's verdict (ali
 	"$wait_for" -n 16 "$tmp/A.log" "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH"
 kill $many_pid 2>/dev/null
 wait $many_pid
+
+# 7. a shipped chain proved the TLSA record when the connection began; on a
+# live connection that proof is judged again after 30 s or a SIGHUP: looked up
+# under --client-chain prefer, lapsed (a new connection ships it again) under
+# required, which looks nothing up
+reqs keep
+SHIP=$tmp/alice.ext held keep $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/keep.reg" "$tmp/keep.inv"
+hup A
+t0=$(queries TLSA)
+held_go keep
+t1=$(queries TLSA)
+check "alice's live connection with her shipped chain, after a SIGHUP (prefer): looked up, still hers (200, 200)" \
+	eval '[ "$(status_of keep 1)" = 200 ] && [ "$(status_of keep 2)" = 200 ] && grep -q "dane_clientid $alice MATCH via=dns (judged again)" "$tmp/A.log" && [ "$t1" -gt "$t0" ]'
+reqs lapse
+SHIP=$tmp/alice.ext held lapse $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/lapse.reg" "$tmp/lapse.opt"
+hup R
+q0=$(queries)
+held_go lapse
+q1=$(queries)
+check "the same under --client-chain required: REGISTER 200, then her next request 403, the identity lapsed" \
+	eval '[ "$(status_of lapse 1)" = 200 ] && [ "$(status_of lapse 2)" = 403 ] && grep -q "^Reason: SIP;cause=403;text=\"client not authenticated: dane_clientid INDETERMINATE (its DNSSEC chain was judged " "$tmp/lapse.out"'
+SHIP=$tmp/alice.ext client relapse $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" reg
+check "  ... with no DNS query ($q0 -> $q1); a new connection with her chain registers again (200)" \
+	eval '[ "$q0" = "$q1" ] && [ "$(status_of relapse 1)" = 200 ]'
 finish

@@ -158,4 +158,45 @@ check "  ... which does not ship the chain of sip.a.example: its key does not ma
 	grep -q "chain: our DNSSEC chain for sip.a.example is not shipped: our certificate does not match" "$tmp/W.log"
 check "  ... and its request was refused after the verdict, not routed: 403" \
 	eval '[ "$(status "$tmp/wpeer.msg")" = 403 ] && grep -Eq "auth: peer=127.0.0.1:[0-9]+ domain=a.example rule=[a-z-]+ verdict=NOMATCH" "$tmp/B.log"'
+
+# 4. alice's identity on a live connection does not outlive her _user TLSA: a
+# ClientName verdict older than 30 s or than the last SIGHUP is judged again,
+# under fresh DNS, on the connection's next request (SIGHUP here: nothing waits
+# 30 s): still there, withdrawn, naming another key
+req "$tmp/again" OPTIONS sip:a.example sip:alice@a.example sip:a.example
+# alicetlsa [SPKI] - alice's _user TLSA withdrawn, or 3 1 1 SPKI; Knot signs the change
+alicetlsa() {
+	$TB_KNOTC zone-begin a.example. >/dev/null &&
+		{ $TB_KNOTC zone-unset a.example. "$TB_USER_ALICE" TLSA >/dev/null; true; } &&
+		{ [ -z "${1:-}" ] || $TB_KNOTC zone-set a.example. "$TB_USER_ALICE" "$TB_TTL" TLSA 3 1 1 "$1" >/dev/null; } &&
+		$TB_KNOTC zone-commit a.example. >/dev/null
+}
+nm=$(grep -c "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH" "$tmp/A.log")
+held keep $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+hup A
+held_go keep
+check "alice's TLSA still there: after a SIGHUP her open connection's next request is still hers (200, 200)" \
+	eval '[ "$(grep -c "^SIP/2.0 200" "$tmp/keep.out")" = 2 ] && [ "$(grep -c "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH" "$tmp/A.log")" -gt "$nm" ]'
+check "  ... her ClientName was judged again (looked up, from before a reload): MATCH" \
+	eval 'grep -Eq "dane_clientid $alice judged again \(its verdict is [0-9]+ s old, from before a reload\)" "$tmp/A.log" && grep -q "dane_clientid $alice MATCH via=dns (judged again)" "$tmp/A.log"'
+held gone $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+check "alice's _user TLSA withdrawn while her connection is open" alicetlsa
+hup A
+held_go gone
+check "  ... her open connection's next request is no longer hers: 200, then 403 with the reason (NODATA)" \
+	eval '[ "$(grep -m1 "^SIP/2.0" "$tmp/gone.out")" = "SIP/2.0 200 OK" ] && grep -A1 "^SIP/2.0 403" "$tmp/gone.out" | grep -q "^Reason: SIP;cause=403;text=\"client not authenticated: dane_clientid NODATA"'
+check "  ... logged: judged again, NODATA, and the request refused by rule dane-clientid" \
+	eval 'grep -q "dane_clientid $alice NODATA via=dns (judged again)" "$tmp/A.log" && grep -Eq "method=OPTIONS rule=dane-clientid verdict=REFUSE .*client not authenticated: dane_clientid NODATA" "$tmp/A.log"'
+check "alice's _user TLSA restored" alicetlsa "$TB_SPKI_ALICE"
+hup A
+held rolled $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+check "alice's _user TLSA names another key (rolled) while her connection is open" alicetlsa "$TB_SPKI_WRONG"
+hup A
+held_go rolled
+check "  ... her open connection (begun before): 200, then 403 with the reason (NOMATCH)" \
+	eval '[ "$(grep -m1 "^SIP/2.0" "$tmp/rolled.out")" = "SIP/2.0 200 OK" ] && grep -A1 "^SIP/2.0 403" "$tmp/rolled.out" | grep -q "^Reason: SIP;cause=403;text=\"client not authenticated: dane_clientid NOMATCH" && grep -q "dane_clientid $alice NOMATCH via=dns (judged again)" "$tmp/A.log"'
+check "alice's _user TLSA restored again" alicetlsa "$TB_SPKI_ALICE"
+hup A
+client back $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg"
+check "  ... a new connection of hers registers again (200)" grep -q "^SIP/2.0 200" "$tmp/back.out"
 finish

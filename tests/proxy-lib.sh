@@ -129,6 +129,20 @@ hup() {
 		bad "proxy $1 flushed its caches on SIGHUP"
 }
 
+# held NAME PORT CERT KEY CLIENTNAME REQ... - $CLIENT (tests/sip-tls-client) to
+# 127.0.0.1:PORT in the background (output $tmp/NAME.out): its first request
+# answered, it holds the connection open until `held_go NAME`, then sends the others
+held() {
+	hl=$1
+	shift
+	rm -f "$tmp/$hl.go"
+	HOLD="$tmp/$hl.go" timeout $((90 * vg_slow)) "$CLIENT" 127.0.0.1 "$@" >"$tmp/$hl.out" 2>&1 &
+	eval "${hl}_cpid=$!"
+	"$wait_for" "$tmp/$hl.out" "holding|handshake failed|no final|never came" 20
+}
+# held_go NAME - let it send the rest, and wait until it has
+held_go() { touch "$tmp/$1.go"; wait "$(eval echo \$${1}_cpid)"; }
+
 # stop_proxy NAME - SIGTERM; it must exit within 20 s
 stop_proxy() {
 	p=$(eval echo \$${1}_pid)

@@ -16,7 +16,9 @@
  * in our end-entity entry when the server asks (prints "shipped"), whatever
  * they hold; PIPELINE=1 writes every request before reading any answer;
  * CLOSE=1 then closes the connection without reading; FULL=1 prints each
- * final response whole.
+ * final response whole. HOLD=FILE: after the first final response, prints
+ * "holding" and sends the next request only once FILE exists (the test
+ * changes the world meanwhile; the connection stays open).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -108,7 +111,22 @@ static int final(const char *msg)
 	return 1;
 }
 
-/* main - connect, handshake, send each request, print the final responses */
+/* hold - HOLD: wait until @path exists, at most @s seconds; 0 if it does */
+static int hold(const char *path, int s)
+{
+	struct stat st;
+
+	printf("holding\n");
+	fflush(stdout);
+	for (int i = 0; i < s * 20; i++) {
+		if (!stat(path, &st))
+			return 0;
+		usleep(50000);
+	}
+	printf("hold: %s never came\n", path);
+	return 1;
+}
+
 /* answer - read responses until a final one (one response per read on
  * loopback, or several in one): 0, 1 if none came, 2 after an alert */
 static int answer(SSL *ssl, char *buf, size_t size)
@@ -130,6 +148,7 @@ static int answer(SSL *ssl, char *buf, size_t size)
 	}
 }
 
+/* main - connect, handshake, send each request, print the final responses */
 int main(int argc, char **argv)
 {
 	struct sipdance_clientid_conf cc = { .size = sizeof(cc) };
@@ -141,7 +160,7 @@ int main(int argc, char **argv)
 	const char *why = NULL;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	int fd, i = 6, n, len, rc = 0;
+	int fd, i = 6, first, n, len, rc = 0;
 
 	if (argc < 7) {
 		fprintf(stderr, "usage: sip-tls-client IP PORT CERT KEY NAME|- [tls12|tls13] REQUEST...\n");
@@ -210,7 +229,7 @@ int main(int argc, char **argv)
 			rc = answer(ssl, buf, sizeof(buf));
 		goto done;
 	}
-	for (; i < argc && rc == 0; i++) {
+	for (first = i; i < argc && rc == 0; i++) {
 		if (!(len = (int)read_file(argv[i], req, sizeof(req)))) {
 			printf("cannot read %s\n", argv[i]);
 			rc = 2;
@@ -224,6 +243,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		rc = answer(ssl, buf, sizeof(buf));
+		fflush(stdout);
+		if (!rc && getenv("HOLD") && i + 1 < argc && i == first)
+			rc = hold(getenv("HOLD"), 60 * slow);
 	}
 done:
 	SSL_shutdown(ssl);
