@@ -1173,15 +1173,35 @@ void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain)
 
 /* party - one end of a dialog as the token binds it: its address, lowercase
  * (px_canon_aor; user@host as written when that has no form), any host of
- * ours spelled as our domain */
+ * ours spelled as our domain; one too long for @buf (at least 66 bytes) as
+ * "#" and the SHA-256 of user@host as written, never cut short: a cut would
+ * make two addresses one (a callee reached at a user part of 300 characters
+ * at its own address spoke as that user at any host, ours included) */
 static void party(const struct px_auth *a, const url_t *url, char *buf, size_t size)
 {
 	url_t u = *url;
+	const char *user, *host;
+	unsigned char d[32];
+	EVP_MD_CTX *ctx;
+	int ok;
 
 	if (u.url_host && a->self(a->self_arg, url))
 		u.url_host = a->conf->domain;
-	if (px_canon_aor(&u, buf, size))
-		snprintf(buf, size, "%s@%s", u.url_user ? u.url_user : "", u.url_host ? u.url_host : "");
+	if (!px_canon_aor(&u, buf, size))
+		return;
+	user = u.url_user ? u.url_user : "";
+	host = u.url_host ? u.url_host : "";
+	if ((size_t)snprintf(buf, size, "%s@%s", user, host) >= size) {
+		ok = (ctx = EVP_MD_CTX_new()) && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		     EVP_DigestUpdate(ctx, user, strlen(user)) && EVP_DigestUpdate(ctx, "@", 1) &&
+		     EVP_DigestUpdate(ctx, host, strlen(host)) && EVP_DigestFinal_ex(ctx, d, NULL);
+		EVP_MD_CTX_free(ctx);
+		if (!ok)
+			RAND_bytes(d, sizeof(d)); /* matches nothing: fails closed */
+		buf[0] = '#';
+		hex(buf + 1, d, sizeof(d));
+		return;
+	}
 	for (char *p = buf; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 }

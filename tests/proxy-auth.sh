@@ -13,7 +13,8 @@
 # else, percent-encoding and case in addresses; SIPp [authentication] over
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
 # in-dialog request, or a real token with another From, is judged like any
-# other; a REGISTER with either end's token binds nothing); trusted networks (over TCP) vs an address outside;
+# other; a REGISTER with either end's token binds nothing; an address too
+# long to spell is bound whole, never cut short); trusted networks (over TCP) vs an address outside;
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
 # P-Preferred-Identity of a user removed); SIGHUP
 # reloads the users file and keeps the old one when the new one is broken;
@@ -374,6 +375,33 @@ $DIG 127.0.0.1 $M REGISTER sip:a.example --call-id "$cid" --tag "$ftag" \
 	--contact sip:mallory@192.0.2.66 --expires 60 --no-auth >"$tmp/d_regbob.out" 2>&1
 check "  ... the caller's token, in a REGISTER To bob (the To of her INVITE): 401, bob's binding untouched" \
 	eval '[ -n "$rr_mine" ] && said d_regbob 1 401 && ! grep -q "method=REGISTER rule=dialog" "$tmp/M.log"'
+# an address too long to spell in full (a user part of 300 characters) is never cut short:
+# alice SUBSCRIBEs to it at an IP address of her own; that callee's token spoke, cut to the
+# user part, as that user at any host, ours included (reviewer's finding: 200)
+long=$(printf "%0300d" 0 | tr 0 x)
+sed 's/request="OPTIONS"/request="SUBSCRIBE"/' "$srcdir/tests/sip-answer.xml" >"$tmp/sub-answer.xml"
+sipp_bg long_uas -sf "$tmp/sub-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+$DIG 127.0.0.1 $M SUBSCRIBE "sip:$long@127.0.0.1:$uas_p" --from "sip:+12025551000@a.example;user=phone" \
+	--user alice --password "$pw_a" --call-id long@test --tag ltag --hdr "Event: presence" --expires 60 \
+	>"$tmp/long.out" 2>&1
+wait "$long_uas_pid" 2>/dev/null
+rr_long=$(msg "$tmp/long_uas.msg" received '^SUBSCRIBE' | header Record-Route | sed 's/^[^:]*: *//')
+# as_long NAME FROM - a request of that dialog from the callee's side, unauthenticated, to a number
+as_long() {
+	sipp_bg ${1}u -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+	$DIG 127.0.0.1 $M OPTIONS "sip:+12025552000@a.example;user=phone" --from "$2" --call-id long@test \
+		--tag l2 --to "sip:+12025551000@a.example;user=phone;tag=ltag" --hdr "Route: $rr_long" --no-auth \
+		>"$tmp/$1.out" 2>&1
+	kill "$(eval echo \$${1}u_pid)" 2>/dev/null
+	wait "$(eval echo \$${1}u_pid)" 2>/dev/null
+}
+as_long l_self "sip:$long@127.0.0.1:$uas_p"
+as_long l_ours "sip:$long@a.example"
+as_long l_other "sip:$long@evil.example"
+check "a callee reached at a 300-character user part, as itself: routed by the dialog rule (200)" \
+	eval '[ -n "$rr_long" ] && said l_self 1 200'
+check "  ... as that user at our domain (407), or at another domain (403 over UDP): not routed (200 before)" \
+	eval 'said l_ours 1 407 && said l_other 1 403'
 stop_proxy M
 
 # 6. SIGHUP: the users file again; a broken one keeps the old
