@@ -8,11 +8,11 @@
 # connection, node 1 sending on over her flow; a whole call from carol at node
 # 2 (requests inside the dialog too). Refused: a Route to her flow from a
 # stranger (UDP from a trusted PBX, TLS as b.example's proxy, TLS as alice
-# herself), a binding in Redis naming a node that is not a TLS target of
-# a.example or this node. A UDP user registered at node 2 is reached through
-# node 1. Node 1 killed: alice is not reached (480, no connection to her
-# address), b.example fails over to node 2 by SRV, alice registers at node 2
-# and is reached again. UDP clients on 127.0.0.1 stand for a PBX of each
+# herself, TLS without a certificate), a binding in Redis naming a node that
+# is not a TLS target of a.example or this node. A UDP user registered at
+# node 2 is reached through node 1. Node 1 killed: alice is not reached
+# (480, no connection to her address), b.example fails over to node 2 by
+# SRV, alice registers at node 2 and is reached again. UDP clients on 127.0.0.1 stand for a PBX of each
 # domain (--trusted 127.0.0.1/32).
 . "${srcdir:-.}/tests/proxy-lib.sh"
 UA=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/examples/sipdance-ua")
@@ -96,6 +96,10 @@ route="Route: <sip:a.example;lr;flow=$token>"
 send forged_udp 127.0.0.1 $a_sip OPTIONS "sips:alice@127.0.0.1:$((ua_p + 1))" sip:carol@a.example --hdr "$route"
 check "a Route to her flow over UDP, even from a trusted PBX: 403 with Reason" \
 	grep -q '^Reason: SIP;cause=403;text="a user.s flow is reached only through a node of a.example, authenticated over TLS"' "$tmp/forged_udp.out"
+python3 "$srcdir/tests/kamailio-sip.py" tls 127.0.0.1 $a_tls OPTIONS "sips:alice@127.0.0.1:$((ua_p + 1))" \
+	sip:carol@a.example --hdr "$route" >"$tmp/forged_nocert.out" 2>&1
+check "the same over TLS without a client certificate: 403 with Reason" \
+	grep -q '^Reason: SIP;cause=403;text="a user.s flow is reached only through a node of a.example, authenticated over TLS"' "$tmp/forged_nocert.out"
 sendtls forged_b 127.0.0.1 "$TB_CERT_B" "$TB_KEY_B" OPTIONS "sips:alice@127.0.0.1:$((ua_p + 1))" sip:bob@b.example --hdr "$route"
 check "the same from b.example's proxy over TLS (its own key): 403, not a node of a.example" \
 	grep -q '^Reason: SIP;cause=403;text="a user.s flow is reached only through a node of a.example: ' "$tmp/forged_b.out"
