@@ -732,6 +732,21 @@ static int to_address(struct txn *t, const url_t *u)
 	const char *opt = px_self_other(t->px->me, u);
 	char why[160];
 
+	/*
+	 * Case by case:
+	 *  - maddr: refused; nta would send to that address instead (a name
+	 *    there resolved by sofia-sip outside DNSSEC), past the checks below,
+	 *    which judge the host and port;
+	 *  - one of our sockets that is not SIP (--state, --metrics): refused;
+	 *  - TLS: refused, nothing to authenticate an address for;
+	 *  - anything else: sent there.
+	 */
+	if (u->url_params && url_has_param(u, "maddr")) {
+		t->setting_up = 0;
+		reply(t, t->stateless ? 0 : 403, "Forbidden", "maddr in the Request-URI or Route is not "
+		      "followed (it would send the request to another address than the one judged)");
+		return 0;
+	}
 	if (opt) {
 		t->setting_up = 0;
 		snprintf(why, sizeof(why), "the destination is this proxy's %s socket, which is not SIP", opt);

@@ -14,7 +14,8 @@
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
 # in-dialog request, or a real token with another From, is judged like any
 # other; a REGISTER with either end's token binds nothing; an address too
-# long to spell is bound whole, never cut short); trusted networks (over TCP) vs an address outside;
+# long to spell is bound whole, never cut short); maddr is never followed;
+# trusted networks (over TCP) vs an address outside;
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
 # P-Preferred-Identity of a user removed); SIGHUP
 # reloads the users file and keeps the old one when the new one is broken;
@@ -161,6 +162,18 @@ check "  ... and no Remote-Party-ID or P-Preferred-Identity of hers (ceo's): a g
 	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Remote-Party-ID\|^P-Preferred-Identity" "$tmp/e1.req"'
 check "  ... and no Proxy-Authorization for our realm (RFC 3261 §22.3)" \
 	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Proxy-Authorization" "$tmp/e1.req"'
+# maddr sends a request elsewhere than the address judged (past the check of the proxy's own
+# non-SIP sockets, or to a name resolved outside DNSSEC): reviewer's finding, alice's OPTIONS to
+# 192.0.2.1 with maddr=127.0.0.1 reached the UAS there (200)
+sipp_bg e_maddr -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d maddr OPTIONS "sip:x@192.0.2.1:$uas_p;maddr=127.0.0.1" --from sip:alice@a.example --user alice --password "$pw_a"
+d maddr_rt OPTIONS "sip:x@192.0.2.1:$uas_p" --from sip:alice@a.example --user alice --password "$pw_a" \
+	--hdr "Route: <sip:192.0.2.1:$uas_p;lr;maddr=127.0.0.1>"
+kill "$e_maddr_pid" 2>/dev/null
+wait "$e_maddr_pid" 2>/dev/null
+check "maddr in the Request-URI or a Route (alice, authenticated): 403 with Reason, nothing sent there" \
+	eval 'said maddr 2 403 "maddr in the Request-URI or Route is not followed" && said maddr_rt 2 403 &&
+	      ! grep -q "^OPTIONS " "$tmp/e_maddr.msg"'
 d bob_as_alice OPTIONS sip:carol@b.example --from sip:alice@a.example --user bob --password "$pw_b"
 check "bob (authenticated) with From alice: 403 with Reason" \
 	eval 'said bob_as_alice 2 403 "identity mismatch: From alice@a.example is not bob@a.example"'
