@@ -329,7 +329,7 @@ wait $many_pid
 # under --client-chain prefer, lapsed (a new connection ships it again) under
 # required, which looks nothing up
 reqs keep
-SHIP=$tmp/alice.ext held keep $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/keep.reg" "$tmp/keep.inv"
+SHIP=$tmp/alice.ext held keep 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/keep.reg" "$tmp/keep.inv"
 hup A
 t0=$(queries TLSA)
 held_go keep
@@ -337,7 +337,7 @@ t1=$(queries TLSA)
 check "alice's live connection with her shipped chain, after a SIGHUP (prefer): looked up, still hers (200, 200)" \
 	eval '[ "$(status_of keep 1)" = 200 ] && [ "$(status_of keep 2)" = 200 ] && grep -q "dane_clientid $alice MATCH via=dns (judged again)" "$tmp/A.log" && [ "$t1" -gt "$t0" ]'
 reqs lapse
-SHIP=$tmp/alice.ext held lapse $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/lapse.reg" "$tmp/lapse.opt"
+SHIP=$tmp/alice.ext held lapse 127.0.0.1 $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/lapse.reg" "$tmp/lapse.opt"
 hup R
 q0=$(queries)
 held_go lapse

@@ -10,8 +10,10 @@
 # address); alice's TLS connections are judged by her DANCE identity first.
 # Peer proxies: A presenting sip.a.example (client TLSA 3 1 1) is
 # authenticated by B through dane_clientid; a proxy with another key
-# presenting the same name is refused. (Clients that ship their own DNSSEC
-# chain: tests/proxy-client-chain.sh.)
+# presenting the same name is refused. On a live connection an identity is
+# judged again after a SIGHUP: alice's and A's kept while their TLSA records
+# stay, gone once hers is withdrawn or names another key. (Clients that ship
+# their own DNSSEC chain: tests/proxy-client-chain.sh.)
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -172,14 +174,14 @@ alicetlsa() {
 		$TB_KNOTC zone-commit a.example. >/dev/null
 }
 nm=$(grep -c "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH" "$tmp/A.log")
-held keep $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+held keep 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
 hup A
 held_go keep
 check "alice's TLSA still there: after a SIGHUP her open connection's next request is still hers (200, 200)" \
 	eval '[ "$(grep -c "^SIP/2.0 200" "$tmp/keep.out")" = 2 ] && [ "$(grep -c "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH" "$tmp/A.log")" -gt "$nm" ]'
 check "  ... her ClientName was judged again (looked up, from before a reload): MATCH" \
 	eval 'grep -Eq "dane_clientid $alice judged again \(its verdict is [0-9]+ s old, from before a reload\)" "$tmp/A.log" && grep -q "dane_clientid $alice MATCH via=dns (judged again)" "$tmp/A.log"'
-held gone $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+held gone 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
 check "alice's _user TLSA withdrawn while her connection is open" alicetlsa
 hup A
 held_go gone
@@ -189,7 +191,7 @@ check "  ... logged: judged again, NODATA, and the request refused by rule dane-
 	eval 'grep -q "dane_clientid $alice NODATA via=dns (judged again)" "$tmp/A.log" && grep -Eq "method=OPTIONS rule=dane-clientid verdict=REFUSE .*client not authenticated: dane_clientid NODATA" "$tmp/A.log"'
 check "alice's _user TLSA restored" alicetlsa "$TB_SPKI_ALICE"
 hup A
-held rolled $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+held rolled 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
 check "alice's _user TLSA names another key (rolled) while her connection is open" alicetlsa "$TB_SPKI_WRONG"
 hup A
 held_go rolled
@@ -199,4 +201,31 @@ check "alice's _user TLSA restored again" alicetlsa "$TB_SPKI_ALICE"
 hup A
 client back $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg"
 check "  ... a new connection of hers registers again (200)" grep -q "^SIP/2.0 200" "$tmp/back.out"
+
+# 5. a peer proxy's DANCE identity (host ClientName sip.a.example, at B) is
+# judged again the same way; once its TLSA no longer names the key, B's other
+# inbound rule (a.example's server TLSA, which still does) decides
+req "$tmp/p1" OPTIONS sip:bob@b.example sip:alice@a.example sip:bob@b.example
+req "$tmp/p2" OPTIONS sip:bob@b.example sip:alice@a.example sip:bob@b.example
+req "$tmp/p3" OPTIONS sip:bob@b.example sip:alice@a.example sip:bob@b.example
+req "$tmp/p4" OPTIONS sip:bob@b.example sip:alice@a.example sip:bob@b.example
+# hosttlsa SPKI - the TLSA at sip.a.example (the ClientName's) becomes 3 1 1 SPKI
+hosttlsa() {
+	$TB_KNOTC zone-begin a.example. >/dev/null && $TB_KNOTC zone-unset a.example. sip.a.example. TLSA >/dev/null &&
+		$TB_KNOTC zone-set a.example. sip.a.example. "$TB_TTL" TLSA 3 1 1 "$1" >/dev/null &&
+		$TB_KNOTC zone-commit a.example. >/dev/null
+}
+held peer 127.0.0.2 $b_tls "$TB_CERT_A" "$TB_KEY_A" sip.a.example "$tmp/p1" "$tmp/p2"
+hup B
+held_go peer
+check "peer A's live connection (ClientName sip.a.example), after B's SIGHUP: judged again, MATCH, not refused" \
+	eval 'grep -q "dane_clientid sip.a.example MATCH via=dns (judged again)" "$tmp/B.log" && [ "$(grep -c "^SIP/2.0" "$tmp/peer.out")" = 2 ] && ! grep -q "^SIP/2.0 403" "$tmp/peer.out"'
+held peer2 127.0.0.2 $b_tls "$TB_CERT_A" "$TB_KEY_A" sip.a.example "$tmp/p3" "$tmp/p4"
+check "sip.a.example's TLSA names another key while A's connection is open" hosttlsa "$TB_SPKI_WRONG"
+hup B
+mark=$(wc -l <"$tmp/B.log")
+held_go peer2
+check "  ... its ClientName judged again: NOMATCH, the domain then judged by its server TLSA rule, not dane-clientid" \
+	eval 'grep -q "dane_clientid sip.a.example NOMATCH via=dns (judged again)" "$tmp/B.log" && tail -n +$((mark + 1)) "$tmp/B.log" | grep -E "auth: peer=127.0.0.1:[0-9]+ domain=a.example rule=" | grep -qv "rule=dane-clientid"'
+hosttlsa "$TB_SPKI_A"
 finish

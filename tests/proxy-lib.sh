@@ -129,14 +129,14 @@ hup() {
 		bad "proxy $1 flushed its caches on SIGHUP"
 }
 
-# held NAME PORT CERT KEY CLIENTNAME REQ... - $CLIENT (tests/sip-tls-client) to
-# 127.0.0.1:PORT in the background (output $tmp/NAME.out): its first request
-# answered, it holds the connection open until `held_go NAME`, then sends the others
+# held NAME IP PORT CERT KEY CLIENTNAME REQ... - $CLIENT (tests/sip-tls-client) to
+# IP:PORT in the background (output $tmp/NAME.out): its first request answered,
+# it holds the connection open until `held_go NAME`, then sends the others
 held() {
 	hl=$1
 	shift
 	rm -f "$tmp/$hl.go"
-	HOLD="$tmp/$hl.go" timeout $((90 * vg_slow)) "$CLIENT" 127.0.0.1 "$@" >"$tmp/$hl.out" 2>&1 &
+	HOLD="$tmp/$hl.go" timeout $((90 * vg_slow)) "$CLIENT" "$@" >"$tmp/$hl.out" 2>&1 &
 	eval "${hl}_cpid=$!"
 	"$wait_for" "$tmp/$hl.out" "holding|handshake failed|no final|never came" 20
 }
