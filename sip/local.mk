@@ -106,3 +106,5 @@ EXTRA_DIST += \
 EXTRA_DIST += bench/proxy-bench.sh bench/bench-lib.sh
 # The cost of the state shared through Redis (not part of make check): bench/state-bench.sh BUILD-DIR.
 EXTRA_DIST += bench/state-bench.sh
+# What reaching a user's flow through another node costs: bench/nodes-bench.sh BUILD-DIR.
+EXTRA_DIST += bench/nodes-bench.sh
