@@ -47,10 +47,23 @@
 /* RFC 3261 §16.6 step 3 and RFC 5393 §5: what we forward at most */
 #define MAX_FORWARDS 70
 #define MAX_BREADTH 60
+/* dialog tokens of record-routed branches kept for their 2xx that come after
+ * the transaction: RFC 6026 Timer M (64*T1) */
+#define STRAY_RR 2048
+#define STRAY_TTL 32
 /* the replay cache of a node without --state: 120 s of 2000 verified requests/s */
 #define REPLAY_KEYS (120 * 2000)
 
 struct txn;
+
+/* The tokens of a record-routed branch, for a 2xx that comes after its transaction. */
+struct stray_rr {
+	char loop[PX_LOOP_HEX + 1];  /* the request's loop hash (in our Via's branch) */
+	char callee[PX_DIALOG_TOKEN]; /* the callee's token in its Record-Route */
+	char caller[PX_DIALOG_TOKEN]; /* the caller's, in its place */
+	char flow[PX_FLOW_TOKEN];
+	time_t until;
+};
 
 struct branch {
 	struct txn *t;
@@ -128,6 +141,8 @@ struct px_proxy {
 	struct px_self *me;       /* our listeners, numerically */
 	struct px_limits *limits; /* what inbound connections may hold */
 	struct px_metrics *metrics; /* --metrics, or NULL */
+	struct stray_rr *strays;  /* STRAY_RR of them, a ring */
+	size_t nstray;            /* the next slot */
 	char node_addr[64];       /* with --state: our TLS listener, where other nodes reach our flows */
 };
 
@@ -261,16 +276,72 @@ static const url_t *target(const sip_t *sip)
 	return sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
 }
 
+/* rr_make - our Record-Route entry over flow token @flow ("" for none) with dialog token @dt */
+static sip_record_route_t *rr_make(const struct px_proxy *px, su_home_t *home, const char *flow,
+				   const char *dt)
+{
+	char rr[400];
+
+	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", flow, flow[0] ? "@" : "", px->conf->domain, dt);
+	return sip_record_route_make(home, rr);
+}
+
 /* our_rr - our Record-Route for the dialog of initial request @sip, over
  * flow token @flow ("" for none), with the dialog token of @side */
 static sip_record_route_t *our_rr(struct txn *t, su_home_t *home, const sip_t *sip, const char *flow,
 				  enum px_dialog_side side, char dt[PX_DIALOG_TOKEN])
 {
-	char rr[400];
-
 	px_auth_dialog_token(t->px->auth, sip, target(t->sip), flow, side, dt);
-	snprintf(rr, sizeof(rr), "<sip:%s%s%s;lr;dt=%s>", flow, flow[0] ? "@" : "", t->px->conf->domain, dt);
-	return sip_record_route_make(home, rr);
+	return rr_make(t->px, home, flow, dt);
+}
+
+/* remember - branch @b's tokens, for a 2xx of its request after the transaction */
+static void remember(struct branch *b)
+{
+	struct txn *t = b->t;
+	struct stray_rr *e = &t->px->strays[t->px->nstray++ % STRAY_RR];
+
+	memcpy(e->loop, t->loop, sizeof(e->loop));
+	memcpy(e->callee, b->rr_dt, sizeof(e->callee));
+	memcpy(e->flow, b->rr_flow, sizeof(e->flow));
+	px_auth_dialog_token(t->px->auth, t->sip, target(t->sip), b->rr_flow, PX_DIALOG_CALLER, e->caller);
+	e->until = time(NULL) + STRAY_TTL;
+}
+
+/* stray_rr - in a 2xx relayed without its transaction (request of loop hash
+ * @loop), our Record-Route with the caller's token in place of the callee's */
+static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *loop)
+{
+	char seen[PX_DIALOG_TOKEN + 8];
+	const struct stray_rr *e;
+	sip_record_route_t *r, *next, *mine;
+	time_t now = time(NULL);
+	size_t i;
+
+	/*
+	 * Each Record-Route entry naming us with a dialog token, case by case:
+	 *  - the callee's token of a branch of this very request (the loop
+	 *    hash our Via's branch carries, bound to the hop it goes back to),
+	 *    remembered for STRAY_TTL s: replaced by the caller's token,
+	 *    computed then over the request, never over what the response says;
+	 *  - any other (forgotten, another request's, made up): removed. The
+	 *    caller then has no token from it (her requests in the dialog are
+	 *    judged as any), never the callee's: she would speak as the callee.
+	 */
+	for (r = sip->sip_record_route; r; r = next) {
+		next = r->r_next;
+		if (!is_self(px, r->r_url) || !r->r_url->url_params ||
+		    url_param(r->r_url->url_params, "dt", seen, sizeof(seen)) <= 0)
+			continue;
+		for (i = 0, e = NULL; i < STRAY_RR && !e; i++)
+			if (px->strays[i].until >= now && !strcmp(px->strays[i].loop, loop) &&
+			    !strcmp(px->strays[i].callee, seen))
+				e = &px->strays[i];
+		if (!e || !(mine = rr_make(px, msg_home(msg), e->flow, e->caller)))
+			sip_header_remove(msg, sip, (sip_header_t *)r);
+		else
+			msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)r, (msg_header_t *)mine);
+	}
 }
 
 /* caller_rr - in a response to branch @b's request, our Record-Route with
@@ -640,6 +711,7 @@ static msg_t *branch_msg(struct branch *b, const url_t *ruri, tport_t *flow, uns
 		sip_header_insert(msg, sip, (sip_header_t *)our_rr(t, home, sip, token, PX_DIALOG_CALLEE, b->rr_dt));
 		b->rr = 1;
 		memcpy(b->rr_flow, token, sizeof(b->rr_flow));
+		remember(b);
 	}
 	return msg;
 }
@@ -1598,7 +1670,8 @@ static int on_stray(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	 *    response goes back where a request came from, nowhere else);
 	 *  - that Via is UDP, without maddr: a response never opens a connection,
 	 *    nor changes transport.
-	 * Relaying removes exactly our Via (nta_msg_tsend).
+	 * Relaying removes exactly our Via (nta_msg_tsend); our Record-Route
+	 * carries the caller's token, as in any 2xx we relay (stray_rr).
 	 */
 	if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite ||
 	    sip->sip_status->st_status / 100 != 2)
@@ -1608,8 +1681,10 @@ static int on_stray(struct px_proxy *px, msg_t *msg, sip_t *sip)
 		why = "its top Via is not ours";
 	else if (strcasecmp(sip_via_transport(up), "UDP") || up->v_maddr)
 		why = "the next hop is not plain UDP";
-	else
+	else {
+		stray_rr(px, msg, sip, loop);
 		return nta_msg_tsend(px->agent, msg, NULL, TAG_END()), 0;
+	}
 	px_log(SIPDANCE_LOG_DEBUG, "proxy", "stray %u response from %s dropped: %s",
 	       sip->sip_status->st_status, ai ? px_addr_str(ai->ai_addr, pstr, sizeof(pstr)) : "?", why);
 	msg_destroy(msg);
@@ -1733,6 +1808,8 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	    (err = px_self_alloc(&px->me, c, px->home)) ||
 	    (err = px_registrar_alloc(&px->reg, px->home, px->me, c)))
 		return snprintf(why, whysize, "out of memory"), err;
+	if (!(px->strays = su_zalloc(px->home, STRAY_RR * sizeof(*px->strays))))
+		return snprintf(why, whysize, "out of memory"), ENOMEM;
 	if ((err = px_auth_alloc(&px->auth, c, names_us, px, why, whysize)))
 		return err;
 	for (size_t i = 0; i < c->nlocation; i++) {

@@ -13,7 +13,8 @@
 # else, percent-encoding and case in addresses; SIPp [authentication] over
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
 # in-dialog request, or a real token with another From, is judged like any
-# other; a REGISTER with either end's token binds nothing; an address too
+# other; a REGISTER with either end's token binds nothing; a 200 sent again
+# after the transaction carries the caller's token; an address too
 # long to spell is bound whole, never cut short); maddr is never followed;
 # trusted networks (over TCP) vs an address outside;
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
@@ -388,6 +389,22 @@ $DIG 127.0.0.1 $M REGISTER sip:a.example --call-id "$cid" --tag "$ftag" \
 	--contact sip:mallory@192.0.2.66 --expires 60 --no-auth >"$tmp/d_regbob.out" 2>&1
 check "  ... the caller's token, in a REGISTER To bob (the To of her INVITE): 401, bob's binding untouched" \
 	eval '[ -n "$rr_mine" ] && said d_regbob 1 401 && ! grep -q "method=REGISTER rule=dialog" "$tmp/M.log"'
+# the callee's 200 again (as a phone does until the ACK comes; here the caller ACKs 1.2 s late)
+# reaches the proxy after the INVITE's transaction and goes up statelessly: it carried the
+# callee's token to the caller (reviewer's finding: alice then spoke as the callee,
+# unauthenticated, to any Request-URI); the caller's, now
+sed 's|^  <label id="answered"/>$|&\n  <pause milliseconds="1200"/>|' "$srcdir/tests/sip-stir-uac.xml" >"$tmp/uac-late-ack.xml"
+sipp_bg again_uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+sipp_run again 127.0.0.1:$M -sf "$tmp/uac-late-ack.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m -cp $uac_c \
+	-s +12025552000 -key rdomain "a.example;user=phone" -key from "sip:+12025551000@a.example;user=phone" \
+	-key to "sip:+12025552000@a.example;user=phone" -key ihdr "X-Filler: none" -au alice -ap "$pw_a"
+rc=$?
+wait "$again_uas_pid" 2>/dev/null
+dt_callee=$(msg "$tmp/again_uas.msg" received '^INVITE' | header Record-Route | grep -Eo "dt=[0-9a-f]{24}")
+check "a late ACK: the callee's 200 again reached the caller (the BYE's 200 too), the call completed" \
+	eval '[ $rc = 0 ] && [ "$(grep -c "^SIP/2.0 200 OK" "$tmp/again.msg")" -ge 3 ]'
+check "  ... neither carried the callee's token to the caller (the second did before)" \
+	eval '[ -n "$dt_callee" ] && ! grep -q "$dt_callee" "$tmp/again.msg"'
 # an address too long to spell in full (a user part of 300 characters) is never cut short:
 # alice SUBSCRIBEs to it at an IP address of her own; that callee's token spoke, cut to the
 # user part, as that user at any host, ours included (reviewer's finding: 200)
