@@ -223,6 +223,8 @@ time_t fed_mono_s(void)
 /* fed_req_free - release a request's resources */
 void fed_req_free(struct px_fedreq *r)
 {
+	if (r->pinop)
+		sipdance_store_cancel(r->fed->store, r->pinop);
 	sipdance_locate_free(r->loc);
 	msg_destroy(r->msg);
 	msg_destroy(r->spare);
@@ -250,6 +252,42 @@ void fed_unlink_req(struct px_fedreq *r)
 				break;
 			}
 	r->conn = NULL;
+}
+
+/* on_pin_written - the shared state's answer to a pin we wrote: logged if it failed */
+static void on_pin_written(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+			   const char *why)
+{
+	(void)arg;
+	(void)value;
+	(void)len;
+	if (st != SIPDANCE_STORE_OK)
+		px_log(SIPDANCE_LOG_WARN, "fed", "RFC 9102 pin not shared: %s", why);
+}
+
+/* pin_changed - a handshake here set, extended or removed the pin of
+ * @name:@port: "pin:NAME:PORT" = its end (seconds since the epoch) in the
+ * shared state until then; a removal deletes the key (a node that took the
+ * pin keeps it until it ends, or its own handshake removes it) */
+static void pin_changed(void *arg, const char *name, uint16_t port, time_t until)
+{
+	struct px_fed *f = arg;
+	time_t now = time(NULL);
+	char key[300], val[32];
+	int n = snprintf(val, sizeof(val), "%lld", (long long)until);
+
+	snprintf(key, sizeof(key), "pin:%s:%u", name, port);
+	if (sipdance_store_put(f->store, key, val, until > now ? (size_t)n : 0,
+			       until > now ? (unsigned)(until - now) : 0, on_pin_written, NULL, NULL))
+		px_log(SIPDANCE_LOG_WARN, "fed", "RFC 9102 pin of %s:%u not shared: out of memory", name, port);
+}
+
+/* px_fed_set_store - pins shared through @store */
+void px_fed_set_store(struct px_fed *f, struct sipdance_store *store)
+{
+	f->store = store;
+	if (f->chain_client)
+		sipdance_chain_pins_watch(sipdance_chain_client_pins(f->chain_client), pin_changed, f);
 }
 
 /* px_fed_free - everything, pending requests without callbacks */

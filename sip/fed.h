@@ -38,6 +38,10 @@ void px_fed_free(struct px_fed *f);
 int px_fed_cert_check(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize);
 /* px_fed_cert_set - the same check, then every later chain must match @cert */
 int px_fed_cert_set(struct px_fed *f, STACK_OF(X509) *cert, char *why, size_t whysize);
+struct sipdance_store;
+/* px_fed_set_store - share the RFC 9102 pins our handshakes learn through
+ * @store (--state), and take the other nodes' before connecting out */
+void px_fed_set_store(struct px_fed *f, struct sipdance_store *store);
 /* px_fed_flush - drop cached DNS and TLSA answers */
 void px_fed_flush(struct px_fed *f);
 /* px_fed_send - send @msg (taken) towards @uri's domain once a connection is

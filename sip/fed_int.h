@@ -23,6 +23,7 @@
 #include <sipdance/clientid.h>
 #include <sipdance/dns.h>
 #include <sipdance/locate.h>
+#include <sipdance/store.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/sip_tag.h>
@@ -87,6 +88,8 @@ struct px_fedreq {
 	STACK_OF(X509) *chain;       /* inbound: its client chain, refs held */
 	struct sockaddr_storage peer;
 	px_fed_auth_fn *auth;
+	struct sipdance_store_op *pinop; /* --state: the shared pin of its target being read */
+	const struct sipdance_target *pin_read; /* the target whose shared pin was read */
 };
 
 struct px_fed {
@@ -112,6 +115,7 @@ struct px_fed {
 	size_t nchain_src;
 	struct sipdance_chain_source *client_src; /* ours as a DANCE client, shipped */
 	su_timer_t *chain_timer;     /* the next refresh of our chains */
+	struct sipdance_store *store; /* --state: RFC 9102 pins shared there, or NULL */
 };
 
 /* fed.c: helpers of all three */

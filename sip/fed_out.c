@@ -305,6 +305,72 @@ static int still_authenticated(struct fconn *c, const struct sipdance_locate *lo
 	return 0;
 }
 
+/* on_pin - the pin another node learned for @r's target: taken as a tightening, then on */
+static void on_pin(void *arg, enum sipdance_store_status st, const char *value, size_t len,
+		   const char *why)
+{
+	struct px_fedreq *r = arg;
+	const struct sipdance_target *t = r->target;
+	time_t now = time(NULL);
+	long long until = 0;
+	char *end = NULL;
+	int err = 0;
+
+	/*
+	 * What the shared state says of the target's pin (another node's
+	 * handshake wrote it, or whoever can write to Redis), case by case:
+	 *  - nothing: this node's own pins decide;
+	 *  - an end time: merged into our pins as a tightening only
+	 *    (sipdance_chain_pins_merge: later than ours, never past the longest
+	 *    lifetime a chain can set, never shorter, never a removal): the
+	 *    handshake must then bring a valid chain; nothing read can make this
+	 *    node accept a connection it would refuse without it;
+	 *  - anything else (not a number, over, too far ahead): left out, logged;
+	 *  - unreadable: this node's own pins decide, logged: a pin only adds a
+	 *    requirement, and without the chain the DNSSEC-validated TLSA path
+	 *    still authenticates the server in full (or refuses it), so the
+	 *    request is not failed for it.
+	 */
+	r->pinop = NULL;
+	if (st == SIPDANCE_STORE_OK) {
+		errno = 0;
+		until = len && value[0] >= '0' && value[0] <= '9' ? strtoll(value, &end, 10) : 0;
+		err = !end || *end || errno ||
+		      sipdance_chain_pins_merge(sipdance_chain_client_pins(r->fed->chain_client),
+						t->base_domain, t->port, (time_t)until, now);
+		if (err)
+			px_log(SIPDANCE_LOG_WARN, "fed", "shared RFC 9102 pin of %s:%u left out: \"%.40s\" is "
+			       "not an end time within 65535 hours", t->base_domain, t->port, value);
+		else
+			px_log(SIPDANCE_LOG_DEBUG, "fed", "shared RFC 9102 pin of %s:%u taken: until %lld",
+			       t->base_domain, t->port, until);
+	} else if (st == SIPDANCE_STORE_ERROR) {
+		px_log(SIPDANCE_LOG_WARN, "fed", "shared RFC 9102 pin of %s:%u unreadable (%s): this "
+		       "node's own pins decide", t->base_domain, t->port, why);
+	}
+	req_connect(r);
+}
+
+/* pin_read - with --state, read the pin other nodes learned for @r's target
+ * before a new connection to it: 1 when on_pin will go on, else 0 */
+static int pin_read(struct px_fedreq *r)
+{
+	const struct sipdance_target *t = r->target;
+	char key[300];
+	size_t n;
+
+	r->pin_read = t;
+	n = (size_t)snprintf(key, sizeof(key), "pin:%s", t->base_domain);
+	if (n >= sizeof(key) - 8)
+		return 0;
+	for (char *p = key; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	if (n > 4 && key[n - 1] == '.')
+		key[--n] = '\0';
+	snprintf(key + n, sizeof(key) - n, ":%u", t->port);
+	return sipdance_store_get(r->fed->store, key, on_pin, r, &r->pinop) == 0;
+}
+
 /* req_connect - send @r to its target over a connection authenticated for its domain */
 static void req_connect(struct px_fedreq *r)
 {
@@ -356,6 +422,9 @@ static void req_connect(struct px_fedreq *r)
 		busy->blocked = r;
 		return;
 	}
+	/* a new connection: with --state, the pin the other nodes learned first */
+	if (f->store && f->chain_client && r->pin_read != r->target && pin_read(r))
+		return;
 	if (!(c = calloc(1, sizeof(*c))) || !(c->timer = su_timer_create(su_root_task(f->root), 0))) {
 		free(c);
 		fed_fail(r, 500, "internal", "out of memory");

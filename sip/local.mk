@@ -68,7 +68,7 @@ PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federati
 	tests/proxy-insecure.sh tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/proxy-clientid.sh \
 	tests/proxy-chain.sh tests/proxy-failover.sh tests/proxy-hostile.sh tests/proxy-auth.sh \
 	tests/proxy-linphone.sh tests/proxy-client-chain.sh tests/proxy-churn.sh tests/proxy-metrics.sh \
-	tests/proxy-state.sh tests/proxy-nodes.sh
+	tests/proxy-state.sh tests/proxy-nodes.sh tests/proxy-chain-state.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += sip/sofia-sip/build.sh sip/sofia-sip/tls-free-ssl.patch tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
 	tests/sip-stir-cancel.xml tests/valgrind.supp
@@ -89,6 +89,7 @@ EXTRA_DIST += \
 	tests/proxy-churn.sh \
 	tests/proxy-state.sh \
 	tests/proxy-nodes.sh \
+	tests/proxy-chain-state.sh \
 	tests/tls-churn.py \
 	tests/proxy-metrics.sh \
 	tests/http-get.py \
@@ -96,6 +97,7 @@ EXTRA_DIST += \
 	tests/sip-uac.xml \
 	tests/sip-uas.xml \
 	tests/sip-options.xml \
+	tests/sip-options-domain.xml \
 	tests/sip-register.xml \
 	tests/sip-busy.xml \
 	tests/sip-answer.xml \

@@ -1843,6 +1843,7 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 		return snprintf(why, whysize, "out of memory"), err;
 	px_stir_set_store(px->stir, px->state ? px->state : px->replay, px_state_node(c));
 	if (px->state) {
+		px_fed_set_store(px->fed, px->state);
 		node_addr(c, px->node_addr, sizeof(px->node_addr));
 		px_registrar_set_store(px->reg, px->state, px_state_node(c), px->node_addr);
 		px_auth_set_store(px->auth, px->state, px_state_node(c));

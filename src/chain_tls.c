@@ -26,6 +26,8 @@
 
 #define TLS12_MAX_EXT 65000
 #define PIN_SLACK 60
+/* the longest pin a chain can set: ExtSupportLifetime is 16 bits of hours */
+#define PIN_MAX_S ((time_t)65535 * 3600)
 
 /* ---- Pins ---- */
 
@@ -40,6 +42,8 @@ struct sipdance_chain_pins {
 	char *file;
 	size_t max, n;
 	struct pin *v;
+	sipdance_chain_pins_fn *watch; /* told of each change a handshake made, or NULL */
+	void *watch_arg;
 };
 
 /* pin_key - normalised name: lowercase, trailing dot removed; 0 or EINVAL */
@@ -164,23 +168,11 @@ static long find_pin(const struct sipdance_chain_pins *p, const char *key, uint1
 	return -1;
 }
 
-/* note_locked - set, extend or remove a pin, the store locked */
-static int note_locked(struct sipdance_chain_pins *p, const char *key, uint16_t port,
-		       uint16_t lifetime, time_t now)
+/* put_locked - pin @key:@port until @until (entry @i, or a new one), the store locked */
+static int put_locked(struct sipdance_chain_pins *p, const char *key, uint16_t port, time_t until,
+		      long i, time_t now)
 {
-	time_t until = now + (time_t)lifetime * 3600;
-	long i = find_pin(p, key, port);
-
-	if (lifetime == 0) {
-		if (i < 0)
-			return 0;
-		p->v[i] = p->v[--p->n];
-		return pins_save(p);
-	}
 	if (i >= 0) {
-		/* an unchanged commitment is not worth a file write */
-		if (until <= p->v[i].until + PIN_SLACK && until >= p->v[i].until - PIN_SLACK)
-			return 0;
 		p->v[i].until = until;
 		return pins_save(p);
 	}
@@ -205,17 +197,77 @@ static int note_locked(struct sipdance_chain_pins *p, const char *key, uint16_t 
 	return pins_save(p);
 }
 
-/* sipdance_chain_pins_note - set, extend or remove a pin */
+/* note_locked - set, extend or remove a pin, the store locked; *@changed
+ * when it did */
+static int note_locked(struct sipdance_chain_pins *p, const char *key, uint16_t port,
+		       uint16_t lifetime, time_t now, int *changed)
+{
+	time_t until = now + (time_t)lifetime * 3600;
+	long i = find_pin(p, key, port);
+
+	*changed = 0;
+	if (lifetime == 0) {
+		if (i < 0)
+			return 0;
+		p->v[i] = p->v[--p->n];
+		*changed = 1;
+		return pins_save(p);
+	}
+	/* an unchanged commitment is not worth a file write */
+	if (i >= 0 && until <= p->v[i].until + PIN_SLACK && until >= p->v[i].until - PIN_SLACK)
+		return 0;
+	*changed = 1;
+	return put_locked(p, key, port, until, i, now);
+}
+
+/* sipdance_chain_pins_note - set, extend or remove a pin; the watcher told */
 int sipdance_chain_pins_note(struct sipdance_chain_pins *p, const char *name, uint16_t port,
 			     uint16_t lifetime, time_t now)
 {
 	char key[256];
-	int err;
+	int err, changed;
 
 	if (!p || !port || pin_key(name, key))
 		return EINVAL;
 	pthread_mutex_lock(&p->lock);
-	err = note_locked(p, key, port, lifetime, now);
+	err = note_locked(p, key, port, lifetime, now, &changed);
+	pthread_mutex_unlock(&p->lock);
+	if (changed && p->watch)
+		p->watch(p->watch_arg, key, port, lifetime ? now + (time_t)lifetime * 3600 : 0);
+	return err;
+}
+
+/* sipdance_chain_pins_watch - who is told of the pins handshakes set */
+void sipdance_chain_pins_watch(struct sipdance_chain_pins *p, sipdance_chain_pins_fn *fn, void *arg)
+{
+	if (p) {
+		p->watch = fn;
+		p->watch_arg = arg;
+	}
+}
+
+/* sipdance_chain_pins_merge - a pin learned elsewhere, taken only as a tightening */
+int sipdance_chain_pins_merge(struct sipdance_chain_pins *p, const char *name, uint16_t port, time_t until,
+			      time_t now)
+{
+	char key[256];
+	long i;
+	int err = 0;
+
+	/*
+	 * A pin from elsewhere (another node, through a shared store) can only
+	 * make this store refuse more, the cases:
+	 *  - not a name, port 0, already over, or further ahead than any chain
+	 *    can pin (65535 hours): EINVAL, nothing changes;
+	 *  - no pin here, or one ending sooner: pinned until @until;
+	 *  - a pin here ending as late or later: kept as it is (a merge never
+	 *    shortens or removes a pin: only a handshake here does).
+	 */
+	if (!p || !port || pin_key(name, key) || until <= now || until > now + PIN_MAX_S)
+		return EINVAL;
+	pthread_mutex_lock(&p->lock);
+	if ((i = find_pin(p, key, port)) < 0 || p->v[i].until < until)
+		err = put_locked(p, key, port, until, i, now);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -638,6 +690,12 @@ int sipdance_chain_shipped_ours(const SSL *ssl)
 
 	pthread_once(&idx_once, init_idx);
 	return ssl && ship_idx >= 0 && (sh = SSL_get_ex_data(ssl, ship_idx)) && sh->ours;
+}
+
+/* sipdance_chain_client_pins - the pin store of @c */
+struct sipdance_chain_pins *sipdance_chain_client_pins(struct sipdance_chain_client *c)
+{
+	return c ? c->pins : NULL;
 }
 
 /* sipdance_chain_client_alloc - anchor, pins and verifier */

@@ -29,31 +29,9 @@ chaintls=$("$srcdir/tests/valgrind.sh" "$top_builddir/tests/chain-tls")
 # SIPp's address (--trusted 127.0.0.1/32: a PBX of a.example); B answers an
 # OPTIONS for itself without authenticating or locating anyone, so B needs
 # no DNS once started
-cat >"$tmp/opt.xml" <<'EOF'
-<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="options to a domain">
-  <send retrans="500">
-    <![CDATA[
-OPTIONS sip:b.example SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:alice@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:b.example>
-Call-ID: [call_id]
-CSeq: 1 OPTIONS
-Max-Forwards: 70
-Content-Length: 0
-]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200" optional="true" next="end"/>
-  <recv response="502" optional="true" next="end"/>
-  <recv response="503"/>
-  <label id="end"/>
-</scenario>
-EOF
 # opt NAME - one OPTIONS through A; status in $st, Reason in $reason
 opt() {
-	sipp_run "$1" 127.0.0.1:$a_sip -sf "$tmp/opt.xml" -i 127.0.0.1 -p $opt_p -mp $opt_m -cp $opt_c
+	sipp_run "$1" 127.0.0.1:$a_sip -sf "$srcdir/tests/sip-options-domain.xml" -i 127.0.0.1 -p $opt_p -mp $opt_m -cp $opt_c
 	st=$(status "$tmp/$1.msg")
 	reason=$(msg "$tmp/$1.msg" received '^SIP/2.0 [2-6]' | header Reason)
 }

@@ -792,6 +792,71 @@ static void pins(void)
 	sipdance_chain_pins_free(p);
 }
 
+/* A watcher's record of the changes it was told of. */
+struct watched {
+	int calls;
+	char name[64];
+	uint16_t port;
+	time_t until;
+};
+
+/* on_pin - a pin watcher */
+static void on_pin(void *arg, const char *name, uint16_t port, time_t until)
+{
+	struct watched *w = arg;
+
+	w->calls++;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->port = port;
+	w->until = until;
+}
+
+/* pins_shared - what a handshake changes is told to the watcher; a pin from
+ * elsewhere is merged only as a tightening: later, never sooner, never gone */
+static void pins_shared(void)
+{
+	struct sipdance_chain_pins *p;
+	struct watched w = { 0 };
+	static const struct {
+		const char *name;
+		uint16_t port;
+		long long until; /* from now */
+		int err;
+		long long held;  /* sip.b.example:5061 afterwards, from now (0: not pinned) */
+	} merge[] = {
+		{ "SIP.B.example.", 5061, 3600, 0, 3600 },      /* new: taken */
+		{ "sip.b.example", 5061, 600, 0, 3600 },        /* sooner: the pin stays */
+		{ "sip.b.example", 5061, 7200, 0, 7200 },       /* later: extended */
+		{ "sip.b.example", 5061, 0, EINVAL, 7200 },     /* over: refused, no removal */
+		{ "sip.b.example", 5061, -5, EINVAL, 7200 },
+		{ "sip.b.example", 5061, 65535LL * 3600 + 1, EINVAL, 7200 }, /* beyond any lifetime */
+		{ "sip.b.example", 0, 3600, EINVAL, 7200 },
+		{ "bad name", 5061, 3600, EINVAL, 7200 },
+		{ "sip.b.example", 5061, 65535LL * 3600, 0, 65535LL * 3600 }, /* the longest */
+	};
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_chain_pins_open(&p, NULL, 0, NULL), 0);
+	sipdance_chain_pins_watch(p, on_pin, &w);
+	for (size_t i = 0; i < sizeof(merge) / sizeof(merge[0]); i++) {
+		CU_ASSERT_EQUAL(sipdance_chain_pins_merge(p, merge[i].name, merge[i].port,
+							  now + (time_t)merge[i].until, now), merge[i].err);
+		CU_ASSERT_EQUAL(sipdance_chain_pins_until(p, "sip.b.example", 5061, now),
+				merge[i].held ? now + (time_t)merge[i].held : 0);
+	}
+	CU_ASSERT_EQUAL(w.calls, 0); /* merges are not told */
+	/* a handshake's pin is told, normalised; one renewed within a minute is not */
+	CU_ASSERT_EQUAL(sipdance_chain_pins_note(p, "SIP.C.example.", 5062, 2, now), 0);
+	CU_ASSERT(w.calls == 1 && !strcmp(w.name, "sip.c.example") && w.port == 5062 && w.until == now + 7200);
+	CU_ASSERT_EQUAL(sipdance_chain_pins_note(p, "sip.c.example", 5062, 2, now + 30), 0);
+	CU_ASSERT_EQUAL(w.calls, 1);
+	/* and its removal (lifetime 0), told as until 0 */
+	CU_ASSERT_EQUAL(sipdance_chain_pins_note(p, "sip.c.example", 5062, 0, now), 0);
+	CU_ASSERT(w.calls == 2 && w.until == 0);
+	CU_ASSERT_EQUAL(sipdance_chain_pins_merge(NULL, "x.example", 1, now + 1, now), EINVAL);
+	sipdance_chain_pins_watch(NULL, on_pin, &w);
+	sipdance_chain_pins_free(p);
+}
+
 /* policy - the three keywords, nothing else */
 static void policy(void)
 {
@@ -884,6 +949,7 @@ CU_ErrorCode suite_chain(void)
 	    !CU_add_test(s, "source from file", source_file) ||
 	    !CU_add_test(s, "client source refresh", source_client) ||
 	    !CU_add_test(s, "pins", pins) ||
+	    !CU_add_test(s, "pins shared", pins_shared) ||
 	    !CU_add_test(s, "policy", policy) ||
 	    !CU_add_test(s, "trust anchors", anchors) ||
 	    !CU_add_test(s, "trust anchor reloaded in place", anchor_reload))

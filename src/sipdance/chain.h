@@ -207,6 +207,27 @@ SIPDANCE_API int sipdance_chain_pins_note(struct sipdance_chain_pins *p, const c
 /** Until when @name:@port must send the chain, or 0 when not pinned at @now. */
 SIPDANCE_API time_t sipdance_chain_pins_until(const struct sipdance_chain_pins *p,
 					      const char *name, uint16_t port, time_t now);
+/** A pin changed: @name (lowercase, no trailing dot):@port is pinned until
+ *  @until, or no longer (@until 0). */
+typedef void (sipdance_chain_pins_fn)(void *arg, const char *name, uint16_t port, time_t until);
+/**
+ * Tell @fn (with @arg; NULL: nobody) of each change sipdance_chain_pins_note()
+ * makes, from the thread that calls it (a handshake's), after the store is
+ * unlocked: e.g. to share pins with the other nodes of a domain. A pin
+ * renewed within a minute of what it was is no change. @fn must not call @p.
+ */
+SIPDANCE_API void sipdance_chain_pins_watch(struct sipdance_chain_pins *p, sipdance_chain_pins_fn *fn,
+					    void *arg);
+/**
+ * Take a pin learned elsewhere (another node's handshake, read from a shared
+ * store): @name:@port pinned until @until unless it is already pinned as long
+ * or longer. Only ever a tightening: it never shortens or removes a pin, and
+ * the watcher is not told. 0; EINVAL for a bad name, port 0, an @until not
+ * after @now or more than 65535 hours (the longest lifetime) ahead; an errno
+ * of writing the file (kept in memory).
+ */
+SIPDANCE_API int sipdance_chain_pins_merge(struct sipdance_chain_pins *p, const char *name,
+					   uint16_t port, time_t until, time_t now);
 
 /* ---- TLS ---- */
 
@@ -280,6 +301,8 @@ SIPDANCE_API int sipdance_chain_client_alloc(struct sipdance_chain_client **out,
 					     const char **why);
 /** Free a client (after every SSL attached to it); NULL is accepted. */
 SIPDANCE_API void sipdance_chain_client_free(struct sipdance_chain_client *c);
+/** The pin store of client @c (freed with it), or NULL. */
+SIPDANCE_API struct sipdance_chain_pins *sipdance_chain_client_pins(struct sipdance_chain_client *c);
 
 /**
  * Register the extension and the certificate decision on client context
