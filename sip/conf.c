@@ -78,6 +78,7 @@ static const struct key {
 	{ "state-timeout", K_UINT, offsetof(struct px_conf, state_timeout_ms), "MS  a Redis reply later than MS drops the connection (default 1000)" },
 	{ "state-fail", K_STR, offsetof(struct px_conf, state_fail), "HOW     Redis unreachable: closed (default: 503) | open (unchecked, logged)" },
 	{ "node-id", K_STR, offsetof(struct px_conf, node_id), "NAME       this node's name in the shared state (default: the host name)" },
+	{ "node-address", K_STR, offsetof(struct px_conf, node_address), "A:P   where the other nodes reach flows registered here (default: the first TLS listener with an IP)" },
 	{ "local-auth", K_STR, offsetof(struct px_conf, local_auth), "MODE  local users authenticated: required (default) | off (open relay)" },
 	{ "users", K_STR, offsetof(struct px_conf, users), "FILE         Digest users: user:realm:HA1-MD5:HA1-SHA-256[:NUMBERS] lines" },
 	{ "trusted", K_STR, offsetof(struct px_conf, trusted), "CIDR[,CIDR] PBXs and gateways of ours, routed unauthenticated (attestation C)" },

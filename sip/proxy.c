@@ -1755,9 +1755,16 @@ static int listen_all(struct px_proxy *px, char *why, size_t whysize)
 	return err;
 }
 
-/* node_addr - with --state, where the other nodes reach our flows: the first
- * TLS listener with an IP address (a wildcard one names no node), into @buf */
-static void node_addr(const struct px_conf *c, char *buf, size_t size)
+/* unspecified - whether @ss is 0.0.0.0 or :: (a wildcard names no node) */
+static int unspecified(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_addr.s_addr == INADDR_ANY
+					: IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* node_addr - with --state, where the other nodes reach our flows into @buf:
+ * --node-address, else the first TLS listener with an IP address; 0 or EINVAL */
+static int node_addr(const struct px_conf *c, char *buf, size_t size, char *why, size_t whysize)
 {
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	struct sockaddr_storage ss;
@@ -1765,22 +1772,27 @@ static void node_addr(const struct px_conf *c, char *buf, size_t size)
 	url_t *u;
 
 	buf[0] = '\0';
+	if (c->node_address) {
+		if (px_node_parse(c->node_address, &ss) || unspecified(&ss))
+			return snprintf(why, whysize, "--node-address %s: want IP:PORT or [IP6]:PORT, not "
+					"a wildcard", c->node_address), EINVAL;
+		px_addr_str((const struct sockaddr *)&ss, buf, size);
+	}
 	for (size_t i = 0; i < c->nlisten && !buf[0]; i++) {
 		if (!is_tls_listener(c->listen[i]) || !(u = url_make(home, c->listen[i])) || !u->url_host)
 			continue;
 		snprintf(hp, sizeof(hp), "%s:%s", u->url_host, u->url_port ? u->url_port : "5061");
-		if (!px_node_parse(hp, &ss) && !(ss.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&ss)->sin_addr.s_addr == INADDR_ANY :
-		    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr)))
+		if (!px_node_parse(hp, &ss) && !unspecified(&ss))
 			px_addr_str((const struct sockaddr *)&ss, buf, size);
 	}
 	su_home_deinit(home);
-	if (c->state && buf[0])
+	if (buf[0])
 		px_log(SIPDANCE_LOG_INFO, "state", "flows registered here are reached by the other nodes "
 		       "through %s", buf);
-	else if (c->state)
-		px_log(SIPDANCE_LOG_WARN, "state", "no TLS listener with an IP address: flows registered "
-		       "here are reached through this node only");
+	else
+		px_log(SIPDANCE_LOG_WARN, "state", "no TLS listener with an IP address, nor --node-address: "
+		       "flows registered here are reached through this node only");
+	return 0;
 }
 
 /* gauges - what the metrics read at each scrape */
@@ -1842,9 +1854,10 @@ int px_proxy_alloc(struct px_proxy **out, su_root_t *root, const struct px_conf 
 	if (!px->state && (err = sipdance_store_mem_alloc(&px->replay, px_suloop_loop(px->loop), REPLAY_KEYS)))
 		return snprintf(why, whysize, "out of memory"), err;
 	px_stir_set_store(px->stir, px->state ? px->state : px->replay, px_state_node(c));
+	if (px->state && (err = node_addr(c, px->node_addr, sizeof(px->node_addr), why, whysize)))
+		return err;
 	if (px->state) {
 		px_fed_set_store(px->fed, px->state);
-		node_addr(c, px->node_addr, sizeof(px->node_addr));
 		px_registrar_set_store(px->reg, px->state, px_state_node(c), px->node_addr);
 		px_auth_set_store(px->auth, px->state, px_state_node(c));
 	}

@@ -90,6 +90,7 @@ struct px_conf {
 	const char *stir_key, *stir_x5u, *stir_attest, *stir_orig_range;
 	/* state shared by several nodes of the domain (sip/state.c) */
 	const char *state, *state_password_file, *state_fail, *node_id;
+	const char *node_address;      /* IP:PORT the other nodes reach our flows at (default: our first TLS listener) */
 	unsigned state_timeout_ms;     /* a Redis reply later than this drops the connection (0: 1000) */
 	/* who the proxy vouches for (sip/auth.c) */
 	const char *users;             /* Digest users file */

@@ -81,6 +81,7 @@ struct px_registrar {
 	struct sipdance_store *store; /* --state, or NULL */
 	const char *node;
 	char node_addr[64]; /* "IP:PORT" where the other nodes reach our flows, or "" */
+	struct sockaddr_storage node_ss; /* the same, parsed (family 0 if "") */
 };
 
 /* A lookup of the bindings other nodes shared, or of a flow's node. */
@@ -865,6 +866,8 @@ void px_registrar_set_store(struct px_registrar *r, struct sipdance_store *store
 	r->store = store;
 	r->node = node;
 	snprintf(r->node_addr, sizeof(r->node_addr), "%s", addr ? addr : "");
+	if (px_node_parse(r->node_addr, &r->node_ss))
+		memset(&r->node_ss, 0, sizeof(r->node_ss));
 }
 
 /* px_node_parse - "IP:PORT" or "[IP6]:PORT" into @ss (zeroed first): 0 or EINVAL */
@@ -906,7 +909,7 @@ static const char *node_check(struct px_registrar *r, const char *s, struct sock
 {
 	if (px_node_parse(s, ss))
 		return "the node is not an IP:PORT";
-	if (px_self_addr(r->me, (const struct sockaddr *)ss))
+	if (px_self_addr(r->me, (const struct sockaddr *)ss) || !memcmp(ss, &r->node_ss, sizeof(*ss)))
 		return "the node is this proxy";
 	return NULL;
 }

@@ -29,16 +29,22 @@ pids="$pids $redis_pid"
 rcli() { redis-cli -p $R "$@"; }
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/secret"
 
-# node NAME ADDR - a node of a.example on ADDR, sharing Redis
+# node NAME ADDR [ARGS...] - a node of a.example on ADDR, sharing Redis
 node() {
-	start_proxy "$1" --domain a.example --listen "sip:$2:$a_sip;transport=udp" \
-		--listen "sips:$2:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-		--state "redis://127.0.0.1:$R" --node-id "$1" --state-timeout $((10000 * vg_slow)) \
-		--auth-secret "$tmp/secret" --trusted 127.0.0.1/32 $dns --log-level debug || { finish; exit 1; }
-	"$wait_for" "$tmp/$1.log" "store: connected to Redis" || bad "node $1 connected to Redis"
+	nn=$1 na=$2
+	shift 2
+	start_proxy "$nn" --domain a.example --listen "sip:$na:$a_sip;transport=udp" \
+		--listen "sips:$na:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+		--state "redis://127.0.0.1:$R" --node-id "$nn" --state-timeout $((10000 * vg_slow)) \
+		--auth-secret "$tmp/secret" --trusted 127.0.0.1/32 $dns --log-level debug "$@" || { finish; exit 1; }
+	"$wait_for" "$tmp/$nn.log" "store: connected to Redis" || bad "node $nn connected to Redis"
 }
+"$PROXY" --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" --state "redis://127.0.0.1:$R" \
+	--node-address 0.0.0.0:$a_tls >"$tmp/badaddr.log" 2>&1
+check "--node-address 0.0.0.0:PORT: the node does not start (a wildcard names no node)" \
+	grep -q "node-address 0.0.0.0:$a_tls: want IP:PORT or \[IP6\]:PORT, not a wildcard" "$tmp/badaddr.log"
 node N1 127.0.0.1
-node N2 $N2
+node N2 $N2 --node-address "$N2:$a_tls"
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	--trusted 127.0.0.1/32 $dns --log-level debug || { finish; exit 1; }
