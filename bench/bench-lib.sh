@@ -6,7 +6,7 @@
 # each holds per call in flight, one table row per rate, and everything stopped on exit. The script
 # defines start_proxies LABEL, which starts b and c of that mode in the background (pids in $tmp/b.pid
 # and $tmp/c.pid, and in $pids), mem_bytes NAME PID (the bytes proxy NAME holds: anon_bytes or
-# kam_bytes below) and linger LABEL (seconds a call's transactions stay after its BYE is answered),
+# kam_bytes below) and linger LABEL NAME (seconds proxy NAME keeps a call's transactions after the call),
 # then calls bench_table and bench_mode LABEL for each mode. Each rate gets freshly started proxies.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -122,13 +122,13 @@ bench_mode() {
 		mb=$(rss "$pb") mc=$(rss "$pc")
 		awk -v m="$label" -v r="$r" -v n="$n" -v ok="$1" -v f="$2" -v rt="$3" -v w=$(((t1 - t0) / 1000000)) \
 			-v b=$((tb1 - tb0)) -v c=$((tc1 - tc0)) -v hz="$hz" -v mb="$mb" -v mc="$mc" -v ib="$ib" -v ic="$ic" \
-			-v from=$((secs * 750)) -v to=$((secs * 1000)) -v linger="$(linger "$label")" '
+			-v from=$((secs * 750)) -v to=$((secs * 1000)) -v lb="$(linger "$label" b)" -v lc="$(linger "$label" c)" '
 			$1 >= from && $1 <= to { sb += $2; sc += $3; k++ }
 			END {
 				hb = k ? sb / k - ib : 0; hc = k ? sc / k - ic : 0
 				printf "| %-13s | %5d | %6d | %6d / %-4d | %7.0f | %6s | %5.0f%% | %5.0f%% | %4d / %-4d | %5.0f / %-5.0f | %5.1f / %-5.1f |\n",
 					m, r, n, ok, f, ok / (w / 1000), rt, 100 * b / hz / (w / 1000), 100 * c / hz / (w / 1000), mb, mc,
-					hb / 1048576, hc / 1048576, hb / 1024 / (r * linger), hc / 1024 / (r * linger) }' "$tmp/mem.txt"
+					hb / 1048576, hc / 1048576, hb / 1024 / (r * lb), hc / 1024 / (r * lc) }' "$tmp/mem.txt"
 		# shellcheck disable=SC2086
 		reap $pids
 		pids=

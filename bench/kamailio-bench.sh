@@ -35,7 +35,7 @@ start_proxies() {
 }
 
 # mem_bytes NAME PID - Kamailio's shared and private memory in use (the module's own allocations,
-# malloc's, are not in them); linger LABEL - tm's wait timer, 5 s
+# malloc's, are not in them); linger LABEL NAME - tm's wait timer, 5 s
 mem_bytes() { kam_bytes "$1"; }
 linger() { echo 5; }
 

@@ -67,11 +67,12 @@ mem_bytes() {
 	if [ "$label" = kamailio ]; then kam_bytes "$1"; else anon_bytes "$2"; fi
 }
 
-# linger LABEL - how long a call's transactions outlive it: nta keeps the INVITE's (accepted 2xx, RFC
-# 6026) and the BYE's (timer J) 64*T1 = 32 s over UDP; tm frees a transaction its wait timer (5 s) after
+# linger LABEL NAME - how long proxy NAME keeps a call's transactions after the call: nta keeps the
+# caller's BYE over UDP at b 64*T1 = 32 s (timer J), at c the INVITE's server transaction and the BYE's
+# client transaction over UDP T4 = 5 s (timers I and K); tm frees a transaction its wait timer (5 s) after
 # the final response
 linger() {
-	if [ "$1" = kamailio ]; then echo 5; else echo 32; fi
+	if [ "$1" = kamailio ] || [ "$2" = c ]; then echo 5; else echo 32; fi
 }
 
 bench_table

@@ -292,6 +292,10 @@ static void render(struct px_metrics *x, struct buf *b)
 	    g.inbound, m.tls_open[1], m.tls_open[0]);
 	put(b, "# HELP sipdance_transactions_pending Requests waiting for their final response.\n"
 	       "# TYPE sipdance_transactions_pending gauge\nsipdance_transactions_pending %u\n", g.pending);
+	put(b, "# HELP sipdance_sip_transactions SIP transactions the stack holds, those lingering after "
+	       "their answer (RFC 3261 timers) included.\n# TYPE sipdance_sip_transactions gauge\n"
+	       "sipdance_sip_transactions{side=\"server\"} %lu\nsipdance_sip_transactions{side=\"client\"} %lu\n",
+	    g.nta_server, g.nta_client);
 	put(b, "# HELP sipdance_resident_memory_bytes Resident set size of the proxy.\n"
 	       "# TYPE sipdance_resident_memory_bytes gauge\nsipdance_resident_memory_bytes %lu\n",
 	    rss_bytes());

@@ -1799,9 +1799,14 @@ static int node_addr(const struct px_conf *c, char *buf, size_t size, char *why,
 static void gauges(void *arg, struct px_metrics_gauges *g)
 {
 	struct px_proxy *px = arg;
+	usize_t in = 0, out = 0;
 
 	g->inbound = px_limits_open(px->limits);
 	g->pending = px->pending;
+	nta_agent_get_stats(px->agent, NTATAG_S_IRQ_HASH_USED_REF(in), NTATAG_S_ORQ_HASH_USED_REF(out),
+			    TAG_END());
+	g->nta_server = in;
+	g->nta_client = out;
 }
 
 /* px_proxy_alloc - a running proxy: listeners, registrar, federation */

@@ -346,6 +346,7 @@ struct px_metrics;
 struct px_metrics_gauges {
 	unsigned inbound;           /* inbound connections open (TCP and TLS) */
 	unsigned pending;           /* requests waiting for their final response */
+	unsigned long nta_server, nta_client; /* transactions nta holds, lingering ones included */
 };
 typedef void (px_metrics_gauges_fn)(void *arg, struct px_metrics_gauges *g);
 /* px_metrics_alloc - serve GET /metrics on @spec ([ADDR:]PORT, 127.0.0.1 by

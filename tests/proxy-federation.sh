@@ -10,9 +10,10 @@
 # stands for a.example's PBX (A --trusted 127.0.0.1/32); B trusts nobody.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 federation_testbed
+a_metrics=$((base + 60))
 start_proxy A --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" \
 	--listen "sips:127.0.0.1:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
-	--ca-file "$TB_PKIX_CA" --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
+	--ca-file "$TB_PKIX_CA" --trusted 127.0.0.1/32 $dns --log-level debug --metrics "$a_metrics" || exit 1
 start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	--location "bob@b.example=sip:bob@127.0.0.2:$uas_p" $dns --log-level debug || exit 1
@@ -28,6 +29,11 @@ if [ $rc -eq 0 ] && grep -q "^ACK " "$tmp/uas.msg" && grep -q "^BYE " "$tmp/uas.
 else
 	bad "call completed (sipp rc $rc)" "$(tail -n 5 "$tmp/uac.out"; tail -n 20 "$tmp/A.log"; tail -n 20 "$tmp/B.log")"
 fi
+# once the call is over A holds none of its client transactions: the INVITE and the BYE over TLS ended with
+# their answers, and the ACK it relayed is not kept for Timer F, 32 s (sip/sofia-sip/nta-proxy-linger.patch)
+python3 "$srcdir/tests/http-get.py" 127.0.0.1 "$a_metrics" --timeout $((10 * vg_slow)) >"$tmp/metrics" 2>&1
+check "after the call A holds no client transaction (the ACK it relayed is not kept 32 s)" \
+	grep -q '^sipdance_sip_transactions{side="client"} 0$' "$tmp/metrics"
 msg "$tmp/uac.msg" sent '^INVITE' >"$tmp/inv.sent"
 msg "$tmp/uas.msg" received '^INVITE' >"$tmp/inv.recv"
 body <"$tmp/inv.sent" >"$tmp/sdp.sent"
