@@ -1,6 +1,7 @@
 #!/bin/sh
 # kamailio-kemi.sh - the module's KEMI exports (KSR.sipdance.check_dest, verify_peer, verify_user,
-# verify_user_uri) from a JavaScript routing script (app_jsdt): same verdicts as the native functions.
+# verify_user_uri, and their *_async forms continuing in a callback function) from a JavaScript routing
+# script (app_jsdt): same verdicts as the native functions.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
 [ -f "$KAMAILIO_MODDIR/app_jsdt.so" ] || { echo "FAIL - Kamailio's app_jsdt.so missing"; exit 1; }
@@ -32,6 +33,20 @@ kemi "KSR.sipdance.verify_peer(a.example) with the wrong cert: -1, NOMATCH" tls 
 kemi "KSR.sipdance.verify_user() as alice with alice's cert: 1" tls user \
 	--cert "$TB_CERT_ALICE" --key "$TB_KEY_ALICE" -- "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH"
 kemi "KSR.sipdance.verify_user_uri(bob@b.example) with alice's cert: -1" tls user=bob@b.example \
+	--cert "$TB_CERT_ALICE" --key "$TB_KEY_ALICE" -- "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NOMATCH"
+kemi "KSR.sipdance.check_dest_async(a.example): continued, 1, DANE" udp adest=a.example -- "X-Sipdance-RC: 1" \
+	"X-Sipdance-Verdict: DANE"
+kemi "KSR.sipdance.check_dest_async(badsig.example): continued, -1, BOGUS" udp adest=badsig.example -- \
+	"X-Sipdance-RC: -1" "X-Sipdance-Verdict: BOGUS"
+kemi "KSR.sipdance.check_dest_async([a.example]): -1 at once" udp "adest=[a.example]" -- "X-Sipdance-RC: -1" \
+	"X-Sipdance-Reason: .*not an IPv6 address"
+kemi "KSR.sipdance.verify_peer_async(a.example) with a's cert: 1, MATCH" tls apeer=a.example \
+	--cert "$TB_CERT_A" --key "$TB_KEY_A" -- "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH"
+kemi "KSR.sipdance.verify_peer_async(a.example) with the wrong cert: -1, NOMATCH" tls apeer=a.example \
+	--cert "$TB_CERT_WRONG" --key "$TB_KEY_WRONG" -- "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NOMATCH"
+kemi "KSR.sipdance.verify_user_async() as alice with alice's cert: 1" tls auser \
+	--cert "$TB_CERT_ALICE" --key "$TB_KEY_ALICE" -- "X-Sipdance-RC: 1" "X-Sipdance-Verdict: MATCH"
+kemi "KSR.sipdance.verify_user_uri_async(bob@b.example) with alice's cert: -1" tls auser=bob@b.example \
 	--cert "$TB_CERT_ALICE" --key "$TB_KEY_ALICE" -- "X-Sipdance-RC: -1" "X-Sipdance-Verdict: NOMATCH"
 kam_stop
 finish
