@@ -3,8 +3,8 @@
 # TCP/TLS workers): their verdicts are the synchronous functions' (check_dest: DANE continues, BOGUS and
 # INSECURE refused; verify_peer and verify_user: MATCH, NOMATCH, BOGUS, ...); a domain whose DNS never
 # answers (tests/dns-filter.py swallows its queries) holds no worker: checks of other domains through the
-# same workers complete while seven of its calls wait, and each of those gets its 503 with a Reason (or
-# INDETERMINATE) after max_wait; and one DNS cache serves every worker (the module's resolver process):
+# same workers complete while seven of its requests wait (4 INVITEs to it, 3 federated MESSAGEs from it),
+# and each of those gets its 503 or 403 with a Reason after max_wait; and one DNS cache serves every worker (the module's resolver process):
 # repeated checks send Knot no query, whichever worker takes them.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
@@ -102,11 +102,10 @@ for i in 1 2 3 4; do
 		"sip:bob@x$i.silent.example" sip:alice@b.example --auth "alice:$KAM_PW_ALICE" >"$tmp/stalled$i" 2>&1 &
 	eval "stalled$i=$!"
 done
-# and three TLS requests whose peer check asks for it (two TLS workers)
+# and three federated TLS requests From it (two TLS workers), whose peer the example config checks
 for i in 5 6 7; do
-	VG_SLOW=$((4 * vg_slow)) "$top/tests/kamailio-sip.py" tls 127.0.0.2 "$TB_B_TLS_PORT" OPTIONS sip:b.example \
-		sip:x@b.example --cert "$TB_CERT_A" --key "$TB_KEY_A" --hdr "X-Sipdance-Test: apeer=x$i.silent.example" \
-		>"$tmp/stalled$i" 2>&1 &
+	VG_SLOW=$((4 * vg_slow)) "$top/tests/kamailio-sip.py" tls 127.0.0.2 "$TB_B_TLS_PORT" MESSAGE sip:bob@b.example \
+		"sip:carol@x$i.silent.example" --cert "$TB_CERT_A" --key "$TB_KEY_A" >"$tmp/stalled$i" 2>&1 &
 	eval "stalled$i=$!"
 done
 "$top/tests/wait-for.sh" "$tmp/filter.count" "silent ([7-9]|[1-9][0-9])" ||
@@ -118,6 +117,9 @@ for d in a.example; do
 	grep -q "^X-Sipdance-Verdict: MATCH" "$tmp/resp" && n=$((n + 1))
 	sip tls OPTIONS sip:b.example sip:x@b.example --cert "$TB_CERT_A" --key "$TB_KEY_A" --hdr "X-Sipdance-Test: peer=$d"
 	grep -q "^X-Sipdance-Verdict: MATCH" "$tmp/resp" && n=$((n + 1))
+	# a federated request from a.example: authenticated, then the registrar's 404 for nobody
+	sip tls MESSAGE sip:nobody@b.example sip:alice@a.example --cert "$TB_CERT_A" --key "$TB_KEY_A"
+	grep -q "^SIP/2.0 404 " "$tmp/resp" && n=$((n + 1))
 done
 for d in a.example badsig.example c.example; do
 	sip udp OPTIONS sip:b.example sip:alice@b.example --hdr "X-Sipdance-Test: adest=$d"
@@ -127,8 +129,8 @@ for d in a.example badsig.example c.example; do
 done
 ms=$((($(date +%s%N) - t0) / 1000000)) pending=0
 for i in 1 2 3 4 5 6 7; do grep -q "^SIP/2.0" "$tmp/stalled$i" || pending=$((pending + 1)); done
-[ "$n" = 8 ] && [ "$pending" = 7 ] && ok "8 checks of other domains (2 over TLS) answered in $ms ms while 7 silent ones wait" ||
-	bad "other domains' checks answered: $n of 8 in $ms ms, silent ones still waiting: $pending of 7"
+[ "$n" = 9 ] && [ "$pending" = 7 ] && ok "9 requests for other domains (3 over TLS) answered in $ms ms while 7 silent ones wait" ||
+	bad "other domains' requests answered: $n of 9 in $ms ms, silent ones still waiting: $pending of 7"
 for i in 1 2 3 4; do
 	eval "wait \$stalled$i"
 	cp "$tmp/stalled$i" "$tmp/resp"
@@ -138,8 +140,8 @@ done
 for i in 5 6 7; do
 	eval "wait \$stalled$i"
 	cp "$tmp/stalled$i" "$tmp/resp"
-	expect "silent peer check $i: -1, INDETERMINATE after max_wait" "X-Sipdance-RC: -1" \
-		"X-Sipdance-Reason: DNS for x$i.silent.example not complete after $SD_MAX_WAIT ms"
+	expect "federated MESSAGE from x$i.silent.example: 403 with Reason after max_wait" "^SIP/2.0 403 " \
+		"^Reason: SIP;cause=403;text=\"INDETERMINATE: DNS for x$i.silent.example not complete after $SD_MAX_WAIT ms"
 done
 kam_stop
 finish
