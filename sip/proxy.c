@@ -313,10 +313,10 @@ static void remember(struct branch *b)
 static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *loop)
 {
 	char seen[PX_DIALOG_TOKEN + 8];
-	const struct stray_rr *e;
+	const struct stray_rr *e, *live[2 * MAX_BRANCHES];
 	sip_record_route_t *r, *next, *mine;
 	time_t now = time(NULL);
-	size_t i;
+	size_t i, n = 0;
 
 	/*
 	 * Each Record-Route entry naming us with a dialog token, case by case:
@@ -328,15 +328,18 @@ static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *lo
 	 *    caller then has no token from it (her requests in the dialog are
 	 *    judged as any), never the callee's: she would speak as the callee.
 	 */
+	/* the ring is read once, whatever the number of entries the response has */
+	for (i = 0; i < STRAY_RR && n < sizeof(live) / sizeof(live[0]); i++)
+		if (px->strays[i].until >= now && !strcmp(px->strays[i].loop, loop))
+			live[n++] = &px->strays[i];
 	for (r = sip->sip_record_route; r; r = next) {
 		next = r->r_next;
 		if (!is_self(px, r->r_url) || !r->r_url->url_params ||
 		    url_param(r->r_url->url_params, "dt", seen, sizeof(seen)) <= 0)
 			continue;
-		for (i = 0, e = NULL; i < STRAY_RR && !e; i++)
-			if (px->strays[i].until >= now && !strcmp(px->strays[i].loop, loop) &&
-			    !strcmp(px->strays[i].callee, seen))
-				e = &px->strays[i];
+		for (i = 0, e = NULL; i < n && !e; i++)
+			if (!strcmp(live[i]->callee, seen))
+				e = live[i];
 		if (!e || !(mine = rr_make(px, msg_home(msg), e->flow, e->caller)))
 			sip_header_remove(msg, sip, (sip_header_t *)r);
 		else
