@@ -1,6 +1,6 @@
 #!/bin/sh
 # kamailio-metrics.sh - the module's counters inside Kamailio: checks run through the example config's test
-# hooks and its federation route, then the counters are read three ways (kamcmd sipdance.stats, Kamailio's
+# hooks (the synchronous and the asynchronous functions) and its federation route, then the counters are read three ways (kamcmd sipdance.stats, Kamailio's
 # statistics with kamcmd stats.get_statistics, xhttp_prom's /metrics) and must count exactly the decisions
 # the calls returned, summed over the worker processes that made them, and the DNS lookups they caused.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
@@ -84,6 +84,10 @@ check "dest a.example;@badsig.example (refused before any rule)" udp "dest=a.exa
 check "peer a.example with a's certificate" tls peer=a.example --cert "$TB_CERT_A" --key "$TB_KEY_A"
 check "peer a.example with b's certificate" tls peer=a.example --cert "$TB_CERT_B" --key "$TB_KEY_B"
 check "peer a.example over UDP" udp peer=a.example
+# the asynchronous functions: their verdicts come back from the resolver process
+check "async dest badsig.example" udp adest=badsig.example
+check "async dest nodane.example" udp adest=nodane.example
+check "async peer a.example with a's certificate" tls apeer=a.example --cert "$TB_CERT_A" --key "$TB_KEY_A"
 # the federation route's own check: what dest=badsig.example gave
 sip udp INVITE sip:bob@badsig.example sip:alice@b.example --auth "alice:$KAM_PW_ALICE"
 expect "INVITE to badsig.example: 503" "^SIP/2.0 503 " && grep " BOGUS$" "$tmp/expected" | head -1 >>"$tmp/expected"
