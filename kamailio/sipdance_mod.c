@@ -63,6 +63,7 @@ static int p_timeout = 1000;
 static int p_max_wait = 2000;
 static int p_cache_size = 4096;
 static int p_max_targets = 4;
+static int p_max_pending = 1024;
 static char *p_client_chain = "prefer";
 static struct kv_conf conf;
 
@@ -105,8 +106,8 @@ static int set_domain_policy(modparam_t type, void *val)
 /* fill_conf - the kv_conf from the module parameters */
 static int fill_conf(void)
 {
-	if (p_timeout <= 0 || p_max_wait <= 0 || p_cache_size <= 0 || p_max_targets <= 0) {
-		LM_ERR("timeout, max_wait, cache_size and max_targets must be positive\n");
+	if (p_timeout <= 0 || p_max_wait <= 0 || p_cache_size <= 0 || p_max_targets <= 0 || p_max_pending <= 0) {
+		LM_ERR("timeout, max_wait, cache_size, max_targets and max_pending must be positive\n");
 		return -1;
 	}
 	conf.resolver = p_resolver;
@@ -520,6 +521,7 @@ struct pending {
 static TAILQ_HEAD(, pending) inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static struct kv *rctx; /* the resolver process's context: its DNS cache serves every worker */
 static int wake;        /* a job is done: the resolver's loop returns to deliver it */
+static int looking;     /* jobs whose lookups are in flight (at most max_pending) */
 
 /* async_init - with tm loaded, the pipe to the resolver process, and that process registered (mod_init) */
 static int async_init(void)
@@ -645,7 +647,16 @@ static void on_jobs(void *arg, int fd, int events)
 		}
 		p->job = j;
 		p->deadline = now_ms() + (uint64_t)p_max_wait;
-		if ((p->rc = job_start(j, p)))
+		if (looking >= p_max_pending) { /* a flood of slow lookups: refused, never queued without bound */
+			snprintf(p->r.name, sizeof(p->r.name), "%s", j->arg);
+			kv_fail(&p->r, "INDETERMINATE", "%d checks already waiting for DNS (max_pending)", looking);
+			p->rc = -1;
+		} else {
+			p->rc = job_start(j, p);
+		}
+		if (p->op)
+			looking++;
+		else
 			p->done = wake = 1;
 		TAILQ_INSERT_TAIL(&inflight, p, link);
 	}
@@ -662,11 +673,12 @@ static long deliver(void)
 		if (!p->done && p->deadline > now)
 			continue;
 		TAILQ_REMOVE(&inflight, p, link);
-		if (p->op)
+		if (p->op) {
 			p->rc = kv_op_end(p->op, &p->r); /* not done: INDETERMINATE, late */
+			looking--;
+		}
 		resume(p->job, &p->r, p->rc);
 		free(p);
-		next = TAILQ_FIRST(&inflight); /* the route may have started more: look again */
 		now = now_ms();
 	}
 	for (p = TAILQ_FIRST(&inflight); p; p = TAILQ_NEXT(p, link))
@@ -984,6 +996,7 @@ static param_export_t params[] = {
 	{ "max_wait", PARAM_INT, &p_max_wait },
 	{ "cache_size", PARAM_INT, &p_cache_size },
 	{ "max_targets", PARAM_INT, &p_max_targets },
+	{ "max_pending", PARAM_INT, &p_max_pending },
 	{ "client_chain", PARAM_STRING, &p_client_chain },
 	{ 0, 0, 0 }
 };

@@ -5,7 +5,8 @@
 # answers (tests/dns-filter.py swallows its queries) holds no worker: checks of other domains through the
 # same workers complete while seven of its requests wait (4 INVITEs to it, 3 federated MESSAGEs from it),
 # and each of those gets its 503 or 403 with a Reason after max_wait; and one DNS cache serves every worker (the module's resolver process):
-# repeated checks send Knot no query, whichever worker takes them.
+# repeated checks send Knot no query, whichever worker takes them; max_pending bounds the lookups in
+# flight.
 . "${srcdir:-.}/tests/kamailio-lib.sh"
 need_env
 tb_start
@@ -143,5 +144,26 @@ for i in 5 6 7; do
 	expect "federated MESSAGE from x$i.silent.example: 403 with Reason after max_wait" "^SIP/2.0 403 " \
 		"^Reason: SIP;cause=403;text=\"INDETERMINATE: DNS for x$i.silent.example not complete after $SD_MAX_WAIT ms"
 done
+
+# max_pending bounds the lookups in flight: with 2 allowed and 2 waiting on the silent domain, a third
+# check is refused at once (INDETERMINATE, the reason says why); once they end, checks go through again
+kam_stop
+KAM_MAX_WAIT=6000
+[ "$vg_slow" -gt 1 ] && KAM_MAX_WAIT=20000
+KAM_DNS_TIMEOUT=$((2 * KAM_MAX_WAIT))
+SD_MAX_PENDING=2 kam_start -A WITH_TESTHOOKS || { bad "kamailio did not restart" "$tmp/kam.log"; finish; exit 1; }
+s0=$(sed -n 's/.*silent //p' "$tmp/filter.count")
+for i in 8 9; do
+	VG_SLOW=$((4 * vg_slow)) "$top/tests/kamailio-sip.py" udp 127.0.0.2 "$TB_B_SIP_PORT" OPTIONS sip:b.example \
+		sip:alice@b.example --hdr "X-Sipdance-Test: adest=x$i.silent.example" >"$tmp/stalled$i" 2>&1 &
+	eval "stalled$i=$!"
+done
+"$top/tests/wait-for.sh" "$tmp/filter.count" "silent $((s0 + 2))" ||
+	bad "the silent domain's queries did not reach the filter" "$tmp/filter.count"
+check "max_pending 2, 2 lookups in flight: a third check is refused at once" adest=a.example "X-Sipdance-RC: -1" \
+	"X-Sipdance-Verdict: INDETERMINATE" "X-Sipdance-Reason: 2 checks already waiting for DNS \(max_pending\)"
+wait $stalled8 $stalled9
+check "max_pending 2, nothing in flight: a.example goes through" adest=a.example "X-Sipdance-RC: 1" \
+	"X-Sipdance-Verdict: DANE"
 kam_stop
 finish
