@@ -32,11 +32,16 @@ trap cleanup EXIT INT TERM
 # ticks PID - CPU clock ticks (user + system) of PID
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
+# bob registers with Digest (MD5, offered first for SIPp): the trusted PBX does not register
+pw=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$pw" | "$build/sipdance" user-digest bob a.example >"$tmp/users"
+
 # node NAME PORT ARGS... - one sipdance-proxy of a.example trusting the SIPp PBX; pid in $NAME_pid
 node() {
 	name=$1 port=$2
 	shift 2
 	"$proxy" --domain a.example --listen "sip:127.0.0.1:$port;transport=udp" --trusted 127.0.0.1/32 \
+		--users "$tmp/users" --digest-algorithms MD5,SHA-256 \
 		--log-level warn "$@" >"$tmp/$name.log" 2>&1 &
 	eval "${name}_pid=$!"
 	pids="$pids $!"
@@ -45,7 +50,7 @@ node() {
 
 # register PORT - bob@a.example bound to the UAS, through the node on PORT
 register() {
-	sipp "127.0.0.1:$1" -sf "$top/tests/sip-register.xml" -s bob -i 127.0.0.1 -p "$reg" -mp $((base + 40)) \
+	sipp "127.0.0.1:$1" -sf "$top/tests/sip-register.xml" -s bob -ap "$pw" -i 127.0.0.1 -p "$reg" -mp $((base + 40)) \
 		-cp $((base + 20)) -key rdomain a.example -key contact "127.0.0.1:$uas" -key expires 3600 -m 1 \
 		-nostdin >/dev/null 2>&1 || { echo "REGISTER through $1 failed" >&2; exit 1; }
 }

@@ -885,7 +885,9 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 	 *  4. OPTIONS for the proxy itself (no user, no Route): answered here,
 	 *     nothing is routed.
 	 *  5. A source address in --trusted (a PBX or gateway of ours): routed
-	 *     whatever it claims (rule trusted, STIR attestation C).
+	 *     whatever it claims (rule trusted, STIR attestation C). Never a
+	 *     REGISTER: a binding is its user's alone, and one UDP datagram
+	 *     forged from that address would bind anyone's address to anyone.
 	 *  6. REGISTER: Digest (401, WWW-Authenticate) as the user of its To;
 	 *     another authenticated user: 403 (identity()).
 	 *  7. From a domain name that is not ours: the federation rule (a TLS
@@ -916,7 +918,7 @@ void px_auth_check(struct px_auth *a, const sip_t *sip, const struct sockaddr *p
 		r->verdict = PX_AUTH_ROUTE;
 		return;
 	}
-	if ((n = trusted(a, peer))) {
+	if (!reg && (n = trusted(a, peer))) {
 		char tn[SIPDANCE_PASSPORT_MAX_TN];
 
 		from_tn(from, tn);

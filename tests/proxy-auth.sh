@@ -201,6 +201,10 @@ check "a trusted PBX (127.0.0.9, TCP) is routed unauthenticated, named in the lo
 	eval 'said trusted 1 200 && grep -q "peer=127.0.0.9:[0-9]* user=? method=OPTIONS rule=trusted verdict=MATCH (trusted network 127.0.0.9/32, over tcp)" "$tmp/A.log"'
 d untrusted OPTIONS "sip:+15551234567@a.example;user=phone" --from tel:+15550001111 --transport tcp --bind 127.0.0.10 --no-auth
 check "the neighbouring address 127.0.0.10 is not trusted: 407" said untrusted 1 407
+reg trustreg sip:alice@a.example --no-auth --contact sip:mallory@192.0.2.66 --transport tcp --bind 127.0.0.9
+reg trustreg2 sip:alice@a.example --no-auth --contact sip:mallory@192.0.2.66 --bind 127.0.0.9
+check "a REGISTER from the trusted PBX (TCP, or one forged UDP datagram) binds nothing on trust: 401" \
+	eval 'said trustreg 1 401 && said trustreg2 1 401 && ! grep -q "mallory@192.0.2.66" "$tmp/A.log"'
 
 # 4. dialogs: only with our token in the Route
 d forged BYE sip:carol@b.example --from sip:alice@a.example --to "sip:carol@b.example;tag=x1" \

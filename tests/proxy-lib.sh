@@ -206,8 +206,11 @@ body() { awk 'seen { print } /^$/ { seen = 1 }'; }
 # header NAME - the value lines of header NAME
 header() { grep -i "^$1:" || true; }
 
-# status FILE - the first final status SIPp received
-status() { grep -E '^SIP/2.0 [2-6][0-9][0-9]' "$1" | head -1 | cut -d' ' -f2; }
+# status TRACE - the first final status in a SIPp trace other than a Digest challenge (401), else that
+status() {
+	grep -E '^SIP/2.0 [2-6][0-9][0-9]' "$1" | cut -d' ' -f2 |
+		awk '$1 == 401 { c = 401; next } { print; done = 1; exit } END { if (!done && c) print c }'
+}
 
 # elapsed_ms START_NS - milliseconds since START_NS (date +%s%N)
 elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }

@@ -28,6 +28,10 @@ pids="$pids $redis_pid"
 "$wait_for" -t $R || { bad "redis-server listening on port $R"; finish; exit 1; }
 rcli() { redis-cli -p $R "$@"; }
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/secret"
+# dave registers over UDP with Digest (MD5, offered first for SIPp): a trusted network does not register
+pw=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$pw" | "$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")" user-digest dave a.example >"$tmp/users"
+chmod 600 "$tmp/users"
 
 # node NAME ADDR [ARGS...] - a node of a.example on ADDR, sharing Redis
 node() {
@@ -36,7 +40,8 @@ node() {
 	start_proxy "$nn" --domain a.example --listen "sip:$na:$a_sip;transport=udp" \
 		--listen "sips:$na:$a_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
 		--state "redis://127.0.0.1:$R" --node-id "$nn" --state-timeout $((10000 * vg_slow)) \
-		--auth-secret "$tmp/secret" --trusted 127.0.0.1/32 $dns --log-level debug "$@" || { finish; exit 1; }
+		--auth-secret "$tmp/secret" --trusted 127.0.0.1/32 --users "$tmp/users" --digest-algorithms MD5,SHA-256 \
+		$dns --log-level debug "$@" || { finish; exit 1; }
 	"$wait_for" "$tmp/$nn.log" "store: connected to Redis" || bad "node $nn connected to Redis"
 }
 "$PROXY" --domain a.example --listen "sip:127.0.0.1:$a_sip;transport=udp" --state "redis://127.0.0.1:$R" \
@@ -173,7 +178,7 @@ check "  ... node 2 never opened a connection to alice's addresses" \
 
 # 6. a UDP user registered at node 2, reached through node 1
 sipp_run reg $N2:$a_sip -sf "$srcdir/tests/sip-register.xml" -i 127.0.0.1 -p $opt_p -mp $opt_m -cp $opt_c \
-	-s dave -key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
+	-ap "$pw" -s dave -key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 sipp_run uac 127.0.0.1:$a_sip -sn uac -i 127.0.0.1 -p $uac_p -mp $uac_m -cp $uac_c -s dave
 rc=$?

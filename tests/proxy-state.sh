@@ -37,10 +37,11 @@ rcli() { redis-cli -p $R -a "$(cat "$tmp/redis.pw")" --no-auth-warning "$@"; }
 # dave: a Digest user of a.example, from 127.0.0.2 (not trusted); both nodes share the nonce key
 sd=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-echo "$pw" | "$sd" user-digest dave a.example >"$tmp/users"
+# bob, erin, frank, carol and eve register through SIPp (MD5, offered first) with dave's password
+for u in dave bob erin frank carol eve; do echo "$pw" | "$sd" user-digest $u a.example; done >"$tmp/users"
 chmod 600 "$tmp/users"
 openssl rand 32 >"$tmp/secret"
-aopts="--users $tmp/users --auth-secret $tmp/secret"
+aopts="--users $tmp/users --auth-secret $tmp/secret --digest-algorithms MD5,SHA-256"
 # digest NAME PORT ARGS... - dave's REGISTER (Expires: 0) at PORT from 127.0.0.2, one line per answer in $tmp/NAME.out
 digest() {
 	dn=$1 dp=$2
@@ -58,7 +59,7 @@ for n in N1 N2; do
 		--log-level debug || { finish; exit 1; }
 	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
 done
-opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c"
+opts="-i 127.0.0.1 -mp $opt_m -cp $opt_c -ap $pw"
 key=sipdance:a.example:reg:bob@a.example
 # 1. registered at node 2, reached through node 1
 sipp_run reg 127.0.0.1:$N2 -sf "$srcdir/tests/sip-register.xml" $opts -p $opt_p -s bob \
@@ -159,7 +160,8 @@ st4=$(tonode1 MESSAGE "sip:x@127.0.0.1:$M;transport=tcp")
 check "a request for the --state server (its address, another loopback one, a Route) or the --metrics listener: 403" \
 	eval 'printf "%s\n" "$st1" "$st2" "$st3" "$st4" | grep -c "^403 .*not SIP" | grep -qx 4'
 st5=$(python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 $N1 REGISTER sip:a.example --from sip:eve@a.example \
-	--to sip:eve@a.example --contact "sip:eve@127.0.0.1:$R;transport=tcp" --expires 60 --no-auth 2>&1 | head -1)
+	--to sip:eve@a.example --contact "sip:eve@127.0.0.1:$R;transport=tcp" --expires 60 --user eve \
+	--password "$pw" 2>&1 | tail -1)
 check "  ... a contact naming the --state server: 403, not bound" \
 	eval 'echo "$st5" | grep -q "^403 .*not SIP" && [ -z "$(rcli HGETALL sipdance:a.example:reg:eve@a.example)" ]'
 check "  ... and Redis never read a line of them (no NOAUTH error counted)" eval '[ "$(noauth)" = "$n0" ]'
@@ -184,8 +186,8 @@ check "Redis stopped: a request for a user of ours gets 503 with the reason ($rs
 sipp_run regdown 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $((base + 65)) -s carol \
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 rs=$(msg "$tmp/regdown.msg" received '^SIP/2.0 503' | header Reason)
-check "Redis stopped: a REGISTER at node 1 gets 503 with the reason ($rs)" \
-	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state unavailable: Redis 127.0.0.1:$R/0: "'
+check "Redis stopped: a REGISTER at node 1 gets 503 with the reason, its Digest nonce count unclaimed ($rs)" \
+	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"digest state unavailable: Redis 127.0.0.1:$R/0: "'
 digest digdown $N1
 check "Redis stopped: a Digest response at node 1 gets 503 with the reason ($(sed -n 2p "$tmp/digdown.out"))" \
 	eval 'sed -n 2p "$tmp/digdown.out" | grep -q "^503 .*reason=\"digest state unavailable: Redis 127.0.0.1:$R/0: "'
