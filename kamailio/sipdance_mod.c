@@ -570,9 +570,15 @@ static void resume(struct job *j, const struct kv_result *r, int rc)
 		shm_free(j);
 		return;
 	}
-	old = xavp_set_list(&t->xavps_list);
-	publish(r, rc);
-	xavp_set_list(old);
+	/* only a transaction still waiting: one cancelled or timed out meanwhile is another process's */
+	if ((t->flags & T_ASYNC_SUSPENDED) && !(t->flags & T_CANCELED)) {
+		old = xavp_set_list(&t->xavps_list);
+		publish(r, rc);
+		xavp_set_list(old);
+	} else {
+		LM_INFO("sipdance: the transaction waiting for %s was cancelled or ended meanwhile (%s: %s)\n",
+			j->arg, r->verdict, r->reason);
+	}
 	tmb.unref_cell(t);
 	if (keng)
 		tmb.t_continue_cb(j->tindex, j->tlabel, &cb, &ev);
@@ -657,8 +663,9 @@ static void on_jobs(void *arg, int fd, int events)
 		if (p->op)
 			looking++;
 		else
-			p->done = wake = 1;
+			p->done = 1;
 		TAILQ_INSERT_TAIL(&inflight, p, link);
+		wake = 1; /* the loop returns: a new deadline to wait for, or a verdict to deliver */
 	}
 }
 

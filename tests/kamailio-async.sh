@@ -165,5 +165,35 @@ check "max_pending 2, 2 lookups in flight: a third check is refused at once" ade
 wait $stalled8 $stalled9
 check "max_pending 2, nothing in flight: a.example goes through" adest=a.example "X-Sipdance-RC: 1" \
 	"X-Sipdance-Verdict: DANE"
+
+# an INVITE cancelled while its check waits: 487 at once; the late verdict touches nothing of the
+# ended (or already freed) transaction, which is logged, and Kamailio goes on
+python3 - "$top/tests/kamailio-sip.py" "$TB_B_SIP_PORT" "$KAM_PW_ALICE" >"$tmp/cancel" 2>&1 <<'EOF'
+import importlib.util, re, sys
+spec = importlib.util.spec_from_file_location("kamsip", sys.argv[1])
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+c = m.Conn("udp", "127.0.0.2", int(sys.argv[2]))
+u = m.Client(c, "sip:alice@b.example")
+ruri, b1, b2 = "sip:bob@xc.silent.example", "z9hG4bK" + m.rand(), "z9hG4bK" + m.rand()
+c.send(u.build("INVITE", ruri, branch=b1, cseq=1))
+r = u.final()
+tag = re.search(r";tag=([^;>\s]+)", m.header(r, "To")).group(1)
+c.send(u.build("ACK", ruri, branch=b1, cseq=1, contact="", to_tag=tag))
+auth = m.digest(m.header(r, "Proxy-Authenticate"), "INVITE", ruri, "alice", sys.argv[3], 1)
+c.send(u.build("INVITE", ruri, branch=b2, cseq=2, hdrs=["Proxy-Authorization: " + auth]))
+print(c.recv().decode(errors="replace").split("\r\n")[0])  # 100 Trying: suspended
+c.send(u.build("CANCEL", ruri, branch=b2, cseq=2, contact=""))
+for _ in range(2):
+    r = u.final()
+    print("%s %s" % (m.header(r, "CSeq").split()[-1], r.split(" ", 2)[1]) if r else "no final response")
+EOF
+cp "$tmp/cancel" "$tmp/resp"
+expect "INVITE cancelled while its check waits: 100, then CANCEL 200 and INVITE 487" "^SIP/2.0 100" \
+	"^CANCEL 200" "^INVITE 487"
+"$top/tests/wait-for.sh" "$tmp/kam.log" "waiting for xc.silent.example (is gone|was cancelled or ended meanwhile)" \
+	$((KAM_MAX_WAIT / 1000 + 5)) && ok "the late verdict of the cancelled INVITE was dropped (logged)" ||
+	bad "no log line of the cancelled INVITE's late verdict" "$tmp/kam.log"
+check "after it: a.example goes through" adest=a.example "X-Sipdance-RC: 1"
 kam_stop
 finish
