@@ -1145,9 +1145,32 @@ static int in_domain(const char *v, const char *domain)
 
 	for (; ok && c; c = c->m_next)
 		ok = (c->m_url->url_type == url_sip || c->m_url->url_type == url_sips) && c->m_url->url_host &&
-		     !strcasecmp(c->m_url->url_host, domain) && (from_tn(c->m_url, tn), !tn[0]);
+		     domain && !strcasecmp(c->m_url->url_host, domain) && (from_tn(c->m_url, tn), !tn[0]);
 	su_home_deinit(home);
 	return ok;
+}
+
+/* px_auth_forward_response - a response's identities: a peer proxy's of its own domain only */
+void px_auth_forward_response(msg_t *msg, sip_t *sip, const char *domain)
+{
+	/*
+	 * A response is relayed with the identity headers of whoever answered
+	 * (RFC 3325 §5: only from inside the trust domain), case by case:
+	 *  - a peer proxy authenticated for @domain: those naming its own users,
+	 *    as in its requests (px_auth_forward_peer);
+	 *  - anyone else (@domain NULL: a phone, an address, a stray 2xx):
+	 *    none; nothing authenticated a response, and the phone or peer it
+	 *    reaches would show its P-Asserted-Identity as vouched for by us.
+	 */
+	for (sip_unknown_t *u = sip->sip_unknown, *next; u; u = next) {
+		next = u->un_next;
+		if (!is_identity(u->un_name) || in_domain(u->un_value, domain))
+			continue;
+		px_log(SIPDANCE_LOG_INFO, "auth", "%u response%s%s: %s %.100s removed (no one vouches for "
+		       "it)", sip->sip_status ? sip->sip_status->st_status : 0, domain ? " from domain=" : "",
+		       domain ? domain : "", u->un_name, u->un_value ? u->un_value : "");
+		sip_header_remove(msg, sip, (sip_header_t *)u);
+	}
 }
 
 /* px_auth_forward_peer - a peer proxy's request: identities of other domains out */

@@ -124,6 +124,9 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
  * @domain sent is routed: P-Asserted-Identity, P-Preferred-Identity and
  * Remote-Party-ID naming anyone outside @domain removed */
 void px_auth_forward_peer(msg_t *msg, sip_t *sip, const char *domain);
+/* px_auth_forward_response - before a response is relayed: its identity
+ * headers removed, but a peer proxy's (@domain) naming its own users */
+void px_auth_forward_response(msg_t *msg, sip_t *sip, const char *domain);
 
 /* The dialog token in our Record-Route (a URI parameter): an HMAC over the
  * Call-ID, the From tag, the caller's and the callee's addresses, the flow

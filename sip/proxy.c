@@ -74,6 +74,7 @@ struct branch {
 	int resent;               /* sent once more after a reused connection failed */
 	int heard;                /* a provisional response came */
 	int done;
+	int gateway;              /* to --e164-route: the operator's, its identities kept */
 	int rr;                   /* we record-routed its request (with flow token rr_flow) */
 	char rr_flow[PX_FLOW_TOKEN];
 	char rr_dt[PX_DIALOG_TOKEN]; /* the callee's token we put there */
@@ -376,17 +377,29 @@ static void caller_rr(struct branch *b, msg_t *msg, sip_t *sip)
 	}
 }
 
+/* fed_domain - the host of a federated next hop "sip:host[:port]", into @buf */
+static const char *fed_domain(const char *fed, char *buf, size_t size)
+{
+	const char *h = strchr(fed, ':') + 1;
+
+	snprintf(buf, size, "%.*s", (int)strcspn(h, ":;>"), h);
+	return buf;
+}
+
 /* relay - pass branch @b's response up, without our Via */
 static void relay(struct branch *b, msg_t *msg)
 {
 	struct txn *t = b->t;
 	sip_t *sip = sip_object(msg);
+	char domain[256];
 
 	if (!t->irq || !sip || !sip->sip_via) {
 		msg_destroy(msg);
 		return;
 	}
 	caller_rr(b, msg, sip);
+	if (!b->gateway)
+		px_auth_forward_response(msg, sip, b->fed ? fed_domain(b->fed, domain, sizeof(domain)) : NULL);
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
 	if (!sip->sip_via) {
 		msg_destroy(msg);
@@ -732,6 +745,7 @@ static void add_branch(struct txn *t, const url_t *ruri, const char *route, cons
 		return;
 	t->nbr++;
 	b->t = t;
+	b->gateway = route != NULL;
 	px_log(SIPDANCE_LOG_DEBUG, "proxy", "%s %s: branch %zu via %s%s%s", t->sip->sip_request->rq_method_name,
 	       t->sip->sip_from->a_url->url_user ? t->sip->sip_from->a_url->url_user : "",
 	       t->nbr, fed_uri ? "federation to " : route ? "route " : "request URI",
@@ -1686,6 +1700,7 @@ static int on_stray(struct px_proxy *px, msg_t *msg, sip_t *sip)
 		why = "the next hop is not plain UDP";
 	else {
 		stray_rr(px, msg, sip, loop);
+		px_auth_forward_response(msg, sip, NULL);
 		return nta_msg_tsend(px->agent, msg, NULL, TAG_END()), 0;
 	}
 	px_log(SIPDANCE_LOG_DEBUG, "proxy", "stray %u response from %s dropped: %s",

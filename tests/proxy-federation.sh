@@ -18,8 +18,10 @@ start_proxy B --domain b.example --listen "sip:127.0.0.2:$b_sip;transport=udp" \
 	--listen "sips:127.0.0.2:$b_tls;transport=tls" --cert "$TB_CERT_B" --key "$TB_KEY_B" \
 	--location "bob@b.example=sip:bob@127.0.0.2:$uas_p" $dns --log-level debug || exit 1
 
-# 1. the call
-sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.2 -p $uas_p -mp $uas_m -cp $uas_c
+# 1. the call; bob's phone asserts identities in its 180 and 200 (RFC 3325 headers nothing authenticated)
+awk '/^\[last_Record-Route:\]/ { print; print "P-Asserted-Identity: <sip:ceo@a.example>, <sip:bob@b.example>";
+	next } { print }' "$srcdir/tests/sip-uas.xml" >"$tmp/uas-pai.xml"
+sipp_bg uas -sf "$tmp/uas-pai.xml" -i 127.0.0.2 -p $uas_p -mp $uas_m -cp $uas_c
 sipp_run uac 127.0.0.1:$a_sip -sf "$srcdir/tests/sip-uac.xml" -i 127.0.0.1 -p $uac_p -mp $uac_m \
 	-cp $uac_c -s bob -key rdomain b.example
 rc=$?
@@ -50,6 +52,8 @@ check "Identity header arrived byte-identical" eval '[ -s "$tmp/id.sent" ] && cm
 msg "$tmp/uas.msg" sent '^SIP/2.0 200' | body >"$tmp/ans.sent"
 msg "$tmp/uac.msg" received '^SIP/2.0 200' | body >"$tmp/ans.recv"
 check "answer SDP arrived back byte-identical" eval '[ -s "$tmp/ans.sent" ] && cmp -s "$tmp/ans.sent" "$tmp/ans.recv"'
+check "the identities bob's phone asserted (a.example's ceo, bob himself) reached no one: B vouches for none (RFC 3325)" \
+	eval '! grep -qi "^P-Asserted-Identity:" "$tmp/uac.msg" && grep -q "200 response: P-Asserted-Identity <sip:ceo@a.example>, <sip:bob@b.example> removed" "$tmp/B.log"'
 check "A authenticated B by DANE inside the handshake (log line)" \
 	grep -Eq "auth: peer=127.0.0.2:$b_tls domain=b.example rule=secure-tlsa verdict=MATCH" "$tmp/A.log"
 check "B authenticated A's client chain for From a.example (log line)" \

@@ -37,11 +37,18 @@ sipp_run reg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $regopts -p $opt_
 check "REGISTER bob@a.example: 200" eval '[ "$(status "$tmp/reg.msg")" = 200 ]'
 check "the 200 lists the binding with its expiry" \
 	grep -q "Contact: <sip:bob@127.0.0.1:$uas_p>;expires=60" "$tmp/reg.msg"
-sipp_bg uas -sf "$srcdir/tests/sip-uas.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+# bob's phone asserts identities in its 180 and 200 (RFC 3325 headers nothing authenticated)
+awk '/^\[last_Record-Route:\]/ { print; print "P-Asserted-Identity: <sip:ceo@a.example>";
+	print "Remote-Party-ID: <sip:+12025550100@a.example;user=phone>"; next } { print }' \
+	"$srcdir/tests/sip-uas.xml" >"$tmp/uas-pai.xml"
+sipp_bg uas -sf "$tmp/uas-pai.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
 sipp_run uac 127.0.0.1:$P -sn uac $opts -p $uac_p -s bob
 rc=$?
 wait "$uas_pid" 2>/dev/null
 check "call to bob@a.example reached the registered contact and completed" eval '[ $rc = 0 ]'
+check "  ... the identities bob's phone asserted in its 180 and 200 did not reach the caller (RFC 3325)" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/uac.msg" && ! grep -Eqi "^(P-Asserted-Identity|Remote-Party-ID):" "$tmp/uac.msg" &&
+	      grep -q "response: P-Asserted-Identity <sip:ceo@a.example> removed" "$tmp/L.log"'
 check "the callee saw Record-Route (with the dialog token) and Max-Forwards 69" \
 	eval 'grep -Eq "^Record-Route: <sip:a.example;lr;dt=[0-9a-f]{24}>" "$tmp/uas.msg" && grep -q "^Max-Forwards: 69" "$tmp/uas.msg"'
 sipp_run unreg 127.0.0.1:$P -sf "$srcdir/tests/sip-register.xml" $regopts -p $opt_p -s bob \
