@@ -520,14 +520,14 @@ struct pending {
 
 static TAILQ_HEAD(, pending) inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static struct kv *rctx; /* the resolver process's context: its DNS cache serves every worker */
-static int wake;        /* a job is done: the resolver's loop returns to deliver it */
+static int wake;        /* a job arrived or is done: the resolver's loop returns to deliver or re-time */
 static int looking;     /* jobs whose lookups are in flight (at most max_pending) */
 
 /* async_init - with tm loaded, the pipe to the resolver process, and that process registered (mod_init) */
 static int async_init(void)
 {
 	if (!module_loaded("tm")) {
-		LM_INFO("sipdance: tm is not loaded: sipdance_check_dest_async() is not available\n");
+		LM_INFO("sipdance: tm is not loaded: the *_async functions are not available\n");
 		return 0;
 	}
 	if (load_tm_api(&tmb) < 0 || pipe(jobs) || fcntl(jobs[0], F_SETFL, O_NONBLOCK) ||
@@ -564,7 +564,7 @@ static void resume(struct job *j, const struct kv_result *r, int rc)
 	kst_decision(r->rule, r->verdict);
 	cfg_update();
 	if (tmb.t_lookup_ident(&t, j->tindex, j->tlabel) < 0 || !t) {
-		LM_WARN("sipdance: the transaction waiting for %s is gone (%s: %s)\n", j->arg, r->verdict,
+		LM_INFO("sipdance: the transaction waiting for %s is gone (%s: %s)\n", j->arg, r->verdict,
 			r->reason);
 		tmb.t_sett(T_UNDEFINED, T_BR_UNDEFINED);
 		shm_free(j);
