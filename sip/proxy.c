@@ -386,20 +386,27 @@ static const char *fed_domain(const char *fed, char *buf, size_t size)
 	return buf;
 }
 
+/* vouched - branch @b's response keeps only the identities its answerer is vouched for */
+static void vouched(const struct branch *b, msg_t *msg, sip_t *sip)
+{
+	char domain[256];
+
+	if (!b->gateway)
+		px_auth_forward_response(msg, sip, b->fed ? fed_domain(b->fed, domain, sizeof(domain)) : NULL);
+}
+
 /* relay - pass branch @b's response up, without our Via */
 static void relay(struct branch *b, msg_t *msg)
 {
 	struct txn *t = b->t;
 	sip_t *sip = sip_object(msg);
-	char domain[256];
 
 	if (!t->irq || !sip || !sip->sip_via) {
 		msg_destroy(msg);
 		return;
 	}
 	caller_rr(b, msg, sip);
-	if (!b->gateway)
-		px_auth_forward_response(msg, sip, b->fed ? fed_domain(b->fed, domain, sizeof(domain)) : NULL);
+	vouched(b, msg, sip);
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
 	if (!sip->sip_via) {
 		msg_destroy(msg);
@@ -465,6 +472,9 @@ static void branch_final(struct branch *b, int status, msg_t *msg, const char *w
 		if (t->sip->sip_request->rq_method == sip_method_invite)
 			cancel_others(t, b);
 	} else if (!t->final_sent && better(st, t->best_status)) {
+		/* the best answer goes up in txn_check, as vouched for as a relayed one */
+		if (msg && sip_object(msg))
+			vouched(b, msg, sip_object(msg));
 		msg_destroy(t->best);
 		t->best = msg;
 		t->best_status = st;

@@ -163,6 +163,17 @@ check "  ... and no Remote-Party-ID or P-Preferred-Identity of hers (ceo's): a g
 	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Remote-Party-ID\|^P-Preferred-Identity" "$tmp/e1.req"'
 check "  ... and no Proxy-Authorization for our realm (RFC 3261 §22.3)" \
 	eval '[ -s "$tmp/e1.req" ] && ! grep -qi "^Proxy-Authorization" "$tmp/e1.req"'
+# a phone's final answer other than a 2xx (busy, decline, redirect) goes up once every branch has
+# ended, not through relay(): its identities reached the caller (reviewer's finding: 486 asserting ceo)
+awk '/^\[last_CSeq:\]/ { print; print "P-Asserted-Identity: <sip:ceo@a.example>"; next }
+	{ sub(/^SIP\/2.0 200 OK/, "SIP/2.0 486 Busy Here"); print }' "$srcdir/tests/sip-answer.xml" >"$tmp/busy.xml"
+sipp_bg busy_u -sf "$tmp/busy.xml" -i 127.0.0.1 -p $uas_p -mp $uas_m -cp $uas_c
+d busy OPTIONS "sip:x@127.0.0.1:$uas_p" --from sip:alice@a.example --user alice --password "$pw_a" \
+	--save "$tmp/busy.resp"
+wait "$busy_u_pid" 2>/dev/null
+check "a phone's 486 asserting ceo@a.example reaches alice without it: nothing vouches for a phone (RFC 3325)" \
+	eval 'said busy 2 486 && ! grep -qi "^P-Asserted-Identity" "$tmp/busy.resp" &&
+	      grep -q "486 response: P-Asserted-Identity <sip:ceo@a.example> removed" "$tmp/A.log"'
 # maddr sends a request elsewhere than the address judged (past the check of the proxy's own
 # non-SIP sockets, or to a name resolved outside DNSSEC): reviewer's finding, alice's OPTIONS to
 # 192.0.2.1 with maddr=127.0.0.1 reached the UAS there (200)

@@ -15,7 +15,8 @@
 #   Authorization again in a new transaction), --replay-to PORT (the same
 #   Authorization again, to the proxy at PORT of PROXY-ADDR), --hdr "Name: value",
 #   --expires S, --contact URI, --no-auth (never answer a challenge),
-#   --nc STR (the first nc as sent), --call-id ID, --tag TAG (of From).
+#   --nc STR (the first nc as sent), --call-id ID, --tag TAG (of From),
+#   --save FILE (every final response appended, whole).
 import argparse, hashlib, os, random, re, socket, sys
 
 p = argparse.ArgumentParser()
@@ -33,7 +34,7 @@ p.add_argument("--replay-to", type=int)
 p.add_argument("--hdr", action="append", default=[])
 p.add_argument("--expires"); p.add_argument("--contact"); p.add_argument("--no-auth", action="store_true")
 p.add_argument("--body-file")
-p.add_argument("--nc"); p.add_argument("--call-id"); p.add_argument("--tag")
+p.add_argument("--nc"); p.add_argument("--call-id"); p.add_argument("--tag"); p.add_argument("--save")
 a = p.parse_args()
 
 H = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -130,6 +131,8 @@ def challenges(r):
 
 
 def report(st, r):
+    if a.save:
+        open(a.save, "a").write(r)
     ch = challenges(r)
     reason = re.search(r'^Reason:.*text="([^"]*)"', r, re.M)
     print('%d stale=%d algs=%s reason="%s"' % (st, int(any(c.get("stale") == "true" for c in ch)),
