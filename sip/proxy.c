@@ -26,6 +26,8 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -59,6 +61,7 @@ struct txn;
 /* The tokens of a record-routed branch, for a 2xx that comes after its transaction. */
 struct stray_rr {
 	char loop[PX_LOOP_HEX + 1];  /* the request's loop hash (in our Via's branch) */
+	unsigned char hop[32];        /* SHA-256 of its top Via: where its responses go */
 	char callee[PX_DIALOG_TOKEN]; /* the callee's token in its Record-Route */
 	char caller[PX_DIALOG_TOKEN]; /* the caller's, in its place */
 	char flow[PX_FLOW_TOKEN];
@@ -296,6 +299,16 @@ static sip_record_route_t *our_rr(struct txn *t, su_home_t *home, const sip_t *s
 	return rr_make(t->px, home, flow, dt);
 }
 
+/* hop_hash - SHA-256 of Via @v as encoded (random bytes when it cannot be: matches nothing) */
+static void hop_hash(const sip_via_t *v, unsigned char out[32])
+{
+	char buf[2048];
+	issize_t n = v ? sip_header_field_e(buf, sizeof(buf), (const sip_header_t *)v, 0) : -1;
+
+	if (n < 0 || (size_t)n >= sizeof(buf) || !EVP_Digest(buf, (size_t)n, out, NULL, EVP_sha256(), NULL))
+		RAND_bytes(out, 32);
+}
+
 /* remember - branch @b's tokens, for a 2xx of its request after the transaction */
 static void remember(struct branch *b)
 {
@@ -303,6 +316,7 @@ static void remember(struct branch *b)
 	struct stray_rr *e = &t->px->strays[t->px->nstray++ % STRAY_RR];
 
 	memcpy(e->loop, t->loop, sizeof(e->loop));
+	hop_hash(t->sip->sip_via, e->hop);
 	memcpy(e->callee, b->rr_dt, sizeof(e->callee));
 	memcpy(e->flow, b->rr_flow, sizeof(e->flow));
 	px_auth_dialog_token(t->px->auth, t->sip, target(t->sip), b->rr_flow, PX_DIALOG_CALLER, e->caller);
@@ -310,9 +324,11 @@ static void remember(struct branch *b)
 }
 
 /* stray_rr - in a 2xx relayed without its transaction (request of loop hash
- * @loop), our Record-Route with the caller's token in place of the callee's */
-static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *loop)
+ * @loop, going back to Via @up), our Record-Route with the caller's token in
+ * place of the callee's */
+static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *loop, const sip_via_t *up)
 {
+	unsigned char hop[32];
 	char seen[PX_DIALOG_TOKEN + 8];
 	const struct stray_rr *e, *live[2 * MAX_BRANCHES];
 	sip_record_route_t *r, *next, *mine;
@@ -322,16 +338,20 @@ static void stray_rr(struct px_proxy *px, msg_t *msg, sip_t *sip, const char *lo
 	/*
 	 * Each Record-Route entry naming us with a dialog token, case by case:
 	 *  - the callee's token of a branch of this very request (the loop
-	 *    hash our Via's branch carries, bound to the hop it goes back to),
-	 *    remembered for STRAY_TTL s: replaced by the caller's token,
-	 *    computed then over the request, never over what the response says;
+	 *    hash our Via's branch carries, and the Via under ours, the hop it
+	 *    goes back to: requests of other callers can share a loop hash, which
+	 *    covers no From), remembered for STRAY_TTL s: replaced by the
+	 *    caller's token, computed then over the request, never over what
+	 *    the response says;
 	 *  - any other (forgotten, another request's, made up): removed. The
 	 *    caller then has no token from it (her requests in the dialog are
 	 *    judged as any), never the callee's: she would speak as the callee.
 	 */
 	/* the ring is read once, whatever the number of entries the response has */
+	hop_hash(up, hop);
 	for (i = 0; i < STRAY_RR && n < sizeof(live) / sizeof(live[0]); i++)
-		if (px->strays[i].until >= now && !strcmp(px->strays[i].loop, loop))
+		if (px->strays[i].until >= now && !strcmp(px->strays[i].loop, loop) &&
+		    !CRYPTO_memcmp(px->strays[i].hop, hop, sizeof(hop)))
 			live[n++] = &px->strays[i];
 	for (r = sip->sip_record_route; r; r = next) {
 		next = r->r_next;
@@ -1709,7 +1729,7 @@ static int on_stray(struct px_proxy *px, msg_t *msg, sip_t *sip)
 	else if (strcasecmp(sip_via_transport(up), "UDP") || up->v_maddr)
 		why = "the next hop is not plain UDP";
 	else {
-		stray_rr(px, msg, sip, loop);
+		stray_rr(px, msg, sip, loop, up);
 		px_auth_forward_response(msg, sip, NULL);
 		return nta_msg_tsend(px->agent, msg, NULL, TAG_END()), 0;
 	}

@@ -174,6 +174,54 @@ wait "$busy_u_pid" 2>/dev/null
 check "a phone's 486 asserting ceo@a.example reaches alice without it: nothing vouches for a phone (RFC 3325)" \
 	eval 'said busy 2 486 && ! grep -qi "^P-Asserted-Identity" "$tmp/busy.resp" &&
 	      grep -q "486 response: P-Asserted-Identity <sip:ceo@a.example> removed" "$tmp/A.log"'
+# two INVITEs with the same loop hash (Request-URI, Call-ID, From tag, CSeq; no Proxy-Authorization:
+# a trusted PBX's, a DANCE user's, a peer proxy's) from two callers: the callee's 200 to eve's, sent
+# again after the transaction with alice's callee token added, went up with alice's caller token
+# (reviewer's finding: eve then spoke as alice in that dialog, unauthenticated, to any Request-URI)
+cat >"$tmp/stray-mix.py" <<'EOF'
+import random, re, socket, sys
+pp, bp = int(sys.argv[1]), int(sys.argv[2])
+def sock(ip, port=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((ip, port)); s.settimeout(5); return s
+bob, alice, eve = sock("127.0.0.1", bp), sock("127.0.0.9"), sock("127.0.0.9")
+cid, tag = "%x@mix" % random.getrandbits(48), "%x" % random.getrandbits(32)
+def invite(s, who):
+    ip, p = s.getsockname()
+    return ("INVITE sip:bob@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%x;rport\r\n"
+            "From: <sip:%s@a.example>;tag=%s\r\nTo: <sip:bob@a.example>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
+            "Max-Forwards: 70\r\nContact: <sip:%s@%s:%d>\r\nContent-Length: 0\r\n\r\n" %
+            (bp, ip, p, random.getrandbits(40), who, tag, cid, who, ip, p)).encode()
+def answer(req, rr=None):
+    out = []
+    for h in req.split("\r\n")[1:]:
+        name = h.split(":")[0].lower()
+        if name in ("via", "from", "call-id", "cseq"):
+            out.append(h)
+        elif name == "to":
+            out.append(h + ";tag=b")
+        elif name == "record-route":
+            out += (["Record-Route: " + rr] if rr else []) + [h]
+    return ("SIP/2.0 200 OK\r\n%s\r\nContact: <sip:bob@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n" %
+            ("\r\n".join(out), bp)).encode()
+def dts(m):
+    return re.findall(r"dt=([0-9a-f]+)", "\n".join(l for l in m.split("\r\n") if l.startswith("Record-Route")))
+alice.sendto(invite(alice, "alice"), ("127.0.0.1", pp))
+ra, src_a = bob.recvfrom(65535); ra = ra.decode()
+bob.sendto(answer(ra), src_a)
+mine = dts(alice.recv(65535).decode())
+eve.sendto(invite(eve, "eve"), ("127.0.0.1", pp))
+rb, src_e = bob.recvfrom(65535); rb = rb.decode()
+bob.sendto(answer(rb), src_e)
+eve.recv(65535)
+bob.sendto(answer(rb, "<sip:a.example;lr;dt=%s>" % dts(ra)[0]), src_e)
+got = dts(eve.recv(65535).decode())
+bob.sendto(answer(ra), src_a)
+again = dts(alice.recv(65535).decode())
+print("alice", "again" if again == mine else "other", "eve", "leak" if set(mine) & set(got) else "none")
+EOF
+python3 "$tmp/stray-mix.py" $P $((base + 30)) >"$tmp/stray-mix.out" 2>&1
+check "a callee's 200 again to eve with alice's token: eve gets none of alice's; alice's own 200 again, hers" \
+	eval 'grep -qx "alice again eve none" "$tmp/stray-mix.out"'
 # maddr sends a request elsewhere than the address judged (past the check of the proxy's own
 # non-SIP sockets, or to a name resolved outside DNSSEC): reviewer's finding, alice's OPTIONS to
 # 192.0.2.1 with maddr=127.0.0.1 reached the UAS there (200)
