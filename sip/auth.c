@@ -642,6 +642,7 @@ static enum dig digest(struct px_auth *a, const sip_t *sip, const msg_auth_t *au
 			continue;
 		}
 		looked++;
+		w[0] = '\0';
 		d = one_credential(a, sip, &ar, peer, u, alg, claim, w, sizeof(w));
 		su_home_deinit(home);
 		if (d >= best) {
