@@ -314,7 +314,8 @@ struct sipdance_chain_client {
 	enum sipdance_chain_policy policy;
 };
 
-/* What one SSL_CTX has attached. */
+/* What one SSL_CTX has attached. OPENSSL_malloc'd like the SSL_CTX it hangs
+ * from: in Kamailio both live in the tls module's shared memory. */
 struct ctx_state {
 	int registered;                      /* extension 59 is ours on this context */
 	struct sipdance_chain_source *src;   /* server: our chain, served */
@@ -378,7 +379,7 @@ static void shipped_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 /* ctx_free - ex_data destructor of an SSL_CTX's state */
 static void ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
-	free(ptr);
+	OPENSSL_free(ptr);
 }
 
 /* init_idx - the ex_data indices, once */
@@ -401,8 +402,8 @@ static struct ctx_state *ctx_state(SSL_CTX *ctx, int create)
 	st = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	if (st || !create)
 		return st;
-	if (!(st = calloc(1, sizeof(*st))) || !SSL_CTX_set_ex_data(ctx, ctx_idx, st)) {
-		free(st);
+	if (!(st = OPENSSL_zalloc(sizeof(*st))) || !SSL_CTX_set_ex_data(ctx, ctx_idx, st)) {
+		OPENSSL_free(st);
 		return NULL;
 	}
 	return st;
