@@ -78,6 +78,7 @@ struct branch {
 	int heard;                /* a provisional response came */
 	int done;
 	int gateway;              /* to --e164-route: the operator's, its identities kept */
+	int from_hop;             /* the response in hand came from where its request went */
 	int rr;                   /* we record-routed its request (with flow token rr_flow) */
 	char rr_flow[PX_FLOW_TOKEN];
 	char rr_dt[PX_DIALOG_TOKEN]; /* the callee's token we put there */
@@ -411,8 +412,40 @@ static void vouched(const struct branch *b, msg_t *msg, sip_t *sip)
 {
 	char domain[256];
 
-	if (!b->gateway)
+	/*
+	 * Whom a response's identities are taken from, case by case:
+	 *  - not from where its request went (nta matches a response to its
+	 *    branch by Via branch, Call-ID, CSeq and tags, whatever delivered
+	 *    it: anyone downstream has them, a phone behind the peer proxy
+	 *    among them, and can answer over UDP): nobody's, all removed;
+	 *  - the --e164-route gateway: its own, all kept;
+	 *  - a peer proxy (or a node of ours) over its authenticated
+	 *    connection: those naming its domain's users;
+	 *  - anyone else: none.
+	 */
+	if (!b->from_hop)
+		px_auth_forward_response(msg, sip, NULL);
+	else if (!b->gateway)
 		px_auth_forward_response(msg, sip, b->fed ? fed_domain(b->fed, domain, sizeof(domain)) : NULL);
+}
+
+/* from_hop - whether response @msg to @orq came from where its request went:
+ * over that very connection, or over UDP from the address it was sent to */
+static int from_hop(const struct px_proxy *px, nta_outgoing_t *orq, msg_t *msg)
+{
+	tport_t *in = nta_incoming_transport(px->agent, NULL, msg), *out = nta_outgoing_transport(orq);
+	msg_t *req = nta_outgoing_getrequest(orq);
+	su_addrinfo_t *src = msg_addrinfo(msg), *dst = req ? msg_addrinfo(req) : NULL;
+	char a[64], b[64];
+	int ok = in && in == out &&
+		 (!tport_is_dgram(in) || (src && dst && src->ai_addr && dst->ai_addr &&
+					   !strcmp(px_addr_str(src->ai_addr, a, sizeof(a)),
+						   px_addr_str(dst->ai_addr, b, sizeof(b)))));
+
+	tport_unref(in);
+	tport_unref(out);
+	msg_destroy(req);
+	return ok;
 }
 
 /* relay - pass branch @b's response up, without our Via */
@@ -611,8 +644,11 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 
 	if (status < 200) {
 		b->heard = 1;
-		if (status > 100 && !t->final_sent && t->irq)
-			relay(b, nta_outgoing_getresponse(orq));
+		if (status > 100 && !t->final_sent && t->irq) {
+			msg = nta_outgoing_getresponse(orq);
+			b->from_hop = msg && from_hop(t->px, orq, msg);
+			relay(b, msg);
+		}
 		return 0;
 	}
 	if (b->fr) {
@@ -640,6 +676,7 @@ static int on_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 		b->fr = NULL;
 	}
 	msg = nta_outgoing_getresponse(orq);
+	b->from_hop = msg && from_hop(t->px, orq, msg);
 	if (!msg || !sip_object(msg)->sip_via || msg_addrinfo(msg)->ai_family == AF_UNSPEC) {
 		/* made by nta itself (timeout, transport error): it came from no
 		 * address, and its Via is only our own */

@@ -18,7 +18,8 @@
 # long to spell is bound whole, never cut short); maddr is never followed;
 # trusted networks (over TCP) vs an address outside;
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
-# P-Preferred-Identity of a user removed); SIGHUP
+# P-Preferred-Identity of a user removed), the --e164-route gateway's kept in
+# its answers, never in an answer from another address; SIGHUP
 # reloads the users file and keeps the old one when the new one is broken;
 # --local-auth off routes unauthenticated requests with a warning.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -174,6 +175,37 @@ wait "$busy_u_pid" 2>/dev/null
 check "a phone's 486 asserting ceo@a.example reaches alice without it: nothing vouches for a phone (RFC 3325)" \
 	eval 'said busy 2 486 && ! grep -qi "^P-Asserted-Identity" "$tmp/busy.resp" &&
 	      grep -q "486 response: P-Asserted-Identity <sip:ceo@a.example> removed" "$tmp/A.log"'
+# nta takes a response for a branch by its Via branch, Call-ID, CSeq and tags, whatever delivered it: the
+# --e164-route gateway's own answer keeps its identities, one from another port (anyone who saw the
+# request, the gateway's far side among them) has none (reviewer's finding: kept as the gateway's)
+cat >"$tmp/gw.py" <<'EOF'
+import socket, sys
+port, mode, slow = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", port)); s.settimeout(10 * slow)
+req, src = s.recvfrom(65535)
+hdrs = req.decode().split("\r\n\r\n")[0].split("\r\n")[1:]
+keep = [h + (";tag=gw" if h.split(":")[0].lower() == "to" else "") for h in hdrs
+        if h.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+out = s if mode == "same" else socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out.sendto(("SIP/2.0 200 OK\r\n%s\r\nP-Asserted-Identity: <sip:pstn@a.example>\r\nContent-Length: 0\r\n\r\n" %
+            "\r\n".join(keep)).encode(), src)
+EOF
+# gw NAME same|other - alice's OPTIONS to a number, answered by gw.py
+gw() {
+	python3 "$tmp/gw.py" $uas_p "$2" "$vg_slow" &
+	gw_pid=$!
+	pids="$pids $gw_pid"
+	"$wait_for" -u $uas_p
+	d "$1" OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --user alice \
+		--password "$pw_a" --save "$tmp/$1.resp"
+	wait "$gw_pid" 2>/dev/null
+}
+gw gw_same same
+gw gw_other other
+check "the --e164-route gateway's 200 keeps its P-Asserted-Identity; the same from another port of it: removed" \
+	eval 'said gw_same 2 200 && grep -q "^P-Asserted-Identity: <sip:pstn@a.example>" "$tmp/gw_same.resp" &&
+	      said gw_other 2 200 && ! grep -qi "^P-Asserted-Identity" "$tmp/gw_other.resp" &&
+	      grep -q "200 response: P-Asserted-Identity <sip:pstn@a.example> removed" "$tmp/A.log"'
 # two INVITEs with the same loop hash (Request-URI, Call-ID, From tag, CSeq; no Proxy-Authorization:
 # a trusted PBX's, a DANCE user's, a peer proxy's) from two callers: the callee's 200 to eve's, sent
 # again after the transaction with alice's callee token added, went up with alice's caller token

@@ -72,6 +72,40 @@ opt() {
 	reason=$(msg "$tmp/$1.msg" received '^SIP/2.0 [2-6]' | header Reason)
 }
 
+# nta takes a response for a branch by its Via branch, Call-ID, CSeq and tags, whatever delivered it:
+# bob's phone, to which B's INVITE shows all of them, answers A itself over UDP, asserting another user
+# of b.example (reviewer's finding: A kept it as vouched for by B, and alice was shown ceo@b.example)
+cat >"$tmp/around-b.py" <<'EOF'
+import random, re, socket, sys
+a_sip, uac, bob_p, slow = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def sock(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((ip, port)); s.settimeout(10 * slow); return s
+bob, alice = sock("127.0.0.2", bob_p), sock("127.0.0.1", uac)
+alice.sendto(("INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%x;rport\r\n"
+              "From: <sip:alice@a.example>;tag=around\r\nTo: <sip:bob@b.example>\r\nCall-ID: %x@around\r\n"
+              "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContact: <sip:alice@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n" %
+              (uac, random.getrandbits(40), random.getrandbits(48), uac)).encode(), ("127.0.0.1", a_sip))
+req = ""
+while not req.startswith("INVITE"):
+    req, b = bob.recvfrom(65535); req = req.decode()
+hdrs = req.split("\r\n\r\n")[0].split("\r\n")[1:]
+keep = [h for h in hdrs if h.split(":")[0].lower() in ("from", "call-id", "cseq", "record-route")]
+vias = [h for h in hdrs if h.split(":")[0].lower() == "via"][1:]  # B's own Via left out: A's on top
+to = [h + ";tag=bob" for h in hdrs if h.split(":")[0].lower() == "to"]
+bob.sendto(("SIP/2.0 200 OK\r\n%s\r\nP-Asserted-Identity: <sip:ceo@b.example>\r\nContact: <sip:bob@127.0.0.2:%d>\r\n"
+            "Content-Length: 0\r\n\r\n" % ("\r\n".join(vias + keep + to), bob_p)).encode(), ("127.0.0.1", a_sip))
+r = ""
+while not r.startswith("SIP/2.0 200"):
+    r = alice.recv(65535).decode()
+print("asserted" if re.search(r"^P-Asserted-Identity:", r, re.M | re.I) else "none")
+# then B's own transaction ends (busy), so that it sends nothing more to the phone's port
+bob.sendto(("SIP/2.0 486 Busy Here\r\n%s\r\nContent-Length: 0\r\n\r\n" %
+            "\r\n".join([h for h in hdrs if h.split(":")[0].lower() == "via"] + keep + to)).encode(), b)
+EOF
+python3 "$tmp/around-b.py" $a_sip $uac_p $uas_p "$vg_slow" >"$tmp/around-b.out" 2>&1
+check "bob's phone answers A directly over UDP as ceo@b.example: the 200 reaches alice without it (B vouched for nothing)" \
+	eval 'grep -qx none "$tmp/around-b.out" && grep -q "200 response: P-Asserted-Identity <sip:ceo@b.example> removed" "$tmp/A.log"'
+
 # 2. the connection is reused for b.example, never for another domain at the same address
 opt reuse 127.0.0.1:$a_sip b.example a.example
 n2=$(grep -c "new TLS connection to 127.0.0.2:$b_tls for b.example" "$tmp/A.log")
