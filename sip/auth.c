@@ -737,6 +737,7 @@ static void identity(struct px_auth *a, const sip_t *sip, const struct sockaddr 
 	 *  - any other From (another user, no host, an IP literal): 403.
 	 */
 	snprintf(r->user, sizeof(r->user), "%s", uaor);
+	r->dance = !strcmp(rule, "dane-clientid");
 	px_canon_aor(url, addr, sizeof(addr));
 	if (!reg)
 		from_tn(url, tn);

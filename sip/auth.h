@@ -76,6 +76,7 @@ struct px_auth_result {
 	int stale;           /* the challenge says stale=true */
 	char attest;         /* STIR attestation the origin earns: 'A', 'B', 'C' or 0 (never signed) */
 	int number;          /* From is a telephone number (attestation matters) */
+	int dance;           /* the user is the DANCE identity of the TLS connection (not Digest) */
 	char user[300];      /* the authenticated address ("alice@a.example") for P-Asserted-Identity */
 	char claim[PX_AUTH_CLAIM]; /* a Digest success: "nc:MAC:COUNT", to claim in the shared state */
 	char why[400];       /* Reason text */

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sipdance/clientid.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -109,12 +110,16 @@ struct txn {
 	int best_status;
 	char best_reason[512];    /* Reason header of a locally made final response */
 	struct px_fedreq *auth;   /* inbound authorization in progress */
-	struct px_wait *wait;     /* held until its connection's ClientName is judged */
+	struct px_wait *wait;     /* held until a connection's ClientName is judged (its own, or a flow's) */
+	int (*again)(struct txn *t); /* held for a flow's: routed again by this then */
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	struct px_regq *regq;     /* the other nodes' bindings being read (--state) */
 	struct px_regw *regw;     /* a REGISTER's bindings being written (--state) */
 	struct px_authq *authq;   /* its Digest nonce count being claimed (--state) */
 	char aor[512];            /* the local user it is for, while they are */
+	struct px_contact *shared; /* her contacts at the other nodes (--state; malloc), and how many */
+	size_t nshared;
+	size_t closed, lapsed;    /* her bindings removed meanwhile: their flow closed, their identity gone */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
 	char flow_token[PX_FLOW_TOKEN]; /* that stamp's flow token, or "" */
@@ -174,6 +179,7 @@ static void txn_free(struct txn *t)
 	px_registrar_shared_cancel(t->regq);
 	px_registrar_handle_cancel(t->regw);
 	px_auth_claim_cancel(t->authq);
+	free(t->shared);
 	msg_destroy(t->best);
 	msg_destroy(t->req);
 	if (t->flow)
@@ -927,12 +933,15 @@ static void self_routes(struct txn *t)
 }
 
 /* route - RFC 3261 §16.4-16.6: where the request goes, then the branches */
-static int to_user(struct txn *t, const char *aor, const struct px_contact *shared, size_t nshared);
+static int to_user(struct txn *t);
 static void on_shared(void *arg, int err, const struct px_contact *c, size_t n, const char *why);
 static void on_owner(void *arg, int err, const struct sockaddr_storage *node, const char *why);
 static int authorized(struct txn *t);
 static void on_claimed(void *arg);
 static void on_registered(void *arg, int status);
+static int current(struct txn *t, SSL *id, int (*again)(struct txn *t));
+static int deliver(struct txn *t);
+static int node_route(struct txn *t);
 
 static int route(struct txn *t)
 {
@@ -962,7 +971,9 @@ static int route(struct txn *t)
 	 * carried its token, stamped for this very dialog: on_request refused
 	 * any other use of it), case by case:
 	 *  - it came over that flow: from the user, routed on as usual;
-	 *  - the flow is open: to the user, over it (whatever the request URI);
+	 *  - the flow is open: to the user, over it (whatever the request URI),
+	 *    once the DANCE identity its bindings rest on, if any, is current
+	 *    (current(): judged again first if aged; gone: 430);
 	 *  - not a flow of this node, with --state: the node that holds it is
 	 *    read from the shared state and the request goes through it
 	 *    (on_owner);
@@ -981,6 +992,9 @@ static int route(struct txn *t)
 			     "the user in this dialog has closed");
 	}
 	if (token[0] && flow != t->flow) {
+		if ((err = current(t, px_registrar_flow_identity(px->reg, flow), route)) <= 0)
+			return err ? reply(t, t->stateless ? 0 : 430, "Flow Failed", "the DANCE identity the "
+					   "user in this dialog registered with is no longer valid") : 0;
 		add_branch(t, NULL, NULL, NULL, flow, t->breadth);
 	} else if (sip->sip_route) {
 		/* loose routing: the next hop is the top Route */
@@ -1014,6 +1028,7 @@ static int route(struct txn *t)
 	} else if (ruri->url_host && is_self(px, ruri)) {
 		if (m == sip_method_register) {
 			struct px_regreq q = { .sip = sip, .flow = t->flow, .source = &t->peer,
+					       .identity = t->who.dance ? t->conn : NULL,
 					       .udp = t->udp, .req_len = t->req_len };
 
 			t->setting_up = 0;
@@ -1032,9 +1047,9 @@ static int route(struct txn *t)
 		else
 			*strchr(aor, '@') = '\0';
 		snprintf(aor + strlen(aor), sizeof(aor) - strlen(aor), "@%s", px->conf->domain);
+		snprintf(t->aor, sizeof(t->aor), "%s", aor);
 		/* with --state, the other nodes' bindings are read first (not for an ACK) */
 		if (px->state && !t->stateless) {
-			snprintf(t->aor, sizeof(t->aor), "%s", aor);
 			if ((err = px_registrar_shared(px->reg, aor, on_shared, t, &t->regq))) {
 				t->setting_up = 0;
 				return reply(t, 500, "Server Internal Error", strerror(err));
@@ -1042,7 +1057,7 @@ static int route(struct txn *t)
 			t->setting_up = 0;
 			return 0;
 		}
-		if (!to_user(t, aor, NULL, 0))
+		if (!to_user(t))
 			return 0;
 	} else if (!ruri->url_host) {
 		t->setting_up = 0;
@@ -1059,34 +1074,103 @@ static int route(struct txn *t)
 	return 0;
 }
 
-/* to_user - branches to the contacts of local user @aor: ours, then @nshared
- * of other nodes (over a flow there: through that node); 0 when the request
- * was answered instead, else 1 */
-static int to_user(struct txn *t, const char *aor, const struct px_contact *shared, size_t nshared)
+/* on_judged - the ClientName a held request's flow rests on has its verdict: routed again */
+static void on_judged(void *arg)
+{
+	struct txn *t = arg;
+
+	t->wait = NULL;
+	t->again(t);
+}
+
+/* current - whether the DANCE identity of connection @id, that bindings over
+ * its flow rest on (NULL: none), is still valid before a request goes there:
+ * 1 yes, -1 no (its bindings removed), 0 the request waits for its verdict
+ * (@again(t) then) or was answered */
+static int current(struct txn *t, SSL *id, int (*again)(struct txn *t))
+{
+	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE };
+	char name[SIPDANCE_CLIENTID_MAX + 1], why[400];
+
+	/*
+	 * Who may still receive over a flow whose bindings the DANCE identity
+	 * of its connection authenticated, case by case:
+	 *  - no such identity (bindings by Digest, static, or not over TLS):
+	 *    the binding decides alone;
+	 *  - a verdict older than 30 s or the last SIGHUP: judged again first,
+	 *    as for the connection's own requests (px_hook_client_pending:
+	 *    looked up again under fresh DNS, or lapsed under --client-chain
+	 *    required); the request waits for it (at most PX_MAX_HELD with the
+	 *    connection's own, more: 503), then is routed again;
+	 *  - authenticated: the flow carries it;
+	 *  - not, or no longer (NODATA, NOMATCH, BOGUS, a failed lookup, a
+	 *    chain lapsed): every binding it authenticated is removed (logged
+	 *    with the verdict) and nothing is sent over that connection.
+	 */
+	if (!id)
+		return 1;
+	if (px_hook_client_pending(id)) {
+		t->setting_up = 0;
+		switch (px_hook_client_wait(id, on_judged, t, &t->wait)) {
+		case 0:
+			t->again = again;
+			return 0;
+		case EBUSY:
+			snprintf(why, sizeof(why), "%d requests already wait for the ClientName's verdict on "
+				 "the user's TLS connection", PX_MAX_HELD);
+			return reply(t, t->stateless ? 0 : 503, "Service Unavailable", why);
+		default:
+			return reply(t, t->stateless ? 0 : 500, "Server Internal Error", "out of memory");
+		}
+	}
+	if (px_hook_client_name(id, name, sizeof(name), &v, NULL))
+		return 1;
+	snprintf(why, sizeof(why), "dane_clientid %s (%s)", sipdance_result_str(v.result), v.reason);
+	px_registrar_lapse(t->px->reg, id, why);
+	return -1;
+}
+
+/* to_user - branches to the contacts of local user t->aor: ours, each once
+ * the DANCE identity it rests on is current, then t->shared of other nodes
+ * (over a flow there: through that node); 0 when the request was answered
+ * or waits instead, else 1 */
+static int to_user(struct txn *t)
 {
 	struct px_proxy *px = t->px;
 	const url_t *contacts[MAX_BRANCHES];
 	const struct px_contact *via[MAX_BRANCHES] = { NULL };
 	tport_t *flows[MAX_BRANCHES];
+	SSL *ids[MAX_BRANCHES];
 	size_t n, closed;
+	int ok;
 
-	n = px_registrar_lookup(px->reg, aor, contacts, flows, MAX_BRANCHES, &closed);
-	for (size_t i = 0; i < nshared && n < MAX_BRANCHES; i++) {
+	/* a binding whose identity is gone is removed: the user's others are looked up again */
+	do {
+		n = px_registrar_lookup(px->reg, t->aor, contacts, flows, ids, MAX_BRANCHES, &closed);
+		t->closed += closed;
+		ok = 1;
+		for (size_t i = 0; i < n && ok > 0; i++)
+			ok = current(t, ids[i], deliver);
+		if (ok == 0)
+			return 0;
+		t->lapsed += ok < 0;
+	} while (ok < 0);
+	for (size_t i = 0; i < t->nshared && n < MAX_BRANCHES; i++) {
 		size_t j = 0;
 
-		while (j < n && url_cmp_all(contacts[j], shared[i].url))
+		while (j < n && url_cmp_all(contacts[j], t->shared[i].url))
 			j++;
 		if (j == n) {
 			flows[n] = NULL;
-			via[n] = shared[i].flow[0] ? &shared[i] : NULL;
-			contacts[n++] = url_hdup(msg_home(t->req), shared[i].url);
-			n -= !contacts[n - 1];
+			via[n] = t->shared[i].flow[0] ? &t->shared[i] : NULL;
+			contacts[n++] = t->shared[i].url;
 		}
 	}
-	if (n == 0 && closed) {
+	if (n == 0 && (t->closed || t->lapsed)) {
 		t->setting_up = 0;
-		reply(t, t->stateless ? 0 : 480, "Temporarily Unavailable", "the TLS "
-		      "connection the user registered over has closed");
+		reply(t, t->stateless ? 0 : 480, "Temporarily Unavailable", t->lapsed ? "the DANCE "
+		      "identity the user registered with is no longer valid" : "the TLS connection the "
+		      "user registered over has closed");
 		return 0;
 	}
 	if (n == 0) {
@@ -1131,11 +1215,28 @@ static void on_shared(void *arg, int err, const struct px_contact *contacts, siz
 		reply(t, 503, "Service Unavailable", text);
 		return;
 	}
-	t->setting_up = 1;
-	if (!to_user(t, t->aor, contacts, n))
+	/* kept, on the request's home, while it may wait for an identity (to_user) */
+	if (n && !(t->shared = calloc(n, sizeof(*t->shared)))) {
+		reply(t, 500, "Server Internal Error", "out of memory");
 		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t->shared[t->nshared] = contacts[i];
+		t->shared[t->nshared].url = url_hdup(msg_home(t->req), contacts[i].url);
+		t->nshared += t->shared[t->nshared].url != NULL;
+	}
+	deliver(t);
+}
+
+/* deliver - the request to local user t->aor (the other nodes' contacts read): its branches */
+static int deliver(struct txn *t)
+{
+	t->setting_up = 1;
+	if (!to_user(t))
+		return 0;
 	t->setting_up = 0;
 	txn_check(t);
+	return 0;
 }
 
 /* on_registered - a REGISTER was answered with @status */
@@ -1249,10 +1350,14 @@ static int node_route(struct txn *t)
 {
 	tport_t *flow = px_registrar_flow_find(t->px->reg, t->node_flow);
 	char pstr[64];
+	int ok;
 
 	if (!flow)
 		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "no such flow at this node "
 			     "(the user's TLS connection has closed)");
+	if ((ok = current(t, px_registrar_flow_identity(t->px->reg, flow), node_route)) <= 0)
+		return ok ? reply(t, t->stateless ? 0 : 430, "Flow Failed", "the DANCE identity the "
+				  "user registered with over this flow is no longer valid") : 0;
 	px_log(SIPDANCE_LOG_INFO, "proxy", "%s from node %s of %s: over the user's flow here",
 	       t->sip->sip_request->rq_method_name,
 	       px_addr_str((const struct sockaddr *)&t->peer, pstr, sizeof(pstr)), t->px->conf->domain);
@@ -1303,7 +1408,9 @@ static int from_node(struct txn *t)
 	 *    else is refused (403), among them a DANCE user of our domain (a
 	 *    _user identity is no server) and a peer proxy of another domain;
 	 *  - a node of ours reaches the flow only if this node holds it (else
-	 *    430 Flow Failed), never another address; the node authenticated
+	 *    430 Flow Failed), and while the DANCE identity its bindings rest
+	 *    on, if any, is current (current(); gone: 430), never another
+	 *    address; the node authenticated
 	 *    its originator and ran STIR, so neither is done again here.
 	 */
 	if (!t->tls || !t->conn || !px_hook_client_chain(t->conn)) {

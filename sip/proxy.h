@@ -254,6 +254,7 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 struct px_regreq {
 	const sip_t *sip;
 	tport_t *flow;                         /* its TLS connection (kept by the bindings), or NULL */
+	SSL *identity;                         /* that connection, if its DANCE identity authenticated it */
 	const struct sockaddr_storage *source; /* who sent it */
 	int udp;                               /* it came over UDP: the reply must stay small */
 	size_t req_len;                        /* its size in bytes */
@@ -269,10 +270,17 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 /* px_registrar_handle_cancel - @done will not run; NULL ok */
 void px_registrar_handle_cancel(struct px_regw *w);
 /* px_registrar_lookup - up to @max live contacts of @aor ("user@domain"), each
- * with its flow (NULL: not registered over TLS); *closed counts the bindings
- * of @aor just removed because their TLS connection had closed */
+ * with its flow (NULL: not registered over TLS) and the connection whose DANCE
+ * identity authenticated it (NULL: Digest, static); *closed counts the
+ * bindings of @aor just removed because their TLS connection had closed */
 size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out,
-			   tport_t **flows, size_t max, size_t *closed);
+			   tport_t **flows, SSL **ids, size_t max, size_t *closed);
+/* px_registrar_lapse - the DANCE identity of connection @identity is no
+ * longer valid (@why): every binding it authenticated is removed, logged */
+void px_registrar_lapse(struct px_registrar *r, SSL *identity, const char *why);
+/* px_registrar_flow_identity - the connection whose DANCE identity
+ * authenticated the bindings over flow @tp, or NULL (none, or Digest's) */
+SSL *px_registrar_flow_identity(struct px_registrar *r, tport_t *tp);
 /* The random token of a flow (a TLS connection bindings were registered
  * over) as it appears in our Record-Route: 32 hex digits. */
 #define PX_FLOW_TOKEN 33

@@ -8,7 +8,10 @@
  * user's IP address could not be authenticated; the binding ends with it.
  * Each such flow has a random token the proxy puts in its Record-Route, so
  * that requests inside the dialog find the same connection (RFC 5626 §5.3);
- * a flow and its token last as long as bindings use the connection.
+ * a flow and its token last as long as bindings use the connection. A
+ * binding a REGISTER made by the DANCE identity of its connection rests on
+ * that identity: it keeps the connection's SSL, and goes when proxy.c finds
+ * the identity no longer valid (px_registrar_lapse).
  *
  * With --state, the bindings are shared with the domain's other nodes: each
  * node writes its own for an AOR as one field (its node name) of the Redis
@@ -60,6 +63,7 @@ struct binding {
 	char *contact_str;
 	time_t expires;   /* 0: static */
 	tport_t *flow;    /* the TLS connection it was registered over (its flow holds the reference), or NULL */
+	SSL *identity;    /* that connection, when its DANCE identity authenticated the REGISTER (a reference) */
 	struct sockaddr_storage source; /* who registered it (family 0: static) */
 	int listed;       /* scratch: already in the reply being built */
 };
@@ -167,6 +171,7 @@ static void drop(struct px_registrar *r, size_t i)
 	su_free(r->home, r->b[i].contact_str);
 	if (r->b[i].flow)
 		flow_release(r, r->b[i].flow);
+	SSL_free(r->b[i].identity);
 	r->b[i] = r->b[--r->n];
 }
 
@@ -220,9 +225,10 @@ static struct binding *find(struct px_registrar *r, const char *aor, const url_t
 	return NULL;
 }
 
-/* add_binding - add or refresh a binding over @flow (may be NULL); expires 0 means static */
+/* add_binding - add or refresh a binding over @flow (may be NULL), authenticated
+ * by @identity's DANCE identity (NULL: otherwise); expires 0 means static */
 static int add_binding(struct px_registrar *r, const char *aor, const url_t *contact, time_t expires,
-		       tport_t *flow, const struct sockaddr_storage *source)
+		       tport_t *flow, SSL *identity, const struct sockaddr_storage *source)
 {
 	struct binding *b = find(r, aor, contact);
 
@@ -238,6 +244,10 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 				flow_release(r, b->flow);
 			b->flow = flow;
 		}
+		if (identity)
+			SSL_up_ref(identity);
+		SSL_free(b->identity);
+		b->identity = identity;
 		return 0;
 	}
 	if (r->n == MAX_BINDINGS)
@@ -259,6 +269,8 @@ static int add_binding(struct px_registrar *r, const char *aor, const url_t *con
 		return ENOMEM;
 	}
 	b->flow = flow;
+	if ((b->identity = identity))
+		SSL_up_ref(identity);
 	r->n++;
 	return 0;
 }
@@ -293,7 +305,7 @@ int px_registrar_add_static(struct px_registrar *r, const char *aor, const char 
 	snprintf(key, sizeof(key), "%s", aor);
 	for (char *p = key; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	err = add_binding(r, key, u, 0, NULL, &none);
+	err = add_binding(r, key, u, 0, NULL, NULL, &none);
 	su_free(r->home, u);
 	return err;
 }
@@ -628,7 +640,7 @@ static int apply(struct px_registrar *r, nta_incoming_t *irq, const struct px_re
 		if (e == 0)
 			unbind(r, aor, m->m_url);
 		else
-			err = add_binding(r, aor, m->m_url, now + (time_t)e, q->flow, q->source);
+			err = add_binding(r, aor, m->m_url, now + (time_t)e, q->flow, q->identity, q->source);
 	}
 	if (err)
 		return refuse(irq, aor, err == ENOSPC ? 503 : 500, err == ENOSPC ? "Location Service Full"
@@ -818,9 +830,9 @@ void px_registrar_handle_cancel(struct px_regw *w)
 	}
 }
 
-/* px_registrar_lookup - live contacts of @aor with their flows */
+/* px_registrar_lookup - live contacts of @aor with their flows and identities */
 size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t **out,
-			   tport_t **flows, size_t max, size_t *closed)
+			   tport_t **flows, SSL **ids, size_t max, size_t *closed)
 {
 	char key[512];
 	size_t n = 0;
@@ -832,9 +844,41 @@ size_t px_registrar_lookup(struct px_registrar *r, const char *aor, const url_t 
 	for (size_t i = 0; i < r->n && n < max; i++)
 		if (!strcmp(r->b[i].aor, key)) {
 			flows[n] = r->b[i].flow;
+			ids[n] = r->b[i].identity;
 			out[n++] = r->b[i].contact;
 		}
 	return n;
+}
+
+/* px_registrar_lapse - remove the bindings authenticated by @identity, for @why */
+void px_registrar_lapse(struct px_registrar *r, SSL *identity, const char *why)
+{
+	time_t now = time(NULL);
+	char gone[512];
+
+	for (size_t i = 0; i < r->n;) {
+		if (r->b[i].identity != identity) {
+			i++;
+			continue;
+		}
+		px_log(SIPDANCE_LOG_WARN, "registrar", "%s: binding <%s> removed: the DANCE identity it "
+		       "was registered with is no longer valid on its TLS connection: %s", r->b[i].aor,
+		       r->b[i].contact_str, why);
+		snprintf(gone, sizeof(gone), "%s", r->b[i].aor);
+		drop(r, i);
+		if (r->store && share(r, gone, now))
+			px_log(SIPDANCE_LOG_ERR, "registrar", "%s: shared bindings not rewritten: "
+			       "out of memory", gone);
+	}
+}
+
+/* px_registrar_flow_identity - the DANCE identity the bindings over @tp rest on, or NULL */
+SSL *px_registrar_flow_identity(struct px_registrar *r, tport_t *tp)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->b[i].flow == tp && r->b[i].identity)
+			return r->b[i].identity;
+	return NULL;
 }
 
 /* px_registrar_flow_token - the token of connection @tp if bindings were

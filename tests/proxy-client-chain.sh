@@ -27,14 +27,15 @@
 #     503): with DNS frozen, one client pipelining 30 cannot fill A's
 #     --max-pending (24) and make everyone else's calls wait or fail;
 #  7. on a live connection her chain's verdict is judged again after a
-#     SIGHUP: looked up (prefer), or lapsed (required: no lookups).
+#     SIGHUP: looked up (prefer), or lapsed (required: no lookups), and with
+#     it the binding she made: a call then gets 480, nothing reaches her.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 SD=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/sipdance")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
 a_sip=$base a_tls=$((base + 1)) b_sip=$((base + 2)) b_tls=$((base + 3)) r_tls=$((base + 4))
 s_sip=$((base + 5)) s_tls=$((base + 6)) dnsp=$((base + 8)) uas_p=$((base + 10))
-f_sip=$((base + 12)) f_tls=$((base + 13))
+f_sip=$((base + 12)) f_tls=$((base + 13)) rc_sip=$((base + 14)) rc_tls=$((base + 15))
 need knotd keymgr kdig ldns-signzone openssl
 
 # nothing may expire during the test: a changed answer needs a SIGHUP, not a wait
@@ -347,4 +348,22 @@ check "the same under --client-chain required: REGISTER 200, then her next reque
 SHIP=$tmp/alice.ext client relapse $r_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" reg
 check "  ... with no DNS query ($q0 -> $q1); a new connection with her chain registers again (200)" \
 	eval '[ "$q0" = "$q1" ] && [ "$(status_of relapse 1)" = 200 ]'
+SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $rc_sip"
+start_proxy RC --domain a.example --listen "sip:127.0.0.1:$rc_sip;transport=udp" \
+	--listen "sips:127.0.0.1:$rc_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--client-chain required --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
+reqs call
+export ANSWER=1
+SHIP=$tmp/alice.ext held call 127.0.0.1 $rc_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/call.reg" "$tmp/call.opt"
+unset ANSWER
+$SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/call1.out" 2>&1
+check "under required, alice registered with her shipped chain over a held connection: bob's call rings there (486)" \
+	eval '[ "$(status_of call 1)" = 200 ] && grep -q "^SIP/2.0 486" "$tmp/call1.out" && [ "$(grep -c "^received INVITE" "$tmp/call.out")" = 1 ]'
+hup RC
+q0=$(queries)
+$SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/call2.out" 2>&1
+q1=$(queries)
+check "  ... after a SIGHUP her identity lapses with no DNS query ($q0 -> $q1), and the binding it made: 480, nothing sent to her" \
+	eval '[ "$q0" = "$q1" ] && grep -q "^Reason: SIP;cause=480;text=\"the DANCE identity the user registered with is no longer valid" "$tmp/call2.out" && [ "$(grep -c "^received INVITE" "$tmp/call.out")" = 1 ] && grep -q "registrar: alice@a.example: binding <.*> removed: the DANCE identity it was registered with is no longer valid on its TLS connection: dane_clientid INDETERMINATE (its DNSSEC chain was judged" "$tmp/RC.log"'
+held_go call
 finish

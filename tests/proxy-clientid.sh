@@ -12,8 +12,10 @@
 # authenticated by B through dane_clientid; a proxy with another key
 # presenting the same name is refused. On a live connection an identity is
 # judged again after a SIGHUP: alice's and A's kept while their TLSA records
-# stay, gone once hers is withdrawn or names another key. (Clients that ship
-# their own DNSSEC chain: tests/proxy-client-chain.sh.)
+# stay, gone once hers is withdrawn or names another key; and the bindings
+# alice made over a silent connection with it: calls ring there while it
+# holds, and once it is gone her binding is removed and bob gets 480. (Clients
+# that ship their own DNSSEC chain: tests/proxy-client-chain.sh.)
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -228,4 +230,38 @@ held_go peer2
 check "  ... its ClientName judged again: NOMATCH, the domain then judged by its server TLSA rule, not dane-clientid" \
 	eval 'grep -q "dane_clientid sip.a.example NOMATCH via=dns (judged again)" "$tmp/B.log" && tail -n +$((mark + 1)) "$tmp/B.log" | grep -E "auth: peer=127.0.0.1:[0-9]+ domain=a.example rule=" | grep -qv "rule=dane-clientid"'
 hosttlsa "$TB_SPKI_A"
+
+# 6. calls to alice over the flow of a DANCE registration: delivered only while her identity
+# on that connection is current (judged again first when older than 30 s or the last
+# SIGHUP); once her _user TLSA is withdrawn or names another key, her binding is removed
+# and a caller gets 480, nothing reaching that connection. The connection sends nothing
+# meanwhile: only the call can find her identity gone.
+# called NAME TLSA-SPKI|- VERDICT - alice registers over a held connection that answers
+# calls (busy), bob's call rings there; her _user TLSA withdrawn (-) or rolled, SIGHUP,
+# bob's next call: 480, the binding removed with the verdict; her TLSA restored
+called() {
+	c=$1 v=$3
+	export ANSWER=1
+	held "$c" 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+	$SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/$c-call.out" 2>&1
+	check "alice registered over a held DANCE connection; bob calls: rings there, her busy comes back (486)" \
+		eval 'grep -q "^SIP/2.0 486" "$tmp/$c-call.out" && [ "$(grep -c "^received INVITE sip:alice@" "$tmp/$c.out")" = 1 ]'
+	unset ANSWER
+	if [ "$2" = - ]; then alicetlsa; how=withdrawn; else alicetlsa "$2"; how="rolled to another key"; fi
+	hup A
+	mk=$(wc -l <"$tmp/A.log")
+	$SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/$c-lapsed.out" 2>&1
+	tail -n +$((mk + 1)) "$tmp/A.log" >"$tmp/$c-lapsed.log"
+	check "  ... her _user TLSA $how ($v), SIGHUP: bob's next call gets 480 with the reason" \
+		grep -q '^Reason: SIP;cause=480;text="the DANCE identity the user registered with is no longer valid"' "$tmp/$c-lapsed.out"
+	check "  ... nothing more reached her connection" eval '[ "$(grep -c "^received INVITE" "$tmp/$c.out")" = 1 ]'
+	check "  ... her ClientName judged again for the call ($v), the binding removed with the verdict" \
+		eval 'grep -q "dane_clientid $alice $v via=dns (judged again)" "$tmp/$c-lapsed.log" && grep -Eq "registrar: alice@a.example: binding <sip:alice@127.0.0.1:5999;transport=tls> removed: the DANCE identity it was registered with is no longer valid on its TLS connection: dane_clientid $v" "$tmp/$c-lapsed.log"'
+	held_go "$c"
+	check "  ... her TLSA restored" alicetlsa "$TB_SPKI_ALICE"
+	hup A
+}
+SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $a_sip"
+called callgone - NODATA
+called callrolled "$TB_SPKI_WRONG" NOMATCH
 finish

@@ -9,7 +9,9 @@
 # 2 (requests inside the dialog too). Refused: a Route to her flow from a
 # stranger (UDP from a trusted PBX, TLS as b.example's proxy, TLS as alice
 # herself, TLS without a certificate), a binding in Redis naming a node that
-# is not a TLS target of a.example or this node. A UDP user registered at
+# is not a TLS target of a.example or this node. Her _user TLSA withdrawn:
+# node 1 judges her identity again before using her flow, removes her
+# binding, and node 2 answers 480. A UDP user registered at
 # node 2 is reached through node 1. Node 1 killed: alice is not reached
 # (480, no connection to her address), b.example fails over to node 2 by
 # SRV, alice registers at node 2 and is reached again. UDP clients on 127.0.0.1 stand for a PBX of each
@@ -155,6 +157,30 @@ for m in ACK BYE; do
 done
 send unreg $N2 $a_sip OPTIONS sip:alice@a.example sip:carol@a.example
 check "alice's UA unregistered as it ended: 404 at node 2" grep -q "^SIP/2.0 404" "$tmp/unreg.out"
+
+# 5b. alice's DANCE identity gone while her flow at node 1 stays open (her _user TLSA withdrawn,
+# node 1's SIGHUP): node 1, which holds the flow, judges her identity again before sending over
+# it, removes her binding (and its lines in Redis), and the request through node 2 gets 480
+ua ua5 $((ua_p + 10)) 127.0.0.1
+send live5 $N2 $a_sip OPTIONS sip:alice@a.example sip:carol@a.example
+check "alice registered at node 1 by her DANCE identity, reached through node 2: 200" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/live5.out" && [ "$(grep -c "user=alice@a.example method=REGISTER rule=dane-clientid verdict=MATCH" "$tmp/N1.log")" -ge 2 ]'
+$TB_KNOTC zone-begin a.example. >/dev/null && $TB_KNOTC zone-unset a.example. "$TB_USER_ALICE" TLSA >/dev/null &&
+	$TB_KNOTC zone-commit a.example. >/dev/null || bad "alice's _user TLSA withdrawn"
+hup N1
+n_flow=$(grep -c "of a.example: over the user's flow here" "$tmp/N1.log")
+send lapsed5 $N2 $a_sip OPTIONS sip:alice@a.example sip:carol@a.example
+check "  ... her _user TLSA withdrawn, node 1's SIGHUP: through node 2, 480 (node 1's 430), not sent over her flow" \
+	eval 'grep -q "^SIP/2.0 480" "$tmp/lapsed5.out" && [ "$(grep -c "of a.example: over the user.s flow here" "$tmp/N1.log")" = "$n_flow" ]'
+check "  ... node 1 judged her again (NODATA) and removed her binding, with the reason" \
+	eval 'grep -q "dane_clientid [0-9a-f]*._user.a.example NODATA via=dns (judged again)" "$tmp/N1.log" && grep -q "registrar: alice@a.example: binding <.*> removed: the DANCE identity it was registered with is no longer valid on its TLS connection: dane_clientid NODATA" "$tmp/N1.log" && grep -q "user registered with over this flow is no longer valid" "$tmp/N1.log"'
+check "  ... and her line in Redis with it" eval '[ -z "$(rcli HGET "$key" N1)" ]'
+$TB_KNOTC zone-begin a.example. >/dev/null && $TB_KNOTC zone-set a.example. "$TB_USER_ALICE" "$TB_TTL" TLSA 3 1 1 "$TB_SPKI_ALICE" >/dev/null &&
+	$TB_KNOTC zone-commit a.example. >/dev/null || bad "alice's _user TLSA restored"
+hup N1
+kill "$ua5_pid" 2>/dev/null
+wait "$ua5_pid" 2>/dev/null
+pids=$(echo "$pids" | sed "s/ $ua5_pid\b//")
 
 # flows_closed N PORT - until node N has no TCP connection from port PORT left (it read the close)
 flows_closed() {

@@ -18,14 +18,20 @@
  * CLOSE=1 then closes the connection without reading; FULL=1 prints each
  * final response whole. HOLD=FILE: after the first final response, prints
  * "holding" and sends the next request only once FILE exists (the test
- * changes the world meanwhile; the connection stays open).
+ * changes the world meanwhile; the connection stays open); with ANSWER=1 it
+ * meanwhile prints "received METHOD URI" for each request the server sends
+ * over the connection (a user's flow) and answers it: an INVITE 180, then
+ * 486 Busy Here, anything else 200, an ACK not at all (requests without a
+ * body, as the tests send them).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -111,9 +117,58 @@ static int final(const char *msg)
 	return 1;
 }
 
-/* hold - HOLD: wait until @path exists, at most @s seconds; 0 if it does */
-static int hold(const char *path, int s)
+/* respond - ANSWER: a response @status to request @msg (its Via, From, To, Call-ID, CSeq) */
+static void respond(SSL *ssl, const char *msg, const char *status)
 {
+	static const char *const copy[] = { "Via:", "From:", "To:", "Call-ID:", "CSeq:" };
+	char out[8192], line[2048];
+	const char *p, *e;
+	size_t n = (size_t)snprintf(out, sizeof(out), "SIP/2.0 %s\r\n", status);
+
+	for (p = strstr(msg, "\r\n"); p && (e = strstr(p + 2, "\r\n")); p = e) {
+		snprintf(line, sizeof(line), "%.*s", (int)(e - p - 2), p + 2);
+		for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]) && n < sizeof(out); i++)
+			if (!strncasecmp(line, copy[i], strlen(copy[i])))
+				n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s\r\n", line,
+						      i == 2 && !strstr(line, ";tag=") ? ";tag=held" : "");
+	}
+	if (n < sizeof(out))
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "Content-Length: 0\r\n\r\n");
+	if (n < sizeof(out))
+		SSL_write(ssl, out, (int)n);
+}
+
+/* serve - ANSWER: the requests of one read on @ssl printed and answered */
+static void serve(SSL *ssl)
+{
+	char buf[65536], *m, *end;
+	int n = SSL_read(ssl, buf, (int)sizeof(buf) - 1);
+
+	if (n <= 0) {
+		usleep(50000); /* closed: nothing more will come */
+		return;
+	}
+	buf[n] = '\0';
+	for (m = buf; *m && (end = strstr(m, "\r\n\r\n")); m = end + 4) {
+		end[2] = '\0'; /* the last header line keeps its CRLF */
+		if (!strncmp(m, "SIP/2.0 ", 8))
+			continue;
+		printf("received %.*s\n", (int)(strstr(m, " SIP/2.0") ? strstr(m, " SIP/2.0") - m : 0), m);
+		fflush(stdout);
+		if (!strncmp(m, "INVITE ", 7)) {
+			respond(ssl, m, "180 Ringing");
+			respond(ssl, m, "486 Busy Here");
+		} else if (strncmp(m, "ACK ", 4)) {
+			respond(ssl, m, "200 OK");
+		}
+	}
+}
+
+/* hold - HOLD: wait until @path exists, at most @s seconds (serving requests
+ * with ANSWER); 0 if it does */
+static int hold(SSL *ssl, const char *path, int s)
+{
+	struct pollfd pfd = { .fd = SSL_get_fd(ssl), .events = POLLIN };
 	struct stat st;
 
 	printf("holding\n");
@@ -121,7 +176,10 @@ static int hold(const char *path, int s)
 	for (int i = 0; i < s * 20; i++) {
 		if (!stat(path, &st))
 			return 0;
-		usleep(50000);
+		if (!getenv("ANSWER"))
+			usleep(50000);
+		else if (SSL_pending(ssl) > 0 || poll(&pfd, 1, 50) > 0)
+			serve(ssl);
 	}
 	printf("hold: %s never came\n", path);
 	return 1;
@@ -245,7 +303,7 @@ int main(int argc, char **argv)
 		rc = answer(ssl, buf, sizeof(buf));
 		fflush(stdout);
 		if (!rc && getenv("HOLD") && i + 1 < argc && i == first)
-			rc = hold(getenv("HOLD"), 60 * slow);
+			rc = hold(ssl, getenv("HOLD"), 60 * slow);
 	}
 done:
 	SSL_shutdown(ssl);
