@@ -91,6 +91,8 @@ struct sipdance_stir_query {
 	size_t n;
 	int decided, pending, cancelled;
 	struct sipdance_store_op *claim; /* the replay claim in flight */
+	char keys[MAX_IDENTITY][6 + 64]; /* the replay claims to make, in turn */
+	size_t nkeys, nclaimed;
 	struct sipdance_stir_verdict v;
 	sipdance_stir_cb *cb;
 	void *arg;
@@ -903,7 +905,9 @@ static void overrule(struct sipdance_stir_query *c, enum sipdance_result r, int 
 	snprintf(c->v.reason, sizeof(c->v.reason), "%s: %s", what, detail);
 }
 
-/* on_claim - the store's answer for the signatures of a verified request */
+static void claim_next(struct sipdance_stir_query *c);
+
+/* on_claim - the store's answer for one PASSporT of a verified request */
 static void on_claim(void *arg, enum sipdance_store_status st, const char *value, size_t len,
 		     const char *why)
 {
@@ -911,27 +915,26 @@ static void on_claim(void *arg, enum sipdance_store_status st, const char *value
 
 	/*
 	 * The cases:
-	 *  - OK: the first use of these signatures in their freshness window
-	 *    anywhere the store is shared: the MATCH stands;
+	 *  - OK: the first use of this PASSporT in its freshness window
+	 *    anywhere the store is shared: the next one is claimed, and the
+	 *    MATCH stands once all are;
 	 *  - TAKEN: accepted before, here or at another node: a replay, 403;
 	 *  - ERROR: whether it was accepted before cannot be told: 503, never a
 	 *    silent accept (a host that prefers availability makes its store
 	 *    answer OK, and says so: sipdance-proxy --state-fail open).
 	 */
 	c->claim = NULL;
+	if (st == SIPDANCE_STORE_OK) {
+		claim_next(c);
+		return;
+	}
 	if (st == SIPDANCE_STORE_TAKEN)
 		overrule(c, SIPDANCE_NOMATCH, 403, "PASSporT replayed", "these signatures were "
 			 "accepted before, within their freshness window");
-	else if (st != SIPDANCE_STORE_OK)
+	else
 		overrule(c, SIPDANCE_INDETERMINATE, 503, "replay state unavailable",
 			 why ? why : sipdance_store_status_str(st));
 	deliver(c);
-}
-
-/* by_sig - qsort order of signatures */
-static int by_sig(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* low_s - ES256 signature @sig (base64url r||s) with the lower of its two
@@ -963,57 +966,83 @@ static void low_s(const char *sig, char out[SIG_CANON])
 	sd_b64url_encode(raw, 64, out);
 }
 
-/* replay_key - "stir:" and the SHA-256 of the request's distinct signatures, sorted */
-static void replay_key(const struct sipdance_stir_query *c, char key[6 + 64])
+/* retargeted - whether value @i is one a div PASSporT of the request chains
+ * from (its dest names that div's div): the original of a diversion */
+static int retargeted(const struct sipdance_stir_query *c, size_t i)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	char canon[MAX_IDENTITY][SIG_CANON];
-	const char *sigs[MAX_IDENTITY];
-	unsigned char d[32];
-	unsigned n = 0;
-
-	/*
-	 * What names a use of PASSporTs: the set of signatures of a verified
-	 * request (each value verified, or it would not be MATCH), not their
-	 * order or how often each appears, so that the same PASSporTs replayed
-	 * reordered or repeated make the same key. A diverted call (its original
-	 * PASSporT and a div one) is another set than the original alone.
-	 * ECDSA signs the same bytes validly with s and with n - s: each
-	 * signature counts with the lower one, or anyone could replay a
-	 * PASSporT once more with the other.
-	 */
-	for (size_t i = 0; i < c->n; i++) {
-		low_s(c->ids[i].sig ? c->ids[i].sig : "", canon[i]);
-		sigs[i] = canon[i];
-	}
-	qsort(sigs, c->n, sizeof(sigs[0]), by_sig);
-	memset(d, 0, sizeof(d));
-	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
-		for (size_t i = 0; i < c->n; i++)
-			if (!i || strcmp(sigs[i], sigs[i - 1]))
-				EVP_DigestUpdate(md, sigs[i], strlen(sigs[i]) + 1);
-		EVP_DigestFinal_ex(md, d, &n);
-	}
-	EVP_MD_CTX_free(md);
-	memcpy(key, "stir:", 5);
-	sd_hex_encode(d, sizeof(d), key + 5);
+	for (size_t j = 0; j < c->n; j++)
+		if (j != i && !strcmp(c->ids[j].pp.ppt, "div") && in_dest(&c->ids[i].pp, c->ids[j].pp.div))
+			return 1;
+	return 0;
 }
 
-/* complete - phase 2, then the replay claim of a MATCH, then the callback */
+/* replay_keys - the claims of a verified request: "stir:" and the SHA-256 of
+ * each signature that must be a first use */
+static void replay_keys(struct sipdance_stir_query *c)
+{
+	char canon[SIG_CANON];
+	unsigned char d[32];
+	int all = 1;
+
+	/*
+	 * Which PASSporTs a use spends, case by case:
+	 *  - one a div PASSporT of the request chains from (the original of a
+	 *    diversion, or an earlier div of a chain): none, it comes again
+	 *    with each retargeting of its call (RFC 8946), which spends the
+	 *    div PASSporT that is new;
+	 *  - every other, each on its own: a PASSporT is one use, beside
+	 *    whatever else the request carries (a set as a whole was a new key
+	 *    with one more PASSporT of the same caller, or one fewer);
+	 *  - none is left (div PASSporTs chained in a circle): every one.
+	 * ECDSA signs the same bytes validly with s and with n - s: each
+	 * signature counts with the lower one, or anyone could replay a
+	 * PASSporT once more with the other; the same one twice is one claim.
+	 */
+	for (size_t i = 0; i < c->n; i++)
+		all &= retargeted(c, i);
+	c->nkeys = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		size_t k = c->nkeys;
+
+		if (!all && retargeted(c, i))
+			continue;
+		low_s(c->ids[i].sig ? c->ids[i].sig : "", canon);
+		if (!EVP_Digest(canon, strlen(canon) + 1, d, NULL, EVP_sha256(), NULL))
+			memset(d, 0, sizeof(d));
+		memcpy(c->keys[k], "stir:", 5);
+		sd_hex_encode(d, sizeof(d), c->keys[k] + 5);
+		for (k = 0; k < c->nkeys && strcmp(c->keys[k], c->keys[c->nkeys]); k++)
+			;
+		c->nkeys += k == c->nkeys;
+	}
+	c->nclaimed = 0;
+}
+
+/* claim_next - the next replay claim of a verified request, or its verdict once all are made */
+static void claim_next(struct sipdance_stir_query *c)
+{
+	if (c->nclaimed == c->nkeys) {
+		deliver(c);
+		return;
+	}
+	if (sipdance_store_claim(c->s->replay, c->keys[c->nclaimed++], c->s->node, strlen(c->s->node),
+				 c->s->max_age + c->s->max_skew, on_claim, c, &c->claim)) {
+		overrule(c, SIPDANCE_INDETERMINATE, 503, "replay state unavailable", "out of memory");
+		deliver(c);
+	}
+}
+
+/* complete - phase 2, then the replay claims of a MATCH, then the callback */
 static void complete(void *arg)
 {
 	struct sipdance_stir_query *c = arg;
-	char key[6 + 64];
 
 	if (!c->cancelled && !c->decided && finish(c))
 		decide(c, -1, 436, "out of memory");
 	if (!c->cancelled && c->v.result == SIPDANCE_MATCH && c->s->replay) {
-		replay_key(c, key);
-		if (sipdance_store_claim(c->s->replay, key, c->s->node, strlen(c->s->node),
-					 c->s->max_age + c->s->max_skew,
-					 on_claim, c, &c->claim) == 0)
-			return;
-		overrule(c, SIPDANCE_INDETERMINATE, 503, "replay state unavailable", "out of memory");
+		replay_keys(c);
+		claim_next(c);
+		return;
 	}
 	deliver(c);
 }

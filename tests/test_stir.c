@@ -1968,6 +1968,18 @@ static const struct sipdance_store_ops hold_ops = {
 	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel, NULL, NULL,
 };
 
+/* verified - the status of @n's verification of @req, run to its end on @l */
+static int verified(struct sipdance_stir *n, struct sipdance_x5u *x, struct sipdance_loop *l,
+		    const struct sipdance_stir_request *req)
+{
+	struct seen s = { 0 };
+
+	CU_ASSERT_EQUAL(sipdance_stir_verify(n, x, req, on_verdict, &s, NULL), 0);
+	loop(l, &s.calls, 1);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	return s.status;
+}
+
 /* verify_replay - two verifiers ("nodes") sharing one store: a PASSporT is
  * accepted once; a failed verification spends nothing; a store that cannot
  * answer fails closed (503); a verification cancelled during its claim ends quietly */
@@ -1988,7 +2000,9 @@ static void verify_replay(void)
 	struct sipdance_x5u *x = NULL;
 	struct seen a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 }, f = { 0 }, g = { 0 }, h2 = { 0 };
 	struct server sv;
-	char id[8192], flipped[8192], x5u[128], kbuf[80];
+	char id[8192], flipped[8192], other[8192], third[8192], x5u[128], kbuf[80];
+	struct sipdance_passport div = { .ppt = "div", .orig = "12025551000", .dest = { "13035553000" },
+					 .ndest = 1, .div = "12025552000" };
 	int low = 0;
 	const char *ids[] = { id }, *ids2[2];
 	struct sipdance_stir_request req = { .identity = ids, .nidentity = 1, .orig = "12025551000",
@@ -2038,6 +2052,40 @@ static void verify_replay(void)
 	CU_ASSERT_EQUAL(sipdance_stir_verify(n2, x, &req2, on_verdict, &f, NULL), 0);
 	loop(l, &f.calls, 1);
 	CU_ASSERT_EQUAL(f.status, 403);
+	/* beside another PASSporT of the same caller (another call's, an rcd
+	 * one), first or second: still a replay (its set was another before;
+	 * reviewer's finding: accepted) */
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, other, sizeof(other), NULL), 0);
+	ids2[0] = id;
+	ids2[1] = other;
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req2), 403);
+	ids2[0] = other;
+	ids2[1] = id;
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req2), 403);
+	/* two PASSporTs accepted together: neither goes alone again, nor
+	 * reordered (reviewer's finding: each alone was accepted) */
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, other, sizeof(other), NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &pp, third, sizeof(third), NULL), 0);
+	ids2[0] = other;
+	ids2[1] = third;
+	CU_ASSERT_EQUAL(verified(n1, x, l, &req2), 0);
+	ids[0] = third;
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req), 403);
+	ids[0] = other;
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req), 403);
+	ids2[0] = third;
+	ids2[1] = other;
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req2), 403);
+	/* a diverted call (RFC 8946): its original PASSporT, accepted before,
+	 * again with a div one is a new use, once */
+	CU_ASSERT_EQUAL_FATAL(sipdance_stir_sign(signer, &div, third, sizeof(third), NULL), 0);
+	ids2[0] = id;
+	ids2[1] = third;
+	req2.dest = "13035553000";
+	CU_ASSERT_EQUAL(verified(n2, x, l, &req2), 0);
+	CU_ASSERT_EQUAL(verified(n1, x, l, &req2), 403);
+	req2.dest = "12025552000";
+	ids[0] = id;
 	/* the store holds who accepted it */
 	CU_ASSERT_EQUAL(sipdance_store_get(shared, key_of(id, kbuf), on_value, &g, NULL), 0);
 	loop(l, &g.calls, 1);

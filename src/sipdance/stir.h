@@ -102,10 +102,11 @@ SIPDANCE_API int sipdance_stir_verify(struct sipdance_stir *s, struct sipdance_x
 struct sipdance_store;
 /**
  * Claim the signatures of every request sipdance_stir_verify() finds MATCH
- * in @store for the freshness window (max_age + max_skew): a request
- * accepted before, by any node sharing @store, is then 403 "PASSporT
- * replayed", and one whose claim the store cannot answer 503 (NULL: no
- * replay check). A signature counts with the lower of its two valid ECDSA
+ * in @store for the freshness window (max_age + max_skew), each PASSporT on
+ * its own (the original of a diversion, which comes again with its div
+ * PASSporT, is not spent by it): a request with a PASSporT accepted before,
+ * by any node sharing @store, is then 403 "PASSporT replayed", and one
+ * whose claim the store cannot answer 503 (NULL: no replay check). A signature counts with the lower of its two valid ECDSA
  * s values, so the other one replays nothing. Only verified requests are
  * claimed, so a forged one cannot spend a genuine PASSporT. A claim's value is @node (who accepted it, for
  * operators; NULL: "1"). @store must outlive @s's verifications.
