@@ -14,28 +14,61 @@ static struct sipdance_chain_source *source(const struct px_fed *f, size_t i)
 	return i < f->nchain_src ? f->chain_src[i] : i == f->nchain_src ? f->client_src : NULL;
 }
 
-/* chain_update - refresh our chains, those that are due or @all (a blocking
- * fetch through getdns, bounded by its timeout); an expired chain is never served */
+/* chain_done - a refresh of our chain @src ended: logged, the next one timed;
+ * the SIGHUP that waits for its refreshes goes on once they all have */
+static void chain_done(void *arg, struct sipdance_chain_source *src, int err, const char *why)
+{
+	struct px_fed *f = arg;
+	const char *role = src == f->client_src ? "shipped" : "served";
+	void (*reloaded)(void *) = f->reloaded;
+	size_t i, len = 0;
+	int hup;
+
+	for (i = 0; source(f, i) != src; i++)
+		;
+	hup = f->chain_hup >> i & 1;
+	f->chain_hup &= ~(1u << i);
+	if (err)
+		px_log(hup ? SIPDANCE_LOG_ERR : SIPDANCE_LOG_WARN, "chain",
+		       "refresh of our DNSSEC chain failed: %s (%s): %s", why ? why : strerror(err),
+		       sipdance_chain_source_get(src, 0, &len) ? "the current one is still valid" :
+		       "none any more", role);
+	else if (sipdance_chain_source_get(src, 0, &len))
+		px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s): %s", len,
+		       hup ? "SIGHUP" : "timer", role);
+	fed_chain_schedule(f);
+	if (!f->chain_hup && reloaded) {
+		f->reloaded = NULL;
+		reloaded(f->reloaded_arg);
+	}
+}
+
+/* chain_update - start the refresh of our chains that are due, or of @all
+ * (SIGHUP); each runs on the loop and ends in chain_done, the current chain
+ * served meanwhile (an expired one never is) */
 static void chain_update(struct px_fed *f, int all)
 {
 	struct sipdance_chain_source *src;
-	time_t now = time(NULL);
+	time_t now = time(NULL), t;
 	const char *why = NULL;
 	size_t len = 0;
 
 	for (size_t i = 0; (src = source(f, i)); i++) {
 		const char *role = src == f->client_src ? "shipped" : "served";
 
-		if (!all && sipdance_chain_source_next_refresh(src) > now)
+		if (!all && (!(t = sipdance_chain_source_next_refresh(src)) || t > now))
 			continue;
-		if (sipdance_chain_source_refresh(src, &why))
+		if (sipdance_chain_source_refresh_start(src, chain_done, f, &why)) {
 			px_log(all ? SIPDANCE_LOG_ERR : SIPDANCE_LOG_WARN, "chain",
-			       "refresh of our DNSSEC chain failed: %s (%s): %s",
-			       why ? why : "?", sipdance_chain_source_get(src, now, &len)
-			       ? "the current one is still valid" : "none any more", role);
-		else if (sipdance_chain_source_get(src, now, &len))
-			px_log(SIPDANCE_LOG_INFO, "chain", "our DNSSEC chain refreshed (%zu bytes, %s): %s", len,
-			       all ? "SIGHUP" : "timer", role);
+			       "refresh of our DNSSEC chain failed: %s (%s): %s", why ? why : "?",
+			       sipdance_chain_source_get(src, now, &len) ? "the current one is still valid"
+			       : "none any more", role);
+			f->chain_hup &= ~(1u << i);
+			continue;
+		}
+		f->chain_hup = all ? f->chain_hup | 1u << i : f->chain_hup & ~(1u << i);
+		px_log(SIPDANCE_LOG_INFO, "chain", "refreshing our DNSSEC chain (%s): %s",
+		       all ? "SIGHUP" : "timer", role);
 	}
 	fed_chain_schedule(f);
 }
@@ -109,7 +142,8 @@ static int chain_setup(struct px_fed *f, char *why, size_t whysize)
 	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .anchor = f->anchor,
 						 .resolver = conf->resolver, .host = conf->client_name,
 						 .lifetime = (uint16_t)conf->chain_lifetime,
-						 .refresh_s = conf->chain_refresh, .ca_file = conf->ca_file };
+						 .refresh_s = conf->chain_refresh, .ca_file = conf->ca_file,
+						 .timeout_ms = conf->dns_timeout_ms, .loop = f->loop };
 	STACK_OF(X509) *cert = NULL;
 	EVP_PKEY *key = NULL;
 	const char *w = NULL;
@@ -302,7 +336,7 @@ void px_fed_free(struct px_fed *f)
 	sipdance_dane_free(f->dane);
 	su_timer_destroy(f->chain_timer);
 	for (size_t i = 0; i < f->nchain_src; i++)
-		sipdance_chain_source_free(f->chain_src[i]);
+		sipdance_chain_source_free(f->chain_src[i]); /* a refresh under way: no callback */
 	sipdance_chain_source_free(f->client_src);
 	sipdance_chain_client_free(f->chain_client);
 	sipdance_anchor_free(f->anchor);
@@ -312,9 +346,10 @@ void px_fed_free(struct px_fed *f)
 /* px_fed_flush - SIGHUP: the trust anchor file is read again (every module
  * validates with it from now on; a broken file keeps the old one), cached DNS
  * and TLSA answers go, authenticated connections must authenticate again
- * under a new location before reuse, and the chains we serve are rebuilt at
- * once (a new TLSA is served now, not at the next refresh) */
-void px_fed_flush(struct px_fed *f)
+ * under a new location before reuse, and the chains we serve are rebuilt now
+ * on the loop (a new TLSA is served once fetched, not at the next refresh):
+ * @done then (a later SIGHUP before that takes its place) */
+void px_fed_flush(struct px_fed *f, void (*done)(void *arg), void *arg)
 {
 	const char *why = NULL;
 
@@ -328,10 +363,16 @@ void px_fed_flush(struct px_fed *f)
 	px_hook_client_forget(f->hook);
 	if (f->dns)
 		sipdance_dns_flush(f->dns);
-	chain_update(f, 1);
 	for (struct fconn *c = f->conns; c; c = c->next) {
 		c->uri[0] = '\0';
 		c->authenticated -= REUSE_WITHOUT_LOCATE_S;
+	}
+	f->reloaded = done;
+	f->reloaded_arg = arg;
+	chain_update(f, 1);
+	if (!f->chain_hup) {
+		f->reloaded = NULL;
+		done(arg);
 	}
 }
 

@@ -42,8 +42,10 @@ struct sipdance_store;
 /* px_fed_set_store - share the RFC 9102 pins our handshakes learn through
  * @store (--state), and take the other nodes' before connecting out */
 void px_fed_set_store(struct px_fed *f, struct sipdance_store *store);
-/* px_fed_flush - drop cached DNS and TLSA answers */
-void px_fed_flush(struct px_fed *f);
+/* px_fed_flush - SIGHUP: the trust anchor again, cached DNS and TLSA answers
+ * dropped, our chains refreshed on the loop; @done(@arg) runs once those
+ * refreshes have ended (at once when there are none) */
+void px_fed_flush(struct px_fed *f, void (*done)(void *arg), void *arg);
 /* px_fed_send - send @msg (taken) towards @uri's domain once a connection is
  * authenticated; our Via's branch carries loop hash @loop (stamp.h) */
 int px_fed_send(struct px_fed *f, struct px_fedreq **out, msg_t *msg, const char *uri,

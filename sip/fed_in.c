@@ -17,7 +17,8 @@ static int client_chain(struct px_fed *f, char *why, size_t whysize)
 	struct sipdance_chain_source_conf sc = { .size = sizeof(sc), .anchor = f->anchor,
 						 .owner = conf->client_name,
 						 .file = conf->client_chain_file,
-						 .resolver = conf->client_chain_file ? NULL : conf->resolver };
+						 .resolver = conf->client_chain_file ? NULL : conf->resolver,
+						 .timeout_ms = conf->dns_timeout_ms, .loop = f->loop };
 	STACK_OF(X509) *cert = NULL;
 	EVP_PKEY *key = NULL;
 	const char *w = NULL;

@@ -115,6 +115,9 @@ struct px_fed {
 	size_t nchain_src;
 	struct sipdance_chain_source *client_src; /* ours as a DANCE client, shipped */
 	su_timer_t *chain_timer;     /* the next refresh of our chains */
+	unsigned chain_hup;          /* bit i: source i's refresh under way is a SIGHUP's */
+	void (*reloaded)(void *arg); /* SIGHUP: told once its refreshes have ended */
+	void *reloaded_arg;
 	struct sipdance_store *store; /* --state: RFC 9102 pins shared there, or NULL */
 };
 

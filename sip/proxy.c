@@ -2088,18 +2088,17 @@ void px_proxy_free(struct px_proxy *px)
 	su_home_unref(px->home);
 }
 
-/* px_proxy_reload - SIGHUP: DNS cache and our RFC 9102 chains first (held to
- * the certificate in use), then the certificate files, taken only when they
- * match the TLSA records of those fresh chains (a rollover publishes the
- * next TLSA beside the current one first, RFC 7671 §8.1) */
-void px_proxy_reload(struct px_proxy *px)
+/* reload_certs - SIGHUP, once our RFC 9102 chains are fresh: the certificate
+ * files, taken only when they match the TLSA records of those chains (a
+ * rollover publishes the next TLSA beside the current one first, RFC 7671
+ * §8.1) */
+static void reload_certs(void *arg)
 {
+	struct px_proxy *px = arg;
 	STACK_OF(X509) *cert = NULL;
 	EVP_PKEY *key = NULL;
 	char why[512];
 
-	px_auth_reload(px->auth);
-	px_fed_flush(px->fed);
 	/* the files are read once: what is checked is what is served */
 	if (px->conf->cert && px->conf->key &&
 	    (px_hook_read_cert(px->conf->cert, px->conf->key, &cert, &key, why, sizeof(why)) ||
@@ -2114,7 +2113,16 @@ void px_proxy_reload(struct px_proxy *px)
 	EVP_PKEY_free(key);
 	/* last: tests (and operators) read this line as "the reload is done" */
 	px_log(SIPDANCE_LOG_INFO, "proxy", "reload: DNS and TLSA cache flushed");
+}
+
+/* px_proxy_reload - SIGHUP: users, STIR certificates, DNS cache and our
+ * RFC 9102 chains (held to the certificate in use, refreshed on the loop),
+ * then, once those chains are fresh, the certificate files (reload_certs) */
+void px_proxy_reload(struct px_proxy *px)
+{
+	px_auth_reload(px->auth);
 	px_stir_flush(px->stir);
+	px_fed_flush(px->fed, reload_certs, px);
 }
 
 /* px_proxy_drain - SIGTERM: new requests get 503; 1 once none is pending */

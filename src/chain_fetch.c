@@ -18,6 +18,7 @@
 #include <sipdance/chain.h>
 #include <sipdance/clientid.h>
 #include <sipdance/dane.h>
+#include <sipdance/dns.h>
 #include "chain_int.h"
 #include "internal.h"
 
@@ -136,15 +137,49 @@ static int serialise(struct items *it, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/*
+ * chain_of_reply - the chain in getdns' reply @resp to a TLSA query with the
+ * validation chain. The cases:
+ *  - no reply, or none from the resolver (timeout, SERVFAIL): ETIMEDOUT;
+ *  - an answer or denial that is not SECURE (bogus, insecure, indeterminate):
+ *    EBADMSG, never serialised;
+ *  - SECURE: answer, denial and validation chain in RFC 9102 order.
+ */
+static int chain_of_reply(getdns_dict *resp, uint8_t **out, size_t *out_len, const char **why)
+{
+	getdns_list *answer = NULL, *authority = NULL, *vchain = NULL;
+	struct items it = { 0 };
+	uint32_t status = 0, dstatus = 0;
+	int err;
+
+	if (!resp)
+		return sd_fail(why, "DNS lookup failed", ETIMEDOUT);
+	getdns_dict_get_int(resp, "status", &status);
+	if ((status != GETDNS_RESPSTATUS_GOOD && status != GETDNS_RESPSTATUS_NO_NAME) ||
+	    getdns_dict_get_int(resp, "/replies_tree/0/dnssec_status", &dstatus))
+		return sd_fail(why, "no answer from the resolver", ETIMEDOUT);
+	if (dstatus != GETDNS_DNSSEC_SECURE)
+		return sd_fail(why, dstatus == GETDNS_DNSSEC_BOGUS ? "TLSA answer is bogus" :
+			       "TLSA answer is not secure (insecure or indeterminate)", EBADMSG);
+	getdns_dict_get_list(resp, "/replies_tree/0/answer", &answer);
+	getdns_dict_get_list(resp, "/replies_tree/0/authority", &authority);
+	getdns_dict_get_list(resp, "validation_chain", &vchain);
+	if ((err = add_list(&it, answer, 0)) || (err = add_list(&it, authority, 1)) ||
+	    (err = add_list(&it, vchain, 2)) || (err = serialise(&it, out, out_len)))
+		sd_fail(why, err == EMSGSIZE ? "chain longer than 65535 octets" : err == ENOMEM ?
+		     "out of memory" : "answer cannot be serialised", err);
+	for (size_t i = 0; i < it.n; i++)
+		free(it.v[i].wire);
+	free(it.v);
+	return err;
+}
+
 /* sipdance_chain_fetch_owner - TLSA answer (or denial) at @owner plus validation chain */
 int sipdance_chain_fetch_owner(const char *resolver, const struct sipdance_anchor *ta, const char *owner,
 			       unsigned timeout_ms, uint8_t **out, size_t *out_len, const char **why)
 {
 	struct getdns_context *ctx = NULL;
 	getdns_dict *ext = NULL, *resp = NULL;
-	getdns_list *answer = NULL, *authority = NULL, *vchain = NULL;
-	struct items it = { 0 };
-	uint32_t status = 0, dstatus = 0;
 	uint8_t wire[256];
 	int err;
 
@@ -156,39 +191,12 @@ int sipdance_chain_fetch_owner(const char *resolver, const struct sipdance_ancho
 		return err;
 	if (!(ext = getdns_dict_create()) ||
 	    getdns_dict_set_int(ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE) ||
-	    getdns_dict_set_int(ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE)) {
+	    getdns_dict_set_int(ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE))
 		err = sd_fail(why, "out of memory", ENOMEM);
-		goto out;
-	}
-	if (getdns_general_sync(ctx, owner, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD) {
+	else if (getdns_general_sync(ctx, owner, GETDNS_RRTYPE_TLSA, ext, &resp) != GETDNS_RETURN_GOOD)
 		err = sd_fail(why, "DNS lookup failed", ETIMEDOUT);
-		goto out;
-	}
-	getdns_dict_get_int(resp, "status", &status);
-	if (status != GETDNS_RESPSTATUS_GOOD && status != GETDNS_RESPSTATUS_NO_NAME) {
-		err = sd_fail(why, "no answer from the resolver", ETIMEDOUT);
-		goto out;
-	}
-	if (getdns_dict_get_int(resp, "/replies_tree/0/dnssec_status", &dstatus)) {
-		err = sd_fail(why, "no answer from the resolver", ETIMEDOUT);
-		goto out;
-	}
-	if (dstatus != GETDNS_DNSSEC_SECURE) {
-		err = sd_fail(why, dstatus == GETDNS_DNSSEC_BOGUS ? "TLSA answer is bogus" :
-			   "TLSA answer is not secure (insecure or indeterminate)", EBADMSG);
-		goto out;
-	}
-	getdns_dict_get_list(resp, "/replies_tree/0/answer", &answer);
-	getdns_dict_get_list(resp, "/replies_tree/0/authority", &authority);
-	getdns_dict_get_list(resp, "validation_chain", &vchain);
-	if ((err = add_list(&it, answer, 0)) || (err = add_list(&it, authority, 1)) ||
-	    (err = add_list(&it, vchain, 2)) || (err = serialise(&it, out, out_len)))
-		sd_fail(why, err == EMSGSIZE ? "chain longer than 65535 octets" : err == ENOMEM ?
-		     "out of memory" : "answer cannot be serialised", err);
-out:
-	for (size_t i = 0; i < it.n; i++)
-		free(it.v[i].wire);
-	free(it.v);
+	else
+		err = chain_of_reply(resp, out, out_len, why);
 	getdns_dict_destroy(resp);
 	getdns_dict_destroy(ext);
 	getdns_context_destroy(ctx);
@@ -225,6 +233,12 @@ struct sipdance_chain_source {
 	size_t ext_len;
 	time_t expires;           /* serve none from then on */
 	time_t next;              /* next refresh */
+	struct sipdance_dns *dns; /* refreshes on conf.loop ask through it (resolver sources) */
+	void *timer;              /* a file source's refresh, read when the loop comes round */
+	struct sd_dns_ask *ask;   /* the query of the refresh under way */
+	int pending;              /* a refresh started and not ended */
+	sipdance_chain_source_done_fn *done; /* told how it ended */
+	void *done_arg;
 };
 
 /* read_file - whole file, malloc'd */
@@ -284,37 +298,20 @@ static int cert_matches(const struct sipdance_chain_source *s, const struct sipd
 	return sd_fail(why, buf, EBADMSG);
 }
 
-/* load - fetch or read, then validate our own chain before serving it */
-static int load(struct sipdance_chain_source *s, time_t now, const char **why)
+/* use - validate our own chain in extension_data @ext (taken) before serving it */
+static int use(struct sipdance_chain_source *s, time_t now, uint8_t *ext, size_t ext_len, const char **why)
 {
 	struct sipdance_chain_result r;
-	uint8_t *chain = NULL, *ext = NULL;
 	const uint8_t *bare;
-	size_t len = 0, ext_len = 0, bare_len;
-	const char *owner = s->owner;
+	size_t bare_len;
 	uint16_t life;
 	int err;
 
-	if (s->file) {
-		if ((err = read_file(s->file, &ext, &ext_len, why)))
-			return err;
-		if ((err = sipdance_chain_ext_decode(ext, ext_len, &life, &bare, &bare_len, why)))
-			goto out;
-	} else {
-		if ((err = sipdance_chain_fetch_owner(s->resolver, s->ta, owner,
-						      s->conf.timeout_ms, &chain, &len, why)))
-			return err;
-		if ((err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len))) {
-			sd_fail(why, "chain too large for the extension", err);
-			goto out;
-		}
-		bare = chain;
-		bare_len = len;
-	}
-	if ((err = sipdance_chain_validate(s->ta, bare, bare_len, owner, now, &r)))
+	if ((err = sipdance_chain_ext_decode(ext, ext_len, &life, &bare, &bare_len, why)) ||
+	    (err = sipdance_chain_validate(s->ta, bare, bare_len, s->owner, now, &r)))
 		goto out;
 	if (!r.secure) {
-		sd_log(SIPDANCE_LOG_WARN, "chain", "own chain for %s does not validate: %s", owner, r.why);
+		sd_log(SIPDANCE_LOG_WARN, "chain", "own chain for %s does not validate: %s", s->owner, r.why);
 		err = sd_fail(why, "own chain does not validate", EBADMSG);
 		goto out;
 	}
@@ -337,12 +334,88 @@ static int load(struct sipdance_chain_source *s, time_t now, const char **why)
 		s->next = now + MIN_REFRESH;
 	pthread_mutex_unlock(&s->lock);
 	sd_log(SIPDANCE_LOG_INFO, "chain", "chain for %s: %zu octets, %s, ttl %u, next refresh in %lds",
-	       owner, s->ext_len, r.denial ? "denial" : "TLSA", r.ttl, (long)(s->next - now));
+	       s->owner, s->ext_len, r.denial ? "denial" : "TLSA", r.ttl, (long)(s->next - now));
 	sipdance_chain_result_clear(&r);
 out:
-	free(chain);
 	free(ext);
 	return err;
+}
+
+/* use_chain - a fetched bare chain (taken) as our extension_data, then use() */
+static int use_chain(struct sipdance_chain_source *s, time_t now, uint8_t *chain, size_t len,
+		     const char **why)
+{
+	uint8_t *ext = NULL;
+	size_t ext_len = 0;
+	int err = sipdance_chain_ext_encode(s->conf.lifetime, chain, len, &ext, &ext_len);
+
+	free(chain);
+	return err ? sd_fail(why, "chain too large for the extension", err) : use(s, now, ext, ext_len, why);
+}
+
+/* load - read or fetch (blocking), then use() */
+static int load(struct sipdance_chain_source *s, time_t now, const char **why)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int err;
+
+	if (s->file)
+		return (err = read_file(s->file, &data, &len, why)) ? err : use(s, now, data, len, why);
+	if ((err = sipdance_chain_fetch_owner(s->resolver, s->ta, s->owner, s->conf.timeout_ms, &data,
+					      &len, why)))
+		return err;
+	return use_chain(s, now, data, len, why);
+}
+
+/* ended - a refresh failed (@err) or installed a chain: retry time on failure, then tell the host */
+static void ended(struct sipdance_chain_source *s, time_t now, int err, const char *why)
+{
+	if (err) {
+		pthread_mutex_lock(&s->lock);
+		s->next = now + RETRY_AFTER;
+		pthread_mutex_unlock(&s->lock);
+	}
+	s->pending = 0;
+	s->done(s->done_arg, s, err, why);
+}
+
+/* on_reply - the resolver answered the refresh under way (or gave up) */
+static void on_reply(void *arg, getdns_dict *resp)
+{
+	struct sipdance_chain_source *s = arg;
+	time_t now = time(NULL);
+	const char *why = NULL;
+	uint8_t *chain = NULL;
+	size_t len = 0;
+	int err;
+
+	s->ask = NULL;
+	if (!(err = chain_of_reply(resp, &chain, &len, &why)))
+		err = use_chain(s, now, chain, len, &why);
+	getdns_dict_destroy(resp);
+	ended(s, now, err, why);
+}
+
+/* on_timer - a file source's refresh: read it now, on the loop */
+static void on_timer(void *arg)
+{
+	struct sipdance_chain_source *s = arg;
+	time_t now = time(NULL);
+	const char *why = NULL;
+	int err = load(s, now, &why);
+
+	ended(s, now, err, why);
+}
+
+/* stop - end the refresh under way without telling anyone */
+static void stop(struct sipdance_chain_source *s)
+{
+	sd_dns_ask_cancel(s->ask);
+	s->ask = NULL;
+	if (s->timer)
+		sd_timer_set(s->conf.loop, s->timer, -1);
+	s->pending = 0;
 }
 
 /* sipdance_chain_source_free - free a source */
@@ -350,6 +423,9 @@ void sipdance_chain_source_free(struct sipdance_chain_source *s)
 {
 	if (!s)
 		return;
+	stop(s);
+	sd_timer_free(s->conf.loop, s->timer);
+	sipdance_dns_free(s->dns);
 	free(s->resolver);
 	free(s->file);
 	free(s->host);
@@ -366,6 +442,21 @@ static int dup(char **out, const char *s)
 {
 	*out = NULL;
 	return s && !(*out = strdup(s)) ? ENOMEM : 0;
+}
+
+/* on_loop - what refreshes on conf.loop need: a resolver there, or a timer for a file */
+static int on_loop(struct sipdance_chain_source *s, const char **why)
+{
+	struct sipdance_dns_conf dc = { .size = sizeof(dc), .resolver = s->resolver, .anchor = s->ta,
+					.timeout_ms = s->conf.timeout_ms, .cache_size = 1,
+					.loop = s->conf.loop };
+
+	if (!s->conf.loop)
+		return 0;
+	if (s->file)
+		return (s->timer = sd_timer_alloc(s->conf.loop, on_timer, s)) ? 0 :
+		       sd_fail(why, "out of memory", ENOMEM);
+	return sipdance_dns_alloc(&s->dns, &dc, why);
 }
 
 /* sipdance_chain_source_alloc - a source and its first load */
@@ -402,7 +493,7 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 	if ((err = sd_anchor_take(&s->ta, conf->anchor, conf->trust_anchor, why)) ||
 	    (err = sipdance_dane_alloc(&s->dane, conf->ca_file) ?
 		   sd_fail(why, "CA file unreadable or without a certificate", EINVAL) : 0) ||
-	    (err = load(s, time(NULL), why))) {
+	    (err = on_loop(s, why)) || (err = load(s, time(NULL), why))) {
 		sipdance_chain_source_free(s);
 		return err;
 	}
@@ -410,7 +501,7 @@ int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 	return 0;
 }
 
-/* sipdance_chain_source_refresh - load again; keep the old chain on failure */
+/* sipdance_chain_source_refresh - load again (blocking); keep the old chain on failure */
 int sipdance_chain_source_refresh(struct sipdance_chain_source *s, const char **why)
 {
 	time_t now = time(NULL);
@@ -418,12 +509,38 @@ int sipdance_chain_source_refresh(struct sipdance_chain_source *s, const char **
 
 	if (!s)
 		return sd_fail(why, "no source", EINVAL);
+	if (s->pending)
+		return sd_fail(why, "a refresh is under way on the loop", EBUSY);
 	if ((err = load(s, now, why))) {
 		pthread_mutex_lock(&s->lock);
 		s->next = now + RETRY_AFTER;
 		pthread_mutex_unlock(&s->lock);
 	}
 	return err;
+}
+
+/* sipdance_chain_source_refresh_start - refresh on the loop; @done tells how it ended */
+int sipdance_chain_source_refresh_start(struct sipdance_chain_source *s,
+					sipdance_chain_source_done_fn *done, void *arg,
+					const char **why)
+{
+	int err;
+
+	if (!s || !done || !s->conf.loop)
+		return sd_fail(why, "no source, no callback, or no loop configured", EINVAL);
+	stop(s);
+	s->done = done;
+	s->done_arg = arg;
+	if (s->timer)
+		sd_timer_set(s->conf.loop, s->timer, 0);
+	else if ((err = sd_dns_ask(s->dns, s->owner, GETDNS_RRTYPE_TLSA, on_reply, s, &s->ask))) {
+		pthread_mutex_lock(&s->lock);
+		s->next = time(NULL) + RETRY_AFTER;
+		pthread_mutex_unlock(&s->lock);
+		return sd_fail(why, err == ENOMEM ? "out of memory" : "the resolver took no query", err);
+	}
+	s->pending = 1;
+	return 0;
 }
 
 /* sipdance_chain_source_check_cert - whether the chain served now matches @cert */
@@ -470,10 +587,10 @@ int sipdance_chain_source_set_cert(struct sipdance_chain_source *s, STACK_OF(X50
 	return 0;
 }
 
-/* sipdance_chain_source_next_refresh - when to refresh */
+/* sipdance_chain_source_next_refresh - when to refresh; 0 while a refresh is under way */
 time_t sipdance_chain_source_next_refresh(const struct sipdance_chain_source *s)
 {
-	return s ? s->next : 0;
+	return s && !s->pending ? s->next : 0;
 }
 
 /* sipdance_chain_source_get - the data to serve, or NULL once expired */

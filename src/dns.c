@@ -176,6 +176,14 @@ void dns_fail_flight(struct flight *f, enum sipdance_dns_status status, const ch
 static void on_reply(getdns_context *ctx, getdns_callback_type_t type, getdns_dict *resp,
 		     void *arg, getdns_transaction_t tid);
 
+/* dns_sync_anchor - the anchor was reloaded: getdns validates with the new records from now on */
+void dns_sync_anchor(struct sipdance_dns *dns)
+{
+	if (dns->ta_gen != sd_anchor_gen(dns->ta) &&
+	    !getdns_context_set_dnssec_trust_anchors(dns->ctx, sd_anchor_list(dns->ta)))
+		dns->ta_gen = sd_anchor_gen(dns->ta);
+}
+
 /* dns_send_step - ask getdns for what the flight's step needs */
 void dns_send_step(struct flight *f)
 {
@@ -204,10 +212,7 @@ void dns_send_step(struct flight *f)
 		break;
 	}
 	snprintf(fqdn, sizeof(fqdn), "%s.", name);
-	/* the anchor was reloaded: getdns validates with the new records from now on */
-	if (dns->ta_gen != sd_anchor_gen(dns->ta) &&
-	    !getdns_context_set_dnssec_trust_anchors(dns->ctx, sd_anchor_list(dns->ta)))
-		dns->ta_gen = sd_anchor_gen(dns->ta);
+	dns_sync_anchor(dns);
 	f->busy = 1;
 	f->sending++;
 	r = getdns_general(dns->ctx, fqdn, type, ext, f, &tid, on_reply);
@@ -427,6 +432,8 @@ int sipdance_dns_alloc(struct sipdance_dns **out, const struct sipdance_dns_conf
 	TAILQ_INIT(&dns->evs);
 	TAILQ_INIT(&dns->flights);
 	TAILQ_INIT(&dns->ready);
+	TAILQ_INIT(&dns->asking);
+	TAILQ_INIT(&dns->answered);
 	TAILQ_INIT(&dns->lru);
 	dns->timer_at = NEVER;
 	dns->clock = dns_default_clock;
@@ -471,6 +478,7 @@ out:
 void sipdance_dns_free(struct sipdance_dns *dns)
 {
 	struct sipdance_dns_query *q;
+	struct sd_dns_ask *a;
 	struct flight *f;
 	struct ev *e;
 
@@ -479,6 +487,7 @@ void sipdance_dns_free(struct sipdance_dns *dns)
 	dns_detach_host(dns);
 	if (dns->ctx)
 		getdns_context_destroy(dns->ctx);
+	dns->ctx = NULL;
 	while ((f = TAILQ_FIRST(&dns->flights))) {
 		while ((q = TAILQ_FIRST(&f->waiters))) {
 			TAILQ_REMOVE(&f->waiters, q, link);
@@ -491,6 +500,8 @@ void sipdance_dns_free(struct sipdance_dns *dns)
 		sipdance_dns_answer_unref(q->ans);
 		free(q);
 	}
+	while ((a = TAILQ_FIRST(&dns->asking)) || (a = TAILQ_FIRST(&dns->answered)))
+		sd_dns_ask_cancel(a);
 	while ((e = TAILQ_FIRST(&dns->evs))) {
 		TAILQ_REMOVE(&dns->evs, e, link);
 		free(e);
@@ -506,10 +517,11 @@ void sipdance_dns_free(struct sipdance_dns *dns)
 	free(dns);
 }
 
-/* dns_deliver - run the callbacks of the answered queries, in order */
+/* dns_deliver - run the callbacks of the answered queries, in order, then of the raw ones */
 void dns_deliver(struct sipdance_dns *dns)
 {
 	struct sipdance_dns_query *q;
+	struct sd_dns_ask *r;
 
 	while ((q = TAILQ_FIRST(&dns->ready))) {
 		struct sipdance_dns_answer *a = q->ans;
@@ -520,6 +532,11 @@ void dns_deliver(struct sipdance_dns *dns)
 		free(q);
 		cb(arg, a);
 		sipdance_dns_answer_unref(a);
+	}
+	while ((r = TAILQ_FIRST(&dns->answered))) {
+		TAILQ_REMOVE(&dns->answered, r, link);
+		r->cb(r->arg, r->resp);
+		free(r);
 	}
 }
 
@@ -650,4 +667,69 @@ int sipdance_dns_lookup_sync(struct sipdance_dns *dns, const char *name, uint16_
 	}
 	*out = r.ans;
 	return 0;
+}
+
+/* ask_reply - getdns answered a raw query (or gave up): queued for dns_deliver */
+static void ask_reply(getdns_context *ctx, getdns_callback_type_t type, getdns_dict *resp, void *arg,
+		      getdns_transaction_t tid)
+{
+	struct sd_dns_ask *a = arg;
+
+	(void)ctx;
+	(void)tid;
+	if (type == GETDNS_CALLBACK_CANCEL) {
+		getdns_dict_destroy(resp);
+		return;
+	}
+	a->busy = 0;
+	a->resp = resp;
+	TAILQ_REMOVE(&a->dns->asking, a, link);
+	TAILQ_INSERT_TAIL(&a->dns->answered, a, link);
+}
+
+/* sd_dns_ask - one validated query whose whole reply goes to @cb from the loop */
+int sd_dns_ask(struct sipdance_dns *dns, const char *name, uint16_t type, sd_dns_reply_fn *cb,
+	       void *arg, struct sd_dns_ask **out)
+{
+	struct sd_dns_ask *a = calloc(1, sizeof(*a));
+	getdns_return_t r;
+
+	if (!a)
+		return ENOMEM;
+	a->dns = dns;
+	a->cb = cb;
+	a->arg = arg;
+	a->busy = 1;
+	TAILQ_INSERT_TAIL(&dns->asking, a, link);
+	dns_sync_anchor(dns);
+	r = getdns_general(dns->ctx, name, type, dns->ext_val, a, &a->tid, ask_reply);
+	if (r != GETDNS_RETURN_GOOD && a->busy) {
+		TAILQ_REMOVE(&dns->asking, a, link);
+		free(a);
+		return r == GETDNS_RETURN_MEMORY_ERROR ? ENOMEM : EIO;
+	}
+	*out = a;
+	dns_tell_host(dns);
+	return 0;
+}
+
+/* sd_dns_ask_cancel - forget a raw query: its callback will not run */
+void sd_dns_ask_cancel(struct sd_dns_ask *a)
+{
+	struct sipdance_dns *dns;
+
+	if (!a)
+		return;
+	dns = a->dns;
+	if (a->busy) {
+		TAILQ_REMOVE(&dns->asking, a, link);
+		if (dns->ctx)
+			getdns_cancel_callback(dns->ctx, a->tid);
+	} else {
+		TAILQ_REMOVE(&dns->answered, a, link);
+		getdns_dict_destroy(a->resp);
+	}
+	free(a);
+	if (dns->ctx)
+		dns_tell_host(dns);
 }

@@ -103,6 +103,17 @@ struct sipdance_dns_query {
 	void *arg;
 };
 
+/* A raw query (sd_dns_ask): asked while busy, then answered and waiting for delivery. */
+struct sd_dns_ask {
+	TAILQ_ENTRY(sd_dns_ask) link;
+	struct sipdance_dns *dns;
+	getdns_transaction_t tid;
+	int busy;                  /* getdns holds it: in dns->asking, else in dns->answered */
+	getdns_dict *resp;
+	sd_dns_reply_fn *cb;
+	void *arg;
+};
+
 /* A getdns event, as scheduled on our loop. */
 struct ev {
 	TAILQ_ENTRY(ev) link;
@@ -142,6 +153,7 @@ struct sipdance_dns {
 	TAILQ_HEAD(, ev) evs;
 	TAILQ_HEAD(, flight) flights;
 	TAILQ_HEAD(, sipdance_dns_query) ready;
+	TAILQ_HEAD(, sd_dns_ask) asking, answered;
 	struct watch *watch;
 	size_t nwatch, capwatch;
 	uint64_t timer_at;         /* deadline the timer was armed for, or NEVER */
@@ -222,6 +234,7 @@ int dns_wires_add(struct wires *ws, const getdns_dict *rr);
 void dns_wires_free(struct wires *ws);
 
 /* dns.c: the flights */
+void dns_sync_anchor(struct sipdance_dns *dns);
 void dns_deliver(struct sipdance_dns *dns);
 void dns_finish(struct flight *f, struct draft *d, uint32_t ttl);
 void dns_fail_flight(struct flight *f, enum sipdance_dns_status status, const char *why);

@@ -129,7 +129,7 @@ static uint64_t next_deadline(const struct sipdance_dns *dns)
 	uint64_t t = NEVER;
 	struct ev *e;
 
-	if (!TAILQ_EMPTY(&dns->ready))
+	if (!TAILQ_EMPTY(&dns->ready) || !TAILQ_EMPTY(&dns->answered))
 		return dns_mono_ms();
 	TAILQ_FOREACH(e, &dns->evs, link)
 		if (e->deadline < t)

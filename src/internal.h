@@ -18,6 +18,17 @@ void sd_timer_free(struct sipdance_loop *l, void *t);
 struct sipdance_dns;
 /* The loop a resolver runs on (dns.c). */
 struct sipdance_loop *sd_dns_loop(const struct sipdance_dns *dns);
+struct getdns_dict;
+struct sd_dns_ask;
+/* dns.c, for chain_fetch.c: getdns' whole reply to one validated query of
+ * @name/@type (validation chain and every status returned) on @dns's context
+ * and loop, no cache; @cb takes the reply (NULL: getdns gave none) from the
+ * loop, never before sd_dns_ask returns; 0, ENOMEM or EIO. Cancel (no
+ * callback) before the resolver is freed. */
+typedef void sd_dns_reply_fn(void *arg, struct getdns_dict *resp);
+int sd_dns_ask(struct sipdance_dns *dns, const char *name, uint16_t type, sd_dns_reply_fn *cb,
+	       void *arg, struct sd_dns_ask **out);
+void sd_dns_ask_cancel(struct sd_dns_ask *a);
 
 /* Set *why (when @why is not NULL) to @msg and return @err: every parser's failure path. */
 static inline int sd_fail(const char **why, const char *msg, int err)

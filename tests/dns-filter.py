@@ -2,15 +2,25 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # dns-filter.py - a DNS server in front of another (UDP and TCP) that never answers queries for one
 # domain and its subdomains, the way a dead or hostile name server holds a lookup; every other query
-# is relayed to the upstream server and its answer back. For the Kamailio tests.
+# is relayed to the upstream server and its answer back. SIGUSR1 makes the whole server unresponsive:
+# every query is held from then on, until SIGUSR2 relays the held ones and lets the later ones through.
+# For the Kamailio tests and tests/proxy-chain.sh.
 #
 #   dns-filter.py ADDR PORT UPSTREAM-ADDR UPSTREAM-PORT SILENT-DOMAIN COUNTFILE
-# COUNTFILE gets "relayed N silent M" after each query; "listening" on stdout once both sockets are bound.
-import asyncio, socket, struct, sys
+# COUNTFILE gets "relayed N held H silent M" after each query (H: those that waited for SIGUSR2);
+# on stdout "listening" once both sockets are bound, "holding" after SIGUSR1, "releasing" after SIGUSR2.
+import asyncio, signal, socket, struct, sys
 
 addr, port, up_addr, up_port, silent, countfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), sys.argv[5].lower().rstrip("."), sys.argv[6]
-seen = {"relayed": 0, "silent": 0}
+seen = {"relayed": 0, "held": 0, "silent": 0}
+gate = None  # asyncio.Event, set while queries are relayed
+
+
+def count():
+    """Write the counts to COUNTFILE."""
+    with open(countfile, "w") as f:
+        f.write("relayed %d held %d silent %d\n" % (seen["relayed"], seen["held"], seen["silent"]))
 
 
 def qname(msg):
@@ -32,8 +42,9 @@ def held(msg):
     name = qname(msg)
     quiet = name is not None and (name == silent or name.endswith("." + silent))
     seen["silent" if quiet else "relayed"] += 1
-    with open(countfile, "w") as f:
-        f.write("relayed %d silent %d\n" % (seen["relayed"], seen["silent"]))
+    if not quiet and not gate.is_set():
+        seen["held"] += 1
+    count()
     return quiet
 
 
@@ -46,6 +57,7 @@ class Udp(asyncio.DatagramProtocol):
             asyncio.get_running_loop().create_task(self.relay(data, peer))
 
     async def relay(self, data, peer):
+        await gate.wait()
         loop = asyncio.get_running_loop()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setblocking(False)
@@ -66,6 +78,7 @@ async def tcp_client(reader, writer):
             data = await reader.readexactly(n)
             if held(data):
                 continue
+            await gate.wait()
             ur, uw = await asyncio.open_connection(up_addr, up_port)
             uw.write(struct.pack("!H", n) + data)
             await uw.drain()
@@ -79,8 +92,22 @@ async def tcp_client(reader, writer):
         writer.close()
 
 
+def hold(on):
+    """SIGUSR1 (@on) holds every query from now on, SIGUSR2 relays them."""
+    if on:
+        gate.clear()
+    else:
+        gate.set()
+    print("holding" if on else "releasing", flush=True)
+
+
 async def main():
+    global gate
     loop = asyncio.get_running_loop()
+    gate = asyncio.Event()
+    gate.set()
+    loop.add_signal_handler(signal.SIGUSR1, hold, True)
+    loop.add_signal_handler(signal.SIGUSR2, hold, False)
     await loop.create_datagram_endpoint(Udp, local_addr=(addr, port))
     server = await asyncio.start_server(tcp_client, addr, port)
     print("listening", flush=True)

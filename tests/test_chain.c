@@ -746,6 +746,93 @@ static void source_client(void)
 	free(ext);
 }
 
+/* How a refresh on the loop ended, for source_loop. */
+struct ended {
+	int calls, err;
+	const char *why;
+};
+
+/* on_ended - a refresh started by source_loop ended */
+static void on_ended(void *arg, struct sipdance_chain_source *s, int err, const char *why)
+{
+	struct ended *e = arg;
+
+	(void)s;
+	e->calls++;
+	e->err = err;
+	e->why = why;
+}
+
+/* source_loop - a refresh started on a loop: nothing changes, and nothing is
+ * told, before the loop runs (next refresh 0, a blocking refresh EBUSY
+ * meanwhile); a second start replaces the first (one callback); a file that
+ * no longer validates keeps the held chain and is retried in 30 s; a source
+ * freed with a refresh under way calls nobody */
+static void source_loop(void)
+{
+	struct sipdance_chain_source_conf conf = { .size = sizeof(conf), .owner = OWNER };
+	struct sipdance_chain_source *s = NULL;
+	struct variant v = { 0 };
+	struct ended e = { 0 };
+	struct sipdance_loop *loop;
+	const uint8_t *got;
+	uint8_t *ext, *ext2;
+	size_t len, len2, n;
+	const char *why = NULL;
+	char path[300];
+	time_t t0 = time(NULL), next;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(sipdance_loop_poll_alloc(&loop), 0);
+	snprintf(path, sizeof(path), "%s/loop.ext", dir);
+	conf.trust_anchor = anchor_file("ta-loop", &k_root, 0);
+	conf.file = path;
+	conf.loop = loop;
+	v.tlsa_expiration = (uint32_t)(t0 + 620);
+	write_ext(path, &v, &ext, &len);
+	CU_ASSERT_EQUAL_FATAL(sipdance_chain_source_alloc(&s, &conf, &why), 0);
+	v.tlsa_expiration = 0;
+	write_ext(path, &v, &ext2, &len2);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh_start(s, on_ended, &e, &why), 0);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh_start(s, on_ended, &e, &why), 0);
+	CU_ASSERT_EQUAL(sipdance_chain_source_next_refresh(s), 0);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh(s, &why), EBUSY);
+	got = sipdance_chain_source_get(s, 0, &n);
+	CU_ASSERT(e.calls == 0 && got && n == len && !memcmp(got, ext, n));
+	sipdance_loop_run(loop, NULL, 0);
+	got = sipdance_chain_source_get(s, 0, &n);
+	CU_ASSERT(e.calls == 1 && e.err == 0 && got && n == len2 && !memcmp(got, ext2, n));
+	next = sipdance_chain_source_next_refresh(s);
+	CU_ASSERT(next >= t0 + 45 && next <= time(NULL) + 45);
+	/* a file that no longer validates: the held chain stays, retried in 30 s */
+	ext[len - 1] ^= 1;
+	f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f && fwrite(ext, 1, len, f) == len);
+	fclose(f);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh_start(s, on_ended, &e, &why), 0);
+	sipdance_loop_run(loop, NULL, 0);
+	got = sipdance_chain_source_get(s, 0, &n);
+	CU_ASSERT(e.calls == 2 && e.err == EBADMSG && got && n == len2 && !memcmp(got, ext2, n));
+	CU_ASSERT(e.why && !strcmp(e.why, "own chain does not validate"));
+	next = sipdance_chain_source_next_refresh(s);
+	CU_ASSERT(next >= t0 + 30 && next <= time(NULL) + 30);
+	/* freed with a refresh under way: no callback */
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh_start(s, on_ended, &e, &why), 0);
+	sipdance_chain_source_free(s);
+	sipdance_loop_run(loop, NULL, 0);
+	CU_ASSERT_EQUAL(e.calls, 2);
+	/* without a loop only the blocking refresh is there */
+	conf.loop = NULL;
+	free(ext2);
+	write_ext(path, &v, &ext2, &len2);
+	free(ext2);
+	CU_ASSERT_EQUAL_FATAL(sipdance_chain_source_alloc(&s, &conf, &why), 0);
+	CU_ASSERT_EQUAL(sipdance_chain_source_refresh_start(s, on_ended, &e, &why), EINVAL);
+	sipdance_chain_source_free(s);
+	sipdance_loop_free(loop);
+	free(ext);
+}
+
 /* pins - set, extend, remove, persist, expire, bound */
 static void pins(void)
 {
@@ -948,6 +1035,7 @@ CU_ErrorCode suite_chain(void)
 	    !CU_add_test(s, "extension framing", framing) ||
 	    !CU_add_test(s, "source from file", source_file) ||
 	    !CU_add_test(s, "client source refresh", source_client) ||
+	    !CU_add_test(s, "source refresh on a loop", source_loop) ||
 	    !CU_add_test(s, "pins", pins) ||
 	    !CU_add_test(s, "pins shared", pins_shared) ||
 	    !CU_add_test(s, "policy", policy) ||

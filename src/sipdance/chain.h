@@ -23,6 +23,7 @@
 #include <sipdance/tlsa.h>
 #include <sipdance/dane.h>
 #include <sipdance/anchor.h>
+#include <sipdance/loop.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,12 +133,16 @@ struct sipdance_chain_source_conf {
 	unsigned refresh_s;       /* refresh at least this often, seconds (0 = as the TTLs say) */
 	const char *ca_file;      /* PKIX roots for PKIX-TA/EE records when our certificate is
 				     matched (sipdance_chain_source_set_cert); NULL: none */
+	struct sipdance_loop *loop; /* where sipdance_chain_source_refresh_start() runs (a
+				     resolver of the source's own on it asks for the chain);
+				     NULL: refreshes only block (sipdance_chain_source_refresh) */
 };
 
 struct sipdance_chain_source; /* the current extension_data and when it expires */
 
 /**
- * A source; does the first load (fetch or file). Fails like
+ * A source; does the first load (fetch or file) before it returns, blocking
+ * up to the DNS timeout: a host loads before it serves. Fails like
  * sipdance_chain_fetch, or EBADMSG when the chain does not validate.
  */
 SIPDANCE_API int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
@@ -146,11 +151,34 @@ SIPDANCE_API int sipdance_chain_source_alloc(struct sipdance_chain_source **out,
 /** Free a source; NULL is accepted. Connections in progress keep their copy. */
 SIPDANCE_API void sipdance_chain_source_free(struct sipdance_chain_source *s);
 /**
- * Fetch or reload now (blocking). On failure the previous chain stays in
- * use until it expires. Errors as sipdance_chain_source_alloc.
+ * Fetch or reload now, blocking up to the DNS timeout: for hosts without a
+ * loop (a host with one uses sipdance_chain_source_refresh_start()). On
+ * failure the previous chain stays in use until it expires. Errors as
+ * sipdance_chain_source_alloc; EBUSY while a refresh started on the loop is
+ * under way.
  */
 SIPDANCE_API int sipdance_chain_source_refresh(struct sipdance_chain_source *s,
 					       const char **why);
+/**
+ * How a refresh started by sipdance_chain_source_refresh_start() ended: @err
+ * 0 when a new chain is served, else as sipdance_chain_source_refresh() fails
+ * (with @why) and the previous chain stays.
+ */
+typedef void (sipdance_chain_source_done_fn)(void *arg, struct sipdance_chain_source *s, int err,
+					     const char *why);
+/**
+ * Refresh without blocking, on the source's loop (conf.loop): the chain is
+ * fetched there (a file is read when the loop comes round) and checked as
+ * sipdance_chain_source_refresh() checks it, the previous chain is served
+ * until a new one has passed, and @done runs from the loop once it has, or
+ * once the refresh failed (the previous chain stays). A refresh already under
+ * way is cancelled first, without its callback; sipdance_chain_source_free()
+ * cancels one the same way. 0; EINVAL (no loop configured), ENOMEM, EIO (the
+ * resolver took no query: retried as after a failure), with *why.
+ */
+SIPDANCE_API int sipdance_chain_source_refresh_start(struct sipdance_chain_source *s,
+						     sipdance_chain_source_done_fn *done, void *arg,
+						     const char **why);
 /**
  * Whether the chain @s serves now matches our certificate @cert (end entity
  * first) as a peer would check it: its TLSA records MATCH @cert (DANE, our
@@ -168,10 +196,10 @@ SIPDANCE_API int sipdance_chain_source_check_cert(const struct sipdance_chain_so
 SIPDANCE_API int sipdance_chain_source_set_cert(struct sipdance_chain_source *s,
 						STACK_OF(X509) *cert, const char **why);
 /**
- * When the host should call sipdance_chain_source_refresh(): three quarters
- * into the smallest TTL (or after refresh_s, when sooner), and at least 10
- * minutes before the earliest RRSIG expiration; never sooner than 10 s;
- * 30 s after a failed refresh.
+ * When the host should refresh: three quarters into the smallest TTL (or
+ * after refresh_s, when sooner), and at least 10 minutes before the earliest
+ * RRSIG expiration; never sooner than 10 s; 30 s after a failed refresh; 0
+ * while a refresh started on the loop is under way.
  */
 SIPDANCE_API time_t sipdance_chain_source_next_refresh(const struct sipdance_chain_source *s);
 /**
