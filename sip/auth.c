@@ -1090,6 +1090,16 @@ static int ours(const struct px_auth *a, const msg_auth_t *au)
 	return yes;
 }
 
+/* drop_ours - the credentials for our realm in list @au removed from @msg */
+static void drop_ours(const struct px_auth *a, msg_t *msg, sip_t *sip, msg_auth_t *au)
+{
+	for (msg_auth_t *next; au; au = next) {
+		next = au->au_next;
+		if (ours(a, au))
+			sip_header_remove(msg, sip, (sip_header_t *)au);
+	}
+}
+
 /* is_identity - a header a gateway or phone shows as the caller */
 static int is_identity(const char *name)
 {
@@ -1105,8 +1115,10 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 
 	/*
 	 * What leaves with the request:
-	 *  - Proxy-Authorization for our realm never (RFC 3261 §22.3), other
-	 *    realms' untouched;
+	 *  - Proxy-Authorization for our realm never (RFC 3261 §22.3), nor
+	 *    Authorization for it: a next hop that challenged in our realm's
+	 *    name (401 with a nonce we issued to it) would get the user's
+	 *    response and be her here; other realms' untouched;
 	 *  - P-Asserted-Identity (RFC 3325) only as set by someone trusted: a
 	 *    user's own is removed and the address authenticated here put in
 	 *    its place; an unauthenticated request's (--local-auth off) and one
@@ -1116,11 +1128,8 @@ void px_auth_forward(struct px_auth *a, msg_t *msg, sip_t *sip, const struct px_
 	 *    gateway shows as the caller (P-Preferred-Identity, Remote-Party-ID)
 	 *    go with it.
 	 */
-	for (msg_auth_t *au = sip->sip_proxy_authorization, *next; au; au = next) {
-		next = au->au_next;
-		if (ours(a, au))
-			sip_header_remove(msg, sip, (sip_header_t *)au);
-	}
+	drop_ours(a, msg, sip, sip->sip_proxy_authorization);
+	drop_ours(a, msg, sip, sip->sip_authorization);
 	if (r->origin != PX_ORIGIN_USER && r->origin != PX_ORIGIN_DIALOG &&
 	    !(r->origin == PX_ORIGIN_NONE && !a->required))
 		return;

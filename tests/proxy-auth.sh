@@ -10,7 +10,8 @@
 # with the --auth-secret key), a replayed nonce count, a nonce issued to
 # another address, another realm, another digest uri, qop=auth-int, RFC 2069
 # clients (one request per nonce), a user registering or calling as someone
-# else, percent-encoding and case in addresses; SIPp [authentication] over
+# else, percent-encoding and case in addresses, a callee's 401 in our realm
+# (her answer never forwarded); SIPp [authentication] over
 # UDP for REGISTER and a whole call; dialog tokens in Record-Route (a forged
 # in-dialog request, or a real token with another From, is judged like any
 # other; a REGISTER with either end's token binds nothing; a 200 sent again
@@ -266,6 +267,70 @@ wait "$e_maddr_pid" 2>/dev/null
 check "maddr in the Request-URI or a Route (alice, authenticated): 403 with Reason, nothing sent there" \
 	eval 'said maddr 2 403 "maddr in the Request-URI or Route is not followed" && said maddr_rt 2 403 &&
 	      ! grep -q "^OPTIONS " "$tmp/e_maddr.msg"'
+# a callee that challenges alice in our realm's name: bob's phone (127.0.0.5) takes a nonce of ours for
+# its own address and answers her OPTIONS 401 with it; her phone answers that with her Digest
+# response, which bob then sent us as his own Proxy-Authorization, preloading a Route anywhere
+# (reviewer's finding: routed as alice, rule digest, 200)
+cat >"$tmp/relay-401.py" <<'EOF'
+import hashlib, random, re, socket, sys, threading
+P, pw, slow = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+H = lambda s: hashlib.sha256(s.encode()).hexdigest()
+def sock(ip, port=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((ip, port)); s.settimeout(10 * slow); return s
+def req(s, ruri, frm, cseq, cid, extra=()):
+    ip, port = s.getsockname()
+    return ("OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%x;rport\r\nMax-Forwards: 70\r\n"
+            "From: <%s>;tag=f%d\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d OPTIONS\r\n%sContent-Length: 0\r\n\r\n" %
+            (ruri, ip, port, random.getrandbits(40), frm, port, ruri, cid, cseq, "".join(e + "\r\n" for e in extra))).encode()
+def final(s, m):
+    s.sendto(m, ("127.0.0.1", P))
+    while True:
+        r = s.recv(65535).decode()
+        if int(r.split()[1]) >= 200:
+            return r
+def chal(r):
+    m = re.search(r'^(?:WWW|Proxy)-Authenticate:\s*Digest\s+(.*)$', r, re.M | re.I)
+    return dict((k.lower(), v.strip('"')) for k, v in re.findall(r'(\w+)=("[^"]*"|[^,\s]+)', m.group(1)))
+def cred(name, c, uri, nc):
+    ha1, ha2, cn = H("alice:%s:%s" % (c["realm"], pw)), H("OPTIONS:%s" % uri), "%x" % random.getrandbits(32)
+    return ('%s: Digest username="alice", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=SHA-256, '
+            'qop=auth, nc=%08x, cnonce="%s"' % (name, c["realm"], c["nonce"], uri, H("%s:%s:%08x:%s:auth:%s" %
+            (ha1, c["nonce"], nc, cn, ha2)), nc, cn))
+def answer(s, m, src, status, extra=""):
+    hdrs = m.split("\r\n\r\n")[0].split("\r\n")[1:]
+    keep = [h + (";tag=x" if h.lower().startswith("to:") else "") for h in hdrs
+            if h.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    s.sendto(("SIP/2.0 %s\r\n%s\r\n%sContent-Length: 0\r\n\r\n" % (status, "\r\n".join(keep), extra)).encode(), src)
+bob, alice, gw = sock("127.0.0.5"), sock("127.0.0.1"), sock("127.0.0.1")
+uri = "sip:bob@127.0.0.5:%d" % bob.getsockname()[1]
+nonce = chal(final(bob, req(bob, "sip:x@a.example", "sip:bob@a.example", 1, "n@relay")))["nonce"]
+seen = []
+def phone():
+    for n in range(2):
+        m, src = bob.recvfrom(65535); m = m.decode()
+        seen.extend(re.findall(r"^Authorization:.*$", m, re.M))
+        answer(bob, m, src, "200 OK" if n else "401 Unauthorized", "" if n else
+               'WWW-Authenticate: Digest realm="a.example", nonce="%s", algorithm=SHA-256, qop="auth"\r\n' % nonce)
+th = threading.Thread(target=phone); th.start()
+c407 = chal(final(alice, req(alice, uri, "sip:alice@a.example", 1, "a@relay")))
+c401 = chal(final(alice, req(alice, uri, "sip:alice@a.example", 2, "a@relay", [cred("Proxy-Authorization", c407, uri, 1)])))
+r = final(alice, req(alice, uri, "sip:alice@a.example", 3, "a@relay",
+                     [cred("Proxy-Authorization", c407, uri, 2), cred("Authorization", c401, uri, 1)]))
+th.join()
+out = ["alice", r.split()[1], "phone", "credentials" if seen else "none"]
+if seen:
+    def gateway():
+        m, src = gw.recvfrom(65535)
+        answer(gw, m.decode(), src, "200 OK")
+    threading.Thread(target=gateway, daemon=True).start()
+    r = final(bob, req(bob, uri, "sip:alice@a.example", 2, "b@relay", [seen[0].replace("Authorization", "Proxy-Authorization", 1).rstrip("\r"),
+              "Route: <sip:127.0.0.1:%d;lr>" % gw.getsockname()[1]]))
+    out += ["as-alice", r.split()[1]]
+print(" ".join(out))
+EOF
+python3 "$tmp/relay-401.py" $P "$pw_a" "$vg_slow" >"$tmp/relay-401.out" 2>&1
+check "a callee's 401 in our realm: alice's answer to it reaches no one (bob could not be her: 200 before)" \
+	eval 'grep -qx "alice 200 phone none" "$tmp/relay-401.out" && ! grep -q "peer=127.0.0.5:.* user=alice@a.example .*verdict=MATCH" "$tmp/A.log"'
 d bob_as_alice OPTIONS sip:carol@b.example --from sip:alice@a.example --user bob --password "$pw_b"
 check "bob (authenticated) with From alice: 403 with Reason" \
 	eval 'said bob_as_alice 2 403 "identity mismatch: From alice@a.example is not bob@a.example"'
