@@ -6,13 +6,15 @@
 # every query is held from then on, until SIGUSR2 relays the held ones and lets the later ones through.
 # For the Kamailio tests and tests/proxy-chain.sh.
 #
-#   dns-filter.py ADDR PORT UPSTREAM-ADDR UPSTREAM-PORT SILENT-DOMAIN COUNTFILE
+#   dns-filter.py ADDR PORT UPSTREAM-ADDR UPSTREAM-PORT SILENT-DOMAIN COUNTFILE [SWITCHFILE]
 # COUNTFILE gets "relayed N held H silent M" after each query (H: those that waited for SIGUSR2);
 # on stdout "listening" once both sockets are bound, "holding" after SIGUSR1, "releasing" after SIGUSR2.
-import asyncio, signal, socket, struct, sys
+# With SWITCHFILE, the domain is silent only while that file exists (its name server stops answering).
+import asyncio, os, signal, socket, struct, sys
 
 addr, port, up_addr, up_port, silent, countfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), sys.argv[5].lower().rstrip("."), sys.argv[6]
+switch = sys.argv[7] if len(sys.argv) > 7 else None
 seen = {"relayed": 0, "held": 0, "silent": 0}
 gate = None  # asyncio.Event, set while queries are relayed
 
@@ -40,7 +42,8 @@ def qname(msg):
 def held(msg):
     """Whether @msg is a query for the silent domain (counted either way)."""
     name = qname(msg)
-    quiet = name is not None and (name == silent or name.endswith("." + silent))
+    quiet = name is not None and (name == silent or name.endswith("." + silent)) and \
+        (switch is None or os.path.exists(switch))
     seen["silent" if quiet else "relayed"] += 1
     if not quiet and not gate.is_set():
         seen["held"] += 1

@@ -353,7 +353,7 @@ start_proxy RC --domain a.example --listen "sip:127.0.0.1:$rc_sip;transport=udp"
 	--listen "sips:127.0.0.1:$rc_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
 	--client-chain required --trusted 127.0.0.1/32 $dns --log-level debug || exit 1
 reqs call
-export ANSWER=1
+export ANSWER=486
 SHIP=$tmp/alice.ext held call 127.0.0.1 $rc_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/call.reg" "$tmp/call.opt"
 unset ANSWER
 $SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/call1.out" 2>&1

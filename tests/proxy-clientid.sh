@@ -14,8 +14,10 @@
 # judged again after a SIGHUP: alice's and A's kept while their TLSA records
 # stay, gone once hers is withdrawn or names another key; and the bindings
 # alice made over a silent connection with it: calls ring there while it
-# holds, and once it is gone her binding is removed and bob gets 480. (Clients
-# that ship their own DNSSEC chain: tests/proxy-client-chain.sh.)
+# holds, and once it is gone her binding is removed and bob gets 480 (430 in
+# a dialog); that judging attacked while her name is silent at the DNS (her
+# connection closing, her own request racing, SIGHUPs). (Clients that ship
+# their own DNSSEC chain: tests/proxy-client-chain.sh.)
 . "${srcdir:-.}/tests/proxy-lib.sh"
 CLIENT=$("${srcdir:-.}/tests/valgrind.sh" "${top_builddir:-.}/tests/sip-tls-client")
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -234,14 +236,14 @@ hosttlsa "$TB_SPKI_A"
 # 6. calls to alice over the flow of a DANCE registration: delivered only while her identity
 # on that connection is current (judged again first when older than 30 s or the last
 # SIGHUP); once her _user TLSA is withdrawn or names another key, her binding is removed
-# and a caller gets 480, nothing reaching that connection. The connection sends nothing
-# meanwhile: only the call can find her identity gone.
+# and a caller gets 480 (430 inside a dialog with her), nothing reaching that connection.
+# The connection sends nothing meanwhile: only the call can find her identity gone.
 # called NAME TLSA-SPKI|- VERDICT - alice registers over a held connection that answers
 # calls (busy), bob's call rings there; her _user TLSA withdrawn (-) or rolled, SIGHUP,
 # bob's next call: 480, the binding removed with the verdict; her TLSA restored
 called() {
 	c=$1 v=$3
-	export ANSWER=1
+	export ANSWER=486
 	held "$c" 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
 	$SEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/$c-call.out" 2>&1
 	check "alice registered over a held DANCE connection; bob calls: rings there, her busy comes back (486)" \
@@ -264,4 +266,95 @@ called() {
 SEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $a_sip"
 called callgone - NODATA
 called callrolled "$TB_SPKI_WRONG" NOMATCH
+# in a dialog: alice answers bob's call (200) over her held connection, then her _user TLSA
+# goes: bob's BYE, whose Route carries her flow's token, gets 430, and nothing reaches her
+export ANSWER=200
+held dialog 127.0.0.1 $a_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+unset ANSWER
+python3 - "$srcdir/tests/kamailio-sip.py" $a_sip "$tmp/dialog.bye" >"$tmp/dialog-call.out" 2>&1 <<'PY' &
+import importlib.util, os, sys, time
+spec = importlib.util.spec_from_file_location("kamsip", sys.argv[1])
+k = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(k)
+ua = k.Client(k.Conn("udp", "127.0.0.1", int(sys.argv[2])), "sip:bob@a.example")
+print((ua.request("INVITE", "sip:alice@a.example") or "no response").splitlines()[0], flush=True)
+ua.ack()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+sys.stdout.write(ua.in_dialog("BYE") or "no response\n")
+PY
+dpid=$!
+check "alice answers bob's call over her held connection (200), his ACK reaches her there" \
+	eval '"$wait_for" "$tmp/dialog-call.out" "^SIP/2.0 200" 10 && "$wait_for" "$tmp/dialog.out" "^received ACK" 10'
+alicetlsa
+hup A
+touch "$tmp/dialog.bye"
+wait $dpid
+check "  ... her _user TLSA withdrawn, SIGHUP: bob's BYE in that dialog gets 430 with the reason, nothing reaches her" \
+	eval 'grep -q "^Reason: SIP;cause=430;text=\"the DANCE identity the user in this dialog registered with is no longer valid" "$tmp/dialog-call.out" && ! grep -q "^received BYE" "$tmp/dialog.out"'
+held_go dialog
+check "  ... her TLSA restored" alicetlsa "$TB_SPKI_ALICE"
+hup A
+
+# 7. the judging of a flow's identity attacked, alice's name silent at the DNS
+# while it runs (tests/dns-filter.py in front of H's resolver, silent while
+# $tmp/silent exists; H's lookups time out after 2 s): a. her connection
+# closes while a call waits for it; b. her own request races the call's
+# judging; c. SIGHUPs keep coming while the call waits. Each time one lookup,
+# every waiting request answered once, by its verdict, and H goes on.
+h_sip=$((base + 40)) h_tls=$((base + 41)) fport=$((base + 42))
+python3 "$srcdir/tests/dns-filter.py" 127.0.0.1 $fport "${TB_RESOLVER%@*}" "${TB_RESOLVER#*@}" _user.a.example \
+	"$tmp/filter.count" "$tmp/silent" >"$tmp/filter.out" 2>&1 &
+pids="$pids $!"
+"$wait_for" "$tmp/filter.out" listening || bad "the DNS filter listens"
+start_proxy H --domain a.example --listen "sip:127.0.0.1:$h_sip;transport=udp" \
+	--listen "sips:127.0.0.1:$h_tls;transport=tls" --cert "$TB_CERT_A" --key "$TB_KEY_A" \
+	--trusted 127.0.0.1/32 --resolver "127.0.0.1@$fport" --trust-anchor "$TB_ANCHOR" \
+	--dns-timeout $((2000 * vg_slow)) --log-level debug || exit 1
+HSEND="python3 $srcdir/tests/kamailio-sip.py udp 127.0.0.1 $h_sip"
+judged="dane_clientid $alice judged again"
+# waiting NAME - alice registers over held connection NAME at H (DNS answering, the failures it
+# cached flushed), her name goes silent, SIGHUP; bob's call starts ($tmp/NAME-call.out) and
+# waits for the judging it began
+waiting() {
+	rm -f "$tmp/silent"
+	hup H
+	export ANSWER=486
+	held "$1" 127.0.0.1 $h_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+	unset ANSWER
+	touch "$tmp/silent"
+	hup H
+	nj=$(grep -c "$judged" "$tmp/H.log")
+	$HSEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/$1-call.out" 2>&1 &
+	callpid=$!
+	"$wait_for" -n $((nj + 1)) "$tmp/H.log" "$judged" 10 || bad "bob's call to alice at H began her judging"
+}
+waiting closing
+kill "$closing_cpid"
+wait "$closing_cpid" 2>/dev/null
+wait $callpid
+check "a. her connection closed while bob's call waits for her judging: 480 once it ends, one lookup" \
+	eval 'grep -q "^SIP/2.0 480" "$tmp/closing-call.out" && [ "$(grep -c "$judged" "$tmp/H.log")" = $((nj + 1)) ] && kill -0 $H_pid'
+waiting racing
+held_go racing
+wait $callpid
+check "b. her own request racing bob's call's judging: both wait for the one lookup, judged by its verdict (403, 480)" \
+	eval 'grep -q "^Reason: SIP;cause=403;text=\"client not authenticated: dane_clientid INDETERMINATE" "$tmp/racing.out" && grep -q "^Reason: SIP;cause=480;text=\"the DANCE identity the user registered with is no longer valid" "$tmp/racing-call.out" && [ "$(grep -c "$judged" "$tmp/H.log")" = $((nj + 1)) ] && [ "$(grep -c "^received INVITE" "$tmp/racing.out")" = 0 ]'
+waiting storm
+hup H
+hup H
+hup H
+wait $callpid
+check "c. three SIGHUPs while bob's call waits: still one lookup, the call answered once (480), never sent to her" \
+	eval 'grep -q "^SIP/2.0 480" "$tmp/storm-call.out" && [ "$(grep -c "$judged" "$tmp/H.log")" = $((nj + 1)) ] && [ "$(grep -c "^received INVITE" "$tmp/storm.out")" = 0 ]'
+held_go storm
+rm -f "$tmp/silent"
+hup H
+export ANSWER=486
+held after 127.0.0.1 $h_tls "$TB_CERT_ALICE" "$TB_KEY_ALICE" "$alice" "$tmp/reg" "$tmp/again"
+unset ANSWER
+$HSEND INVITE sip:alice@a.example sip:bob@a.example >"$tmp/after-call.out" 2>&1
+check "  ... her name answering again: a new connection of hers registers and bob's call rings there (486)" \
+	eval 'grep -q "^SIP/2.0 486" "$tmp/after-call.out" && [ "$(grep -c "^received INVITE" "$tmp/after.out")" = 1 ]'
+held_go after
 finish

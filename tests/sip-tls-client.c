@@ -18,11 +18,12 @@
  * CLOSE=1 then closes the connection without reading; FULL=1 prints each
  * final response whole. HOLD=FILE: after the first final response, prints
  * "holding" and sends the next request only once FILE exists (the test
- * changes the world meanwhile; the connection stays open); with ANSWER=1 it
- * meanwhile prints "received METHOD URI" for each request the server sends
- * over the connection (a user's flow) and answers it: an INVITE 180, then
- * 486 Busy Here, anything else 200, an ACK not at all (requests without a
- * body, as the tests send them).
+ * changes the world meanwhile; the connection stays open); with ANSWER=486
+ * (or 200) it meanwhile prints "received METHOD URI" for each request the
+ * server sends over the connection (a user's flow) and answers it: an INVITE
+ * 180, then 486 Busy Here (or 200 OK with its Record-Route and a Contact),
+ * anything else 200, an ACK not at all (requests without a body, as the
+ * tests send them).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -117,10 +118,11 @@ static int final(const char *msg)
 	return 1;
 }
 
-/* respond - ANSWER: a response @status to request @msg (its Via, From, To, Call-ID, CSeq) */
+/* respond - ANSWER: a response @status to request @msg (its Via, From, To,
+ * Call-ID, CSeq and Record-Route; a 2xx with a Contact) */
 static void respond(SSL *ssl, const char *msg, const char *status)
 {
-	static const char *const copy[] = { "Via:", "From:", "To:", "Call-ID:", "CSeq:" };
+	static const char *const copy[] = { "Via:", "From:", "To:", "Call-ID:", "CSeq:", "Record-Route:" };
 	char out[8192], line[2048];
 	const char *p, *e;
 	size_t n = (size_t)snprintf(out, sizeof(out), "SIP/2.0 %s\r\n", status);
@@ -133,7 +135,8 @@ static void respond(SSL *ssl, const char *msg, const char *status)
 						      i == 2 && !strstr(line, ";tag=") ? ";tag=held" : "");
 	}
 	if (n < sizeof(out))
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "Content-Length: 0\r\n\r\n");
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%sContent-Length: 0\r\n\r\n", status[0] == '2' ?
+				      "Contact: <sip:alice@127.0.0.1:5999;transport=tls>\r\n" : "");
 	if (n < sizeof(out))
 		SSL_write(ssl, out, (int)n);
 }
@@ -157,7 +160,7 @@ static void serve(SSL *ssl)
 		fflush(stdout);
 		if (!strncmp(m, "INVITE ", 7)) {
 			respond(ssl, m, "180 Ringing");
-			respond(ssl, m, "486 Busy Here");
+			respond(ssl, m, atoi(getenv("ANSWER")) == 200 ? "200 OK" : "486 Busy Here");
 		} else if (strncmp(m, "ACK ", 4)) {
 			respond(ssl, m, "200 OK");
 		}
