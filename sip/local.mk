@@ -90,6 +90,7 @@ EXTRA_DIST += \
 	tests/proxy-state.sh \
 	tests/proxy-nodes.sh \
 	tests/proxy-chain-state.sh \
+	tests/redis-hold.py \
 	tests/tls-churn.py \
 	tests/proxy-metrics.sh \
 	tests/http-get.py \

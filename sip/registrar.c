@@ -56,6 +56,8 @@
 #define UDP_MAX 1300
 /* longest contact URI accepted */
 #define MAX_CONTACT 256
+/* a REGISTER reads its AOR's shared bindings at most this often while other writes keep coming between */
+#define MAX_READS 4
 
 struct binding {
 	char *aor;        /* "user@domain", lowercase */
@@ -458,6 +460,9 @@ struct px_regw {
 	unsigned long dflt;         /* the request's Expires, else 3600 */
 	size_t n_other;             /* the AOR's contacts at the other nodes, ours and the request's left out */
 	const url_t *other[64];     /* the first of them, to count each once */
+	char *seen;                 /* the shared hash as counted: written only while it still is */
+	size_t seen_len;
+	unsigned reads;             /* times it was read */
 	char aor[512];
 	char val[8192];             /* what was written */
 	size_t len;
@@ -679,6 +684,15 @@ static int share(struct px_registrar *r, const char *aor, time_t now)
 				   on_reshared, NULL, NULL);
 }
 
+/* regw_free - a REGISTER's state-sharing record, done */
+static void regw_free(struct px_regw *w)
+{
+	free(w->seen);
+	free(w);
+}
+
+static int count_again(struct px_regw *w);
+
 /* on_written - the shared state's answer to a REGISTER's bindings */
 static void on_written(void *arg, enum sipdance_store_status st, const char *value, size_t len,
 		       const char *why)
@@ -693,6 +707,10 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 	(void)len;
 	/*
 	 * The cases:
+	 *  - not written because the AOR's shared bindings changed since they
+	 *    were counted (another node's REGISTER, or one of ours, came
+	 *    between): counted again, then written again (at most MAX_READS
+	 *    reads; then 503, nothing bound);
 	 *  - written: bound here too, and answered 200; a REGISTER of the same
 	 *    AOR applied here meanwhile made our field differ from what we
 	 *    wrote: written again, so the last write holds both;
@@ -703,7 +721,16 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 	 *    --state-fail open the store answers OK, logging it: bound here only.
 	 */
 	w->op = NULL;
-	if (st != SIPDANCE_STORE_OK) {
+	if (st == SIPDANCE_STORE_TAKEN && w->reads < MAX_READS) {
+		px_log(SIPDANCE_LOG_INFO, "registrar", "REGISTER %s: the shared bindings changed since they "
+		       "were counted: counted again", w->aor);
+		if (!count_again(w))
+			return;
+		status = refuse(w->irq, w->aor, 500, "Server Internal Error", "out of memory");
+	} else if (st == SIPDANCE_STORE_TAKEN) {
+		status = refuse(w->irq, w->aor, 503, "Service Unavailable",
+				"registrar state kept changing while it was written");
+	} else if (st != SIPDANCE_STORE_OK) {
 		snprintf(text, sizeof(text), "registrar state not written: %s", why);
 		status = refuse(w->irq, w->aor, 503, "Service Unavailable", text);
 	} else {
@@ -716,7 +743,7 @@ static void on_written(void *arg, enum sipdance_store_status st, const char *val
 			flow_share(r, token, r->conf->max_expires);
 	}
 	w->done(w->arg, status);
-	free(w);
+	regw_free(w);
 }
 
 /* count_other - one contact of the AOR at another node, counted unless it
@@ -750,7 +777,7 @@ static void on_counted(void *arg, enum sipdance_store_status st, const char *val
 	struct px_registrar *r = w->r;
 	su_home_t home[1] = { SU_HOME_INIT(home) };
 	char text[300], key[600];
-	int status;
+	int status, err;
 
 	/*
 	 * --max-contacts bounds an AOR across the nodes, the cases:
@@ -759,30 +786,53 @@ static void on_counted(void *arg, enum sipdance_store_status st, const char *val
 	 *    beyond the limit (check);
 	 *  - not read: 503 with the reason, nothing bound (the limit could not
 	 *    be told; --state-fail open reads it as none: the limit per node);
-	 *  - then our bindings are written (on_written).
+	 *  - then our bindings are written in one step with a check that the
+	 *    hash is still what was counted (on_written): k nodes registering
+	 *    at once cannot each count the others' old bindings and together
+	 *    pass the limit.
 	 */
 	w->op = NULL;
+	free(w->seen);
+	w->seen = NULL;
+	w->seen_len = 0;
 	if (st == SIPDANCE_STORE_ERROR) {
 		snprintf(text, sizeof(text), "registrar state unavailable: %s", why);
 		status = refuse(w->irq, w->aor, 503, "Service Unavailable", text);
+	} else if (st == SIPDANCE_STORE_OK && !(w->seen = malloc(len))) {
+		status = refuse(w->irq, w->aor, 500, "Server Internal Error", "out of memory");
 	} else {
-		if (st == SIPDANCE_STORE_OK)
+		if (st == SIPDANCE_STORE_OK) {
+			memcpy(w->seen, value, len);
+			w->seen_len = len;
 			shared_each(r, value, len, home, count_other, w);
+		}
 		status = check(r, w->irq, &w->q, w->aor, w->dflt, w->n_other);
 	}
 	su_home_deinit(home);
 	if (status) {
 		w->done(w->arg, status);
-		free(w);
+		regw_free(w);
 		return;
 	}
 	w->len = planned(w, w->val, sizeof(w->val));
 	snprintf(key, sizeof(key), "reg:%s", w->aor);
-	if (sipdance_store_hset(r->store, key, r->node, w->val, w->len, w->len ? r->conf->max_expires : 0,
-				on_written, w, &w->op)) {
-		w->done(w->arg, refuse(w->irq, w->aor, 500, "Server Internal Error", "out of memory"));
-		free(w);
+	if ((err = sipdance_store_hset_if(r->store, key, r->node, w->val, w->len,
+					  w->len ? r->conf->max_expires : 0, w->seen, w->seen_len, on_written,
+					  w, &w->op))) {
+		w->done(w->arg, refuse(w->irq, w->aor, 500, "Server Internal Error", strerror(err)));
+		regw_free(w);
 	}
+}
+
+/* count_again - read the AOR's shared bindings (again) to count them: 0 or an errno value */
+static int count_again(struct px_regw *w)
+{
+	char key[600];
+
+	w->n_other = 0;
+	w->reads++;
+	snprintf(key, sizeof(key), "reg:%s", w->aor);
+	return sipdance_store_hgetall(w->r->store, key, on_counted, w, &w->op);
 }
 
 /* px_registrar_handle - REGISTER @q for a user of our domain */
@@ -791,7 +841,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 {
 	const sip_t *sip = q->sip;
 	struct px_regw *w;
-	char aor[512], key[600];
+	char aor[512];
 	time_t now = time(NULL);
 	unsigned long dflt = 3600;
 	int status;
@@ -812,8 +862,7 @@ int px_registrar_handle(struct px_registrar *r, nta_incoming_t *irq, const struc
 		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
 	*w = (struct px_regw){ .r = r, .irq = irq, .q = *q, .done = done, .arg = arg, .now = now, .dflt = dflt };
 	snprintf(w->aor, sizeof(w->aor), "%s", aor);
-	snprintf(key, sizeof(key), "reg:%s", aor);
-	if (sipdance_store_hgetall(r->store, key, on_counted, w, &w->op)) {
+	if (count_again(w)) {
 		free(w);
 		return refuse(irq, aor, 500, "Server Internal Error", "out of memory");
 	}
@@ -826,7 +875,7 @@ void px_registrar_handle_cancel(struct px_regw *w)
 {
 	if (w) {
 		sipdance_store_cancel(w->r->store, w->op);
-		free(w);
+		regw_free(w);
 	}
 }
 

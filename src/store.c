@@ -138,6 +138,25 @@ int sipdance_store_hset(struct sipdance_store *s, const char *key, const char *f
 	return err;
 }
 
+/* sipdance_store_hset_if - hset while the hash is still @expect */
+int sipdance_store_hset_if(struct sipdance_store *s, const char *key, const char *field, const char *value,
+			   size_t len, unsigned ttl_s, const char *expect, size_t expect_len,
+			   sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+{
+	struct sipdance_store_op *o = NULL;
+	int err;
+
+	if (!s || !key || !field || !cb || (len && !value) || (expect_len && (!expect || expect[expect_len - 1])))
+		return EINVAL;
+	if (!s->ops.hset_if)
+		return ENOTSUP;
+	err = s->ops.hset_if(s->host, key, field, value ? value : "", len, ttl_s, expect, expect_len, cb,
+			     arg, &o);
+	if (op)
+		*op = err ? NULL : o;
+	return err;
+}
+
 /* sipdance_store_hgetall - HGETALL */
 int sipdance_store_hgetall(struct sipdance_store *s, const char *key, sipdance_store_cb *cb, void *arg,
 			   struct sipdance_store_op **op)
@@ -405,7 +424,7 @@ static void mem_cancel(void *host, struct sipdance_store_op *op)
 }
 
 static const struct sipdance_store_ops mem_ops = {
-	sizeof(mem_ops), mem_claim, mem_get, mem_put, mem_cancel, NULL, NULL,
+	sizeof(mem_ops), mem_claim, mem_get, mem_put, mem_cancel, NULL, NULL, NULL,
 };
 
 /* mem_free - the memory store and its queued answers, unheard */

@@ -21,7 +21,7 @@
 
 #define RETRY_MIN_MS 100
 
-enum { CLAIM = 1, GET, PUT, DEL, HSET, HDEL, HGETALL };
+enum { CLAIM = 1, GET, PUT, DEL, HSET, HDEL, HGETALL, HSET_IF };
 
 struct redisstore {
 	struct sipdance_loop *loop;
@@ -190,7 +190,8 @@ static void unfly(struct redisstore *r, struct sipdance_store_op *o)
 static void finish(struct redisstore *r, struct sipdance_store_op *o, enum sipdance_store_status st,
 		   const char *value, size_t len, const char *why)
 {
-	static const char *const ops[] = { "?", "claim", "get", "put", "delete", "hset", "hdel", "hgetall" };
+	static const char *const ops[] = { "?", "claim", "get", "put", "delete", "hset", "hdel", "hgetall",
+					   "hset_if" };
 
 	if (r->observe && !r->closing)
 		r->observe(r->observe_arg, ops[o->kind], st, sd_mono_us() - o->started);
@@ -253,6 +254,8 @@ static void pairs(struct redisstore *r, struct sipdance_store_op *o, const redis
  *  - claim: status OK (SET NX set it): OK; nil (it existed): TAKEN;
  *  - get: a string: OK with it (the caller validates it); nil: ABSENT;
  *  - put: status OK; delete, hash set and hash delete: an integer: OK;
+ *  - checked hash set: the integer 1 (written): OK; 0 (the hash was not
+ *    what the caller read): TAKEN;
  *  - hash read: an array of strings, field and value in turn: OK with them
  *    (a pair holding a NUL, or not two strings, left out); empty: ABSENT.
  */
@@ -288,6 +291,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 	} else if ((o->kind == DEL || o->kind == HSET || o->kind == HDEL) &&
 		   rep->type == REDIS_REPLY_INTEGER) {
 		finish(r, o, SIPDANCE_STORE_OK, NULL, 0, NULL);
+	} else if (o->kind == HSET_IF && rep->type == REDIS_REPLY_INTEGER) {
+		finish(r, o, rep->integer == 1 ? SIPDANCE_STORE_OK : SIPDANCE_STORE_TAKEN, NULL, 0, NULL);
 	} else if (o->kind == HGETALL && rep->type == REDIS_REPLY_ARRAY) {
 		pairs(r, o, rep);
 	} else {
@@ -387,10 +392,58 @@ static int flown(struct redisstore *r, struct sipdance_store_op *o, int rc)
 	return 0;
 }
 
-/* command - send one operation's command (key prefixed; @field for hashes),
- * or answer ERROR now when Redis is down: 0 or ENOMEM */
+/* The checked hash set: KEYS[1] the hash; ARGV the field, its value, the
+ * key's lifetime (0: remove the field), then the pairs the caller read. */
+static const char hset_if_lua[] =
+	"local cur = redis.call('HGETALL', KEYS[1])\n"
+	"if #cur ~= #ARGV - 3 then return 0 end\n"
+	"local want = {}\n"
+	"for i = 4, #ARGV, 2 do want[ARGV[i]] = ARGV[i + 1] end\n"
+	"for i = 1, #cur, 2 do if want[cur[i]] ~= cur[i + 1] then return 0 end end\n"
+	"if ARGV[3] == '0' then redis.call('HDEL', KEYS[1], ARGV[1]) else\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('EXPIRE', KEYS[1], ARGV[3]) end\n"
+	"return 1\n";
+
+/* hset_if - EVAL the checked hash set of @field on prefixed key @pkey: hiredis' status */
+static int hset_if(redisAsyncContext *ac, struct sipdance_store_op *o, const char *pkey, const char *field,
+		   const char *value, size_t len, unsigned ttl_s, const char *expect, size_t expect_len)
+{
+	size_t n = 7, i = 0;
+	const char **argv;
+	size_t *argvlen;
+	char ttl[16];
+	int rc = REDIS_ERR;
+
+	for (size_t at = 0; at < expect_len; at += strlen(expect + at) + 1)
+		n++;
+	argv = calloc(n, sizeof(*argv));
+	argvlen = calloc(n, sizeof(*argvlen));
+	if (argv && argvlen && n % 2) { /* the expected strings come in pairs */
+		snprintf(ttl, sizeof(ttl), "%u", ttl_s);
+		argv[i++] = "EVAL";
+		argv[i++] = hset_if_lua;
+		argv[i++] = "1";
+		argv[i++] = pkey;
+		argv[i++] = field;
+		argv[i++] = value;
+		argv[i++] = ttl;
+		for (size_t at = 0; at < expect_len; at += strlen(expect + at) + 1)
+			argv[i++] = expect + at;
+		for (i = 0; i < n; i++)
+			argvlen[i] = i == 5 ? len : strlen(argv[i]);
+		rc = redisAsyncCommandArgv(ac, on_reply, o, (int)n, argv, argvlen);
+	}
+	free(argv);
+	free(argvlen);
+	return rc;
+}
+
+/* command - send one operation's command (key prefixed; @field for hashes,
+ * @expect for the checked hash set), or answer ERROR now when Redis is down:
+ * 0 or ENOMEM */
 static int command(struct redisstore *r, int kind, const char *key, const char *field, const char *value,
-		   size_t len, unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
+		   size_t len, unsigned ttl_s, const char *expect, size_t expect_len, sipdance_store_cb *cb,
+		   void *arg, struct sipdance_store_op **op)
 {
 	struct sipdance_store_op *o = sd_store_op_new(cb, arg);
 	const char *p = r->prefix ? r->prefix : "";
@@ -431,6 +484,17 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	case HDEL:
 		rc = redisAsyncCommand(ac, on_reply, o, "HDEL %s%s %s", p, key, field);
 		break;
+	case HSET_IF: {
+		size_t kl = strlen(p) + strlen(key) + 1;
+		char *pkey = malloc(kl);
+
+		if (pkey) {
+			snprintf(pkey, kl, "%s%s", p, key);
+			rc = hset_if(ac, o, pkey, field, value, len, ttl_s, expect, expect_len);
+		}
+		free(pkey);
+		break;
+	}
 	default:
 		rc = redisAsyncCommand(ac, on_reply, o, "HGETALL %s%s", p, key);
 	}
@@ -443,23 +507,24 @@ static int command(struct redisstore *r, int kind, const char *key, const char *
 	return 0;
 }
 
-/* redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall - the contract's calls */
+/* redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall, redis_hset_if - the
+ * contract's calls */
 static int redis_claim(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
 		       sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
 {
-	return command(host, CLAIM, key, NULL, value, len, ttl_s, cb, arg, op);
+	return command(host, CLAIM, key, NULL, value, len, ttl_s, NULL, 0, cb, arg, op);
 }
 
 static int redis_get(void *host, const char *key, sipdance_store_cb *cb, void *arg,
 		     struct sipdance_store_op **op)
 {
-	return command(host, GET, key, NULL, NULL, 0, 0, cb, arg, op);
+	return command(host, GET, key, NULL, NULL, 0, 0, NULL, 0, cb, arg, op);
 }
 
 static int redis_put(void *host, const char *key, const char *value, size_t len, unsigned ttl_s,
 		     sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
 {
-	return command(host, ttl_s ? PUT : DEL, key, NULL, value, len, ttl_s, cb, arg, op);
+	return command(host, ttl_s ? PUT : DEL, key, NULL, value, len, ttl_s, NULL, 0, cb, arg, op);
 }
 
 static void redis_cancel(void *host, struct sipdance_store_op *op)
@@ -471,17 +536,25 @@ static void redis_cancel(void *host, struct sipdance_store_op *op)
 static int redis_hset(void *host, const char *key, const char *field, const char *value, size_t len,
 		      unsigned ttl_s, sipdance_store_cb *cb, void *arg, struct sipdance_store_op **op)
 {
-	return command(host, ttl_s ? HSET : HDEL, key, field, value, len, ttl_s, cb, arg, op);
+	return command(host, ttl_s ? HSET : HDEL, key, field, value, len, ttl_s, NULL, 0, cb, arg, op);
 }
 
 static int redis_hgetall(void *host, const char *key, sipdance_store_cb *cb, void *arg,
 			 struct sipdance_store_op **op)
 {
-	return command(host, HGETALL, key, NULL, NULL, 0, 0, cb, arg, op);
+	return command(host, HGETALL, key, NULL, NULL, 0, 0, NULL, 0, cb, arg, op);
+}
+
+static int redis_hset_if(void *host, const char *key, const char *field, const char *value, size_t len,
+			 unsigned ttl_s, const char *expect, size_t expect_len, sipdance_store_cb *cb,
+			 void *arg, struct sipdance_store_op **op)
+{
+	return command(host, HSET_IF, key, field, value, len, ttl_s, expect, expect_len, cb, arg, op);
 }
 
 static const struct sipdance_store_ops redis_ops = {
 	sizeof(redis_ops), redis_claim, redis_get, redis_put, redis_cancel, redis_hset, redis_hgetall,
+	redis_hset_if,
 };
 
 /* redis_free - close the connection; nothing in flight or queued calls back */

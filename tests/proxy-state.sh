@@ -12,7 +12,8 @@
 # --metrics count the store's operations by result, with their latency.
 # Digest nonce counts are claimed in Redis: a response accepted at node 1
 # and replayed at node 2 is challenged again (stale); Redis stopped: 503.
-# --max-contacts counts an AOR's contacts at every node. The
+# --max-contacts counts an AOR's contacts at every node, also when nodes
+# register the same AOR at once (each write checks what it counted). The
 # SIPp clients on 127.0.0.1 stand for a PBX of a.example (--trusted
 # 127.0.0.1/32). The shared STIR replay cache is tested in proxy-stir.sh.
 . "${srcdir:-.}/tests/proxy-lib.sh"
@@ -136,10 +137,11 @@ reg e4 $N2 erin 127.0.0.1:$((base + 50)) $((base + 63))
 check "erin's node 1 contact registered again at node 2: 200 (the same contact is counted once)" \
 	eval '[ "$(status "$tmp/e4.msg")" = 200 ]'
 
-# Redis refuses the write (HSET taken from its user): 503 with the reason, nothing bound at node 1
-rcli ACL SETUSER default -hset >/dev/null
+# Redis refuses the write (EVAL, the checked write of the bindings, taken from its user): 503 with
+# the reason, nothing bound at node 1
+rcli ACL SETUSER default -eval >/dev/null
 reg f1 $N1 frank 127.0.0.1:$((base + 53)) $((base + 64))
-rcli ACL SETUSER default +hset >/dev/null
+rcli ACL SETUSER default +eval >/dev/null
 rs=$(msg "$tmp/f1.msg" received '^SIP/2.0 503' | header Reason)
 check "Redis refuses the write: frank's REGISTER at node 1 gets 503 with the reason ($(echo "$rs" | cut -c1-100))" \
 	eval 'echo "$rs" | grep -q "^Reason: SIP;cause=503;text=\"registrar state not written: .*NOPERM"'
@@ -225,6 +227,53 @@ sipp_run regback 127.0.0.1:$N1 -sf "$srcdir/tests/sip-register.xml" $opts -p $((
 	-key rdomain a.example -key contact 127.0.0.1:$uas_p -key expires 60
 check "Redis back: carol's REGISTER at node 1 gets 200, her binding already in Redis when it does" \
 	eval '[ "$(status "$tmp/regback.msg")" = 200 ] && rcli HGET sipdance:a.example:reg:carol@a.example N1 | grep -q "sip:carol@127.0.0.1:$uas_p"'
+
+# 9. nodes registering one AOR at once cannot pass --max-contacts together: nodes 3 and 4 reach Redis
+# through tests/redis-hold.py, which can hold the writes of frank's bindings. frank has one contact
+# (node 3); then a REGISTER at each node reads it (1 of 2 allowed), and both writes are held until
+# both are there. Released, one lands; the other finds the bindings changed since it counted them,
+# counts again (2) and answers 503: frank has 2 bindings, not 3
+RH=$((base + 70)) N3=$((base + 71)) N4=$((base + 72))
+python3 "$srcdir/tests/redis-hold.py" 127.0.0.1 $RH 127.0.0.1 $R "reg:frank@" "$tmp/hold.count" \
+	>"$tmp/hold.out" 2>&1 &
+hold_pid=$!
+pids="$pids $!"
+"$wait_for" "$tmp/hold.out" listening || bad "the Redis relay started" "$(cat "$tmp/hold.out")"
+for n in N3 N4; do
+	start_proxy $n --domain a.example --listen "sip:127.0.0.1:$(eval echo \$$n);transport=udp" \
+		--state "redis://127.0.0.1:$RH" --state-password-file "$tmp/redis.pw" --node-id $n \
+		--state-timeout $((30000 * vg_slow)) --trusted 127.0.0.1/32 $aopts --max-contacts 2 \
+		--log-level debug || { finish; exit 1; }
+	"$wait_for" "$tmp/$n.log" "store: connected to Redis" || bad "node $n connected to Redis"
+done
+# freg NAME PORT CONTACT-PORT - frank's REGISTER of sip:frank@127.0.0.1:CONTACT-PORT at node PORT
+# (Digest); the final status after the challenge is the second line of $tmp/NAME.out
+freg() {
+	python3 "$srcdir/tests/sip-digest.py" 127.0.0.1 "$2" REGISTER sip:a.example --from sip:frank@a.example \
+		--to sip:frank@a.example --contact "sip:frank@127.0.0.1:$3" --expires 60 --user frank \
+		--password "$pw" >"$tmp/$1.out" 2>&1
+}
+fst() { sed -n 2p "$tmp/$1.out" | cut -c1-3; }
+freg k0 $N3 $((base + 80))
+check "frank: one contact at node 3: 200" eval '[ "$(fst k0)" = 200 ]'
+kill -USR1 $hold_pid
+"$wait_for" "$tmp/hold.out" holding || bad "the Redis relay holds frank's writes"
+freg k1 $N3 $((base + 81)) &
+k1_pid=$!
+freg k2 $N4 $((base + 82)) &
+k2_pid=$!
+check "a REGISTER at node 3 and one at node 4 have both counted frank's bindings: both writes held" \
+	"$wait_for" "$tmp/hold.count" "held 2" 30
+kill -USR2 $hold_pid
+wait $k1_pid $k2_pid
+check "released: one REGISTER 200, the other 503 ($(fst k1), $(fst k2)): --max-contacts 2 across the nodes" \
+	eval '[ "$(fst k1) $(fst k2)" = "200 503" ] || [ "$(fst k1) $(fst k2)" = "503 200" ]'
+check "... the later write found frank's bindings changed, counted them again (logged), and bound nothing" \
+	eval 'cat "$tmp/N3.log" "$tmp/N4.log" | grep -q "REGISTER frank@a.example: the shared bindings changed since they were counted: counted again" && grep -q "would have 3 bindings (--max-contacts 2)" "$tmp/k1.out" "$tmp/k2.out"'
+check "frank holds 2 bindings in Redis, not 3" \
+	eval '[ "$(rcli HGETALL sipdance:a.example:reg:frank@a.example | grep -c "sip:frank@")" = 2 ]'
+stop_proxy N3
+stop_proxy N4
 stop_proxy N1
 stop_proxy N2
 finish

@@ -1965,7 +1965,7 @@ static void hold_cancel(void *host, struct sipdance_store_op *op)
 }
 
 static const struct sipdance_store_ops hold_ops = {
-	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel, NULL, NULL,
+	sizeof(hold_ops), hold_claim, hold_get, hold_put, hold_cancel, NULL, NULL, NULL,
 };
 
 /* verified - the status of @n's verification of @req, run to its end on @l */

@@ -101,6 +101,7 @@ static void mem_basics(void)
 	CU_ASSERT_STRING_EQUAL(sipdance_store_status_str(0), "ERROR");
 	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f", "v", 1, 60, NULL, NULL, NULL), ENOTSUP);
 	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h", on_done, &a, NULL), ENOTSUP);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f", "v", 1, 60, NULL, 0, on_done, &a, NULL), ENOTSUP);
 	sipdance_store_free(s);
 	sipdance_loop_free(l);
 }
@@ -212,7 +213,8 @@ static void host_cancel(void *host, struct sipdance_store_op *op)
 /* hosted - a store the host backs: its ops are checked and its errors passed on */
 static void hosted(void)
 {
-	struct sipdance_store_ops ops = { sizeof(ops), host_claim, host_get, host_put, host_cancel, NULL, NULL };
+	struct sipdance_store_ops ops = { sizeof(ops), host_claim, host_get, host_put, host_cancel, NULL, NULL,
+					  NULL };
 	struct sipdance_store *s = NULL;
 	struct sipdance_store_op *op = (void *)1;
 	struct seen a = { 0 };
@@ -424,6 +426,32 @@ static void redis_store(void)
 	CU_ASSERT_EQUAL(a.len[4], 6);
 	CU_ASSERT_EQUAL(memcmp(a.value[4], "f2\0bc\0", 6), 0);
 	CU_ASSERT_EQUAL(a.st[5], SIPDANCE_STORE_ABSENT);
+	/* checked hash set: written only while the hash is what was read (f2=bc), in one step;
+	 * after another write (f3): TAKEN, nothing written; the new read: written; on a hash
+	 * read as absent: only while there is none; ttl 0 removes the field */
+	memset(&a, 0, sizeof(a));
+	CU_ASSERT_EQUAL(sipdance_store_hset(s, "h", "f3", "d", 1, 60, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f1", "x", 1, 60, "f2\0bc\0", 6, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f1", "y", 1, 60, "f3\0d\0f2\0bc\0", 11, on_done, &a,
+					       NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f1", "z", 1, 60, "f2\0bc\0f3\0d\0", 11, on_done, &a,
+					       NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h2", "f", "v", 1, 60, NULL, 0, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h2", "f", "w", 1, 60, NULL, 0, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h2", "f", NULL, 0, 0, "f\0v\0", 4, on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h", on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hgetall(s, "h2", on_done, &a, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f1", "z", 1, 60, "f2\0bc", 5, on_done, &a, NULL), EINVAL);
+	wait_n(l, &a, 9);
+	CU_ASSERT_EQUAL_FATAL(a.n, 9);
+	CU_ASSERT_EQUAL(a.st[1], SIPDANCE_STORE_TAKEN);
+	CU_ASSERT_EQUAL(a.st[2], SIPDANCE_STORE_OK);
+	CU_ASSERT_EQUAL(a.st[3], SIPDANCE_STORE_TAKEN);
+	CU_ASSERT_EQUAL(a.st[4], SIPDANCE_STORE_OK);
+	CU_ASSERT_EQUAL(a.st[5], SIPDANCE_STORE_TAKEN);
+	CU_ASSERT_EQUAL(a.st[6], SIPDANCE_STORE_OK);
+	CU_ASSERT(a.st[7] == SIPDANCE_STORE_OK && a.len[7] == 16 && !memcmp(a.value[7], "f2\0bc\0f3\0d\0f1\0y\0", 16));
+	CU_ASSERT_EQUAL(a.st[8], SIPDANCE_STORE_ABSENT);
 	/* hung (SIGSTOP): no reply within the timeout is an ERROR, then back by
 	 * itself (a store of its own with a short timeout: the others' is long,
 	 * so that a slow run never times out a Redis that answers) */

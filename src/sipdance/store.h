@@ -69,6 +69,13 @@ struct sipdance_store_ops {
 	 *  holding a NUL left out), or ABSENT. NULL when the store has no hashes. */
 	int (*hgetall)(void *host, const char *key, sipdance_store_cb *cb, void *arg,
 		       struct sipdance_store_op **op);
+	/** As hset, in one step with a check: only while the hash @key holds
+	 *  exactly the @expect_len bytes of "field\0value\0" pairs @expect (as
+	 *  hgetall answered; 0: no such hash): OK, or TAKEN and nothing written
+	 *  (Redis: a Lua script, EVAL). NULL when the store cannot. */
+	int (*hset_if)(void *host, const char *key, const char *field, const char *value, size_t len,
+		       unsigned ttl_s, const char *expect, size_t expect_len, sipdance_store_cb *cb,
+		       void *arg, struct sipdance_store_op **op);
 };
 
 struct sipdance_store;
@@ -104,7 +111,8 @@ struct sipdance_store_redis_conf {
 };
 
 /**
- * A store on a Redis server: SET NX EX, GET, SET EX and DEL over one
+ * A store on a Redis server: SET NX EX, GET, SET EX, DEL, the hash commands
+ * and one Lua script (hset_if) over one
  * connection made and remade (with backoff) from @loop, never blocking it.
  * While Redis cannot answer, operations end in ERROR with the reason (or
  * pass, with @conf's fail_open). EINVAL with *@why for a bad @conf, ENOMEM.
@@ -132,6 +140,15 @@ SIPDANCE_API int sipdance_store_put(struct sipdance_store *s, const char *key, c
 SIPDANCE_API int sipdance_store_hset(struct sipdance_store *s, const char *key, const char *field,
 				     const char *value, size_t len, unsigned ttl_s, sipdance_store_cb *cb,
 				     void *arg, struct sipdance_store_op **op);
+/** Write field @field of the hash @key as sipdance_store_hset() does, only if
+ *  the hash is still exactly @expect (what sipdance_store_hgetall() answered,
+ *  @expect_len 0 for ABSENT): OK, or TAKEN when another write came between
+ *  (nothing written: read again). A read-check-write is atomic this way
+ *  across the nodes. ENOTSUP when the store cannot (the memory store). */
+SIPDANCE_API int sipdance_store_hset_if(struct sipdance_store *s, const char *key, const char *field,
+					const char *value, size_t len, unsigned ttl_s, const char *expect,
+					size_t expect_len, sipdance_store_cb *cb, void *arg,
+					struct sipdance_store_op **op);
 /** Read every field of the hash @key; ENOTSUP when the store has no hashes. */
 SIPDANCE_API int sipdance_store_hgetall(struct sipdance_store *s, const char *key, sipdance_store_cb *cb,
 					void *arg, struct sipdance_store_op **op);
