@@ -182,14 +182,15 @@ check "a phone's 486 asserting ceo@a.example reaches alice without it: nothing v
 cat >"$tmp/gw.py" <<'EOF'
 import socket, sys
 port, mode, slow = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", port)); s.settimeout(10 * slow)
-req, src = s.recvfrom(65535)
-hdrs = req.decode().split("\r\n\r\n")[0].split("\r\n")[1:]
-keep = [h + (";tag=gw" if h.split(":")[0].lower() == "to" else "") for h in hdrs
-        if h.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", port)); s.settimeout(30 * slow)
 out = s if mode == "same" else socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-out.sendto(("SIP/2.0 200 OK\r\n%s\r\nP-Asserted-Identity: <sip:pstn@a.example>\r\nContent-Length: 0\r\n\r\n" %
-            "\r\n".join(keep)).encode(), src)
+while True:  # every copy answered (a slow proxy retransmits) until the test ends it
+    req, src = s.recvfrom(65535)
+    hdrs = req.decode().split("\r\n\r\n")[0].split("\r\n")[1:]
+    keep = [h + (";tag=gw" if h.split(":")[0].lower() == "to" else "") for h in hdrs
+            if h.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    out.sendto(("SIP/2.0 200 OK\r\n%s\r\nP-Asserted-Identity: <sip:pstn@a.example>\r\nContent-Length: 0\r\n\r\n" %
+                "\r\n".join(keep)).encode(), src)
 EOF
 # gw NAME same|other - alice's OPTIONS to a number, answered by gw.py
 gw() {
@@ -199,6 +200,7 @@ gw() {
 	"$wait_for" -u $uas_p
 	d "$1" OPTIONS "sip:+15551234567@a.example;user=phone" --from sip:alice@a.example --user alice \
 		--password "$pw_a" --save "$tmp/$1.resp"
+	kill "$gw_pid" 2>/dev/null
 	wait "$gw_pid" 2>/dev/null
 }
 gw gw_same same
@@ -284,9 +286,10 @@ def req(s, ruri, frm, cseq, cid, extra=()):
             (ruri, ip, port, random.getrandbits(40), frm, port, ruri, cid, cseq, "".join(e + "\r\n" for e in extra))).encode()
 def final(s, m):
     s.sendto(m, ("127.0.0.1", P))
+    cseq = re.search(rb"^CSeq: (\d+)", m, re.M).group(1).decode()
     while True:
         r = s.recv(65535).decode()
-        if int(r.split()[1]) >= 200:
+        if int(r.split()[1]) >= 200 and re.search(r"^CSeq: %s " % cseq, r, re.M):
             return r
 def chal(r):
     m = re.search(r'^(?:WWW|Proxy)-Authenticate:\s*Digest\s+(.*)$', r, re.M | re.I)
@@ -305,12 +308,15 @@ bob, alice, gw = sock("127.0.0.5"), sock("127.0.0.1"), sock("127.0.0.1")
 uri = "sip:bob@127.0.0.5:%d" % bob.getsockname()[1]
 nonce = chal(final(bob, req(bob, "sip:x@a.example", "sip:bob@a.example", 1, "n@relay")))["nonce"]
 seen = []
-def phone():
-    for n in range(2):
+def phone():  # alice's CSeq 2 gets the 401, her CSeq 3 the 200; a retransmission its answer again
+    while True:
         m, src = bob.recvfrom(65535); m = m.decode()
-        seen.extend(re.findall(r"^Authorization:.*$", m, re.M))
-        answer(bob, m, src, "200 OK" if n else "401 Unauthorized", "" if n else
+        last = re.search(r"^CSeq: 3 ", m, re.M)
+        seen.extend(re.findall(r"^Authorization:.*$", m, re.M) if last else [])
+        answer(bob, m, src, "200 OK" if last else "401 Unauthorized", "" if last else
                'WWW-Authenticate: Digest realm="a.example", nonce="%s", algorithm=SHA-256, qop="auth"\r\n' % nonce)
+        if last:
+            return
 th = threading.Thread(target=phone); th.start()
 c407 = chal(final(alice, req(alice, uri, "sip:alice@a.example", 1, "a@relay")))
 c401 = chal(final(alice, req(alice, uri, "sip:alice@a.example", 2, "a@relay", [cred("Proxy-Authorization", c407, uri, 1)])))
