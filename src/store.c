@@ -6,6 +6,7 @@
  * bounded, with callbacks delivered from the loop in the order of the calls.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +58,16 @@ int sd_store_wrap(struct sipdance_store **out, const struct sipdance_store_ops *
 	if (!out)
 		return EINVAL;
 	*out = NULL;
-	if (!ops || ops->size < sizeof(*ops) || !ops->claim || !ops->get || !ops->put || !ops->cancel)
+	/* a host built before hset_if has the struct up to hgetall: its later calls are NULL */
+	if (!ops || (ops->size != offsetof(struct sipdance_store_ops, hset_if) && ops->size < sizeof(*ops)) ||
+	    !ops->claim || !ops->get || !ops->put || !ops->cancel)
 		return EINVAL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return ENOMEM;
-	s->ops = *ops;
-	s->ops.size = sizeof(s->ops);
+	if (SD_CONF(&s->ops, ops, NULL)) {
+		free(s);
+		return EINVAL;
+	}
 	s->host = host;
 	s->fini = fini;
 	*out = s;

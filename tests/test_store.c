@@ -6,6 +6,7 @@
  * the same operations, namespacing, AUTH and SELECT, fail closed (down,
  * stopped, hung) and open, and reconnection by itself. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -226,6 +227,12 @@ static void hosted(void)
 	ops.cancel = NULL;
 	CU_ASSERT_EQUAL(sipdance_store_alloc(&s, &ops, NULL), EINVAL);
 	ops.cancel = host_cancel;
+	/* a host built before hset_if: accepted, and the checked write is not there */
+	ops.size = offsetof(struct sipdance_store_ops, hset_if);
+	CU_ASSERT_EQUAL_FATAL(sipdance_store_alloc(&s, &ops, NULL), 0);
+	CU_ASSERT_EQUAL(sipdance_store_hset_if(s, "h", "f", "v", 1, 60, NULL, 0, on_done, &a, NULL), ENOTSUP);
+	sipdance_store_free(s);
+	ops.size = sizeof(ops);
 	CU_ASSERT_EQUAL_FATAL(sipdance_store_alloc(&s, &ops, NULL), 0);
 	CU_ASSERT_EQUAL(sipdance_store_claim(s, "k", "", 0, 5, on_done, &a, &op), ECONNREFUSED);
 	CU_ASSERT_PTR_NULL(op);

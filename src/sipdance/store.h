@@ -80,9 +80,10 @@ struct sipdance_store_ops {
 
 struct sipdance_store;
 
-/** A store backed by the host's @ops (copied; @host is passed back to each).
- *  EINVAL when @ops is too small or lacks a call (hset and hgetall may be
- *  NULL), ENOMEM. */
+/** A store backed by the host's @ops (copied; @host is passed back to each;
+ *  ops from a release before hset_if, of that size, are taken with it NULL).
+ *  EINVAL when @ops is too small or lacks a call (hset, hgetall and hset_if
+ *  may be NULL), ENOMEM. */
 SIPDANCE_API int sipdance_store_alloc(struct sipdance_store **out, const struct sipdance_store_ops *ops,
 				      void *host);
 /** A store in this process's memory, holding at most @max_keys keys (0: 65536;
