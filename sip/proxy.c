@@ -899,6 +899,9 @@ static int to_address(struct txn *t, const url_t *u)
 	 *  - maddr: refused; nta would send to that address instead (a name
 	 *    there resolved by sofia-sip outside DNSSEC), past the checks below,
 	 *    which judge the host and port;
+	 *  - a port that is no port number (above 65535, a sign): refused; the
+	 *    transport would take it modulo 65536 (65536 + P is P), past the
+	 *    checks below;
 	 *  - one of our sockets that is not SIP (--state, --metrics): refused;
 	 *  - TLS: refused, nothing to authenticate an address for;
 	 *  - anything else: sent there.
@@ -907,6 +910,12 @@ static int to_address(struct txn *t, const url_t *u)
 		t->setting_up = 0;
 		reply(t, t->stateless ? 0 : 403, "Forbidden", "maddr in the Request-URI or Route is not "
 		      "followed (it would send the request to another address than the one judged)");
+		return 0;
+	}
+	if (px_self_url(t->px->me, u) < 0) {
+		t->setting_up = 0;
+		reply(t, t->stateless ? 0 : 400, "Bad Request", "the port in the Request-URI or Route is no "
+		      "port number (1 to 65535)");
 		return 0;
 	}
 	if (opt) {

@@ -264,11 +264,18 @@ sipp_bg e_maddr -sf "$srcdir/tests/sip-answer.xml" -i 127.0.0.1 -p $uas_p -mp $u
 d maddr OPTIONS "sip:x@192.0.2.1:$uas_p;maddr=127.0.0.1" --from sip:alice@a.example --user alice --password "$pw_a"
 d maddr_rt OPTIONS "sip:x@192.0.2.1:$uas_p" --from sip:alice@a.example --user alice --password "$pw_a" \
 	--hdr "Route: <sip:192.0.2.1:$uas_p;lr;maddr=127.0.0.1>"
+# a port above 65535 is taken modulo 65536 below the checks, which judged no port at all: the proxy's
+# --state or --metrics socket at P was reached as 65536 + P (reviewer's finding: this UAS got it)
+d wrap OPTIONS "sip:x@127.0.0.1:$((65536 + uas_p))" --from sip:alice@a.example --user alice --password "$pw_a"
+d wrap_rt OPTIONS "sip:x@192.0.2.1" --from sip:alice@a.example --user alice --password "$pw_a" \
+	--hdr "Route: <sip:127.0.0.1:$((65536 + uas_p));lr>"
 kill "$e_maddr_pid" 2>/dev/null
 wait "$e_maddr_pid" 2>/dev/null
 check "maddr in the Request-URI or a Route (alice, authenticated): 403 with Reason, nothing sent there" \
 	eval 'said maddr 2 403 "maddr in the Request-URI or Route is not followed" && said maddr_rt 2 403 &&
 	      ! grep -q "^OPTIONS " "$tmp/e_maddr.msg"'
+check "a port above 65535 in the Request-URI or a Route: 400 with Reason, nothing sent to it modulo 65536" \
+	eval 'said wrap 2 400 "no port number" && said wrap_rt 2 400 "no port number" && ! grep -q "^OPTIONS " "$tmp/e_maddr.msg"'
 # a callee that challenges alice in our realm's name: bob's phone (127.0.0.5) takes a nonce of ours for
 # its own address and answers her OPTIONS 401 with it; her phone answers that with her Digest
 # response, which bob then sent us as his own Proxy-Authorization, preloading a Route anywhere
