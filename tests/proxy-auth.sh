@@ -21,7 +21,9 @@
 # P-Asserted-Identity set by the proxy (Remote-Party-ID and
 # P-Preferred-Identity of a user removed), the --e164-route gateway's kept in
 # its answers, never in an answer from another address; SIGHUP
-# reloads the users file and keeps the old one when the new one is broken;
+# reloads the users file and keeps the old one when the new one is broken,
+# and leaves a binding bob made with Digest over TLS reachable (it rests on
+# his password, not on the connection's DANCE identity);
 # --local-auth off routes unauthenticated requests with a warning.
 . "${srcdir:-.}/tests/proxy-lib.sh"
 base=$("${srcdir:-.}/tests/ports.sh" $$)
@@ -621,6 +623,46 @@ kill -HUP "$A_pid"
 reg erin2 sip:erin@a.example --user erin --password "$pw_e"
 check "a broken users file on SIGHUP: logged with its line, the old users kept (erin: 200)" \
 	eval 'said erin2 2 200 && grep -q "keeping the 6 user(s) loaded before" "$tmp/A.log"'
+# bob registers with Digest over a TLS connection he keeps (no DANCE identity: the binding
+# rests on his password, not on the connection's identity); after a SIGHUP alice's call
+# still reaches him over it (his busy comes back)
+python3 - "$srcdir/tests/kamailio-sip.py" $T "$pw_b" "$tmp/bobtls.stop" >"$tmp/bobtls.out" 2>&1 <<'PY' &
+import importlib.util, os, re, socket, sys
+spec = importlib.util.spec_from_file_location("kamsip", sys.argv[1])
+k = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(k)
+c = k.Conn("tls", "127.0.0.1", int(sys.argv[2]))
+ua = k.Client(c, "sip:bob@a.example", ("bob", sys.argv[3]))
+r = ua.request("REGISTER", "sip:a.example", to="sip:bob@a.example", contact="sip:bob@127.0.0.1:5999;transport=tls",
+               hdrs=["Expires: 60"])
+print((r or "no response").splitlines()[0], flush=True)
+c.s.settimeout(0.2)
+while not os.path.exists(sys.argv[4]):
+    try:
+        m = c.recv().decode(errors="replace")
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+    first = m.split("\r\n", 1)[0]
+    print("received " + " ".join(first.split()[:2]), flush=True)
+    if first.startswith(("ACK ", "SIP/2.0 ")):
+        continue
+    hs = [h + (";tag=b" if re.match(r"(?i)(to|t)\s*:", h) and "tag=" not in h else "") for h in m.split("\r\n")
+          if re.match(r"(?i)(via|v|from|f|to|t|call-id|i|cseq|record-route)\s*:", h)]
+    c.send(("SIP/2.0 %s\r\n%s\r\nContent-Length: 0\r\n\r\n" % (
+        "486 Busy Here" if first.startswith("INVITE ") else "200 OK", "\r\n".join(hs))).encode())
+PY
+bpid=$!
+"$srcdir/tests/wait-for.sh" "$tmp/bobtls.out" "^SIP/2.0" 10
+kill -HUP "$A_pid"
+"$srcdir/tests/wait-for.sh" -n 3 "$tmp/A.log" "reload: --users" 10
+python3 "$srcdir/tests/kamailio-sip.py" udp 127.0.0.1 $P INVITE sip:bob@a.example sip:alice@a.example \
+	--auth "alice:$pw_a" >"$tmp/bobtls-call.out" 2>&1
+touch "$tmp/bobtls.stop"
+wait $bpid
+check "bob's Digest binding over TLS is not the connection's identity: after a SIGHUP alice's call reaches him there (486)" \
+	eval 'grep -q "^SIP/2.0 200" "$tmp/bobtls.out" && grep -q "^received INVITE sip:bob@" "$tmp/bobtls.out" && grep -q "^SIP/2.0 486" "$tmp/bobtls-call.out"'
 cut -d: -f3,4 "$tmp/users.good" | tr ':' '\n' | grep . >"$tmp/ha1s"
 check "no HA1 in the log, ever" eval '[ -s "$tmp/ha1s" ] && ! grep -qFf "$tmp/ha1s" "$tmp/A.log"'
 stop_proxy A
