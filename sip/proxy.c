@@ -112,6 +112,7 @@ struct txn {
 	struct px_fedreq *auth;   /* inbound authorization in progress */
 	struct px_wait *wait;     /* held until a connection's ClientName is judged (its own, or a flow's) */
 	int (*again)(struct txn *t); /* held for a flow's: routed again by this then */
+	SSL *held;                /* that flow's connection (kept alive by the verdict's settle) */
 	struct px_stirq *stirq;   /* STIR verification in progress */
 	struct px_regq *regq;     /* the other nodes' bindings being read (--state) */
 	struct px_regw *regw;     /* a REGISTER's bindings being written (--state) */
@@ -119,7 +120,7 @@ struct txn {
 	char aor[512];            /* the local user it is for, while they are */
 	struct px_contact *shared; /* her contacts at the other nodes (--state; malloc), and how many */
 	size_t nshared;
-	size_t closed, lapsed;    /* her bindings removed meanwhile: their flow closed, their identity gone */
+	size_t closed, lapsed;    /* bindings removed as their flow closed, DANCE identities found gone */
 	int stir_done;            /* STIR verification and signing passed */
 	int dialog;               /* in a dialog we record-routed (our stamp in its Route) */
 	char flow_token[PX_FLOW_TOKEN]; /* that stamp's flow token, or "" */
@@ -982,14 +983,15 @@ static int route(struct txn *t)
 	 *  - it came over that flow: from the user, routed on as usual;
 	 *  - the flow is open: to the user, over it (whatever the request URI),
 	 *    once the DANCE identity its bindings rest on, if any, is current
-	 *    (current(): judged again first if aged; gone: 430);
+	 *    (current(): judged again first if aged);
 	 *  - not a flow of this node, with --state: the node that holds it is
 	 *    read from the shared state and the request goes through it
 	 *    (on_owner);
-	 *  - the flow has closed, or the token is unknown: 430 Flow Failed
-	 *    (RFC 5626), never a new connection to the user's address.
+	 *  - the flow has closed, its bindings went with their DANCE identity,
+	 *    or the token is unknown: 430 Flow Failed (RFC 5626), never a new
+	 *    connection to the user's address.
 	 */
-	if (token[0] && !(flow = px_registrar_flow_find(px->reg, token)) && px->state) {
+	if (token[0] && !(flow = px_registrar_flow_find(px->reg, token)) && px->state && !t->lapsed) {
 		t->setting_up = 0;
 		if ((err = px_registrar_flow_owner(px->reg, token, on_owner, t, &t->regq)))
 			return reply(t, 500, "Server Internal Error", strerror(err));
@@ -997,13 +999,13 @@ static int route(struct txn *t)
 	}
 	if (token[0] && !flow) {
 		t->setting_up = 0;
-		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "the TLS connection of "
-			     "the user in this dialog has closed");
+		return reply(t, t->stateless ? 0 : 430, "Flow Failed", t->lapsed ? "the DANCE identity "
+			     "the user in this dialog registered with is no longer valid" : "the TLS "
+			     "connection of the user in this dialog has closed");
 	}
 	if (token[0] && flow != t->flow) {
 		if ((err = current(t, px_registrar_flow_identity(px->reg, flow), route)) <= 0)
-			return err ? reply(t, t->stateless ? 0 : 430, "Flow Failed", "the DANCE identity the "
-					   "user in this dialog registered with is no longer valid") : 0;
+			return err ? route(t) : 0; /* routed again without the bindings removed */
 		add_branch(t, NULL, NULL, NULL, flow, t->breadth);
 	} else if (sip->sip_route) {
 		/* loose routing: the next hop is the top Route */
@@ -1089,13 +1091,16 @@ static void on_judged(void *arg)
 	struct txn *t = arg;
 
 	t->wait = NULL;
-	t->again(t);
+	/* the verdict it waited for is its own, even if a request woken before
+	 * it removed the bindings already */
+	if (current(t, t->held, t->again))
+		t->again(t);
 }
 
 /* current - whether the DANCE identity of connection @id, that bindings over
  * its flow rest on (NULL: none), is still valid before a request goes there:
- * 1 yes, -1 no (its bindings removed), 0 the request waits for its verdict
- * (@again(t) then) or was answered */
+ * 1 yes, -1 no (its bindings removed, counted in t->lapsed), 0 the request
+ * waits for its verdict (@again(t) then) or was answered */
 static int current(struct txn *t, SSL *id, int (*again)(struct txn *t))
 {
 	struct sipdance_verdict v = { .result = SIPDANCE_INDETERMINATE };
@@ -1123,6 +1128,7 @@ static int current(struct txn *t, SSL *id, int (*again)(struct txn *t))
 		switch (px_hook_client_wait(id, on_judged, t, &t->wait)) {
 		case 0:
 			t->again = again;
+			t->held = id;
 			return 0;
 		case EBUSY:
 			snprintf(why, sizeof(why), "%d requests already wait for the ClientName's verdict on "
@@ -1136,6 +1142,7 @@ static int current(struct txn *t, SSL *id, int (*again)(struct txn *t))
 		return 1;
 	snprintf(why, sizeof(why), "dane_clientid %s (%s)", sipdance_result_str(v.result), v.reason);
 	px_registrar_lapse(t->px->reg, id, why);
+	t->lapsed++;
 	return -1;
 }
 
@@ -1162,7 +1169,6 @@ static int to_user(struct txn *t)
 			ok = current(t, ids[i], deliver);
 		if (ok == 0)
 			return 0;
-		t->lapsed += ok < 0;
 	} while (ok < 0);
 	for (size_t i = 0; i < t->nshared && n < MAX_BRANCHES; i++) {
 		size_t j = 0;
@@ -1362,11 +1368,11 @@ static int node_route(struct txn *t)
 	int ok;
 
 	if (!flow)
-		return reply(t, t->stateless ? 0 : 430, "Flow Failed", "no such flow at this node "
-			     "(the user's TLS connection has closed)");
+		return reply(t, t->stateless ? 0 : 430, "Flow Failed", t->lapsed ? "the DANCE identity the "
+			     "user registered with over this flow is no longer valid" : "no such flow at this "
+			     "node (the user's TLS connection has closed)");
 	if ((ok = current(t, px_registrar_flow_identity(t->px->reg, flow), node_route)) <= 0)
-		return ok ? reply(t, t->stateless ? 0 : 430, "Flow Failed", "the DANCE identity the "
-				  "user registered with over this flow is no longer valid") : 0;
+		return ok ? node_route(t) : 0; /* routed again without the bindings removed */
 	px_log(SIPDANCE_LOG_INFO, "proxy", "%s from node %s of %s: over the user's flow here",
 	       t->sip->sip_request->rq_method_name,
 	       px_addr_str((const struct sockaddr *)&t->peer, pstr, sizeof(pstr)), t->px->conf->domain);

@@ -348,6 +348,35 @@ wait $callpid
 check "c. three SIGHUPs while bob's call waits: still one lookup, the call answered once (480), never sent to her" \
 	eval 'grep -q "^SIP/2.0 480" "$tmp/storm-call.out" && [ "$(grep -c "$judged" "$tmp/H.log")" = $((nj + 1)) ] && [ "$(grep -c "^received INVITE" "$tmp/storm.out")" = 0 ]'
 held_go storm
+waiting flood
+python3 - "$srcdir/tests/kamailio-sip.py" $h_sip 16 >"$tmp/flood-calls.out" 2>&1 <<'PY'
+import importlib.util, socket, sys, time
+spec = importlib.util.spec_from_file_location("kamsip", sys.argv[1])
+k = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(k)
+c = k.Conn("udp", "127.0.0.1", int(sys.argv[2]))
+calls = {}
+for i in range(int(sys.argv[3])):  # one socket, sent at once: all while the judging runs
+    ua = k.Client(c, "sip:bob@a.example")
+    calls[ua.callid] = None
+    c.send(ua.build("INVITE", "sip:alice@a.example", cseq=1))
+end = time.time() + k.WAIT * 2
+while None in calls.values() and time.time() < end:
+    try:
+        m = c.recv().decode(errors="replace")
+    except OSError:
+        continue
+    code, cid = m.split(" ", 2)[1], k.header(m, "Call-ID")
+    if not code.startswith("1") and calls.get(cid, 0) is None:
+        calls[cid] = code + " " + (k.header(m, "Reason") or "")
+print("\n".join(str(v) for v in calls.values()))
+PY
+wait $callpid
+check "d. 16 more calls while bob's first waits for her judging: 15 wait with it, one gets 503 at once" \
+	eval '[ "$(grep -c "^503 SIP;cause=503;text=\"16 requests already wait for the ClientName.s verdict on the user.s TLS connection" "$tmp/flood-calls.out")" = 1 ] && [ "$(grep -c "$judged" "$tmp/H.log")" = $((nj + 1)) ]'
+check "  ... every call that waited gets the judging's answer, 480 (not 404 for those woken after the first removed her binding)" \
+	eval '[ "$(grep -c "^480 SIP;cause=480;text=\"the DANCE identity the user registered with is no longer valid" "$tmp/flood-calls.out")" = 15 ] && grep -q "^SIP/2.0 480" "$tmp/flood-call.out"'
+held_go flood
 rm -f "$tmp/silent"
 hup H
 export ANSWER=486
