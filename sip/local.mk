@@ -71,7 +71,7 @@ PROXY_TESTS = tests/proxy-local.sh tests/proxy-malformed.sh tests/proxy-federati
 	tests/proxy-state.sh tests/proxy-nodes.sh tests/proxy-chain-state.sh
 TESTS += $(PROXY_TESTS)
 EXTRA_DIST += sip/sofia-sip/build.sh sip/sofia-sip/tls-free-ssl.patch sip/sofia-sip/nta-proxy-linger.patch tests/proxy-stir.sh tests/proxy-stir-kamailio.sh tests/sip-stir-uac.xml \
-	tests/sip-stir-cancel.xml tests/valgrind.supp
+	tests/sip-stir-cancel.xml tests/valgrind.supp tests/valgrind-kamailio.supp
 EXTRA_DIST += \
 	tests/proxy-lib.sh \
 	tests/proxy-local.sh \
