@@ -322,7 +322,8 @@ check "  ... the 16 held do not fill --max-pending: alice's call over another co
 kill -CONT "$(cat "$tbdir/knotd.pid")"
 check "DNS answers: the 16 held requests are judged by the lookup's verdict (alice, MATCH)" \
 	"$wait_for" -n 16 "$tmp/A.log" "user=alice@a.example method=OPTIONS rule=dane-clientid verdict=MATCH"
-kill $many_pid 2>/dev/null
+# its 30 answers read, the client exits by itself (a SIGTERM meeting its exit made memcheck report
+# OpenSSL's cleanup cut short as a leak)
 wait $many_pid
 
 # 7. a shipped chain proved the TLSA record when the connection began; on a
